@@ -1,0 +1,231 @@
+"""Command line: ``within-daemon run | once | backfill | check-config | demo``.
+
+Exit codes (also in the README):
+
+====  ==========================================================
+0     success (``once``/``demo``/``backfill``: every account succeeded)
+1     a task or account failed or was only partly loaded
+2     bad command line or bad config (one line on stderr names the key)
+3     the database could not be opened or written
+4     internal error (a bug: the traceback is logged)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from . import __version__
+from .config import LoadedConfig, find_config_path, load_config
+from .errors import ConfigError, LoaderError
+from .observability.logging import register_secret, setup_logging
+from .observability.metrics import Metrics
+from .pipelines.engine import Engine, TaskResult
+
+log = logging.getLogger("within_daemon")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DB, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+
+def _date(s: str) -> date:
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {s!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="within-daemon",
+        description="Async ETL daemon for ad performance and creative data.",
+        epilog="Exit codes: 0 ok, 1 task failed/partial, 2 bad config or usage, "
+               "3 database error, 4 internal error.",
+    )
+    p.add_argument("--version", action="version", version=f"within-daemon {__version__}")
+    p.add_argument("--log-level", default=os.environ.get("WITHIN_LOG_LEVEL", "INFO"))
+    p.add_argument("--log-json", action=argparse.BooleanOptionalAction, default=None,
+                   help="JSON log lines (default: when stderr is not a terminal)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def cmd(name: str, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("--config", metavar="PATH",
+                        help="config file (default: $WITHIN_CONFIG, then ./within.toml, "
+                             "then /etc/within-daemon/within.toml)")
+        return sp
+
+    run = cmd("run", "run the daemon: fire tasks at their cadence until SIGTERM")
+    run.add_argument("--ready-file", help=argparse.SUPPRESS)
+    once = cmd("once", "run every configured task one time and exit")
+    once.add_argument("--task", action="append", help="only this task (repeatable)")
+    bf = cmd("backfill", "pull one account over a date range, with progress")
+    bf.add_argument("--platform", required=True)
+    bf.add_argument("--account", required=True)
+    bf.add_argument("--from", dest="start", required=True, type=_date)
+    bf.add_argument("--to", dest="end", required=True, type=_date)
+    bf.add_argument("--pipeline", default="AdDataPipeline",
+                    choices=["AdDataPipeline", "AccountDataPipeline"])
+    bf.add_argument("--force", action="store_true",
+                    help="re-pull days the ledger already has complete")
+    cmd("check-config", "validate the config file and print what it configures")
+    demo = cmd("demo", "start the bundled emulators on loopback and run `once` against them")
+    demo.add_argument("--db", default="within-demo.db",
+                      help="SQLite file for the demo (default ./within-demo.db)")
+    demo.add_argument("--faults", action="store_true",
+                      help="switch on throttling, 5xx and bad rows in the emulator")
+    return p
+
+
+def _print_results(results: Sequence[TaskResult], out: Any = sys.stdout) -> None:
+    print(f"{'task':<28} {'status':<8} {'fetched':>9} {'loaded':>9} {'quarantined':>11} "
+          f"{'accounts':>8} {'seconds':>8}", file=out)
+    for r in results:
+        print(f"{r.task:<28} {r.status:<8} {r.fetched:>9} {r.loaded:>9} {r.quarantined:>11} "
+              f"{len(r.accounts):>8} {r.duration_seconds:>8.1f}", file=out)
+        for a in r.accounts:
+            if a.status != "success" or a.error:
+                print(f"  {a.platform}/{a.account_id}: {a.status}"
+                      + (f": {a.error}" if a.error else ""), file=out)
+
+
+def _load(args: argparse.Namespace) -> LoadedConfig:
+    loaded = load_config(find_config_path(args.config))
+    for s in loaded.secrets.values():
+        if s is not None:
+            register_secret(s.reveal())
+    return loaded
+
+
+def _exit_for(results: Sequence[TaskResult]) -> int:
+    return EXIT_OK if all(r.success for r in results) else EXIT_FAILED
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    cfg = loaded.config
+    print(f"{loaded.path}: OK")
+    print(f"  database: {cfg.database.url}")
+    print(f"  metrics:  {cfg.metrics.listen if cfg.metrics.enabled else 'disabled'}")
+    for a in cfg.accounts:
+        src = loaded.secret_for(a.platform, a.account_id)
+        print(f"  account {a.platform}/{a.account_id}: {a.rate_limit:g} req/min, token from "
+              f"{src.source if src else 'nowhere (missing)'}")
+    from .daemon import all_tasks
+
+    for t in all_tasks(loaded):
+        print(f"  task {t.name}: {t.pipeline} {t.cadence} at {t.run_time}, "
+              f"lookback {t.lookback_days}d, {len(loaded.accounts_for(t))} account(s)")
+    return EXIT_OK
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    from .daemon import run_once
+
+    loaded = _load(args)
+
+    async def go() -> list[TaskResult]:
+        return await run_once(loaded, metrics=Metrics(), task_names=args.task)
+
+    results = anyio.run(go, backend="asyncio")
+    _print_results(results)
+    return _exit_for(results)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import run_daemon
+
+    loaded = _load(args)
+
+    async def go() -> int:
+        return await run_daemon(loaded, metrics=Metrics(), ready_file=args.ready_file)
+
+    return anyio.run(go, backend="asyncio")
+
+
+def _progress_printer() -> Any:
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def show(engine: Engine, elapsed: float) -> None:
+        runs = list(engine.tracker.runs.values())
+        loaded = sum(r.loaded for r in runs)
+        days = sum(r.days_completed for r in runs)
+        rate = loaded / elapsed if elapsed > 0 else 0.0
+        line = f"backfill: {days} day(s) complete, {loaded} records loaded, {rate:,.0f}/s, " \
+               f"{elapsed:,.0f}s"
+        if tty:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        elif elapsed - last[0] >= 5:
+            last[0] = elapsed
+            print(line, file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from .daemon import run_backfill
+
+    if args.end < args.start:
+        raise ConfigError(f"--to {args.end} is before --from {args.start}")
+    loaded = _load(args)
+
+    async def go() -> TaskResult:
+        return await run_backfill(
+            loaded, metrics=Metrics(), platform=args.platform, account_id=args.account,
+            start=args.start, end=args.end, pipeline=args.pipeline, force=args.force,
+            progress=_progress_printer(),
+        )
+
+    res = anyio.run(go, backend="asyncio")
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    _print_results([res])
+    for a in res.accounts:
+        print(f"days requested {a.days_requested}, skipped (already complete) {a.days_skipped}, "
+              f"completed now {a.days_completed}")
+    return _exit_for([res])
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    explicit = args.config or None
+    return anyio.run(lambda: run_demo(Path(args.db), config=explicit, faults=args.faults),
+                     backend="asyncio")
+
+
+COMMANDS = {
+    "run": cmd_run, "once": cmd_once, "backfill": cmd_backfill,
+    "check-config": cmd_check_config, "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level, json_lines=args.log_json)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except LoaderError as exc:
+        print(f"database error: {exc}", file=sys.stderr)
+        return EXIT_DB
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    except Exception:
+        log.exception("internal error")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

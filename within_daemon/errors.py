@@ -1,0 +1,122 @@
+"""One exception tree for the daemon; each class says whether a retry can help.
+
+::
+
+    WithinError
+    ├── ConfigError                 bad or unreadable config (never retriable)
+    ├── SourceError                 anything a platform API did to us
+    │   ├── TransientError          5xx, timeouts, resets, is_transient, truncated bodies (retry)
+    │   │   └── ThrottledError      platform throttle codes / 429; carries retry_after seconds
+    │   ├── ReduceDataError         "reduce the amount of data": retry with a smaller page
+    │   ├── AuthError               expired or invalid token: stop this account, no retry storm
+    │   ├── PermanentSourceError    4xx the platform will keep returning (bad params, permissions)
+    │   ├── AccountPausedError      the account is paused until a known time (usage pacing)
+    │   ├── CircuitOpenError        our breaker for this account is open; fail fast
+    │   └── ReportStalledError      an async report stopped making progress
+    ├── ValidationFailure           a record broke its schema (quarantined, never raised to the run)
+    └── LoaderError                 the database refused a write
+
+``retriable`` is a class attribute so that the retry decorator and the circuit breaker can
+classify an error without a table of types.
+"""
+
+from __future__ import annotations
+
+
+class WithinError(Exception):
+    """Root of every error the daemon raises on purpose."""
+
+    retriable: bool = False
+
+
+class ConfigError(WithinError):
+    """The configuration file is missing, malformed or inconsistent."""
+
+
+class SourceError(WithinError):
+    """A platform API call failed; ``platform`` and ``account_id`` say where."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform: str = "",
+        account_id: str = "",
+        code: int | None = None,
+        subcode: int | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.platform = platform
+        self.account_id = account_id
+        self.code = code
+        self.subcode = subcode
+        self.status = status
+
+    @property
+    def error_class(self) -> str:
+        """A short, bounded label for metrics."""
+        return _CLASS_LABELS.get(type(self), "other")
+
+
+class TransientError(SourceError):
+    """A failure that a later identical request may not see."""
+
+    retriable = True
+
+
+class ThrottledError(TransientError):
+    """The platform asked us to slow down; wait ``retry_after`` seconds before retrying."""
+
+    def __init__(self, message: str, *, retry_after: float = 60.0, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class ReduceDataError(SourceError):
+    """The platform wants a smaller request: the caller halves the page size and retries."""
+
+
+class AuthError(SourceError):
+    """The token is expired or invalid; retrying will not help until someone fixes it."""
+
+
+class PermanentSourceError(SourceError):
+    """A client error that repeats on every try (bad parameter, missing permission)."""
+
+
+class AccountPausedError(SourceError):
+    """The account is paused by usage pacing until ``until`` (monotonic seconds)."""
+
+    def __init__(self, message: str, *, until: float, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.until = until
+
+
+class CircuitOpenError(SourceError):
+    """The per-account circuit breaker is open; calls fail fast until it half-opens."""
+
+
+class ReportStalledError(TransientError):
+    """An async report's progress stopped moving for longer than the stall window."""
+
+
+class ValidationFailure(WithinError):
+    """A record failed validation; carries the validator's error list."""
+
+
+class LoaderError(WithinError):
+    """Writing to a destination failed."""
+
+
+_CLASS_LABELS: dict[type[SourceError], str] = {
+    SourceError: "other",
+    TransientError: "transient",
+    ThrottledError: "throttled",
+    ReduceDataError: "reduce_data",
+    AuthError: "auth",
+    PermanentSourceError: "permanent",
+    AccountPausedError: "paused",
+    CircuitOpenError: "circuit_open",
+    ReportStalledError: "stalled",
+}

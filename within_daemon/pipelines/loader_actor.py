@@ -1,0 +1,186 @@
+"""The loader actor: the one writer of the database.
+
+It buffers records per run and writes a transaction when a buffer reaches ``batch_size``
+or when a ``WindowDone`` arrives; in the latter case the window's days are marked complete
+in the ledger inside the same transaction as their last rows, so the ledger can never be
+ahead of the data. A failed write is retried; if it keeps failing the run is marked failed
+and its days stay incomplete, so the next run pulls them again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from ..errors import LoaderError
+from ..loaders import DatabaseLoader
+from ..observability.metrics import Metrics
+from ..runtime import Actor
+from .messages import LoaderMsg, RecordBatch, RunRef, SourceDone, WindowDone
+
+log = logging.getLogger(__name__)
+
+WRITE_ATTEMPTS = 3
+
+
+@dataclass
+class RunState:
+    """What the loader knows about one (run, account) while it is in flight."""
+
+    ref: RunRef
+    done: anyio.Event = field(default_factory=anyio.Event)
+    fetched: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    days_completed: int = 0
+    status: str = "running"
+    error: str | None = None
+
+
+class RunTracker:
+    """Registry of in-flight runs; ``wait`` returns when the loader has finished one."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, RunState] = {}
+
+    def open(self, ref: RunRef) -> RunState:
+        st = RunState(ref)
+        self.runs[ref.run_id] = st
+        return st
+
+    def get(self, run_id: str) -> RunState | None:
+        return self.runs.get(run_id)
+
+    async def wait(self, run_id: str) -> RunState:
+        st = self.runs[run_id]
+        await st.done.wait()
+        return self.runs.pop(run_id)
+
+
+@dataclass
+class _Buffer:
+    ref: RunRef
+    records: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[tuple[str | None, str | None, Any, list[dict[str, Any]]]] = field(
+        default_factory=list
+    )
+    fetched_at: str = ""
+    day_rows: Counter[str] = field(default_factory=Counter)
+
+
+class LoaderActor(Actor[LoaderMsg, None]):
+    name = "loader"
+
+    def __init__(
+        self,
+        inbox: Any,
+        *,
+        db: DatabaseLoader,
+        tracker: RunTracker,
+        batch_size: int = 1000,
+        metrics: Metrics | None = None,
+    ) -> None:
+        super().__init__(inbox, None, metrics=metrics)
+        self.db = db
+        self.tracker = tracker
+        self.batch_size = batch_size
+        self.buffers: dict[str, _Buffer] = {}
+
+    def _buffer(self, ref: RunRef) -> _Buffer:
+        buf = self.buffers.get(ref.run_id)
+        if buf is None:
+            buf = self.buffers[ref.run_id] = _Buffer(ref)
+        return buf
+
+    async def handle(self, msg: LoaderMsg) -> None:
+        if isinstance(msg, RecordBatch):
+            buf = self._buffer(msg.ref)
+            buf.records.extend(msg.records)
+            buf.fetched_at = msg.fetched_at
+            ref = msg.ref
+            for raw, errors in msg.quarantined:
+                buf.quarantined.append((ref.platform, ref.account_id, raw, errors))
+            for rec in msg.records:
+                buf.day_rows[rec["date"]] += 1
+            st = self.tracker.get(ref.run_id)
+            if st is not None:
+                st.fetched += msg.fetched
+            if len(buf.records) >= self.batch_size:
+                await self._write(buf, ())
+        elif isinstance(msg, WindowDone):
+            buf = self._buffer(msg.ref)
+            days = [(msg.ref.platform, msg.ref.account_id, d, buf.day_rows.pop(d, 0))
+                    for d in msg.days]
+            await self._write(buf, days)
+        elif isinstance(msg, SourceDone):
+            await self._finish(msg)
+
+    async def flush(self) -> None:
+        for buf in list(self.buffers.values()):
+            await self._write(buf, ())
+
+    async def _write(self, buf: _Buffer, days: Sequence[tuple[str, str, str, int]]) -> None:
+        if not buf.records and not buf.quarantined and not days:
+            return
+        ref = buf.ref
+        st = self.tracker.get(ref.run_id)
+        if st is not None and st.status == "failed":
+            buf.records.clear()
+            buf.quarantined.clear()
+            return
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                written = await self.db.write_batch(
+                    run_id=ref.run_id, task=ref.task, kind=ref.kind, records=buf.records,
+                    fetched_at=buf.fetched_at or "1970-01-01T00:00:00Z",
+                    complete_days=days, quarantined=buf.quarantined, count_in_run=True,
+                )
+                break
+            except LoaderError as exc:
+                if attempt + 1 == WRITE_ATTEMPTS:
+                    log.error("write for run %s failed %d times: %s; its days stay incomplete",
+                              ref.run_id, WRITE_ATTEMPTS, exc)
+                    if st is not None:
+                        st.status, st.error = "failed", f"database write failed: {exc}"
+                    buf.records.clear()
+                    buf.quarantined.clear()
+                    return
+                await anyio.sleep(0.5 * 2 ** attempt)
+        nq = len(buf.quarantined)
+        if st is not None:
+            st.loaded += written
+            st.quarantined += nq
+            st.days_completed += len(days)
+        if self.metrics is not None:
+            self.metrics.records.labels(ref.platform, ref.pipeline, "loaded").inc(written)
+            if nq:
+                self.metrics.records.labels(ref.platform, ref.pipeline, "quarantined").inc(nq)
+            if days:
+                self.metrics.days_completed.labels(ref.platform, ref.pipeline).inc(len(days))
+        buf.records = []
+        buf.quarantined = []
+
+    async def _finish(self, msg: SourceDone) -> None:
+        ref = msg.ref
+        buf = self.buffers.pop(ref.run_id, None)
+        if buf is not None:
+            await self._write(buf, ())
+        st = self.tracker.get(ref.run_id)
+        status = msg.status
+        error = msg.error
+        if st is not None and st.status == "failed":
+            status, error = "failed", st.error
+        try:
+            if st is not None and st.fetched:
+                await self.db.add_run_counts(ref.run_id, fetched=st.fetched)
+            await self.db.finish_run(ref.run_id, status, error=error)
+        except LoaderError as exc:
+            log.error("could not record the end of run %s: %s", ref.run_id, exc)
+        if st is not None:
+            st.status, st.error = status, error
+            st.done.set()

@@ -1,0 +1,176 @@
+"""The source actor: pulls one account's data for one run, window by window.
+
+It sends every page downstream as soon as it arrives (memory stays bounded by the queue,
+not by the range) and a ``WindowDone`` after the last page of each window. Windows that
+fail are reported and left incomplete; an expired token, an open circuit or an account
+paused past its budget stop this account only. Today's (and later) days are never marked
+complete: their numbers are still moving.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+from ..errors import AccountPausedError, AuthError, CircuitOpenError, SourceError
+from ..observability.logging import account_var, platform_var, run_var
+from ..sources.facebook import FacebookAdsConnector
+from .messages import RawPage, RunRef, SourceDone, SourceMsg, WindowDone
+
+log = logging.getLogger(__name__)
+
+#: Errors after which this account's run stops instead of trying its next window.
+STOP_ACCOUNT = (AuthError, CircuitOpenError, AccountPausedError)
+
+
+class Interrupted(Exception):
+    """The daemon is stopping: leave the current window incomplete."""
+
+
+def windows(days: Sequence[str], size: int) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Group sorted ISO days into runs of consecutive days, at most ``size`` long."""
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    cur: list[str] = []
+    for d in sorted(days):
+        if cur and (
+            len(cur) >= size
+            or date.fromisoformat(d) - date.fromisoformat(cur[-1]) != timedelta(days=1)
+        ):
+            out.append((cur[0], cur[-1], tuple(cur)))
+            cur = []
+        cur.append(d)
+    if cur:
+        out.append((cur[0], cur[-1], tuple(cur)))
+    return out
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SourceActor:
+    """Extracts one (platform, account) for one run and feeds the transform queue."""
+
+    def __init__(
+        self,
+        ref: RunRef,
+        connector: FacebookAdsConnector,
+        outbox: MemoryObjectSendStream[SourceMsg],
+        *,
+        days: Sequence[str],
+        today: date,
+        window_days: int,
+        use_async: bool,
+        stop: anyio.Event,
+    ) -> None:
+        self.ref = ref
+        self.connector = connector
+        self.outbox = outbox
+        self.days = list(days)
+        self.today = today.isoformat()
+        self.window_days = window_days
+        self.use_async = use_async
+        self.stop = stop
+        self.pages_sent = 0
+
+    async def run(self) -> None:
+        platform_var.set(self.ref.platform)
+        account_var.set(self.ref.account_id)
+        run_var.set(self.ref.run_id)
+        status: Any = "success"
+        error: str | None = None
+        failed = 0
+        async with self.outbox:
+            try:
+                account = await self.connector.get_account_info()
+                ads = await self._load_ads() if self.ref.kind == "ad" else None
+                for since, until, wdays in windows(self.days, self.window_days):
+                    if self.stop.is_set():
+                        status, error = "interrupted", "stopped before all windows were pulled"
+                        break
+                    try:
+                        await self._pull_window(since, until, wdays, account, ads)
+                    except (AccountPausedError, AuthError, CircuitOpenError, Interrupted):
+                        raise
+                    except SourceError as exc:
+                        failed += 1
+                        error = f"window {since}..{until}: {exc}"
+                        log.error("window %s..%s failed: %s", since, until, exc)
+                if failed and status == "success":
+                    status = "partial" if failed < len(windows(self.days, self.window_days)) \
+                        else "failed"
+            except Interrupted as exc:
+                status, error = "interrupted", str(exc)
+            except STOP_ACCOUNT as exc:
+                status, error = "failed", f"{exc.error_class}: {exc}"
+                log.error("account stopped: %s", exc)
+            except SourceError as exc:
+                status, error = "failed", f"{exc.error_class}: {exc}"
+                log.error("account failed: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - one broken account must not stop others
+                status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+                log.exception("source actor crashed")
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.outbox.send(
+                        SourceDone(self.ref, status, error=error, windows_failed=failed)
+                    )
+
+    async def _load_ads(self) -> dict[str, Any]:
+        ads: dict[str, Any] = {}
+        async for page in self.connector.iter_ads():
+            for ad in page:
+                ads[str(ad.get("id"))] = ad
+        return ads
+
+    async def _pull_window(
+        self,
+        since: str,
+        until: str,
+        wdays: tuple[str, ...],
+        account: dict[str, Any],
+        ads: dict[str, Any] | None,
+    ) -> None:
+        counts: dict[str, tuple[int | None, int | None]] | None = None
+        level = "ad"
+        if self.ref.kind == "account":
+            counts = await self._active_counts(since, until)
+            level = "account"
+        async for rows in self.connector.iter_insights(
+            (since, until), level=level, use_async=self.use_async
+        ):
+            if self.stop.is_set():
+                raise Interrupted(f"stopped during window {since}..{until}")
+            if not rows:
+                continue
+            await self.outbox.send(RawPage(
+                self.ref, rows, _now_iso(), ads=ads, account=account, counts=counts,
+            ))
+            self.pages_sent += 1
+        done = tuple(d for d in wdays if d < self.today)
+        if done:
+            await self.outbox.send(WindowDone(self.ref, done))
+
+    async def _active_counts(self, since: str, until: str) -> dict[str, tuple[int | None, int | None]]:
+        """Campaigns and ads that delivered (impressions > 0) on each day."""
+        camps: dict[str, set[str]] = {}
+        ads: dict[str, set[str]] = {}
+        async for rows in self.connector.iter_insights(
+            (since, until), level="ad", fields="ad_id,campaign_id,impressions",
+            use_async=self.use_async,
+        ):
+            for r in rows:
+                try:
+                    if int(r.get("impressions") or 0) <= 0:
+                        continue
+                except (TypeError, ValueError):
+                    continue
+                d = str(r.get("date_start"))
+                camps.setdefault(d, set()).add(str(r.get("campaign_id")))
+                ads.setdefault(d, set()).add(str(r.get("ad_id")))
+        return {d: (len(camps[d]), len(ads[d])) for d in camps}

@@ -1,0 +1,7 @@
+"""Actor machinery: bounded queues, the actor base class, supervision. Knows nothing of ads."""
+
+from __future__ import annotations
+
+from .actors import Actor, QueueSet, Supervisor
+
+__all__ = ["Actor", "QueueSet", "Supervisor"]

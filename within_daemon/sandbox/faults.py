@@ -1,0 +1,246 @@
+"""Switchable faults and request statistics shared by the sandbox emulators.
+
+A ``FaultPlan`` is a small ordered list of ``Fault``s; the server asks it, per request, whether
+a fault of some kind applies to ``(account, path kind)`` and consumes one use when it fires.
+Faults are plain data so that a test in another process can set them over HTTP with the same
+fields it would pass from Python. ``Stats`` records what the clients actually sent, so tests
+assert on behaviour (how many calls, which ``limit``, how long a throttled client waited)
+rather than on the client's internals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+
+def normalize_account(account_id: str | None) -> str | None:
+    """Accept ``act_123`` or ``123``; faults and stats key on the bare digits."""
+    if account_id is None or account_id == "":
+        return None
+    return account_id[4:] if account_id.startswith("act_") else account_id
+
+
+@dataclass(slots=True)
+class Fault:
+    """One switched-on fault: what, for whom, on which path kind, and how many more times."""
+
+    kind: str
+    account_id: str | None = None
+    path: str | None = None
+    #: Uses left; ``None`` means forever.
+    remaining: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    #: How many requests this fault has affected so far.
+    hits: int = 0
+
+    def matches(self, kind: str, account_id: str | None, path: str) -> bool:
+        return (
+            self.kind == kind
+            and (self.account_id is None or self.account_id == account_id)
+            and (self.path is None or self.path == path)
+            and (self.remaining is None or self.remaining > 0)
+        )
+
+    def param(self, name: str, default: int) -> int:
+        """An integer parameter (JSON and Python callers may send numbers or strings)."""
+        return int(self.params.get(name, default))
+
+    def opt_int(self, name: str) -> int | None:
+        value = self.params.get(name)
+        return None if value is None else int(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "account_id": self.account_id, "path": self.path,
+            "remaining": self.remaining, "hits": self.hits, **self.params,
+        }
+
+
+class FaultPlan:
+    """The faults currently switched on; account-specific faults win over global ones."""
+
+    def __init__(self, kinds: Iterable[str], paths: Iterable[str]) -> None:
+        self.kinds = frozenset(kinds)
+        self.paths = frozenset(paths)
+        self._faults: list[Fault] = []
+
+    def add(
+        self,
+        kind: str,
+        account_id: str | None = None,
+        *,
+        count: int | None = None,
+        path: str | None = None,
+        **params: Any,
+    ) -> Fault:
+        """Switch on ``kind`` for ``account_id`` (``None``: every account)."""
+        if kind not in self.kinds:
+            raise ValueError(f"unknown fault kind {kind!r}; known: {sorted(self.kinds)}")
+        if path is not None and path not in self.paths:
+            raise ValueError(f"unknown path kind {path!r}; known: {sorted(self.paths)}")
+        if count is not None and count < 1:
+            raise ValueError("count must be >= 1 (omit it for 'forever')")
+        fault = Fault(kind, normalize_account(account_id), path, count, dict(params))
+        self._faults.append(fault)
+        return fault
+
+    def clear(self, account_id: str | None = None, kind: str | None = None) -> int:
+        """Remove faults (all, or those of one account and/or kind); returns how many."""
+        acct = normalize_account(account_id)
+        keep = [
+            f for f in self._faults
+            if (acct is not None and f.account_id != acct) or (kind is not None and f.kind != kind)
+        ]
+        removed = len(self._faults) - len(keep)
+        self._faults = keep
+        return removed
+
+    def __iter__(self) -> Iterator[Fault]:
+        return iter(list(self._faults))
+
+    def __len__(self) -> int:
+        return len(self._faults)
+
+    def peek(self, kind: str, account_id: str | None, path: str) -> Fault | None:
+        """The fault of ``kind`` that would apply, without using it up."""
+        if not self._faults:  # the common case on the hot path
+            return None
+        best: Fault | None = None
+        for f in self._faults:
+            if f.matches(kind, account_id, path):
+                if f.account_id is not None:
+                    return f
+                best = best or f
+        return best
+
+    def take(
+        self,
+        kind: str,
+        account_id: str | None,
+        path: str,
+        when: Callable[[Fault], bool] | None = None,
+    ) -> Fault | None:
+        """Like ``peek``, but counts one use when the fault applies (and ``when`` holds)."""
+        fault = self.peek(kind, account_id, path)
+        if fault is None or (when is not None and not when(fault)):
+            return None
+        self.use(fault)
+        return fault
+
+    def use(self, fault: Fault) -> None:
+        fault.hits += 1
+        if fault.remaining is not None:
+            fault.remaining -= 1
+            if fault.remaining <= 0 and fault in self._faults:
+                self._faults.remove(fault)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One served request as the emulator saw it (query includes form fields of a POST)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    account_id: str
+    kind: str
+    status: int
+    at: float  # time.monotonic() when the request arrived
+
+
+class Stats:
+    """Counters by (account, path kind, status) and the most recent requests."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.counts: Counter[tuple[str, str, int]] = Counter()
+        self.recent: deque[RequestRecord] = deque(maxlen=keep)
+
+    def record(self, rec: RequestRecord) -> None:
+        self.counts[(rec.account_id, rec.kind, rec.status)] += 1
+        self.recent.append(rec)
+
+    def count(
+        self, account_id: str | None = None, kind: str | None = None, status: int | None = None
+    ) -> int:
+        acct = normalize_account(account_id)
+        return sum(
+            n for (a, k, s), n in self.counts.items()
+            if (acct is None or a == acct)
+            and (kind is None or k == kind)
+            and (status is None or s == status)
+        )
+
+    def requests(
+        self, account_id: str | None = None, kind: str | None = None
+    ) -> list[RequestRecord]:
+        acct = normalize_account(account_id)
+        return [
+            r for r in self.recent
+            if (acct is None or r.account_id == acct) and (kind is None or r.kind == kind)
+        ]
+
+    def limits(self, kind: str = "insights", account_id: str | None = None) -> list[int]:
+        """The ``limit`` values clients sent, in order (requests without one are skipped)."""
+        return [
+            int(r.query["limit"]) for r in self.requests(account_id, kind)
+            if r.query.get("limit", "").isdigit()
+        ]
+
+    def reset(self) -> None:
+        self.counts.clear()
+        self.recent.clear()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counts": [
+                {"account_id": a, "kind": k, "status": s, "n": n}
+                for (a, k, s), n in sorted(self.counts.items())
+            ],
+            "recent": [
+                {"method": r.method, "path": r.path, "query": r.query, "account_id": r.account_id,
+                 "kind": r.kind, "status": r.status, "at": r.at}
+                for r in self.recent
+            ],
+        }
+
+
+async def handle_admin(request: web.Request, plan: FaultPlan, stats: Stats) -> web.Response:
+    """``/_sandbox/faults`` (POST one, GET all, DELETE) and ``/_sandbox/stats`` (GET, DELETE).
+
+    POST takes the keyword arguments of ``FaultPlan.add`` as JSON:
+    ``{"account_id": "1000000001", "kind": "throttle", "count": 2, "path": "insights", ...}``.
+    """
+    tail = request.path.split("/_sandbox/", 1)[1].rstrip("/")
+    method, q = request.method, request.query
+    payload: Any
+    try:
+        if tail == "faults" and method == "POST":
+            spec = msgspec.json.decode(await request.read(), type=dict[str, Any])
+            kind, account = spec.pop("kind"), spec.pop("account_id", None)
+            payload = {"fault": plan.add(kind, account, **spec).to_dict()}
+        elif tail == "faults" and method == "DELETE":
+            payload = {"removed": plan.clear(q.get("account_id"), q.get("kind"))}
+        elif tail == "faults" and method == "GET":
+            payload = {"faults": [f.to_dict() for f in plan]}
+        elif tail == "stats" and method == "GET":
+            payload = stats.to_dict()
+        elif tail == "stats" and method == "DELETE":
+            stats.reset()
+            payload = {"reset": True}
+        else:
+            return web.json_response({"error": f"no sandbox route {method} {tail}"}, status=404)
+    except (msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
+        return web.json_response({"error": f"bad fault spec: {exc!r}"}, status=400)
+    return web.Response(body=msgspec.json.encode(payload), content_type="application/json")
+
+
+def now() -> float:
+    """The clock ``RequestRecord.at`` uses (monotonic: waits are measured, not dated)."""
+    return time.monotonic()

@@ -1,0 +1,74 @@
+"""Column lists of the normalized schemas, shared by transforms, loaders and tests.
+
+The seed document fixes the 24 ad fields and the 14 account fields; ``date`` and
+``currency`` are ours (the day the metrics cover, in the account's time zone, and the
+money unit of ``spend``). Keeping the lists here means the loader's DDL, the normalizer's
+output and the validator's default schema cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The seed's Ad Data Schema, in the seed's order.
+AD_SEED_FIELDS: tuple[str, ...] = (
+    "ad_id", "platform", "account_id", "campaign_id", "ad_group_id", "headline",
+    "description", "cta", "image_url", "video_url", "landing_page_url", "start_date",
+    "end_date", "status", "impressions", "clicks", "ctr", "spend", "conversions",
+    "conversion_rate", "cpa", "roas", "relevance_score", "quality_score",
+)
+
+#: Every normalized ad-day record has exactly these keys.
+AD_FIELDS: tuple[str, ...] = (*AD_SEED_FIELDS, "date", "currency", "revenue")
+
+#: Natural key of an ad-day row.
+AD_KEY: tuple[str, ...] = ("platform", "account_id", "ad_id", "date")
+
+#: The seed's Account Data Schema.
+ACCOUNT_FIELDS: tuple[str, ...] = (
+    "account_id", "platform", "account_name", "currency", "timezone", "date",
+    "daily_spend", "daily_impressions", "daily_clicks", "daily_conversions",
+    "daily_revenue", "daily_roas", "campaign_count", "ad_count",
+)
+
+ACCOUNT_KEY: tuple[str, ...] = ("platform", "account_id", "date")
+
+PLATFORMS: tuple[str, ...] = ("facebook", "google", "amazon", "tiktok", "internal")
+
+#: Default validation schema for ad-day records, in the seed's schema language.
+AD_DATA_SCHEMA: dict[str, dict[str, Any]] = {
+    "ad_id": {"type": "string", "required": True, "max_length": 64},
+    "platform": {"type": "string", "required": True, "allowed": list(PLATFORMS)},
+    "account_id": {"type": "string", "required": True},
+    "headline": {"type": "string", "required": False, "max_length": 200},
+    "description": {"type": "string", "required": False},
+    "impressions": {"type": "integer", "required": True, "min": 0},
+    "clicks": {"type": "integer", "required": True, "min": 0},
+    "ctr": {"type": "float", "required": False, "min": 0, "max": 1},
+    "spend": {"type": "float", "required": True, "min": 0},
+    "conversions": {"type": "integer", "required": False, "min": 0},
+    "start_date": {"type": "date", "required": False},
+    "end_date": {"type": "date", "required": False},
+    "date": {"type": "date", "required": True},
+    "currency": {"type": "string", "required": False, "max_length": 3},
+    # Added by the transforms: values the normalizer could not parse stay raw strings, so
+    # every numeric column that is not derived arithmetic must be typed here to be caught.
+    "revenue": {"type": "float", "required": False, "min": 0},
+    "status": {
+        "type": "string", "required": False,
+        "allowed": ["active", "paused", "archived", "deleted", "other"],
+    },
+}
+
+#: Default validation schema for account-day records.
+ACCOUNT_DATA_SCHEMA: dict[str, dict[str, Any]] = {
+    "account_id": {"type": "string", "required": True},
+    "platform": {"type": "string", "required": True, "allowed": list(PLATFORMS)},
+    "date": {"type": "date", "required": True},
+    "daily_spend": {"type": "float", "required": True, "min": 0},
+    "daily_impressions": {"type": "integer", "required": True, "min": 0},
+    "daily_clicks": {"type": "integer", "required": True, "min": 0},
+    "daily_conversions": {"type": "integer", "required": False, "min": 0},
+    "daily_revenue": {"type": "float", "required": False, "min": 0},
+    "currency": {"type": "string", "required": False, "max_length": 3},
+}

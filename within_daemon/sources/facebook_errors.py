@@ -1,0 +1,82 @@
+"""Turning Facebook Graph API responses into our exception tree (one place, one function).
+
+The codes come from Meta's error reference and Airbyte's connector (see
+shared/reference/ad-apis.md §1.8): throttling codes wait and retry, transient codes retry
+with backoff, 190 is an expired or invalid token, and "reduce the amount of data" asks for
+a smaller page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ..errors import (
+    AuthError,
+    PermanentSourceError,
+    ReduceDataError,
+    SourceError,
+    ThrottledError,
+    TransientError,
+)
+
+#: Application, user, page, ad-account and business-use-case throttles.
+THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
+#: Codes Meta documents as temporary: unknown error, service unavailable, batch timeout.
+TRANSIENT_CODES = frozenset({1, 2, 960})
+#: (code, subcode) pairs that mean "the insights query timed out: ask for less".
+TIMEOUT_PAIRS = frozenset({(100, 1504018), (2, 1504038)})
+AUTH_CODES = frozenset({102, 190})
+
+_json = msgspec.json.Decoder()
+
+
+def _error_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        obj = _json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
+        err: dict[str, Any] = obj["error"]
+        return err
+    return None
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def classify_error(
+    status: int,
+    body: bytes,
+    *,
+    account_id: str,
+    regain_seconds: float = 0.0,
+    throttle_pause: float = 60.0,
+) -> SourceError:
+    """The exception for a non-200 response (or a 200 carrying an ``error`` object)."""
+    kw: dict[str, Any] = {"platform": "facebook", "account_id": account_id, "status": status}
+    err = _error_object(body)
+    if err is None:
+        text = body[:200].decode("utf-8", "replace")
+        if status >= 500 or status == 429:
+            return TransientError(f"HTTP {status} without a Graph error body: {text!r}", **kw)
+        return PermanentSourceError(f"HTTP {status} without a Graph error body: {text!r}", **kw)
+    code = _int(err.get("code"))
+    sub = _int(err.get("error_subcode"))
+    msg = str(err.get("message", ""))[:500]
+    kw.update(code=code, subcode=sub)
+    label = f"Graph error {code}" + (f"/{sub}" if sub is not None else "") + f": {msg}"
+    if code in AUTH_CODES or (err.get("type") == "OAuthException" and code in (None, 190)):
+        return AuthError(label, **kw)
+    if code in THROTTLE_CODES or status == 429:
+        return ThrottledError(label, retry_after=max(regain_seconds, throttle_pause), **kw)
+    if "reduce the amount of data" in msg.lower() or (code, sub) in TIMEOUT_PAIRS:
+        return ReduceDataError(label, **kw)
+    if code in TRANSIENT_CODES or err.get("is_transient") is True or status >= 500:
+        return TransientError(label, **kw)
+    return PermanentSourceError(label, **kw)

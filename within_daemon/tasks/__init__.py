@@ -1,0 +1,19 @@
+"""Cadences on top of APScheduler 3.x, and the seed's ``register_*_task`` functions."""
+
+from __future__ import annotations
+
+from .scheduler import (
+    TaskRegistry,
+    Tick,
+    build_scheduler,
+    register_daily_task,
+    register_hourly_task,
+    register_weekly_task,
+    registry,
+    trigger_for,
+)
+
+__all__ = [
+    "TaskRegistry", "Tick", "build_scheduler", "register_daily_task", "register_hourly_task",
+    "register_weekly_task", "registry", "trigger_for",
+]

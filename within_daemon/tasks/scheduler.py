@@ -1,0 +1,154 @@
+"""APScheduler as a clock: each job only sends a ``Tick`` into the daemon's bounded queue.
+
+Jobs are set with ``coalesce=True`` (missed slots collapse into one), ``max_instances=1``
+and an explicit ``misfire_grace_time``: APScheduler's default of one second silently drops
+a run that fires late, for example after a laptop sleeps or the loop was busy. A spread of
+``jitter`` seconds keeps many tasks from firing in the same second.
+
+``register_daily_task`` and its siblings keep the seed's signature and add a task to a
+process-wide registry that ``run`` merges with the config file's ``[[tasks]]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import msgspec
+from anyio.streams.memory import MemoryObjectSendStream
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from ..config import TaskConfig
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE_SECONDS = 3600
+JITTER_SECONDS = 30
+
+
+class Tick(msgspec.Struct, frozen=True):
+    """The clock says: run ``task`` now."""
+
+    task: str
+
+
+def trigger_for(task: TaskConfig, timezone: str) -> CronTrigger:
+    hour, minute = (int(x) for x in task.run_time.split(":"))
+    if task.cadence == "hourly":
+        return CronTrigger(minute=minute, timezone=timezone, jitter=JITTER_SECONDS)
+    if task.cadence == "weekly":
+        return CronTrigger(day_of_week=task.weekday, hour=hour, minute=minute,
+                           timezone=timezone, jitter=JITTER_SECONDS)
+    return CronTrigger(hour=hour, minute=minute, timezone=timezone, jitter=JITTER_SECONDS)
+
+
+async def _send_tick(send: MemoryObjectSendStream[Tick], name: str) -> None:
+    try:
+        send.send_nowait(Tick(name))
+    except anyio.WouldBlock:
+        log.warning("task %s fired but the tick queue is full; this slot is skipped", name)
+
+
+def build_scheduler(
+    tasks: Sequence[TaskConfig], timezone: str, send: MemoryObjectSendStream[Tick]
+) -> AsyncIOScheduler:
+    """A scheduler with one job per task; start it inside the running loop."""
+    sched = AsyncIOScheduler(timezone=timezone)
+    for t in tasks:
+        sched.add_job(
+            _send_tick, trigger_for(t, timezone), args=(send, t.name), id=t.name, name=t.name,
+            coalesce=True, max_instances=1, misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            replace_existing=True,
+        )
+    return sched
+
+
+class TaskRegistry:
+    """Tasks registered from Python (the seed's API), merged with the config's tasks."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, TaskConfig] = {}
+
+    def add(self, task: TaskConfig) -> TaskConfig:
+        self.tasks[task.name] = task
+        return task
+
+    def clear(self) -> None:
+        self.tasks.clear()
+
+
+registry = TaskRegistry()
+
+
+def _register(
+    cadence: str,
+    task_name: str,
+    pipeline: str,
+    pipeline_args: dict[str, Any] | None,
+    account_ids: Sequence[str],
+    run_time: str,
+    lookback_days: int,
+    weekday: int = 0,
+) -> TaskConfig:
+    args = dict(pipeline_args or {})
+    platform = args.pop("source_platform", "facebook")
+    destination = args.pop("destination", "database")
+    validate = bool(args.pop("validate", True))
+    if args.pop("enrich", False):
+        raise ValueError("enrichment is not available yet; pass enrich=False")
+    if args:
+        raise ValueError(f"unknown pipeline_args: {', '.join(sorted(args))}")
+    raw = {
+        "name": task_name, "pipeline": pipeline, "cadence": cadence, "run_time": run_time,
+        "lookback_days": lookback_days, "accounts": list(account_ids),
+        "destination": destination, "platform": platform, "validate": validate,
+        "weekday": weekday,
+    }
+    try:
+        task = msgspec.convert(raw, TaskConfig)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"task {task_name!r}: {exc}") from None
+    return registry.add(task)
+
+
+def register_daily_task(
+    task_name: str,
+    pipeline: str,
+    pipeline_args: dict[str, Any] | None,
+    account_ids: Sequence[str],
+    run_time: str = "01:00",
+    lookback_days: int = 7,
+) -> TaskConfig:
+    """Register a task that runs every day at ``run_time`` (the seed's signature)."""
+    return _register("daily", task_name, pipeline, pipeline_args, account_ids, run_time,
+                     lookback_days)
+
+
+def register_hourly_task(
+    task_name: str,
+    pipeline: str,
+    pipeline_args: dict[str, Any] | None,
+    account_ids: Sequence[str],
+    run_time: str = "00:05",
+    lookback_days: int = 1,
+) -> TaskConfig:
+    """Register a task that runs every hour at ``run_time``'s minute."""
+    return _register("hourly", task_name, pipeline, pipeline_args, account_ids, run_time,
+                     lookback_days)
+
+
+def register_weekly_task(
+    task_name: str,
+    pipeline: str,
+    pipeline_args: dict[str, Any] | None,
+    account_ids: Sequence[str],
+    run_time: str = "02:00",
+    lookback_days: int = 28,
+    weekday: int = 0,
+) -> TaskConfig:
+    """Register a task that runs weekly on ``weekday`` (0 = Monday) at ``run_time``."""
+    return _register("weekly", task_name, pipeline, pipeline_args, account_ids, run_time,
+                     lookback_days, weekday)

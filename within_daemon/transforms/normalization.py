@@ -1,0 +1,408 @@
+"""Platform rows -> normalized ad-day / account-day records (pure functions, no I/O).
+
+A normalized record is a plain dict with exactly the keys of ``schema.AD_FIELDS`` or
+``schema.ACCOUNT_FIELDS``: counts are ``int``, money and ratios ``float``, dates ISO
+``"YYYY-MM-DD"`` strings, ``None`` where the platform did not say.
+
+The normalizer never rejects anything itself. A value it cannot parse (``"abc"`` for
+impressions) is passed through as the raw value, so the validator refuses the record with
+a message naming the field and the pipeline quarantines it; one bad row never aborts a
+batch.
+
+Platforms are looked up in ``AD_NORMALIZERS`` / ``ACCOUNT_NORMALIZERS`` so that Google,
+Amazon and TikTok can be added with ``register_normalizer`` without touching callers.
+
+Facebook ``quality_ranking`` -> ``quality_score`` uses the middle of the percentile band
+each label stands for: BELOW_AVERAGE_10 (bottom 10 %) 0.05, BELOW_AVERAGE_20 0.15,
+BELOW_AVERAGE_35 0.275, AVERAGE 0.5, ABOVE_AVERAGE 0.8; UNKNOWN or absent -> None.
+``relevance_score`` stays None (Facebook retired it in 2019).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from within_daemon.schema import AD_KEY
+
+Record = dict[str, Any]
+AdNormalizeFn = Callable[..., list[Record]]
+
+#: platform -> function(normalizer, data, *, ads, account) -> ad-day records
+AD_NORMALIZERS: dict[str, AdNormalizeFn] = {}
+#: platform -> function(normalizer, data, *, account, counts) -> account-day records
+ACCOUNT_NORMALIZERS: dict[str, AdNormalizeFn] = {}
+
+FB_WATCH_URL = "https://www.facebook.com/watch/?v={}"
+
+# Facebook reports an aggregate action type next to the narrower types it already
+# contains ("purchase" / "omni_purchase" include the pixel, app and offline purchases), so
+# configuring an aggregate together with another member of its family double counts.
+_ACTION_FAMILIES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
+    (frozenset(aggregates), frozenset(members))
+    for aggregates, members in (
+        (("purchase", "omni_purchase"), (
+            "offsite_conversion.fb_pixel_purchase", "app_custom_event.fb_mobile_purchase",
+            "onsite_web_purchase", "onsite_web_app_purchase", "web_in_store_purchase",
+            "onsite_conversion.purchase", "offline_conversion.purchase")),
+        (("lead", "omni_lead"),
+         ("offsite_conversion.fb_pixel_lead", "onsite_conversion.lead_grouped")),
+        (("add_to_cart", "omni_add_to_cart"), ("offsite_conversion.fb_pixel_add_to_cart",)),
+        (("complete_registration", "omni_complete_registration"),
+         ("offsite_conversion.fb_pixel_complete_registration",)),
+        (("initiate_checkout", "omni_initiated_checkout"),
+         ("offsite_conversion.fb_pixel_initiate_checkout",)),
+    )
+)
+
+_FB_STATUS: dict[str, str] = {
+    "active": "active",
+    "paused": "paused",
+    "adset_paused": "paused",
+    "campaign_paused": "paused",
+    "archived": "archived",
+    "deleted": "deleted",
+}
+
+_FB_QUALITY: dict[str, float] = {
+    "ABOVE_AVERAGE": 0.8,
+    "AVERAGE": 0.5,
+    "BELOW_AVERAGE_35": 0.275,
+    "BELOW_AVERAGE_20": 0.15,
+    "BELOW_AVERAGE_10": 0.05,
+}
+
+# campaign_id, adset_id, headline, description, cta, image_url, video_url,
+# landing_page_url, start_date, end_date, status
+_AdInfo = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
+_NO_AD: _AdInfo = (None,) * 11
+
+
+def _action_set(types: Sequence[str], what: str) -> frozenset[str]:
+    """Check a configured action-type list once, at construction time."""
+    if isinstance(types, str) or not types or not all(isinstance(t, str) and t for t in types):
+        raise ValueError(f"{what} must be a non-empty sequence of action type names")
+    chosen = frozenset(types)
+    for aggregates, members in _ACTION_FAMILIES:
+        overlap = chosen & (aggregates | members)
+        if chosen & aggregates and len(overlap) > 1:
+            raise ValueError(
+                f"{what} {sorted(overlap)} overlap ({sorted(chosen & aggregates)} already "
+                "includes the others); summing them would double count"
+            )
+    return chosen
+
+
+class DataNormalizer:
+    """Turns raw platform rows into normalized records; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        conversion_action_types: Sequence[str] = ("offsite_conversion.fb_pixel_purchase",),
+        revenue_action_types: Sequence[str] | None = None,
+    ) -> None:
+        self.conversion_action_types = _action_set(
+            conversion_action_types, "conversion_action_types"
+        )
+        self.revenue_action_types = (
+            self.conversion_action_types
+            if revenue_action_types is None
+            else _action_set(revenue_action_types, "revenue_action_types")
+        )
+
+    def normalize_ad_data(
+        self,
+        data: Iterable[Any],
+        platform: str,
+        *,
+        ads: Mapping[str, Any] | None = None,
+        account: Mapping[str, Any] | None = None,
+    ) -> list[Record]:
+        """Raw ad-level daily rows -> ad-day records with exactly ``AD_FIELDS``.
+
+        One record per input row, in input order, so ``errors[i]["index"]`` from the
+        validator also points at the raw row (the pipeline quarantines the raw row).
+        """
+        fn = AD_NORMALIZERS.get(platform)
+        if fn is None:
+            raise ValueError(f"no normalizer for platform {platform!r}")
+        return fn(self, data, ads=ads, account=account)
+
+    def normalize_account_data(
+        self,
+        data: Iterable[Any],
+        platform: str,
+        *,
+        account: Mapping[str, Any] | None = None,
+        counts: Mapping[str, tuple[int | None, int | None]] | None = None,
+    ) -> list[Record]:
+        """Raw account-level daily rows -> account-day records with exactly ``ACCOUNT_FIELDS``."""
+        fn = ACCOUNT_NORMALIZERS.get(platform)
+        if fn is None:
+            raise ValueError(f"no normalizer for platform {platform!r}")
+        return fn(self, data, account=account, counts=counts)
+
+
+def register_normalizer(
+    platform: str, *, ad: AdNormalizeFn | None = None, account: AdNormalizeFn | None = None
+) -> None:
+    """Add (or replace) the normalizer functions for one platform."""
+    if ad is not None:
+        AD_NORMALIZERS[platform] = ad
+    if account is not None:
+        ACCOUNT_NORMALIZERS[platform] = account
+
+
+class CrossPlatformNormalizer:
+    """The seed's cross-platform facade: normalize any registered platform, then combine."""
+
+    def __init__(self, normalizer: DataNormalizer | None = None) -> None:
+        self.normalizer = normalizer or DataNormalizer()
+
+    def normalize(self, data: Iterable[Any], platform: str, **kw: Any) -> list[Record]:
+        return self.normalizer.normalize_ad_data(data, platform, **kw)
+
+    def combine(self, parts: Iterable[Iterable[Record]]) -> list[Record]:
+        """Concatenate normalized lists; a repeated ``AD_KEY`` is an error, not a silent merge."""
+        seen: set[tuple[Any, ...]] = set()
+        out: list[Record] = []
+        for part in parts:
+            for rec in part:
+                key = tuple(rec.get(f) for f in AD_KEY)
+                if key in seen:
+                    named = " ".join(f"{f}={v}" for f, v in zip(AD_KEY, key, strict=True))
+                    raise ValueError(f"duplicate record key {named}")
+                seen.add(key)
+                out.append(rec)
+        return out
+
+
+# --- value parsing: typed value on success, the raw value on failure -------------------
+
+
+def _as_int(v: Any) -> Any:
+    """Count as ``int``; unparsable input is returned unchanged for the validator to name."""
+    cls = v.__class__
+    if cls is str:
+        try:
+            return int(v)
+        except ValueError:
+            try:
+                f = float(v)
+            except ValueError:
+                return v
+            return int(f) if f.is_integer() else v
+    if cls is float and v.is_integer():
+        return int(v)
+    return v
+
+
+def _as_float(v: Any) -> Any:
+    """Money or ratio as a finite ``float``; anything else is returned unchanged."""
+    cls = v.__class__
+    if cls is str:
+        try:
+            f = float(v)
+        except ValueError:
+            return v
+        # nan and inf parse but are not amounts; x - x is 0.0 only for finite x
+        return f if f - f == 0.0 else v
+    if cls is int:
+        return float(v)
+    return v
+
+
+def _strip_act(v: Any) -> Any:
+    if v.__class__ is str and v.startswith("act_"):
+        return v[4:]
+    return v
+
+
+def _ts_date(v: Any) -> Any:
+    """``2023-03-17T08:04:31-0700`` -> ``2023-03-17``: the date in the stamp's own offset."""
+    if v.__class__ is str and len(v) >= 10 and v[4] == "-" and v[7] == "-":
+        if len(v) == 10 or v[10] in "T ":
+            return v[:10]
+    return v
+
+
+def _dict(v: Any) -> dict[str, Any]:
+    return v if v.__class__ is dict else {}
+
+
+def _first(*values: Any) -> Any:
+    for v in values:
+        if v:
+            return v
+    return None
+
+
+def _action_total(actions: Any, types: frozenset[str], parse: Callable[[Any], Any]) -> Any:
+    """Sum the ``value`` of entries whose type is configured; absent list -> 0."""
+    if actions is None:
+        return 0
+    if actions.__class__ is not list:
+        return actions
+    total: Any = 0
+    for a in actions:
+        if a.__class__ is dict and a.get("action_type") in types:
+            v = parse(a.get("value"))
+            if v.__class__ is not int and v.__class__ is not float:
+                return v
+            total += v
+    return total
+
+
+# --- Facebook ---------------------------------------------------------------------------
+
+
+def _fb_ad_info(ad: Any) -> _AdInfo:
+    """Creative and lifecycle fields of one ad object, computed once per ad per batch."""
+    if ad.__class__ is not dict:
+        return _NO_AD
+    cr = _dict(ad.get("creative"))
+    spec = _dict(cr.get("object_story_spec"))
+    link = _dict(spec.get("link_data"))
+    video = _dict(spec.get("video_data"))
+    cta = _dict(link.get("call_to_action")) or _dict(video.get("call_to_action"))
+    adset = _dict(ad.get("adset"))
+    video_id = cr.get("video_id") or video.get("video_id")
+    status = ad.get("effective_status") or ad.get("status")
+    return (
+        ad.get("campaign_id"),
+        ad.get("adset_id"),
+        _first(cr.get("title"), link.get("name"), video.get("title")),
+        _first(cr.get("body"), link.get("message"), link.get("description"), video.get("message")),
+        _first(cr.get("call_to_action_type"), cta.get("type")),
+        _first(cr.get("image_url"), cr.get("thumbnail_url"), link.get("picture"),
+               video.get("image_url")),
+        FB_WATCH_URL.format(video_id) if video_id else None,
+        _first(cr.get("link_url"), link.get("link"), _dict(cta.get("value")).get("link")),
+        _ts_date(adset.get("start_time") or ad.get("created_time")),
+        _ts_date(adset.get("end_time")),
+        _FB_STATUS.get(status.lower(), "other") if status.__class__ is str else None,
+    )
+
+
+def _facebook_ads(
+    cfg: DataNormalizer,
+    data: Iterable[Any],
+    *,
+    ads: Mapping[str, Any] | None = None,
+    account: Mapping[str, Any] | None = None,
+) -> list[Record]:
+    conv_types = cfg.conversion_action_types
+    rev_types = cfg.revenue_action_types
+    acct = account or {}
+    acct_id = _strip_act(acct.get("account_id"))
+    acct_currency = acct.get("currency")
+    ads = ads or {}
+    infos: dict[str, _AdInfo] = {}
+    quality = _FB_QUALITY
+    out: list[Record] = []
+    append = out.append
+    for row in data:
+        if row.__class__ is not dict:
+            row = {}
+        ad_id = row.get("ad_id")
+        info = _NO_AD
+        if ad_id.__class__ is str:
+            cached = infos.get(ad_id)
+            if cached is None:
+                cached = infos[ad_id] = _fb_ad_info(ads.get(ad_id))
+            info = cached
+        imp = _as_int(row.get("impressions"))
+        clk = _as_int(row.get("clicks"))
+        spend = _as_float(row.get("spend"))
+        conv = _action_total(row.get("actions"), conv_types, _as_int)
+        rev = _action_total(row.get("action_values"), rev_types, _as_float)
+        if rev.__class__ is int:
+            rev = float(rev)
+        imp_ok = imp.__class__ is int and imp != 0
+        clk_ok = clk.__class__ is int
+        spend_ok = spend.__class__ is float
+        conv_ok = conv.__class__ is int and conv != 0
+        append({
+            "ad_id": ad_id,
+            "platform": "facebook",
+            "account_id": _strip_act(row.get("account_id")) or acct_id,
+            "campaign_id": row.get("campaign_id") or info[0],
+            "ad_group_id": row.get("adset_id") or info[1],
+            "headline": info[2],
+            "description": info[3],
+            "cta": info[4],
+            "image_url": info[5],
+            "video_url": info[6],
+            "landing_page_url": info[7],
+            "start_date": info[8],
+            "end_date": info[9],
+            "status": info[10],
+            "impressions": imp,
+            "clicks": clk,
+            "ctr": clk / imp if imp_ok and clk_ok else None,
+            "spend": spend,
+            "conversions": conv,
+            "conversion_rate": conv / clk if clk_ok and clk and conv.__class__ is int else None,
+            "cpa": spend / conv if conv_ok and spend_ok else None,
+            "roas": rev / spend if spend_ok and spend and rev.__class__ is float else None,
+            "relevance_score": None,
+            "quality_score": (
+                quality.get(qr) if (qr := row.get("quality_ranking")).__class__ is str else None
+            ),
+            "date": row.get("date_start"),
+            "currency": row.get("account_currency") or acct_currency,
+            "revenue": rev,
+        })
+    return out
+
+
+def _facebook_accounts(
+    cfg: DataNormalizer,
+    data: Iterable[Any],
+    *,
+    account: Mapping[str, Any] | None = None,
+    counts: Mapping[str, tuple[int | None, int | None]] | None = None,
+) -> list[Record]:
+    acct = account or {}
+    acct_id = _strip_act(acct.get("account_id"))
+    acct_name = acct.get("name") or acct.get("account_name")
+    counts = counts or {}
+    out: list[Record] = []
+    for row in data:
+        if row.__class__ is not dict:
+            row = {}
+        day = row.get("date_start")
+        spend = _as_float(row.get("spend"))
+        rev = _action_total(row.get("action_values"), cfg.revenue_action_types, _as_float)
+        if rev.__class__ is int:
+            rev = float(rev)
+        campaigns, ad_count = (
+            counts.get(day, (None, None)) if day.__class__ is str else (None, None)
+        )
+        out.append({
+            "account_id": _strip_act(row.get("account_id")) or acct_id,
+            "platform": "facebook",
+            "account_name": acct_name or row.get("account_name"),
+            "currency": row.get("account_currency") or acct.get("currency"),
+            "timezone": acct.get("timezone_name"),
+            "date": day,
+            "daily_spend": spend,
+            "daily_impressions": _as_int(row.get("impressions")),
+            "daily_clicks": _as_int(row.get("clicks")),
+            "daily_conversions": _action_total(
+                row.get("actions"), cfg.conversion_action_types, _as_int
+            ),
+            "daily_revenue": rev,
+            "daily_roas": (
+                rev / spend
+                if spend.__class__ is float and spend and rev.__class__ is float
+                else None
+            ),
+            "campaign_count": campaigns,
+            "ad_count": ad_count,
+        })
+    return out
+
+
+register_normalizer("facebook", ad=_facebook_ads, account=_facebook_accounts)

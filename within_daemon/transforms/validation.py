@@ -1,0 +1,379 @@
+"""Schema and cross-field validation of normalized records (pure functions, no I/O).
+
+Schema language (the seed's): each field maps to a dict of rules
+
+* ``type``: ``string`` | ``integer`` | ``float`` | ``date``. ``integer`` rejects ``bool``
+  and non-integral numbers (``3.0`` passes); ``float`` accepts ``int`` but not ``bool``,
+  nan or inf; ``date`` is an ISO ``"YYYY-MM-DD"`` string or a ``datetime.date`` (not a
+  ``datetime``).
+* ``required``: the key must be present and not ``None``. Optional ``None`` is fine.
+* ``max_length`` (strings), ``allowed`` (any type), ``min`` / ``max`` (numbers).
+
+A schema is compiled once into one check closure per field and cached by identity, so an
+unknown rule name or a rule that does not fit the type fails when the validator is built
+(or a new schema is first used), never halfway through a batch. A cached schema must not
+be mutated afterwards.
+
+Cross-field rules (``CROSS_FIELD_RULES``) see the whole record; each one only fires when
+its fields are present and correctly typed, so ad and account records share one rule set.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeGuard
+
+from within_daemon.schema import AD_DATA_SCHEMA
+
+Record = Mapping[str, Any]
+Error = dict[str, Any]
+Check = Callable[[Any], str | None]
+#: A cross-field rule returns ``(field, message, value)`` or ``None``.
+CrossRule = Callable[[Record], tuple[str, str, Any] | None]
+
+RULE_NAMES = frozenset({"type", "required", "max_length", "allowed", "min", "max"})
+TYPE_NAMES = ("string", "integer", "float", "date")
+CTR_TOLERANCE = 1e-6
+_NUM = (int, float)
+_DATE_CACHE_MAX = 50_000
+
+
+def _show(v: Any) -> str:
+    """Short description of an offending value for error messages."""
+    text = repr(v)
+    return f"{type(v).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _num(v: Any) -> TypeGuard[float]:
+    return v.__class__ is int or v.__class__ is float
+
+
+# --- cross-field rules ------------------------------------------------------------------
+
+
+def _clicks_le_impressions(r: Record) -> tuple[str, str, Any] | None:
+    c, i = r.get("clicks"), r.get("impressions")
+    if _num(c) and _num(i) and c > i:
+        return "clicks", f"clicks ({c}) exceed impressions ({i})", c
+    return None
+
+
+def _daily_clicks_le_impressions(r: Record) -> tuple[str, str, Any] | None:
+    c, i = r.get("daily_clicks"), r.get("daily_impressions")
+    if _num(c) and _num(i) and c > i:
+        return "daily_clicks", f"daily_clicks ({c}) exceed daily_impressions ({i})", c
+    return None
+
+
+def _conversions_le_clicks(r: Record) -> tuple[str, str, Any] | None:
+    v, c = r.get("conversions"), r.get("clicks")
+    if _num(v) and _num(c) and v > c:
+        return "conversions", f"conversions ({v}) exceed clicks ({c})", v
+    return None
+
+
+def _spend_non_negative(r: Record) -> tuple[str, str, Any] | None:
+    s: Any = r.get("spend")
+    if _num(s) and s < 0:
+        return "spend", f"spend is negative ({s})", s
+    return None
+
+
+def _as_date(v: Any) -> _dt.date | None:
+    if isinstance(v, _dt.date) and not isinstance(v, _dt.datetime):
+        return v
+    if v.__class__ is str and len(v) == 10:
+        try:
+            return _dt.date.fromisoformat(v)
+        except ValueError:
+            return None
+    return None
+
+
+def _end_date_after_start(r: Record) -> tuple[str, str, Any] | None:
+    end = r.get("end_date")
+    if end is None:
+        return None
+    start = r.get("start_date")
+    s, e = _as_date(start), _as_date(end)
+    if s is not None and e is not None and e < s:
+        return "end_date", f"end_date ({end}) is before start_date ({start})", end
+    return None
+
+
+def _ctr_consistent(r: Record) -> tuple[str, str, Any] | None:
+    ctr, c, i = r.get("ctr"), r.get("clicks"), r.get("impressions")
+    if not (_num(ctr) and _num(c) and _num(i)):
+        return None
+    if i == 0:
+        return "ctr", f"ctr is {ctr} but impressions is 0", ctr
+    if abs(ctr - c / i) > CTR_TOLERANCE:
+        return "ctr", f"ctr {ctr} != clicks / impressions ({c}/{i} = {c / i:.6g})", ctr
+    return None
+
+
+CROSS_FIELD_RULES: dict[str, CrossRule] = {
+    "clicks_le_impressions": _clicks_le_impressions,
+    "end_date_after_start": _end_date_after_start,
+    "spend_non_negative": _spend_non_negative,
+    "ctr_consistent": _ctr_consistent,
+    "daily_clicks_le_impressions": _daily_clicks_le_impressions,
+    # View-through conversions legitimately exceed clicks, so this one is opt-in.
+    "conversions_le_clicks": _conversions_le_clicks,
+}
+DEFAULT_CROSS_FIELD_RULES: tuple[str, ...] = (
+    "clicks_le_impressions", "end_date_after_start", "spend_non_negative", "ctr_consistent",
+    "daily_clicks_le_impressions",
+)
+
+
+# --- schema compilation -----------------------------------------------------------------
+
+
+def _string_check(max_len: int | None, allowed: frozenset[Any] | None) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str):
+            return f"expected string, got {_show(v)}"
+        if max_len is not None and len(v) > max_len:
+            return f"longer than max_length {max_len} ({len(v)} characters)"
+        if allowed is not None and v not in allowed:
+            return f"{v!r} is not one of {sorted(allowed, key=str)}"
+        return None
+
+    return check
+
+
+def _number_check(
+    integer: bool, lo: float | None, hi: float | None, allowed: frozenset[Any] | None
+) -> Check:
+    expected = "integer" if integer else "float"
+
+    def check(v: Any) -> str | None:
+        cls = v.__class__
+        if cls is not int:
+            if cls is bool or not isinstance(v, _NUM):
+                return f"expected {expected}, got {_show(v)}"
+            if isinstance(v, float):
+                if v - v != 0:  # nan or inf
+                    return f"expected a finite {expected}, got {v!r}"
+                if integer and not v.is_integer():
+                    return f"expected integer, got non-integral {v!r}"
+        if lo is not None and v < lo:
+            return f"{v!r} is below min {lo}"
+        if hi is not None and v > hi:
+            return f"{v!r} is above max {hi}"
+        if allowed is not None and v not in allowed:
+            return f"{v!r} is not one of {sorted(allowed, key=str)}"
+        return None
+
+    return check
+
+
+def _date_check(allowed: frozenset[Any] | None) -> Check:
+    seen: set[str] = set()  # the same few dates repeat on every record of a batch
+
+    def check(v: Any) -> str | None:
+        if v.__class__ is str:
+            if v not in seen:
+                if len(v) != 10 or v[4] != "-" or v[7] != "-":
+                    return f"expected ISO date YYYY-MM-DD, got {_show(v)}"
+                try:
+                    _dt.date.fromisoformat(v)
+                except ValueError:
+                    return f"{v!r} is not a calendar date"
+                if len(seen) >= _DATE_CACHE_MAX:
+                    seen.clear()
+                seen.add(v)
+        elif not isinstance(v, _dt.date) or isinstance(v, _dt.datetime):
+            return f"expected date, got {_show(v)}"
+        if allowed is not None and v not in allowed:
+            return f"{v!r} is not one of {sorted(allowed, key=str)}"
+        return None
+
+    return check
+
+
+def _any_check(allowed: frozenset[Any]) -> Check:
+    def check(v: Any) -> str | None:
+        try:
+            ok = v in allowed
+        except TypeError:  # unhashable, so certainly not an allowed value
+            ok = False
+        return None if ok else f"{_show(v)} is not one of {sorted(allowed, key=str)}"
+
+    return check
+
+
+def _bound(field: str, rule: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, _NUM):
+        raise ValueError(f"schema field {field!r}: {rule!r} must be a number, got {value!r}")
+    return value
+
+
+def compile_field(field: str, spec: Any) -> tuple[str, bool, Check | None]:
+    """One schema entry -> ``(field, required, check)``; raises ValueError on a bad spec."""
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"schema field {field!r}: rules must be a mapping, got {spec!r}")
+    unknown = set(spec) - RULE_NAMES
+    if unknown:
+        raise ValueError(
+            f"schema field {field!r}: unknown rule(s) {sorted(unknown)}; "
+            f"known rules are {sorted(RULE_NAMES)}"
+        )
+    typ = spec.get("type")
+    if typ is not None and typ not in TYPE_NAMES:
+        raise ValueError(f"schema field {field!r}: unknown type {typ!r}; use one of {TYPE_NAMES}")
+    required = spec.get("required", False)
+    if not isinstance(required, bool):
+        raise ValueError(f"schema field {field!r}: 'required' must be true or false")
+    allowed_raw = spec.get("allowed")
+    allowed = None
+    if allowed_raw is not None:
+        if isinstance(allowed_raw, str) or not isinstance(allowed_raw, Iterable):
+            raise ValueError(f"schema field {field!r}: 'allowed' must be a list of values")
+        allowed = frozenset(allowed_raw)
+    max_len = spec.get("max_length")
+    if max_len is not None:
+        if typ != "string":
+            raise ValueError(f"schema field {field!r}: 'max_length' needs type 'string'")
+        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 0:
+            raise ValueError(f"schema field {field!r}: 'max_length' must be an int >= 0")
+    lo = _bound(field, "min", spec.get("min"))
+    hi = _bound(field, "max", spec.get("max"))
+    if (lo is not None or hi is not None) and typ not in ("integer", "float"):
+        raise ValueError(f"schema field {field!r}: 'min'/'max' need type 'integer' or 'float'")
+    check: Check | None
+    if typ == "string":
+        check = _string_check(max_len, allowed)
+    elif typ in ("integer", "float"):
+        check = _number_check(typ == "integer", lo, hi, allowed)
+    elif typ == "date":
+        check = _date_check(allowed)
+    else:
+        check = None if allowed is None else _any_check(allowed)
+    return field, required, check
+
+
+class _Compiled:
+    """A schema's per-field checks plus the cross-field rules that apply to it."""
+
+    __slots__ = ("fields", "rules")
+
+    def __init__(self, schema: Mapping[str, Any], rules: Sequence[str]) -> None:
+        if not isinstance(schema, Mapping):
+            raise ValueError(f"schema must be a mapping of field -> rules, got {schema!r}")
+        self.fields = tuple(compile_field(f, spec) for f, spec in schema.items())
+        spend = schema.get("spend")
+        spend_min = spend.get("min") if isinstance(spend, Mapping) else None
+        if spend_min is not None and spend_min >= 0:
+            # the schema's own min already reports negative spend; one error is enough
+            rules = [r for r in rules if r != "spend_non_negative"]
+        self.rules = tuple(CROSS_FIELD_RULES[r] for r in rules)
+
+
+def record_key(rec: Record) -> str | None:
+    """Natural key for error reports: ``ad_id=… date=…`` (or ``account_id=…``)."""
+    head = "ad_id" if rec.get("ad_id") is not None else "account_id"
+    parts = [f"{f}={rec[f]}" for f in (head, "date") if rec.get(f) is not None]
+    return " ".join(parts) or None
+
+
+class DataValidator:
+    """Validates normalized records against a schema plus cross-field rules."""
+
+    def __init__(
+        self,
+        schema: Mapping[str, Any] | None = None,
+        *,
+        cross_field_rules: Iterable[str] = DEFAULT_CROSS_FIELD_RULES,
+    ) -> None:
+        rules = tuple(cross_field_rules)
+        unknown = [r for r in rules if r not in CROSS_FIELD_RULES]
+        if unknown:
+            raise ValueError(
+                f"unknown cross-field rule(s) {unknown}; known: {sorted(CROSS_FIELD_RULES)}"
+            )
+        self.cross_field_rules = rules
+        # id(schema) -> (schema, compiled); holding the schema keeps its id from being reused
+        self._cache: dict[int, tuple[Mapping[str, Any], _Compiled]] = {}
+        self.schema: Mapping[str, Any] = AD_DATA_SCHEMA if schema is None else schema
+        self._compiled(self.schema)
+
+    def _compiled(self, schema: Mapping[str, Any] | None) -> _Compiled:
+        if schema is None:
+            schema = self.schema
+        hit = self._cache.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        compiled = _Compiled(schema, self.cross_field_rules)
+        self._cache[id(schema)] = (schema, compiled)
+        return compiled
+
+    def record_errors(
+        self, rec: Any, index: int = 0, schema: Mapping[str, Any] | None = None
+    ) -> list[Error]:
+        """Errors of one record (empty list when it is valid)."""
+        return _record_errors(rec, index, self._compiled(schema)) or []
+
+    def validate(self, data: Any, schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Seed shape: ``{"valid": bool, "errors": [{field, message, index, key, value}]}``."""
+        compiled = self._compiled(schema)
+        records = [data] if isinstance(data, Mapping) else data
+        errors: list[Error] = []
+        for index, rec in enumerate(records):
+            errs = _record_errors(rec, index, compiled)
+            if errs:
+                errors.extend(errs)
+        return {"valid": not errors, "errors": errors}
+
+    def split(
+        self, records: Iterable[Any], schema: Mapping[str, Any] | None = None
+    ) -> tuple[list[Any], list[tuple[Any, list[Error]]]]:
+        """Partition into good records and ``(bad record, its errors)`` pairs, order kept."""
+        compiled = self._compiled(schema)
+        good: list[Any] = []
+        bad: list[tuple[Any, list[Error]]] = []
+        for index, rec in enumerate(records):
+            errs = _record_errors(rec, index, compiled)
+            if errs:
+                bad.append((rec, errs))
+            else:
+                good.append(rec)
+        return good, bad
+
+
+def _record_errors(rec: Any, index: int, compiled: _Compiled) -> list[Error] | None:
+    """Hot path: no allocation unless something is wrong."""
+    if not isinstance(rec, Mapping):
+        return [{"field": None, "message": f"record is not a mapping: {_show(rec)}",
+                 "index": index, "key": None, "value": rec}]
+    problems: list[tuple[str, str, Any]] | None = None
+    get = rec.get
+    for field, required, check in compiled.fields:
+        v = get(field)
+        if v is None:
+            if required:
+                why = "required field is None" if field in rec else "required field is missing"
+                problems = problems or []
+                problems.append((field, why, None))
+            continue
+        if check is not None:
+            msg = check(v)
+            if msg is not None:
+                problems = problems or []
+                problems.append((field, msg, v))
+    for rule in compiled.rules:
+        found = rule(rec)
+        if found is not None:
+            problems = problems or []
+            problems.append(found)
+    if problems is None:
+        return None
+    key = record_key(rec)
+    return [
+        {"field": f, "message": m, "index": index, "key": key, "value": v}
+        for f, m, v in problems
+    ]
