@@ -290,7 +290,7 @@ async def test_quarantine_stores_reason_and_raw(db: DatabaseLoader) -> None:
 
 
 async def test_completed_days_and_restatements(db: DatabaseLoader) -> None:
-    """completed_days filters by task, kind and account; re-marking a day is recorded."""
+    """completed_days filters by task, run, kind and account; re-marking a day is recorded."""
     days = [(date(2024, 1, 1) + timedelta(days=i)).isoformat() for i in range(700)]
     marks = [("facebook", "act_1", d, 0) for d in days[:600]]
     await db.write_batch(run_id="r1", task="daily", kind="ad", records=[], fetched_at=FETCHED,
@@ -302,6 +302,10 @@ async def test_completed_days_and_restatements(db: DatabaseLoader) -> None:
     assert got == set(days[:600])
     assert await db.completed_days(task="backfill", platform="facebook", account_id="act_1",
                                    kind="ad", days=days) == {days[0]}
+    assert await db.completed_days(task=None, platform="facebook", account_id="act_1",
+                                   kind="ad", days=days, run_id="r2") == {days[0]}
+    assert await db.completed_days(task="daily", platform="facebook", account_id="act_1",
+                                   kind="ad", days=days[:3], run_id="r1") == set(days[:3])
     assert await db.completed_days(task=None, platform="facebook", account_id="act_1",
                                    kind="account", days=days) == set()
     assert await db.completed_days(task=None, platform="facebook", account_id="act_2",

@@ -5,8 +5,9 @@ checkpoint (the ``ledger`` of complete days) commits in the same ``BEGIN IMMEDIA
 ``COMMIT`` as the rows it vouches for: after a crash the ledger is never ahead of the data,
 and a re-fetch simply overwrites. The loader also keeps the ``runs`` table (what each run
 fetched, loaded and quarantined; crash-interrupted runs are found at start-up) and the
-``quarantine`` of rejected records. SQL text lives in :mod:`.sqlite_schema`; this module
-holds the connection, the transactions and the Python-side shaping of parameters.
+``quarantine`` of rejected records. SQL text and parameter shaping live in
+:mod:`.sqlite_schema`; this module holds the connection, the pragmas, the transactions and
+the run bookkeeping.
 
 One loader actor writes per database. Calls from other tasks (readiness probes, ``status``)
 are still safe: every call takes one lock, so nobody sees, or joins, a half-done transaction.
@@ -304,16 +305,23 @@ class DatabaseLoader:
         return len(qrows)
 
     async def completed_days(self, *, task: str | None, platform: str, account_id: str,
-                             kind: Kind, days: Sequence[str]) -> set[str]:
-        """The subset of ``days`` the ledger has complete (for any task if ``task`` is None)."""
+                             kind: Kind, days: Sequence[str],
+                             run_id: str | None = None) -> set[str]:
+        """The subset of ``days`` the ledger has complete.
+
+        ``task`` None means by any task. With ``run_id``, only days whose latest completion
+        was by that run (what an interrupted run already finished, for its resume).
+        """
+        extra, extra_params = "", list[str]()
+        for name, value in (("and_task", task), ("and_run", run_id)):
+            if value is not None:
+                extra += self._sql[name]
+                extra_params.append(value)
         done: set[str] = set()
         for chunk in sq.chunks(list(days)):
-            name = "completed_days" if task is None else "completed_days_for_task"
-            sql = self._sql[name].format(days=self._sql.params(len(chunk)))
-            params: list[Any] = [platform, account_id, kind, *chunk]
-            if task is not None:
-                params.append(task)
-            done.update(str(r[0]) for r in await self._fetchall(sql, params))
+            sql = self._sql["completed_days"].format(days=self._sql.params(len(chunk))) + extra
+            rows = await self._fetchall(sql, [platform, account_id, kind, *chunk, *extra_params])
+            done.update(str(r[0]) for r in rows)
         return done
 
     # -- runs -------------------------------------------------------------------------

@@ -278,10 +278,9 @@ _TEMPLATES: dict[str, str] = {
         "SELECT day FROM ledger WHERE platform = ? AND account_id = ? AND kind = ?"
         " AND status = 'complete' AND day IN ({days})"
     ),
-    "completed_days_for_task": (
-        "SELECT day FROM ledger WHERE platform = ? AND account_id = ? AND kind = ?"
-        " AND status = 'complete' AND day IN ({days}) AND task = ?"
-    ),
+    # Optional filters appended to completed_days, parameters in this order.
+    "and_task": " AND task = ?",
+    "and_run": " AND run_id = ?",
     # Re-using the id of a run that is not running re-opens it (a resume).
     "start_run": _insert("runs", (
         "run_id", "task", "pipeline", "platform", "account_id", "window_start", "window_end",

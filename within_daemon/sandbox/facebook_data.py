@@ -177,6 +177,8 @@ class AccountData:
         self.ads: list[Entity] = []
         self._build()
         self._profiles = [self._profile(ad.index) for ad in self.ads]
+        #: Scratch space for derived per-account caches (see ``InsightsTable``).
+        self.memo: dict[Any, Any] = {}
 
     # -- entities ---------------------------------------------------------------------------
 

@@ -119,7 +119,15 @@ class InsightsTable:
         self.first_bucket = (lo - query.since) // inc if lo <= hi else 0
         n_buckets = (hi - query.since) // inc - self.first_bucket + 1 if lo <= hi else 0
         self.total = n_buckets * len(self.groups)
-        self._idents: list[dict[str, str] | None] = [None] * len(self.groups)
+        # Identity columns per entity are shared by every page of every request with the
+        # same level and fields, so they are memoised on the account (bounded, see below).
+        memo = data.memo
+        if len(memo) > 64:
+            memo.clear()
+        key = ("idents", query.level, self.want)
+        if key not in memo:
+            memo[key] = [None] * len(self.groups)
+        self._idents: list[dict[str, str] | None] = memo[key]
         self._days: dict[int, str] = {}
 
     def _day(self, ordinal: int) -> str:
@@ -139,87 +147,139 @@ class InsightsTable:
         """Rows ``start..stop-1`` (clamped to the table)."""
         q, data = self.query, self.data
         n = len(self.groups)
-        fast = q.level == "ad" and q.increment == 1
-        out: list[dict[str, Any]] = []
-        for p in range(max(0, start), min(stop, self.total)):
-            b, e = divmod(p, n)
-            lo = q.since + (self.first_bucket + b) * q.increment
-            hi = min(lo + q.increment - 1, q.until)
-            if fast:
-                day = self._day(lo)
-                out.append(self._row(self._ident(e), data.ad_day(e, lo), day, day))
-            else:
-                a_lo, a_hi = data.active_span(lo, hi)
-                m = data.sum_days(self.groups[e], a_lo, a_hi)
-                out.append(self._row(self._ident(e), m, self._day(lo), self._day(hi)))
-        return out
-
-    def _row(self, ident: dict[str, str], m: Metrics, ds: str, de: str) -> dict[str, Any]:
-        want = self.want
-        impressions, clicks, spend, reach, link_clicks, purchases, value, leads = m
-        row: dict[str, Any] = dict(ident)
-        row["date_start"] = ds
-        row["date_stop"] = de
-        if "impressions" in want:
-            row["impressions"] = str(impressions)
-        if "clicks" in want:
-            row["clicks"] = str(clicks)
-        if "spend" in want:
-            row["spend"] = money(spend)
-        if "reach" in want:
-            row["reach"] = str(reach)
-        if "frequency" in want:
-            row["frequency"] = f"{impressions / reach:.6f}"
-        if "ctr" in want:
-            row["ctr"] = f"{clicks * 100 / impressions:.6f}" if impressions else "0"
-        if "cpm" in want and impressions:
-            row["cpm"] = f"{spend * 10 / impressions:.6f}"
-        if "cpc" in want and clicks:
-            row["cpc"] = f"{spend / 100 / clicks:.6f}"
-        if "cpp" in want and reach:
-            row["cpp"] = f"{spend * 10 / reach:.6f}"
-        if "inline_link_clicks" in want:
-            row["inline_link_clicks"] = str(link_clicks)
-        if "inline_link_click_ctr" in want and impressions:
-            row["inline_link_click_ctr"] = f"{link_clicks * 100 / impressions:.6f}"
-        if "outbound_clicks" in want and link_clicks:
-            row["outbound_clicks"] = [{"action_type": "outbound_click", "value": str(link_clicks)}]
-        if "actions" in want or "cost_per_action_type" in want:
-            counts = _action_counts(link_clicks, purchases, leads)
-            # Graph leaves empty action lists out of the row rather than sending [].
-            if counts and "actions" in want:
-                row["actions"] = self._actions(counts, str)
-            if counts and "cost_per_action_type" in want:
-                row["cost_per_action_type"] = [
-                    {"action_type": t, "value": f"{spend / 100 / c:.6f}"} for t, c in counts
-                ]
-        if purchases and "action_values" in want:
-            row["action_values"] = self._actions([(t, value) for t in _PURCHASE_TYPES], money)
-        if purchases and spend and "purchase_roas" in want:
-            row["purchase_roas"] = [
-                {"action_type": "omni_purchase", "value": f"{value / spend:.6f}"}
+        build, ident, day = self._make_row(), self._ident, self._day
+        first = q.since + self.first_bucket * q.increment
+        rows = range(max(0, start), min(stop, self.total))
+        if q.level == "ad" and q.increment == 1:
+            ad_day = data.ad_day
+            return [
+                build(ident(e), ad_day(e, first + b), day(first + b), day(first + b))
+                for b, e in (divmod(p, n) for p in rows)
             ]
-        return row
-
-    def _actions(
-        self, counts: list[tuple[str, int]], fmt: Callable[[int], str]
-    ) -> list[dict[str, str]]:
-        windows = self.query.windows
-        if not windows:
-            return [{"action_type": t, "value": fmt(c)} for t, c in counts]
-        out = []
-        for t, c in counts:
-            # Split each value between click and view windows so that 7d_click + 1d_view
-            # (Graph's default attribution) adds back up to ``value``.
-            view = c // 10
-            entry = {"action_type": t, "value": fmt(c)}
-            for w in windows:
-                if w in _CLICK_WINDOWS:
-                    entry[w] = fmt(c - view)
-                elif w in _VIEW_WINDOWS:
-                    entry[w] = fmt(view)
-            out.append(entry)
+        out: list[dict[str, Any]] = []
+        for p in rows:
+            b, e = divmod(p, n)
+            lo = first + b * q.increment
+            hi = min(lo + q.increment - 1, q.until)
+            m = data.sum_days(self.groups[e], *data.active_span(lo, hi))
+            out.append(build(ident(e), m, day(lo), day(hi)))
         return out
+
+    def _make_row(self) -> Callable[[dict[str, str], Metrics, str, str], dict[str, Any]]:
+        """A row builder specialised to the requested fields (this is the hot path).
+
+        The field tests are resolved once per query into closure booleans, and action lists
+        are built as literals, because per-row cost is what bounds the emulator's rows/s.
+        """
+        want = self.want
+        w_impr, w_clicks, w_spend, w_reach = (
+            "impressions" in want, "clicks" in want, "spend" in want, "reach" in want
+        )
+        w_ctr, w_cpm, w_cpc = "ctr" in want, "cpm" in want, "cpc" in want
+        w_actions, w_values = "actions" in want, "action_values" in want
+        extras = bool(want & _EXTRA_FIELDS)
+        windows = self.query.windows
+
+        def build(ident: dict[str, str], m: Metrics, ds: str, de: str) -> dict[str, Any]:
+            impressions, clicks, spend, reach, link_clicks, purchases, value, leads = m
+            row: dict[str, Any] = dict(ident)
+            row["date_start"] = ds
+            row["date_stop"] = de
+            if w_impr:
+                row["impressions"] = str(impressions)
+            if w_clicks:
+                row["clicks"] = str(clicks)
+            if w_spend:
+                row["spend"] = money(spend)
+            if w_reach:
+                row["reach"] = str(reach)
+            if w_ctr:
+                row["ctr"] = f"{clicks * 100 / impressions:.6f}" if impressions else "0"
+            if w_cpm and impressions:
+                row["cpm"] = f"{spend * 10 / impressions:.6f}"
+            if w_cpc and clicks:
+                row["cpc"] = f"{spend / 100 / clicks:.6f}"
+            if w_actions and (link_clicks or purchases or leads):
+                # Graph leaves empty action lists out of the row rather than sending [].
+                row["actions"] = (
+                    _with_windows(_action_counts(link_clicks, purchases, leads), str, windows)
+                    if windows else _action_list(link_clicks, purchases, leads)
+                )
+            if w_values and purchases:
+                v = money(value)
+                row["action_values"] = (
+                    _with_windows([(t, value) for t in _PURCHASE_TYPES], money, windows)
+                    if windows else [{"action_type": t, "value": v} for t in _PURCHASE_TYPES]
+                )
+            if extras:
+                _add_extras(row, want, m)
+            return row
+
+        return build
+
+
+_EXTRA_FIELDS = frozenset({
+    "frequency", "cpp", "inline_link_clicks", "inline_link_click_ctr", "outbound_clicks",
+    "cost_per_action_type", "purchase_roas",
+})
+
+
+def _add_extras(row: dict[str, Any], want: frozenset[str], m: Metrics) -> None:
+    """The rarely requested metrics, kept off the common path."""
+    impressions, clicks, spend, reach, link_clicks, purchases, value, leads = m
+    if "frequency" in want:
+        row["frequency"] = f"{impressions / reach:.6f}"
+    if "cpp" in want:
+        row["cpp"] = f"{spend * 10 / reach:.6f}"
+    if "inline_link_clicks" in want:
+        row["inline_link_clicks"] = str(link_clicks)
+    if "inline_link_click_ctr" in want and impressions:
+        row["inline_link_click_ctr"] = f"{link_clicks * 100 / impressions:.6f}"
+    if "outbound_clicks" in want and link_clicks:
+        row["outbound_clicks"] = [{"action_type": "outbound_click", "value": str(link_clicks)}]
+    counts = _action_counts(link_clicks, purchases, leads)
+    if "cost_per_action_type" in want and counts:
+        row["cost_per_action_type"] = [
+            {"action_type": t, "value": f"{spend / 100 / c:.6f}"} for t, c in counts
+        ]
+    if "purchase_roas" in want and purchases and spend:
+        row["purchase_roas"] = [{"action_type": "omni_purchase", "value": f"{value / spend:.6f}"}]
+
+
+def _action_list(link_clicks: int, purchases: int, leads: int) -> list[dict[str, str]]:
+    """``_action_counts`` as Graph action entries, built directly (the common case)."""
+    acts: list[dict[str, str]] = []
+    if link_clicks:
+        acts.append({"action_type": "link_click", "value": str(link_clicks)})
+        lpv = link_clicks * 85 // 100
+        if lpv:
+            acts.append({"action_type": "landing_page_view", "value": str(lpv)})
+    if leads:
+        acts.append({"action_type": "lead", "value": str(leads)})
+    if purchases:
+        p = str(purchases)
+        acts.append({"action_type": "offsite_conversion.fb_pixel_purchase", "value": p})
+        acts.append({"action_type": "purchase", "value": p})
+        acts.append({"action_type": "omni_purchase", "value": p})
+    return acts
+
+
+def _with_windows(
+    counts: list[tuple[str, int]], fmt: Callable[[int], str], windows: tuple[str, ...]
+) -> list[dict[str, str]]:
+    out = []
+    for t, c in counts:
+        # Split each value between click and view windows so that 7d_click + 1d_view
+        # (Graph's default attribution) adds back up to ``value``.
+        view = c // 10
+        entry = {"action_type": t, "value": fmt(c)}
+        for w in windows:
+            if w in _CLICK_WINDOWS:
+                entry[w] = fmt(c - view)
+            elif w in _VIEW_WINDOWS:
+                entry[w] = fmt(view)
+        out.append(entry)
+    return out
 
 
 def _action_counts(link_clicks: int, purchases: int, leads: int) -> list[tuple[str, int]]:
