@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = cmd("run", "run the daemon: fire tasks at their cadence until SIGTERM")
     run.add_argument("--ready-file", help=argparse.SUPPRESS)
+    run.add_argument("--run-at-start", action="store_true",
+                     help="run every task once at start, then keep the schedule")
     once = cmd("once", "run every configured task one time and exit")
     once.add_argument("--task", action="append", help="only this task (repeatable)")
     bf = cmd("backfill", "pull one account over a date range, with progress")
@@ -146,7 +148,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded = _load(args)
 
     async def go() -> int:
-        return await run_daemon(loaded, metrics=Metrics(), ready_file=args.ready_file)
+        return await run_daemon(loaded, metrics=Metrics(), ready_file=args.ready_file,
+                                run_at_start=args.run_at_start)
 
     return anyio.run(go, backend="asyncio")
 

@@ -227,7 +227,7 @@ class Daemon:
 
 
 async def run_daemon(loaded: LoadedConfig, *, metrics: Metrics,
-                     ready_file: str | None = None) -> int:
+                     ready_file: str | None = None, run_at_start: bool = False) -> int:
     """Serve until SIGTERM/SIGINT; return the exit code (0 after a clean drain)."""
     d = Daemon(loaded, metrics)
     rt = loaded.config.runtime
@@ -265,6 +265,9 @@ async def run_daemon(loaded: LoadedConfig, *, metrics: Metrics,
                 root.start_soon(d.dispatch, ticks_recv, work)
                 root.start_soon(d.engine.queues.sample_forever)
                 d.scheduler.start()
+                if run_at_start:
+                    for t in all_tasks(loaded):
+                        ticks_send.send_nowait(Tick(t.name))
                 notify("READY=1", f"STATUS=serving {len(all_tasks(loaded))} tasks")
                 if ready_file:
                     with open(ready_file, "w") as fh:

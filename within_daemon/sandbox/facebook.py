@@ -113,19 +113,15 @@ class FacebookEmulator:
             self._data[acct] = AccountData(self.accounts[acct], self.seed)
         return self._data[acct]
 
-    def _query(
-        self, account_id: str, since: str | dt.date, until: str | dt.date, level: str, inc: int
-    ) -> InsightsTable:
-        params = {"level": level, "time_increment": str(inc), "time_range": msgspec.json.encode(
-            {"since": str(since), "until": str(until)}).decode()}
-        return InsightsTable(self.data(account_id), parse_insights_query(params, dt.date.today()))
-
     def expected_rows(
         self, account_id: str, since: str | dt.date, until: str | dt.date, level: str = "ad",
         time_increment: int = 1,
     ) -> int:
         """How many insights rows a complete pull of this range returns."""
-        return self._query(account_id, since, until, level, time_increment).total
+        rng = msgspec.json.encode({"since": str(since), "until": str(until)}).decode()
+        params = {"level": level, "time_increment": str(time_increment), "time_range": rng}
+        query = parse_insights_query(params, dt.date.today())
+        return InsightsTable(self.data(account_id), query).total
 
     def expected_totals(
         self, account_id: str, since: str | dt.date, until: str | dt.date
@@ -155,10 +151,14 @@ class FacebookEmulator:
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve until the block exits; yields the versioned base URL."""
-        runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
+        # A short shutdown timeout: a test that leaves a 'slow' request in flight must not
+        # hold the teardown for aiohttp's default 60 s.
+        runner = web.AppRunner(
+            self.make_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port, shutdown_timeout=1.0)
+            site = web.TCPSite(runner, host, port)
             await site.start()
             bound = runner.addresses[0][1]
             shown = f"[{host}]" if ":" in host else host

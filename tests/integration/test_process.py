@@ -1,0 +1,222 @@
+"""Real processes: crash with SIGKILL and resume, SIGTERM drain, SIGHUP reload, CLI codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import TOKEN, fb_account, write_config
+
+pytestmark = pytest.mark.slow
+
+ENV = {**os.environ, "WITHIN_TEST_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def emulator_proc() -> Iterator[str]:
+    """The Facebook emulator in its own process: 2 accounts x 200 ads from 2024-01-01."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "within_daemon.sandbox", "facebook", "--port", "0",
+         "--accounts", "2", "--ads-per-account", "200", "--active-from", "2024-01-01"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), url
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "within_daemon", *args], capture_output=True,
+                          text=True, timeout=timeout, env=ENV)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(pred: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    if not db.exists():
+        return []
+    con = sqlite3.connect(db, timeout=5)
+    try:
+        return con.execute(sql).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def test_sigkill_mid_run_then_resume(tmp_path: Path, emulator_proc: str) -> None:
+    """Killed with SIGKILL mid-run, the next start resumes: no loss, no duplicate, no redo."""
+    cfg = write_config(
+        tmp_path, base_url=emulator_proc,
+        accounts=[fb_account("1000000001", rate_limit=1500), fb_account("1000000002",
+                                                                         rate_limit=1500)],
+        tasks=[{"name": "ads", "pipeline": "AdDataPipeline", "lookback_days": 40}],
+        facebook={"page_size": 100, "window_days": 2, "async_after_days": 400},
+        runtime={"batch_size": 150},
+    )
+    db = tmp_path / "data" / "within.db"
+    proc = subprocess.Popen([sys.executable, "-m", "within_daemon", "once", "--config",
+                             str(cfg)], env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: (query(db, "SELECT COUNT(*) FROM ledger") or [(0,)])[0][0] >= 6,
+                 60, "some complete days")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    # The ledger is never ahead of the data: every complete day has all 200 ads.
+    short = query(db, "SELECT l.account_id, l.day FROM ledger l WHERE (SELECT COUNT(*) FROM "
+                      "ad_data a WHERE a.account_id = l.account_id AND a.date = l.day) != 200")
+    assert short == []
+    done_before = query(db, "SELECT COUNT(*) FROM ledger")[0][0]
+    assert 6 <= done_before < 80
+    assert query(db, "SELECT COUNT(*) FROM runs WHERE status = 'running'")[0][0] == 2
+
+    out = cli("once", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert query(db, "SELECT COUNT(*) FROM ad_data")[0][0] == 2 * 200 * 40
+    assert query(db, "SELECT COUNT(*) FROM ledger")[0][0] == 80
+    # Resumed, not restarted: the same run ids went on, and no day was completed twice.
+    assert query(db, "SELECT COUNT(*), SUM(resumed_count) FROM runs") == [(2, 2)]
+    assert query(db, "SELECT COUNT(*) FROM ledger_history") == [(80,)]
+
+
+def test_cli_once_prints_per_task_counts(tmp_path: Path, emulator_proc: str) -> None:
+    """`once` prints fetched / loaded / quarantined per task and exits 0 on success."""
+    cfg = write_config(
+        tmp_path, base_url=emulator_proc, accounts=[fb_account("1000000001")],
+        tasks=[{"name": "ads_daily", "pipeline": "AdDataPipeline", "lookback_days": 2},
+               {"name": "acc_daily", "pipeline": "AccountDataPipeline", "lookback_days": 2}],
+    )
+    out = cli("once", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = {ln.split()[0]: ln.split() for ln in out.stdout.splitlines() if ln.strip()}
+    assert lines["ads_daily"][1:5] == ["success", "400", "400", "0"]
+    assert lines["acc_daily"][1:5] == ["success", "2", "2", "0"]
+
+
+def test_cli_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
+    """A config with an unknown key exits 2 with one stderr line naming file and key."""
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[database]\nurl = "sqlite:///x.db"\n\n[[accounts]]\nplatform = "facebook"\n'
+                   'account_id = "1"\naccess_tokn = "secret-value-xyz"\n')
+    out = cli("check-config", "--config", str(cfg))
+    assert out.returncode == 2
+    err = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(err) == 1
+    assert str(cfg) in err[0] and "accounts[0]" in err[0] and "access_tokn" in err[0]
+    assert "secret-value-xyz" not in out.stderr
+
+
+def test_cli_check_config_never_prints_secrets(tmp_path: Path) -> None:
+    """check-config says where each token comes from, never the token."""
+    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v21.0",
+                       accounts=[fb_account("1000000001")],
+                       tasks=[{"name": "t", "lookback_days": 3}])
+    out = cli("check-config", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr
+    assert "env:WITHIN_TEST_TOKEN" in out.stdout
+    assert TOKEN not in out.stdout + out.stderr
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str) -> None:
+    """The daemon serves health and metrics, reloads on SIGHUP (refusing a bad file) and
+    drains on SIGTERM, leaving a consistent database and exiting 0."""
+    port = free_port()
+    kw: dict[str, Any] = {
+        "base_url": emulator_proc,
+        "accounts": [fb_account("1000000001", rate_limit=600)],
+        "facebook": {"page_size": 50, "window_days": 1},
+        "metrics": {"enabled": True, "listen": f"127.0.0.1:{port}"},
+    }
+    cfg = write_config(tmp_path, tasks=[{"name": "ads", "lookback_days": 30}], **kw)
+    db = tmp_path / "data" / "within.db"
+    log = (tmp_path / "daemon.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "within_daemon", "--log-json", "run",
+                             "--config", str(cfg), "--run-at-start"], env=ENV,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _get_ok(base + "/healthz"), 30, "healthz")
+        assert _get(base + "/readyz")[0] == 200
+        wait_for(lambda: "within_records_total" in _get(base + "/metrics")[1], 30, "records")
+        status = json.loads(_get(base + "/status")[1])
+        assert [t["name"] for t in status["tasks"]] == ["ads"]
+
+        # A valid reload adds a task; an invalid one is refused and changes nothing.
+        write_config(tmp_path, tasks=[{"name": "ads", "lookback_days": 30},
+                                      {"name": "more", "lookback_days": 2}], **kw)
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: len(json.loads(_get(base + "/status")[1])["tasks"]) == 2, 10,
+                 "reload")
+        cfg.write_text(cfg.read_text() + "\nbogus_key = 1\n")
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: 'within_config_reloads_total{result="failure"} 1.0'
+                 in _get(base + "/metrics")[1], 10, "refused reload")
+        assert len(json.loads(_get(base + "/status")[1])["tasks"]) == 2
+
+        # SIGTERM while the run is in flight: drain and exit 0.
+        wait_for(lambda: (query(db, "SELECT COUNT(*) FROM ledger") or [(0,)])[0][0] >= 1, 30,
+                 "a complete day")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    text = (tmp_path / "daemon.log").read_text()
+    assert "reload refused" in text and "bogus_key" in text
+    assert TOKEN not in text
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert query(db, "SELECT COUNT(*) FROM runs WHERE status = 'running'") == [(0,)]
+    short = query(db, "SELECT l.day FROM ledger l WHERE (SELECT COUNT(*) FROM ad_data a "
+                      "WHERE a.date = l.day) != 200")
+    assert short == []
+
+
+def _get_ok(url: str) -> bool:
+    try:
+        return _get(url)[0] == 200
+    except OSError:
+        return False
