@@ -127,6 +127,13 @@ class AccountConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rate_limit: PositiveFloat = 200.0
     name: str | None = None
 
+    def __repr__(self) -> str:
+        # A literal token sits in this struct as a plain string: never show it.
+        tok = self.access_token
+        shown = "'<literal secret>'" if isinstance(tok, str) else repr(tok)
+        return (f"AccountConfig(platform={self.platform!r}, account_id={self.account_id!r}, "
+                f"access_token={shown}, rate_limit={self.rate_limit!r}, name={self.name!r})")
+
 
 class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]

@@ -168,9 +168,8 @@ class Daemon:
             return
         if new.config.database != self.loaded.config.database:
             log.warning("reload: [database] changes need a restart; keeping the old database")
-            new = msgspec.structs.replace(
-                new, config=msgspec.structs.replace(new.config, database=self.loaded.config.database)
-            )
+            cfg = msgspec.structs.replace(new.config, database=self.loaded.config.database)
+            new = msgspec.structs.replace(new, config=cfg)
         self.loaded = new
         if self.engine is not None:
             self.engine.loaded = new

@@ -161,8 +161,7 @@ def _get(url: str) -> tuple[int, str]:
 
 
 def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str) -> None:
-    """The daemon serves health and metrics, reloads on SIGHUP (refusing a bad file) and
-    drains on SIGTERM, leaving a consistent database and exiting 0."""
+    """The daemon serves health, reloads on SIGHUP, refuses a bad file and drains on SIGTERM."""
     port = free_port()
     kw: dict[str, Any] = {
         "base_url": emulator_proc,

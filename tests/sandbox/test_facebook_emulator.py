@@ -174,6 +174,23 @@ async def test_higher_levels_are_exact_sums_of_ad_rows(
     assert Decimal(str(totals["spend"])) == sum(Decimal(r["spend"]) for r in ads)
 
 
+@pytest.mark.parametrize("increment,buckets", [("7", 3), ("all_days", 1)])
+async def test_multi_day_buckets_sum_to_expected_totals(
+    emu_client: Any, increment: str, buckets: int
+) -> None:
+    """time_increment=N/all_days rows span their bucket and add up to expected_totals."""
+    emu, client = emu_client
+    rows = await client.insights(
+        time_range='{"since":"2024-03-01","until":"2024-03-20"}', level="campaign",
+        time_increment=increment, fields="campaign_id,impressions,clicks,spend", limit="100",
+    )
+    totals = emu.expected_totals(ACCT, "2024-03-01", "2024-03-20")
+    assert len(rows) == 3 * buckets
+    assert rows[0]["date_start"] == "2024-03-01" and rows[-1]["date_stop"] == "2024-03-20"
+    assert sum(int(r["clicks"]) for r in rows) == totals["clicks"]
+    assert sum(Decimal(r["spend"]) for r in rows) == Decimal(totals["spend_cents"]) / 100
+
+
 async def test_data_is_deterministic_per_seed() -> None:
     """Same seed and accounts give identical rows; another seed gives different metrics."""
     async def first_rows(seed: int) -> list[dict[str, Any]]:

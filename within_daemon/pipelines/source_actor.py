@@ -156,7 +156,9 @@ class SourceActor:
         if done:
             await self.outbox.send(WindowDone(self.ref, done))
 
-    async def _active_counts(self, since: str, until: str) -> dict[str, tuple[int | None, int | None]]:
+    async def _active_counts(
+        self, since: str, until: str
+    ) -> dict[str, tuple[int | None, int | None]]:
         """Campaigns and ads that delivered (impressions > 0) on each day."""
         camps: dict[str, set[str]] = {}
         ads: dict[str, set[str]] = {}

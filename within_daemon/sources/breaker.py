@@ -78,6 +78,13 @@ class AccountBreaker:
         if self._on_state is not None:
             self._on_state(self.state)
 
+    def _restore_count(self, count: int) -> None:
+        if self.state != "closed":
+            return
+        storage = self._cb._state_storage
+        while self._cb.fail_counter < count:
+            storage.increment_counter()
+
     async def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``fn(*args)`` through the breaker; raise CircuitOpenError while open."""
         if self._probing:
@@ -97,6 +104,7 @@ class AccountBreaker:
                     raise
                 return _Passed(exc)
 
+        failures_before = self._cb.fail_counter
         try:
             with warnings.catch_warnings():
                 # aiobreaker uses datetime.utcnow(), deprecated on newer Pythons.
@@ -114,7 +122,11 @@ class AccountBreaker:
         finally:
             if probe:
                 self._probing = False
-        self._report()
         if isinstance(result, _Passed):
+            # aiobreaker saw a "success" and reset its count; a neutral answer (throttle,
+            # auth, bad parameter) must leave the count of transient failures as it was.
+            self._restore_count(failures_before)
+            self._report()
             raise result.exc
+        self._report()
         return result  # type: ignore[no-any-return]

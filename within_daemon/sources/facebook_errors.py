@@ -63,7 +63,12 @@ def classify_error(
     err = _error_object(body)
     if err is None:
         text = body[:200].decode("utf-8", "replace")
-        if status >= 500 or status == 429:
+        if status == 429:
+            return ThrottledError(
+                f"HTTP 429 without a Graph error body: {text!r}",
+                retry_after=max(regain_seconds, throttle_pause), **kw,
+            )
+        if status >= 500:
             return TransientError(f"HTTP {status} without a Graph error body: {text!r}", **kw)
         return PermanentSourceError(f"HTTP {status} without a Graph error body: {text!r}", **kw)
     code = _int(err.get("code"))
