@@ -50,8 +50,10 @@ def write_config(
     lines = ["[database]", f"url = {_toml_value(db)}", "", "[metrics]"]
     for k, v in (metrics or {"enabled": False}).items():
         lines.append(f"{k} = {_toml_value(v)}")
-    if runtime:
-        lines += ["", "[runtime]"] + [f"{k} = {_toml_value(v)}" for k, v in runtime.items()]
+    # The sandbox accounts live in Los Angeles; scheduling in the same zone makes
+    # "yesterday" a finished day for them, so every day of a window can be completed.
+    rt = {"timezone": "America/Los_Angeles", **(runtime or {})}
+    lines += ["", "[runtime]"] + [f"{k} = {_toml_value(v)}" for k, v in rt.items()]
     lines += ["", "[platforms.facebook]", f"base_url = {_toml_value(base_url)}"]
     for k, v in {**FAST_FACEBOOK, **(facebook or {})}.items():
         lines.append(f"{k} = {_toml_value(v)}")

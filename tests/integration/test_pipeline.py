@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 
@@ -35,7 +36,8 @@ def scalar(loaded: LoadedConfig, sql: str, *args: Any) -> Any:
 
 
 def window(lookback: int) -> tuple[str, str]:
-    end = date.today() - timedelta(days=1)
+    today = datetime.now(ZoneInfo("America/Los_Angeles")).date()
+    end = today - timedelta(days=1)
     return (end - timedelta(days=lookback - 1)).isoformat(), end.isoformat()
 
 
@@ -182,3 +184,17 @@ async def test_long_backfill_uses_async_jobs(
 def test_database_path_is_relative_to_config(tmp_path: Path) -> None:
     """A relative sqlite url resolves against the config file's folder."""
     assert sqlite_path("sqlite:///data/x.db", tmp_path) == tmp_path / "data" / "x.db"
+
+
+def test_account_today_follows_the_account_time_zone() -> None:
+    """A day is final only once it is over in the account's own time zone."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from within_daemon.pipelines.source_actor import account_today
+
+    for tz in ("America/Los_Angeles", "Asia/Tokyo"):
+        assert account_today({"timezone_name": tz}) == datetime.now(ZoneInfo(tz)).date(
+        ).isoformat()
+    assert account_today({"timezone_name": "Not/AZone"}) == datetime.now(UTC).date().isoformat()
+    assert account_today({}) == datetime.now(UTC).date().isoformat()

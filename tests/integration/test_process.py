@@ -219,3 +219,21 @@ def _get_ok(url: str) -> bool:
         return _get(url)[0] == 200
     except OSError:
         return False
+
+
+def test_cli_backfill_resumes_from_the_ledger(tmp_path: Path, emulator_proc: str) -> None:
+    """`backfill` loads a range, and a second overlapping one only pulls the missing days."""
+    cfg = write_config(tmp_path, base_url=emulator_proc, accounts=[fb_account("1000000002")],
+                       tasks=[])
+    args = ["backfill", "--config", str(cfg), "--platform", "facebook", "--account",
+            "1000000002"]
+    first = cli(*args, "--from", "2024-02-01", "--to", "2024-02-10")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "days requested 10, skipped (already complete) 0, completed now 10" in first.stdout
+    second = cli(*args, "--from", "2024-02-05", "--to", "2024-02-14")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "days requested 10, skipped (already complete) 6, completed now 4" in second.stdout
+    db = tmp_path / "data" / "within.db"
+    assert query(db, "SELECT COUNT(*) FROM ad_data") == [(200 * 14,)]
+    bad = cli(*args, "--from", "2024-02-05", "--to", "2024-02-01")
+    assert bad.returncode == 2 and "before" in bad.stderr

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -47,6 +48,20 @@ def windows(days: Sequence[str], size: int) -> list[tuple[str, str, tuple[str, .
     if cur:
         out.append((cur[0], cur[-1], tuple(cur)))
     return out
+
+
+def account_today(account: dict[str, Any]) -> str:
+    """Today's date in the ad account's own time zone (its days are the platform's days).
+
+    A day is only final once it is over where the account lives: at 01:00 UTC it is still
+    yesterday afternoon in Los Angeles.
+    """
+    name = account.get("timezone_name")
+    try:
+        tz = ZoneInfo(str(name)) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = UTC
+    return datetime.now(tz).date().isoformat()
 
 
 def _now_iso() -> str:
@@ -88,6 +103,7 @@ class SourceActor:
         async with self.outbox:
             try:
                 account = await self.connector.get_account_info()
+                self.today = min(self.today, account_today(account))
                 ads = await self._load_ads() if self.ref.kind == "ad" else None
                 for since, until, wdays in windows(self.days, self.window_days):
                     if self.stop.is_set():
