@@ -141,6 +141,33 @@ class Engine:
         self.stop = anyio.Event()
         self._raw_send = raw_send
         self.active: dict[str, RunRef] = {}
+        #: One connector per account for the engine's life, so that its rate limiter,
+        #: usage pacing and circuit breaker are shared by every task that pulls the account
+        #: and survive from one run to the next.
+        self.connectors: dict[tuple[str, str], tuple[AccountConfig, Any, FacebookAdsConnector]] = {}
+
+    def connector_for(self, acc: AccountConfig) -> FacebookAdsConnector:
+        """The account's connector, rebuilt only when its config or token changed."""
+        key = (acc.platform, acc.account_id)
+        secret = self.loaded.secret_for(acc.platform, acc.account_id)
+        cached = self.connectors.get(key)
+        if cached is not None and cached[0] == acc and cached[1] == secret:
+            return cached[2]
+        conn = CONNECTORS[acc.platform](acc, self)
+        self.connectors[key] = (acc, secret, conn)
+        return conn
+
+    def account_states(self) -> list[dict[str, Any]]:
+        """Breaker, pause and usage per account, for /status."""
+        now = time.monotonic()
+        out = []
+        for (platform, account_id), (_, _, conn) in sorted(self.connectors.items()):
+            paused = max(0.0, conn.pacer.paused_until - now)
+            out.append({"platform": platform, "account_id": account_id,
+                        "circuit": conn.breaker.state, "paused_seconds": round(paused, 1),
+                        "usage_percent": conn.pacer.usage,
+                        "requests": conn.requests_made})
+        return out
 
     @property
     def tz(self) -> ZoneInfo:
@@ -237,7 +264,7 @@ class Engine:
         self.tracker.open(ref)
         self.active[run_id] = ref
         try:
-            conn = CONNECTORS[acc.platform](acc, self)
+            conn = self.connector_for(acc)
         except Exception as exc:  # noqa: BLE001 - reported on this account only
             await self._raw_send.send(SourceDone(ref, "failed", error=str(exc)))
             return res, None
@@ -249,8 +276,9 @@ class Engine:
         return res, actor
 
     async def _run_source(self, actor: SourceActor, conn: FacebookAdsConnector) -> None:
-        async with conn:
-            await actor.run()
+        # The connector outlives the run (see ``connectors``); the engine's session is
+        # closed when the engine ends.
+        await actor.run()
 
 
 @asynccontextmanager

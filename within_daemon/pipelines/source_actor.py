@@ -102,6 +102,7 @@ class SourceActor:
         failed = 0
         async with self.outbox:
             try:
+                self.connector.begin_run()
                 account = await self.connector.get_account_info()
                 self.today = min(self.today, account_today(account))
                 ads = await self._load_ads() if self.ref.kind == "ad" else None

@@ -94,6 +94,10 @@ class HttpSource:
         )(self._attempt)
 
     # -- lifecycle ---------------------------------------------------------------------
+    def begin_run(self) -> None:
+        """A new run starts: its throttle-wait budget starts from zero."""
+        self.throttle_waited = 0.0
+
     async def __aenter__(self) -> HttpSource:
         return self
 

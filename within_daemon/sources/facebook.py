@@ -104,6 +104,10 @@ class FacebookAdsConnector(HttpSource):
     def __repr__(self) -> str:
         return f"FacebookAdsConnector(account_id={self.account_id!r}, base_url={self.base_url!r})"
 
+    def begin_run(self) -> None:
+        super().begin_run()
+        self._account_info = None  # re-read name, currency and time zone once per run
+
     # -- platform hooks ------------------------------------------------------------------
     def auth_params(self) -> dict[str, str]:
         return {"access_token": self._token.reveal()}
