@@ -14,7 +14,7 @@ PKG_DIR = Path(within_daemon.__file__).resolve().parent
 PKG = "within_daemon"
 
 #: The entry points: only these may import the CLI or the daemon loop.
-ENTRY_POINTS = {f"{PKG}.cli", f"{PKG}.daemon", f"{PKG}.demo", f"{PKG}.__main__"}
+ENTRY_POINTS = {f"{PKG}.cli", f"{PKG}.daemon", f"{PKG}.service", f"{PKG}.demo", f"{PKG}.__main__"}
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def test_import_resolver_handles_relative_and_from_imports() -> None:
 
 
 def test_only_entry_points_import_cli_or_daemon() -> None:
-    """Nothing but cli/daemon/demo/__main__ imports within_daemon.cli or within_daemon.daemon."""
+    """Only the entry points (cli, daemon, service, demo, __main__) import cli or daemon."""
     bad = []
     for mod in MODULES:
         if mod.name in ENTRY_POINTS:

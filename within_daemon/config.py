@@ -87,6 +87,9 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: Seconds an in-flight batch may take to finish after SIGTERM.
     grace_seconds: PositiveFloat = 30.0
     timezone: str = "UTC"
+    #: Scheduled runs start each account after a random delay up to this many seconds,
+    #: so that a thousand accounts do not hit the APIs in the same second.
+    account_jitter_seconds: Annotated[float, Meta(ge=0)] = 30.0
 
 
 class FacebookConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -3,76 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..conftest import TOKEN, fb_account, write_config
+from .proc import ENV, cli, free_port, http_get, http_ok, query, wait_for
 
 pytestmark = pytest.mark.slow
-
-ENV = {**os.environ, "WITHIN_TEST_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
-
-
-@pytest.fixture
-def emulator_proc() -> Iterator[str]:
-    """The Facebook emulator in its own process: 2 accounts x 200 ads from 2024-01-01."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "within_daemon.sandbox", "facebook", "--port", "0",
-         "--accounts", "2", "--ads-per-account", "200", "--active-from", "2024-01-01"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), url
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "within_daemon", *args], capture_output=True,
-                          text=True, timeout=timeout, env=ENV)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(pred: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    if not db.exists():
-        return []
-    con = sqlite3.connect(db, timeout=5)
-    try:
-        return con.execute(sql).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
-
 
 def test_sigkill_mid_run_then_resume(tmp_path: Path, emulator_proc: str) -> None:
     """Killed with SIGKILL mid-run, the next start resumes: no loss, no duplicate, no redo."""
@@ -152,14 +94,6 @@ def test_cli_check_config_never_prints_secrets(tmp_path: Path) -> None:
     assert TOKEN not in out.stdout + out.stderr
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
 def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str) -> None:
     """The daemon serves health, reloads on SIGHUP, refuses a bad file and drains on SIGTERM."""
     port = free_port()
@@ -177,23 +111,23 @@ def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str) ->
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _get_ok(base + "/healthz"), 30, "healthz")
-        assert _get(base + "/readyz")[0] == 200
-        wait_for(lambda: "within_records_total" in _get(base + "/metrics")[1], 30, "records")
-        status = json.loads(_get(base + "/status")[1])
+        wait_for(lambda: http_ok(base + "/healthz"), 30, "healthz")
+        assert http_get(base + "/readyz")[0] == 200
+        wait_for(lambda: "within_records_total" in http_get(base + "/metrics")[1], 30, "records")
+        status = json.loads(http_get(base + "/status")[1])
         assert [t["name"] for t in status["tasks"]] == ["ads"]
 
         # A valid reload adds a task; an invalid one is refused and changes nothing.
         write_config(tmp_path, tasks=[{"name": "ads", "lookback_days": 30},
                                       {"name": "more", "lookback_days": 2}], **kw)
         proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: len(json.loads(_get(base + "/status")[1])["tasks"]) == 2, 10,
+        wait_for(lambda: len(json.loads(http_get(base + "/status")[1])["tasks"]) == 2, 10,
                  "reload")
         cfg.write_text(cfg.read_text() + "\nbogus_key = 1\n")
         proc.send_signal(signal.SIGHUP)
         wait_for(lambda: 'within_config_reloads_total{result="failure"} 1.0'
-                 in _get(base + "/metrics")[1], 10, "refused reload")
-        assert len(json.loads(_get(base + "/status")[1])["tasks"]) == 2
+                 in http_get(base + "/metrics")[1], 10, "refused reload")
+        assert len(json.loads(http_get(base + "/status")[1])["tasks"]) == 2
 
         # SIGTERM while the run is in flight: drain and exit 0.
         wait_for(lambda: (query(db, "SELECT COUNT(*) FROM ledger") or [(0,)])[0][0] >= 1, 30,
@@ -212,13 +146,6 @@ def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str) ->
     short = query(db, "SELECT l.day FROM ledger l WHERE (SELECT COUNT(*) FROM ad_data a "
                       "WHERE a.date = l.day) != 200")
     assert short == []
-
-
-def _get_ok(url: str) -> bool:
-    try:
-        return _get(url)[0] == 200
-    except OSError:
-        return False
 
 
 def test_cli_backfill_resumes_from_the_ledger(tmp_path: Path, emulator_proc: str) -> None:

@@ -89,6 +89,16 @@ class Metrics:
             "Account-days re-pulled although already complete (lookback restatements).",
             ["platform", "pipeline"], registry=r,
         )
+        self.ledger_completeness = Gauge(
+            "within_ledger_completeness_ratio",
+            "Share of the days the last run of a task asked for that it completed (0..1).",
+            ["task"], registry=r,
+        )
+        self.data_quality = Gauge(
+            "within_data_quality_score",
+            "Data quality score per platform and dimension (0..1).",
+            ["platform", "dimension"], registry=r,
+        )
         self.actor_restarts = Counter(
             "within_actor_crashes_total", "Actors that crashed.", ["actor"], registry=r,
         )

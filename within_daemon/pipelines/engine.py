@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -52,6 +53,8 @@ class AccountResult(msgspec.Struct):
     days_skipped: int = 0
     days_completed: int = 0
     days_restated: int = 0
+    #: Days of this run that are over in the account's time zone (the others can't finish).
+    days_final: int = 0
     error: str | None = None
     resumed: bool = False
 
@@ -185,6 +188,7 @@ class Engine:
         mode: str = "task",
         force: bool = False,
         account_ids: list[str] | None = None,
+        jitter: float = 0.0,
     ) -> TaskResult:
         """Run ``task`` once over its window (or ``start``..``end``) for its accounts.
 
@@ -214,14 +218,20 @@ class Engine:
                 actors.append((actor, actor.connector, res))
         async with anyio.create_task_group() as tg:
             for actor, conn, _ in actors:
-                tg.start_soon(self._run_source, actor, conn)
+                delay = random.random() * jitter if jitter > 0 else 0.0
+                tg.start_soon(self._run_source, actor, conn, delay)
         for actor, _, res in actors:
             st = await self.tracker.wait(actor.ref.run_id)
             self.active.pop(actor.ref.run_id, None)
             res.status, res.error = st.status, st.error
             res.fetched, res.loaded, res.quarantined = st.fetched, st.loaded, st.quarantined
             res.days_completed = st.days_completed
+            res.days_final = sum(1 for d in actor.days if d < actor.today)
         status = _overall([r.status for r in results])
+        wanted = sum(r.days_final for r in results)
+        if wanted:
+            done = sum(r.days_completed for r in results)
+            self.metrics.ledger_completeness.labels(task.name).set(done / wanted)
         dur = time.monotonic() - t0
         self.metrics.runs.labels(task.name, status).inc()
         self.metrics.run_duration.labels(task.name).observe(dur)
@@ -275,9 +285,14 @@ class Engine:
         )
         return res, actor
 
-    async def _run_source(self, actor: SourceActor, conn: FacebookAdsConnector) -> None:
+    async def _run_source(
+        self, actor: SourceActor, conn: FacebookAdsConnector, delay: float = 0.0
+    ) -> None:
         # The connector outlives the run (see ``connectors``); the engine's session is
         # closed when the engine ends.
+        if delay > 0:
+            with anyio.move_on_after(delay):
+                await self.stop.wait()
         await actor.run()
 
 

@@ -1,0 +1,299 @@
+"""The long-running service: clock, signals, reloads, watchdog, drain.
+
+``Service.serve`` opens the database, the engine's actors and the HTTP server on one exit
+stack, lets APScheduler send ticks, and runs each ticked task for the accounts that are
+not still busy with the same task (an overlap is logged and counted, never duplicated).
+
+- SIGTERM / SIGINT: stop the clock and the sources (after their current page), give
+  in-flight pages ``grace_seconds`` to be committed, cancel the rest, exit 0. A second
+  signal exits at once (1).
+- SIGHUP: re-read the config in a worker thread; signals that arrive meanwhile collapse
+  into one more reload. An invalid file is logged in one line and counted; a valid one
+  replaces the schedule, and accounts it adds to a task are pulled at once, while runs of
+  unchanged accounts go on untouched.
+- systemd: READY=1, RELOADING=1 + MONOTONIC_USEC then READY=1, STOPPING=1, STATUS=, and
+  WATCHDOG=1 every half ``WATCHDOG_USEC`` while the loop and the database answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import anyio
+import anyio.abc
+import msgspec
+
+from .config import LoadedConfig, TaskConfig, load_config
+from .daemon import all_tasks, open_database
+from .errors import ConfigError
+from .loaders import DatabaseLoader
+from .observability.metrics import Metrics
+from .observability.sd_notify import notify
+from .observability.server import serve_http
+from .pipelines.engine import Engine, open_engine
+from .tasks import Tick, build_scheduler
+
+log = logging.getLogger(__name__)
+
+
+def watchdog_interval() -> float | None:
+    """Half of systemd's ``WATCHDOG_USEC`` in seconds, if the watchdog is for us."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if not usec or not usec.isdigit() or (pid and pid != str(os.getpid())):
+        return None
+    return int(usec) / 2_000_000
+
+
+class Service:
+    """State of the running daemon: config, engine, runs in flight, last results."""
+
+    def __init__(self, loaded: LoadedConfig, metrics: Metrics) -> None:
+        self.loaded = loaded
+        self.metrics = metrics
+        #: (task, account) -> unix start time of the run in flight.
+        self.running: dict[tuple[str, str], float] = {}
+        self.last: dict[str, dict[str, Any]] = {}
+        self.engine: Engine | None = None
+        self.db: DatabaseLoader | None = None
+        self.scheduler: Any = None
+        self.ticks_send: Any = None
+        self.work: anyio.abc.TaskGroup | None = None
+        self.stopping = False
+        self.reloading = False
+        self.reload_pending = False
+        self.reloads = 0
+
+    # -- what the HTTP server shows ------------------------------------------------------
+    async def ready(self) -> bool:
+        return self.db is not None and not self.stopping and await self.db.ping()
+
+    async def status(self) -> dict[str, Any]:
+        accounts = self.engine.account_states() if self.engine is not None else []
+        return {
+            "config": str(self.loaded.path),
+            "stopping": self.stopping,
+            "reloads": self.reloads,
+            "tasks": [
+                {"name": t.name, "pipeline": t.pipeline, "cadence": t.cadence,
+                 "run_time": t.run_time,
+                 "running_accounts": sorted(a for (n, a) in self.running if n == t.name),
+                 "last_run": self.last.get(t.name)}
+                for t in all_tasks(self.loaded)
+            ],
+            "accounts": accounts,
+            "parked_accounts": [a for a in accounts if a["paused_seconds"] > 0],
+            "open_circuits": [a for a in accounts if a["circuit"] != "closed"],
+        }
+
+    def _summary(self) -> str:
+        busy = len(self.running)
+        last = ", ".join(f"{k} {v['status']}" for k, v in list(self.last.items())[-3:])
+        return f"STATUS={busy} account run(s) in flight; last: {last or 'none yet'}"
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(self, task: TaskConfig, account_ids: list[str], *, jitter: bool) -> None:
+        if self.work is None or self.stopping or not account_ids:
+            return
+        for a in account_ids:
+            self.running[(task.name, a)] = time.time()
+        self.work.start_soon(self._run, task, account_ids, jitter)
+
+    async def _run(self, task: TaskConfig, account_ids: list[str], jitter: bool) -> None:
+        assert self.engine is not None
+        spread = self.loaded.config.runtime.account_jitter_seconds if jitter else 0.0
+        try:
+            res = await self.engine.run_task(task, account_ids=account_ids, jitter=spread)
+            self.last[task.name] = {"status": res.status, "fetched": res.fetched,
+                                    "loaded": res.loaded, "quarantined": res.quarantined,
+                                    "accounts": len(res.accounts), "finished_at": time.time()}
+            log.info("task %s: %s, fetched %d, loaded %d, quarantined %d in %.1fs",
+                     task.name, res.status, res.fetched, res.loaded, res.quarantined,
+                     res.duration_seconds)
+        except Exception:
+            log.exception("task %s crashed", task.name)
+            self.metrics.runs.labels(task.name, "crashed").inc()
+        finally:
+            for a in account_ids:
+                self.running.pop((task.name, a), None)
+            notify(self._summary())
+
+    def on_tick(self, name: str, *, jitter: bool = True) -> None:
+        task = next((t for t in all_tasks(self.loaded) if t.name == name), None)
+        if task is None or self.stopping:
+            return
+        accounts = [a.account_id for a in self.loaded.accounts_for(task)]
+        busy = [a for a in accounts if (name, a) in self.running]
+        if busy:
+            since = min(self.running[(name, a)] for a in busy)
+            log.warning("task %s: %d account(s) still running from %.0fs ago; their slot is "
+                        "skipped", name, len(busy), time.time() - since)
+            self.metrics.runs.labels(name, "overlap_skipped").inc()
+        self.start_run(task, [a for a in accounts if a not in busy], jitter=jitter)
+
+    async def dispatch(self, ticks: Any) -> None:
+        async for tick in ticks:
+            assert isinstance(tick, Tick)
+            self.on_tick(tick.task)
+
+    # -- reload ----------------------------------------------------------------------------
+    def _reschedule(self) -> None:
+        if self.scheduler is None:
+            return
+        fresh = build_scheduler(all_tasks(self.loaded), self.loaded.config.runtime.timezone,
+                                self.ticks_send)
+        self.scheduler.remove_all_jobs()
+        for job in fresh.get_jobs():
+            self.scheduler.add_job(
+                job.func, job.trigger, args=job.args, id=job.id, name=job.name,
+                coalesce=True, max_instances=1, misfire_grace_time=job.misfire_grace_time,
+                replace_existing=True,
+            )
+
+    def apply(self, new: LoadedConfig) -> None:
+        """Switch to ``new``; pull accounts it adds to existing or new tasks right away."""
+        old = self.loaded
+        if new.config.database != old.config.database:
+            log.warning("reload: [database] changes need a restart; keeping the old database")
+            new = msgspec.structs.replace(
+                new, config=msgspec.structs.replace(new.config, database=old.config.database))
+        old_tasks = {t.name: t for t in all_tasks(old)}
+        self.loaded = new
+        if self.engine is not None:
+            self.engine.loaded = new
+        self._reschedule()
+        for task in all_tasks(new):
+            before = {a.account_id for a in old.accounts_for(old_tasks[task.name])} \
+                if task.name in old_tasks else None
+            if before is None:
+                continue  # a new task waits for its first slot, like at start-up
+            added = [a.account_id for a in new.accounts_for(task) if a.account_id not in before]
+            if added:
+                log.info("reload: task %s gained account(s) %s; pulling them now", task.name,
+                         ", ".join(added))
+                self.start_run(task, added, jitter=False)
+
+    async def reload(self) -> None:
+        """Reload, collapsing SIGHUPs that arrive meanwhile into at most one more."""
+        if self.reloading:
+            self.reload_pending = True
+            return
+        self.reloading = True
+        try:
+            while True:
+                self.reload_pending = False
+                notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+                try:
+                    new = await anyio.to_thread.run_sync(load_config, self.loaded.path)
+                except ConfigError as exc:
+                    log.error("reload refused, keeping the running config: %s", exc)
+                    self.metrics.config_reload.labels("failure").inc()
+                else:
+                    self.apply(new)
+                    self.reloads += 1
+                    self.metrics.config_reload.labels("success").inc()
+                    log.info("config reloaded: %d accounts, %d tasks",
+                             len(new.config.accounts), len(all_tasks(new)))
+                notify("READY=1", self._summary())
+                if not self.reload_pending:
+                    return
+        finally:
+            self.reloading = False
+
+    # -- signals and watchdog --------------------------------------------------------------
+    async def signals(self, tg: anyio.abc.TaskGroup, stop: Callable[[], None],
+                      exit_now: Callable[[], None]) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as sigs:
+            async for sig in sigs:
+                if sig == signal.SIGHUP:
+                    if self.reloading:
+                        self.reload_pending = True
+                    else:
+                        tg.start_soon(self.reload)
+                    continue
+                if self.stopping:
+                    log.warning("second stop signal: exiting now")
+                    exit_now()
+                    return
+                log.info("received %s: draining", signal.Signals(sig).name)
+                stop()
+
+    async def watchdog(self, interval: float) -> None:
+        while True:
+            # Ping only while the database answers: a wedged database means systemd
+            # should restart us.
+            if self.db is not None and await self.db.ping():
+                notify("WATCHDOG=1")
+            await anyio.sleep(interval)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def serve(self, *, ready_file: str | None = None, run_at_start: bool = False) -> int:
+        rt = self.loaded.config.runtime
+        hard = False
+        async with AsyncExitStack() as stack:
+            self.db = await open_database(self.loaded)
+            stack.push_async_callback(self.db.close)
+            self.engine = await stack.enter_async_context(
+                open_engine(self.loaded, self.db, metrics=self.metrics))
+            if self.loaded.config.metrics.enabled:
+                await stack.enter_async_context(serve_http(
+                    self.loaded.config.metrics.listen, self.metrics, ready=self.ready,
+                    status=self.status))
+            ticks_send, ticks_recv = anyio.create_memory_object_stream[Tick](64)
+            self.ticks_send = ticks_send
+            self.scheduler = build_scheduler(all_tasks(self.loaded), rt.timezone, ticks_send)
+            stop_event = anyio.Event()
+
+            def stop() -> None:
+                self.stopping = True
+                self.scheduler.shutdown(wait=False)
+                assert self.engine is not None
+                self.engine.stop.set()
+                stop_event.set()
+
+            async with anyio.create_task_group() as root:
+
+                def exit_now() -> None:
+                    nonlocal hard
+                    hard = True
+                    root.cancel_scope.cancel()
+
+                root.start_soon(self.signals, root, stop, exit_now)
+                interval = watchdog_interval()
+                if interval:
+                    root.start_soon(self.watchdog, interval)
+                async with anyio.create_task_group() as work:
+                    self.work = work
+                    root.start_soon(self.dispatch, ticks_recv)
+                    root.start_soon(self.engine.queues.sample_forever)
+                    self.scheduler.start()
+                    if run_at_start:
+                        for t in all_tasks(self.loaded):
+                            self.on_tick(t.name, jitter=False)
+                    tasks = all_tasks(self.loaded)
+                    notify("READY=1", f"STATUS=serving {len(tasks)} task(s), "
+                                      f"{len(self.loaded.config.accounts)} account(s)")
+                    if ready_file:
+                        with open(ready_file, "w") as fh:
+                            fh.write("ready\n")
+                    log.info("daemon ready: %d tasks, %d accounts", len(tasks),
+                             len(self.loaded.config.accounts))
+                    await stop_event.wait()
+                    notify("STOPPING=1")
+                    with anyio.move_on_after(rt.grace_seconds) as scope:
+                        while self.running:
+                            await anyio.sleep(0.05)
+                    if scope.cancelled_caught:
+                        log.warning("grace period of %.0fs over; cancelling %d run(s)",
+                                    rt.grace_seconds, len(self.running))
+                    work.cancel_scope.cancel()
+                root.cancel_scope.cancel()
+        log.info("daemon stopped%s", " at once on a second signal" if hard else "")
+        return 1 if hard else 0
+
