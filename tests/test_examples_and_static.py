@@ -50,3 +50,24 @@ def test_mypy_strict_is_clean() -> None:
     """Mypy --strict (configured in pyproject.toml) finds nothing in the package."""
     out = subprocess.run([*_tool("mypy")], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_readme_documents_the_image_command() -> None:
+    """The command the README says the image runs is the Dockerfile's ENTRYPOINT + CMD."""
+    import json
+    import re
+
+    docker = (ROOT / "Dockerfile").read_text()
+    entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", docker, re.M).group(1))  # type: ignore[union-attr]
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", docker, re.M).group(1))  # type: ignore[union-attr]
+    readme = (ROOT / "README.md").read_text()
+    assert "runs: " + " ".join(entry + cmd) in readme
+
+
+def test_readme_lists_every_cli_command() -> None:
+    """Every subcommand of the CLI appears in the README's command table."""
+    from within_daemon.cli import COMMANDS
+
+    readme = (ROOT / "README.md").read_text()
+    for name in COMMANDS:
+        assert f"`within-daemon {name}" in readme, name

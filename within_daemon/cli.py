@@ -1,4 +1,4 @@
-"""Command line: ``within-daemon run | once | backfill | check-config | demo``.
+"""Command line: ``within-daemon run | once | backfill | check-config | status | demo``.
 
 Exit codes (also in the README):
 
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--force", action="store_true",
                     help="re-pull days the ledger already has complete")
     cmd("check-config", "validate the config file and print what it configures")
+    cmd("status", "print the running daemon's /status (tasks, runs, parked accounts)")
     demo = cmd("demo", "start the bundled emulators on loopback and run `once` against them")
     demo.add_argument("--db", default="within-demo.db",
                       help="SQLite file for the demo (default ./within-demo.db)")
@@ -126,6 +127,36 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for t in all_tasks(loaded):
         print(f"  task {t.name}: {t.pipeline} {t.cadence} at {t.run_time}, "
               f"lookback {t.lookback_days}d, {len(loaded.accounts_for(t))} account(s)")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+    import urllib.error
+    import urllib.request
+
+    loaded = _load(args)
+    host, _, port = loaded.config.metrics.listen.rpartition(":")
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        host = "127.0.0.1"
+    url = f"http://{host}:{port}/status"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            st = json.load(resp)
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"no daemon answering at {url}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"daemon at {url}: {'stopping' if st['stopping'] else 'serving'}, "
+          f"config {st['config']}, {st['reloads']} reload(s)")
+    for t in st["tasks"]:
+        last = t["last_run"] or {}
+        print(f"  task {t['name']:<28} {t['cadence']:<7} running {len(t['running_accounts'])} "
+              f"account(s); last: {last.get('status', 'none')} loaded {last.get('loaded', 0)}")
+    for a in st["accounts"]:
+        flag = " PARKED" if a["paused_seconds"] > 0 else ""
+        flag += " CIRCUIT " + a["circuit"].upper() if a["circuit"] != "closed" else ""
+        print(f"  account {a['platform']}/{a['account_id']}: usage {a['usage_percent']:.0f}%, "
+              f"{a['requests']} requests{flag}")
     return EXIT_OK
 
 
@@ -208,7 +239,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "run": cmd_run, "once": cmd_once, "backfill": cmd_backfill,
-    "check-config": cmd_check_config, "demo": cmd_demo,
+    "check-config": cmd_check_config, "demo": cmd_demo, "status": cmd_status,
 }
 
 

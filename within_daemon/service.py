@@ -105,11 +105,19 @@ class Service:
             self.running[(task.name, a)] = time.time()
         self.work.start_soon(self._run, task, account_ids, jitter)
 
+    def _free(self, task: str, account_id: str) -> None:
+        self.running.pop((task, account_id), None)
+
     async def _run(self, task: TaskConfig, account_ids: list[str], jitter: bool) -> None:
         assert self.engine is not None
         spread = self.loaded.config.runtime.account_jitter_seconds if jitter else 0.0
         try:
-            res = await self.engine.run_task(task, account_ids=account_ids, jitter=spread)
+            res = await self.engine.run_task(
+                task, account_ids=account_ids, jitter=spread,
+                # Each account is free for the task's next slot as soon as its own pull
+                # is committed, not when the slowest account of the slot is done.
+                on_account_done=lambda a: self._free(task.name, a),
+            )
             self.last[task.name] = {"status": res.status, "fetched": res.fetched,
                                     "loaded": res.loaded, "quarantined": res.quarantined,
                                     "accounts": len(res.accounts), "finished_at": time.time()}

@@ -116,6 +116,10 @@ def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str) ->
         wait_for(lambda: "within_records_total" in http_get(base + "/metrics")[1], 30, "records")
         status = json.loads(http_get(base + "/status")[1])
         assert [t["name"] for t in status["tasks"]] == ["ads"]
+        assert [a["account_id"] for a in status["accounts"]] == ["1000000001"]
+        shown = cli("status", "--config", str(cfg))
+        assert shown.returncode == 0, shown.stderr
+        assert "task ads" in shown.stdout and "account facebook/1000000001" in shown.stdout
 
         # A valid reload adds a task; an invalid one is refused and changes nothing.
         write_config(tmp_path, tasks=[{"name": "ads", "lookback_days": 30},

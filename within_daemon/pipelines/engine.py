@@ -189,6 +189,7 @@ class Engine:
         force: bool = False,
         account_ids: list[str] | None = None,
         jitter: float = 0.0,
+        on_account_done: Callable[[str], None] | None = None,
     ) -> TaskResult:
         """Run ``task`` once over its window (or ``start``..``end``) for its accounts.
 
@@ -217,16 +218,12 @@ class Engine:
             if actor is not None:
                 actors.append((actor, actor.connector, res))
         async with anyio.create_task_group() as tg:
-            for actor, conn, _ in actors:
+            for actor, _, res in actors:
                 delay = random.random() * jitter if jitter > 0 else 0.0
-                tg.start_soon(self._run_source, actor, conn, delay)
-        for actor, _, res in actors:
-            st = await self.tracker.wait(actor.ref.run_id)
-            self.active.pop(actor.ref.run_id, None)
-            res.status, res.error = st.status, st.error
-            res.fetched, res.loaded, res.quarantined = st.fetched, st.loaded, st.quarantined
-            res.days_completed = st.days_completed
-            res.days_final = sum(1 for d in actor.days if d < actor.today)
+                tg.start_soon(self._run_account, actor, res, delay, on_account_done)
+        for res in results:
+            if res.run_id is None and on_account_done is not None:
+                on_account_done(res.account_id)  # skipped: nothing left to pull
         status = _overall([r.status for r in results])
         wanted = sum(r.days_final for r in results)
         if wanted:
@@ -285,15 +282,28 @@ class Engine:
         )
         return res, actor
 
-    async def _run_source(
-        self, actor: SourceActor, conn: FacebookAdsConnector, delay: float = 0.0
+    async def _run_account(
+        self,
+        actor: SourceActor,
+        res: AccountResult,
+        delay: float,
+        on_done: Callable[[str], None] | None,
     ) -> None:
-        # The connector outlives the run (see ``connectors``); the engine's session is
-        # closed when the engine ends.
+        """Pull one account, then wait until the loader has committed all it sent."""
         if delay > 0:
             with anyio.move_on_after(delay):
                 await self.stop.wait()
+        # The connector outlives the run (see ``connectors``); the engine's session is
+        # closed when the engine ends.
         await actor.run()
+        st = await self.tracker.wait(actor.ref.run_id)
+        self.active.pop(actor.ref.run_id, None)
+        res.status, res.error = st.status, st.error
+        res.fetched, res.loaded, res.quarantined = st.fetched, st.loaded, st.quarantined
+        res.days_completed = st.days_completed
+        res.days_final = sum(1 for d in actor.days if d < actor.today)
+        if on_done is not None:
+            on_done(res.account_id)
 
 
 @asynccontextmanager

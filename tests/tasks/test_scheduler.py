@@ -1,0 +1,162 @@
+"""Cadences: triggers, job options, ticks, the seed's register_* API, and the overlap rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import anyio
+import pytest
+
+from within_daemon.config import LoadedConfig, TaskConfig
+from within_daemon.daemon import all_tasks, open_database
+from within_daemon.observability.metrics import Metrics
+from within_daemon.pipelines.engine import open_engine
+from within_daemon.sandbox import FacebookEmulator
+from within_daemon.service import Service
+from within_daemon.tasks import (
+    Tick,
+    build_scheduler,
+    register_daily_task,
+    register_hourly_task,
+    register_weekly_task,
+    registry,
+    trigger_for,
+)
+from within_daemon.tasks.scheduler import JITTER_SECONDS, MISFIRE_GRACE_SECONDS, _send_tick
+
+TZ = "Europe/Berlin"
+
+
+@pytest.fixture(autouse=True)
+def _clean_registry() -> Iterator[None]:
+    registry.clear()
+    yield
+    registry.clear()
+
+
+def _next(task: TaskConfig, now: datetime) -> datetime:
+    fire = trigger_for(task, TZ).get_next_fire_time(None, now)
+    assert fire is not None
+    return fire
+
+
+def test_daily_trigger_fires_at_run_time_in_the_configured_zone() -> None:
+    """A daily task fires at run_time in [runtime] timezone, within the jitter."""
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo(TZ))
+    fire = _next(TaskConfig(name="d", cadence="daily", run_time="01:30"), now)
+    want = datetime(2026, 3, 2, 1, 30, tzinfo=ZoneInfo(TZ))
+    assert abs((fire - want).total_seconds()) <= JITTER_SECONDS
+
+
+def test_hourly_and_weekly_triggers() -> None:
+    """Hourly uses run_time's minute every hour; weekly fires on its weekday."""
+    now = datetime(2026, 3, 2, 12, 50, tzinfo=ZoneInfo(TZ))  # a Monday
+    hourly = _next(TaskConfig(name="h", cadence="hourly", run_time="00:05"), now)
+    assert abs((hourly - now.replace(hour=13, minute=5)).total_seconds()) <= JITTER_SECONDS
+    weekly = _next(TaskConfig(name="w", cadence="weekly", run_time="02:00", weekday=3), now)
+    assert weekly.weekday() == 3 or (weekly + timedelta(seconds=JITTER_SECONDS)).weekday() == 3
+    assert abs((weekly - datetime(2026, 3, 5, 2, 0, tzinfo=ZoneInfo(TZ))).total_seconds()) \
+        <= JITTER_SECONDS
+
+
+def test_jobs_coalesce_never_overlap_and_tolerate_late_fires() -> None:
+    """Every job has coalesce, max_instances=1 and an explicit misfire grace (not 1 s)."""
+    send, recv = anyio.create_memory_object_stream[Tick](4)
+    tasks = [TaskConfig(name="a"), TaskConfig(name="b", cadence="hourly")]
+    sched = build_scheduler(tasks, TZ, send)
+    jobs = {j.id: j for j in sched.get_jobs()}
+    assert set(jobs) == {"a", "b"}
+    for job in jobs.values():
+        assert job.coalesce is True
+        assert job.max_instances == 1
+        assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS >= 600
+    send.close()
+    recv.close()
+
+
+async def test_a_tick_is_sent_and_a_full_queue_only_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """The job only sends a Tick; when the queue is full the slot is logged, not raised."""
+    send, recv = anyio.create_memory_object_stream[Tick](1)
+    await _send_tick(send, "a")
+    await _send_tick(send, "b")
+    assert recv.receive_nowait() == Tick("a")
+    assert "tick queue is full" in caplog.text
+    send.close()
+    recv.close()
+
+
+def test_register_functions_keep_the_seed_signature() -> None:
+    """The seed's register_daily_task signature and its hourly/weekly siblings add tasks."""
+    t = register_daily_task(
+        task_name="facebook_ads_daily", pipeline="AdDataPipeline",
+        pipeline_args={"source_platform": "facebook", "destination": "database",
+                       "validate": True, "enrich": False},
+        account_ids=["123456789", "987654321"], run_time="01:00", lookback_days=7,
+    )
+    assert (t.cadence, t.run_time, t.lookback_days, t.accounts) == (
+        "daily", "01:00", 7, ("123456789", "987654321"))
+    assert register_hourly_task("h", "AdDataPipeline", None, []).cadence == "hourly"
+    assert register_weekly_task("w", "AccountDataPipeline", None, [], weekday=6).weekday == 6
+    assert set(registry.tasks) == {"facebook_ads_daily", "h", "w"}
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"run_time": "25:00"}, "run_time"),
+    ({"pipeline_args": {"enrich": True}}, "enrichment"),
+    ({"pipeline_args": {"colour": "red"}}, "unknown pipeline_args: colour"),
+    ({"pipeline": "NoSuchPipeline"}, "pipeline"),
+])
+def test_register_rejects_bad_arguments(kw: dict[str, object], match: str) -> None:
+    """Bad arguments to register_daily_task raise a ValueError that names the problem."""
+    args: dict[str, object] = {"task_name": "t", "pipeline": "AdDataPipeline",
+                               "pipeline_args": None, "account_ids": []}
+    args.update(kw)
+    with pytest.raises(ValueError, match=match):
+        register_daily_task(**args)  # type: ignore[arg-type]
+
+
+def test_registered_tasks_merge_with_config_tasks(
+    make_config: Callable[..., LoadedConfig],
+) -> None:
+    """The daemon schedules config and registered tasks; the config wins a shared name."""
+    register_daily_task("ads", "AccountDataPipeline", None, [])
+    register_daily_task("extra", "AdDataPipeline", None, [])
+    loaded = make_config()
+    tasks = {t.name: t for t in all_tasks(loaded)}
+    assert set(tasks) == {"ads", "extra"}
+    assert tasks["ads"].pipeline == "AdDataPipeline"
+
+
+async def test_overlapping_slot_is_reported_not_duplicated(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig],
+) -> None:
+    """A slot during a run is skipped (and counted) for busy accounts only; others start."""
+    emulator.set_fault("1000000001", "slow", delay=0.3, path="insights")
+    loaded = make_config(facebook={"window_days": 1})
+    metrics = Metrics()
+    svc = Service(loaded, metrics)
+    db = await open_database(loaded)
+    try:
+        async with open_engine(loaded, db, metrics=metrics) as engine:
+            svc.db, svc.engine = db, engine
+            async with anyio.create_task_group() as work:
+                svc.work = work
+                svc.on_tick("ads", jitter=False)
+                await anyio.sleep(0.2)
+                assert ("ads", "1000000001") in svc.running
+                while ("ads", "1000000002") in svc.running:
+                    await anyio.sleep(0.02)
+                svc.on_tick("ads", jitter=False)  # A1 busy, A2 free
+                assert ("ads", "1000000002") in svc.running
+                with anyio.fail_after(30):
+                    while svc.running:
+                        await anyio.sleep(0.05)
+    finally:
+        await db.close()
+    overlap = metrics.registry.get_sample_value(
+        "within_task_runs_total", {"task": "ads", "status": "overlap_skipped"})
+    assert overlap == 1.0
+    # One run row per account and task window; A2's second run resumed nothing, it re-ran.
+    assert svc.last["ads"]["status"] == "success"
