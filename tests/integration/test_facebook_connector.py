@@ -235,3 +235,15 @@ async def test_token_never_in_repr(emulator: FacebookEmulator) -> None:
         with pytest.raises(AuthError) as info:
             await collect(conn)
     assert TOKEN not in str(info.value)
+
+
+async def test_token_expiry_from_debug_token(emulator: FacebookEmulator) -> None:
+    """The token inspects itself through /debug_token: expiry time, or 0 for never."""
+    import time
+
+    async with connector(emulator) as conn:
+        expires = await conn.token_expiry()
+        assert expires is not None
+        assert abs(expires - (time.time() + 60 * 86400)) < 120
+        emulator.token_expires_in = None
+        assert await conn.token_expiry() == 0

@@ -198,3 +198,17 @@ def test_account_today_follows_the_account_time_zone() -> None:
         ).isoformat()
     assert account_today({"timezone_name": "Not/AZone"}) == datetime.now(UTC).date().isoformat()
     assert account_today({}) == datetime.now(UTC).date().isoformat()
+
+
+async def test_run_exports_token_expiry(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig]
+) -> None:
+    """A run sets within_token_expiry_timestamp_seconds for each account it pulls."""
+    import time
+
+    metrics = Metrics()
+    await once(make_config(), metrics)
+    for acc in (A1, A2):
+        value = metrics.registry.get_sample_value(
+            "within_token_expiry_timestamp_seconds", {"platform": "facebook", "account_id": acc})
+        assert value is not None and value > time.time() + 59 * 86400

@@ -99,6 +99,11 @@ class Metrics:
             "Data quality score per platform and dimension (0..1).",
             ["platform", "dimension"], registry=r,
         )
+        self.token_expiry = Gauge(
+            "within_token_expiry_timestamp_seconds",
+            "Unix time an account's access token expires (0: never expires).",
+            ["platform", "account_id"], registry=r,
+        )
         self.actor_restarts = Counter(
             "within_actor_crashes_total", "Actors that crashed.", ["actor"], registry=r,
         )

@@ -105,6 +105,7 @@ class SourceActor:
                 self.connector.begin_run()
                 account = await self.connector.get_account_info()
                 self.today = min(self.today, account_today(account))
+                await self._report_token_expiry()
                 ads = await self._load_ads() if self.ref.kind == "ad" else None
                 for since, until, wdays in windows(self.days, self.window_days):
                     if self.stop.is_set():
@@ -137,6 +138,14 @@ class SourceActor:
                     await self.outbox.send(
                         SourceDone(self.ref, status, error=error, windows_failed=failed)
                     )
+
+    async def _report_token_expiry(self) -> None:
+        metrics = self.connector.metrics
+        if metrics is None or not self.connector.check_token_expiry():
+            return
+        expires = await self.connector.token_expiry()
+        if expires is not None:
+            metrics.token_expiry.labels(self.ref.platform, self.ref.account_id).set(expires)
 
     async def _load_ads(self) -> dict[str, Any]:
         ads: dict[str, Any] = {}

@@ -50,6 +50,7 @@ PATH_KINDS = ("account", "ads", "insights", "job")
 DEFAULT_VERSION = "v21.0"
 DEFAULT_LIMIT, MAX_LIMIT = 25, 5000
 _ROUTE = re.compile(r"^(?:/v\d+\.\d+)?/(?:act_(\d+)|(\d+))(?:/([a-z_]+))?/?$")
+_DEBUG_TOKEN = re.compile(r"^(?:/v\d+\.\d+)?/debug_token/?$")
 _EDGES = {"ads": "ads", "adsets": "adsets", "campaigns": "campaigns", "adcreatives": "creatives"}
 
 
@@ -89,6 +90,9 @@ class FacebookEmulator:
         self.faults = FaultPlan(FAULT_KINDS, PATH_KINDS)
         self.stats = Stats()
         self.base_url = ""
+        #: What /debug_token says about every token: seconds until it expires (None: a
+        #: token that never expires, reported as expires_at 0 like a system-user token).
+        self.token_expires_in: float | None = 60 * 86400
         self._data: dict[str, AccountData] = {}
         #: Async report jobs; ``jobs.step`` is the percentage gained per status poll.
         self.jobs = JobStore(self.faults, job_step)
@@ -170,6 +174,8 @@ class FacebookEmulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if "/_sandbox/" in request.path:
             return await handle_admin(request, self.faults, self.stats)
+        if _DEBUG_TOKEN.match(request.path):
+            return self._debug_token(request)
         arrived = now()
         params = dict(request.query)
         if request.method == "POST":
@@ -270,6 +276,23 @@ class FacebookEmulator:
         return body
 
     # -- handlers ---------------------------------------------------------------------------
+
+    def _debug_token(self, request: web.Request) -> web.Response:
+        """``/debug_token?input_token=...``: validity and expiry of a token."""
+        if not request.query.get("input_token") or not (
+            request.query.get("access_token") or request.headers.get("Authorization")
+        ):
+            err = g.missing_token()
+            return web.Response(body=msgspec.json.encode(err.body()), status=err.status,
+                                content_type="application/json")
+        issued = int(dt.datetime.now(dt.UTC).timestamp())
+        expires = 0 if self.token_expires_in is None else issued + int(self.token_expires_in)
+        data = {"app_id": "1234567890", "type": "USER", "application": "within sandbox",
+                "data_access_expires_at": issued + 90 * 86400, "expires_at": expires,
+                "is_valid": True, "issued_at": issued, "scopes": ["ads_read"],
+                "user_id": "100000000000001"}
+        return web.Response(body=msgspec.json.encode({"data": data}),
+                            content_type="application/json")
 
     def _account(self, ctx: _Ctx) -> dict[str, Any]:
         acct = self.accounts[ctx.account_id]

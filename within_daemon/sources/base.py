@@ -85,6 +85,7 @@ class HttpSource:
         )
         self.throttle_waited = 0.0
         self.requests_made = 0
+        self._token_checked = 0.0
         self._send = retry_with_backoff(
             max_retries=settings.max_retries,
             backoff_factor=settings.backoff_factor,
@@ -97,6 +98,14 @@ class HttpSource:
     def begin_run(self) -> None:
         """A new run starts: its throttle-wait budget starts from zero."""
         self.throttle_waited = 0.0
+
+    def check_token_expiry(self) -> bool:
+        """Whether to look the token's expiry up now (at most once an hour per account)."""
+        now = time.monotonic()
+        if self._token_checked and now - self._token_checked < 3600:
+            return False
+        self._token_checked = now
+        return True
 
     async def __aenter__(self) -> HttpSource:
         return self

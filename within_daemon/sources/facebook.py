@@ -189,6 +189,26 @@ class FacebookAdsConnector(HttpSource):
             self._account_info = obj
         return self._account_info
 
+    async def token_expiry(self) -> float | None:
+        """Unix time the access token expires (0: never), from ``/debug_token``.
+
+        Meta lets a token inspect itself when both belong to the same app. ``None`` when
+        the platform would not say; this never fails a run.
+        """
+        try:
+            obj = await self._get("debug_token", {"input_token": self._token.reveal()},
+                                  "debug_token")
+        except SourceError as exc:
+            log.info("token expiry unknown: %s", exc)
+            return None
+        data = obj.get("data") if isinstance(obj, dict) else None
+        if not isinstance(data, dict):
+            return None
+        try:
+            return float(data.get("expires_at") or 0)
+        except (TypeError, ValueError):
+            return None
+
     # -- ads -----------------------------------------------------------------------------
     def iter_ads(
         self, fields: str = AD_FIELDS, limit: int | None = None
