@@ -102,9 +102,8 @@ def _print_results(results: Sequence[TaskResult], out: Any = sys.stdout) -> None
 
 def _load(args: argparse.Namespace) -> LoadedConfig:
     loaded = load_config(find_config_path(args.config))
-    for s in loaded.secrets.values():
-        if s is not None:
-            register_secret(s.reveal())
+    for s in loaded.all_secrets():
+        register_secret(s.reveal())
     return loaded
 
 

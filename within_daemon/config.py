@@ -21,12 +21,28 @@ import msgspec
 from msgspec import Meta
 
 from .errors import ConfigError
+from .platform_config import (
+    FACEBOOK_DEFAULT_BASE_URL,
+    PLATFORM_SECRET_FIELDS,
+    AmazonConfig,
+    FacebookConfig,
+    GoogleConfig,
+    PlatformsConfig,
+    SecretRef,
+    TikTokConfig,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATHS: tuple[str, ...] = ("within.toml", "/etc/within-daemon/within.toml")
 ENV_CONFIG = "WITHIN_CONFIG"
-FACEBOOK_DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
+#: Platforms whose connector is built; an account on another platform is a config error.
+SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook",)
+
+__all__ = [
+    "AmazonConfig", "FacebookConfig", "GoogleConfig", "PlatformsConfig", "SecretRef",
+    "TikTokConfig", "FACEBOOK_DEFAULT_BASE_URL",
+]
 
 Positive = Annotated[int, Meta(gt=0)]
 PositiveFloat = Annotated[float, Meta(gt=0)]
@@ -62,13 +78,6 @@ class Secret:
         return hash(self._value)
 
 
-class SecretRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Where a secret comes from: an environment variable or a file (exactly one)."""
-
-    env: str | None = None
-    file: str | None = None
-
-
 class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     url: str = "sqlite:///within.db"
 
@@ -92,50 +101,28 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     account_jitter_seconds: Annotated[float, Meta(ge=0)] = 30.0
 
 
-class FacebookConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    base_url: str = FACEBOOK_DEFAULT_BASE_URL
-    page_size: Annotated[int, Meta(gt=0, le=5000)] = 500
-    #: Ranges longer than this many days are pulled through async insights jobs.
-    async_after_days: Positive = 14
-    #: Days per insights request window; each window is checkpointed on its own.
-    window_days: Positive = 7
-    timeout_seconds: PositiveFloat = 60.0
-    max_retries: Annotated[int, Meta(ge=0)] = 5
-    backoff_base_seconds: PositiveFloat = 1.0
-    #: An async job whose progress does not move for this long is declared stalled.
-    stall_seconds: PositiveFloat = 600.0
-    poll_interval_seconds: PositiveFloat = 2.0
-    #: Slow down when the highest usage header crosses this percentage.
-    pace_above_percent: Annotated[float, Meta(gt=0, le=100)] = 75.0
-    #: Longest extra wait per request while pacing (reached at 100% usage).
-    max_pace_delay_seconds: Annotated[float, Meta(ge=0)] = 30.0
-    #: Shortest pause after a throttle error or 100% usage.
-    throttle_pause_seconds: Annotated[float, Meta(ge=0)] = 60.0
-    #: Total throttle waiting one account may do in a run before it gives up until the next.
-    max_throttle_wait_seconds: Annotated[float, Meta(ge=0)] = 7200.0
-    conversion_action_types: tuple[str, ...] = ("offsite_conversion.fb_pixel_purchase",)
-    breaker_fail_max: Positive = 5
-    breaker_reset_seconds: PositiveFloat = 60.0
-
-
-class PlatformsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    facebook: FacebookConfig = msgspec.field(default_factory=FacebookConfig)
-
-
 class AccountConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     platform: Platform
     account_id: Annotated[str, Meta(min_length=1, max_length=64)]
     access_token: str | SecretRef | None = None
+    #: OAuth refresh token (Google Ads, Amazon Ads).
+    refresh_token: str | SecretRef | None = None
+    #: Google Ads manager account id sent as ``login-customer-id`` (digits only).
+    login_customer_id: Annotated[str, Meta(pattern=r"^\d+$")] | None = None
     #: Requests per minute this account may make.
     rate_limit: PositiveFloat = 200.0
     name: str | None = None
 
     def __repr__(self) -> str:
         # A literal token sits in this struct as a plain string: never show it.
-        tok = self.access_token
-        shown = "'<literal secret>'" if isinstance(tok, str) else repr(tok)
+        def shown(tok: str | SecretRef | None) -> str:
+            return "'<literal secret>'" if isinstance(tok, str) else repr(tok)
+
         return (f"AccountConfig(platform={self.platform!r}, account_id={self.account_id!r}, "
-                f"access_token={shown}, rate_limit={self.rate_limit!r}, name={self.name!r})")
+                f"access_token={shown(self.access_token)}, "
+                f"refresh_token={shown(self.refresh_token)}, "
+                f"login_customer_id={self.login_customer_id!r}, "
+                f"rate_limit={self.rate_limit!r}, name={self.name!r})")
 
 
 class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -168,6 +155,9 @@ class LoadedConfig(msgspec.Struct, frozen=True):
     path: Path
     config: Config
     secrets: dict[tuple[str, str], Secret | None]
+    #: Other resolved secrets by key path: ``accounts.<platform>.<id>.refresh_token``,
+    #: ``platforms.<platform>.client_secret`` ...
+    other_secrets: dict[str, Secret] = msgspec.field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -175,6 +165,21 @@ class LoadedConfig(msgspec.Struct, frozen=True):
 
     def secret_for(self, platform: str, account_id: str) -> Secret | None:
         return self.secrets.get((platform, account_id))
+
+    def account_secret(self, platform: str, account_id: str, name: str) -> Secret | None:
+        """Another secret of an account, e.g. its ``refresh_token``."""
+        if name == "access_token":
+            return self.secret_for(platform, account_id)
+        return self.other_secrets.get(f"accounts.{platform}.{account_id}.{name}")
+
+    def platform_secret(self, platform: str, name: str) -> Secret | None:
+        """A secret of a platform section, e.g. Google's ``developer_token``."""
+        return self.other_secrets.get(f"platforms.{platform}.{name}")
+
+    def all_secrets(self) -> list[Secret]:
+        """Every resolved secret (the CLI registers them for log redaction)."""
+        return [s for s in self.secrets.values() if s is not None] + list(
+            self.other_secrets.values())
 
     def accounts_for(self, task: TaskConfig) -> list[AccountConfig]:
         """The configured accounts a task covers, in config order."""
@@ -237,10 +242,10 @@ def _check(path: Path, cfg: Config) -> None:
                 f"{path}: accounts[{i}]: duplicate account {acc.platform}/{acc.account_id}"
             )
         seen.add(key)
-        if acc.platform != "facebook":
+        if acc.platform not in SUPPORTED_PLATFORMS:
             raise ConfigError(
                 f"{path}: accounts[{i}].platform: '{acc.platform}' has no connector yet "
-                "(supported: facebook)"
+                f"(supported: {', '.join(SUPPORTED_PLATFORMS)})"
             )
     names: set[str] = set()
     for i, task in enumerate(cfg.tasks):
@@ -281,11 +286,27 @@ def load_config(path: str | os.PathLike[str]) -> LoadedConfig:
         raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
     cfg = parse_config(raw, p)
     secrets: dict[tuple[str, str], Secret | None] = {}
+    other: dict[str, Secret] = {}
     for i, acc in enumerate(cfg.accounts):
         secrets[(acc.platform, acc.account_id)] = resolve_secret(
             acc.access_token, where=f"{p}: accounts[{i}].access_token", base_dir=p.parent
         )
-    return LoadedConfig(path=p, config=cfg, secrets=secrets)
+        refresh = resolve_secret(
+            acc.refresh_token, where=f"{p}: accounts[{i}].refresh_token", base_dir=p.parent
+        )
+        if refresh is not None:
+            other[f"accounts.{acc.platform}.{acc.account_id}.refresh_token"] = refresh
+    used = {a.platform for a in cfg.accounts}
+    for platform, fields in PLATFORM_SECRET_FIELDS.items():
+        if platform not in used:
+            continue  # secrets of a platform nobody uses need not be set
+        section = cfg.platforms.get(platform)
+        for name in fields:
+            value = resolve_secret(getattr(section, name), base_dir=p.parent,
+                                   where=f"{p}: platforms.{platform}.{name}")
+            if value is not None:
+                other[f"platforms.{platform}.{name}"] = value
+    return LoadedConfig(path=p, config=cfg, secrets=secrets, other_secrets=other)
 
 
 def find_config_path(

@@ -28,7 +28,7 @@ from ..config import AccountConfig, LoadedConfig, TaskConfig
 from ..loaders import DatabaseLoader
 from ..observability.metrics import Metrics
 from ..runtime import QueueSet
-from ..sources.facebook import FacebookAdsConnector
+from ..sources import HttpSource, build_connector
 from ..transforms import DataNormalizer
 from .loader_actor import LoaderActor, RunTracker
 from .messages import Kind, RunRef, SourceDone, SourceMsg
@@ -104,24 +104,6 @@ def day_list(start: date, end: date) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
-ConnectorFactory = Callable[[AccountConfig, "Engine"], FacebookAdsConnector]
-
-
-def _facebook(acc: AccountConfig, engine: Engine) -> FacebookAdsConnector:
-    secret = engine.loaded.secret_for(acc.platform, acc.account_id)
-    if secret is None:
-        from ..errors import ConfigError
-
-        raise ConfigError(f"account {acc.platform}/{acc.account_id} has no access_token")
-    return FacebookAdsConnector(
-        acc.account_id, secret, acc.rate_limit, config=engine.loaded.config.platforms.facebook,
-        session=engine.session, metrics=engine.metrics,
-    )
-
-
-CONNECTORS: dict[str, ConnectorFactory] = {"facebook": _facebook}
-
-
 class Engine:
     """Runs tasks through the shared transform and loader actors."""
 
@@ -147,16 +129,16 @@ class Engine:
         #: One connector per account for the engine's life, so that its rate limiter,
         #: usage pacing and circuit breaker are shared by every task that pulls the account
         #: and survive from one run to the next.
-        self.connectors: dict[tuple[str, str], tuple[AccountConfig, Any, FacebookAdsConnector]] = {}
+        self.connectors: dict[tuple[str, str], tuple[AccountConfig, Any, HttpSource]] = {}
 
-    def connector_for(self, acc: AccountConfig) -> FacebookAdsConnector:
+    def connector_for(self, acc: AccountConfig) -> HttpSource:
         """The account's connector, rebuilt only when its config or token changed."""
         key = (acc.platform, acc.account_id)
         secret = self.loaded.secret_for(acc.platform, acc.account_id)
         cached = self.connectors.get(key)
         if cached is not None and cached[0] == acc and cached[1] == secret:
             return cached[2]
-        conn = CONNECTORS[acc.platform](acc, self)
+        conn = build_connector(acc, self.loaded, self.session, self.metrics)
         self.connectors[key] = (acc, secret, conn)
         return conn
 
@@ -204,13 +186,13 @@ class Engine:
             start, end = start or dstart, end or dend
         days = day_list(start, end)
         kind = PIPELINE_KINDS[task.pipeline]
-        fb = self.loaded.config.platforms.facebook
-        use_async = len(days) > fb.async_after_days
+        pcfg = self.loaded.config.platforms.get(task.platform)
+        use_async = len(days) > pcfg.async_after_days
         accounts = self.loaded.accounts_for(task)
         if account_ids:
             accounts = [a for a in accounts if a.account_id in account_ids]
         results: list[AccountResult] = []
-        actors: list[tuple[SourceActor, FacebookAdsConnector, AccountResult]] = []
+        actors: list[tuple[SourceActor, HttpSource, AccountResult]] = []
         for acc in accounts:
             res, actor = await self._prepare(task, kind, acc, days, start, end, today, mode, force,
                                              use_async)
@@ -277,7 +259,7 @@ class Engine:
             return res, None
         actor = SourceActor(
             ref, conn, self._raw_send.clone(), days=todo, today=today,
-            window_days=self.loaded.config.platforms.facebook.window_days,
+            window_days=self.loaded.config.platforms.get(acc.platform).window_days,
             use_async=use_async, stop=self.stop,
         )
         return res, actor

@@ -20,7 +20,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import AccountPausedError, AuthError, CircuitOpenError, SourceError
 from ..observability.logging import account_var, platform_var, run_var
-from ..sources.facebook import FacebookAdsConnector
+from ..sources.base import HttpSource
 from .messages import RawPage, RunRef, SourceDone, SourceMsg, WindowDone
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class SourceActor:
     def __init__(
         self,
         ref: RunRef,
-        connector: FacebookAdsConnector,
+        connector: HttpSource,
         outbox: MemoryObjectSendStream[SourceMsg],
         *,
         days: Sequence[str],
@@ -163,13 +163,11 @@ class SourceActor:
         ads: dict[str, Any] | None,
     ) -> None:
         counts: dict[str, tuple[int | None, int | None]] | None = None
-        level = "ad"
+        pages = self.connector.iter_ad_rows((since, until), use_async=self.use_async)
         if self.ref.kind == "account":
-            counts = await self._active_counts(since, until)
-            level = "account"
-        async for rows in self.connector.iter_insights(
-            (since, until), level=level, use_async=self.use_async
-        ):
+            counts = await self.connector.active_counts((since, until), use_async=self.use_async)
+            pages = self.connector.iter_account_rows((since, until), use_async=self.use_async)
+        async for rows in pages:
             if self.stop.is_set():
                 raise Interrupted(f"stopped during window {since}..{until}")
             if not rows:
@@ -181,24 +179,3 @@ class SourceActor:
         done = tuple(d for d in wdays if d < self.today)
         if done:
             await self.outbox.send(WindowDone(self.ref, done))
-
-    async def _active_counts(
-        self, since: str, until: str
-    ) -> dict[str, tuple[int | None, int | None]]:
-        """Campaigns and ads that delivered (impressions > 0) on each day."""
-        camps: dict[str, set[str]] = {}
-        ads: dict[str, set[str]] = {}
-        async for rows in self.connector.iter_insights(
-            (since, until), level="ad", fields="ad_id,campaign_id,impressions",
-            use_async=self.use_async,
-        ):
-            for r in rows:
-                try:
-                    if int(r.get("impressions") or 0) <= 0:
-                        continue
-                except (TypeError, ValueError):
-                    continue
-                d = str(r.get("date_start"))
-                camps.setdefault(d, set()).add(str(r.get("campaign_id")))
-                ads.setdefault(d, set()).add(str(r.get("ad_id")))
-        return {d: (len(camps[d]), len(ads[d])) for d in camps}

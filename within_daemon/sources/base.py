@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -23,6 +23,7 @@ from aiolimiter import AsyncLimiter
 
 from ..errors import AccountPausedError, SourceError, ThrottledError, TransientError
 from ..observability.metrics import Metrics
+from ..platform_config import HttpKnobs
 from ..utils.retry import retry_with_backoff
 from .breaker import STATE_CODES, AccountBreaker
 from .pacing import Pacer, UsageReading
@@ -45,6 +46,21 @@ class HttpSettings(msgspec.Struct, frozen=True):
     max_throttle_wait_seconds: float = 7200.0
     breaker_fail_max: int = 5
     breaker_reset_seconds: float = 60.0
+
+
+def settings_from(cfg: HttpKnobs) -> HttpSettings:
+    """The transport settings of a ``[platforms.<name>]`` section."""
+    return HttpSettings(
+        timeout_seconds=cfg.timeout_seconds,
+        max_retries=cfg.max_retries,
+        backoff_base_seconds=cfg.backoff_base_seconds,
+        pace_above_percent=cfg.pace_above_percent,
+        max_pace_delay_seconds=cfg.max_pace_delay_seconds,
+        throttle_pause_seconds=cfg.throttle_pause_seconds,
+        max_throttle_wait_seconds=cfg.max_throttle_wait_seconds,
+        breaker_fail_max=cfg.breaker_fail_max,
+        breaker_reset_seconds=cfg.breaker_reset_seconds,
+    )
 
 
 class HttpSource:
@@ -132,6 +148,38 @@ class HttpSource:
             self._limiter = AsyncLimiter(1, 60.0 / self.rate_limit)
         return self._limiter
 
+    # -- the interface the source actor uses (one implementation per platform) -----------
+    async def get_account_info(self) -> dict[str, Any]:
+        """``account_id``, ``name``, ``currency`` and ``timezone_name`` of the account."""
+        raise NotImplementedError
+
+    async def iter_ads(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of ad/creative metadata, keyed by the normalizer; none by default."""
+        return
+        yield  # pragma: no cover - makes this an async generator
+
+    def iter_ad_rows(
+        self, date_range: tuple[str, str], *, use_async: bool | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of raw ad-level daily rows for ``date_range`` (inclusive)."""
+        raise NotImplementedError
+
+    def iter_account_rows(
+        self, date_range: tuple[str, str], *, use_async: bool | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of raw account-level daily rows (the platform's own totals)."""
+        raise NotImplementedError
+
+    async def active_counts(
+        self, date_range: tuple[str, str], *, use_async: bool | None = None
+    ) -> dict[str, tuple[int | None, int | None]]:
+        """Per day: campaigns and ads that delivered; empty where the platform can't say."""
+        return {}
+
+    async def token_expiry(self) -> float | None:
+        """Unix time the credential expires (0: never); ``None`` when unknown."""
+        return None
+
     # -- hooks for platforms -------------------------------------------------------------
     def auth_params(self) -> dict[str, str]:
         return {}
@@ -182,6 +230,12 @@ class HttpSource:
         if delay > 0:
             paused = self.pacer.paused_until > time.monotonic()
             if paused and self.throttle_waited + delay > self.settings.max_throttle_wait_seconds:
+                # Parked: the account sits out until the platform lets it back, and the
+                # gauge says until when.
+                if self.metrics is not None:
+                    self.metrics.account_paused_until.labels(self.platform, self.account_id).set(
+                        time.time() + delay
+                    )
                 raise AccountPausedError(
                     f"account paused by the platform for {delay:.0f}s more; giving up this run "
                     f"after {self.throttle_waited:.0f}s of throttle waits",

@@ -22,7 +22,13 @@ import anyio
 import msgspec
 from yarl import URL
 
-from ..config import FACEBOOK_DEFAULT_BASE_URL, FacebookConfig, Secret
+from ..config import (
+    FACEBOOK_DEFAULT_BASE_URL,
+    AccountConfig,
+    FacebookConfig,
+    LoadedConfig,
+    Secret,
+)
 from ..errors import (
     AuthError,
     ReduceDataError,
@@ -31,9 +37,10 @@ from ..errors import (
     TransientError,
 )
 from ..observability.metrics import Metrics
-from .base import HttpSettings, HttpSource
+from .base import HttpSource, settings_from
 from .facebook_errors import classify_error
 from .pacing import UsageReading, read_usage_headers
+from .registry import register_connector, require
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +60,6 @@ ACCOUNT_INSIGHT_FIELDS = (
 MIN_PAGE = 10
 _DONE = "Job Completed"
 _FAILED = ("Job Failed", "Job Skipped")
-
-
-def settings_from(cfg: FacebookConfig) -> HttpSettings:
-    return HttpSettings(
-        timeout_seconds=cfg.timeout_seconds,
-        max_retries=cfg.max_retries,
-        backoff_base_seconds=cfg.backoff_base_seconds,
-        pace_above_percent=cfg.pace_above_percent,
-        max_pace_delay_seconds=cfg.max_pace_delay_seconds,
-        throttle_pause_seconds=cfg.throttle_pause_seconds,
-        max_throttle_wait_seconds=cfg.max_throttle_wait_seconds,
-        breaker_fail_max=cfg.breaker_fail_max,
-        breaker_reset_seconds=cfg.breaker_reset_seconds,
-    )
 
 
 def _days_between(since: str, until: str) -> int:
@@ -210,15 +203,16 @@ class FacebookAdsConnector(HttpSource):
             return None
 
     # -- ads -----------------------------------------------------------------------------
-    def iter_ads(
+    async def iter_ads(
         self, fields: str = AD_FIELDS, limit: int | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Pages of ads with their creatives."""
-        return self.pages(
+        async for page in self.pages(
             f"act_{self.account_id}/ads",
             {"fields": fields, "limit": str(limit or self.config.page_size)},
             endpoint="ads",
-        )
+        ):
+            yield page
 
     async def get_ads(
         self,
@@ -335,6 +329,36 @@ class FacebookAdsConnector(HttpSource):
                 )
             interval = min(interval * 1.5, 30.0)
 
+    def iter_ad_rows(
+        self, date_range: tuple[str, str], *, use_async: bool | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        return self.iter_insights(date_range, level="ad", use_async=use_async)
+
+    def iter_account_rows(
+        self, date_range: tuple[str, str], *, use_async: bool | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        return self.iter_insights(date_range, level="account", use_async=use_async)
+
+    async def active_counts(
+        self, date_range: tuple[str, str], *, use_async: bool | None = None
+    ) -> dict[str, tuple[int | None, int | None]]:
+        """Per day, the campaigns and ads that delivered (impressions > 0)."""
+        camps: dict[str, set[str]] = {}
+        ads: dict[str, set[str]] = {}
+        async for rows in self.iter_insights(
+            date_range, level="ad", fields="ad_id,campaign_id,impressions", use_async=use_async
+        ):
+            for r in rows:
+                try:
+                    if int(r.get("impressions") or 0) <= 0:
+                        continue
+                except (TypeError, ValueError):
+                    continue
+                d = str(r.get("date_start"))
+                camps.setdefault(d, set()).add(str(r.get("campaign_id")))
+                ads.setdefault(d, set()).add(str(r.get("ad_id")))
+        return {d: (len(camps[d]), len(ads[d])) for d in camps}
+
     async def get_account_stats(
         self,
         date_range: tuple[str, str],
@@ -355,3 +379,18 @@ class FacebookAdsConnector(HttpSource):
 
 
 __all__ = ["AuthError", "FacebookAdsConnector"]
+
+
+def _build(
+    acc: AccountConfig, loaded: LoadedConfig, session: aiohttp.ClientSession, metrics: Metrics
+) -> FacebookAdsConnector:
+    secret = loaded.secret_for(acc.platform, acc.account_id)
+    require(secret, f"accounts: facebook/{acc.account_id} access_token")
+    assert secret is not None
+    return FacebookAdsConnector(
+        acc.account_id, secret, acc.rate_limit, config=loaded.config.platforms.facebook,
+        session=session, metrics=metrics,
+    )
+
+
+register_connector("facebook", _build)

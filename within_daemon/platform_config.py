@@ -1,0 +1,116 @@
+"""Per-platform config sections (``[platforms.<name>]``), strict like the rest of the config.
+
+Every platform shares the transport knobs of :class:`HttpKnobs` (timeouts, retries,
+pacing, throttle budget, circuit breaker, date windows); each adds its own endpoints and
+options. Secrets (client secrets, developer tokens) are references like account tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+Positive = Annotated[int, Meta(gt=0)]
+PositiveFloat = Annotated[float, Meta(gt=0)]
+NonNegFloat = Annotated[float, Meta(ge=0)]
+
+FACEBOOK_DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
+GOOGLE_DEFAULT_BASE_URL = "https://googleads.googleapis.com/v20"
+GOOGLE_DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
+AMAZON_DEFAULT_BASE_URL = "https://advertising-api.amazon.com"
+AMAZON_DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+TIKTOK_DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3"
+
+
+class SecretRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where a secret comes from: an environment variable or a file (exactly one)."""
+
+    env: str | None = None
+    file: str | None = None
+
+
+SecretValue = str | SecretRef | None
+
+
+class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Transport settings every platform has."""
+
+    #: Days per request window; each window is checkpointed on its own.
+    window_days: Positive = 7
+    #: Ranges longer than this many days use the platform's async reports, if it has any.
+    async_after_days: Positive = 14
+    timeout_seconds: PositiveFloat = 60.0
+    max_retries: Annotated[int, Meta(ge=0)] = 5
+    backoff_base_seconds: PositiveFloat = 1.0
+    #: An async report whose progress does not move for this long is declared stalled.
+    stall_seconds: PositiveFloat = 600.0
+    poll_interval_seconds: PositiveFloat = 2.0
+    #: Slow down when the platform's reported usage crosses this percentage.
+    pace_above_percent: Annotated[float, Meta(gt=0, le=100)] = 75.0
+    #: Longest extra wait per request while pacing (reached at 100% usage).
+    max_pace_delay_seconds: NonNegFloat = 30.0
+    #: Shortest pause after a throttle error or 100% usage.
+    throttle_pause_seconds: NonNegFloat = 60.0
+    #: Throttle waiting one account may do in a run; past it the account is parked
+    #: until the platform lets it back, and the next run resumes from the ledger.
+    max_throttle_wait_seconds: NonNegFloat = 7200.0
+    breaker_fail_max: Positive = 5
+    breaker_reset_seconds: PositiveFloat = 60.0
+
+
+class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    base_url: str = FACEBOOK_DEFAULT_BASE_URL
+    page_size: Annotated[int, Meta(gt=0, le=5000)] = 500
+    conversion_action_types: tuple[str, ...] = ("offsite_conversion.fb_pixel_purchase",)
+
+
+class GoogleConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    base_url: str = GOOGLE_DEFAULT_BASE_URL
+    token_url: str = GOOGLE_DEFAULT_TOKEN_URL
+    developer_token: SecretValue = None
+    client_id: SecretValue = None
+    client_secret: SecretValue = None
+    #: Rows per page for ``googleAds:search`` (searchStream has no pages).
+    page_size: Annotated[int, Meta(gt=0, le=10000)] = 10000
+    use_search_stream: bool = True
+
+
+class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    base_url: str = AMAZON_DEFAULT_BASE_URL
+    token_url: str = AMAZON_DEFAULT_TOKEN_URL
+    client_id: SecretValue = None
+    client_secret: SecretValue = None
+    #: Attribution window for conversions and sales, recorded with the rows.
+    attribution_window: Literal["1d", "7d", "14d", "30d"] = "7d"
+    #: Largest decompressed report accepted (a gzip bomb is refused, not unpacked).
+    max_report_bytes: Positive = 512 * 1024 * 1024
+    window_days: Annotated[int, Meta(gt=0, le=31)] = 31
+
+
+class TikTokConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    base_url: str = TIKTOK_DEFAULT_BASE_URL
+    page_size: Annotated[int, Meta(gt=0, le=1000)] = 1000
+    window_days: Annotated[int, Meta(gt=0, le=30)] = 30
+
+
+class PlatformsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    facebook: FacebookConfig = msgspec.field(default_factory=FacebookConfig)
+    google: GoogleConfig = msgspec.field(default_factory=GoogleConfig)
+    amazon: AmazonConfig = msgspec.field(default_factory=AmazonConfig)
+    tiktok: TikTokConfig = msgspec.field(default_factory=TikTokConfig)
+
+    def get(self, platform: str) -> HttpKnobs:
+        """The section of ``platform``."""
+        cfg = getattr(self, platform, None)
+        if not isinstance(cfg, HttpKnobs):
+            raise KeyError(f"no [platforms.{platform}] section")
+        return cfg
+
+
+#: Platform secrets resolved at load time: (platform, key) for each SecretValue field.
+PLATFORM_SECRET_FIELDS: dict[str, tuple[str, ...]] = {
+    "google": ("developer_token", "client_id", "client_secret"),
+    "amazon": ("client_id", "client_secret"),
+}
