@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CONFIG_PATHS: tuple[str, ...] = ("within.toml", "/etc/within-daemon/within.toml")
 ENV_CONFIG = "WITHIN_CONFIG"
 #: Platforms whose connector is built; an account on another platform is a config error.
-SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook",)
+SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "google", "amazon", "tiktok")
 
 __all__ = [
     "AmazonConfig", "FacebookConfig", "GoogleConfig", "PlatformsConfig", "SecretRef",
