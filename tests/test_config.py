@@ -393,9 +393,9 @@ def test_duplicate_account_is_an_error(tmp_path: Path) -> None:
 
 def test_account_without_connector_is_an_error(tmp_path: Path) -> None:
     """A platform that decodes but has no connector yet is rejected at load time."""
-    msg = error_of('[[accounts]]\nplatform = "google"\naccount_id = "1"\n', tmp_path)
+    msg = error_of('[[accounts]]\nplatform = "internal"\naccount_id = "1"\n', tmp_path)
     assert "accounts[0].platform" in msg
-    assert "google" in msg
+    assert "internal" in msg
 
 
 def test_task_with_unknown_account_is_an_error(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""Competitive benchmarks: where an ad's CTR, CPA and ROAS rank among comparable ads.
+
+"Comparable" means the same platform and topic on the same day, across every account in
+the database. The percentile is the share of the peer group with a strictly worse value
+plus half of the ties (so the median ad sits at 0.5); for CPA lower is better. An ad
+whose metric is undefined (no impressions, no conversions, no spend) gets ``None``, and so
+does a group with fewer than ``min_peers`` defined values.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: metric name -> (numerator field, denominator field, higher is better)
+METRICS: dict[str, tuple[str, str, bool]] = {
+    "ctr": ("clicks", "impressions", True),
+    "cpa": ("spend", "conversions", False),
+    "roas": ("revenue", "spend", True),
+}
+
+
+def columns() -> list[tuple[str, str]]:
+    return [("peer_group_size", "INTEGER")] + [
+        (f"{m}_percentile", "REAL") for m in METRICS]
+
+
+def _value(r: Mapping[str, Any], num: str, den: str) -> float | None:
+    d = float(r.get(den) or 0)
+    return float(r.get(num) or 0) / d if d else None
+
+
+def percentile(sorted_vals: list[float], v: float, higher_is_better: bool) -> float:
+    """Share of values worse than ``v`` plus half the ties, 0..1."""
+    n = len(sorted_vals)
+    below = bisect_left(sorted_vals, v)
+    ties = bisect_right(sorted_vals, v) - below
+    worse = below if higher_is_better else n - below - ties
+    return (worse + 0.5 * ties) / n
+
+
+def benchmarks(
+    rows: Iterable[Mapping[str, Any]],
+    topics: Mapping[tuple[str, str, str], str | None],
+    *,
+    min_peers: int = 5,
+) -> list[dict[str, Any]]:
+    """Percentiles for each ad-day row; ``topics`` maps (platform, account_id, ad_id) → topic.
+
+    ``rows`` are the ad-day rows of the days to score, from ALL accounts (the peers).
+    """
+    rows = list(rows)
+    groups: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(
+        lambda: {m: [] for m in METRICS})
+    keyed: list[tuple[Mapping[str, Any], tuple[str, str, str]]] = []
+    for r in rows:
+        topic = topics.get((str(r["platform"]), str(r["account_id"]), str(r["ad_id"])))
+        g = (str(r["platform"]), topic or "other", str(r["date"]))
+        keyed.append((r, g))
+        for m, (num, den, _) in METRICS.items():
+            v = _value(r, num, den)
+            if v is not None:
+                groups[g][m].append(v)
+    for per_metric in groups.values():
+        for vals in per_metric.values():
+            vals.sort()
+    out: list[dict[str, Any]] = []
+    for r, g in keyed:
+        feats: dict[str, Any] = {
+            "platform": r["platform"], "account_id": r["account_id"], "ad_id": r["ad_id"],
+            "date": r["date"], "topic": g[1], "peer_group_size": len(groups[g]["ctr"]),
+        }
+        for m, (num, den, higher) in METRICS.items():
+            v = _value(r, num, den)
+            vals = groups[g][m]
+            feats[f"{m}_percentile"] = (
+                round(percentile(vals, v, higher), 6)
+                if v is not None and len(vals) >= min_peers else None
+            )
+        out.append(feats)
+    return out
