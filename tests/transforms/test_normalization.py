@@ -277,10 +277,10 @@ def test_quality_ranking_mapped() -> None:
 
 def test_unknown_platform_raises() -> None:
     """Platforms without a registered normalizer raise a clear ValueError."""
-    with pytest.raises(ValueError, match="no normalizer for platform 'google'"):
-        DataNormalizer().normalize_ad_data([], "google")
-    with pytest.raises(ValueError, match="no normalizer for platform 'tiktok'"):
-        DataNormalizer().normalize_account_data([], "tiktok")
+    with pytest.raises(ValueError, match="no normalizer for platform 'snapchat'"):
+        DataNormalizer().normalize_ad_data([], "snapchat")
+    with pytest.raises(ValueError, match="no normalizer for platform 'pinterest'"):
+        DataNormalizer().normalize_account_data([], "pinterest")
 
 
 def test_registry_adds_platforms(monkeypatch: pytest.MonkeyPatch) -> None:

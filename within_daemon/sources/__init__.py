@@ -5,5 +5,6 @@ from __future__ import annotations
 from .base import HttpSource
 from .facebook import FacebookAdsConnector
 from .registry import build_connector
+from .tiktok import TikTokAdsConnector
 
-__all__ = ["FacebookAdsConnector", "HttpSource", "build_connector"]
+__all__ = ["FacebookAdsConnector", "HttpSource", "TikTokAdsConnector", "build_connector"]

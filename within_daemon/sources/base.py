@@ -302,6 +302,8 @@ class HttpSource:
                     method, url, params=q if method == "GET" else None,
                     data=({**q, **(data or {})} if method != "GET" else None),
                     headers=self.auth_headers(),
+                    # Per platform: the engine's session is shared by all of them.
+                    timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
                 ) as resp:
                     body = await resp.read()
                     status = resp.status

@@ -1,14 +1,19 @@
-"""Pure transforms between extraction and loading: normalize, validate (later: enrich, monitor).
+"""Pure transforms between extraction and loading: normalize, validate, aggregate, monitor.
 
 Nothing here does I/O or imports ``within_daemon.sources`` / ``within_daemon.loaders``, so
-every transform can be unit-tested and benchmarked on plain lists of dicts.
+every transform can be unit-tested and benchmarked on plain lists of dicts. Importing this
+package registers every platform's normalizer.
 """
 
 from __future__ import annotations
 
+from within_daemon.transforms import normalize_tiktok  # noqa: F401  (registers "tiktok")
+from within_daemon.transforms.aggregation import DataAggregator
 from within_daemon.transforms.normalization import CrossPlatformNormalizer, DataNormalizer
+from within_daemon.transforms.quality import DataQualityMonitor
 from within_daemon.transforms.validation import DataValidator
 
-# Slot for later modules: DataEnricher (enrichment.py), DataQualityMonitor (quality.py).
-
-__all__ = ["CrossPlatformNormalizer", "DataNormalizer", "DataValidator"]
+__all__ = [
+    "CrossPlatformNormalizer", "DataAggregator", "DataNormalizer", "DataQualityMonitor",
+    "DataValidator",
+]
