@@ -258,6 +258,27 @@ class DatabaseLoader:
         async with self._transaction() as tx, tx.execute(sql, params) as cur:
             return cur.rowcount
 
+    # -- generic access for derived tables (analytics) ------------------------------------
+
+    async def fetch_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query as dicts."""
+        async with self._locked():
+            try:
+                async with self._require().execute(sql, params) as cur:
+                    names = [d[0] for d in cur.description]
+                    return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
+            except sqlite3.Error as exc:
+                raise LoaderError(f"database read failed: {exc}") from exc
+
+    async def execute_in_transaction(
+        self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]
+    ) -> None:
+        """Run ``(sql, rows)`` steps (executemany; ``[()]`` for a plain statement) atomically."""
+        async with self._transaction() as tx:
+            for sql, rows in steps:
+                if rows:
+                    await tx.executemany(sql, rows)
+
     # -- batches --------------------------------------------------------------------------
 
     async def write_batch(

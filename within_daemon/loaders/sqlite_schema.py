@@ -99,7 +99,9 @@ FACT_TABLES: dict[str, FactTable] = {t.kind: t for t in (AD_TABLE, ACCOUNT_TABLE
 #: Every table the loader owns; ``count_rows`` only accepts these names.
 TABLES: tuple[str, ...] = (
     "schema_migrations", "ad_data", "account_data", "quarantine", "runs", "ledger",
-    "ledger_history",
+    "ledger_history", "ad_creative_features", "ad_history", "ad_benchmarks", "quality_reports",
+    "rollup_campaign_daily", "rollup_account_daily", "rollup_account_weekly",
+    "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
 )
 
 
@@ -233,11 +235,17 @@ class Migration:
 
 def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     """The ordered migration list; append new versions, never edit applied ones."""
+    from .analytics_schema import analytics_ddl  # it imports this module
     return (
         Migration(
             1,
             "fact tables, quarantine, runs, ledger",
             (fact_table_ddl(AD_TABLE, d), fact_table_ddl(ACCOUNT_TABLE, d), *_support_ddl(d)),
+        ),
+        Migration(
+            2,
+            "creative features, history, benchmarks, rollups, quality reports",
+            tuple(analytics_ddl(d)),
         ),
     )
 

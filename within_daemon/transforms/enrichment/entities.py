@@ -1,0 +1,519 @@
+"""Rule-based extraction of what ad analysts look for in ad text (pure, no I/O).
+
+``extract_entities`` reads the headline, description and call to action (not the landing
+page URL, which is its own column) with regular expressions compiled once at import:
+
+* Money: ``$19.99``, ``19,99 €``, ``USD 20``, ``£5``, ``US$5``, ``20 dollars``, ``$250K``.
+  A comma or dot followed by one or two digits at the end is a decimal point, followed by
+  three digits a thousands separator (``1.299,00 €`` = 1299.0). ``$`` alone is USD. An
+  amount after "save" or before "off", "discount", "bonus", "rebate", "credit" or "cash
+  back" is a saving (``discount_amount_max``), every other one a price. ``price_currency``
+  is the currency of the first amount; amounts in other currencies are left out of the
+  min/max rather than converted.
+* ``discount_percent_max``: the largest percentage in a discount context (``30% off``,
+  ``save 20%``, ``up to 70% off``, ``-50 %``, ``half price`` = 50); "100% cotton" or
+  "0% APR" are not discounts.
+* Offers and urgency as canonical labels in a fixed order, ``|``-joined: ``OFFER_LABELS``
+  and ``URGENCY_LABELS``. "24 hours" counts only as a countdown ("24 hours only", "next 48
+  hours", "24-hour sale"), not as a delivery promise ("valuation in 24 hours").
+* Dates as written (``Dec 24``, ``24/12``, ``2024-12-24``, ``Friday``, ``Black Friday``):
+  there is no year or locale to normalise them against. ``24/7`` is not a date.
+* Phone numbers, normalised: E.164 for North American numbers (``+18005550199``), ``+``
+  and digits for international ones, digits (and letters of vanity numbers such as
+  ``1800FLOWERS``) otherwise.
+* URLs and bare domains, as host and path without scheme and ``www.``; e-mail addresses
+  are not URLs.
+* Brands, kept simple: the capitalised words (up to four) right before a ™ or ® mark;
+  camelCase words (``iPhone``, ``HubSpot``); and runs of two to four capitalised words
+  after the first word of a sentence, in a field that is not in Title Case (``Harbour &
+  Pine``, ``Galaxy S24``; "Meet Sarah Jones" gives "Sarah Jones", "Samsung Galaxy S24
+  ships" only "Galaxy S24"). Common ad words at either end of a run are dropped, a run
+  needs two words with letters and not only acronyms, and the call to action (always
+  Title Case) only contributes marked and camelCase names. Place and people's names are
+  found too: it is a heuristic, not a brand registry.
+
+Every list is ``|``-joined, de-duplicated case-insensitively in order of appearance, and
+None when empty; flags are False when nothing was found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from types import NoneType
+from typing import Any, Final
+
+import msgspec
+
+OFFER_LABELS: Final[tuple[str, ...]] = (
+    "free_shipping", "free_returns", "bogo", "free_trial", "free_gift", "promo_code",
+    "money_back", "free_consultation", "financing",
+)
+URGENCY_LABELS: Final[tuple[str, ...]] = (
+    "today_only", "limited_time", "last_chance", "ends_soon", "deadline",
+    "while_supplies_last", "hours_left", "hurry",
+)
+#: At most this many dates, phone numbers, URLs or brands (label lists are bounded anyway).
+MAX_ITEMS: Final = 8
+
+
+class EntityFeatures(msgspec.Struct, frozen=True, kw_only=True):
+    """Prices, offers, urgency, dates, contacts and brand names found in one ad's text."""
+
+    price_min: float | None = None
+    price_max: float | None = None
+    #: ISO 4217 code of the first money amount in the text.
+    price_currency: str | None = None
+    #: Largest percentage off, 0..100.
+    discount_percent_max: float | None = None
+    #: Largest money amount saved ("save $500", "$20 off"), in ``price_currency``.
+    discount_amount_max: float | None = None
+    has_free_shipping: bool = False
+    has_bogo: bool = False
+    has_trial: bool = False
+    #: ``OFFER_LABELS`` found, ``|``-joined in that order.
+    offer_terms: str | None = None
+    #: ``URGENCY_LABELS`` found, ``|``-joined in that order.
+    urgency_terms: str | None = None
+    has_urgency: bool = False
+    dates: str | None = None
+    phone_numbers: str | None = None
+    urls: str | None = None
+    brands: str | None = None
+
+
+_SQL_TYPES: Final[dict[type, str]] = {
+    bool: "INTEGER", int: "INTEGER", float: "REAL", str: "TEXT",
+}
+
+
+def columns() -> list[tuple[str, str]]:
+    """The feature columns as ``(name, SQL type)``, in field order; flags are 0/1 INTEGER."""
+    out = []
+    for field in msgspec.structs.fields(EntityFeatures):
+        args = [t for t in getattr(field.type, "__args__", (field.type,)) if t is not NoneType]
+        out.append((field.name, _SQL_TYPES[args[0]]))
+    return out
+
+
+# -- money -----------------------------------------------------------------------------------
+
+_SYMBOLS: Final[dict[str, str]] = {
+    "US$": "USD", "CA$": "CAD", "C$": "CAD", "AU$": "AUD", "A$": "AUD", "NZ$": "NZD",
+    "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW",
+}
+_CODES: Final = (
+    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "JPY", "INR", "CHF", "SEK", "NOK", "DKK", "PLN",
+    "MXN", "BRL", "ZAR", "SGD", "HKD",
+)
+_WORD_CURRENCY: Final[dict[str, str]] = {
+    "dollar": "USD", "dollars": "USD", "bucks": "USD", "euro": "EUR", "euros": "EUR",
+}
+_NUM: Final = r"\d{1,3}(?:[,.]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_SYM: Final = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
+_CODE: Final = "|".join(_CODES)
+_MONEY_RE: Final = re.compile(
+    rf"(?<![\w$€£¥₹₩])(?P<bs>{_SYM})\s?(?P<bn>{_NUM})(?P<bk>[kK]\b)?"
+    rf"|\b(?P<cs>{_CODE})\s?(?P<cn>{_NUM})(?P<ck>[kK]\b)?"
+    rf"|(?<![\w.,])(?P<an>{_NUM})(?P<ak>[kK])?\s?"
+    rf"(?:(?P<as>[€£¥₹₩$])|(?P<ac>(?:{_CODE}))\b|(?P<aw>(?i:dollars?|bucks|euros?))\b)"
+)
+_SAVE_BEFORE_RE: Final = re.compile(
+    r"\bsav(?:e|ing|ings\s+of)\s+(?:up\s+to\s+|an\s+extra\s+|an?\s+additional\s+|over\s+)?$",
+    re.IGNORECASE,
+)
+_SAVE_AFTER_RE: Final = re.compile(
+    r"\s*(?:off|discount|savings|in\s+savings|bonus|rebate|credit|trade-in|cash\s?back)\b",
+    re.IGNORECASE,
+)
+_SEPARATORS_RE: Final = re.compile(r"[,.]")
+
+
+def _amount(num: str, thousands: bool) -> float:
+    """Parse ``num`` with either decimal convention (see the module docstring)."""
+    last = max(num.rfind(","), num.rfind("."))
+    if last != -1 and len(num) - last - 1 in (1, 2):
+        value = float(_SEPARATORS_RE.sub("", num[:last]) + "." + num[last + 1:])
+    else:
+        value = float(_SEPARATORS_RE.sub("", num))
+    return value * 1000 if thousands else value
+
+
+def _money(text: str) -> tuple[str | None, list[float], list[float]]:
+    """Currency of the first amount, then prices and savings in that currency."""
+    currency: str | None = None
+    prices: list[float] = []
+    savings: list[float] = []
+    for m in _MONEY_RE.finditer(text):
+        g = m.groupdict()
+        if g["bs"]:
+            cur, num, k = _SYMBOLS[g["bs"]], g["bn"], g["bk"]
+        elif g["cs"]:
+            cur, num, k = g["cs"], g["cn"], g["ck"]
+        else:
+            symbol = g["as"] or g["ac"] or g["aw"]
+            cur = _SYMBOLS.get(symbol) or _WORD_CURRENCY.get(symbol.lower()) or symbol
+            num, k = g["an"], g["ak"]
+        currency = currency or cur
+        if cur != currency:
+            continue
+        value = round(_amount(num, bool(k)), 2)
+        is_saving = bool(
+            _SAVE_BEFORE_RE.search(text, max(0, m.start() - 30), m.start())
+            or _SAVE_AFTER_RE.match(text, m.end())
+        )
+        (savings if is_saving else prices).append(value)
+    return currency, prices, savings
+
+
+_DISCOUNT_RE: Final = re.compile(
+    r"(?<![\d.,])(?P<p1>\d{1,3}(?:[.,]\d{1,2})?)\s?%\s*"
+    r"(?:off|discount|savings|rabatt|de\s+descuento|de\s+r[ée]duction|di\s+sconto)\b"
+    r"|\bsave\s+(?:up\s+to\s+|an\s+extra\s+|an?\s+additional\s+|over\s+)?"
+    r"(?P<p2>\d{1,3}(?:[.,]\d{1,2})?)\s?%"
+    r"|(?<![\w.,%])[-−–]\s?(?P<p3>\d{1,2})\s?%"
+    r"|\b(?P<half>half[- ](?:price|off))\b",
+    re.IGNORECASE,
+)
+
+
+def _discount_percent(text: str) -> float | None:
+    best: float | None = None
+    for m in _DISCOUNT_RE.finditer(text):
+        if m["half"]:
+            value = 50.0
+        else:
+            value = float((m["p1"] or m["p2"] or m["p3"]).replace(",", "."))
+        if 0 < value <= 100 and (best is None or value > best):
+            best = value
+    return best
+
+
+# -- offers and urgency ----------------------------------------------------------------------
+
+_WEEKDAY: Final = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_MONTH: Final = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
+_DAY: Final = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_WHEN: Final = (
+    rf"(?:today|tonight|tomorrow|midnight|(?:this\s+)?{_WEEKDAY}|{_MONTH}\s*{_DAY}"
+    r"|\d{1,2}/\d{1,2}|\d{1,2}\s?(?:am|pm))"
+)
+
+_OFFER_PATTERNS: Final[dict[str, str]] = {
+    "free_shipping": (
+        r"free\s+(?:standard\s+|express\s+|expedited\s+|next[- ]day\s+|same[- ]day\s+"
+        r"|(?:2|two)[- ]day\s+|uk\s+|us\s+|worldwide\s+|international\s+|home\s+)?"
+        r"(?:shipping|delivery)|ships?\s+(?:for\s+)?free|free\s+s&h"
+        r"|(?:shipping|delivery)\s+is\s+(?:always\s+)?free|versandkostenfrei"
+        r"|kostenloser\s+versand|livraison\s+(?:gratuite|offerte)|env[ií]o\s+gratis"
+        r"|spedizione\s+gratuita"
+    ),
+    "free_returns": (
+        r"free\s+(?:\d+[- ]day\s+)?(?:returns?|exchanges?|return\s+shipping)"
+        r"|(?:returns|exchanges)\s+are\s+(?:always\s+)?free"
+    ),
+    "bogo": (
+        r"\bbogo\b|\bb[1-3]g[1-3]\b|\b(?:2|two)[- ]for[- ](?:1|one)\b"
+        r"|\bbuy\s+(?:one|two|three|[1-5])\b[^.!?\n]{0,25}?\bget\s+(?:one|two|another"
+        r"|a\s+second|the\s+(?:second|third|fourth|2nd|3rd|4th)|[1-5](?:st|nd|rd|th)?)\b"
+        r"[^.!?\n]{0,15}?(?:free|half[- ]price|half\s+off|\d{1,3}\s?%\s+off)"
+    ),
+    "free_trial": (
+        r"free\s+trial|trial\s+is\s+free|\btry\s+(?:it\s+|us\s+|them\s+)?(?:for\s+)?free"
+        r"|\bstart\s+(?:for\s+)?free\b|\d+[- ](?:day|night|week)\s+(?:free\s+)?trial"
+        r"|free\s+for\s+\d+\s+(?:days|weeks|months)|free\s+(?:first\s+)?month"
+        r"|(?:first|1st)\s+(?:month|week|\d+\s+(?:days|weeks|months))\s+(?:is\s+|are\s+)?"
+        r"(?:free|on\s+us)|\d+\s+months?\s+for\s+\$0\b"
+    ),
+    "free_gift": (
+        r"free\s+gift|gift\s+with\s+(?:any\s+)?purchase|\bgwp\b|bonus\s+gift"
+        r"|(?:free|bonus|complimentary)\s+(?:\$\d+\s+)?gift\s+card|free\s+(?:samples?|tote)"
+    ),
+    "promo_code": (
+        r"(?:promo|discount|coupon|voucher)\s+code|\b(?:use|with|enter|apply)\s+code\s+\w{3,}"
+        r"|\bcoupons?\b"
+    ),
+    "money_back": (
+        r"money[- ]back|refund\s+guarantee|risk[- ]free|satisfaction\s+guaranteed"
+        r"|\d+[- ](?:day|year)\s+guarantee"
+    ),
+    "free_consultation": (
+        r"free\s+(?:\d+-minute\s+)?(?:consultation|consult|estimates?|quotes?|assessment"
+        r"|valuation|evaluation|inspection|diagnostic|market\s+analysis|session|class"
+        r"|lesson|home\s+valuation)"
+    ),
+    "financing": (
+        r"\b0\s?%\s+(?:apr|interest|financing)|interest[- ]free|\bpay\s+in\s+(?:4|four)\b"
+        r"|buy\s+now,?\s+pay\s+later|no\s+credit\s+check|\bpay\s+over\s+\d+\s+months"
+    ),
+}
+_URGENCY_PATTERNS: Final[dict[str, str]] = {
+    "today_only": (
+        r"today\s+only|tonight\s+only|(?:one|1)[- ]day\s+only|deal\s+of\s+the\s+day"
+        r"|today'?s\s+deals?"
+    ),
+    "limited_time": (
+        r"limited[- ]time|for\s+a\s+limited\s+(?:time|period)"
+        r"|limited\s+(?:offer|edition|release|run)|flash\s+sale"
+    ),
+    "last_chance": r"last\s+(?:chance|call|days?)\b|final\s+(?:chance|hours|days?|call)\b",
+    "ends_soon": (
+        rf"\b(?:ends|ending|expires|closes)\s+(?:soon\b|(?:on\s+|at\s+)?{_WHEN})"
+        r"|(?:offer|sale|deal|promo|promotion)s?\s+(?:ends|expires)"
+        r"|(?:only|just)\s+\d+\s+days?\s+left|\bends\s+in\s+\d+"
+    ),
+    "deadline": (
+        rf"\b(?:book|order|apply|register|enroll|sign\s+up|reserve|buy)\s+(?:by|before)\s+"
+        rf"{_WHEN}|\bdeadline\b"
+    ),
+    "while_supplies_last": (
+        r"while\s+(?:supplies|stocks?|quantities)\s+last|selling\s+(?:out\s+)?fast"
+        r"|limited\s+(?:\w+\s+)?(?:stock|quantities|supply|availability|spots|seats|cabins"
+        r"|spaces|tickets|rooms|units)\b|almost\s+(?:gone|sold\s+out)"
+        r"|(?:only|just)\s+\d+\s+(?:\w+\s+)?(?:left|remaining)\b|\bfew\s+(?:\w+\s+)?left\b"
+    ),
+    "hours_left": (
+        r"\b(?:6|12|24|36|48|72)[- ]?(?:hours?|hrs?|h)\s+(?:only|left|to\s+go)\b"
+        r"|\b(?:next|final|last|only)\s+(?:6|12|24|36|48|72)\s+(?:hours|hrs)\b"
+        r"|\b(?:24|48|72)[- ]hour\s+(?:sale|deal|flash\s+sale|event)|\bhours\s+left\b"
+    ),
+    "hurry": (
+        r"\bhurry\b|\bact\s+(?:now|fast|quickly)\b|\bdon'?t\s+(?:wait|miss\s+(?:out|it|this))"
+        r"|before\s+(?:it'?s|they'?re)\s+gone|going\s+fast|while\s+you\s+can"
+    ),
+}
+
+
+def _labelled(patterns: dict[str, str]) -> re.Pattern[str]:
+    """One alternation with a named group per label; ``lastgroup`` names the match.
+
+    Every phrase starts a word, and a leading word-boundary assertion lets the engine
+    reject positions inside words before it tries every alternative there. The patterns
+    are lower case and run on lower-cased text: ``re.IGNORECASE`` is twice as slow.
+    """
+    alternatives = "|".join(f"(?P<{k}>{v})" for k, v in patterns.items())
+    return re.compile(rf"\b(?:{alternatives})")
+
+
+_OFFER_RE: Final = _labelled(_OFFER_PATTERNS)
+_URGENCY_RE: Final = _labelled(_URGENCY_PATTERNS)
+
+
+def _labels(pattern: re.Pattern[str], order: tuple[str, ...], lower: str) -> list[str]:
+    found = {m.lastgroup for m in pattern.finditer(lower)}
+    return [label for label in order if label in found]
+
+
+# -- dates, phones, URLs ---------------------------------------------------------------------
+
+_EVENTS: Final = (
+    r"black\s+friday|cyber\s+monday|christmas(?:\s+eve)?|new\s+year'?s(?:\s+(?:eve|day))?"
+    r"|thanksgiving|valentine'?s\s+day|mother'?s\s+day|father'?s\s+day|easter|halloween"
+    r"|labou?r\s+day|memorial\s+day|boxing\s+day|prime\s+day|(?:4th|fourth)\s+of\s+july"
+)
+_DATE_RE: Final = re.compile(
+    rf"\b(?:{_EVENTS})\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b"
+    rf"|\b{_MONTH}\s*{_DAY}(?:,?\s+\d{{4}})?\b"
+    rf"|\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:\s+\d{{4}})?"
+    r"|(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?:\d{4}|\d{2}))?(?![\d/%])"
+    r"(?!\s*(?:off|price|sleeve))"
+    rf"|\b{_WEEKDAY}s?\b",
+    re.IGNORECASE,
+)
+
+_PHONE_RE: Final = re.compile(
+    r"(?<![\w+])(?:\+?1[\s.-]?)?\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]\d{4}(?!\d)"
+    r"|(?<![\w+])\+[1-9]\d{0,2}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?!\d)"
+    r"|(?<!\w)1[\s.-]?8(?:00|33|44|55|66|77|88)[\s.-]?[A-Z0-9]{3}[\s.-]?[A-Z0-9]{4}(?!\w)"
+    r"|(?<![\w+])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\d)"
+)
+_PHONE_KEEP_RE: Final = re.compile(r"[^0-9A-Z]")
+
+_TLDS: Final = (
+    "com|net|org|io|co|ai|app|dev|shop|store|us|uk|de|fr|es|it|nl|ca|au|tv|me|gg|club|health"
+    "|info|biz|edu|gov|ly|fm|game|fun|studio|homes|jp|ch|ie|mx|br"
+)
+_URL_RE: Final = re.compile(
+    r"\bhttps?://[^\s<>\"'()\[\]]+|\bwww\.[^\s<>\"'()\[\]]+"
+    rf"|(?<![@\w.-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})\b"
+    r"(?:/[^\s<>\"'()\[\]]*)?",
+    re.IGNORECASE,
+)
+_URL_PREFIX_RE: Final = re.compile(r"^(?:https?://)?(?:www\.)?", re.IGNORECASE)
+
+
+def _dates(text: str) -> list[str]:
+    out = []
+    for m in _DATE_RE.finditer(text):
+        if m["a"]:
+            a, b = int(m["a"]), int(m["b"])
+            if (a, b) == (24, 7) or not (1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12):
+                continue
+        out.append(" ".join(m.group().split()))
+    return out
+
+
+def _phones(text: str) -> list[str]:
+    out = []
+    for m in _PHONE_RE.finditer(text):
+        raw = m.group()
+        digits = _PHONE_KEEP_RE.sub("", raw)
+        if raw.startswith("+"):
+            if 8 <= len(digits) <= 15:
+                out.append("+" + digits)
+        elif digits.isdigit() and len(digits) == 10 and raw.lstrip("(")[0] in "23456789":
+            out.append("+1" + digits)
+        elif digits.isdigit() and len(digits) == 11 and digits[0] == "1":
+            out.append("+" + digits)
+        elif 9 <= len(digits) <= 12:
+            out.append(digits)
+    return out
+
+
+def _urls(text: str) -> list[str]:
+    out = []
+    for m in _URL_RE.finditer(text):
+        url = _URL_PREFIX_RE.sub("", m.group().rstrip(".,;:!?"))
+        host, slash, path = url.partition("/")
+        out.append(host.lower() + (slash + path.rstrip("/") if path.rstrip("/") else ""))
+    return out
+
+
+# -- brands ----------------------------------------------------------------------------------
+
+# Capitalised words that are ad copy, not names: never the first or last word of a brand.
+_COMMON: Final = frozenset("""
+a all also an and any are as at be best big book brand buy by call can check come compare
+daily deal deals design discover do don't download each earn enjoy every exclusive explore
+find first for free from get give go grab great happy has have here hot how i if in
+install introducing is it it's its join just last learn limited live love make meet more
+most my need never new next no not now of off on one only open or order our out over own
+pay perfect plan play premium pro read ready save see sale sell shop sign start still stop
+stream subscribe summer spring fall autumn winter switch take that the their them there
+these they this those to today top treat try two up upgrade us use visit want watch we
+welcome what when where which who why will with world yes you your
+january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday
+""".split())
+_SENTENCE_RE: Final = re.compile(r"(?:[.!?:;|•]+|\s[–—-])(?=\s|$)|\n")
+_TOKEN_RE: Final = re.compile(r"[^\W_](?:[\w'’+.-]*[\w+])?|&")
+_MARKED_RE: Final = re.compile(
+    r"((?:[A-Z0-9][\w'’&+.-]*\s+){0,3}[A-Z0-9][\w'’&+.-]*)\s?(?:™|®|\(TM\)|\(R\))"
+)
+_CAMEL_RE: Final = re.compile(r"^(?:[a-z]{1,2}[A-Z]|[A-Z][a-z]+[A-Z])[A-Za-z0-9]*$")
+_LINKERS: Final = frozenset({"&"})
+
+
+def _is_cap(tok: str) -> bool:
+    """Capitalised, or a short acronym; long all-caps words are shouting, not names."""
+    return tok[0].isupper() and (not tok.isupper() or len(tok) <= 4)
+
+
+def _trim(words: list[str]) -> list[str]:
+    while words and (words[0].lower() in _COMMON or words[0] in _LINKERS):
+        words = words[1:]
+    while words and (words[-1].lower() in _COMMON or words[-1] in _LINKERS):
+        words = words[:-1]
+    return words
+
+
+def _title_case(field: str) -> bool:
+    """Whether a field capitalises most of its longer words, so caps say nothing."""
+    long_words = [w for w in _TOKEN_RE.findall(field) if len(w) >= 4 and w.isalpha()]
+    caps = sum(1 for w in long_words if w[0].isupper())
+    return len(long_words) >= 2 and caps >= 0.75 * len(long_words)
+
+
+def _runs(sentence: str) -> Iterable[str]:
+    """Runs of 2–4 capitalised words in one sentence (see the module docstring)."""
+    tokens = _TOKEN_RE.findall(sentence)
+    run: list[str] = []
+    for i, tok in enumerate([*tokens, "."]):
+        # A number continues a name ("Galaxy S24", "Model 3") but never starts one.
+        capital = tok in _LINKERS or (tok[0].isdigit() and bool(run)) or _is_cap(tok)
+        if i == 0:
+            # A sentence's first word is capitalised anyway, so it says nothing.
+            capital = False
+        if capital:
+            run.append(tok)
+            continue
+        words = _trim(run)
+        named = [w for w in words if any(c.isalpha() for c in w)]
+        # Two words with letters at least ("Dec 24" and "USD 20" are not names), and not
+        # all acronyms ("SUV AWD").
+        if 2 <= len(words) <= 4 and len(named) >= 2 and not all(w.isupper() for w in named):
+            yield " ".join(words)
+        run = []
+
+
+def _brands(headline: str, description: str, cta: str) -> list[str]:
+    out: list[str] = []
+    for n, field in enumerate((headline, description, cta)):
+        for m in _MARKED_RE.finditer(field):
+            words = _trim(m.group(1).split())
+            if words:
+                out.append(" ".join(words))
+        out.extend(t for t in _TOKEN_RE.findall(field) if _CAMEL_RE.match(t))
+        if n == 2 or _title_case(field):
+            continue
+        for sentence in _SENTENCE_RE.split(field):
+            out.extend(_runs(sentence))
+    return out
+
+
+# -- the enricher ----------------------------------------------------------------------------
+
+
+def _joined(items: Iterable[str], limit: int | None = MAX_ITEMS) -> str | None:
+    seen: dict[str, str] = {}
+    for item in items:
+        key = item.casefold()
+        if item and key not in seen:
+            seen[key] = item.replace("|", "/")
+    return "|".join(list(seen.values())[:limit]) or None
+
+
+def extract_entities(
+    headline: str = "", description: str = "", cta: str = "",
+) -> EntityFeatures:
+    """Entities in one ad's headline, description and call to action."""
+    # No-break spaces (common in "19,99\u00a0€") become plain spaces for the patterns.
+    fields = [f.replace("\u00a0", " ").replace("\u202f", " ") for f in (headline, description, cta)]
+    text = "\n".join(fields)
+    currency, prices, savings = _money(text)
+    lower = text.lower()
+    offers = _labels(_OFFER_RE, OFFER_LABELS, lower)
+    urgency = _labels(_URGENCY_RE, URGENCY_LABELS, lower)
+    return EntityFeatures(
+        price_min=min(prices) if prices else None,
+        price_max=max(prices) if prices else None,
+        price_currency=currency,
+        discount_percent_max=_discount_percent(text),
+        discount_amount_max=max(savings) if savings else None,
+        has_free_shipping="free_shipping" in offers,
+        has_bogo="bogo" in offers,
+        has_trial="free_trial" in offers,
+        offer_terms=_joined(offers, None),
+        urgency_terms=_joined(urgency, None),
+        has_urgency=bool(urgency),
+        dates=_joined(_dates(text)),
+        phone_numbers=_joined(_phones(text)),
+        urls=_joined(_urls(text)),
+        brands=_joined(_brands(*fields)),
+    )
+
+
+def _text(record: Mapping[str, Any], key: str) -> str:
+    value = record.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def entities_from_record(record: Mapping[str, Any]) -> EntityFeatures:
+    """``extract_entities`` on a normalized ad record's text fields (missing ones are "")."""
+    return extract_entities(
+        _text(record, "headline"), _text(record, "description"), _text(record, "cta"),
+    )
