@@ -72,8 +72,8 @@ class GoogleConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     developer_token: SecretValue = None
     client_id: SecretValue = None
     client_secret: SecretValue = None
-    #: Rows per page for ``googleAds:search`` (searchStream has no pages).
-    page_size: Annotated[int, Meta(gt=0, le=10000)] = 10000
+    #: searchStream (one answer per query) or search with nextPageToken; API v17+ fixes
+    #: the page size of search itself, so there is no page size knob.
     use_search_stream: bool = True
 
 

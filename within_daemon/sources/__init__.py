@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from .base import HttpSource
 from .facebook import FacebookAdsConnector
+from .google import GoogleAdsConnector
 from .registry import build_connector
 from .tiktok import TikTokAdsConnector
 
-__all__ = ["FacebookAdsConnector", "HttpSource", "TikTokAdsConnector", "build_connector"]
+__all__ = [
+    "FacebookAdsConnector", "GoogleAdsConnector", "HttpSource", "TikTokAdsConnector",
+    "build_connector",
+]

@@ -7,7 +7,10 @@ package registers every platform's normalizer.
 
 from __future__ import annotations
 
-from within_daemon.transforms import normalize_tiktok  # noqa: F401  (registers "tiktok")
+from within_daemon.transforms import (
+    normalize_google,  # noqa: F401  (registers "google")
+    normalize_tiktok,  # noqa: F401  (registers "tiktok")
+)
 from within_daemon.transforms.aggregation import DataAggregator
 from within_daemon.transforms.normalization import CrossPlatformNormalizer, DataNormalizer
 from within_daemon.transforms.quality import DataQualityMonitor

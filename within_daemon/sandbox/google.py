@@ -1,0 +1,433 @@
+"""Local Google Ads API (REST) emulator: GAQL search and searchStream plus an OAuth2 endpoint.
+
+Serves ``POST /v{N}/customers/{id}/googleAds:search`` (pages of 10,000 by default, cursor
+``nextPageToken`` bound to the query) and ``…:searchStream`` (a JSON array of batches; a
+batch without rows omits ``results``), ``GET /v{N}/customers:listAccessibleCustomers`` and
+``POST /token`` (also ``/oauth2/v3/token``) for the refresh-token grant, over the
+deterministic customers of ``google_data``. Requests need a live ``Authorization: Bearer``
+token minted here, the ``developer-token`` (unless ``developer_token=None``) and, for a
+customer under a manager, ``login-customer-id``. Errors are google.rpc.Status bodies with a
+GoogleAdsFailure detail (ad-apis.md §2.5); on searchStream they come wrapped in an array
+unless ``wrap_stream_errors`` is off. Faults are switched from Python (``set_fault``) or
+over HTTP (``/_sandbox/faults``), reusing ``faults.FaultPlan``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import itertools
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+from aiohttp import web
+
+from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, handle_admin, now
+from within_daemon.sandbox.google_data import (
+    CustomerData,
+    GaqlError,
+    SandboxCustomer,
+    camel,
+    default_customers,
+    expected_totals,
+    parse_gaql,
+    run_query,
+)
+
+log = logging.getLogger(__name__)
+
+FAULT_KINDS = (
+    "quota_exhausted", "rate_exceeded", "permission_denied", "invalid_argument",
+    "server_error", "expired_token", "refresh_refused", "malformed", "truncated", "slow",
+)
+#: Path kinds: the FROM resource of the query, the token endpoint, anything else.
+PATH_KINDS = ("customer", "ad_group_ad", "token", "other")
+DEFAULT_VERSION = "v20"
+_API = re.compile(r"^/(v\d+)/customers/(\d+)/googleAds:(search|searchStream)/?$")
+_LIST = re.compile(r"^/(v\d+)/customers:listAccessibleCustomers/?$")
+_FROM = re.compile(r"\bFROM\s+([a-z_]+)", re.I)
+TOKEN_PATHS = ("/token", "/oauth2/v3/token")
+_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+           404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE",
+           504: "DEADLINE_EXCEEDED"}
+
+
+class GoogleApiError(Exception):
+    """An error answer: HTTP code, google.rpc status and an optional GoogleAdsError."""
+
+    def __init__(self, http: int, message: str, *, family: str | None = None,
+                 reason: str | None = None, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.http, self.message = http, message
+        self.family, self.reason, self.details = family, reason, details
+
+    def body(self, version: str, request_id: str) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.http, "message": self.message,
+                               "status": _STATUS.get(self.http, "UNKNOWN")}
+        if self.family is not None:
+            one: dict[str, Any] = {"errorCode": {self.family: self.reason},
+                                   "message": self.message}
+            if self.details:
+                one["details"] = self.details
+            err["details"] = [{
+                "@type": f"type.googleapis.com/google.ads.googleads.{version}.errors."
+                         "GoogleAdsFailure",
+                "errors": [one], "requestId": request_id,
+            }]
+        return {"error": err}
+
+
+def quota_error(reason: str, retry_seconds: float | None, scope: str, rate: str) -> GoogleApiError:
+    """429 RESOURCE_EXHAUSTED with a quotaError (and the retry delay when one is given)."""
+    qd: dict[str, Any] = {"rateScope": scope, "rateName": rate}
+    msg = "Too many requests."
+    if retry_seconds is not None:
+        qd["retryDelay"] = f"{int(retry_seconds)}s"
+        msg += f" Retry in {int(retry_seconds)} seconds."
+    return GoogleApiError(429, msg, family="quotaError", reason=reason,
+                          details={"quotaErrorDetails": qd})
+
+
+def _oauth_error(status: int, error: str, description: str) -> tuple[int, bytes]:
+    return status, msgspec.json.encode({"error": error, "error_description": description})
+
+
+@dataclass(slots=True)
+class _Ctx:
+    request: web.Request
+    version: str = DEFAULT_VERSION
+    kind: str = "other"
+    account_id: str = ""
+    stream: bool = False
+    wrap: bool | None = None
+    midstream: GoogleApiError | None = None
+    shown: dict[str, str] = field(default_factory=dict)
+
+
+class GoogleAdsEmulator:
+    """An in-process Google Ads REST server; see the module docstring and ``serve``."""
+
+    def __init__(
+        self,
+        customers: list[SandboxCustomer] | None = None,
+        *,
+        seed: int = 11,
+        api_version: str = DEFAULT_VERSION,
+        developer_token: str | None = "sandbox-developer-token",
+        client_id: str = "sandbox-client-id",
+        client_secret: str = "sandbox-client-secret",
+        token_lifetime: float = 3599.0,
+        search_page_size: int = 10_000,
+        stream_batch_size: int = 10_000,
+        wrap_stream_errors: bool = True,
+        empty_stream: Literal["omit", "empty_list", "no_batches"] = "omit",
+    ) -> None:
+        self.customers = {c.customer_id: c for c in (customers or default_customers())}
+        self.seed, self.api_version = seed, api_version
+        self.developer_token = developer_token
+        self.client_id, self.client_secret = client_id, client_secret
+        self.token_lifetime = token_lifetime
+        self.search_page_size, self.stream_batch_size = search_page_size, stream_batch_size
+        self.wrap_stream_errors, self.empty_stream = wrap_stream_errors, empty_stream
+        self.faults = FaultPlan(FAULT_KINDS, PATH_KINDS)
+        self.stats = Stats()
+        self.base_url = self.token_url = ""
+        #: Live access tokens -> monotonic expiry; refresh tokens refused with invalid_grant.
+        self.tokens: dict[str, float] = {}
+        self.revoked: set[str] = set()
+        self.refreshes = 0
+        self._data: dict[str, CustomerData] = {}
+        self._serial = itertools.count(1)
+
+    # -- Python control surface ---------------------------------------------------------------
+
+    def set_fault(self, account_id: str | None, kind: str, *, count: int | None = None,
+                  path: str | None = None, **params: Any) -> Fault:
+        """Switch on a fault for one customer (or all with ``None``); see ``FAULT_KINDS``."""
+        return self.faults.add(kind, account_id, count=count, path=path, **params)
+
+    def clear_faults(self, account_id: str | None = None, kind: str | None = None) -> int:
+        return self.faults.clear(account_id, kind)
+
+    def data(self, customer_id: str) -> CustomerData:
+        if customer_id not in self._data:
+            self._data[customer_id] = CustomerData(self.customers[customer_id], self.seed)
+        return self._data[customer_id]
+
+    def issue_token(self, lifetime: float | None = None) -> str:
+        """Mint an access token directly (tests that skip the OAuth endpoint)."""
+        token = f"ya29.sandbox-{next(self._serial)}"
+        self.tokens[token] = time.monotonic() + (self.token_lifetime if lifetime is None
+                                                 else lifetime)
+        return token
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far stops working (401 until refreshed)."""
+        for t in self.tokens:
+            self.tokens[t] = 0.0
+
+    def expected_totals(self, customer_id: str, since: str | dt.date,
+                        until: str | dt.date) -> dict[str, Any]:
+        """Rows, impressions, clicks, cost_micros, spend (2 dp), conversions, active per day."""
+        return expected_totals(self.data(customer_id), str(since), str(until))
+
+    def expected_rows(self, customer_id: str, since: str | dt.date, until: str | dt.date,
+                      resource: str = "ad_group_ad") -> int:
+        """Rows a complete pull returns: ad-days (or days, for ``customer``) with impressions."""
+        key = "rows" if resource == "ad_group_ad" else "days"
+        return int(self.expected_totals(customer_id, since, until)[key])
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    @asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve until the block exits; yields the versioned base URL (``token_url`` is set)."""
+        runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False,
+                               shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            bound = runner.addresses[0][1]
+            origin = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
+            self.base_url = f"{origin}/{self.api_version}"
+            self.token_url = f"{origin}/token"
+            yield self.base_url
+        finally:
+            await runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if "/_sandbox/" in request.path:
+            return await handle_admin(request, self.faults, self.stats)
+        arrived = now()
+        ctx = _Ctx(request)
+        rid = hashlib.sha1(f"{arrived}{request.path}".encode()).hexdigest()[:22]
+        try:
+            if request.path in TOKEN_PATHS and request.method == "POST":
+                status, body = await self._token(ctx)
+            elif (m := _API.match(request.path)) and request.method == "POST":
+                status, body = 200, await self._api(ctx, m, rid)
+            elif (m := _LIST.match(request.path)) and request.method == "GET":
+                ctx.version = m.group(1)
+                self._check_auth(ctx)
+                names = [f"customers/{c}" for c in self.customers]
+                status, body = 200, msgspec.json.encode({"resourceNames": names})
+            else:
+                raise GoogleApiError(404, f"The requested URL {request.path} was not found.")
+        except GoogleApiError as err:
+            status, obj = err.http, err.body(ctx.version, rid)
+            wrap = ctx.wrap if ctx.wrap is not None else ctx.stream and self.wrap_stream_errors
+            body = msgspec.json.encode([obj] if wrap else obj)
+        except Exception:  # a bug here must still look like a Google 500
+            log.exception("google emulator failed on %s", request.path)
+            status = 500
+            body = msgspec.json.encode(GoogleApiError(500, "Internal error encountered.")
+                                       .body(ctx.version, rid))
+        self.stats.record(RequestRecord(request.method, request.path, ctx.shown,
+                                        ctx.account_id, ctx.kind, status, arrived))
+        return web.Response(body=body, status=status, content_type="application/json",
+                            headers={"request-id": rid})
+
+    # -- OAuth --------------------------------------------------------------------------------
+
+    async def _token(self, ctx: _Ctx) -> tuple[int, bytes]:
+        ctx.kind = "token"
+        form = await ctx.request.post()
+        grant, rt = str(form.get("grant_type", "")), str(form.get("refresh_token", ""))
+        ctx.shown = {"grant_type": grant, "refresh_token": rt}
+        if f := self.faults.take("slow", None, "token"):
+            await asyncio.sleep(float(f.params.get("delay", 1.0)))
+        if grant != "refresh_token":
+            return _oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
+        if (form.get("client_id"), form.get("client_secret")) != (self.client_id,
+                                                                  self.client_secret):
+            return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
+        refused = next((f for f in self.faults if f.kind == "refresh_refused"
+                        and (f.remaining is None or f.remaining > 0)
+                        and f.params.get("refresh_token") in (None, rt)), None)
+        if refused is not None:
+            self.faults.use(refused)
+        if not rt or rt in self.revoked or refused is not None:
+            # [U] the description text; the invalid_grant shape is RFC 6749's.
+            return _oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
+        self.refreshes += 1
+        token = self.issue_token()
+        return 200, msgspec.json.encode({
+            "access_token": token, "expires_in": int(self.token_lifetime),
+            "scope": "https://www.googleapis.com/auth/adwords", "token_type": "Bearer"})
+
+    def _check_auth(self, ctx: _Ctx) -> None:
+        auth = ctx.request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth.startswith("Bearer ") else ""
+        if token not in self.tokens:
+            raise GoogleApiError(401, "Request had invalid authentication credentials. Expected "
+                                 "OAuth 2 access token, login cookie or other valid "
+                                 "authentication credential.")
+        if self.faults.take("expired_token", ctx.account_id or None, ctx.kind):
+            self.tokens[token] = 0.0
+        if self.tokens[token] <= time.monotonic():
+            raise GoogleApiError(401, "Request had invalid authentication credentials.",
+                                 family="authenticationError", reason="OAUTH_TOKEN_EXPIRED")
+        dev = ctx.request.headers.get("developer-token")
+        if self.developer_token is not None and dev != self.developer_token:
+            # [U] the exact answer to a missing or wrong developer token is unconfirmed.
+            raise GoogleApiError(401, "The developer token is not valid.",
+                                 family="authenticationError", reason="DEVELOPER_TOKEN_INVALID")
+
+    # -- GAQL ---------------------------------------------------------------------------------
+
+    async def _api(self, ctx: _Ctx, m: re.Match[str], rid: str) -> bytes:
+        ctx.version, ctx.account_id, method = m.group(1), m.group(2), m.group(3)
+        ctx.stream = method == "searchStream"
+        req = ctx.request
+        try:
+            payload = msgspec.json.decode(await req.read())
+        except msgspec.DecodeError:
+            payload = None
+        if not isinstance(payload, dict):
+            payload = {}
+        text = payload.get("query")
+        kind = _FROM.search(text) if isinstance(text, str) else None
+        ctx.kind = kind.group(1).lower() if kind and kind.group(1).lower() in PATH_KINDS \
+            else "other"
+        # Stats show the body fields and the two Ads headers (never the bearer token).
+        ctx.shown = {k: str(v) for k, v in payload.items() if isinstance(v, str | int)}
+        ctx.shown.update({h: req.headers[h] for h in ("login-customer-id", "developer-token")
+                          if h in req.headers})
+        acct, kind_, faults = ctx.account_id, ctx.kind, self.faults
+        if f := faults.take("slow", acct, kind_):
+            await asyncio.sleep(float(f.params.get("delay", 1.0)))
+        self._check_auth(ctx)
+        self._check_access(ctx)
+        if not isinstance(text, str) or "json" not in req.content_type:
+            raise GoogleApiError(400, "Invalid JSON payload received: the body must be JSON "
+                                 "with a 'query' string.")
+        self._raise_faults(ctx)
+        if "pageSize" in payload:
+            raise GoogleApiError(400, "Setting the page size is not supported.",
+                                 family="requestError", reason="PAGE_SIZE_NOT_SUPPORTED")
+        if ctx.stream and "pageToken" in payload:
+            raise GoogleApiError(400, 'Invalid JSON payload received. Unknown name "pageToken".')
+        try:
+            query = parse_gaql(text)
+            rows = run_query(self.data(ctx.account_id), query)
+        except GaqlError as exc:
+            raise GoogleApiError(400, str(exc), family="queryError", reason=exc.reason) from None
+        mask = ",".join(camel(f) for f in query.fields)
+        body = (self._stream(ctx, rows, mask, rid) if ctx.stream
+                else self._page(ctx, text, payload, rows, mask))
+        if faults.take("malformed", acct, kind_):
+            return body[:-1] + b',{"oops":}' + body[-1:]
+        if faults.take("truncated", acct, kind_):
+            return body[: len(body) // 2]
+        return body
+
+    def _check_access(self, ctx: _Ctx) -> None:
+        cust = self.customers.get(ctx.account_id)
+        login = ctx.request.headers.get("login-customer-id")
+        if cust is None:
+            ok = False
+        elif cust.manager_id is not None:
+            ok = login == cust.manager_id  # reachable only through its manager
+        else:
+            ok = login in (None, cust.customer_id)
+        if not ok:
+            raise GoogleApiError(
+                403, "User doesn't have permission to access customer. Note: If you're accessing "
+                "a client customer, the manager's customer id must be set in the "
+                "'login-customer-id' header.",
+                family="authorizationError", reason="USER_PERMISSION_DENIED")
+
+    def _raise_faults(self, ctx: _Ctx) -> None:
+        acct, kind, faults = ctx.account_id, ctx.kind, self.faults
+        if f := faults.take("quota_exhausted", acct, kind):
+            ctx.wrap = f.params.get("wrap")
+            secs = f.params.get("retry_seconds", 41732)
+            raise quota_error("RESOURCE_EXHAUSTED", None if secs is None else float(secs),
+                              str(f.params.get("rate_scope", "DEVELOPER")),
+                              str(f.params.get("rate_name",
+                                               "Number of operations for basic access")))
+        if f := faults.take("rate_exceeded", acct, kind):
+            ctx.wrap = f.params.get("wrap")
+            secs = f.params.get("retry_seconds")
+            raise quota_error(str(f.params.get("reason", "RESOURCE_TEMPORARILY_EXHAUSTED")),
+                              None if secs is None else float(secs),
+                              str(f.params.get("rate_scope", "ACCOUNT")),
+                              str(f.params.get("rate_name", "Requests per account")))
+        if f := faults.take("permission_denied", acct, kind):
+            ctx.wrap = f.params.get("wrap")
+            raise GoogleApiError(403, "The caller does not have permission.",
+                                 family="authorizationError",
+                                 reason=str(f.params.get("reason", "USER_PERMISSION_DENIED")))
+        if f := faults.take("invalid_argument", acct, kind):
+            ctx.wrap = f.params.get("wrap")
+            raise GoogleApiError(400, "Request contains an invalid argument.",
+                                 family=str(f.params.get("family", "queryError")),
+                                 reason=str(f.params.get("reason", "UNRECOGNIZED_FIELD")))
+        if f := faults.take("server_error", acct, kind):
+            ctx.wrap = f.params.get("wrap")
+            status = f.param("status", 500)
+            err = (GoogleApiError(500, "Internal error encountered.", family="internalError",
+                                  reason="INTERNAL_ERROR") if status == 500
+                   else GoogleApiError(status, "The service is currently unavailable."))
+            if ctx.stream and f.params.get("midstream"):
+                ctx.midstream = err  # 200, some rows, then the error as the last element
+            else:
+                raise err
+
+    def _stream(self, ctx: _Ctx, rows: list[dict[str, Any]], mask: str, rid: str) -> bytes:
+        size = max(1, self.stream_batch_size)
+        batches: list[dict[str, Any]] = [
+            {"results": rows[i:i + size], "fieldMask": mask, "requestId": rid}
+            for i in range(0, len(rows), size)
+        ]
+        if not batches and self.empty_stream != "no_batches":
+            empty: dict[str, Any] = {"fieldMask": mask, "requestId": rid}
+            if self.empty_stream == "empty_list":
+                empty["results"] = []
+            batches.append(empty)
+        if batches:
+            batches[-1]["queryResourceConsumption"] = str(100 + len(rows))
+        if ctx.midstream is not None:
+            batches = batches[:1] + [ctx.midstream.body(ctx.version, rid)]
+        return msgspec.json.encode(batches)
+
+    def _page(self, ctx: _Ctx, text: str, payload: dict[str, Any], rows: list[dict[str, Any]],
+              mask: str) -> bytes:
+        bind = hashlib.sha1(f"{ctx.account_id}|{text}".encode()).hexdigest()[:12]
+        start = 0
+        token = payload.get("pageToken")
+        if token:
+            try:
+                got, off = base64.urlsafe_b64decode(str(token).encode()).decode().split(":")
+                start = int(off)
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                got = ""
+            if got != bind:
+                raise GoogleApiError(400, "Page token is invalid or does not match the query.",
+                                     family="requestError", reason="INVALID_PAGE_TOKEN")
+        stop = start + max(1, self.search_page_size)
+        page: dict[str, Any] = {"fieldMask": mask}
+        if rows[start:stop]:
+            page["results"] = rows[start:stop]
+        if stop < len(rows):
+            page["nextPageToken"] = base64.urlsafe_b64encode(f"{bind}:{stop}".encode()).decode()
+        settings = payload.get("searchSettings")
+        if isinstance(settings, dict) and settings.get("returnTotalResultsCount"):
+            page["totalResultsCount"] = str(len(rows))
+        page["queryResourceConsumption"] = str(100 + len(rows))
+        return msgspec.json.encode(page)

@@ -1,0 +1,465 @@
+"""Deterministic Google Ads customers for the sandbox, and the GAQL subset the emulator runs.
+
+A ``SandboxCustomer`` expands into campaigns, ad groups and responsive search ads whose
+daily metrics come from one integer hash per (ad, day) (``mix64``, shared with the Facebook
+sandbox), so a test can ask the oracle (``expected_rows`` / ``expected_totals`` /
+``expected_active``) what a complete pull must return without storing any rows.
+
+Money is generated in cents and served as ``costMicros`` (cents x 10,000), conversions in
+hundredths (served as doubles such as ``2.5``), so sums are exact and conversions exercise
+round-half-to-even. Ad-days without impressions have no row at all, and zero metrics are
+left out of a row, as proto3 JSON does (ad-apis.md §2.4).
+
+``run_query`` answers ``SELECT … FROM customer|ad_group_ad [WHERE …] [ORDER BY …] [LIMIT n]``
+with conditions joined by ``AND`` (``BETWEEN``, comparisons, ``IN``, ``DURING``), grouping
+by day only when ``segments.date`` is selected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from within_daemon.sandbox.facebook_data import mix64
+
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+#: One ad-day: impressions, clicks, cost in micros, conversions x 100, value in cents.
+Metrics = tuple[int, int, int, int, int]
+ZERO: Metrics = (0, 0, 0, 0, 0)
+
+_PRODUCTS = ("trail shoes", "espresso beans", "rain jackets", "yoga mats", "desk lamps",
+             "wool socks", "tea sets", "bike lights")
+_HEADLINES = ("Shop {P} Online", "{P} On Sale Today", "Free Delivery On {P}",
+              "Top Rated {P}", "New {P} Range", "{P} From $19")
+_DESCRIPTIONS = ("Order today and get free returns on every {p} order.",
+                 "Hand-picked {p}, shipped in 24 hours. Rated 4.8 by customers.",
+                 "Save up to 30% on {p} this week only. Limited stock.")
+
+
+class SandboxCustomer(msgspec.Struct, frozen=True):
+    """One fake Google Ads customer; ``manager_id`` makes it reachable only via that MCC."""
+
+    customer_id: str
+    name: str
+    currency: str = "USD"
+    time_zone: str = "America/New_York"
+    n_campaigns: int = 2
+    ad_groups_per_campaign: int = 2
+    ads_per_ad_group: int = 3
+    active_from: str = "2024-01-01"
+    active_to: str | None = None
+    manager_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.customer_id.isdigit() and len(self.customer_id) == 10):
+            raise ValueError(f"customer_id must be 10 digits: {self.customer_id!r}")
+        dt.date.fromisoformat(self.active_from)
+
+
+def default_customers() -> list[SandboxCustomer]:
+    """Two customers: one direct, one under a manager account (login-customer-id needed)."""
+    return [
+        SandboxCustomer("5550000001", "Pinecrest Outfitters (sandbox)"),
+        SandboxCustomer("5550000002", "Harbor Roasters (sandbox)", currency="EUR",
+                        time_zone="Europe/Berlin", manager_id="5559999999"),
+    ]
+
+
+class GaqlError(ValueError):
+    """A query the API would refuse: ``reason`` is the QueryError enum name."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    field: str
+    op: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    fields: tuple[str, ...]
+    resource: str
+    conditions: tuple[Condition, ...]
+    limit: int | None
+
+
+_QUERY = re.compile(
+    r"^\s*SELECT\s+(?P<select>.+?)\s+FROM\s+(?P<res>[a-z_]+)"
+    r"(?:\s+WHERE\s+(?P<where>.+?))?(?:\s+ORDER\s+BY\s+(?P<order>.+?))?"
+    r"(?:\s+LIMIT\s+(?P<limit>\d+))?(?:\s+PARAMETERS\s+.+?)?\s*$", re.I | re.S)
+_LIT = r"'[^']*'|\"[^\"]*\"|-?[A-Za-z0-9_.]+"
+_COND = re.compile(
+    rf"(?P<field>[a-z][a-z0-9_.]*)\s*(?:(?i:BETWEEN)\s+(?P<lo>{_LIT})\s+(?i:AND)\s+(?P<hi>{_LIT})"
+    rf"|(?P<op>!=|>=|<=|=|>|<|(?i:NOT\s+IN|IN|DURING))\s*(?P<val>\([^)]*\)|{_LIT}))\s*")
+_AND = re.compile(r"(?i:AND)\s+")
+_FIELD = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+def _literal(raw: str) -> Any:
+    if raw[:1] in "'\"":
+        return raw[1:-1]
+    try:
+        return int(raw)
+    except ValueError:
+        try:
+            return float(raw)
+        except ValueError:
+            return raw  # an enum name or a DURING constant
+
+
+def parse_gaql(text: str) -> Query:
+    """Parse the supported GAQL subset; ``GaqlError`` names what the API would say."""
+    m = _QUERY.match(text)
+    if m is None:
+        raise GaqlError("UNEXPECTED_INPUT", f"Error in query: unexpected input {text[:60]!r}.")
+    fields = tuple(f.strip() for f in m.group("select").split(","))
+    for f in fields:
+        if not _FIELD.match(f):
+            raise GaqlError("UNRECOGNIZED_FIELD", f"Unrecognized field in the query: '{f}'.")
+    conds: list[Condition] = []
+    where, pos = m.group("where") or "", 0
+    while pos < len(where):
+        c = _COND.match(where, pos)
+        if c is None:
+            raise GaqlError("UNEXPECTED_INPUT", f"Error in query: unexpected input "
+                                                f"{where[pos:pos + 40]!r}.")
+        if c.group("lo") is not None:
+            conds.append(Condition(c.group("field"), "BETWEEN",
+                                   (_literal(c.group("lo")), _literal(c.group("hi")))))
+        else:
+            op = " ".join(c.group("op").upper().split())
+            val = c.group("val")
+            vals = (tuple(_literal(v.strip()) for v in val[1:-1].split(",") if v.strip())
+                    if val.startswith("(") else (_literal(val),))
+            conds.append(Condition(c.group("field"), op, vals))
+        pos = c.end()
+        if pos < len(where):
+            a = _AND.match(where, pos)
+            if a is None:
+                raise GaqlError("UNEXPECTED_INPUT", "Error in query: expected AND.")
+            pos = a.end()
+    limit = int(m.group("limit")) if m.group("limit") else None
+    return Query(text, fields, m.group("res").lower(), tuple(conds), limit)
+
+
+def camel(path: str) -> str:
+    """``ad_group_ad.ad.final_urls`` -> ``adGroupAd.ad.finalUrls`` (the REST JSON names)."""
+    return ".".join(
+        p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) for p in path.split(".")
+    )
+
+
+_CUSTOMER_FIELDS = frozenset({"customer.id", "customer.descriptive_name",
+                              "customer.currency_code", "customer.time_zone",
+                              "customer.resource_name"})
+_METRIC_FIELDS = frozenset({"metrics.impressions", "metrics.clicks", "metrics.cost_micros",
+                            "metrics.conversions", "metrics.conversions_value", "metrics.ctr"})
+_AD_FIELDS = frozenset({
+    "campaign.id", "campaign.name", "campaign.status", "ad_group.id", "ad_group.name",
+    "ad_group.status", "ad_group_ad.status", "ad_group_ad.resource_name", "ad_group_ad.ad.id",
+    "ad_group_ad.ad.name", "ad_group_ad.ad.type", "ad_group_ad.ad.final_urls",
+    "ad_group_ad.ad.responsive_search_ad.headlines",
+    "ad_group_ad.ad.responsive_search_ad.descriptions",
+    "ad_group_ad.ad.responsive_search_ad.path1", "ad_group_ad.ad.responsive_search_ad.path2",
+})
+#: Fields each FROM resource may select or filter on.
+FIELDS: dict[str, frozenset[str]] = {
+    "customer": _CUSTOMER_FIELDS | _METRIC_FIELDS | {"segments.date"},
+    "ad_group_ad": _CUSTOMER_FIELDS | _METRIC_FIELDS | _AD_FIELDS | {"segments.date"},
+}
+#: Resource objects of a row that carry a ``resourceName`` (JSON key -> flat field).
+_RESOURCE_NAMES = {"customer": "customer.resource_name", "campaign": "campaign.resource_name",
+                   "adGroup": "ad_group.resource_name", "adGroupAd": "ad_group_ad.resource_name"}
+
+
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+class CustomerData:
+    """Entities and the per-(ad, day) metric oracle of one customer."""
+
+    def __init__(self, customer: SandboxCustomer, seed: int) -> None:
+        self.customer = customer
+        self.tz = _zone(customer.time_zone)
+        self.active_from = dt.date.fromisoformat(customer.active_from).toordinal()
+        self.active_to = (dt.date.fromisoformat(customer.active_to).toordinal()
+                          if customer.active_to else None)
+        cid = int(customer.customer_id)
+        self._key = mix64((seed & _MASK) ^ mix64(cid))
+        self.attrs: list[dict[str, Any]] = []
+        self._profiles: list[tuple[int, int, int, int, int, int]] = []
+        self.campaign_of: list[int] = []
+        cust = {"customer.id": cid, "customer.descriptive_name": customer.name,
+                "customer.currency_code": customer.currency,
+                "customer.time_zone": customer.time_zone,
+                "customer.resource_name": f"customers/{cid}"}
+        self.customer_attrs = cust
+        base = (cid % 1000) * 1_000_000
+        for c in range(customer.n_campaigns):
+            camp_id = 21_000_000_000 + base + c
+            product = _PRODUCTS[mix64(self._key + c) % len(_PRODUCTS)]
+            for g in range(customer.ad_groups_per_campaign):
+                gi = c * customer.ad_groups_per_campaign + g
+                group_id = 140_000_000_000 + base + gi
+                for _ in range(customer.ads_per_ad_group):
+                    self._add_ad(cust, c, camp_id, group_id, product)
+
+    def _add_ad(self, cust: dict[str, Any], c: int, camp_id: int, group_id: int,
+                product: str) -> None:
+        i = len(self.attrs)
+        h = mix64(self._key + (i + 1) * 0xD1B54A32D192ED03)
+        ad_id = 670_000_000_000 + (int(self.customer.customer_id) % 1000) * 1_000_000 + i
+        cid = cust["customer.id"]
+        heads = [{"text": _HEADLINES[(h + k) % len(_HEADLINES)].format(P=product.title())}
+                 for k in range(3 + h % 3)]
+        heads[0]["pinnedField"] = "HEADLINE_1"
+        descs = [{"text": _DESCRIPTIONS[(h // 7 + k) % len(_DESCRIPTIONS)].format(p=product)}
+                 for k in range(2)]
+        slug = product.replace(" ", "-")
+        status = "REMOVED" if h % 16 == 5 else "PAUSED" if h % 8 == 3 else "ENABLED"
+        self.attrs.append({
+            **cust,
+            "campaign.id": camp_id, "campaign.name": f"Search | {product.title()}",
+            "campaign.status": "ENABLED", "campaign.resource_name":
+                f"customers/{cid}/campaigns/{camp_id}",
+            "ad_group.id": group_id, "ad_group.name": f"{product.title()} | exact",
+            "ad_group.status": "ENABLED",
+            "ad_group.resource_name": f"customers/{cid}/adGroups/{group_id}",
+            "ad_group_ad.status": status, "ad_group_ad.ad.id": ad_id,
+            "ad_group_ad.resource_name": f"customers/{cid}/adGroupAds/{group_id}~{ad_id}",
+            "ad_group_ad.ad.type": "RESPONSIVE_SEARCH_AD",
+            "ad_group_ad.ad.final_urls": [f"https://shop.example.test/{slug}?gad={ad_id}"],
+            "ad_group_ad.ad.responsive_search_ad.headlines": heads,
+            "ad_group_ad.ad.responsive_search_ad.descriptions": descs,
+            "ad_group_ad.ad.responsive_search_ad.path1": slug[:15],
+        })
+        self.campaign_of.append(c)
+        p = mix64(h)
+        self._profiles.append((
+            mix64(self._key ^ mix64(i + 0x6A09)),
+            20 + p % 1500,  # impressions per day before noise
+            50 + (p >> 16) % 750,  # ctr in basis points: 0.5 % .. 8 %
+            30 + (p >> 28) % 270,  # cost per click in cents
+            (p >> 40) % 1500,  # conversions per click, basis points
+            1500 + (p >> 52) % 9000,  # value per conversion in cents
+        ))
+
+    @property
+    def n_ads(self) -> int:
+        return len(self.attrs)
+
+    def ad_day(self, i: int, ordinal: int) -> Metrics:
+        """Metrics of ad ``i`` on day ``ordinal``: the oracle every query sums from."""
+        if ordinal < self.active_from or (self.active_to is not None and ordinal > self.active_to):
+            return ZERO
+        key, base, ctr_bp, cpc, cvr_bp, aov = self._profiles[i]
+        h = mix64((key + ordinal * _GOLDEN) & _MASK)
+        if h % 13 == 0:
+            return ZERO  # no delivery that day: no row
+        imp = base * (50 + (h >> 8) % 101) // 100
+        clicks = imp * ctr_bp * (50 + (h >> 16 & 0xFF) % 101) // 1_000_000
+        if (h >> 56) % 9 == 0:
+            clicks = 0  # seen but not clicked: cost and conversions are left out
+        cost_cents = clicks * cpc * (70 + (h >> 24 & 0xFF) % 61) // 100
+        conv = (clicks * cvr_bp + (h >> 32 & 0xFFFF) % 10_000) // 100 if clicks else 0
+        value = conv * aov * (80 + (h >> 48 & 0xFF) % 41) // 10_000
+        return (imp, clicks, cost_cents * 10_000, conv, value)
+
+    def today(self) -> int:
+        return dt.datetime.now(self.tz).date().toordinal()
+
+    def span(self, lo: int, hi: int) -> range:
+        """Days of ``lo..hi`` that can have data (inside the active period, not after today)."""
+        top = min(hi, self.today())
+        if self.active_to is not None:
+            top = min(top, self.active_to)
+        return range(max(lo, self.active_from), top + 1)
+
+
+def metric_values(m: Metrics) -> dict[str, Any]:
+    """The ``metrics.*`` fields of one sample (int64 as int, doubles as float)."""
+    return {"metrics.impressions": m[0], "metrics.clicks": m[1], "metrics.cost_micros": m[2],
+            "metrics.conversions": m[3] / 100, "metrics.conversions_value": m[4] / 100,
+            "metrics.ctr": m[1] / m[0] if m[0] else 0.0}
+
+
+#: DURING constants as (first, last) days back from today.
+_DURING = {"TODAY": (0, 0), "YESTERDAY": (1, 1), "LAST_7_DAYS": (7, 1), "LAST_14_DAYS": (14, 1),
+           "LAST_30_DAYS": (30, 1)}
+
+
+def _date_range(q: Query, today: int) -> tuple[int | None, int | None]:
+    lo: int | None = None
+    hi: int | None = None
+
+    def day(v: Any) -> int:
+        try:
+            return dt.date.fromisoformat(str(v)).toordinal()
+        except ValueError:
+            raise GaqlError("INVALID_VALUE_WITH_BETWEEN_OPERATOR",
+                            f"Invalid date literal {v!r}.") from None
+
+    for c in q.conditions:
+        if c.field != "segments.date":
+            continue
+        a = b = None
+        if c.op == "BETWEEN":
+            a, b = day(c.values[0]), day(c.values[1])
+        elif c.op in ("=", ">=", ">"):
+            a = day(c.values[0]) + (c.op == ">")
+            b = a if c.op == "=" else None
+        elif c.op in ("<=", "<"):
+            b = day(c.values[0]) - (c.op == "<")
+        elif c.op == "DURING":
+            back = _DURING.get(str(c.values[0]).upper())
+            if back is None:
+                raise GaqlError("INVALID_VALUE_WITH_DURING_OPERATOR",
+                                f"Unsupported DURING value {c.values[0]!r}.")
+            a, b = today - back[0], today - back[1]
+        else:
+            raise GaqlError("PROHIBITED_FIELD_IN_SELECT_WHERE_CLAUSE",
+                            f"Operator {c.op} is not supported on segments.date here.")
+        lo = a if lo is None or (a is not None and a > lo) else lo
+        hi = b if hi is None or (b is not None and b < hi) else hi
+    return lo, hi
+
+
+_OPS = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
+        "<": operator.lt, "<=": operator.le}
+
+
+def _holds(c: Condition, row: dict[str, Any]) -> bool:
+    """Numbers compare as numbers, everything else (enums, names) as strings."""
+    v = row.get(c.field)
+    conv: Any = float if isinstance(v, int | float) else str
+    try:
+        want = [conv(x) for x in c.values]
+        v = conv("" if v is None else v)
+    except ValueError:
+        raise GaqlError("INVALID_VALUE", f"Cannot compare {c.field} with {c.values}.") from None
+    if c.op in ("IN", "NOT IN"):
+        return (v in want) == (c.op == "IN")
+    if c.op not in _OPS:
+        raise GaqlError("INVALID_OPERATOR", f"Cannot apply {c.op} to {c.field}.")
+    return bool(_OPS[c.op](v, want[0]))
+
+
+def project(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """A GoogleAdsRow in REST JSON: nested camelCase, int64 as strings, defaults left out."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        v = row.get(f)
+        if v is None or v == 0 or v == "" or v == []:
+            continue  # proto3 JSON omits default values
+        node = out
+        parts = camel(f).split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+    for key, flat in _RESOURCE_NAMES.items():
+        if key in out and row.get(flat):
+            out[key]["resourceName"] = row[flat]
+    ad = out.get("adGroupAd", {}).get("ad")
+    if isinstance(ad, dict) and row.get("ad_group_ad.ad.id"):
+        ad["resourceName"] = f"customers/{row['customer.id']}/ads/{row['ad_group_ad.ad.id']}"
+    return out
+
+
+def run_query(data: CustomerData, q: Query) -> list[dict[str, Any]]:
+    """Rows (already projected) a query returns for one customer, in (day, ad) order."""
+    allowed = FIELDS.get(q.resource)
+    if allowed is None:
+        raise GaqlError("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
+                        f"Resource '{q.resource}' is not supported by the sandbox.")
+    for f in (*q.fields, *(c.field for c in q.conditions)):
+        if f not in allowed:
+            raise GaqlError("UNRECOGNIZED_FIELD",
+                            f"Field '{f}' cannot be used with resource '{q.resource}'.")
+    today = data.today()
+    lo, hi = _date_range(q, today)
+    by_day = "segments.date" in q.fields
+    if by_day and (lo is None or hi is None):
+        raise GaqlError("EXPECTED_FILTERS_ON_DATE_RANGE",
+                        "A finite date range filter on segments.date is required.")
+    with_metrics = by_day or any(f.startswith("metrics.") for f in q.fields)
+    others = [c for c in q.conditions if c.field != "segments.date"]
+    # Entity -1 is the customer itself: its metrics are the sum over all its ads.
+    ents = list(range(data.n_ads)) if q.resource == "ad_group_ad" else [-1]
+    days = data.span(lo or data.active_from, hi or today)
+
+    def ads_of(i: int) -> range:
+        return range(i, i + 1) if i >= 0 else range(data.n_ads)
+
+    cells: Iterable[tuple[int, int | None, Metrics | None]] = (
+        ((i, o, _sum(data, ads_of(i), range(o, o + 1))) for o in days for i in ents) if by_day
+        else ((i, None, _sum(data, ads_of(i), days)) for i in ents) if with_metrics
+        else ((i, None, None) for i in ents)
+    )
+    out: list[dict[str, Any]] = []
+    for i, o, m in cells:
+        if m == ZERO:
+            continue  # no activity: Google returns no row
+        row = dict(data.attrs[i] if i >= 0 else data.customer_attrs)
+        if m is not None:
+            row.update(metric_values(m))
+        if o is not None:
+            row["segments.date"] = dt.date.fromordinal(o).isoformat()
+        if all(_holds(c, row) for c in others):
+            out.append(project(row, q.fields))
+            if q.limit is not None and len(out) >= q.limit:
+                break
+    return out
+
+
+def _sum(data: CustomerData, ads: range | list[int], days: range) -> Metrics:
+    acc = [0, 0, 0, 0, 0]
+    for o in days:
+        for i in ads:
+            m = data.ad_day(i, o)
+            for k in range(5):
+                acc[k] += m[k]
+    return (acc[0], acc[1], acc[2], acc[3], acc[4])
+
+
+def expected_totals(data: CustomerData, since: str, until: str) -> dict[str, Any]:
+    """Sums over a range: what the normalized ad rows of a complete pull must add up to."""
+    days = data.span(dt.date.fromisoformat(since).toordinal(),
+                     dt.date.fromisoformat(until).toordinal())
+    tot = _sum(data, range(data.n_ads), days)
+    rows = conv = 0
+    active: dict[str, tuple[int, int]] = {}
+    for o in days:
+        camps: set[int] = set()
+        n_ads = 0
+        for i in range(data.n_ads):
+            m = data.ad_day(i, o)
+            if m[0] > 0:
+                rows += 1
+                n_ads += 1
+                camps.add(data.campaign_of[i])
+                conv += round(m[3] / 100)  # half-to-even, as the normalizer does per row
+        if n_ads:
+            active[dt.date.fromordinal(o).isoformat()] = (len(camps), n_ads)
+    return {
+        "rows": rows, "impressions": tot[0], "clicks": tot[1], "cost_micros": tot[2],
+        "spend": round(tot[2] / 1_000_000, 2), "conversions": conv,
+        "conversions_value": round(tot[4] / 100, 2), "days": len(active), "active": active,
+    }
