@@ -51,6 +51,13 @@ Platform = Literal["facebook", "google", "amazon", "tiktok", "internal"]
 Pipeline = Literal["AdDataPipeline", "AccountDataPipeline"]
 Cadence = Literal["hourly", "daily", "weekly"]
 Destination = Literal["database"]
+Enrichment = Literal[
+    "sentiment", "topic_classification", "entity_extraction", "image_analysis",
+    "historical_performance", "competitive_analysis",
+]
+QualityDimension = Literal[
+    "completeness", "accuracy", "consistency", "timeliness", "uniqueness", "validity",
+]
 
 
 class Secret:
@@ -138,6 +145,29 @@ class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     validate: bool = True
     #: Weekday for weekly tasks (0 = Monday).
     weekday: Annotated[int, Meta(ge=0, le=6)] = 0
+    #: Enrichment plugins this task runs (``audience_insights`` is not built yet).
+    enrich: tuple[Enrichment, ...] = ()
+
+
+class QualityConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Data quality checks after each ad task run (``DataQualityMonitor``)."""
+
+    enabled: bool = True
+    #: Score below which a dimension fails (and an alert-level log line is written).
+    thresholds: dict[QualityDimension, Annotated[float, Meta(ge=0, le=1)]] = msgspec.field(
+        default_factory=dict)
+    #: Relative difference allowed between summed ad rows and the account's own totals.
+    drift_tolerance: Annotated[float, Meta(ge=0)] = 0.01
+    #: Age (days) of an account's newest day at which timeliness reaches 0.
+    max_age_days: PositiveFloat = 7.0
+
+
+class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Limits of the ``image_analysis`` enrichment (images are untrusted downloads)."""
+
+    image_timeout_seconds: PositiveFloat = 10.0
+    image_max_bytes: Positive = 5 * 1024 * 1024
+    image_max_concurrency: Positive = 8
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -147,6 +177,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     platforms: PlatformsConfig = msgspec.field(default_factory=PlatformsConfig)
     accounts: tuple[AccountConfig, ...] = ()
     tasks: tuple[TaskConfig, ...] = ()
+    quality: QualityConfig = msgspec.field(default_factory=QualityConfig)
+    enrichment: EnrichmentConfig = msgspec.field(default_factory=EnrichmentConfig)
 
 
 class LoadedConfig(msgspec.Struct, frozen=True):

@@ -87,6 +87,10 @@ class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     #: Largest decompressed report accepted (a gzip bomb is refused, not unpacked).
     max_report_bytes: Positive = 512 * 1024 * 1024
     window_days: Annotated[int, Meta(gt=0, le=31)] = 31
+    # Amazon's Retry-After is short and exact: honour it instead of a long minimum pause.
+    throttle_pause_seconds: NonNegFloat = 2.0
+    # Reports may sit in PROCESSING for hours without their updatedAt moving.
+    stall_seconds: PositiveFloat = 4 * 3600.0
 
 
 class TikTokConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -29,7 +29,10 @@ from ..loaders import DatabaseLoader
 from ..observability.metrics import Metrics
 from ..runtime import QueueSet
 from ..sources import HttpSource, build_connector
+from ..sources.images import ImageFetcher
 from ..transforms import DataNormalizer
+from .analytics import AccountDays, after_task
+from .enrich_actor import EnrichActor
 from .loader_actor import LoaderActor, RunTracker
 from .messages import Kind, RunRef, SourceDone, SourceMsg
 from .source_actor import SourceActor
@@ -126,6 +129,7 @@ class Engine:
         self.stop = anyio.Event()
         self._raw_send = raw_send
         self.active: dict[str, RunRef] = {}
+        self.last_postprocess: dict[str, Any] = {}
         #: One connector per account for the engine's life, so that its rate limiter,
         #: usage pacing and circuit breaker are shared by every task that pulls the account
         #: and survive from one run to the next.
@@ -206,6 +210,11 @@ class Engine:
         for res in results:
             if res.run_id is None and on_account_done is not None:
                 on_account_done(res.account_id)  # skipped: nothing left to pull
+        touched = [AccountDays(actor.ref.platform, actor.ref.account_id, actor.ref.run_id,
+                               actor.days, [d for d in actor.days if d < actor.today])
+                   for actor, _, res in actors if res.loaded]
+        self.last_postprocess = await after_task(
+            self.db, task, touched, quality=self.loaded.config.quality, metrics=self.metrics)
         status = _overall([r.status for r in results])
         wanted = sum(r.days_final for r in results)
         if wanted:
@@ -249,7 +258,8 @@ class Engine:
             task=task_name, pipeline=task.pipeline, platform=acc.platform,
             account_id=acc.account_id, window_start=ws, window_end=we, run_id=resume)
         res.run_id, res.resumed = run_id, resume is not None
-        ref = RunRef(run_id, task_name, kind, acc.platform, acc.account_id, task.pipeline)
+        ref = RunRef(run_id, task_name, kind, acc.platform, acc.account_id, task.pipeline,
+                     enrich=tuple(task.enrich))
         self.tracker.open(ref)
         self.active[run_id] = ref
         try:
@@ -308,19 +318,25 @@ async def open_engine(
     raw_send: MemoryObjectSendStream[SourceMsg]
     raw_send, raw_recv = queues.create("raw", rt.queue_size)
     rec_send, rec_recv = queues.create("records", rt.queue_size)
+    enr_send, enr_recv = queues.create("enriched", rt.queue_size)
     fb = loaded.config.platforms.facebook
     normalizers = {"facebook": DataNormalizer(conversion_action_types=fb.conversion_action_types)}
     transform = TransformActor(raw_recv, rec_send, normalizers=normalizers, validate=validate,
                                metrics=metrics)
-    async with aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=fb.timeout_seconds)
-    ) as session:
+    # Per-request timeouts are set by each connector; this one only bounds stragglers.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+        en = loaded.config.enrichment
+        fetcher = ImageFetcher(session, timeout_seconds=en.image_timeout_seconds,
+                               max_bytes=en.image_max_bytes,
+                               max_concurrency=en.image_max_concurrency, metrics=metrics)
         engine = Engine(loaded, db, metrics=metrics, queues=queues, session=session,
                         raw_send=raw_send)
-        loader = LoaderActor(rec_recv, db=db, tracker=engine.tracker, batch_size=rt.batch_size,
+        enrich = EnrichActor(rec_recv, enr_send, fetcher=fetcher, metrics=metrics)
+        loader = LoaderActor(enr_recv, db=db, tracker=engine.tracker, batch_size=rt.batch_size,
                              metrics=metrics)
         async with anyio.create_task_group() as tg:
             tg.start_soon(transform.run)
+            tg.start_soon(enrich.run)
             tg.start_soon(loader.run)
             try:
                 yield engine

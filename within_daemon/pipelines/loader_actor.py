@@ -19,9 +19,10 @@ import anyio
 
 from ..errors import LoaderError
 from ..loaders import DatabaseLoader
+from ..loaders.analytics import upsert_creative_features
 from ..observability.metrics import Metrics
 from ..runtime import Actor
-from .messages import LoaderMsg, RecordBatch, RunRef, SourceDone, WindowDone
+from .messages import CreativeFeatures, LoaderMsg, RecordBatch, RunRef, SourceDone, WindowDone
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,12 @@ class LoaderActor(Actor[LoaderMsg, None]):
             await self._write(buf, days)
         elif isinstance(msg, SourceDone):
             await self._finish(msg)
+        elif isinstance(msg, CreativeFeatures):
+            try:
+                await upsert_creative_features(self.db, msg.rows)
+            except LoaderError as exc:
+                # Features are derived data: the rows still load, the next run retries.
+                log.error("storing creative features failed: %s", exc)
 
     async def flush(self) -> None:
         for buf in list(self.buffers.values()):

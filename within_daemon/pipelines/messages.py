@@ -25,6 +25,8 @@ class RunRef(msgspec.Struct, frozen=True):
     platform: str
     account_id: str
     pipeline: str
+    #: Enrichment plugins of the task (config ``[[tasks]] enrich``).
+    enrich: tuple[str, ...] = ()
 
 
 class RawPage(msgspec.Struct):
@@ -60,5 +62,12 @@ class RecordBatch(msgspec.Struct):
     fetched: int
 
 
+class CreativeFeatures(msgspec.Struct):
+    """Enrichment columns of creatives that are new or changed (one row per ad)."""
+
+    ref: RunRef
+    rows: list[dict[str, Any]]
+
+
 SourceMsg = RawPage | WindowDone | SourceDone
-LoaderMsg = RecordBatch | WindowDone | SourceDone
+LoaderMsg = RecordBatch | WindowDone | SourceDone | CreativeFeatures

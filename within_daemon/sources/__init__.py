@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .amazon import AmazonAdsConnector
 from .base import HttpSource
 from .facebook import FacebookAdsConnector
 from .google import GoogleAdsConnector
@@ -9,6 +10,6 @@ from .registry import build_connector
 from .tiktok import TikTokAdsConnector
 
 __all__ = [
-    "FacebookAdsConnector", "GoogleAdsConnector", "HttpSource", "TikTokAdsConnector",
-    "build_connector",
+    "AmazonAdsConnector", "FacebookAdsConnector", "GoogleAdsConnector", "HttpSource",
+    "TikTokAdsConnector", "build_connector",
 ]

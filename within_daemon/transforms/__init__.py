@@ -8,6 +8,7 @@ package registers every platform's normalizer.
 from __future__ import annotations
 
 from within_daemon.transforms import (
+    normalize_amazon,  # noqa: F401  (registers "amazon")
     normalize_google,  # noqa: F401  (registers "google")
     normalize_tiktok,  # noqa: F401  (registers "tiktok")
 )

@@ -1,0 +1,149 @@
+"""Reads and writes of the derived tables (see ``analytics_schema``), for the pipelines.
+
+Upserts are built from the column lists, one statement per table; a rollup refresh deletes
+the touched periods and re-inserts them from ``ad_data`` in ONE transaction, so a group
+that disappeared (say, a currency change) does not linger, and a reader never sees a
+half-refreshed period.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..transforms.aggregation import (
+    ROLLUP_GRAIN,
+    ROLLUP_TABLES,
+    rollup_params,
+    rollup_sql,
+    touched_periods,
+)
+from .analytics_schema import (
+    AD_DAY_KEY_COLUMNS,
+    AD_KEY_COLUMNS,
+    BENCHMARK_COLUMNS,
+    CREATIVE_COLUMNS,
+    HISTORY_COLUMNS,
+)
+from .database import DatabaseLoader
+
+CREATIVE_TABLE_COLUMNS = (*AD_KEY_COLUMNS, "creative_hash", "enrichments", "enriched_at",
+                          *(c for c, _ in CREATIVE_COLUMNS))
+HISTORY_TABLE_COLUMNS = (*AD_DAY_KEY_COLUMNS, *(c for c, _ in HISTORY_COLUMNS), "computed_at")
+BENCHMARK_TABLE_COLUMNS = (*AD_DAY_KEY_COLUMNS, *(c for c, _ in BENCHMARK_COLUMNS),
+                           "computed_at")
+QUALITY_COLUMNS = ("created_at", "task", "run_id", "platform", "account_id", "dimension",
+                   "score", "threshold", "passed", "record_count", "issues_json")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def upsert_statement(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            f"({', '.join('?' * len(columns))}) ON CONFLICT ({', '.join(key)}) "
+            f"DO UPDATE SET {updates}")
+
+
+_CREATIVE_UPSERT = upsert_statement("ad_creative_features", CREATIVE_TABLE_COLUMNS,
+                                    AD_KEY_COLUMNS)
+_HISTORY_UPSERT = upsert_statement("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
+_BENCH_UPSERT = upsert_statement("ad_benchmarks", BENCHMARK_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
+_QUALITY_INSERT = (f"INSERT INTO quality_reports ({', '.join(QUALITY_COLUMNS)}) VALUES "
+                   f"({', '.join('?' * len(QUALITY_COLUMNS))})")
+
+
+def _tuples(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    return [tuple(r.get(c) for c in columns) for r in rows]
+
+
+async def upsert_creative_features(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]]) -> None:
+    await db.execute_in_transaction([(_CREATIVE_UPSERT, _tuples(rows, CREATIVE_TABLE_COLUMNS))])
+
+
+async def upsert_history(db: DatabaseLoader, platform: str, account_id: str,
+                         rows: Sequence[Mapping[str, Any]]) -> None:
+    now = _now()
+    full = [{**r, "platform": platform, "account_id": account_id, "computed_at": now}
+            for r in rows]
+    await db.execute_in_transaction([(_HISTORY_UPSERT, _tuples(full, HISTORY_TABLE_COLUMNS))])
+
+
+async def upsert_benchmarks(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]]) -> None:
+    now = _now()
+    full = [{**r, "computed_at": now} for r in rows]
+    await db.execute_in_transaction([(_BENCH_UPSERT, _tuples(full, BENCHMARK_TABLE_COLUMNS))])
+
+
+async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, int]:
+    """Recompute every rollup table for the periods that ``days`` touch; rows per table."""
+    days = sorted(set(days))
+    steps: list[tuple[str, Sequence[Sequence[Any]]]] = []
+    planned: dict[str, int] = {}
+    for table, (by, period) in ROLLUP_GRAIN.items():
+        starts = sorted(touched_periods(days, period))
+        if not starts:
+            continue
+        cols = [c for c, _ in ROLLUP_TABLES[table][0]]
+        marks = ", ".join("?" * len(starts))
+        steps.append((f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(starts)]))
+        steps.append((f"INSERT INTO {table} ({', '.join(cols)}) {rollup_sql(by, period)}",
+                      [rollup_params(starts, period)]))
+        planned[table] = len(starts)
+    if steps:
+        await db.execute_in_transaction(steps)
+    return planned
+
+
+async def ad_rows(db: DatabaseLoader, *, platform: str, account_id: str | None, first: str,
+                  last: str) -> list[dict[str, Any]]:
+    """``ad_data`` rows of one account (or all with None) with ``first <= date <= last``."""
+    sql = ("SELECT platform, account_id, ad_id, campaign_id, date, impressions, clicks, spend, "
+           "conversions, revenue, currency, status, ctr, start_date, end_date, headline, "
+           "ad_group_id FROM ad_data WHERE platform = ? AND date >= ? AND date <= ?")
+    params: list[Any] = [platform, first, last]
+    if account_id is not None:
+        sql += " AND account_id = ?"
+        params.append(account_id)
+    return await db.fetch_dicts(sql, params)
+
+
+async def account_rows(db: DatabaseLoader, *, platform: str, account_id: str, first: str,
+                       last: str) -> list[dict[str, Any]]:
+    return await db.fetch_dicts(
+        "SELECT * FROM account_data WHERE platform = ? AND account_id = ? AND date >= ? "
+        "AND date <= ?", [platform, account_id, first, last])
+
+
+async def topics(db: DatabaseLoader, platform: str) -> dict[tuple[str, str, str], str | None]:
+    rows = await db.fetch_dicts(
+        "SELECT platform, account_id, ad_id, topic FROM ad_creative_features WHERE platform = ?",
+        [platform])
+    return {(r["platform"], r["account_id"], r["ad_id"]): r["topic"] for r in rows}
+
+
+async def store_quality(db: DatabaseLoader, *, task: str, run_id: str | None, platform: str,
+                        account_id: str, report: Mapping[str, Any],
+                        thresholds: Mapping[str, float]) -> None:
+    now = _now()
+    rows = []
+    for dim, score in report["scores"].items():
+        issues = [i for i in report["issues"] if i.get("type") == dim][:50]
+        rows.append((now, task, run_id, platform, account_id, dim, float(score),
+                     float(thresholds.get(dim, 0.0)), int(bool(report["passed"][dim])),
+                     int(report["record_count"]), json.dumps(issues, default=str)))
+    await db.execute_in_transaction([(_QUALITY_INSERT, rows)])
+
+
+async def latest_quality(db: DatabaseLoader) -> list[dict[str, Any]]:
+    """The newest score per (platform, account, dimension)."""
+    return await db.fetch_dicts(
+        "SELECT q.platform, q.account_id, q.dimension, q.score, q.threshold, q.passed, "
+        "q.record_count, q.created_at, q.task FROM quality_reports q "
+        "JOIN (SELECT platform, account_id, dimension, MAX(id) AS id FROM quality_reports "
+        "GROUP BY platform, account_id, dimension) m ON m.id = q.id "
+        "ORDER BY q.platform, q.account_id, q.dimension")

@@ -1,0 +1,161 @@
+"""Amazon Ads report rows -> normalized ad-day and account-day records (pure functions).
+
+Ad rows are ``spAdvertisedProduct`` DAILY rows (ad-apis.md §3.3): ids are JSON numbers and
+become strings, ``cost`` and ``salesNd`` are decimals in the profile currency, counts are
+integers. Account rows are the connector's per-day sums of the ``spCampaigns`` report in
+the same column names (plus ``campaigns``). The attribution window (``1d``/``7d``/``14d``/
+``30d``) comes from the account info (``attribution_window``, the connector's config) and
+picks ``purchasesNd`` as conversions and ``salesNd`` as revenue; a row without that column
+gets ``None``, not 0, because Amazon always sends the columns it was asked for.
+
+Sponsored Products ads have no creative text, so headline, description, cta, image, video
+and landing page stay ``None``; so do status and start/end dates (not in these reports).
+Values that do not parse stay raw for the validator, exactly as for Facebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from within_daemon.transforms.normalization import (
+    DataNormalizer,
+    Record,
+    _as_float,
+    _as_int,
+    register_normalizer,
+)
+
+WINDOWS = ("1d", "7d", "14d", "30d")
+DEFAULT_WINDOW = "7d"
+
+
+def attribution_window(account: Mapping[str, Any] | None) -> str:
+    """The account's window, or the default when missing or not one Amazon offers."""
+    w = (account or {}).get("attribution_window")
+    return w if w in WINDOWS else DEFAULT_WINDOW
+
+
+def _id(v: Any) -> Any:
+    """Ids arrive as JSON numbers; records carry them as strings (other types stay raw)."""
+    cls = v.__class__
+    if cls is int:
+        return str(v)
+    if cls is float and v.is_integer():
+        return str(int(v))
+    return v
+
+
+def _money(v: Any) -> Any:
+    """Decimal amount as float (ints too); None stays None, anything else stays raw."""
+    return None if v is None else _as_float(v)
+
+
+def _derived(imp: Any, clk: Any, spend: Any, conv: Any, rev: Any) -> dict[str, Any]:
+    """ctr, conversion rate, cpa and roas with Facebook's rules (None when undefined)."""
+    imp_ok = imp.__class__ is int and imp != 0
+    clk_ok = clk.__class__ is int
+    spend_ok = spend.__class__ is float
+    conv_ok = conv.__class__ is int
+    return {
+        "ctr": clk / imp if imp_ok and clk_ok else None,
+        "conversion_rate": conv / clk if clk_ok and clk and conv_ok else None,
+        "cpa": spend / conv if conv_ok and conv and spend_ok else None,
+        "roas": rev / spend if spend_ok and spend and rev.__class__ is float else None,
+    }
+
+
+def amazon_ads(
+    cfg: DataNormalizer,
+    data: Iterable[Any],
+    *,
+    ads: Mapping[str, Any] | None = None,
+    account: Mapping[str, Any] | None = None,
+) -> list[Record]:
+    """One ad-day record per report row, in input order."""
+    acct = account or {}
+    window = attribution_window(acct)
+    p_col, s_col = f"purchases{window}", f"sales{window}"
+    acct_id, acct_currency = _id(acct.get("account_id")), acct.get("currency")
+    out: list[Record] = []
+    for row in data:
+        if row.__class__ is not dict:
+            row = {}
+        imp = _as_int(row.get("impressions"))
+        clk = _as_int(row.get("clicks"))
+        spend = _money(row.get("cost"))
+        conv = None if row.get(p_col) is None else _as_int(row[p_col])
+        rev = _money(row.get(s_col))
+        ratio = _derived(imp, clk, spend, conv, rev)
+        out.append({
+            "ad_id": _id(row.get("adId")),
+            "platform": "amazon",
+            "account_id": acct_id,
+            "campaign_id": _id(row.get("campaignId")),
+            "ad_group_id": _id(row.get("adGroupId")),
+            "headline": None,
+            "description": None,
+            "cta": None,
+            "image_url": None,
+            "video_url": None,
+            "landing_page_url": None,
+            "start_date": None,
+            "end_date": None,
+            "status": None,
+            "impressions": imp,
+            "clicks": clk,
+            "ctr": ratio["ctr"],
+            "spend": spend,
+            "conversions": conv,
+            "conversion_rate": ratio["conversion_rate"],
+            "cpa": ratio["cpa"],
+            "roas": ratio["roas"],
+            "relevance_score": None,
+            "quality_score": None,
+            "date": row.get("date"),
+            "currency": row.get("campaignBudgetCurrencyCode") or acct_currency,
+            "revenue": rev,
+        })
+    return out
+
+
+def amazon_accounts(
+    cfg: DataNormalizer,
+    data: Iterable[Any],
+    *,
+    account: Mapping[str, Any] | None = None,
+    counts: Mapping[str, tuple[int | None, int | None]] | None = None,
+) -> list[Record]:
+    """One account-day record per day-total row, in input order."""
+    acct = account or {}
+    window = attribution_window(acct)
+    p_col, s_col = f"purchases{window}", f"sales{window}"
+    counts = counts or {}
+    out: list[Record] = []
+    for row in data:
+        if row.__class__ is not dict:
+            row = {}
+        day = row.get("date")
+        spend = _money(row.get("cost"))
+        rev = _money(row.get(s_col))
+        campaigns, n_ads = counts.get(day, (None, None)) if day.__class__ is str else (None, None)
+        out.append({
+            "account_id": _id(acct.get("account_id")),
+            "platform": "amazon",
+            "account_name": acct.get("name"),
+            "currency": row.get("campaignBudgetCurrencyCode") or acct.get("currency"),
+            "timezone": acct.get("timezone_name"),
+            "date": day,
+            "daily_spend": spend,
+            "daily_impressions": _as_int(row.get("impressions")),
+            "daily_clicks": _as_int(row.get("clicks")),
+            "daily_conversions": None if row.get(p_col) is None else _as_int(row[p_col]),
+            "daily_revenue": rev,
+            "daily_roas": _derived(None, None, spend, None, rev)["roas"],
+            "campaign_count": campaigns if campaigns is not None else row.get("campaigns"),
+            "ad_count": n_ads,
+        })
+    return out
+
+
+register_normalizer("amazon", ad=amazon_ads, account=amazon_accounts)
