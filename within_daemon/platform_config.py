@@ -99,11 +99,34 @@ class TikTokConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     window_days: Annotated[int, Meta(gt=0, le=30)] = 30
 
 
+class InternalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The company's own data: files dropped in a folder, and/or one SQL query."""
+
+    #: Folder watched for ``*.csv`` / ``*.jsonl`` files (relative to the config's folder).
+    drop_folder: str | None = None
+    #: Where a file is moved once all its rows are committed (default: <drop_folder>/done).
+    done_folder: str | None = None
+    #: Glob patterns of files to load.
+    patterns: tuple[str, ...] = ("*.csv", "*.jsonl")
+    #: Database to query (``sqlite:///path``) and the query; it must return the mapped
+    #: source columns. ``:since`` and ``:until`` are bound to the window's first and last day.
+    sql_url: str | None = None
+    sql_query: str | None = None
+    #: Unified-schema field -> source column name (only the mapped fields are set).
+    field_map: dict[str, str] = msgspec.field(default_factory=dict)
+    #: Values for unified fields the source does not carry (e.g. currency = "USD").
+    constants: dict[str, str] = msgspec.field(default_factory=dict)
+    #: Date format of the source's date column (Python strptime); ISO by default.
+    date_format: str = "%Y-%m-%d"
+    window_days: Positive = 31
+
+
 class PlatformsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     facebook: FacebookConfig = msgspec.field(default_factory=FacebookConfig)
     google: GoogleConfig = msgspec.field(default_factory=GoogleConfig)
     amazon: AmazonConfig = msgspec.field(default_factory=AmazonConfig)
     tiktok: TikTokConfig = msgspec.field(default_factory=TikTokConfig)
+    internal: InternalConfig = msgspec.field(default_factory=InternalConfig)
 
     def get(self, platform: str) -> HttpKnobs:
         """The section of ``platform``."""
