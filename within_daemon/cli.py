@@ -1,4 +1,4 @@
-"""Command line: ``within-daemon run | once | backfill | check-config | status | demo``.
+"""Command line: ``within-daemon run | once | backfill | check-config | status | quality | demo``.
 
 Exit codes (also in the README):
 
@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="re-pull days the ledger already has complete")
     cmd("check-config", "validate the config file and print what it configures")
     cmd("status", "print the running daemon's /status (tasks, runs, parked accounts)")
+    qual = cmd("quality", "print the latest data quality scores per platform, account and "
+                          "dimension")
+    qual.add_argument("--db", help="read this SQLite file instead of the config's database")
     demo = cmd("demo", "start the bundled emulators on loopback and run `once` against them")
     demo.add_argument("--db", default="within-demo.db",
                       help="SQLite file for the demo (default ./within-demo.db)")
@@ -157,6 +160,49 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  account {a['platform']}/{a['account_id']}: usage {a['usage_percent']:.0f}%, "
               f"{a['requests']} requests{flag}")
     return EXIT_OK
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from .loaders import DatabaseLoader
+    from .loaders.analytics import latest_quality
+
+    if args.db:
+        url, base = f"sqlite:///{Path(args.db).resolve()}", None
+        if not Path(args.db).exists():
+            raise ConfigError(f"{args.db}: no such database file")
+    else:
+        loaded = _load(args)
+        url, base = loaded.config.database.url, loaded.base_dir
+
+    async def go() -> list[dict[str, Any]]:
+        async with DatabaseLoader.from_url(url, base_dir=base) as db:
+            return await latest_quality(db)
+
+    rows = anyio.run(go, backend="asyncio")
+    if not rows:
+        print("no quality reports yet: run an AdDataPipeline task first")
+        return EXIT_OK
+    dims = sorted({r["dimension"] for r in rows})
+    print(f"{'platform/account':<28} " + " ".join(f"{d[:12]:>12}" for d in dims) + "  checked at")
+    by_acct: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        by_acct.setdefault((r["platform"], r["account_id"]), {})[r["dimension"]] = r
+    failing = 0
+    for (platform, account), per in sorted(by_acct.items()):
+        cells = []
+        for d in dims:
+            cell = per.get(d)
+            if cell is None:
+                cells.append(f"{'-':>12}")
+                continue
+            mark = "" if cell["passed"] else "!"
+            failing += not cell["passed"]
+            cells.append(f"{cell['score']:>11.3f}{mark or ' '}")
+        when = max(r["created_at"] for r in per.values())
+        print(f"{platform + '/' + account:<28} " + " ".join(cells) + f"  {when}")
+    if failing:
+        print(f"{failing} score(s) below threshold are marked with !")
+    return EXIT_OK if not failing else EXIT_FAILED
 
 
 def cmd_once(args: argparse.Namespace) -> int:
@@ -239,6 +285,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {
     "run": cmd_run, "once": cmd_once, "backfill": cmd_backfill,
     "check-config": cmd_check_config, "demo": cmd_demo, "status": cmd_status,
+    "quality": cmd_quality,
 }
 
 

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -162,6 +162,28 @@ class QualityConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_age_days: PositiveFloat = 7.0
 
 
+class FieldRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """One field's rule in the seed's schema language."""
+
+    type: Literal["string", "integer", "float", "date"] | None = None
+    required: bool = False
+    max_length: int | None = None
+    allowed: tuple[str | int | float, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    def as_schema(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in msgspec.structs.asdict(self).items() if v is not None}
+
+
+class ValidationConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Per-field rules that replace the built-in ones (``[validation.ad.<field>]``)."""
+
+    ad: dict[str, FieldRule] = msgspec.field(default_factory=dict)
+    account: dict[str, FieldRule] = msgspec.field(default_factory=dict)
+
+
 class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Limits of the ``image_analysis`` enrichment (images are untrusted downloads)."""
 
@@ -178,6 +200,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     accounts: tuple[AccountConfig, ...] = ()
     tasks: tuple[TaskConfig, ...] = ()
     quality: QualityConfig = msgspec.field(default_factory=QualityConfig)
+    validation: ValidationConfig = msgspec.field(default_factory=ValidationConfig)
     enrichment: EnrichmentConfig = msgspec.field(default_factory=EnrichmentConfig)
 
 

@@ -20,6 +20,7 @@ from .config import LoadedConfig, Secret, load_config, parse_config
 from .daemon import run_once
 from .observability.metrics import Metrics
 from .sandbox import FacebookEmulator
+from .sandbox.images import ImageServer
 
 SANDBOX_TOKEN = "sandbox-token"
 
@@ -59,6 +60,24 @@ def _summary(db: Path) -> None:
         sample = con.execute("SELECT date, account_id, ad_id, substr(headline, 1, 40), "
                              "impressions, clicks, ROUND(ctr, 4), spend, conversions "
                              "FROM ad_data ORDER BY date DESC, spend DESC LIMIT 3").fetchall()
+        feats = con.execute("SELECT COUNT(*), SUM(image_status = 'ok'), "
+                            "COUNT(DISTINCT topic) FROM ad_creative_features").fetchone()
+        feat_sample = con.execute(
+            "SELECT substr(h.headline, 1, 34), f.topic, ROUND(f.topic_confidence, 2), "
+            "ROUND(f.sentiment_compound, 2), f.discount_percent_max, "
+            "f.image_width || 'x' || f.image_height, ROUND(f.image_brightness, 2) "
+            "FROM ad_creative_features f JOIN (SELECT ad_id, MAX(headline) AS headline "
+            "FROM ad_data GROUP BY ad_id) h ON h.ad_id = f.ad_id LIMIT 3").fetchall()
+        hist = con.execute("SELECT COUNT(*), COUNT(ad_ctr_7d) FROM ad_history").fetchone()
+        bench = con.execute("SELECT COUNT(*), COUNT(ctr_percentile) FROM ad_benchmarks"
+                            ).fetchone()
+        rollups = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in (
+            "rollup_campaign_daily", "rollup_account_weekly", "rollup_account_monthly",
+            "rollup_platform_monthly")}
+        quality = con.execute(
+            "SELECT dimension, ROUND(MIN(score), 3), SUM(passed = 0) FROM quality_reports "
+            "WHERE id IN (SELECT MAX(id) FROM quality_reports GROUP BY platform, account_id, "
+            "dimension) GROUP BY dimension ORDER BY dimension").fetchall()
     finally:
         con.close()
     print()
@@ -74,12 +93,32 @@ def _summary(db: Path) -> None:
         print("  top rows of the last day:")
         for row in sample:
             print("    " + " | ".join(str(v) for v in row))
+    print(f"  ad_creative_features: {feats[0]} creatives enriched ({feats[1] or 0} images "
+          f"analysed, {feats[2]} topics), e.g. headline | topic | confidence | sentiment | "
+          "discount % | image | brightness:")
+    for row in feat_sample:
+        print("    " + " | ".join(str(v) for v in row))
+    print(f"  ad_history:   {hist[0]} ad-days with rolling 7/28-day features "
+          f"({hist[1]} with a 7-day CTR)")
+    print(f"  ad_benchmarks: {bench[0]} ad-days ranked within platform and topic "
+          f"({bench[1]} with a CTR percentile)")
+    print("  rollups:      " + ", ".join(f"{t.removeprefix('rollup_')} {n}"
+                                          for t, n in rollups.items()))
+    if quality:
+        print("  quality (worst account): " + ", ".join(
+            f"{d} {s}" + (f" ({f} failing)" if f else "") for d, s, f in quality))
     print(f"\nLook inside: sqlite3 {db} 'SELECT * FROM runs'")
 
 
 async def run_demo(db: Path, *, config: str | None = None, faults: bool = False) -> int:
     """Serve the emulator, run every task once against it, print a summary."""
-    emu = FacebookEmulator()
+    images = ImageServer()
+    async with images.serve() as image_base:
+        return await _run_demo(db, config=config, faults=faults, image_base=image_base)
+
+
+async def _run_demo(db: Path, *, config: str | None, faults: bool, image_base: str) -> int:
+    emu = FacebookEmulator(image_base_url=image_base)
     if faults:
         emu.set_fault("1000000001", "throttle", count=2, path="insights",
                       estimated_time_to_regain_access=0)

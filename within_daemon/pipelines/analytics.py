@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from ..config import QualityConfig, TaskConfig
@@ -30,7 +30,9 @@ class AccountDays:
     """The days one account's run pulled, and the ones that are over (final)."""
 
     def __init__(self, platform: str, account_id: str, run_id: str | None,
-                 days: Sequence[str], final: Sequence[str]) -> None:
+                 days: Sequence[str], final: Sequence[str], today: str) -> None:
+        #: Today in the account's time zone: the age of its data is counted from here.
+        self.today = today
         self.platform = platform
         self.account_id = account_id
         self.run_id = run_id
@@ -114,7 +116,7 @@ async def _quality(db: DatabaseLoader, task: TaskConfig, touched: list[AccountDa
         report = monitor.check_quality(
             rows, expected_days={(t.platform, t.account_id): t.final},
             account_totals=[r for r in totals if r["date"] in set(t.final)] or None,
-            now=datetime.now(UTC),
+            now=date.fromisoformat(t.today),
         )
         await store.store_quality(db, task=task.name, run_id=t.run_id, platform=t.platform,
                                   account_id=t.account_id, report=report, thresholds=thresholds)

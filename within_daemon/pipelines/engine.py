@@ -25,12 +25,14 @@ import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ..config import AccountConfig, LoadedConfig, TaskConfig
+from ..errors import ConfigError
 from ..loaders import DatabaseLoader
 from ..observability.metrics import Metrics
 from ..runtime import QueueSet
+from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..sources import HttpSource, build_connector
 from ..sources.images import ImageFetcher
-from ..transforms import DataNormalizer
+from ..transforms import DataNormalizer, DataValidator
 from .analytics import AccountDays, after_task
 from .enrich_actor import EnrichActor
 from .loader_actor import LoaderActor, RunTracker
@@ -211,7 +213,8 @@ class Engine:
             if res.run_id is None and on_account_done is not None:
                 on_account_done(res.account_id)  # skipped: nothing left to pull
         touched = [AccountDays(actor.ref.platform, actor.ref.account_id, actor.ref.run_id,
-                               actor.days, [d for d in actor.days if d < actor.today])
+                               actor.days, [d for d in actor.days if d < actor.today],
+                               actor.today)
                    for actor, _, res in actors if res.loaded]
         self.last_postprocess = await after_task(
             self.db, task, touched, quality=self.loaded.config.quality, metrics=self.metrics)
@@ -322,7 +325,7 @@ async def open_engine(
     fb = loaded.config.platforms.facebook
     normalizers = {"facebook": DataNormalizer(conversion_action_types=fb.conversion_action_types)}
     transform = TransformActor(raw_recv, rec_send, normalizers=normalizers, validate=validate,
-                               metrics=metrics)
+                               schemas=validation_schemas(loaded), metrics=metrics)
     # Per-request timeouts are set by each connector; this one only bounds stragglers.
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
         en = loaded.config.enrichment
@@ -342,6 +345,22 @@ async def open_engine(
                 yield engine
             finally:
                 await raw_send.aclose()
+
+
+def validation_schemas(loaded: LoadedConfig) -> dict[str, dict[str, dict[str, Any]]]:
+    """The built-in schemas with the config's ``[validation]`` field rules laid over them."""
+    v = loaded.config.validation
+    schemas = {
+        "ad": {**AD_DATA_SCHEMA, **{f: r.as_schema() for f, r in v.ad.items()}},
+        "account": {**ACCOUNT_DATA_SCHEMA, **{f: r.as_schema() for f, r in v.account.items()}},
+    }
+    checker = DataValidator()
+    for kind, schema in schemas.items():
+        try:
+            checker.validate([], schema)
+        except ValueError as exc:
+            raise ConfigError(f"{loaded.path}: validation.{kind}: {exc}") from None
+    return schemas
 
 
 def result_dict(res: TaskResult) -> dict[str, Any]:

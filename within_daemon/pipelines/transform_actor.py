@@ -31,12 +31,16 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
         *,
         normalizers: dict[str, DataNormalizer],
         validate: bool = True,
+        schemas: dict[str, dict[str, dict[str, Any]]] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         super().__init__(inbox, outbox, metrics=metrics)
         self.normalizers = normalizers
         self.validator = DataValidator()
         self.validate = validate
+        self.schemas = schemas or {"ad": AD_DATA_SCHEMA, "account": ACCOUNT_DATA_SCHEMA}
+        for schema in self.schemas.values():
+            self.validator.validate([], schema)  # a bad rule fails here, at start-up
 
     async def handle(self, msg: SourceMsg) -> None:
         if isinstance(msg, RawPage):
@@ -51,13 +55,13 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
             records = norm.normalize_ad_data(
                 page.rows, ref.platform, ads=page.ads, account=page.account
             )
-            schema = AD_DATA_SCHEMA
+            schema = self.schemas["ad"]
             key_fields: tuple[str, ...] = ("ad_id", "date")
         else:
             records = norm.normalize_account_data(
                 page.rows, ref.platform, account=page.account, counts=page.counts
             )
-            schema = ACCOUNT_DATA_SCHEMA
+            schema = self.schemas["account"]
             key_fields = ("date",)
         bad: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         if self.validate:

@@ -83,7 +83,9 @@ class FacebookEmulator:
         seed: int = 7,
         job_step: int = 50,
         api_version: str = DEFAULT_VERSION,
+        image_base_url: str = "https://cdn.example.test",
     ) -> None:
+        self.image_base_url = image_base_url
         self.accounts = {a.account_id: a for a in (accounts or default_accounts())}
         self.seed = seed
         self.api_version = api_version
@@ -114,7 +116,7 @@ class FacebookEmulator:
         """The generated entities and metric oracle of an account (built once, lazily)."""
         acct = account_id.removeprefix("act_")
         if acct not in self._data:
-            self._data[acct] = AccountData(self.accounts[acct], self.seed)
+            self._data[acct] = AccountData(self.accounts[acct], self.seed, self.image_base_url)
         return self._data[acct]
 
     def expected_rows(

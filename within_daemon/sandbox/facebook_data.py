@@ -159,9 +159,12 @@ class Entity:
 class AccountData:
     """The generated entities and the per-(ad, day) metric oracle of one account."""
 
-    def __init__(self, account: SandboxAccount, seed: int) -> None:
+    def __init__(self, account: SandboxAccount, seed: int,
+                 image_base: str = "https://cdn.example.test") -> None:
         self.account = account
         self.seed = seed
+        #: Where creative images live; the demo points it at its local image server.
+        self.image_base = image_base.rstrip("/")
         self.tz = _zone(account.timezone_name)
         self.active_from = dt.date.fromisoformat(account.active_from).toordinal()
         self.active_to = (
@@ -244,7 +247,7 @@ class AccountData:
         cta = _CTAS[(h >> 16) % len(_CTAS)]
         slug = product.replace(" ", "-")
         link = f"https://shop.example.test/{slug}?utm_source=facebook&utm_campaign={camp.id}"
-        image = f"https://cdn.example.test/img/{ad_id}.jpg"
+        image = f"{self.image_base}/img/{ad_id}.jpg"
         page_id = str(100_000_000_000_000 + int(self.account.account_id) % 10_000_000)
         cta_obj = {"type": cta, "value": {"link": link}}
         creative: dict[str, Any] = {

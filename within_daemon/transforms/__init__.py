@@ -13,11 +13,12 @@ from within_daemon.transforms import (
     normalize_tiktok,  # noqa: F401  (registers "tiktok")
 )
 from within_daemon.transforms.aggregation import DataAggregator
+from within_daemon.transforms.enrichment.enricher import DataEnricher
 from within_daemon.transforms.normalization import CrossPlatformNormalizer, DataNormalizer
 from within_daemon.transforms.quality import DataQualityMonitor
 from within_daemon.transforms.validation import DataValidator
 
 __all__ = [
-    "CrossPlatformNormalizer", "DataAggregator", "DataNormalizer", "DataQualityMonitor",
-    "DataValidator",
+    "CrossPlatformNormalizer", "DataAggregator", "DataEnricher", "DataNormalizer",
+    "DataQualityMonitor", "DataValidator",
 ]
