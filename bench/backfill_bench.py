@@ -26,6 +26,10 @@ import anyio
 from within_daemon.config import load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
+from within_daemon.sandbox.images import ImageServer
+
+ENRICH = ["sentiment", "topic_classification", "entity_extraction", "image_analysis",
+          "historical_performance", "competitive_analysis"]
 
 
 def main() -> None:
@@ -38,14 +42,27 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=2000)
     ap.add_argument("--async-jobs", action="store_true", help="use async report jobs")
     ap.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    ap.add_argument("--enrich", action="store_true",
+                    help="run every enrichment, images from a local image server")
     args = ap.parse_args()
+    anyio.run(lambda: _main(args), backend="asyncio")
+
+
+async def _main(args: argparse.Namespace) -> None:
+    images = ImageServer()
+    async with images.serve():
+        await _bench(args, images.url("/"))
+
+
+async def _bench(args: argparse.Namespace, image_base: str) -> None:
 
     end = date.today() - timedelta(days=1)
     start = end - timedelta(days=args.days - 1)
     emu = subprocess.Popen(
         [sys.executable, "-m", "within_daemon.sandbox", "facebook", "--port", "0",
          "--accounts", str(args.accounts), "--ads-per-account", str(args.ads),
-         "--active-from", start.isoformat(), "--job-step", "100"],
+         "--active-from", start.isoformat(), "--job-step", "100",
+         "--image-base-url", image_base],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     assert emu.stdout is not None
@@ -75,12 +92,13 @@ poll_interval_seconds = 0.02
 name = "bench"
 pipeline = "AdDataPipeline"
 lookback_days = {args.days}
+enrich = {ENRICH if args.enrich else []}
 """)
     os.environ["BENCH_TOKEN"] = "bench-token"
     loaded = load_config(work / "within.toml")
     try:
         t0 = time.perf_counter()
-        [res] = anyio.run(lambda: run_once(loaded, metrics=Metrics()), backend="asyncio")
+        [res] = await run_once(loaded, metrics=Metrics())
         elapsed = time.perf_counter() - t0
     finally:
         emu.terminate()
@@ -91,7 +109,8 @@ lookback_days = {args.days}
           f"{platform.python_version()}, {platform.platform()}")
     print(f"command: python bench/backfill_bench.py --accounts {args.accounts} --ads {args.ads} "
           f"--days {args.days} --page-size {args.page_size} --window-days {args.window_days} "
-          f"--batch-size {args.batch_size}" + (" --async-jobs" if args.async_jobs else ""))
+          f"--batch-size {args.batch_size}" + (" --async-jobs" if args.async_jobs else "")
+          + (" --enrich" if args.enrich else ""))
     print(f"status {res.status}: fetched {res.fetched}, loaded {res.loaded} "
           f"(expected {want}), quarantined {res.quarantined}")
     print(f"elapsed {elapsed:.1f}s  ->  {res.loaded / elapsed:,.0f} records/s end to end")

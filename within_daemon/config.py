@@ -339,7 +339,11 @@ def load_config(path: str | os.PathLike[str]) -> LoadedConfig:
         raise ConfigError(f"{p}: config file not found") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
-    cfg = parse_config(raw, p)
+    return resolve_config(parse_config(raw, p), p)
+
+
+def resolve_config(cfg: Config, p: Path) -> LoadedConfig:
+    """Resolve the secrets of a parsed config; ``p`` is the file it came from."""
     secrets: dict[tuple[str, str], Secret | None] = {}
     other: dict[str, Secret] = {}
     for i, acc in enumerate(cfg.accounts):

@@ -16,36 +16,57 @@ from pathlib import Path
 
 import msgspec
 
-from .config import LoadedConfig, Secret, load_config, parse_config
+from .config import LoadedConfig, load_config, parse_config, resolve_config
 from .daemon import run_once
 from .observability.metrics import Metrics
 from .sandbox import FacebookEmulator
+from .sandbox.amazon import CLIENT_ID as AMAZON_CLIENT_ID
+from .sandbox.amazon import CLIENT_SECRET as AMAZON_CLIENT_SECRET
+from .sandbox.amazon import AmazonEmulator
+from .sandbox.google import GoogleAdsEmulator
 from .sandbox.images import ImageServer
+from .sandbox.tiktok import TikTokEmulator
 
 SANDBOX_TOKEN = "sandbox-token"
 
 
-def demo_config(db: Path, base_url: str, explicit: str | None) -> LoadedConfig:
-    """The bundled demo config (or ``explicit``), pointed at the emulator and ``db``."""
+#: Secrets the bundled demo config references, with the emulators' sandbox values.
+SANDBOX_ENV = {
+    "WITHIN_SANDBOX_TOKEN": SANDBOX_TOKEN,
+    "WITHIN_SANDBOX_GOOGLE_DEV_TOKEN": "sandbox-developer-token",
+    "WITHIN_SANDBOX_GOOGLE_CLIENT_SECRET": "sandbox-client-secret",
+    "WITHIN_SANDBOX_AMAZON_CLIENT_ID": AMAZON_CLIENT_ID,
+    "WITHIN_SANDBOX_AMAZON_CLIENT_SECRET": AMAZON_CLIENT_SECRET,
+}
+
+
+def demo_config(db: Path, urls: dict[str, tuple[str, str]], explicit: str | None) -> LoadedConfig:
+    """The bundled demo config (or ``explicit``), pointed at the emulators and ``db``.
+
+    ``urls`` maps a platform to its emulator's (base_url, token_url).
+    """
+    for k, v in SANDBOX_ENV.items():
+        os.environ.setdefault(k, v)
     if explicit:
-        loaded = load_config(explicit)
+        cfg = load_config(explicit).config
+        path = Path(explicit).resolve()
     else:
-        os.environ.setdefault("WITHIN_SANDBOX_TOKEN", SANDBOX_TOKEN)
         text = resources.files("within_daemon").joinpath("data/demo.toml").read_bytes()
         path = Path.cwd() / "demo.toml"
         cfg = parse_config(text, path)
-        secrets: dict[tuple[str, str], Secret | None] = {
-            (a.platform, a.account_id): Secret(SANDBOX_TOKEN, "sandbox") for a in cfg.accounts
-        }
-        loaded = LoadedConfig(path=path, config=cfg, secrets=secrets)
-    cfg = loaded.config
-    fb = msgspec.structs.replace(cfg.platforms.facebook, base_url=base_url)
+    platforms = cfg.platforms
+    for name, (base, token) in urls.items():
+        section = platforms.get(name)
+        kw: dict[str, str] = {"base_url": base}
+        if token:
+            kw["token_url"] = token
+        platforms = msgspec.structs.replace(
+            platforms, **{name: msgspec.structs.replace(section, **kw)})
     cfg = msgspec.structs.replace(
-        cfg,
-        platforms=msgspec.structs.replace(cfg.platforms, facebook=fb),
+        cfg, platforms=platforms,
         database=msgspec.structs.replace(cfg.database, url=f"sqlite:///{db.resolve()}"),
     )
-    return msgspec.structs.replace(loaded, config=cfg)
+    return resolve_config(cfg, path)
 
 
 def _summary(db: Path) -> None:
@@ -55,6 +76,10 @@ def _summary(db: Path) -> None:
                           "MIN(date), MAX(date), ROUND(SUM(spend), 2), SUM(impressions), "
                           "SUM(clicks), SUM(conversions) FROM ad_data").fetchone()
         acc = con.execute("SELECT COUNT(*) FROM account_data").fetchone()[0]
+        per_platform = con.execute(
+            "SELECT platform, COUNT(*), COUNT(DISTINCT account_id), COUNT(DISTINCT ad_id), "
+            "GROUP_CONCAT(DISTINCT currency), ROUND(SUM(spend), 2) FROM ad_data "
+            "GROUP BY platform ORDER BY platform").fetchall()
         quar = con.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
         days = con.execute("SELECT COUNT(*) FROM ledger WHERE status = 'complete'").fetchone()[0]
         sample = con.execute("SELECT date, account_id, ad_id, substr(headline, 1, 40), "
@@ -86,6 +111,9 @@ def _summary(db: Path) -> None:
           f"{ads[3]} .. {ads[4]}")
     print(f"                spend {ads[5]}, impressions {ads[6]}, clicks {ads[7]}, "
           f"conversions {ads[8]}")
+    for platform, rows, accounts, ads, currencies, spend in per_platform:
+        print(f"    {platform:<9} {rows:>6} ad-day rows, {ads:>4} ads in {accounts} accounts, "
+              f"spend {spend} ({currencies})")
     print(f"  account_data: {acc} account-day rows")
     print(f"  quarantine:   {quar} rejected records (reason and raw record kept)")
     print(f"  ledger:       {days} complete (task, account, day) entries")
@@ -118,15 +146,23 @@ async def run_demo(db: Path, *, config: str | None = None, faults: bool = False)
 
 
 async def _run_demo(db: Path, *, config: str | None, faults: bool, image_base: str) -> int:
-    emu = FacebookEmulator(image_base_url=image_base)
+    fb = FacebookEmulator(image_base_url=image_base)
+    google, amazon, tiktok = GoogleAdsEmulator(), AmazonEmulator(), TikTokEmulator()
     if faults:
-        emu.set_fault("1000000001", "throttle", count=2, path="insights",
-                      estimated_time_to_regain_access=0)
-        emu.set_fault("1000000002", "server_error", count=3)
-        emu.set_fault("1000000003", "bad_rows", every=40)
-    async with emu.serve() as base_url:
-        print(f"sandbox Facebook Graph API at {base_url}", file=sys.stderr)
-        loaded = demo_config(db, base_url, config)
+        fb.set_fault("1000000001", "throttle", count=2, path="insights",
+                     estimated_time_to_regain_access=0)
+        fb.set_fault("1000000002", "server_error", count=3)
+        fb.set_fault("1000000003", "bad_rows", every=40)
+        google.set_fault("5550000001", "expired_token", count=1)
+        tiktok.set_fault("7100000000000000001", "throttle", count=2)
+        amazon.set_fault(None, "throttle", count=2, path="status", retry_after=1)
+    async with fb.serve() as fb_url, google.serve() as g_url, amazon.serve() as a_url, \
+            tiktok.serve() as t_url:
+        print(f"sandbox APIs on loopback: facebook {fb_url}, google {g_url}, amazon {a_url}, "
+              f"tiktok {t_url}", file=sys.stderr)
+        urls = {"facebook": (fb_url, ""), "google": (g_url, google.token_url),
+                "amazon": (a_url, amazon.token_url), "tiktok": (t_url, "")}
+        loaded = demo_config(db, urls, config)
         results = await run_once(loaded, metrics=Metrics())
     from .cli import _exit_for, _print_results
 

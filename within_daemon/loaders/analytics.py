@@ -82,21 +82,27 @@ async def upsert_benchmarks(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]
 async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, int]:
     """Recompute every rollup table for the periods that ``days`` touch; rows per table."""
     days = sorted(set(days))
-    steps: list[tuple[str, Sequence[Sequence[Any]]]] = []
     planned: dict[str, int] = {}
     for table, (by, period) in ROLLUP_GRAIN.items():
         starts = sorted(touched_periods(days, period))
-        if not starts:
-            continue
         cols = [c for c, _ in ROLLUP_TABLES[table][0]]
-        marks = ", ".join("?" * len(starts))
-        steps.append((f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(starts)]))
-        steps.append((f"INSERT INTO {table} ({', '.join(cols)}) {rollup_sql(by, period)}",
-                      [rollup_params(starts, period)]))
-        planned[table] = len(starts)
-    if steps:
-        await db.execute_in_transaction(steps)
+        insert = f"INSERT INTO {table} ({', '.join(cols)}) {rollup_sql(by, period)}"
+        # About a month of rows per transaction: SQLite's sorter memory stays bounded on a
+        # long backfill, and each chunk still replaces its periods atomically.
+        step = _PERIODS_PER_STEP[period]
+        for i in range(0, len(starts), step):
+            chunk = starts[i:i + step]
+            marks = ", ".join("?" * len(chunk))
+            await db.execute_in_transaction([
+                (f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(chunk)]),
+                (insert, [rollup_params(chunk, period)]),
+            ])
+        if starts:
+            planned[table] = len(starts)
     return planned
+
+
+_PERIODS_PER_STEP = {"day": 31, "week": 5, "month": 1}
 
 
 async def ad_rows(db: DatabaseLoader, *, platform: str, account_id: str | None, first: str,

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     fb.add_argument("--active-from", type=dt.date.fromisoformat, help="first day with data")
     fb.add_argument("--seed", type=int, default=7)
     fb.add_argument("--job-step", type=int, default=50, help="async job %% per status poll")
+    fb.add_argument("--image-base-url", default="https://cdn.example.test",
+                    help="where creatives' image_url point (e.g. a local image server)")
     return parser
 
 
@@ -51,7 +53,8 @@ def facebook_accounts(
 
 async def _serve_facebook(args: argparse.Namespace) -> None:
     accounts = facebook_accounts(args.accounts, args.ads_per_account, args.active_from)
-    emu = FacebookEmulator(accounts, seed=args.seed, job_step=args.job_step)
+    emu = FacebookEmulator(accounts, seed=args.seed, job_step=args.job_step,
+                           image_base_url=args.image_base_url)
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with emu.serve(args.host, args.port) as base_url:
             print(base_url, flush=True)
