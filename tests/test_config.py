@@ -391,11 +391,14 @@ def test_duplicate_account_is_an_error(tmp_path: Path) -> None:
     assert LITERAL_TOKEN not in msg
 
 
-def test_account_without_connector_is_an_error(tmp_path: Path) -> None:
+def test_account_without_connector_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A platform that decodes but has no connector yet is rejected at load time."""
-    msg = error_of('[[accounts]]\nplatform = "internal"\naccount_id = "1"\n', tmp_path)
+    monkeypatch.setattr("within_daemon.config.SUPPORTED_PLATFORMS", ("facebook",))
+    msg = error_of('[[accounts]]\nplatform = "google"\naccount_id = "1"\n', tmp_path)
     assert "accounts[0].platform" in msg
-    assert "internal" in msg
+    assert "google" in msg
 
 
 def test_task_with_unknown_account_is_an_error(tmp_path: Path) -> None:

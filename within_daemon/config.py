@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CONFIG_PATHS: tuple[str, ...] = ("within.toml", "/etc/within-daemon/within.toml")
 ENV_CONFIG = "WITHIN_CONFIG"
 #: Platforms whose connector is built; an account on another platform is a config error.
-SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "google", "amazon", "tiktok")
+SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "google", "amazon", "tiktok", "internal")
 
 __all__ = [
     "AmazonConfig", "FacebookConfig", "GoogleConfig", "PlatformsConfig", "SecretRef",
@@ -48,7 +48,7 @@ Positive = Annotated[int, Meta(gt=0)]
 PositiveFloat = Annotated[float, Meta(gt=0)]
 RunTime = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Platform = Literal["facebook", "google", "amazon", "tiktok", "internal"]
-Pipeline = Literal["AdDataPipeline", "AccountDataPipeline"]
+Pipeline = Literal["AdDataPipeline", "AccountDataPipeline", "PlatformDataPipeline"]
 Cadence = Literal["hourly", "daily", "weekly"]
 Destination = Literal["database"]
 Enrichment = Literal[
@@ -184,6 +184,15 @@ class ValidationConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     account: dict[str, FieldRule] = msgspec.field(default_factory=dict)
 
 
+class ReportingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The cross-platform dataset's reporting currency and FX table."""
+
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] = "USD"
+    #: Units of ``currency`` per one unit of each other currency, e.g. ``EUR = 1.08``.
+    fx_rates: dict[Annotated[str, Meta(pattern=r"^[A-Z]{3}$")],
+                   Annotated[float, Meta(gt=0)]] = msgspec.field(default_factory=dict)
+
+
 class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Limits of the ``image_analysis`` enrichment (images are untrusted downloads)."""
 
@@ -201,6 +210,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tasks: tuple[TaskConfig, ...] = ()
     quality: QualityConfig = msgspec.field(default_factory=QualityConfig)
     validation: ValidationConfig = msgspec.field(default_factory=ValidationConfig)
+    reporting: ReportingConfig = msgspec.field(default_factory=ReportingConfig)
     enrichment: EnrichmentConfig = msgspec.field(default_factory=EnrichmentConfig)
 
 

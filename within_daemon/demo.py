@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -62,11 +63,34 @@ def demo_config(db: Path, urls: dict[str, tuple[str, str]], explicit: str | None
             kw["token_url"] = token
         platforms = msgspec.structs.replace(
             platforms, **{name: msgspec.structs.replace(section, **kw)})
+    drop = db.resolve().parent / "within-demo-drop"
+    write_drop_file(drop)
+    platforms = msgspec.structs.replace(platforms, internal=msgspec.structs.replace(
+        platforms.internal, drop_folder=str(drop)))
     cfg = msgspec.structs.replace(
         cfg, platforms=platforms,
         database=msgspec.structs.replace(cfg.database, url=f"sqlite:///{db.resolve()}"),
     )
     return resolve_config(cfg, path)
+
+
+def write_drop_file(folder: Path, days: int = 14) -> Path:
+    """A CSV export of internal (newsletter) ads, as a team would drop it for the daemon."""
+    folder.mkdir(parents=True, exist_ok=True)
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    path = folder / f"newsletter-{end.isoformat()}.csv"
+    lines = ["creative_id,team,campaign,title,day,views,clicks,cost,orders,order_value"]
+    titles = ("Weekly picks: 20% off hiking gear", "New arrivals in home decor",
+              "Last chance: free shipping ends today", "Meet our coffee of the month")
+    for i in range(days):
+        day = (end - timedelta(days=i)).isoformat()
+        for c, title in enumerate(titles):
+            views = 4000 + 97 * ((i * 7 + c * 13) % 31)
+            clicks = views // (40 + c * 5)
+            lines.append(f"nl-{c + 1},newsletter,nl-weekly,\"{title}\",{day},{views},{clicks},"
+                         f"{clicks * 0.05:.2f},{clicks // 12},{clicks // 12 * 42.5:.2f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _summary(db: Path) -> None:
@@ -93,6 +117,9 @@ def _summary(db: Path) -> None:
             "f.image_width || 'x' || f.image_height, ROUND(f.image_brightness, 2) "
             "FROM ad_creative_features f JOIN (SELECT ad_id, MAX(headline) AS headline "
             "FROM ad_data GROUP BY ad_id) h ON h.ad_id = f.ad_id LIMIT 3").fetchall()
+        unified = con.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT platform), ROUND(SUM(spend_reporting), 2), "
+            "MAX(reporting_currency) FROM unified_ad_data").fetchone()
         hist = con.execute("SELECT COUNT(*), COUNT(ad_ctr_7d) FROM ad_history").fetchone()
         bench = con.execute("SELECT COUNT(*), COUNT(ctr_percentile) FROM ad_benchmarks"
                             ).fetchone()
@@ -115,6 +142,8 @@ def _summary(db: Path) -> None:
         print(f"    {platform:<9} {rows:>6} ad-day rows, {ads:>4} ads in {accounts} accounts, "
               f"spend {spend} ({currencies})")
     print(f"  account_data: {acc} account-day rows")
+    print(f"  unified_ad_data: {unified[0]} rows from {unified[1]} platforms, spend "
+          f"{unified[2]} {unified[3]} (converted with [reporting] fx_rates, originals kept)")
     print(f"  quarantine:   {quar} rejected records (reason and raw record kept)")
     print(f"  ledger:       {days} complete (task, account, day) entries")
     if sample:

@@ -13,9 +13,10 @@ code without its column.
 
 from __future__ import annotations
 
+from ..schema import AD_FIELDS, AD_KEY
 from ..transforms.aggregation import ROLLUP_TABLES
 from ..transforms.enrichment import competitive, entities, history, image, sentiment, topics
-from .sqlite_schema import SQLITE, Dialect
+from .sqlite_schema import SQLITE, Dialect, column_type
 
 #: Enrichments computed once per creative, stored in ``ad_creative_features``.
 CREATIVE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -65,6 +66,15 @@ def analytics_ddl(d: Dialect = SQLITE) -> list[str]:
         # Rollups and benchmarks select whole days across accounts.
         "CREATE INDEX IF NOT EXISTS ad_data_by_date ON ad_data (date)",
     ]
+    unified = [(f, column_type(f)) for f in AD_FIELDS] + [
+        ("spend_reporting", "REAL"), ("revenue_reporting", "REAL"), ("cpa_reporting", "REAL"),
+        ("reporting_currency", "TEXT NOT NULL"), ("fx_rate", "REAL NOT NULL"),
+        ("built_at", "TEXT NOT NULL")]
+    lines = [f"  {c} {t}{' NOT NULL' if c in AD_KEY and 'NOT NULL' not in t else ''}"
+             for c, t in unified]
+    out.append("CREATE TABLE IF NOT EXISTS unified_ad_data (\n" + ",\n".join(lines)
+               + f",\n  PRIMARY KEY ({', '.join(AD_KEY)})\n){d.table_suffix}")
+    out.append("CREATE INDEX IF NOT EXISTS unified_ad_data_by_date ON unified_ad_data (date)")
     for name, (cols, key) in ROLLUP_TABLES.items():
         lines = [f"  {c} {t}" for c, t in cols] + [f"  PRIMARY KEY ({', '.join(key)})"]
         out.append(f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines)
@@ -74,5 +84,5 @@ def analytics_ddl(d: Dialect = SQLITE) -> list[str]:
 
 ANALYTICS_TABLES: tuple[str, ...] = (
     "ad_creative_features", "ad_history", "ad_benchmarks", "quality_reports",
-    *ROLLUP_TABLES,
+    "unified_ad_data", *ROLLUP_TABLES,
 )

@@ -100,6 +100,7 @@ FACT_TABLES: dict[str, FactTable] = {t.kind: t for t in (AD_TABLE, ACCOUNT_TABLE
 TABLES: tuple[str, ...] = (
     "schema_migrations", "ad_data", "account_data", "quarantine", "runs", "ledger",
     "ledger_history", "ad_creative_features", "ad_history", "ad_benchmarks", "quality_reports",
+    "unified_ad_data",
     "rollup_campaign_daily", "rollup_account_daily", "rollup_account_weekly",
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
 )

@@ -190,6 +190,10 @@ class Engine:
         if start is None or end is None:
             dstart, dend = default_window(task, today)
             start, end = start or dstart, end or dend
+        if task.pipeline == "PlatformDataPipeline":
+            return await self._unify(task, start, end, t0)
+        if task.platform == "internal":
+            return await self._internal(task, start, end, t0)
         days = day_list(start, end)
         kind = PIPELINE_KINDS[task.pipeline]
         pcfg = self.loaded.config.platforms.get(task.platform)
@@ -230,6 +234,51 @@ class Engine:
             self.metrics.last_success.labels(task.name).set(time.time())
         return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()), status,
                           round(dur, 3), results)
+
+    async def _unify(self, task: TaskConfig, start: date, end: date, t0: float) -> TaskResult:
+        """The cross-platform task: no API calls, a rebuild of unified_ad_data."""
+        from .platform_data_pipeline import PlatformDataPipeline
+
+        out = await PlatformDataPipeline(self.loaded).run_with(self.db, (start, end))
+        status = "success" if out["success"] else "failed"
+        res = AccountResult("*", "all", None, status, loaded=out["records_processed"],
+                            fetched=out["records_processed"], error=out["error"])
+        self.metrics.runs.labels(task.name, status).inc()
+        if status == "success":
+            self.metrics.last_success.labels(task.name).set(time.time())
+        return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()),
+                          status, round(time.monotonic() - t0, 3), [res])
+
+    async def _internal(self, task: TaskConfig, start: date, end: date, t0: float) -> TaskResult:
+        """The company's own data: new dropped files, then the SQL query over the window."""
+        from .internal_pipeline import InternalDataPipeline
+
+        cfg = self.loaded.config.platforms.internal
+        accounts = self.loaded.accounts_for(task)
+        account_id = accounts[0].account_id if accounts else "internal"
+        pipe = InternalDataPipeline()
+        results: list[AccountResult] = []
+        outs: list[dict[str, Any]] = []
+        if cfg.drop_folder:
+            outs.append(await pipe.run_files(self.loaded, self.db, task_name=task.name,
+                                             account_id=account_id, metrics=self.metrics))
+        if cfg.sql_query:
+            outs.append(await pipe.run_query(self.loaded, self.db, since=start, until=end,
+                                             task_name=task.name, account_id=account_id,
+                                             metrics=self.metrics))
+        for out in outs:
+            status = "success" if out.get("success") else "failed"
+            results.append(AccountResult(
+                account_id, "internal", out.get("run_id"), status,
+                fetched=int(out.get("records_fetched") or 0),
+                loaded=int(out.get("records_processed") or 0),
+                quarantined=int(out.get("records_quarantined") or 0), error=out.get("error")))
+        status = _overall([r.status for r in results])
+        self.metrics.runs.labels(task.name, status).inc()
+        if status == "success":
+            self.metrics.last_success.labels(task.name).set(time.time())
+        return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()),
+                          status, round(time.monotonic() - t0, 3), results)
 
     async def _prepare(
         self, task: TaskConfig, kind: Kind, acc: AccountConfig, days: list[str], start: date,

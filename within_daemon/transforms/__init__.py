@@ -10,6 +10,7 @@ from __future__ import annotations
 from within_daemon.transforms import (
     normalize_amazon,  # noqa: F401  (registers "amazon")
     normalize_google,  # noqa: F401  (registers "google")
+    normalize_internal,  # noqa: F401  (registers "internal")
     normalize_tiktok,  # noqa: F401  (registers "tiktok")
 )
 from within_daemon.transforms.aggregation import DataAggregator

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from within_daemon.schema import AD_KEY
+from within_daemon.transforms.currency import FxTable
 
 Record = dict[str, Any]
 AdNormalizeFn = Callable[..., list[Record]]
@@ -163,8 +164,13 @@ class CrossPlatformNormalizer:
     def normalize(self, data: Iterable[Any], platform: str, **kw: Any) -> list[Record]:
         return self.normalizer.normalize_ad_data(data, platform, **kw)
 
-    def combine(self, parts: Iterable[Iterable[Record]]) -> list[Record]:
-        """Concatenate normalized lists; a repeated ``AD_KEY`` is an error, not a silent merge."""
+    def combine(
+        self, parts: Iterable[Iterable[Record]], *, fx: FxTable | None = None
+    ) -> list[Record]:
+        """Concatenate normalized lists; a repeated ``AD_KEY`` is an error, not a silent merge.
+
+        With ``fx``, money is also given in its reporting currency (originals kept).
+        """
         seen: set[tuple[Any, ...]] = set()
         out: list[Record] = []
         for part in parts:
@@ -175,7 +181,7 @@ class CrossPlatformNormalizer:
                     raise ValueError(f"duplicate record key {named}")
                 seen.add(key)
                 out.append(rec)
-        return out
+        return fx.convert(out) if fx is not None else out
 
 
 # --- value parsing: typed value on success, the raw value on failure -------------------
