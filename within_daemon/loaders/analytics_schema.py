@@ -66,6 +66,16 @@ def analytics_ddl(d: Dialect = SQLITE) -> list[str]:
         # Rollups and benchmarks select whole days across accounts.
         "CREATE INDEX IF NOT EXISTS ad_data_by_date ON ad_data (date)",
     ]
+    for name, (cols, key) in ROLLUP_TABLES.items():
+        lines = [f"  {c} {t}" for c, t in cols] + [f"  PRIMARY KEY ({', '.join(key)})"]
+        out.append(f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines)
+                   + f"\n){d.table_suffix}")
+    return out
+
+
+def unified_ddl(d: Dialect = SQLITE) -> list[str]:
+    """DDL of migration 3: the cross-platform dataset in one reporting currency."""
+    out: list[str] = []
     unified = [(f, column_type(f)) for f in AD_FIELDS] + [
         ("spend_reporting", "REAL"), ("revenue_reporting", "REAL"), ("cpa_reporting", "REAL"),
         ("reporting_currency", "TEXT NOT NULL"), ("fx_rate", "REAL NOT NULL"),
@@ -75,10 +85,6 @@ def analytics_ddl(d: Dialect = SQLITE) -> list[str]:
     out.append("CREATE TABLE IF NOT EXISTS unified_ad_data (\n" + ",\n".join(lines)
                + f",\n  PRIMARY KEY ({', '.join(AD_KEY)})\n){d.table_suffix}")
     out.append("CREATE INDEX IF NOT EXISTS unified_ad_data_by_date ON unified_ad_data (date)")
-    for name, (cols, key) in ROLLUP_TABLES.items():
-        lines = [f"  {c} {t}" for c, t in cols] + [f"  PRIMARY KEY ({', '.join(key)})"]
-        out.append(f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines)
-                   + f"\n){d.table_suffix}")
     return out
 
 

@@ -236,7 +236,7 @@ class Migration:
 
 def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     """The ordered migration list; append new versions, never edit applied ones."""
-    from .analytics_schema import analytics_ddl  # it imports this module
+    from .analytics_schema import analytics_ddl, unified_ddl  # they import this module
     return (
         Migration(
             1,
@@ -248,6 +248,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
             "creative features, history, benchmarks, rollups, quality reports",
             tuple(analytics_ddl(d)),
         ),
+        Migration(3, "unified cross-platform dataset", tuple(unified_ddl(d))),
     )
 
 
