@@ -19,8 +19,8 @@ def test_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FB_TOKEN_ACME", "a" * 10)
     monkeypatch.setenv("FB_TOKEN_KETTLE", "b" * 10)
     loaded = load_config(ROOT / "config" / "within.example.toml")
-    assert [t.name for t in loaded.config.tasks] == ["facebook_ads_daily",
-                                                      "facebook_accounts_daily"]
+    assert [t.name for t in loaded.config.tasks] == [
+        "facebook_ads_daily", "facebook_accounts_daily", "cross_platform_daily"]
     assert len(loaded.config.accounts) == 2
 
 

@@ -127,8 +127,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from .daemon import all_tasks
 
     for t in all_tasks(loaded):
+        scope = ("all platforms" if t.pipeline == "PlatformDataPipeline"
+                 else f"{len(loaded.accounts_for(t))} {t.platform} account(s)")
         print(f"  task {t.name}: {t.pipeline} {t.cadence} at {t.run_time}, "
-              f"lookback {t.lookback_days}d, {len(loaded.accounts_for(t))} account(s)")
+              f"lookback {t.lookback_days}d, {scope}")
     return EXIT_OK
 
 

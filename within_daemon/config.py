@@ -53,7 +53,7 @@ Cadence = Literal["hourly", "daily", "weekly"]
 Destination = Literal["database"]
 Enrichment = Literal[
     "sentiment", "topic_classification", "entity_extraction", "image_analysis",
-    "historical_performance", "competitive_analysis",
+    "historical_performance", "competitive_analysis", "audience_insights",
 ]
 QualityDimension = Literal[
     "completeness", "accuracy", "consistency", "timeliness", "uniqueness", "validity",
@@ -145,7 +145,7 @@ class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     validate: bool = True
     #: Weekday for weekly tasks (0 = Monday).
     weekday: Annotated[int, Meta(ge=0, le=6)] = 0
-    #: Enrichment plugins this task runs (``audience_insights`` is not built yet).
+    #: Enrichment plugins this task runs (``audience_insights``: Facebook only).
     enrich: tuple[Enrichment, ...] = ()
 
 

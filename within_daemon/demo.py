@@ -35,6 +35,7 @@ SANDBOX_TOKEN = "sandbox-token"
 SANDBOX_ENV = {
     "WITHIN_SANDBOX_TOKEN": SANDBOX_TOKEN,
     "WITHIN_SANDBOX_GOOGLE_DEV_TOKEN": "sandbox-developer-token",
+    "WITHIN_SANDBOX_GOOGLE_CLIENT_ID": "sandbox-client-id",
     "WITHIN_SANDBOX_GOOGLE_CLIENT_SECRET": "sandbox-client-secret",
     "WITHIN_SANDBOX_AMAZON_CLIENT_ID": AMAZON_CLIENT_ID,
     "WITHIN_SANDBOX_AMAZON_CLIENT_SECRET": AMAZON_CLIENT_SECRET,
@@ -120,6 +121,9 @@ def _summary(db: Path) -> None:
         unified = con.execute(
             "SELECT COUNT(*), COUNT(DISTINCT platform), ROUND(SUM(spend_reporting), 2), "
             "MAX(reporting_currency) FROM unified_ad_data").fetchone()
+        audience = con.execute("SELECT COUNT(*), (SELECT COUNT(*) FROM ad_audience_summary), "
+                               "(SELECT top_age_band FROM ad_audience_summary GROUP BY 1 "
+                               "ORDER BY COUNT(*) DESC LIMIT 1) FROM audience_data").fetchone()
         hist = con.execute("SELECT COUNT(*), COUNT(ad_ctr_7d) FROM ad_history").fetchone()
         bench = con.execute("SELECT COUNT(*), COUNT(ctr_percentile) FROM ad_benchmarks"
                             ).fetchone()
@@ -159,6 +163,8 @@ def _summary(db: Path) -> None:
           f"({hist[1]} with a 7-day CTR)")
     print(f"  ad_benchmarks: {bench[0]} ad-days ranked within platform and topic "
           f"({bench[1]} with a CTR percentile)")
+    print(f"  audience:     {audience[0]} age x gender rows, {audience[1]} ads summarised "
+          f"(most common top age band {audience[2]})")
     print("  rollups:      " + ", ".join(f"{t.removeprefix('rollup_')} {n}"
                                           for t, n in rollups.items()))
     if quality:

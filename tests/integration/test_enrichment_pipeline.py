@@ -20,7 +20,7 @@ from within_daemon.transforms import DataEnricher
 from within_daemon.transforms.enrichment.history import rolling_performance
 
 ALL = ["sentiment", "topic_classification", "entity_extraction", "image_analysis",
-       "historical_performance", "competitive_analysis"]
+       "historical_performance", "competitive_analysis", "audience_insights"]
 
 
 @pytest.fixture
@@ -194,8 +194,10 @@ def test_seed_enricher_api() -> None:
     assert "sentiment_compound" in out[0] and "topic" not in data[0]
     with pytest.raises(ValueError, match="aenrich_ad_data"):
         DataEnricher().enrich_ad_data(data, enrich_with=["image_analysis"])
-    with pytest.raises(ValueError, match="not available yet"):
+    with pytest.raises(ValueError, match="through the daemon"):
         DataEnricher().enrich_ad_data(data, enrich_with=["audience_insights"])
+    with pytest.raises(ValueError, match="unknown enrichments"):
+        DataEnricher().enrich_ad_data(data, enrich_with=["horoscope"])
 
 
 async def test_quality_command_reads_a_database(
@@ -210,3 +212,22 @@ async def test_quality_command_reads_a_database(
     assert out.returncode == 0, out.stderr
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("facebook/")]
     assert len(lines) == 2 and all(ln.count("1.000") == 6 for ln in lines)
+
+
+async def test_audience_breakdowns_and_summary(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig],
+) -> None:
+    """Audience rows per ad-day sum to the ad rows; each ad gets a top band and gender split."""
+    loaded = make_config(tasks=[task(enrich=["audience_insights"])])
+    [res] = await run_once(loaded, metrics=Metrics())
+    assert res.status == "success"
+    assert q(loaded, "SELECT COUNT(*) FROM audience_data") == [(20 * 10 * 18,)]
+    diff = q(loaded, "SELECT COUNT(*) FROM (SELECT a.ad_id, a.date, SUM(a.impressions) AS i "
+                     "FROM audience_data a GROUP BY 1, 2) s JOIN ad_data d ON d.ad_id = s.ad_id "
+                     "AND d.date = s.date WHERE d.impressions != s.i")
+    assert diff == [(0,)]
+    rows = q(loaded, "SELECT top_age_band, female_share + male_share + unknown_gender_share "
+                     "FROM ad_audience_summary")
+    assert len(rows) == 20
+    assert all(band in ("18-24", "25-34", "35-44", "45-54", "55-64", "65+") for band, _ in rows)
+    assert all(abs(total - 1.0) < 1e-9 for _, total in rows)

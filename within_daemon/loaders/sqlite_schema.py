@@ -103,6 +103,7 @@ TABLES: tuple[str, ...] = (
     "unified_ad_data",
     "rollup_campaign_daily", "rollup_account_daily", "rollup_account_weekly",
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
+    "audience_data", "ad_audience_summary",
 )
 
 
@@ -237,6 +238,7 @@ class Migration:
 def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     """The ordered migration list; append new versions, never edit applied ones."""
     from .analytics_schema import analytics_ddl, unified_ddl  # they import this module
+    from .audience_schema import audience_ddl
     return (
         Migration(
             1,
@@ -249,6 +251,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
             tuple(analytics_ddl(d)),
         ),
         Migration(3, "unified cross-platform dataset", tuple(unified_ddl(d))),
+        Migration(4, "audience insights", tuple(audience_ddl(d))),
     )
 
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from ..config import QualityConfig, TaskConfig
-from ..errors import LoaderError
+from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
+from ..loaders.audience_schema import refresh_summary, upsert_audience
 from ..observability.metrics import Metrics
 from ..transforms import DataQualityMonitor
+from ..transforms.enrichment.audience import normalize_audience
 from ..transforms.enrichment.competitive import benchmarks
 from ..transforms.enrichment.history import rolling_performance
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS
@@ -66,6 +68,7 @@ async def after_task(
     *,
     quality: QualityConfig,
     metrics: Metrics,
+    connectors: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the post-load steps for one task run; returns a summary for logs and tests."""
     touched = [t for t in touched if t.days]
@@ -80,6 +83,8 @@ async def after_task(
             summary["history_rows"] = await _history(db, touched)
         if "competitive_analysis" in task.enrich:
             summary["benchmark_rows"] = await _benchmarks(db, task.platform, all_days)
+        if "audience_insights" in task.enrich and connectors:
+            summary["audience_rows"] = await _audience(db, touched, connectors)
         if quality.enabled:
             summary["quality"] = await _quality(db, task, touched, quality, metrics)
     except LoaderError as exc:
@@ -115,6 +120,28 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
         out = benchmarks([r for r in rows if r["date"] in wanted], topic_map)
         await store.upsert_benchmarks(db, out)
         n += len(out)
+    return n
+
+
+async def _audience(db: DatabaseLoader, touched: list[AccountDays],
+                    connectors: Mapping[str, Any]) -> int:
+    """Demographic breakdowns per ad and day, then the per-ad summary (Facebook only)."""
+    n = 0
+    for t in touched:
+        conn = connectors.get(t.account_id)
+        if t.platform != "facebook" or conn is None:
+            continue
+        try:
+            async for page in conn.iter_audience((t.days[0], t.days[-1])):
+                rows = normalize_audience(
+                    page, account_id=t.account_id,
+                    conversion_action_types=conn.config.conversion_action_types)
+                n += await upsert_audience(db, rows)
+        except SourceError as exc:
+            # Derived data: the loaded rows stand; the next run pulls the breakdowns again.
+            log.error("audience breakdowns for %s failed: %s", t.account_id, exc)
+            continue
+        await refresh_summary(db, t.platform, t.account_id)
     return n
 
 

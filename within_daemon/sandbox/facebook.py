@@ -1,8 +1,9 @@
 """Local Facebook Marketing (Graph) API emulator: an aiohttp server over generated accounts.
 
 Serves ``/vX.Y/act_{id}``, ``/ads`` (with field expansion), ``/insights`` (sync and async
-report jobs) and ``/{report_run_id}[/insights]`` with Graph's paging, error bodies and usage
-headers, over the deterministic data of ``facebook_data``. Faults are switched at run time
+report jobs, optionally split by the ``age``/``gender`` breakdowns) and
+``/{report_run_id}[/insights]`` with Graph's paging, error bodies and usage headers, over
+the deterministic data of ``facebook_data``. Faults are switched at run time
 from Python (``emu.set_fault``) or over HTTP (``/_sandbox/faults``) so tests and the demo
 can drive throttling, 5xx, bad bodies and stuck jobs in a server running anywhere.
 Everything runs on the event loop: no threads, no per-row work beyond building a dict.
@@ -121,11 +122,13 @@ class FacebookEmulator:
 
     def expected_rows(
         self, account_id: str, since: str | dt.date, until: str | dt.date, level: str = "ad",
-        time_increment: int = 1,
+        time_increment: int = 1, breakdowns: tuple[str, ...] = (),
     ) -> int:
         """How many insights rows a complete pull of this range returns."""
         rng = msgspec.json.encode({"since": str(since), "until": str(until)}).decode()
         params = {"level": level, "time_increment": str(time_increment), "time_range": rng}
+        if breakdowns:
+            params["breakdowns"] = ",".join(breakdowns)
         query = parse_insights_query(params, dt.date.today())
         return InsightsTable(self.data(account_id), query).total
 

@@ -5,6 +5,12 @@ maps a row position straight to its (bucket, entity) pair, so a page costs only 
 contains, whatever the date range, and the oracle (``expected_rows``/``expected_totals`` on
 the emulator) uses the very same arithmetic. Higher levels sum the ad-day metrics, so
 account rows are exact per-day sums of ad rows by construction.
+
+With ``breakdowns`` (``age`` and/or ``gender``; other breakdowns are ignored) every row
+splits into one row per segment, segment-major within its (bucket, entity). Each ad-day's
+metrics are apportioned over the segments with integer cumulative floors, so the segment
+rows add back EXACTLY to the unsplit row (spend in cents), and a count never exceeds the
+count it is a part of (clicks <= impressions, link clicks <= clicks per segment).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from within_daemon.sandbox.facebook_data import AccountData, Metrics, money
+from within_daemon.sandbox.facebook_data import AccountData, Metrics, mix64, money
 from within_daemon.sandbox.facebook_graph import invalid_parameter
 
 LEVELS = ("ad", "adset", "campaign", "account")
@@ -28,6 +34,13 @@ _PRESETS = {
 _PURCHASE_TYPES = ("offsite_conversion.fb_pixel_purchase", "purchase", "omni_purchase")
 _CLICK_WINDOWS = frozenset({"1d_click", "7d_click", "28d_click"})
 _VIEW_WINDOWS = frozenset({"1d_view", "7d_view", "28d_view"})
+#: The demographic breakdowns the emulator splits rows by, in the order rows are split.
+AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+GENDERS = ("female", "male", "unknown")
+BREAKDOWNS = ("age", "gender")
+# Typical shares (percent) before the per-ad and per-day perturbation.
+_AGE_BASE = (14, 28, 22, 16, 12, 8)
+_GENDER_BASE = (48, 46, 6)
 
 
 class InsightsQuery(msgspec.Struct, frozen=True):
@@ -40,6 +53,8 @@ class InsightsQuery(msgspec.Struct, frozen=True):
     #: Days per row; ``until - since + 1`` for ``all_days``.
     increment: int
     windows: tuple[str, ...] = ()
+    #: The supported breakdowns requested, in ``BREAKDOWNS`` order (others are dropped).
+    breakdowns: tuple[str, ...] = ()
 
     @property
     def date_start(self) -> str:
@@ -99,9 +114,85 @@ def parse_insights_query(params: Mapping[str, str], today: dt.date) -> InsightsQ
     raw_fields = params.get("fields", "")
     fields = tuple(_list_param(raw_fields)) if raw_fields else DEFAULT_FIELDS
     windows = params.get("action_attribution_windows", "")
+    raw_breakdowns = params.get("breakdowns", "")
+    asked = set(_list_param(raw_breakdowns)) if raw_breakdowns else set()
     return InsightsQuery(
-        level, fields, since, until, increment, tuple(_list_param(windows)) if windows else ()
+        level, fields, since, until, increment, tuple(_list_param(windows)) if windows else (),
+        tuple(b for b in BREAKDOWNS if b in asked),
     )
+
+
+def segments(breakdowns: tuple[str, ...]) -> list[dict[str, str]]:
+    """The breakdown columns of each segment a row splits into (``[{}]``: no split)."""
+    ages: tuple[str | None, ...] = AGE_BANDS if "age" in breakdowns else (None,)
+    genders: tuple[str | None, ...] = GENDERS if "gender" in breakdowns else (None,)
+    out: list[dict[str, str]] = []
+    for a in ages:
+        for g in genders:
+            seg: dict[str, str] = {}
+            if a is not None:
+                seg["age"] = a
+            if g is not None:
+                seg["gender"] = g
+            out.append(seg)
+    return out
+
+
+def _split(total: int, weights: list[int]) -> list[int]:
+    """``total`` apportioned by ``weights`` with cumulative floors: the parts sum to it.
+
+    When ``total <= sum(weights)`` and the weights are themselves integer parts, each part
+    is at most its weight, which keeps e.g. clicks within impressions per segment.
+    """
+    denom = sum(weights)
+    if denom <= 0:
+        weights, denom = [1] * len(weights), len(weights)
+    out: list[int] = []
+    cum = prev = 0
+    for w in weights:
+        cum += w
+        cur = total * cum // denom
+        out.append(cur - prev)
+        prev = cur
+    return out
+
+
+def segment_weights(data: AccountData, ad: int, ordinal: int,
+                    breakdowns: tuple[str, ...]) -> list[int]:
+    """Deterministic audience weights of one ad-day, one per ``segments(breakdowns)``.
+
+    Each ad has its own skew (so ads differ in their top age band), and each day moves the
+    shares a little.
+    """
+    key = mix64((int(data.ads[ad].id) * 0x9E3779B1 + data.seed) & ((1 << 64) - 1))
+    day = mix64((key + ordinal * 0x632BE59BD9B4E019) & ((1 << 64) - 1))
+    age_w = [
+        base * (40 + (key >> (6 * k) & 0x3F) % 121) * (90 + (day >> (5 * k) & 0x1F) % 21)
+        for k, base in enumerate(_AGE_BASE)
+    ] if "age" in breakdowns else [1]
+    gender_w = [
+        base * (70 + (key >> (40 + 7 * k) & 0x7F) % 61) * (95 + (day >> (32 + 4 * k) & 0xF) % 11)
+        for k, base in enumerate(_GENDER_BASE)
+    ] if "gender" in breakdowns else [1]
+    return [a * g for a in age_w for g in gender_w]
+
+
+def split_metrics(m: Metrics, weights: list[int]) -> list[Metrics]:
+    """One ad-day's metrics split over segments; each metric's parts sum to its total."""
+    impressions, clicks, spend, reach, link_clicks, purchases, value, leads = m
+    imp = _split(impressions, weights)
+    # Parts of a count follow the parts of the count that contains it; a zero container
+    # falls back to the audience weights.
+    by_imp = imp if impressions else weights
+    clk = _split(clicks, by_imp)
+    lnk = _split(link_clicks, clk if clicks else by_imp)
+    pur = _split(purchases, lnk if link_clicks else by_imp)
+    parts = zip(
+        imp, clk, _split(spend, by_imp), _split(reach, by_imp), lnk, pur,
+        _split(value, pur if purchases else by_imp),
+        _split(leads, lnk if link_clicks else by_imp), strict=True,
+    )
+    return [(a, b, c, d, e, f, g, h) for a, b, c, d, e, f, g, h in parts]
 
 
 class InsightsTable:
@@ -118,7 +209,10 @@ class InsightsTable:
         # are contiguous, so only the first and the count are needed.
         self.first_bucket = (lo - query.since) // inc if lo <= hi else 0
         n_buckets = (hi - query.since) // inc - self.first_bucket + 1 if lo <= hi else 0
-        self.total = n_buckets * len(self.groups)
+        self.segments = segments(query.breakdowns)
+        #: Rows per (bucket, entity): 1 unless the query has breakdowns.
+        self.per_base = len(self.segments)
+        self.total = n_buckets * len(self.groups) * self.per_base
         # Identity columns per entity are shared by every page of every request with the
         # same level and fields, so they are memoised on the account (bounded, see below).
         memo = data.memo
@@ -150,6 +244,8 @@ class InsightsTable:
         build, ident, day = self._make_row(), self._ident, self._day
         first = q.since + self.first_bucket * q.increment
         rows = range(max(0, start), min(stop, self.total))
+        if self.per_base > 1:
+            return self._split_rows(rows)
         if q.level == "ad" and q.increment == 1:
             ad_day = data.ad_day
             return [
@@ -163,6 +259,44 @@ class InsightsTable:
             hi = min(lo + q.increment - 1, q.until)
             m = data.sum_days(self.groups[e], *data.active_span(lo, hi))
             out.append(build(ident(e), m, day(lo), day(hi)))
+        return out
+
+    def segment_metrics(self, e: int, lo: int, hi: int) -> list[Metrics]:
+        """Per-segment metrics of entity ``e`` over days ``lo..hi`` (ordinals, inclusive).
+
+        Higher levels and multi-day buckets sum the ad-day splits, so every level's segment
+        rows are exact sums of the ad-day segment rows.
+        """
+        data, bd = self.data, self.query.breakdowns
+        acc = [[0] * 8 for _ in range(self.per_base)]
+        a_lo, a_hi = data.active_span(lo, hi)
+        for o in range(a_lo, a_hi + 1):
+            for i in self.groups[e]:
+                for s, part in enumerate(split_metrics(data.ad_day(i, o),
+                                                       segment_weights(data, i, o, bd))):
+                    row = acc[s]
+                    for k in range(8):
+                        row[k] += part[k]
+        return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in acc]
+
+    def _split_rows(self, rows: range) -> list[dict[str, Any]]:
+        """Rows of a query with breakdowns: each (bucket, entity) split per segment."""
+        q, n, per = self.query, len(self.groups), self.per_base
+        build, ident, day = self._make_row(), self._ident, self._day
+        first = q.since + self.first_bucket * q.increment
+        out: list[dict[str, Any]] = []
+        # Rows of one (bucket, entity) are adjacent: split its metrics once for all of them.
+        current, parts, e, lo, hi = -1, [], 0, 0, 0
+        for p in rows:
+            base, s = divmod(p, per)
+            if base != current:
+                b, e = divmod(base, n)
+                lo = first + b * q.increment
+                hi = min(lo + q.increment - 1, q.until)
+                current, parts = base, self.segment_metrics(e, lo, hi)
+            row = build(ident(e), parts[s], day(lo), day(hi))
+            row.update(self.segments[s])
+            out.append(row)
         return out
 
     def _make_row(self) -> Callable[[dict[str, str], Metrics, str, str], dict[str, Any]]:
@@ -227,9 +361,9 @@ _EXTRA_FIELDS = frozenset({
 def _add_extras(row: dict[str, Any], want: frozenset[str], m: Metrics) -> None:
     """The rarely requested metrics, kept off the common path."""
     impressions, clicks, spend, reach, link_clicks, purchases, value, leads = m
-    if "frequency" in want:
+    if "frequency" in want and reach:  # a breakdown segment can have no reach
         row["frequency"] = f"{impressions / reach:.6f}"
-    if "cpp" in want:
+    if "cpp" in want and reach:
         row["cpp"] = f"{spend * 10 / reach:.6f}"
     if "inline_link_clicks" in want:
         row["inline_link_clicks"] = str(link_clicks)

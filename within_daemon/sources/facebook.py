@@ -3,7 +3,8 @@
 ``FacebookAdsConnector(account_id, access_token, rate_limit)`` keeps the seed's API
 (``await get_ads(date_range, fields, limit)``, ``await get_account_stats(date_range,
 metrics)``) and adds the streaming calls the daemon uses: ``iter_ads`` and
-``iter_insights`` yield one page at a time so memory never depends on the range size.
+``iter_insights`` yield one page at a time so memory never depends on the range size;
+``iter_audience`` is the same ad-level pull split by the ``age`` and ``gender`` breakdowns.
 Paging follows ``paging.next`` until it is absent (an empty page may still carry one);
 long ranges go through async report jobs whose stall is detected by progress that stops
 moving, not by a fixed timeout.
@@ -56,6 +57,10 @@ INSIGHT_FIELDS = "ad_id,adset_id,campaign_id,impressions,clicks,spend,actions,ac
 ACCOUNT_INSIGHT_FIELDS = (
     "account_id,account_currency,impressions,clicks,spend,actions,action_values"
 )
+#: Audience rows: ``date_start`` always comes back, and ``age``/``gender`` come from the
+#: ``breakdowns`` parameter (Graph rejects breakdown names in ``fields``).
+AUDIENCE_FIELDS = "ad_id,impressions,clicks,spend,actions"
+AUDIENCE_BREAKDOWNS = '["age","gender"]'
 #: Below this page size a "reduce the amount of data" error is not worth halving further.
 MIN_PAGE = 10
 _DONE = "Job Completed"
@@ -270,6 +275,23 @@ class FacebookAdsConnector(HttpSource):
             use_async = _days_between(since, until) > self.config.async_after_days
         f = fields or (INSIGHT_FIELDS if level == "ad" else ACCOUNT_INSIGHT_FIELDS)
         params = self._insight_params(since, until, level, f, limit)
+        if use_async:
+            return self._async_insights(params)
+        return self.pages(f"act_{self.account_id}/insights", params, endpoint="insights")
+
+    def iter_audience(
+        self, date_range: tuple[str, str], *, use_async: bool | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of daily ad rows split by age band and gender for ``date_range``.
+
+        Rows carry ``ad_id, impressions, clicks, spend, actions, date_start, date_stop, age,
+        gender`` (numbers as Graph strings); long ranges go through an async report job.
+        """
+        since, until = date_range
+        if use_async is None:
+            use_async = _days_between(since, until) > self.config.async_after_days
+        params = self._insight_params(since, until, "ad", AUDIENCE_FIELDS, None)
+        params["breakdowns"] = AUDIENCE_BREAKDOWNS
         if use_async:
             return self._async_insights(params)
         return self.pages(f"act_{self.account_id}/insights", params, endpoint="insights")

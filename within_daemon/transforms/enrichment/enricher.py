@@ -31,7 +31,10 @@ CREATIVE_ENRICHMENTS: tuple[str, ...] = (*TEXT_ENRICHERS, "image_analysis")
 #: Names computed from other rows after loading.
 ROW_ENRICHMENTS: tuple[str, ...] = ("historical_performance", "competitive_analysis")
 #: Known but not built: asking for them is an error, never a silent no-op.
-NOT_AVAILABLE: tuple[str, ...] = ("audience_insights",)
+NOT_AVAILABLE: tuple[str, ...] = ()
+#: Needs its own API pull (demographic breakdowns): the daemon runs it after loading;
+#: ``enrich_ad_data`` refuses it instead of silently skipping it.
+PULL_ENRICHMENTS: tuple[str, ...] = ("audience_insights",)
 
 ImageAnalyzer = Callable[[str], Awaitable[ImageFeatures]]
 
@@ -75,6 +78,9 @@ class DataEnricher:
         names = check_enrichments(enrich_with)
         if "image_analysis" in names:
             raise ValueError("image_analysis fetches images: use `await aenrich_ad_data(...)`")
+        if "audience_insights" in names:
+            raise ValueError("audience_insights pulls demographic breakdowns from the platform: "
+                             "run it through the daemon (task enrich list)")
         return self._enrich(data, names, {}, history_rows, peer_rows)
 
     async def aenrich_ad_data(

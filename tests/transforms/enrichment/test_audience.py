@@ -1,0 +1,106 @@
+"""Audience insights enrichment: normalization of breakdown rows and the per-ad summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from within_daemon.transforms.enrichment import audience
+
+
+def raw(ad: str, day: str, age: str, gender: str, imp: int, **kw: Any) -> dict[str, Any]:
+    return {"ad_id": ad, "date_start": day, "date_stop": day, "age": age, "gender": gender,
+            "impressions": str(imp), **kw}
+
+
+def norm(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return audience.normalize_audience(rows, account_id="act_1")
+
+
+def test_normalize_types_and_conversions() -> None:
+    """Graph strings become numbers, conversions count only the configured action type."""
+    row = raw("9", "2024-03-01", "25-34", "female", 120, clicks="7", spend="3.10", actions=[
+        {"action_type": "link_click", "value": "5"},
+        {"action_type": "offsite_conversion.fb_pixel_purchase", "value": "2"},
+        {"action_type": "purchase", "value": "2"},
+    ])
+    assert norm([row]) == [{
+        "platform": "facebook", "account_id": "1", "ad_id": "9", "date": "2024-03-01",
+        "age": "25-34", "gender": "female", "impressions": 120, "clicks": 7, "spend": 3.1,
+        "conversions": 2,
+    }]
+
+
+def test_normalize_drops_rows_without_key_and_defaults_unknown() -> None:
+    """Rows lacking ad_id or date are dropped; a missing gender or age becomes 'unknown'."""
+    rows = [{"date_start": "2024-03-01", "impressions": "5"},
+            {"ad_id": "1", "impressions": "5"},
+            {"ad_id": "1", "date_start": "2024-03-01", "impressions": "bad"}]
+    out = norm(rows)
+    assert len(out) == 1
+    assert (out[0]["age"], out[0]["gender"], out[0]["impressions"]) == ("unknown", "unknown", 0)
+
+
+def test_summary_hand_checked() -> None:
+    """Top age band, its share and the gender split match values computed by hand."""
+    rows = norm([
+        raw("1", "2024-03-01", "18-24", "female", 100),
+        raw("1", "2024-03-01", "18-24", "male", 50),
+        raw("1", "2024-03-01", "25-34", "female", 60),
+        raw("1", "2024-03-02", "25-34", "male", 120),
+        raw("1", "2024-03-02", "35-44", "unknown", 70),
+    ])
+    # Ages: 18-24 = 150, 25-34 = 180, 35-44 = 70 of 400.
+    # Genders: female 160, male 170, unknown 70.
+    [s] = audience.summarize(rows)
+    assert s["platform"] == "facebook" and s["account_id"] == "1" and s["ad_id"] == "1"
+    assert s["top_age_band"] == "25-34"
+    assert s["top_age_share"] == pytest.approx(0.45)
+    assert s["female_share"] == pytest.approx(0.40)
+    assert s["male_share"] == pytest.approx(0.425)
+    assert s["unknown_gender_share"] == pytest.approx(0.175)
+    assert s["audience_days"] == 2
+    assert set(s) == {*audience.SUMMARY_KEY, *(c for c, _ in audience.columns())}
+
+
+def test_summary_zero_impressions_gives_none_shares() -> None:
+    """An ad with rows but no impressions has no top band and no shares, but counts days."""
+    [s] = audience.summarize(norm([raw("2", "2024-03-01", "18-24", "female", 0),
+                                   raw("2", "2024-03-02", "65+", "male", 0)]))
+    assert s["top_age_band"] is None and s["top_age_share"] is None
+    assert s["female_share"] is None and s["male_share"] is None
+    assert s["unknown_gender_share"] is None
+    assert s["audience_days"] == 2
+
+
+def test_summary_unknown_gender_only() -> None:
+    """All impressions of unknown gender give an unknown share of 1 and 0 for the others."""
+    [s] = audience.summarize(norm([raw("3", "2024-03-01", "45-54", "unknown", 40),
+                                   raw("3", "2024-03-01", "55-64", "unknown", 10)]))
+    assert s["unknown_gender_share"] == 1.0
+    assert s["female_share"] == 0.0 and s["male_share"] == 0.0
+    assert (s["top_age_band"], s["top_age_share"]) == ("45-54", 0.8)
+
+
+def test_summary_ties_and_order_independent() -> None:
+    """A tie on impressions goes to the band that sorts first, whatever the row order."""
+    rows = norm([raw("4", "2024-03-01", "35-44", "male", 30),
+                 raw("4", "2024-03-01", "18-24", "female", 30)])
+    assert audience.summarize(rows) == audience.summarize(list(reversed(rows)))
+    assert audience.summarize(rows)[0]["top_age_band"] == "18-24"
+
+
+def test_summary_groups_per_ad() -> None:
+    """Each ad gets its own summary, sorted by key."""
+    rows = norm([raw("b", "2024-03-01", "18-24", "male", 10),
+                 raw("a", "2024-03-01", "65+", "female", 10)])
+    assert [s["ad_id"] for s in audience.summarize(rows)] == ["a", "b"]
+
+
+def test_columns_are_typed_and_unique() -> None:
+    """Summary and per-day column lists have distinct names and SQL types."""
+    for cols in (audience.columns(), list(audience.AUDIENCE_COLUMNS)):
+        names = [c for c, _ in cols]
+        assert len(names) == len(set(names))
+        assert all(t.split()[0] in {"TEXT", "REAL", "INTEGER"} for _, t in cols)

@@ -1,0 +1,144 @@
+"""Audience insights: demographic breakdown rows per ad and day, and a per-ad summary.
+
+``normalize_audience`` turns raw Facebook insights rows split by the ``age`` and ``gender``
+breakdowns into typed rows for ``audience_data`` (one per ad, day, age band and gender).
+``summarize`` condenses them per ad: the age band with the most impressions and its share,
+and the impression shares of each gender. Shares are fractions of the ad's impressions and
+``None`` when it has none. Pure functions: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+PLATFORM = "facebook"
+GENDERS = ("female", "male", "unknown")
+UNKNOWN = "unknown"
+
+#: Columns of the per-day table after its key (platform, account_id, ad_id, date, age,
+#: gender), as (name, SQL type).
+AUDIENCE_KEY = ("platform", "account_id", "ad_id", "date", "age", "gender")
+AUDIENCE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("impressions", "INTEGER NOT NULL"), ("clicks", "INTEGER NOT NULL"),
+    ("spend", "REAL NOT NULL"), ("conversions", "INTEGER NOT NULL"),
+)
+SUMMARY_KEY = ("platform", "account_id", "ad_id")
+
+
+def columns() -> list[tuple[str, str]]:
+    """The summary columns (name, SQL type) in a stable order."""
+    return [
+        ("top_age_band", "TEXT"), ("top_age_share", "REAL"), ("female_share", "REAL"),
+        ("male_share", "REAL"), ("unknown_gender_share", "REAL"),
+        ("audience_days", "INTEGER"),
+    ]
+
+
+def _count(v: Any) -> int:
+    """A Graph count (``"12"``, ``12``, ``"12.0"``) as ``int``; anything else is 0."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return 0
+    return int(f) if f == f and f >= 0 else 0  # NaN and negatives count as nothing
+
+
+def _money(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return 0.0
+    return round(f, 2) if f == f and f >= 0 else 0.0
+
+
+def _conversions(actions: Any, types: frozenset[str]) -> int:
+    if not isinstance(actions, list):
+        return 0
+    return sum(
+        _count(a.get("value")) for a in actions
+        if isinstance(a, dict) and a.get("action_type") in types
+    )
+
+
+def normalize_audience(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    account_id: str,
+    conversion_action_types: Sequence[str] = ("offsite_conversion.fb_pixel_purchase",),
+) -> list[dict[str, Any]]:
+    """Typed ``audience_data`` rows from raw breakdown rows of one account.
+
+    Rows without ``ad_id`` or ``date_start`` are dropped; a missing age or gender becomes
+    ``"unknown"``. Conversions sum the ``actions`` of the given types (pass types that do
+    not overlap, e.g. not ``purchase`` together with the pixel purchase).
+    """
+    types = frozenset(conversion_action_types)
+    account = account_id.removeprefix("act_")
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        ad_id, day = r.get("ad_id"), r.get("date_start")
+        if not ad_id or not day:
+            continue
+        out.append({
+            "platform": PLATFORM,
+            "account_id": account,
+            "ad_id": str(ad_id),
+            "date": str(day)[:10],
+            "age": str(r.get("age") or UNKNOWN),
+            "gender": str(r.get("gender") or UNKNOWN).lower(),
+            "impressions": _count(r.get("impressions")),
+            "clicks": _count(r.get("clicks")),
+            "spend": _money(r.get("spend")),
+            "conversions": _conversions(r.get("actions"), types),
+        })
+    return out
+
+
+def summary_from_totals(
+    key: tuple[str, str, str], by_age: Mapping[str, int], by_gender: Mapping[str, int],
+    days: int,
+) -> dict[str, Any]:
+    """One summary row from an ad's impressions per age band and per gender.
+
+    The top age band is the one with the most impressions; ties go to the band that sorts
+    first, so the result does not depend on row order.
+    """
+    platform, account_id, ad_id = key
+    total = sum(by_age.values())
+    g_total = sum(by_gender.values())
+    top = min(by_age, key=lambda a: (-by_age[a], a)) if total else None
+    out: dict[str, Any] = {
+        "platform": platform, "account_id": account_id, "ad_id": ad_id,
+        "top_age_band": top,
+        "top_age_share": by_age[top] / total if top is not None else None,
+        "audience_days": days,
+    }
+    for g in GENDERS:
+        out[f"{g}_share" if g != UNKNOWN else "unknown_gender_share"] = (
+            by_gender.get(g, 0) / g_total if g_total else None
+        )
+    return out
+
+
+def summarize(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per (platform, account_id, ad_id) summaries of normalized audience rows.
+
+    Gender values other than female/male count as unknown; ``audience_days`` is the number
+    of distinct dates the ad has audience rows for (with or without impressions).
+    """
+    by_age: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_gender: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
+        lambda: defaultdict(int))
+    days: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for r in rows:
+        key = (str(r["platform"]), str(r["account_id"]), str(r["ad_id"]))
+        imp = int(r.get("impressions") or 0)
+        gender = str(r.get("gender") or UNKNOWN)
+        by_age[key][str(r.get("age") or UNKNOWN)] += imp
+        by_gender[key][gender if gender in GENDERS else UNKNOWN] += imp
+        days[key].add(str(r["date"]))
+    return [
+        summary_from_totals(k, by_age[k], by_gender[k], len(days[k])) for k in sorted(days)
+    ]
