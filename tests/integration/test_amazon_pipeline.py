@@ -112,3 +112,5 @@ async def test_ad_and_account_tasks_load_exact_rows_and_totals(
     [(complete,)] = query(loaded, "SELECT COUNT(*) FROM ledger WHERE platform = 'amazon' "
                                   "AND status = 'complete'")
     assert complete == 2 * 2 * LOOKBACK  # 2 profiles x (ad, account) x days
+    # The configured window (14d here) is recorded with every row it counted conversions by.
+    assert query(loaded, "SELECT DISTINCT attribution_window FROM ad_data") == [("14d",)]

@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -285,9 +285,11 @@ class DatabaseLoader:
         self, *, run_id: str, task: str, kind: Kind, records: Sequence[dict[str, Any]],
         fetched_at: str | datetime, complete_days: Sequence[tuple[str, str, str, int]] = (),
         quarantined: Sequence[tuple[str | None, str | None, Any, list[dict[str, Any]]]] = (),
-        count_in_run: bool = False,
+        count_in_run: bool = False, context: Mapping[str, Any] | None = None,
     ) -> int:
         """Upsert records, mark complete days and quarantine rejects in one transaction.
+
+        ``context`` fills the batch-wide columns (``attribution_window`` of ad rows).
 
         ``complete_days`` are ``(platform, account_id, day, rows)``; ``quarantined`` are
         ``(platform, account_id, raw_record, errors)``. With ``count_in_run`` the run's
@@ -296,7 +298,7 @@ class DatabaseLoader:
         was fetched later than ``fetched_at`` is kept and not counted.
         """
         now = _now()
-        rows = sq.fact_rows(kind, records, run_id, _utc_iso(fetched_at), now)
+        rows = sq.fact_rows(kind, records, run_id, _utc_iso(fetched_at), now, context)
         ledger, history = sq.ledger_rows(task, kind, run_id, complete_days, now)
         qrows = sq.quarantine_rows(run_id, task, kind, quarantined, now)
         async with self._transaction() as tx:

@@ -11,7 +11,7 @@ too, next to the column lists whose order they must follow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -74,10 +74,12 @@ class FactTable:
     name: str
     fields: tuple[str, ...]
     key: tuple[str, ...]
+    #: Columns set per batch rather than per record (added by later migrations).
+    extras: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return (*self.fields, *PROVENANCE)
+        return (*self.fields, *self.extras, *PROVENANCE)
 
     @property
     def storage_key(self) -> tuple[str, ...]:
@@ -92,7 +94,9 @@ class FactTable:
         return (*head, *(k for k in self.key if k not in head))
 
 
-AD_TABLE = FactTable("ad", "ad_data", AD_FIELDS, AD_KEY)
+#: ``attribution_window``: the conversion window the platform counted with (Amazon's
+#: 1d/7d/14d/30d setting), so rows pulled under different settings stay distinguishable.
+AD_TABLE = FactTable("ad", "ad_data", AD_FIELDS, AD_KEY, extras=("attribution_window",))
 ACCOUNT_TABLE = FactTable("account", "account_data", ACCOUNT_FIELDS, ACCOUNT_KEY)
 FACT_TABLES: dict[str, FactTable] = {t.kind: t for t in (AD_TABLE, ACCOUNT_TABLE)}
 
@@ -252,6 +256,8 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         ),
         Migration(3, "unified cross-platform dataset", tuple(unified_ddl(d))),
         Migration(4, "audience insights", tuple(audience_ddl(d))),
+        Migration(5, "attribution window of ad rows",
+                  ("ALTER TABLE ad_data ADD COLUMN attribution_window TEXT",)),
     )
 
 
@@ -357,14 +363,18 @@ _GETTERS = {k: itemgetter(*t.fields) for k, t in FACT_TABLES.items()}
 
 
 def fact_rows(kind: str, records: Sequence[dict[str, Any]], run_id: str, fetched_at: str,
-              loaded_at: str) -> list[tuple[Any, ...]]:
-    """Bind tuples for ``upsert[kind]``; a record must have exactly the table's fields."""
+              loaded_at: str, context: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Bind tuples for ``upsert[kind]``; a record must have exactly the table's fields.
+
+    ``context`` gives the batch-wide ``extras`` columns (missing ones are NULL).
+    """
     table = FACT_TABLES.get(kind)
     if table is None:
         raise LoaderError(f"unknown record kind {kind!r} (expected 'ad' or 'account')")
     get, n = _GETTERS[kind], len(table.fields)
+    extra = tuple((context or {}).get(e) for e in table.extras)
     try:
-        rows = [(*get(r), run_id, fetched_at, loaded_at) for r in records]
+        rows = [(*get(r), *extra, run_id, fetched_at, loaded_at) for r in records]
     except (KeyError, TypeError):
         rows = []
     # Every field present plus the same length means exactly the field set: a stray key would

@@ -72,6 +72,7 @@ class _Buffer:
     )
     fetched_at: str = ""
     day_rows: Counter[str] = field(default_factory=Counter)
+    context: dict[str, Any] | None = None
 
 
 class LoaderActor(Actor[LoaderMsg, None]):
@@ -103,6 +104,7 @@ class LoaderActor(Actor[LoaderMsg, None]):
             buf = self._buffer(msg.ref)
             buf.records.extend(msg.records)
             buf.fetched_at = msg.fetched_at
+            buf.context = msg.context or buf.context
             ref = msg.ref
             for raw, errors in msg.quarantined:
                 buf.quarantined.append((ref.platform, ref.account_id, raw, errors))
@@ -146,6 +148,7 @@ class LoaderActor(Actor[LoaderMsg, None]):
                     run_id=ref.run_id, task=ref.task, kind=ref.kind, records=buf.records,
                     fetched_at=buf.fetched_at or "1970-01-01T00:00:00Z",
                     complete_days=days, quarantined=buf.quarantined, count_in_run=True,
+                    context=buf.context if ref.kind == "ad" else None,
                 )
                 break
             except LoaderError as exc:

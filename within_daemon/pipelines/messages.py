@@ -60,6 +60,8 @@ class RecordBatch(msgspec.Struct):
     quarantined: list[tuple[dict[str, Any], list[dict[str, Any]]]]
     fetched_at: str
     fetched: int
+    #: Batch-wide column values, e.g. the account's ``attribution_window``.
+    context: dict[str, Any] | None = None
 
 
 class CreativeFeatures(msgspec.Struct):
