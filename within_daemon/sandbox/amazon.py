@@ -38,6 +38,7 @@ from within_daemon.sandbox.amazon_data import (
     parse_report_request,
 )
 from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, handle_admin, now
+from within_daemon.sandbox.serving import serve_app
 
 log = logging.getLogger(__name__)
 
@@ -161,17 +162,9 @@ class AmazonEmulator:
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve until the block exits; yields the base URL (token URL: + /auth/o2/token)."""
-        runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False,
-                               shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            shown = f"[{host}]" if ":" in host else host
-            self.base_url = f"http://{shown}:{runner.addresses[0][1]}"
+        async with serve_app(self.make_app(), host, port) as origin:
+            self.base_url = origin
             yield self.base_url
-        finally:
-            await runner.cleanup()
 
     @property
     def token_url(self) -> str:

@@ -39,6 +39,7 @@ from within_daemon.sandbox.faults import (
     handle_admin,
     now,
 )
+from within_daemon.sandbox.serving import serve_app
 
 log = logging.getLogger(__name__)
 
@@ -160,21 +161,9 @@ class FacebookEmulator:
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve until the block exits; yields the versioned base URL."""
-        # A short shutdown timeout: a test that leaves a 'slow' request in flight must not
-        # hold the teardown for aiohttp's default 60 s.
-        runner = web.AppRunner(
-            self.make_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound = runner.addresses[0][1]
-            shown = f"[{host}]" if ":" in host else host
-            self.base_url = f"http://{shown}:{bound}/{self.api_version}"
+        async with serve_app(self.make_app(), host, port) as origin:
+            self.base_url = f"{origin}/{self.api_version}"
             yield self.base_url
-        finally:
-            await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if "/_sandbox/" in request.path:

@@ -42,6 +42,7 @@ from within_daemon.sandbox.google_data import (
     parse_gaql,
     run_query,
 )
+from within_daemon.sandbox.serving import serve_app
 
 log = logging.getLogger(__name__)
 
@@ -196,19 +197,10 @@ class GoogleAdsEmulator:
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve until the block exits; yields the versioned base URL (``token_url`` is set)."""
-        runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False,
-                               shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound = runner.addresses[0][1]
-            origin = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
+        async with serve_app(self.make_app(), host, port) as origin:
             self.base_url = f"{origin}/{self.api_version}"
             self.token_url = f"{origin}/token"
             yield self.base_url
-        finally:
-            await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if "/_sandbox/" in request.path:

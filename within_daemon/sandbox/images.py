@@ -32,6 +32,8 @@ from typing import Final
 from aiohttp import web
 from PIL import Image, ImageDraw
 
+from within_daemon.sandbox.serving import serve_app
+
 FAULT_KINDS: Final = (
     "404", "html", "slow", "huge", "huge_chunked", "bomb", "corrupt", "truncated",
 )
@@ -139,21 +141,9 @@ class ImageServer:
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve until the block exits; yields the base URL (no trailing slash)."""
-        # A short shutdown timeout: a 'slow' or 'huge' request left in flight by a test
-        # must not hold the teardown for aiohttp's default 60 s.
-        runner = web.AppRunner(
-            self.make_app(), access_log=None, handle_signals=False, shutdown_timeout=0.5
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound = runner.addresses[0][1]
-            shown = f"[{host}]" if ":" in host else host
-            self.base_url = f"http://{shown}:{bound}"
+        async with serve_app(self.make_app(), host, port, shutdown_timeout=0.5) as origin:
+            self.base_url = origin
             yield self.base_url
-        finally:
-            await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path

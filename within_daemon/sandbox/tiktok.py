@@ -25,6 +25,7 @@ import msgspec
 from aiohttp import web
 
 from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, handle_admin, now
+from within_daemon.sandbox.serving import serve_app
 from within_daemon.sandbox.tiktok_data import (
     AD_ATTRIBUTES,
     VALUE_METRICS,
@@ -170,19 +171,9 @@ class TikTokEmulator:
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve until the block exits; yields the versioned base URL (no trailing slash)."""
-        runner = web.AppRunner(
-            self.make_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound = runner.addresses[0][1]
-            shown = f"[{host}]" if ":" in host else host
-            self.base_url = f"http://{shown}:{bound}/open_api/{API_VERSION}"
+        async with serve_app(self.make_app(), host, port) as origin:
+            self.base_url = f"{origin}/open_api/{API_VERSION}"
             yield self.base_url
-        finally:
-            await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if "/_sandbox/" in request.path:
