@@ -1,4 +1,4 @@
-"""Command line: ``within-daemon run | once | backfill | check-config | status | quality | demo``.
+"""Command line: ``within-daemon COMMAND`` (run, once, backfill, check-config, status, ...).
 
 Exit codes (also in the README):
 
@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="re-pull days the ledger already has complete")
     cmd("check-config", "validate the config file and print what it configures")
     cmd("status", "print the running daemon's /status (tasks, runs, parked accounts)")
+    sub.add_parser("features", help="list the feature definitions of the feature store",
+                   description="list the feature definitions of the feature store")
+    train = cmd("train", "build versioned training datasets (Parquet + manifest) now")
+    train.add_argument("--dataset", default="all", choices=["all", "ad_score", "account_health"])
+    train.add_argument("--output", help="model store folder (default: [model_store] root)")
+    train.add_argument("--as-of", type=_date, help="build as of this day (default: all data)")
     qual = cmd("quality", "print the latest data quality scores per platform, account and "
                           "dimension")
     qual.add_argument("--db", help="read this SQLite file instead of the config's database")
@@ -162,6 +168,47 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  account {a['platform']}/{a['account_id']}: usage {a['usage_percent']:.0f}%, "
               f"{a['requests']} requests{flag}")
     return EXIT_OK
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from .features import describe
+
+    print(describe(), end="")
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import json
+
+    from .loaders import DatabaseLoader
+    from .pipelines.training_data_pipeline import (
+        DATASETS,
+        InsufficientDataError,
+        TrainingDataPipeline,
+    )
+
+    loaded = _load(args)
+    ms = loaded.config.model_store
+    root = Path(args.output or ms.root)
+    root = root if root.is_absolute() else loaded.base_dir / root
+    names = list(DATASETS) if args.dataset == "all" else [args.dataset]
+
+    async def go() -> int:
+        url = loaded.config.database.url
+        code = EXIT_OK
+        async with DatabaseLoader.from_url(url, base_dir=loaded.base_dir) as db:
+            pipe = TrainingDataPipeline(db, root)
+            for name in names:
+                try:
+                    out = await pipe.build(name, as_of=args.as_of, horizon_days=ms.horizon_days)
+                except InsufficientDataError as exc:
+                    print(f"{name}: not built: {exc}", file=sys.stderr)
+                    code = EXIT_FAILED
+                    continue
+                print(json.dumps(out, indent=2, default=str))
+        return code
+
+    return anyio.run(go, backend="asyncio")
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
@@ -287,7 +334,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {
     "run": cmd_run, "once": cmd_once, "backfill": cmd_backfill,
     "check-config": cmd_check_config, "demo": cmd_demo, "status": cmd_status,
-    "quality": cmd_quality,
+    "quality": cmd_quality, "train": cmd_train, "features": cmd_features,
 }
 
 

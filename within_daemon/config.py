@@ -48,7 +48,9 @@ Positive = Annotated[int, Meta(gt=0)]
 PositiveFloat = Annotated[float, Meta(gt=0)]
 RunTime = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Platform = Literal["facebook", "google", "amazon", "tiktok", "internal"]
-Pipeline = Literal["AdDataPipeline", "AccountDataPipeline", "PlatformDataPipeline"]
+Pipeline = Literal[
+    "AdDataPipeline", "AccountDataPipeline", "PlatformDataPipeline", "TrainingDataPipeline",
+]
 Cadence = Literal["hourly", "daily", "weekly"]
 Destination = Literal["database"]
 Enrichment = Literal[
@@ -193,6 +195,13 @@ class ReportingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                    Annotated[float, Meta(gt=0)]] = msgspec.field(default_factory=dict)
 
 
+class ModelStoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where versioned training datasets are written (relative to the config's folder)."""
+
+    root: str = "models"
+    horizon_days: Annotated[int, Meta(ge=1, le=90)] = 7
+
+
 class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Limits of the ``image_analysis`` enrichment (images are untrusted downloads)."""
 
@@ -211,6 +220,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     quality: QualityConfig = msgspec.field(default_factory=QualityConfig)
     validation: ValidationConfig = msgspec.field(default_factory=ValidationConfig)
     reporting: ReportingConfig = msgspec.field(default_factory=ReportingConfig)
+    model_store: ModelStoreConfig = msgspec.field(default_factory=ModelStoreConfig)
     enrichment: EnrichmentConfig = msgspec.field(default_factory=EnrichmentConfig)
 
 

@@ -8,6 +8,7 @@ switches on throttling, server errors and invalid rows so the recovery paths sho
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import sys
@@ -69,7 +70,9 @@ def demo_config(db: Path, urls: dict[str, tuple[str, str]], explicit: str | None
     platforms = msgspec.structs.replace(platforms, internal=msgspec.structs.replace(
         platforms.internal, drop_folder=str(drop)))
     cfg = msgspec.structs.replace(
-        cfg, platforms=platforms,
+        cfg, model_store=msgspec.structs.replace(
+            cfg.model_store, root=str(db.resolve().parent / "within-demo-models")),
+        platforms=platforms,
         database=msgspec.structs.replace(cfg.database, url=f"sqlite:///{db.resolve()}"),
     )
     return resolve_config(cfg, path)
@@ -170,6 +173,15 @@ def _summary(db: Path) -> None:
     if quality:
         print("  quality (worst account): " + ", ".join(
             f"{d} {s}" + (f" ({f} failing)" if f else "") for d, s, f in quality))
+    models = db.resolve().parent / "within-demo-models"
+    for manifest in sorted(models.glob("*/*/manifest.json")):
+        info = json.loads(manifest.read_text())
+        rows = {k: v["rows"] for k, v in info.get("splits", {}).items()}
+        split = ", ".join(f"{k} {v}" for k, v in rows.items())
+        print(f"  training dataset {info.get('dataset')} v{info.get('version')}: "
+              f"{sum(rows.values())} rows ({split}), {len(info.get('features', []))} features,"
+              f" label: {str(info.get('label_definition', ''))[:70]}")
+        print(f"    {manifest.parent}")
     print(f"\nLook inside: sqlite3 {db} 'SELECT * FROM runs'")
 
 

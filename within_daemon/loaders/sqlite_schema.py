@@ -107,7 +107,7 @@ TABLES: tuple[str, ...] = (
     "unified_ad_data",
     "rollup_campaign_daily", "rollup_account_daily", "rollup_account_weekly",
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
-    "audience_data", "ad_audience_summary",
+    "audience_data", "ad_audience_summary", "feature_online", "feature_history",
 )
 
 
@@ -243,6 +243,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     """The ordered migration list; append new versions, never edit applied ones."""
     from .analytics_schema import analytics_ddl, unified_ddl  # they import this module
     from .audience_schema import audience_ddl
+    from .feature_store import feature_store_ddl
     return (
         Migration(
             1,
@@ -258,6 +259,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         Migration(4, "audience insights", tuple(audience_ddl(d))),
         Migration(5, "attribution window of ad rows",
                   ("ALTER TABLE ad_data ADD COLUMN attribution_window TEXT",)),
+        Migration(6, "feature store", tuple(feature_store_ddl(d))),
     )
 
 

@@ -19,6 +19,7 @@ from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
 from ..loaders.audience_schema import refresh_summary, upsert_audience
+from ..loaders.feature_store import FeatureStore
 from ..observability.metrics import Metrics
 from ..transforms import DataQualityMonitor
 from ..transforms.enrichment.audience import normalize_audience
@@ -85,6 +86,12 @@ async def after_task(
             summary["benchmark_rows"] = await _benchmarks(db, task.platform, all_days)
         if "audience_insights" in task.enrich and connectors:
             summary["audience_rows"] = await _audience(db, touched, connectors)
+        # Online and offline feature values follow every ad task (cheap: touched days only).
+        store_fs = FeatureStore(db)
+        summary["feature_rows"] = 0
+        for t in touched:
+            summary["feature_rows"] += await store_fs.materialize(
+                platform=t.platform, account_id=t.account_id, days=t.days)
         if quality.enabled:
             summary["quality"] = await _quality(db, task, touched, quality, metrics)
     except LoaderError as exc:

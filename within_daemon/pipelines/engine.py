@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,6 +133,7 @@ class Engine:
         self._raw_send = raw_send
         self.active: dict[str, RunRef] = {}
         self.last_postprocess: dict[str, Any] = {}
+        self.last_training: list[AccountResult] = []
         #: One connector per account for the engine's life, so that its rate limiter,
         #: usage pacing and circuit breaker are shared by every task that pulls the account
         #: and survive from one run to the next.
@@ -192,6 +194,8 @@ class Engine:
             start, end = start or dstart, end or dend
         if task.pipeline == "PlatformDataPipeline":
             return await self._unify(task, start, end, t0)
+        if task.pipeline == "TrainingDataPipeline":
+            return await self._train(task, start, end, t0)
         if task.platform == "internal":
             return await self._internal(task, start, end, t0)
         days = day_list(start, end)
@@ -249,6 +253,36 @@ class Engine:
             self.metrics.last_success.labels(task.name).set(time.time())
         return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()),
                           status, round(time.monotonic() - t0, 3), [res])
+
+    async def _train(self, task: TaskConfig, start: date, end: date, t0: float) -> TaskResult:
+        """Versioned training datasets for both models; an unchanged input makes no version."""
+        from .training_data_pipeline import DATASETS, InsufficientDataError, TrainingDataPipeline
+
+        ms = self.loaded.config.model_store
+        root = Path(ms.root)
+        root = root if root.is_absolute() else self.loaded.base_dir / root
+        pipe = TrainingDataPipeline(self.db, root)
+        results: list[AccountResult] = []
+        for name in DATASETS:
+            try:
+                out = await pipe.build(name, horizon_days=ms.horizon_days)
+            except InsufficientDataError as exc:
+                log.warning("training dataset %s not built: %s", name, exc)
+                results.append(AccountResult(name, "model_store", None, "skipped",
+                                             error=str(exc)))
+                continue
+            rows = sum(out["rows"].values())
+            log.info("training dataset %s version %s (%s): %d rows at %s", name,
+                     out["version"], "new" if out["created"] else "unchanged", rows, out["path"])
+            results.append(AccountResult(name, "model_store", out["version"], "success",
+                                         fetched=rows, loaded=rows if out["created"] else 0))
+        self.last_training = results
+        status = _overall([r.status for r in results])
+        self.metrics.runs.labels(task.name, status).inc()
+        if status == "success":
+            self.metrics.last_success.labels(task.name).set(time.time())
+        return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()),
+                          status, round(time.monotonic() - t0, 3), results)
 
     async def _internal(self, task: TaskConfig, start: date, end: date, t0: float) -> TaskResult:
         """The company's own data: new dropped files, then the SQL query over the window."""
