@@ -52,7 +52,7 @@ from .amazon_reports import (
     download_rows,
     report_body,
 )
-from .base import HttpSource, settings_from
+from .base import HttpSource, Prepared, settings_from
 from .oauth import OAuthClient
 from .pacing import UsageReading
 from .registry import register_connector, require
@@ -93,7 +93,6 @@ class AmazonAdsConnector(HttpSource):
         self._account_info: dict[str, Any] | None = None
         #: Day totals computed by ``active_counts`` for the next ``iter_account_rows``.
         self._account_rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
         #: Rows per page handed on from a streamed report download.
         self.page_rows = PAGE_ROWS
 
@@ -130,78 +129,12 @@ class AmazonAdsConnector(HttpSource):
             throttle_pause=self.settings.throttle_pause_seconds,
         )
 
-    # -- the request path (JSON bodies, 2xx, refresh-once on 401, 425 reuse) --------------
-    async def _http(
-        self,
-        method: str,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, str] | None,
+    # -- request hooks: LwA bearer token, profile scope, JSON create bodies, 2xx, 425 ------
+    async def prepare(
+        self, method: str, endpoint: str, params: Mapping[str, str] | None,
         data: Mapping[str, str] | None,
-    ) -> Any:
-        """One request; ``data={"json": text}`` is sent as the JSON body of a create."""
-        session = self._get_session()
-        t0 = time.monotonic()
-        outcome = "error"
-        try:
-            status, body, headers = await self._send_once(session, method, url, endpoint,
-                                                          params, data, refreshed=False)
-            if status == 401:
-                # The cached token may have expired early or been revoked server side:
-                # refresh once; a second 401 is a real auth failure.
-                log.info("%s: 401; refreshing the access token and retrying once", endpoint)
-                self.oauth.invalidate()
-                status, body, headers = await self._send_once(
-                    session, method, url, endpoint, params, data, refreshed=True)
-            usage = self.read_usage(headers)
-            self._observe_usage(usage)
-            if 200 <= status < 300:
-                try:
-                    obj = _json.decode(body)
-                except msgspec.DecodeError as exc:
-                    raise TransientError(
-                        f"{endpoint}: malformed or truncated JSON ({len(body)} bytes): {exc}",
-                        platform=self.platform, account_id=self.account_id, status=status,
-                    ) from None
-                outcome = "ok"
-                return obj
-            if status == 425 and endpoint == "report_create":
-                twin = duplicate_report_id(body)
-                if twin is not None:
-                    log.info("report create is a duplicate of in-flight report %s; reusing it",
-                             twin)
-                    outcome = "ok"
-                    return {"reportId": twin, "status": "PENDING", "duplicate": True}
-            err = classify_error(
-                status, body, account_id=self.account_id, endpoint=endpoint,
-                retry_after=usage.regain_seconds if usage else None,
-                throttle_pause=self.settings.throttle_pause_seconds,
-            )
-            outcome = err.error_class
-            self._count_error(err)
-            raise err
-        except SourceError as exc:
-            if outcome == "error":
-                outcome = exc.error_class
-                self._count_error(exc)
-            raise
-        finally:
-            if self.metrics is not None:
-                self.metrics.http_requests.labels(self.platform, endpoint, outcome).inc()
-                self.metrics.http_latency.labels(self.platform, endpoint).observe(
-                    time.monotonic() - t0)
-
-    async def _send_once(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
-        *,
-        refreshed: bool,
-    ) -> tuple[int, bytes, Mapping[str, str]]:
+    ) -> Prepared:
+        """``data={"json": text}`` is sent as the JSON body of a report create."""
         token = await self.oauth.token()
         headers = {
             "Authorization": f"Bearer {token}",
@@ -216,17 +149,23 @@ class AmazonAdsConnector(HttpSource):
             headers["Accept"] = CREATE_ACCEPT
         elif endpoint == "report_status":
             headers["Accept"] = STATUS_ACCEPT
-        self.requests_made += 1
-        try:
-            async with session.request(method, url, params=params or None, data=payload,
-                                       headers=headers, timeout=self._timeout) as resp:
-                return resp.status, await resp.read(), resp.headers
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            again = " (after refresh)" if refreshed else ""
-            raise TransientError(
-                f"{endpoint}{again}: {type(exc).__name__}: {exc}",
-                platform=self.platform, account_id=self.account_id,
-            ) from None
+        return Prepared(params or None, payload, headers)
+
+    def refresh_credentials(self) -> bool:
+        # The cached token may have expired early or been revoked server side.
+        self.oauth.invalidate()
+        return True
+
+    def success_status(self, status: int) -> bool:
+        return 200 <= status < 300  # a report create answers 200 or 202
+
+    def special_answer(self, status: int, body: bytes, endpoint: str) -> Any:
+        if status == 425 and endpoint == "report_create":
+            twin = duplicate_report_id(body)
+            if twin is not None:
+                log.info("report create is a duplicate of in-flight report %s; reusing it", twin)
+                return {"reportId": twin, "status": "PENDING", "duplicate": True}
+        return None
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

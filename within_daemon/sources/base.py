@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import anyio
@@ -31,6 +31,14 @@ from .pacing import Pacer, UsageReading
 log = logging.getLogger(__name__)
 
 _json = msgspec.json.Decoder()
+
+
+class Prepared(NamedTuple):
+    """What one HTTP attempt sends: query, body (form mapping or raw bytes), headers."""
+
+    params: Mapping[str, str] | None
+    data: Mapping[str, str] | bytes | None
+    headers: dict[str, str]
 
 
 class HttpSettings(msgspec.Struct, frozen=True):
@@ -282,6 +290,32 @@ class HttpSource:
                 log.warning("throttled (%s); pausing %.0fs", exc, exc.retry_after)
                 continue
 
+    # -- hooks of the request path (defaults: query/form auth, JSON answers on 200) -------
+    def before_request(self, endpoint: str) -> None:
+        """Raise to refuse a request before it is sent (e.g. a quota known to be spent)."""
+
+    async def prepare(
+        self, method: str, endpoint: str, params: Mapping[str, str] | None,
+        data: Mapping[str, str] | None,
+    ) -> Prepared:
+        """What one attempt sends; called again for the retry after a refreshed 401."""
+        q = dict(params or {})
+        q.update(self.auth_params())
+        if method == "GET":
+            return Prepared(q, None, self.auth_headers())
+        return Prepared(None, {**q, **(data or {})}, self.auth_headers())
+
+    def refresh_credentials(self) -> bool:
+        """A 401 arrived: drop cached credentials and return True to retry once."""
+        return False
+
+    def success_status(self, status: int) -> bool:
+        return status == 200
+
+    def special_answer(self, status: int, body: bytes, endpoint: str) -> Any:
+        """A non-error answer to a non-success status (Amazon's 425 duplicate), or None."""
+        return None
+
     async def _http(
         self,
         method: str,
@@ -290,52 +324,57 @@ class HttpSource:
         params: Mapping[str, str] | None,
         data: Mapping[str, str] | None,
     ) -> Any:
+        self.before_request(endpoint)
         session = self._get_session()
-        q = dict(params or {})
-        q.update(self.auth_params())
-        self.requests_made += 1
         t0 = time.monotonic()
         outcome = "error"
         try:
-            try:
-                async with session.request(
-                    method, url, params=q if method == "GET" else None,
-                    data=({**q, **(data or {})} if method != "GET" else None),
-                    headers=self.auth_headers(),
-                    # Per platform: the engine's session is shared by all of them.
-                    timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
-                ) as resp:
-                    body = await resp.read()
-                    status = resp.status
-                    usage = self.read_usage(resp.headers)
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                raise TransientError(
-                    f"{endpoint}: {type(exc).__name__}: {exc}",
-                    platform=self.platform, account_id=self.account_id,
-                ) from None
+            for attempt in (0, 1):
+                prep = await self.prepare(method, endpoint, params, data)
+                self.requests_made += 1
+                try:
+                    async with session.request(
+                        method, url, params=prep.params, data=prep.data, headers=prep.headers,
+                        # Per platform: the engine's session is shared by all of them.
+                        timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
+                    ) as resp:
+                        body = await resp.read()
+                        status = resp.status
+                        resp_headers = resp.headers
+                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                    raise TransientError(
+                        f"{endpoint}: {type(exc).__name__}: {exc}",
+                        platform=self.platform, account_id=self.account_id,
+                    ) from None
+                if status == 401 and attempt == 0 and self.refresh_credentials():
+                    # An expired or revoked access token: refresh once, then believe a 401.
+                    log.info("%s: 401; refreshing the access token and retrying once", endpoint)
+                    continue
+                break
+            usage = self.read_usage(resp_headers)
             self._observe_usage(usage)
-            if status != 200:
-                err = self.classify(status, body, usage)
-                outcome = err.error_class
-                self._count_error(err)
-                raise err
+            special = self.special_answer(status, body, endpoint)
+            if special is not None:
+                outcome = "ok"
+                return special
+            if not self.success_status(status):
+                raise self.classify(status, body, usage)
             try:
                 obj = _json.decode(body)
             except msgspec.DecodeError as exc:
-                err2 = TransientError(
+                raise TransientError(
                     f"{endpoint}: malformed or truncated JSON ({len(body)} bytes): {exc}",
                     platform=self.platform, account_id=self.account_id, status=status,
-                )
-                outcome = err2.error_class
-                self._count_error(err2)
-                raise err2 from None
+                ) from None
             in_body = self.body_error(obj, body, usage)
             if in_body is not None:
-                outcome = in_body.error_class
-                self._count_error(in_body)
                 raise in_body
             outcome = "ok"
             return obj
+        except SourceError as exc:
+            outcome = exc.error_class
+            self._count_error(exc)
+            raise
         finally:
             if self.metrics is not None:
                 self.metrics.http_requests.labels(self.platform, endpoint, outcome).inc()

@@ -31,7 +31,7 @@ from ..config import AccountConfig, LoadedConfig, Secret
 from ..errors import ConfigError, SourceError, ThrottledError, TransientError
 from ..observability.metrics import Metrics
 from ..platform_config import GOOGLE_DEFAULT_BASE_URL, GOOGLE_DEFAULT_TOKEN_URL, GoogleConfig
-from .base import HttpSource, settings_from
+from .base import HttpSource, Prepared, settings_from
 from .google_errors import classify_error, error_object, quota_info
 from .oauth import OAuthClient
 from .pacing import UsageReading
@@ -136,7 +136,7 @@ class GoogleAdsConnector(HttpSource):
 
     # -- platform hooks ------------------------------------------------------------------
     def auth_headers(self) -> dict[str, str]:
-        """Headers besides the bearer token (which ``_http`` adds per attempt)."""
+        """Headers besides the bearer token (which ``prepare`` adds per attempt)."""
         h = {"Content-Type": "application/json"}
         if self._developer is not None:
             h["developer-token"] = self._developer.reveal()
@@ -168,76 +168,30 @@ class GoogleAdsConnector(HttpSource):
         return exc
 
     # -- the request path: JSON bodies and the bearer token ------------------------------
-    async def _http(
-        self,
-        method: str,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
-    ) -> Any:
-        # Overrides the base only to send a JSON body and a fresh bearer token per attempt;
-        # classification and metrics go through the same hooks as every platform.
+    # -- request hooks: a JSON body and a fresh bearer token per attempt -----------------
+    def before_request(self, endpoint: str) -> None:
         shared = DEVELOPER_PAUSES.get(self._dev_key, 0.0) - time.monotonic()
         if shared > 0:
             raise ThrottledError(
                 f"{endpoint}: developer token quota exhausted (seen on another account); "
                 f"{shared:.0f}s left", retry_after=shared,
                 platform=self.platform, account_id=self.account_id)
-        session = self._get_session()
-        payload = msgspec.json.encode(dict(data or {}))
-        t0 = time.monotonic()
-        outcome = "error"
-        try:
-            oauth = self.oauth
-            for first in (True, False):
-                token = await oauth.token() if oauth is not None else (
-                    self._static.reveal() if self._static else "")
-                headers = {**self.auth_headers(), "Authorization": f"Bearer {token}"}
-                self.requests_made += 1
-                try:
-                    async with session.request(
-                        method, url, params=params, data=payload, headers=headers,
-                        # Per request: the engine's session is shared by every platform.
-                        timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
-                    ) as resp:
-                        body = await resp.read()
-                        status = resp.status
-                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                    raise TransientError(
-                        f"{endpoint}: {type(exc).__name__}: {exc}",
-                        platform=self.platform, account_id=self.account_id,
-                    ) from None
-                if status == 401 and first and oauth is not None:
-                    # An expired or revoked access token: refresh once, then believe the 401.
-                    log.info("%s: 401 from Google Ads; refreshing the access token", endpoint)
-                    oauth.invalidate()
-                    continue
-                break
-            err: SourceError | None = None
-            obj: Any = None
-            if status != 200:
-                err = self.classify(status, body, None)
-            else:
-                try:
-                    obj = msgspec.json.decode(body)
-                except msgspec.DecodeError as exc:
-                    err = TransientError(
-                        f"{endpoint}: malformed or truncated JSON ({len(body)} bytes): {exc}",
-                        platform=self.platform, account_id=self.account_id, status=status)
-                else:
-                    err = self.body_error(obj, body, None)
-            if err is not None:
-                outcome = err.error_class
-                self._count_error(err)
-                raise err
-            outcome = "ok"
-            return obj
-        finally:
-            if self.metrics is not None:
-                self.metrics.http_requests.labels(self.platform, endpoint, outcome).inc()
-                self.metrics.http_latency.labels(self.platform, endpoint).observe(
-                    time.monotonic() - t0)
+
+    async def prepare(
+        self, method: str, endpoint: str, params: Mapping[str, str] | None,
+        data: Mapping[str, str] | None,
+    ) -> Prepared:
+        oauth = self.oauth
+        token = await oauth.token() if oauth is not None else (
+            self._static.reveal() if self._static else "")
+        headers = {**self.auth_headers(), "Authorization": f"Bearer {token}"}
+        return Prepared(params, msgspec.json.encode(dict(data or {})), headers)
+
+    def refresh_credentials(self) -> bool:
+        if self.oauth is None:
+            return False
+        self.oauth.invalidate()
+        return True
 
     # -- GAQL ------------------------------------------------------------------------------
     def _url(self, method: str) -> str:
