@@ -41,6 +41,9 @@ from .tasks import Tick, build_scheduler
 
 log = logging.getLogger(__name__)
 
+#: Pipelines that run once per slot over the database, not once per account.
+ACCOUNTLESS = frozenset({"PlatformDataPipeline", "TrainingDataPipeline"})
+
 
 def watchdog_interval() -> float | None:
     """Half of systemd's ``WATCHDOG_USEC`` in seconds, if the watchdog is for us."""
@@ -137,6 +140,9 @@ class Service:
         if task is None or self.stopping:
             return
         accounts = [a.account_id for a in self.loaded.accounts_for(task)]
+        if task.pipeline in ACCOUNTLESS or (task.platform == "internal" and not accounts):
+            # These tasks read the database (or a drop folder), not per-account APIs.
+            accounts = ["*"]
         busy = [a for a in accounts if (name, a) in self.running]
         if busy:
             since = min(self.running[(name, a)] for a in busy)

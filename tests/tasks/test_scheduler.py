@@ -160,3 +160,24 @@ async def test_overlapping_slot_is_reported_not_duplicated(
     assert overlap == 1.0
     # One run row per account and task window; A2's second run resumed nothing, it re-ran.
     assert svc.last["ads"]["status"] == "success"
+
+
+async def test_database_only_tasks_run_without_accounts(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig],
+) -> None:
+    """A PlatformDataPipeline task fires even when no account matches its platform."""
+    loaded = make_config(accounts=[], tasks=[{"name": "unify", "pipeline": "PlatformDataPipeline",
+                                              "platform": "google", "lookback_days": 3}])
+    svc = Service(loaded, Metrics())
+    db = await open_database(loaded)
+    try:
+        async with open_engine(loaded, db, metrics=svc.metrics) as engine:
+            svc.db, svc.engine = db, engine
+            async with anyio.create_task_group() as work:
+                svc.work = work
+                svc.on_tick("unify", jitter=False)
+                assert ("unify", "*") in svc.running
+            assert svc.running == {}
+    finally:
+        await db.close()
+    assert svc.last["unify"]["status"] == "success"
