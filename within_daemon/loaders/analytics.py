@@ -16,6 +16,8 @@ from typing import Any
 from ..transforms.aggregation import (
     ROLLUP_GRAIN,
     ROLLUP_TABLES,
+    period_end,
+    period_start,
     rollup_params,
     rollup_sql,
     touched_periods,
@@ -80,26 +82,122 @@ async def upsert_benchmarks(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]
 
 
 async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, int]:
-    """Recompute every rollup table for the periods that ``days`` touch; rows per table."""
+    """Recompute every rollup table for the periods that ``days`` touch; periods per table.
+
+    ``ad_data`` is scanned twice, not once per table: the campaign-day rollup comes from
+    it (``rollup_sql``), the account-day one from that (an ad belongs to one campaign, so
+    ad counts add up), and the weekly and monthly tables from one per-(ad, week, month)
+    summary, which keeps their distinct-ad counts exact. Each table's periods are replaced
+    in chunks of about a month, each chunk atomically, so SQLite's sorter memory stays
+    bounded on a long backfill.
+    """
     days = sorted(set(days))
+    if not days:
+        return {}
     planned: dict[str, int] = {}
+    day_starts = sorted(touched_periods(days, "day"))
+    for i in range(0, len(day_starts), _PERIODS_PER_STEP["day"]):
+        chunk = day_starts[i:i + _PERIODS_PER_STEP["day"]]
+        marks = ", ".join("?" * len(chunk))
+        await db.execute_in_transaction([
+            (f"DELETE FROM rollup_campaign_daily WHERE period_start IN ({marks})",
+             [tuple(chunk)]),
+            (_insert("rollup_campaign_daily", rollup_sql("campaign", "day")),
+             [rollup_params(chunk, "day")]),
+            (f"DELETE FROM rollup_account_daily WHERE period_start IN ({marks})",
+             [tuple(chunk)]),
+            (_insert("rollup_account_daily", _ACCOUNT_DAY_FROM_CAMPAIGN.format(marks=marks)),
+             [tuple(chunk)]),
+        ])
+    planned["rollup_campaign_daily"] = planned["rollup_account_daily"] = len(day_starts)
+    # The per-(ad, week, month) summary covers every day of every touched week and month.
+    coarse = {p: sorted(touched_periods(days, p)) for p in ("week", "month")}
+    lo = min(coarse["week"][0], coarse["month"][0])
+    hi = max(period_end(coarse["week"][-1], "week"), period_end(coarse["month"][-1], "month"))
+    steps: list[tuple[str, Sequence[Sequence[Any]]]] = [
+        ("DROP TABLE IF EXISTS temp.rollup_ad_period", [()]),
+        (_AD_PERIOD_DDL, [()]),
+    ]
+    await db.execute_in_transaction(steps)
+    for first, last in _month_spans(lo, hi):
+        await db.execute_in_transaction([(_AD_PERIOD_FILL, [(first, last)])])
     for table, (by, period) in ROLLUP_GRAIN.items():
-        starts = sorted(touched_periods(days, period))
-        cols = [c for c, _ in ROLLUP_TABLES[table][0]]
-        insert = f"INSERT INTO {table} ({', '.join(cols)}) {rollup_sql(by, period)}"
-        # About a month of rows per transaction: SQLite's sorter memory stays bounded on a
-        # long backfill, and each chunk still replaces its periods atomically.
+        if period == "day":
+            continue
+        starts = coarse[period]
         step = _PERIODS_PER_STEP[period]
         for i in range(0, len(starts), step):
             chunk = starts[i:i + step]
             marks = ", ".join("?" * len(chunk))
             await db.execute_in_transaction([
                 (f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(chunk)]),
-                (insert, [rollup_params(chunk, period)]),
+                (_insert(table, _coarse_sql(by, period, marks)), [tuple(chunk)]),
             ])
-        if starts:
-            planned[table] = len(starts)
+        planned[table] = len(starts)
+    await db.execute_in_transaction([("DROP TABLE IF EXISTS temp.rollup_ad_period", [()])])
     return planned
+
+
+def _insert(table: str, select: str) -> str:
+    cols = [c for c, _ in ROLLUP_TABLES[table][0]]
+    return f"INSERT INTO {table} ({', '.join(cols)}) {select}"
+
+
+def _ratios(p: str) -> str:
+    return (
+        f"CASE WHEN SUM({p}impressions) <> 0 THEN CAST(SUM({p}clicks) AS REAL) / "
+        f"SUM({p}impressions) END, "
+        f"CASE WHEN SUM({p}clicks) <> 0 THEN CAST(SUM({p}conversions) AS REAL) / "
+        f"SUM({p}clicks) END, "
+        f"CASE WHEN SUM({p}conversions) <> 0 THEN CAST(SUM({p}spend) AS REAL) / "
+        f"SUM({p}conversions) END, "
+        f"CASE WHEN SUM({p}spend) <> 0 THEN CAST(SUM({p}revenue) AS REAL) / SUM({p}spend) END"
+    )
+
+
+_SUMS = ("SUM(impressions), SUM(clicks), SUM(spend), SUM(conversions), SUM(revenue)")
+
+_ACCOUNT_DAY_FROM_CAMPAIGN = (
+    "SELECT platform, account_id, currency, 'day', period_start, SUM(row_count), "
+    f"SUM(ad_count), {_SUMS}, {_ratios('')} FROM rollup_campaign_daily "
+    "WHERE period_start IN ({marks}) GROUP BY platform, account_id, currency, period_start"
+)
+
+_AD_PERIOD_DDL = (
+    "CREATE TEMP TABLE rollup_ad_period (platform TEXT, account_id TEXT, currency TEXT, "
+    "ad_id TEXT, week_start TEXT, month_start TEXT, row_count INTEGER, impressions INTEGER, "
+    "clicks INTEGER, spend REAL, conversions INTEGER, revenue REAL)"
+)
+
+_AD_PERIOD_FILL = (
+    "INSERT INTO temp.rollup_ad_period SELECT COALESCE(platform, ''), "
+    "COALESCE(account_id, ''), COALESCE(currency, ''), ad_id, "
+    "date(date, 'weekday 0', '-6 days'), date(date, 'start of month'), COUNT(*), "
+    f"{_SUMS} FROM ad_data WHERE date >= ? AND date < ? GROUP BY 1, 2, 3, 4, 5, 6"
+)
+
+
+def _coarse_sql(by: str, period: str, marks: str) -> str:
+    start = "week_start" if period == "week" else "month_start"
+    keys = "platform, account_id, currency" if by == "account" else "platform, currency"
+    # At platform level an ad is the pair (account, ad): two accounts may reuse an ad id.
+    distinct = "ad_id" if by == "account" else "account_id || char(31) || ad_id"
+    return (
+        f"SELECT {keys}, '{period}', {start}, SUM(row_count), COUNT(DISTINCT {distinct}), "
+        f"{_SUMS}, {_ratios('')} FROM temp.rollup_ad_period WHERE {start} IN ({marks}) "
+        f"GROUP BY {keys}, {start}"
+    )
+
+
+def _month_spans(lo: str, hi: str) -> list[tuple[str, str]]:
+    """[lo, hi) cut at month starts."""
+    out: list[tuple[str, str]] = []
+    cur = lo
+    while cur < hi:
+        nxt = period_end(period_start(cur, "month"), "month")
+        out.append((cur, min(nxt, hi)))
+        cur = nxt
+    return out
 
 
 _PERIODS_PER_STEP = {"day": 31, "week": 5, "month": 1}
