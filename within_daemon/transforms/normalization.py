@@ -184,6 +184,25 @@ class CrossPlatformNormalizer:
         return fx.convert(out) if fx is not None else out
 
 
+def derived_ratios(
+    imp: Any, clk: Any, spend: Any, conv: Any, rev: Any
+) -> tuple[float | None, float | None, float | None, float | None]:
+    """``(ctr, conversion_rate, cpa, roas)`` from typed counts and money, every platform.
+
+    A ratio is None when its denominator is zero or either side did not parse (an unparsed
+    value is a raw string the validator will reject), so a ratio is never made up.
+    """
+    clk_ok = clk.__class__ is int
+    conv_ok = conv.__class__ is int
+    spend_ok = spend.__class__ is float
+    return (
+        clk / imp if clk_ok and imp.__class__ is int and imp != 0 else None,
+        conv / clk if conv_ok and clk_ok and clk != 0 else None,
+        spend / conv if spend_ok and conv_ok and conv != 0 else None,
+        rev / spend if spend_ok and spend != 0 and rev.__class__ is float else None,
+    )
+
+
 # --- value parsing: typed value on success, the raw value on failure -------------------
 
 
@@ -325,10 +344,7 @@ def _facebook_ads(
         rev = _action_total(row.get("action_values"), rev_types, _as_float)
         if rev.__class__ is int:
             rev = float(rev)
-        imp_ok = imp.__class__ is int and imp != 0
-        clk_ok = clk.__class__ is int
-        spend_ok = spend.__class__ is float
-        conv_ok = conv.__class__ is int and conv != 0
+        ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
         append({
             "ad_id": ad_id,
             "platform": "facebook",
@@ -346,12 +362,12 @@ def _facebook_ads(
             "status": info[10],
             "impressions": imp,
             "clicks": clk,
-            "ctr": clk / imp if imp_ok and clk_ok else None,
+            "ctr": ctr,
             "spend": spend,
             "conversions": conv,
-            "conversion_rate": conv / clk if clk_ok and clk and conv.__class__ is int else None,
-            "cpa": spend / conv if conv_ok and spend_ok else None,
-            "roas": rev / spend if spend_ok and spend and rev.__class__ is float else None,
+            "conversion_rate": cvr,
+            "cpa": cpa,
+            "roas": roas,
             "relevance_score": None,
             "quality_score": (
                 quality.get(qr) if (qr := row.get("quality_ranking")).__class__ is str else None

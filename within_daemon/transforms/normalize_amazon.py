@@ -23,6 +23,7 @@ from within_daemon.transforms.normalization import (
     Record,
     _as_float,
     _as_int,
+    derived_ratios,
     register_normalizer,
 )
 
@@ -52,17 +53,9 @@ def _money(v: Any) -> Any:
 
 
 def _derived(imp: Any, clk: Any, spend: Any, conv: Any, rev: Any) -> dict[str, Any]:
-    """ctr, conversion rate, cpa and roas with Facebook's rules (None when undefined)."""
-    imp_ok = imp.__class__ is int and imp != 0
-    clk_ok = clk.__class__ is int
-    spend_ok = spend.__class__ is float
-    conv_ok = conv.__class__ is int
-    return {
-        "ctr": clk / imp if imp_ok and clk_ok else None,
-        "conversion_rate": conv / clk if clk_ok and clk and conv_ok else None,
-        "cpa": spend / conv if conv_ok and conv and spend_ok else None,
-        "roas": rev / spend if spend_ok and spend and rev.__class__ is float else None,
-    }
+    """The shared ratio rules, by name."""
+    ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
+    return {"ctr": ctr, "conversion_rate": cvr, "cpa": cpa, "roas": roas}
 
 
 def amazon_ads(

@@ -25,6 +25,7 @@ from within_daemon.transforms.normalization import (
     Record,
     _as_float,
     _as_int,
+    derived_ratios,
     register_normalizer,
 )
 
@@ -130,10 +131,7 @@ def _google_ads(
         spend = _micros(m.get("costMicros"))
         conv = _conversions(m.get("conversions"))
         rev = _value(m.get("conversionsValue"))
-        imp_ok = imp.__class__ is int and imp != 0
-        clk_ok = clk.__class__ is int
-        spend_ok = spend.__class__ is float
-        conv_ok = conv.__class__ is int and conv != 0
+        ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
         out.append({
             "ad_id": ad_id,
             "platform": "google",
@@ -151,12 +149,12 @@ def _google_ads(
             "status": _status(aga.get("status") or info[3]),
             "impressions": imp,
             "clicks": clk,
-            "ctr": clk / imp if imp_ok and clk_ok else None,
+            "ctr": ctr,
             "spend": spend,
             "conversions": conv,
-            "conversion_rate": conv / clk if clk_ok and clk and conv.__class__ is int else None,
-            "cpa": spend / conv if conv_ok and spend_ok else None,
-            "roas": rev / spend if spend_ok and spend and rev.__class__ is float else None,
+            "conversion_rate": cvr,
+            "cpa": cpa,
+            "roas": roas,
             "relevance_score": None,
             "quality_score": None,  # Google scores keywords, not ads
             "date": _d(row.get("segments")).get("date"),

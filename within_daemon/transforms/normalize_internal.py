@@ -31,6 +31,7 @@ from within_daemon.transforms.normalization import (
     Record,
     _as_float,
     _as_int,
+    derived_ratios,
     register_normalizer,
 )
 
@@ -229,19 +230,13 @@ def normalize_internal(rows: Iterable[Any], mapping: InternalMapping) -> list[Re
 
 
 def _derive(rec: Record, ctr: bool, cr: bool, cpa: bool, roas: bool) -> None:
-    imp, clk, conv = rec["impressions"], rec["clicks"], rec["conversions"]
-    spend, rev = rec["spend"], rec["revenue"]
-    clk_ok = clk.__class__ is int
-    conv_ok = conv.__class__ is int
-    spend_ok = spend.__class__ is float
-    if ctr:
-        rec["ctr"] = clk / imp if clk_ok and imp.__class__ is int and imp > 0 else None
-    if cr:
-        rec["conversion_rate"] = conv / clk if conv_ok and clk_ok and clk > 0 else None
-    if cpa:
-        rec["cpa"] = spend / conv if spend_ok and conv_ok and conv > 0 else None
-    if roas:
-        rec["roas"] = rev / spend if spend_ok and spend and rev.__class__ is float else None
+    values = derived_ratios(rec["impressions"], rec["clicks"], rec["spend"],
+                            rec["conversions"], rec["revenue"])
+    # Only the ratios the mapping does not supply itself are derived.
+    for name, wanted, value in zip(("ctr", "conversion_rate", "cpa", "roas"),
+                                   (ctr, cr, cpa, roas), values, strict=True):
+        if wanted:
+            rec[name] = value
 
 
 def _internal_ads(

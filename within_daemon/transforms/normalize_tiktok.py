@@ -29,6 +29,7 @@ from within_daemon.transforms.normalization import (
     Record,
     _as_float,
     _as_int,
+    derived_ratios,
     register_normalizer,
 )
 
@@ -128,9 +129,7 @@ def _tiktok_ads(
         clk = _count(mets.get("clicks"))
         spend = _money(mets.get("spend"))
         conv = _count(mets.get("conversion"))
-        imp_ok = imp.__class__ is int and imp > 0
-        clk_ok = clk.__class__ is int
-        conv_ok = conv.__class__ is int
+        ctr, cvr, cpa, _ = derived_ratios(imp, clk, spend, conv, None)
         out.append({
             "ad_id": ad_id,
             "platform": "tiktok",
@@ -148,12 +147,12 @@ def _tiktok_ads(
             "status": info[6],
             "impressions": imp,
             "clicks": clk,
-            "ctr": clk / imp if imp_ok and clk_ok else None,
+            "ctr": ctr,
             "spend": spend,
             "conversions": conv,
-            "conversion_rate": conv / clk if clk_ok and clk and conv_ok else None,
-            "cpa": spend / conv if conv_ok and conv and spend.__class__ is float else None,
-            "roas": None,
+            "conversion_rate": cvr,
+            "cpa": cpa,
+            "roas": None,  # no purchase value (see the module docstring)
             "relevance_score": None,
             "quality_score": None,
             "date": _day(dims.get("stat_time_day")),
