@@ -1,8 +1,9 @@
-"""Shared fixtures: a live Facebook emulator on loopback and config files that point at it."""
+"""Shared fixtures: a live Facebook emulator, config files that point at it, databases."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 
 from within_daemon.config import LoadedConfig, load_config
 from within_daemon.sandbox import FacebookEmulator, SandboxAccount
+
+from .pgserver import PgServer, start_server
 
 TOKEN = "test-token-0123456789"
 
@@ -106,3 +109,33 @@ def make_config(
         return load_config(write_config(tmp_path, base_url=emulator.base_url, **kw))
 
     return make
+
+
+# -- databases: every loader suite runs on SQLite and on a throwaway PostgreSQL ---------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the session, from the installed binaries (see pgserver)."""
+    try:
+        server = start_server()
+    except FileNotFoundError as exc:
+        if os.environ.get("WITHIN_REQUIRE_POSTGRES"):
+            pytest.fail(f"WITHIN_REQUIRE_POSTGRES is set but: {exc}")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty database on the session's server."""
+    return pg_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database url on each backend: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/within.db"
+    return str(request.getfixturevalue("pg_url"))

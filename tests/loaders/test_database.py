@@ -1,4 +1,5 @@
-"""DatabaseLoader on real SQLite files: migrations, upserts, atomic ledger, runs, crashes."""
+"""DatabaseLoader on real SQLite files and a real PostgreSQL server: migrations, upserts,
+atomic ledger, runs, crashes. Tests taking ``db`` or ``db_url`` run once per backend."""
 
 from __future__ import annotations
 
@@ -49,7 +50,13 @@ def account(day: str, **over: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[DatabaseLoader]:
+async def db(db_url: str) -> AsyncIterator[DatabaseLoader]:
+    async with DatabaseLoader.from_url(db_url) as loader:
+        yield loader
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[DatabaseLoader]:
     async with DatabaseLoader.from_url("sqlite:///state/within.db", base_dir=tmp_path) as loader:
         yield loader
 
@@ -57,6 +64,11 @@ async def db(tmp_path: Path) -> AsyncIterator[DatabaseLoader]:
 def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with sqlite3.connect(path) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+async def q(db: DatabaseLoader, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A query through the loader's own connection, so it works on either backend."""
+    return [tuple(r.values()) for r in await db.fetch_dicts(sql, params)]
 
 
 # -- urls, open, migrations ---------------------------------------------------------------
@@ -74,9 +86,9 @@ def test_url_forms(tmp_path: Path) -> None:
 def test_url_errors() -> None:
     """Other schemes, missing slashes, empty paths and non-urls raise LoaderError."""
     with pytest.raises(LoaderError) as exc:
-        DatabaseLoader.from_url("postgresql://u@h/db")
+        DatabaseLoader.from_url("mysql://u@h/db")
     assert str(exc.value) == (
-        "unsupported database url scheme 'postgresql' (only sqlite:/// for now)"
+        "unsupported database url scheme 'mysql' (sqlite:/// or postgresql://)"
     )
     for bad in ("sqlite://x.db", "sqlite:///", "within.db", "sqlite:///x.db?mode=ro"):
         with pytest.raises(LoaderError):
@@ -90,35 +102,37 @@ async def test_memory_database() -> None:
         assert await mem.count_rows("ad_data") == 1
 
 
-async def test_open_sets_pragmas_and_creates_folder(db: DatabaseLoader, tmp_path: Path) -> None:
+async def test_open_sets_pragmas_and_creates_folder(sqlite_db: DatabaseLoader,
+                                                     tmp_path: Path) -> None:
     """Open creates the parent folder, a private file, WAL mode and the tables."""
+    db = sqlite_db
     assert db.path is not None and db.path.parent == tmp_path / "state"
     assert (db.path.stat().st_mode & 0o777) == 0o600
-    assert query(db.path, "PRAGMA journal_mode") == [("wal",)]
-    tables = {r[0] for r in query(db.path, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert await q(db, "PRAGMA journal_mode") == [("wal",)]
+    tables = {r[0] for r in await q(db, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert set(sq.TABLES) <= tables
 
 
-async def test_migrations_twice_are_noop(tmp_path: Path) -> None:
+async def test_migrations_twice_are_noop(db_url: str) -> None:
     """Re-opening (and re-migrating) keeps one migration row and all data."""
-    url = "sqlite:///m.db"
-    async with DatabaseLoader.from_url(url, base_dir=tmp_path) as first:
+    url = db_url
+    async with DatabaseLoader.from_url(url) as first:
         await first.write_batch(run_id="r", task="t", kind="ad", records=[ad(1)],
                                 fetched_at=FETCHED)
         await first._migrate()
     for _ in range(2):
-        async with DatabaseLoader.from_url(url, base_dir=tmp_path) as again:
+        async with DatabaseLoader.from_url(url) as again:
             assert await again.count_rows("schema_migrations") == len(sq.migrations())
             assert await again.count_rows("ad_data") == 1
 
 
-async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+async def test_newer_schema_is_refused(db_url: str) -> None:
     """A database migrated by a newer daemon is not opened by an older one."""
-    async with DatabaseLoader.from_url("sqlite:///n.db", base_dir=tmp_path):
-        pass
-    query(tmp_path / "n.db", "INSERT INTO schema_migrations VALUES (999, 'future', 'x')")
+    async with DatabaseLoader.from_url(db_url) as db:
+        await db.execute_in_transaction(
+            [("INSERT INTO schema_migrations VALUES (999, 'future', 'x')", [()])])
     with pytest.raises(LoaderError, match="newer"):
-        await DatabaseLoader.from_url("sqlite:///n.db", base_dir=tmp_path).open()
+        await DatabaseLoader.from_url(db_url).open()
 
 
 def test_column_types_follow_validation_schema() -> None:
@@ -142,8 +156,7 @@ async def test_upsert_is_idempotent_and_updates_win(db: DatabaseLoader) -> None:
     restated = [ad(i, clicks=99, headline="new") for i in range(50)]
     await db.write_batch(run_id="r2", task="t", kind="ad", records=restated,
                          fetched_at="2024-03-03T06:00:00Z")
-    assert db.path is not None
-    rows = query(db.path, "SELECT DISTINCT clicks, headline, run_id, fetched_at FROM ad_data")
+    rows = await q(db, "SELECT DISTINCT clicks, headline, run_id, fetched_at FROM ad_data")
     assert rows == [(99, "new", "r2", "2024-03-03T06:00:00.000000+00:00")]
     assert await db.count_rows("ad_data") == 50
 
@@ -155,8 +168,7 @@ async def test_older_fetch_does_not_overwrite_newer(db: DatabaseLoader) -> None:
     written = await db.write_batch(run_id="old", task="t", kind="ad",
                                    records=[ad(1, clicks=1)], fetched_at="2024-03-02T00:00:00Z")
     assert written == 0
-    assert db.path is not None
-    assert query(db.path, "SELECT clicks, run_id FROM ad_data") == [(5, "new")]
+    assert await q(db, "SELECT clicks, run_id FROM ad_data") == [(5, "new")]
 
 
 async def test_account_records_upsert(db: DatabaseLoader) -> None:
@@ -166,8 +178,7 @@ async def test_account_records_upsert(db: DatabaseLoader) -> None:
                          records=[account(d) for d in days], fetched_at=FETCHED)
     await db.write_batch(run_id="r", task="t", kind="account",
                          records=[account(days[0], daily_clicks=21)], fetched_at=FETCHED)
-    assert db.path is not None
-    assert query(db.path, "SELECT date, daily_clicks FROM account_data ORDER BY date") == [
+    assert await q(db, "SELECT date, daily_clicks FROM account_data ORDER BY date") == [
         ("2024-03-01", 21), ("2024-03-02", 20)]
 
 
@@ -196,8 +207,7 @@ async def test_bad_value_mid_batch_rolls_back_rows_and_ledger(db: DatabaseLoader
                              complete_days=[("facebook", "act_1", "2024-03-01", 1000)])
     assert await db.count_rows("ad_data") == 1
     assert await db.count_rows("ledger") == 0
-    assert db.path is not None
-    assert query(db.path, "SELECT clicks, run_id FROM ad_data") == [(1, "r0")]
+    assert await q(db, "SELECT clicks, run_id FROM ad_data") == [(1, "r0")]
 
 
 async def test_ledger_failure_after_rows_rolls_back_rows(db: DatabaseLoader) -> None:
@@ -276,8 +286,7 @@ async def test_quarantine_stores_reason_and_raw(db: DatabaseLoader) -> None:
                          quarantined=[("facebook", "act_1", {"ad_id": "x"},
                                        [{"field": "spend", "message": "must be >= 0"},
                                         {"message": "no date"}])])
-    assert db.path is not None
-    rows = query(db.path, "SELECT kind, record_key, reason, errors_json, raw_json, run_id "
+    rows = await q(db, "SELECT kind, record_key, reason, errors_json, raw_json, run_id "
                           "FROM quarantine ORDER BY id")
     kind, key, reason, errs, raw_json, run = rows[0]
     assert (kind, key, reason, run) == (
@@ -312,10 +321,9 @@ async def test_completed_days_and_restatements(db: DatabaseLoader) -> None:
                                    kind="ad", days=days) == set()
     await db.write_batch(run_id="r3", task="daily", kind="ad", records=[], fetched_at=FETCHED,
                          complete_days=[("facebook", "act_1", days[1], 0)])
-    assert db.path is not None
-    assert query(db.path, "SELECT run_id, restated_count, first_completed_at < completed_at "
+    assert await q(db, "SELECT run_id, restated_count, first_completed_at < completed_at "
                           "FROM ledger WHERE task='daily' AND day=?", (days[1],)) == [("r3", 1, 1)]
-    assert query(db.path, "SELECT run_id FROM ledger_history WHERE task='daily' AND day=? "
+    assert await q(db, "SELECT run_id FROM ledger_history WHERE task='daily' AND day=? "
                           "ORDER BY id", (days[1],)) == [("r1",), ("r3",)]
 
 
@@ -346,10 +354,10 @@ async def test_run_lifecycle(db: DatabaseLoader) -> None:
     assert await db.run_summary([]) == []
 
 
-async def test_interrupted_runs_are_found_and_resumed(tmp_path: Path) -> None:
+async def test_interrupted_runs_are_found_and_resumed(db_url: str) -> None:
     """Runs left 'running' by a dead process are marked interrupted, found and resumed."""
-    url, window = "sqlite:///r.db", ("2024-03-01", "2024-03-07")
-    async with DatabaseLoader.from_url(url, base_dir=tmp_path) as db:
+    url, window = db_url, ("2024-03-01", "2024-03-07")
+    async with DatabaseLoader.from_url(url) as db:
         old = await db.start_run(task="daily", platform="facebook", account_id="act_1",
                                  window_start=window[0], window_end=window[1])
         late = await db.start_run(task="daily", platform="facebook", account_id="act_1",
@@ -361,7 +369,7 @@ async def test_interrupted_runs_are_found_and_resumed(tmp_path: Path) -> None:
         await db.finish_run(done, "success")
         with pytest.raises(LoaderError, match="already running"):
             await db.start_run(task="daily", run_id=old)
-    async with DatabaseLoader.from_url(url, base_dir=tmp_path) as db:
+    async with DatabaseLoader.from_url(url) as db:
         assert await db.mark_interrupted_runs() == sorted([old, late, many])
         assert await db.mark_interrupted_runs() == []
         assert await db.find_resumable_run("daily", "facebook", "act_1", *window) == late
@@ -403,8 +411,8 @@ CHILD = textwrap.dedent("""
                  impressions=1000 + i, clicks=gen, spend=1.0, headline="h" * 40)
         return r
 
-    async def main(path, start, gen):
-        async with DatabaseLoader(Path(path)) as db:
+    async def main(url, start, gen):
+        async with DatabaseLoader.from_url(url) as db:
             await db.mark_interrupted_runs()
             run = await db.start_run(task="crash", platform="facebook", account_id="act_1")
             print("ready", flush=True)
@@ -424,10 +432,10 @@ CHILD = textwrap.dedent("""
 """)
 
 
-async def _run_and_kill(path: Path, start: int, gen: int, delay: float) -> None:
+async def _run_and_kill(url: str, start: int, gen: int, delay: float) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
                                                                     os.environ.get("PYTHONPATH")]))}
-    proc = await anyio.open_process([sys.executable, "-c", CHILD, str(path), str(start), str(gen)],
+    proc = await anyio.open_process([sys.executable, "-c", CHILD, url, str(start), str(gen)],
                                     env=env)
     try:
         assert proc.stdout is not None and proc.stderr is not None
@@ -451,27 +459,27 @@ async def _run_and_kill(path: Path, start: int, gen: int, delay: float) -> None:
 
 
 @pytest.mark.slow
-async def test_sigkill_mid_write_never_leaves_ledger_ahead_of_data(tmp_path: Path) -> None:
+async def test_sigkill_mid_write_never_leaves_ledger_ahead_of_data(db_url: str) -> None:
     """A writer SIGKILLed at random moments leaves an intact DB, no ledger day without rows."""
     rng = random.Random(20240301)
-    path = tmp_path / "crash.db"
     killed_runs = 0
     for gen in range(6):
-        async with DatabaseLoader(path) as db:
+        async with DatabaseLoader.from_url(db_url) as db:
             done = await db.count_rows("ledger")
         # Restart a little behind the ledger, so re-pulls of complete days are exercised too.
-        await _run_and_kill(path, max(0, done - 2), gen, rng.uniform(0.05, 0.8))
-        async with DatabaseLoader(path) as db:
+        await _run_and_kill(db_url, max(0, done - 2), gen, rng.uniform(0.05, 0.8))
+        async with DatabaseLoader.from_url(db_url) as db:
             assert await db.integrity_check() == "ok"
             killed_runs += len(await db.mark_interrupted_runs())
-        behind = query(path, """
-            SELECT l.day, l.rows, COUNT(a.ad_id) FROM ledger l
-            LEFT JOIN ad_data a ON a.platform = l.platform AND a.account_id = l.account_id
-                               AND a.date = l.day
-            GROUP BY l.day, l.rows HAVING COUNT(a.ad_id) < l.rows""")
-        assert behind == []
-        # Every committed row was counted in its run within the same transaction.
-        loaded = query(path, "SELECT SUM(records_loaded) FROM runs")[0][0] or 0
-        assert loaded >= query(path, "SELECT COUNT(*) FROM ad_data")[0][0]
+            behind = await q(db, """
+                SELECT l.day, l.rows, COUNT(a.ad_id) FROM ledger l
+                LEFT JOIN ad_data a ON a.platform = l.platform AND a.account_id = l.account_id
+                                   AND a.date = l.day
+                GROUP BY l.day, l.rows HAVING COUNT(a.ad_id) < l.rows""")
+            assert behind == []
+            # Every committed row was counted in its run within the same transaction.
+            loaded = (await q(db, "SELECT SUM(records_loaded) FROM runs"))[0][0] or 0
+            assert loaded >= (await q(db, "SELECT COUNT(*) FROM ad_data"))[0][0]
     assert killed_runs == 6
-    assert query(path, "SELECT COUNT(*) FROM ledger")[0][0] > 0
+    async with DatabaseLoader.from_url(db_url) as db:
+        assert await db.count_rows("ledger") > 0

@@ -1,13 +1,13 @@
 """The database loader: idempotent upserts with the day ledger in the same transaction.
 
 Delivery is at-least-once, so every write is an upsert on the record's natural key and the
-checkpoint (the ``ledger`` of complete days) commits in the same ``BEGIN IMMEDIATE`` ...
-``COMMIT`` as the rows it vouches for: after a crash the ledger is never ahead of the data,
+checkpoint (the ``ledger`` of complete days) commits in the same transaction as the rows it
+vouches for: after a crash the ledger is never ahead of the data,
 and a re-fetch simply overwrites. The loader also keeps the ``runs`` table (what each run
 fetched, loaded and quarantined; crash-interrupted runs are found at start-up) and the
 ``quarantine`` of rejected records. SQL text and parameter shaping live in
-:mod:`.sqlite_schema`; this module holds the connection, the pragmas, the transactions and
-the run bookkeeping.
+:mod:`.sqlite_schema`, the two drivers (SQLite, PostgreSQL) in :mod:`.backends`; this module
+holds the transactions, the migrations and the run bookkeeping, the same for both.
 
 One loader actor writes per database. Calls from other tasks (readiness probes, ``status``)
 are still safe: every call takes one lock, so nobody sees, or joins, a half-done transaction.
@@ -16,21 +16,21 @@ are still safe: every call takes one lock, so nobody sees, or joins, a half-done
 from __future__ import annotations
 
 import logging
-import os
-import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Self
+from typing import Any, Literal, NamedTuple, Self, TypeVar
 
-import aiosqlite
 import anyio
 
 from within_daemon.errors import LoaderError
+from within_daemon.loaders import backends
 from within_daemon.loaders import sqlite_schema as sq
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -73,30 +73,48 @@ def _utc_iso(value: str | datetime) -> str:
 
 
 class DatabaseLoader:
-    """Async SQLite loader (WAL) with migrations, upserts, ledger, runs and quarantine."""
+    """Async loader (SQLite in WAL, or PostgreSQL) with migrations, upserts, ledger, runs."""
 
     def __init__(self, path: Path | None, *, url: str | None = None,
                  busy_timeout_ms: int = 5000) -> None:
-        #: None means an in-memory database (unit tests only: it dies with the connection).
+        #: None means an in-memory database (unit tests only: it dies with the connection)
+        #: or a PostgreSQL url.
         self.path = path
         self.url = url or (f"sqlite:///{path}" if path else "sqlite:///:memory:")
         self.busy_timeout_ms = busy_timeout_ms
-        self._conn: aiosqlite.Connection | None = None
+        self._backend = backends.open_backend(self.url, path, busy_timeout_ms)
+        self._open = False
         self._lock: anyio.Lock | None = None
-        self._sql = sq.Statements(sq.SQLITE)
+        self._sql = sq.Statements(self._backend.dialect)
+
+    @property
+    def dialect(self) -> sq.Dialect:
+        """Which SQL spelling the database wants (``dialect.name``: sqlite, postgresql)."""
+        return self._backend.dialect
+
+    @property
+    def display_url(self) -> str:
+        """The url with any password masked."""
+        return backends.redact(self.url)
 
     # -- construction and lifecycle -------------------------------------------------------
 
     @classmethod
     def from_url(cls, url: str, *, base_dir: Path | None = None) -> DatabaseLoader:
-        """``sqlite:///rel.db`` (against ``base_dir``), ``sqlite:////abs.db``, ``:memory:``."""
+        """A loader for ``sqlite:///rel.db`` (against ``base_dir``) or ``postgresql://``.
+
+        SQLite also takes ``sqlite:////abs.db`` and ``sqlite:///:memory:``; PostgreSQL takes
+        ``postgresql://user[:password]@host[:port]/database`` (libpq-style ``?host=/socket``).
+        """
         scheme, sep, _ = url.partition("://")
         if not sep:
-            raise LoaderError(f"not a database url: {url!r} (expected sqlite:///path.db)")
+            raise LoaderError(f"not a database url: {url!r} "
+                              "(expected sqlite:///path.db or postgresql://host/db)")
+        if scheme in ("postgresql", "postgres"):
+            return cls(None, url=url)
         if scheme != "sqlite":
-            raise LoaderError(
-                f"unsupported database url scheme {scheme!r} (only sqlite:/// for now)"
-            )
+            raise LoaderError(f"unsupported database url scheme {scheme!r} "
+                              "(sqlite:/// or postgresql://)")
         if not url.startswith("sqlite:///"):
             raise LoaderError(f"sqlite url needs three slashes then a path: {url!r}")
         rest = url[len("sqlite:///"):]
@@ -110,44 +128,25 @@ class DatabaseLoader:
         return cls(p, url=url)
 
     async def open(self) -> None:
-        """Connect, set the pragmas and apply pending migrations (idempotent)."""
-        if self._conn is not None:
+        """Connect, configure and apply pending migrations (idempotent)."""
+        if self._open:
             return
-        target = ":memory:"
-        if self.path is not None:
-            target = str(self.path)
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                # Created private; SQLite gives the -wal and -shm files the same mode.
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            except OSError as exc:
-                raise LoaderError(f"cannot create database file {self.path}: {exc}") from exc
+        await self._backend.open()
+        self._open, self._lock = True, anyio.Lock()
         try:
-            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the write lock is
-            # taken up front and no implicit transaction can wrap a statement behind our back.
-            conn = await aiosqlite.connect(target, isolation_level=None)
-        except (sqlite3.Error, OSError) as exc:
-            raise LoaderError(f"cannot open {self.url}: {exc}") from exc
-        self._conn, self._lock = conn, anyio.Lock()
-        try:
-            await self._configure(conn)
             await self._migrate()
             await self._verify_columns()
         except BaseException:
-            self._conn = None
-            await conn.close()
+            self._open = False
+            await self._backend.close()
             raise
 
     async def close(self) -> None:
-        if self._conn is None or self._lock is None:
+        if not self._open or self._lock is None:
             return
         async with self._lock:  # let an in-flight transaction finish first
-            conn, self._conn = self._conn, None
-            try:
-                await conn.execute("PRAGMA optimize")
-            except sqlite3.Error:
-                pass  # an optimisation hint; the close still matters more
-            await conn.close()
+            self._open = False
+            await self._backend.close()
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -157,32 +156,13 @@ class DatabaseLoader:
                         tb: TracebackType | None) -> None:
         await self.close()
 
-    async def _configure(self, conn: aiosqlite.Connection) -> None:
-        try:
-            async with conn.execute("PRAGMA journal_mode=WAL") as cur:
-                row = await cur.fetchone()
-            mode = str(row[0]) if row else "?"
-            if self.path is not None and mode.lower() != "wal":
-                log.warning("journal_mode is %s, not wal, for %s", mode, self.path)
-            # NORMAL in WAL survives any process crash; only power loss may drop the last
-            # commits (operations.md §1.1), which the ledger and a re-fetch then repair.
-            # temp_store=FILE: rollup sorts and the temporary per-ad summary of a long
-            # backfill would otherwise grow the process by tens of MB (measured in bench/).
-            for pragma in ("synchronous=NORMAL", "foreign_keys=ON",
-                           f"busy_timeout={int(self.busy_timeout_ms)}", "temp_store=FILE"):
-                await conn.execute(f"PRAGMA {pragma}")
-        except sqlite3.Error as exc:
-            raise LoaderError(f"cannot configure {self.url}: {exc}") from exc
-
     async def _migrate(self) -> None:
-        migrations = sq.migrations(sq.SQLITE)
+        migrations = sq.migrations(self.dialect)
         latest = max(m.version for m in migrations)
-        conn = self._require()
-        try:
-            await conn.execute(sq.MIGRATIONS_TABLE_DDL)
-            rows = await conn.execute_fetchall(self._sql["migration_versions"])
-        except sqlite3.Error as exc:
-            raise LoaderError(f"cannot read schema_migrations: {exc}") from exc
+        async with self._transaction() as tx:
+            await tx.lock_migrations()
+            await tx.execute(sq.MIGRATIONS_TABLE_DDL)
+        rows = await self._fetchall(self._sql["migration_versions"])
         applied = {int(r[0]) for r in rows}
         if applied and max(applied) > latest:
             raise LoaderError(
@@ -192,21 +172,22 @@ class DatabaseLoader:
             if m.version in applied:
                 continue
             async with self._transaction() as tx:
-                # Re-check under the write lock: another process may have just applied it.
-                got = await tx.execute_fetchall(self._sql["migration_applied"], (m.version,))
-                if list(got):
+                await tx.lock_migrations()
+                # Re-check under the lock: another process may have just applied it.
+                if await tx.fetchall(self._sql["migration_applied"], (m.version,)):
                     continue
                 for stmt in m.statements:
                     await tx.execute(stmt)
                 await tx.execute(self._sql["migration_record"], (m.version, m.name, _now()))
-            log.info("applied migration %d (%s) to %s", m.version, m.name, self.url)
+            log.info("applied migration %d (%s) to %s", m.version, m.name, self.display_url)
 
     async def _verify_columns(self) -> None:
         # The DDL is generated from schema.py; a field added there without a new migration
         # would otherwise fail on the first write, far from the cause.
         for t in sq.FACT_TABLES.values():
-            rows = await self._fetchall(f"PRAGMA table_info({t.name})")
-            missing = [c for c in t.columns if c not in {r[1] for r in rows}]
+            async with self._locked():
+                have = await self._guard(self._backend.table_columns(t.name))
+            missing = [c for c in t.columns if c not in have]
             if missing:
                 raise LoaderError(
                     f"table {t.name} lacks columns {missing}: schema.py changed without a "
@@ -215,62 +196,61 @@ class DatabaseLoader:
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _require(self) -> aiosqlite.Connection:
-        if self._conn is None:
-            raise LoaderError(f"database loader for {self.url} is not open")
-        return self._conn
+    def _require(self) -> backends.Backend:
+        if not self._open:
+            raise LoaderError(f"database loader for {self.display_url} is not open")
+        return self._backend
 
     def _locked(self) -> anyio.Lock:
-        if self._lock is None:
-            raise LoaderError(f"database loader for {self.url} is not open")
+        if self._lock is None or not self._open:
+            raise LoaderError(f"database loader for {self.display_url} is not open")
         return self._lock
 
+    async def _guard(self, aw: Awaitable[T]) -> T:
+        try:
+            return await aw
+        except self._backend.errors as exc:
+            raise LoaderError(f"database read failed: {exc}") from exc
+
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; any failure rolls back and surfaces as LoaderError."""
+    async def _transaction(self) -> AsyncIterator[backends.Backend]:
+        """BEGIN ... COMMIT (SQLite: IMMEDIATE); a failure rolls back and is a LoaderError."""
         async with self._locked():
             conn = self._require()
             try:
                 if conn.in_transaction:  # a rollback lost to cancellation; start clean
                     await conn.rollback()
-                await conn.execute("BEGIN IMMEDIATE")
+                await conn.begin()
                 yield conn
-                await conn.execute("COMMIT")
+                await conn.commit()
             except BaseException as exc:
                 # Shielded: under anyio a cancelled task would otherwise be cancelled again
                 # at this await and leave the transaction (and the write lock) open.
                 with anyio.CancelScope(shield=True):
                     try:
                         await conn.rollback()
-                    except sqlite3.Error:
-                        log.exception("rollback failed on %s", self.url)
+                    except conn.errors:
+                        log.exception("rollback failed on %s", self.display_url)
                 if isinstance(exc, Exception) and not isinstance(exc, LoaderError):
                     raise LoaderError(f"database write failed, rolled back: {exc}") from exc
                 raise
 
-    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         async with self._locked():
-            try:
-                return list(await self._require().execute_fetchall(sql, params))
-            except sqlite3.Error as exc:
-                raise LoaderError(f"database read failed: {exc}") from exc
+            return await self._guard(self._require().fetchall(sql, params))
 
     async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in its own transaction; returns the changed row count."""
-        async with self._transaction() as tx, tx.execute(sql, params) as cur:
-            return cur.rowcount
+        async with self._transaction() as tx:
+            return await tx.execute(sql, params)
 
     # -- generic access for derived tables (analytics) ------------------------------------
 
     async def fetch_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query as dicts."""
         async with self._locked():
-            try:
-                async with self._require().execute(sql, params) as cur:
-                    names = [d[0] for d in cur.description]
-                    return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
-            except sqlite3.Error as exc:
-                raise LoaderError(f"database read failed: {exc}") from exc
+            names, rows = await self._guard(self._require().fetch(sql, params))
+        return [dict(zip(names, r, strict=True)) for r in rows]
 
     async def execute_in_transaction(
         self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]
@@ -308,8 +288,7 @@ class DatabaseLoader:
         async with self._transaction() as tx:
             written = 0
             if rows:
-                async with tx.executemany(self._sql.upsert[kind], rows) as cur:
-                    written = cur.rowcount
+                written = await tx.upsert(sq.FACT_TABLES[kind], self._sql.upsert[kind], rows)
             if ledger:
                 await tx.executemany(self._sql["ledger_upsert"], ledger)
                 await tx.executemany(self._sql["ledger_history"], history)
@@ -390,7 +369,7 @@ class DatabaseLoader:
     async def mark_interrupted_runs(self) -> list[str]:
         """At start-up: every run still 'running' died with the last process; mark it."""
         async with self._transaction() as tx:
-            rows = await tx.execute_fetchall(self._sql["mark_interrupted"], (_now(),))
+            rows = await tx.fetchall(self._sql["mark_interrupted"], (_now(),))
         return sorted(str(r[0]) for r in rows)
 
     async def find_resumable_run(self, task: str, platform: str | None, account_id: str | None,
@@ -405,15 +384,8 @@ class DatabaseLoader:
         """One dict per run (all ``runs`` columns), oldest first."""
         out: list[dict[str, Any]] = []
         for chunk in sq.chunks(list(run_ids)):
-            async with self._locked():
-                conn = self._require()
-                try:
-                    sql = self._sql["run_summary"].format(ids=self._sql.params(len(chunk)))
-                    async with conn.execute(sql, chunk) as cur:
-                        names = [d[0] for d in cur.description]
-                        out += [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
-                except sqlite3.Error as exc:
-                    raise LoaderError(f"database read failed: {exc}") from exc
+            sql = self._sql["run_summary"].format(ids=self._sql.params(len(chunk)))
+            out += await self.fetch_dicts(sql, chunk)
         return sorted(out, key=lambda r: (r["started_at"], r["run_id"]))
 
     # -- inspection -------------------------------------------------------------------------
@@ -432,6 +404,10 @@ class DatabaseLoader:
             return False
 
     async def integrity_check(self) -> str:
-        """``PRAGMA integrity_check``: "ok", or the problems it found, one per line."""
-        rows = await self._fetchall("PRAGMA integrity_check")
-        return "\n".join(str(r[0]) for r in rows)
+        """"ok", or the problems found, one per line.
+
+        SQLite runs ``PRAGMA integrity_check``; PostgreSQL checks that no ledger day lacks
+        its rows (it verifies its own pages).
+        """
+        async with self._locked():
+            return await self._guard(self._require().integrity_check())

@@ -3,10 +3,10 @@
 Every column list comes from :mod:`within_daemon.schema` (``AD_FIELDS``, ``ACCOUNT_FIELDS``
 and their keys), so the DDL, the upsert statements and the tuples the loader binds cannot
 drift apart. The only SQLite-specific parts are gathered in :class:`Dialect` (placeholder,
-auto-increment id, ``STRICT``) so that a PostgreSQL dialect later adds one instance and keeps
-the statements. Migrations are an ordered, append-only list: a released migration is never
-edited, a schema change is a new entry. The functions that shape parameter tuples live here
-too, next to the column lists whose order they must follow.
+auto-increment id, ``STRICT``); :data:`POSTGRES` is the other instance, and both
+backends apply the same migrations. Migrations are an ordered, append-only list: a
+released migration is never edited, a schema change is a new entry. The functions that
+shape parameter tuples live here too, next to the column lists whose order they must follow.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Dialect:
     """The few bits of SQL that differ between databases."""
 
     name: str
-    #: Positional parameter marker ("?" for sqlite3, "%s" for psycopg).
+    #: Positional parameter marker as the statements are written ("?" for both backends).
     placeholder: str
     #: Column definition of a surrogate integer primary key.
     serial_pk: str
@@ -63,6 +63,12 @@ class Dialect:
 
 SQLITE = Dialect(
     name="sqlite", placeholder="?", serial_pk="INTEGER PRIMARY KEY", table_suffix=" STRICT",
+)
+#: Statements keep "?" here; the PostgreSQL backend numbers them ($1, $2, ...) when it runs
+#: them, together with every other statement the modules above the loader write.
+POSTGRES = Dialect(
+    name="postgresql", placeholder="?", serial_pk="BIGSERIAL PRIMARY KEY", table_suffix="",
+    null_safe_eq="IS NOT DISTINCT FROM",
 )
 
 
@@ -130,11 +136,17 @@ def _check_type_lists() -> None:
 _check_type_lists()
 
 
+def _day_check(column: str, d: Dialect) -> str:
+    if d.name == "sqlite":
+        return f"{column} GLOB {_ISO_DAY}"
+    return f"{column} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
+
+
 def fact_table_ddl(table: FactTable, d: Dialect = SQLITE) -> str:
     cols = []
     for c in table.fields:
         null = " NOT NULL" if c in table.key else ""
-        check = f" CHECK ({c} GLOB {_ISO_DAY})" if c == "date" and d.name == "sqlite" else ""
+        check = f" CHECK ({_day_check(c, d)})" if c == "date" else ""
         cols.append(f"{c} {column_type(c)}{null}{check}")
     cols += ["run_id TEXT", "fetched_at TEXT", "loaded_at TEXT"]
     cols.append(f"PRIMARY KEY ({', '.join(table.storage_key)})")
@@ -159,7 +171,7 @@ def upsert_sql(table: FactTable, d: Dialect = SQLITE) -> str:
 
 def _support_ddl(d: Dialect) -> list[str]:
     s = d.table_suffix
-    day_check = f" CHECK (day GLOB {_ISO_DAY})" if d.name == "sqlite" else ""
+    day_check = f" CHECK ({_day_check('day', d)})"
     statuses = ", ".join(f"'{x}'" for x in RUN_STATUSES)
     return [
         f"""CREATE TABLE IF NOT EXISTS quarantine (
