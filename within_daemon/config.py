@@ -88,7 +88,20 @@ class Secret:
 
 
 class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    #: ``sqlite:///within.db`` (embedded) or ``postgresql://user@host:5432/within``.
     url: str = "sqlite:///within.db"
+
+
+class ClusterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Several daemons on one database: accounts split by leases, slots run once."""
+
+    #: None: on for PostgreSQL, off for SQLite (one machine, one daemon).
+    enabled: bool | None = None
+    #: A replica that has not renewed its leases for this long is taken to be dead; its
+    #: accounts move to the others and resume from the ledger.
+    lease_seconds: Annotated[float, Meta(ge=1.0)] = 30.0
+    #: Identifies this replica in leases and runs; default host:pid:random.
+    replica_id: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
 
 
 class MetricsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -212,6 +225,7 @@ class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    cluster: ClusterConfig = msgspec.field(default_factory=ClusterConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     runtime: RuntimeConfig = msgspec.field(default_factory=RuntimeConfig)
     platforms: PlatformsConfig = msgspec.field(default_factory=PlatformsConfig)

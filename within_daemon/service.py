@@ -13,6 +13,9 @@ not still busy with the same task (an overlap is logged and counted, never dupli
   unchanged accounts go on untouched.
 - systemd: READY=1, RELOADING=1 + MONOTONIC_USEC then READY=1, STOPPING=1, STATUS=, and
   WATCHDOG=1 every half ``WATCHDOG_USEC`` while the loop and the database answer.
+- Cluster mode (PostgreSQL by default, see :mod:`within_daemon.cluster`): a replica pulls
+  only the accounts it holds a lease on, claims each scheduled slot before running it, and
+  resumes the interrupted runs of accounts it takes over from a dead replica.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import anyio
 import anyio.abc
 import msgspec
 
+from . import cluster as cl
 from .config import LoadedConfig, TaskConfig, load_config
 from .daemon import all_tasks, open_database
 from .errors import ConfigError
@@ -72,6 +76,7 @@ class Service:
         self.reloading = False
         self.reload_pending = False
         self.reloads = 0
+        self.cluster: cl.Cluster | None = None
 
     # -- what the HTTP server shows ------------------------------------------------------
     async def ready(self) -> bool:
@@ -93,6 +98,9 @@ class Service:
             "accounts": accounts,
             "parked_accounts": [a for a in accounts if a["paused_seconds"] > 0],
             "open_circuits": [a for a in accounts if a["circuit"] != "closed"],
+            "cluster": None if self.cluster is None else {
+                "replica_id": self.cluster.replica_id,
+                "leased_accounts": sorted(self.cluster.held)},
         }
 
     def _summary(self) -> str:
@@ -135,14 +143,39 @@ class Service:
                 self.running.pop((task.name, a), None)
             notify(self._summary())
 
-    def on_tick(self, name: str, *, jitter: bool = True) -> None:
+    def on_tick(self, name: str, *, jitter: bool = True, slot: str | None = None) -> None:
+        """Run task ``name`` for its free accounts (in a cluster: leased ones, once per slot)."""
         task = next((t for t in all_tasks(self.loaded) if t.name == name), None)
         if task is None or self.stopping:
             return
-        accounts = [a.account_id for a in self.loaded.accounts_for(task)]
-        if task.pipeline in ACCOUNTLESS or (task.platform == "internal" and not accounts):
+        accounts = [a.account_id for a in self.loaded.accounts_for(task)
+                    if self.cluster is None or self.cluster.holds(a)]
+        if task.pipeline in ACCOUNTLESS or (task.platform == "internal"
+                                            and not self.loaded.accounts_for(task)):
             # These tasks read the database (or a drop folder), not per-account APIs.
             accounts = ["*"]
+        if self.cluster is not None and slot is not None and self.work is not None:
+            self.work.start_soon(self._claimed_tick, task, accounts, jitter, slot)
+            return
+        self._tick_accounts(task, accounts, jitter)
+
+    async def _claimed_tick(self, task: TaskConfig, accounts: list[str], jitter: bool,
+                            slot: str) -> None:
+        assert self.cluster is not None
+        mine = []
+        for a in accounts:
+            try:
+                if await self.cluster.claim_slot(task.name, a, slot):
+                    mine.append(a)
+            except Exception:  # noqa: BLE001 - no claim, no run; the next slot tries again
+                log.exception("task %s: cannot claim slot %s for %s", task.name, slot, a)
+        if len(mine) < len(accounts):
+            log.info("task %s slot %s: %d of %d account(s) already run by another replica",
+                     task.name, slot, len(accounts) - len(mine), len(accounts))
+        self._tick_accounts(task, mine, jitter)
+
+    def _tick_accounts(self, task: TaskConfig, accounts: list[str], jitter: bool) -> None:
+        name = task.name
         busy = [a for a in accounts if (name, a) in self.running]
         if busy:
             since = min(self.running[(name, a)] for a in busy)
@@ -152,9 +185,56 @@ class Service:
         self.start_run(task, [a for a in accounts if a not in busy], jitter=jitter)
 
     async def dispatch(self, ticks: Any) -> None:
+        tz = self.loaded.config.runtime.timezone
         async for tick in ticks:
             assert isinstance(tick, Tick)
-            self.on_tick(tick.task)
+            task = next((t for t in all_tasks(self.loaded) if t.name == tick.task), None)
+            self.on_tick(tick.task, slot=cl.slot_key(task.cadence, tz) if task else None)
+
+    # -- cluster ---------------------------------------------------------------------------
+    def _resources(self) -> dict[str, tuple[str, str]]:
+        return {cl.resource(a.platform, a.account_id): (a.platform, a.account_id)
+                for a in self.loaded.config.accounts}
+
+    async def cluster_round(self, *, run_all: bool = False) -> None:
+        """Renew and rebalance leases; start work on accounts just taken over."""
+        assert self.cluster is not None
+        resources = self._resources()
+        busy = {cl.resource(p, a) for (t, a) in self.running for (p, acc) in resources.values()
+                if acc == a}
+        res = await self.cluster.rebalance(sorted(resources), busy)
+        reaped = await self.db.mark_interrupted_runs(replicas_only=True) if self.db else []
+        if reaped:
+            log.warning("runs of dead replica(s) marked interrupted: %s", ", ".join(reaped[:5]))
+        if res.acquired or res.lost or res.released:
+            log.info("leases: +%d -%d released %d; holding %d of %d (share %d, %d replicas)",
+                     len(res.acquired), len(res.lost), len(res.released),
+                     len(self.cluster.held), len(resources), res.share, res.live_replicas)
+        for r in res.acquired:
+            platform, account_id = resources[r]
+            taken = await self.cluster.take_over_runs(platform, account_id)
+            todo = set(await self.cluster.resumable_tasks(platform, account_id))
+            if taken:
+                log.warning("took over %s %s from a dead replica; resuming %s", platform,
+                            account_id, ", ".join(sorted(todo)))
+            for task in all_tasks(self.loaded):
+                if task.pipeline in ACCOUNTLESS or (task.name not in todo and not run_all):
+                    continue
+                if any(a.account_id == account_id and a.platform == platform
+                       for a in self.loaded.accounts_for(task)):
+                    self._tick_accounts(task, [account_id], jitter=False)
+
+    async def cluster_loop(self) -> None:
+        assert self.cluster is not None
+        every = self.cluster.lease_seconds / 3
+        while True:
+            await anyio.sleep(every)
+            if self.stopping:
+                return
+            try:
+                await self.cluster_round()
+            except Exception:  # noqa: BLE001 - keep trying; leases expire if this persists
+                log.exception("lease round failed")
 
     # -- reload ----------------------------------------------------------------------------
     def _reschedule(self) -> None:
@@ -188,6 +268,9 @@ class Service:
             if before is None:
                 continue  # a new task waits for its first slot, like at start-up
             added = [a.account_id for a in new.accounts_for(task) if a.account_id not in before]
+            if self.cluster is not None:
+                added = [a for a in added if any(
+                    x.account_id == a and self.cluster.holds(x) for x in new.config.accounts)]
             if added:
                 log.info("reload: task %s gained account(s) %s; pulling them now", task.name,
                          ", ".join(added))
@@ -246,6 +329,15 @@ class Service:
                 notify("WATCHDOG=1")
             await anyio.sleep(interval)
 
+    async def _leave_cluster(self) -> None:
+        if self.cluster is None:
+            return
+        with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+            try:
+                await self.cluster.release_all()
+            except Exception:  # noqa: BLE001 - the leases then expire on their own
+                log.exception("could not release leases on stop")
+
     # -- lifecycle -------------------------------------------------------------------------
     async def serve(self, *, ready_file: str | None = None, run_at_start: bool = False) -> int:
         rt = self.loaded.config.runtime
@@ -253,6 +345,15 @@ class Service:
         async with AsyncExitStack() as stack:
             self.db = await open_database(self.loaded)
             stack.push_async_callback(self.db.close)
+            if cl.cluster_enabled(self.loaded):
+                cc = self.loaded.config.cluster
+                self.cluster = cl.Cluster(self.db, cc.replica_id or cl.default_replica_id(),
+                                          cc.lease_seconds)
+                self.db.holder = self.cluster.replica_id
+                stack.push_async_callback(self._leave_cluster)
+                await self.cluster.heartbeat()
+                # Let replicas started together see each other before the first share.
+                await anyio.sleep(min(2.0, cc.lease_seconds / 3))
             self.engine = await stack.enter_async_context(
                 open_engine(self.loaded, self.db, metrics=self.metrics))
             if self.loaded.config.metrics.enabled:
@@ -287,7 +388,14 @@ class Service:
                     root.start_soon(self.dispatch, ticks_recv)
                     root.start_soon(self.engine.queues.sample_forever)
                     self.scheduler.start()
-                    if run_at_start:
+                    if self.cluster is not None:
+                        await self.cluster_round(run_all=run_at_start)
+                        root.start_soon(self.cluster_loop)
+                        if run_at_start:  # database-wide tasks: once per cluster start
+                            for t in all_tasks(self.loaded):
+                                if t.pipeline in ACCOUNTLESS:
+                                    self.on_tick(t.name, jitter=False, slot="start")
+                    elif run_at_start:
                         for t in all_tasks(self.loaded):
                             self.on_tick(t.name, jitter=False)
                     tasks = all_tasks(self.loaded)

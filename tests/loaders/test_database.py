@@ -1,5 +1,8 @@
-"""DatabaseLoader on real SQLite files and a real PostgreSQL server: migrations, upserts,
-atomic ledger, runs, crashes. Tests taking ``db`` or ``db_url`` run once per backend."""
+"""DatabaseLoader on real SQLite files and a real PostgreSQL server.
+
+Migrations, upserts, atomic ledger, runs, crashes; tests taking ``db`` or ``db_url`` run
+once per backend.
+"""
 
 from __future__ import annotations
 

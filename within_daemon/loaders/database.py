@@ -86,6 +86,8 @@ class DatabaseLoader:
         self._open = False
         self._lock: anyio.Lock | None = None
         self._sql = sq.Statements(self._backend.dialect)
+        #: The replica id written into ``runs.holder`` (None: a single process, no cluster).
+        self.holder: str | None = None
 
     @property
     def dialect(self) -> sq.Dialect:
@@ -344,7 +346,7 @@ class DatabaseLoader:
         run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
         changed = await self._write(self._sql["start_run"], (
             run_id, task, pipeline, platform, account_id, window_start, window_end, "running",
-            _now()))
+            _now(), self.holder))
         if changed == 0:
             raise LoaderError(f"run {run_id} is already running")
         return run_id
@@ -366,10 +368,18 @@ class DatabaseLoader:
         if changed == 0:
             raise LoaderError(f"unknown run {run_id}")
 
-    async def mark_interrupted_runs(self) -> list[str]:
-        """At start-up: every run still 'running' died with the last process; mark it."""
+    async def mark_interrupted_runs(self, *, replicas_only: bool = False) -> list[str]:
+        """Mark runs still 'running' whose process is gone; returns their ids.
+
+        At start-up of a single process, every such run died with the last process. Runs
+        of a cluster replica (``holder`` set) stay while that replica's heartbeat is fresh.
+        ``replicas_only`` leaves holder-less runs alone: a replica's periodic sweep must not
+        touch a one-shot ``once``/``backfill`` running next to the cluster.
+        """
+        holders = "holder IS NOT NULL" if replicas_only else "1 = 1"
         async with self._transaction() as tx:
-            rows = await tx.fetchall(self._sql["mark_interrupted"], (_now(),))
+            rows = await tx.fetchall(self._sql["mark_interrupted"].replace("{holders}", holders),
+                                     (_now(),))
         return sorted(str(r[0]) for r in rows)
 
     async def find_resumable_run(self, task: str, platform: str | None, account_id: str | None,

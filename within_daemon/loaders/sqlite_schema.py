@@ -56,6 +56,9 @@ class Dialect:
     table_suffix: str
     #: Equality that holds for two NULLs.
     null_safe_eq: str = "IS"
+    #: The database server's clock in unix seconds (leases compare against one clock, not
+    #: each replica's).
+    now_epoch: str = "((julianday('now') - 2440587.5) * 86400.0)"
 
     def params(self, n: int) -> str:
         return ", ".join([self.placeholder] * n)
@@ -69,6 +72,7 @@ SQLITE = Dialect(
 POSTGRES = Dialect(
     name="postgresql", placeholder="?", serial_pk="BIGSERIAL PRIMARY KEY", table_suffix="",
     null_safe_eq="IS NOT DISTINCT FROM",
+    now_epoch="CAST(extract(epoch from clock_timestamp()) AS DOUBLE PRECISION)",
 )
 
 
@@ -114,6 +118,7 @@ TABLES: tuple[str, ...] = (
     "rollup_campaign_daily", "rollup_account_daily", "rollup_account_weekly",
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
     "audience_data", "ad_audience_summary", "feature_online", "feature_history",
+    "replicas", "leases", "task_slots",
 )
 
 
@@ -272,7 +277,39 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         Migration(5, "attribution window of ad rows",
                   ("ALTER TABLE ad_data ADD COLUMN attribution_window TEXT",)),
         Migration(6, "feature store", tuple(feature_store_ddl(d))),
+        Migration(7, "replicas, leases and task slots for several daemons", (
+            *cluster_ddl(d), "ALTER TABLE runs ADD COLUMN holder TEXT")),
     )
+
+
+def cluster_ddl(d: Dialect) -> list[str]:
+    """Replica heartbeats, account leases and once-per-cluster task slots (times: unix s)."""
+    s = d.table_suffix
+    return [
+        f"""CREATE TABLE IF NOT EXISTS replicas (
+  replica_id TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  started_at REAL NOT NULL,
+  heartbeat_at REAL NOT NULL,
+  lease_seconds REAL NOT NULL
+){s}""",
+        f"""CREATE TABLE IF NOT EXISTS leases (
+  resource TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  acquired_at REAL NOT NULL,
+  expires_at REAL NOT NULL
+){s}""",
+        f"""CREATE TABLE IF NOT EXISTS task_slots (
+  task TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  slot TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  claimed_at REAL NOT NULL,
+  PRIMARY KEY (task, account_id, slot)
+){s}""",
+    ]
 
 
 MIGRATIONS_TABLE_DDL = (
@@ -317,10 +354,11 @@ _TEMPLATES: dict[str, str] = {
     # Re-using the id of a run that is not running re-opens it (a resume).
     "start_run": _insert("runs", (
         "run_id", "task", "pipeline", "platform", "account_id", "window_start", "window_end",
-        "status", "started_at",
+        "status", "started_at", "holder",
     )) + (
         " ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, finished_at = NULL,"
-        " error = NULL, resumed_count = runs.resumed_count + 1 WHERE runs.status <> 'running'"
+        " error = NULL, resumed_count = runs.resumed_count + 1, holder = excluded.holder"
+        " WHERE runs.status <> 'running'"
     ),
     "finish_run": (
         "UPDATE runs SET status = ?, finished_at = ?,"
@@ -333,10 +371,13 @@ _TEMPLATES: dict[str, str] = {
         " records_loaded = records_loaded + ?,"
         " records_quarantined = records_quarantined + ? WHERE run_id = ?"
     ),
+    # A run held by a live replica (heartbeat within its lease time) is not interrupted.
     "mark_interrupted": (
         "UPDATE runs SET status = 'interrupted', finished_at = ?,"
         " error = COALESCE(error, 'process exited while the run was in progress')"
-        " WHERE status = 'running' RETURNING run_id"
+        " WHERE status = 'running' AND {holders} AND (holder IS NULL OR holder NOT IN"
+        " (SELECT replica_id FROM replicas WHERE heartbeat_at + lease_seconds > {now}))"
+        " RETURNING run_id"
     ),
     "find_resumable": (
         "SELECT run_id FROM runs WHERE status = 'interrupted' AND task = ?"
@@ -356,7 +397,8 @@ class Statements:
     def __init__(self, d: Dialect = SQLITE) -> None:
         self.dialect = d
         self.upsert: dict[str, str] = {k: upsert_sql(t, d) for k, t in FACT_TABLES.items()}
-        self._sql = {name: _render(text, d) for name, text in _TEMPLATES.items()}
+        self._sql = {name: _render(text.replace("{now}", d.now_epoch), d)
+                     for name, text in _TEMPLATES.items()}
 
     def __getitem__(self, name: str) -> str:
         return self._sql[name]

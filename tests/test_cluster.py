@@ -1,0 +1,113 @@
+"""Leases, shares, slot claims and dead-replica sweeps, on SQLite and on PostgreSQL.
+
+Each replica here is a :class:`Cluster` with its own database connection, as separate
+processes would have; expiry is real time against the database server's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from within_daemon.cluster import Cluster, resource, slot_key
+from within_daemon.loaders import DatabaseLoader
+
+ACCOUNTS = [resource("facebook", f"10000000{i:02d}") for i in range(1, 7)]
+
+
+@pytest.fixture
+async def dbs(db_url: str) -> AsyncIterator[list[DatabaseLoader]]:
+    loaders = [DatabaseLoader.from_url(db_url) for _ in range(3)]
+    for d in loaders:
+        await d.open()
+    try:
+        yield loaders
+    finally:
+        for d in loaders:
+            await d.close()
+
+
+async def test_a_lease_has_one_holder_until_it_expires(dbs: list[DatabaseLoader]) -> None:
+    """A held lease refuses others; once expired, the taker gets a higher generation."""
+    a, b = Cluster(dbs[0], "a", 1.0), Cluster(dbs[1], "b", 1.0)
+    gen_a = await a.try_acquire(ACCOUNTS[0])
+    assert gen_a == 1
+    assert await b.try_acquire(ACCOUNTS[0]) is None
+    assert await a.try_acquire(ACCOUNTS[0]) == 1  # a renewal keeps the generation
+    await anyio.sleep(1.3)
+    assert await b.try_acquire(ACCOUNTS[0]) == 2
+    assert await a.try_acquire(ACCOUNTS[0]) is None
+    rows = await dbs[0].fetch_dicts("SELECT holder, generation FROM leases")
+    assert rows == [{"holder": "b", "generation": 2}]
+
+
+async def test_replicas_split_accounts_and_rebalance_when_one_dies(
+    dbs: list[DatabaseLoader],
+) -> None:
+    """Three replicas share six accounts 2/2/2; when one stops renewing, the rest take its."""
+    reps = [Cluster(d, f"r{i}", 1.5) for i, d in enumerate(dbs)]
+    for r in reps:
+        await r.heartbeat()
+    for _ in range(2):
+        for r in reps:
+            await r.rebalance(ACCOUNTS, busy=set())
+    held = [set(r.held) for r in reps]
+    assert [len(h) for h in held] == [2, 2, 2]
+    assert set().union(*held) == set(ACCOUNTS)
+    # r2 dies (no more rounds); the survivors keep renewing until its leases expire.
+    with anyio.fail_after(10):
+        while len(reps[0].held) + len(reps[1].held) < len(ACCOUNTS):
+            for r in reps[:2]:
+                await r.rebalance(ACCOUNTS, busy=set())
+            await anyio.sleep(0.2)
+    assert set(reps[0].held) | set(reps[1].held) == set(ACCOUNTS)
+    assert not set(reps[0].held) & set(reps[1].held)
+    assert [len(r.held) for r in reps[:2]] == [3, 3]
+
+
+async def test_a_new_replica_gets_idle_accounts_but_not_busy_ones(
+    dbs: list[DatabaseLoader],
+) -> None:
+    """A replica above its share gives back idle accounts; busy ones stay until done."""
+    first, second = Cluster(dbs[0], "first", 30), Cluster(dbs[1], "second", 30)
+    await first.rebalance(ACCOUNTS, busy=set())
+    assert len(first.held) == 6
+    await second.heartbeat()
+    out = await first.rebalance(ACCOUNTS, busy=set(ACCOUNTS))  # all busy: none given back
+    assert out.released == [] and len(first.held) == 6
+    out = await first.rebalance(ACCOUNTS, busy=set(ACCOUNTS[:4]))
+    assert len(out.released) == 2 and set(out.released) <= set(ACCOUNTS[4:])
+    got = await second.rebalance(ACCOUNTS, busy=set())
+    assert sorted(got.acquired) == sorted(out.released)
+
+
+async def test_a_slot_runs_once_per_cluster(dbs: list[DatabaseLoader]) -> None:
+    """Only the first claim of (task, account, slot) wins; the next slot is claimable again."""
+    reps = [Cluster(d, f"r{i}", 30) for i, d in enumerate(dbs)]
+    slot = slot_key("daily", "UTC")
+    wins = [await r.claim_slot("ads", "*", slot) for r in reps]
+    assert wins == [True, False, False]
+    assert await reps[1].claim_slot("ads", "*", slot + "x") is True
+
+
+async def test_runs_of_live_replicas_are_not_marked_interrupted(
+    dbs: list[DatabaseLoader],
+) -> None:
+    """A start-up sweep marks runs of dead holders and holder-less runs, not live replicas'."""
+    live, dead = Cluster(dbs[0], "live", 30), Cluster(dbs[1], "dead", 1.0)
+    await live.heartbeat()
+    await dead.heartbeat()
+    dbs[0].holder, dbs[1].holder = "live", "dead"
+    run_live = await dbs[0].start_run(task="ads", platform="facebook", account_id="1")
+    run_dead = await dbs[1].start_run(task="ads", platform="facebook", account_id="2")
+    run_solo = await dbs[2].start_run(task="ads", platform="facebook", account_id="3")
+    await anyio.sleep(1.3)  # "dead" stops heart-beating
+    assert await dbs[0].mark_interrupted_runs(replicas_only=True) == [run_dead]
+    assert await dbs[2].mark_interrupted_runs() == [run_solo]
+    [s] = await dbs[0].run_summary([run_live])
+    assert s["status"] == "running"
+    # A replica that leases the dead one's account takes its run over and can resume it.
+    assert await live.take_over_runs("facebook", "2") == []  # already interrupted
+    assert await live.resumable_tasks("facebook", "2") == ["ads"]
