@@ -214,9 +214,9 @@ class Service:
             platform, account_id = resources[r]
             taken = await self.cluster.take_over_runs(platform, account_id)
             todo = set(await self.cluster.resumable_tasks(platform, account_id))
-            if taken:
-                log.warning("took over %s %s from a dead replica; resuming %s", platform,
-                            account_id, ", ".join(sorted(todo)))
+            if taken or todo:
+                log.warning("took over %s %s; resuming interrupted task(s) %s", platform,
+                            account_id, ", ".join(sorted(todo)) or "none")
             for task in all_tasks(self.loaded):
                 if task.pipeline in ACCOUNTLESS or (task.name not in todo and not run_all):
                     continue
