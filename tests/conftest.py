@@ -98,11 +98,15 @@ async def emulator(sandbox_accounts: list[SandboxAccount]) -> AsyncIterator[Face
 
 @pytest.fixture
 def make_config(
-    tmp_path: Path, emulator: FacebookEmulator
+    tmp_path: Path, emulator: FacebookEmulator, db_url: str
 ) -> Callable[..., LoadedConfig]:
-    """Build a config pointing at the running emulator; keyword args as in write_config."""
+    """Build a config pointing at the running emulator; keyword args as in write_config.
+
+    The database is ``db_url``'s: every test built on this runs on SQLite and PostgreSQL.
+    """
 
     def make(**kw: Any) -> LoadedConfig:
+        kw.setdefault("db", db_url)
         kw.setdefault("accounts", [fb_account(a) for a in emulator.accounts])
         kw.setdefault("tasks", [{"name": "ads", "pipeline": "AdDataPipeline",
                                  "lookback_days": 5}])

@@ -63,6 +63,8 @@ class PgServer:
     bindir: Path
     root: Path
     user: str | None
+    #: False (tests): fsync and synchronous commit off. True (benchmarks): server defaults.
+    durable: bool = False
 
     @property
     def socket_dir(self) -> Path:
@@ -88,10 +90,13 @@ class PgServer:
                 os.chown(p, entry.pw_uid, entry.pw_gid)
         self._cmd(str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
                   self.superuser, "-E", "UTF8", "--locale=C", "--no-sync")
-        # fsync off: a test server's durability is worthless and fsyncs dominate its time.
+        # fsync off for tests: a test server's durability is worthless and fsyncs dominate
+        # its time. A benchmark keeps the defaults, which is what users run.
         opts = (f"-c listen_addresses='' -c unix_socket_directories='{self.socket_dir}' "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200 -c shared_buffers=64MB")
+                "-c max_connections=200")
+        if not self.durable:
+            opts += (" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                     " -c shared_buffers=64MB")
         res = self._cmd(str(self.bindir / "pg_ctl"), "-D", str(data), "-o", opts,
                         "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
                         check=False)
@@ -112,7 +117,7 @@ class PgServer:
         return self.url(name)
 
 
-def start_server() -> PgServer:
+def start_server(*, durable: bool = False) -> PgServer:
     bindir = find_bindir()
     if bindir is None:
         raise FileNotFoundError(MISSING)
@@ -121,7 +126,7 @@ def start_server() -> PgServer:
     # and the unprivileged server user must be able to reach the folder.
     root = Path(tempfile.mkdtemp(prefix="within-pg-"))
     os.chmod(root, 0o755)
-    server = PgServer(bindir, root, user)
+    server = PgServer(bindir, root, user, durable)
     try:
         server.start()
     except BaseException:

@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--as-of", type=_date, help="build as of this day (default: all data)")
     qual = cmd("quality", "print the latest data quality scores per platform, account and "
                           "dimension")
-    qual.add_argument("--db", help="read this SQLite file instead of the config's database")
+    qual.add_argument("--db", help="read this SQLite file (or a postgresql:// url) instead of "
+                                   "the config's database")
     demo = cmd("demo", "start the bundled emulators on loopback and run `once` against them")
     demo.add_argument("--db", default="within-demo.db",
                       help="SQLite file for the demo (default ./within-demo.db)")
@@ -215,7 +216,9 @@ def cmd_quality(args: argparse.Namespace) -> int:
     from .loaders import DatabaseLoader
     from .loaders.analytics import latest_quality
 
-    if args.db:
+    if args.db and args.db.startswith(("postgresql://", "postgres://")):
+        url, base = args.db, None
+    elif args.db:
         url, base = f"sqlite:///{Path(args.db).resolve()}", None
         if not Path(args.db).exists():
             raise ConfigError(f"{args.db}: no such database file")

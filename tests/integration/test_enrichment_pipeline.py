@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +17,8 @@ from within_daemon.sandbox import FacebookEmulator, SandboxAccount
 from within_daemon.sandbox.images import ImageServer
 from within_daemon.transforms import DataEnricher
 from within_daemon.transforms.enrichment.history import rolling_performance
+
+from .. import dbq
 
 ALL = ["sentiment", "topic_classification", "entity_extraction", "image_analysis",
        "historical_performance", "competitive_analysis", "audience_insights"]
@@ -40,13 +41,7 @@ async def emulator(sandbox_accounts: list[SandboxAccount],
 
 
 def q(loaded: LoadedConfig, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    path = sqlite_path(loaded.config.database.url, loaded.base_dir)
-    assert path is not None
-    con = sqlite3.connect(path)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    return dbq.rows(loaded, sql, *args)
 
 
 def task(**kw: Any) -> dict[str, Any]:
@@ -66,9 +61,14 @@ async def test_enrichments_land_in_typed_columns(
     assert q(loaded, "SELECT COUNT(*) FROM ad_creative_features WHERE image_status = 'ok' "
                      "AND image_width > 0 AND sentiment_status IS NOT NULL "
                      "AND topic IS NOT NULL") == [(20,)]
-    # Typed, not a blob: SQLite reports the stored types.
-    assert q(loaded, "SELECT DISTINCT typeof(image_brightness), typeof(topic_confidence) "
-                     "FROM ad_creative_features") == [("real", "real")]
+    # Typed, not a blob: the database reports the stored types.
+    if dbq.is_postgres(loaded):
+        assert q(loaded, "SELECT DISTINCT data_type FROM information_schema.columns WHERE "
+                         "table_name = 'ad_creative_features' AND column_name IN "
+                         "('image_brightness', 'topic_confidence')") == [("double precision",)]
+    else:
+        assert q(loaded, "SELECT DISTINCT typeof(image_brightness), typeof(topic_confidence) "
+                         "FROM ad_creative_features") == [("real", "real")]
     # Headlines like "Summer sale: 30% off ..." give a discount entity.
     pct = q(loaded, "SELECT MAX(discount_percent_max) FROM ad_creative_features")[0][0]
     assert pct is not None and pct >= 10
@@ -102,10 +102,11 @@ async def test_rollups_equal_ad_sums_and_are_idempotent(
     """Daily account rollups equal the summed ad rows; a re-run leaves them unchanged."""
     loaded = make_config(tasks=[task(enrich=[])])
     await run_once(loaded, metrics=Metrics())
-    sums = "SELECT account_id, date, SUM(impressions), ROUND(SUM(spend), 2) FROM ad_data " \
-           "GROUP BY 1, 2 ORDER BY 1, 2"
-    roll = "SELECT account_id, period_start, impressions, ROUND(spend, 2) FROM " \
-           "rollup_account_daily ORDER BY 1, 2"
+    # CAST AS NUMERIC: PostgreSQL rounds to places only in NUMERIC; SQLite accepts it too.
+    sums = "SELECT account_id, date, SUM(impressions), ROUND(CAST(SUM(spend) AS NUMERIC), 2) " \
+           "FROM ad_data GROUP BY 1, 2 ORDER BY 1, 2"
+    roll = "SELECT account_id, period_start, impressions, ROUND(CAST(spend AS NUMERIC), 2) " \
+           "FROM rollup_account_daily ORDER BY 1, 2"
     assert q(loaded, roll) == q(loaded, sums)
     before = q(loaded, "SELECT * FROM rollup_account_monthly ORDER BY 1, 2, 3, 4")
     await run_once(loaded, metrics=Metrics())
@@ -206,7 +207,8 @@ async def test_quality_command_reads_a_database(
     """`within-daemon quality --db FILE` prints one line per account with six scores."""
     loaded = make_config(tasks=[task(enrich=[])])
     await run_once(loaded, metrics=Metrics())
-    db = sqlite_path(loaded.config.database.url, loaded.base_dir)
+    url = loaded.config.database.url
+    db = url if dbq.is_postgres(loaded) else sqlite_path(url, loaded.base_dir)
     out = subprocess.run([sys.executable, "-m", "within_daemon", "quality", "--db", str(db)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

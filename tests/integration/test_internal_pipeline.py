@@ -56,8 +56,8 @@ def make_config(tmp_path: Path, **internal: Any) -> LoadedConfig:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[DatabaseLoader]:
-    async with DatabaseLoader(tmp_path / "data" / "within.db") as loader:
+async def db(db_url: str) -> AsyncIterator[DatabaseLoader]:
+    async with DatabaseLoader.from_url(db_url) as loader:
         yield loader
 
 
@@ -196,9 +196,18 @@ async def test_same_file_again_is_skipped_changed_file_reloads(tmp_path: Path,
 async def test_file_moves_to_done_only_after_commit(tmp_path: Path, db: DatabaseLoader) -> None:
     """When the database refuses the last chunk the file stays put, unmarked, for next run."""
     loaded = make_config(tmp_path)
-    await db.execute_in_transaction([(
-        "CREATE TRIGGER refuse BEFORE INSERT ON ad_data WHEN NEW.ad_id = 'boom'"
-        " BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END", [()])])
+    pg = db.dialect.name == "postgresql"
+    if pg:
+        await db.execute_in_transaction([(
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.ad_id = 'boom' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; "
+            "RETURN NEW; END $$", [()]), (
+            "CREATE TRIGGER refuse BEFORE INSERT ON ad_data FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_boom()", [()])])
+    else:
+        await db.execute_in_transaction([(
+            "CREATE TRIGGER refuse BEFORE INSERT ON ad_data WHEN NEW.ad_id = 'boom'"
+            " BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END", [()])])
     a = drop(tmp_path, "a.csv", CSV + "boom,03/03/2024,1,1,1,x\n")
     b = drop(tmp_path, "b.jsonl", JSONL)
     pipe = InternalDataPipeline(chunk_lines=2)
@@ -210,7 +219,8 @@ async def test_file_moves_to_done_only_after_commit(tmp_path: Path, db: Database
     assert await markers(db) == []
     assert len(await ad_rows(db)) == 2  # the first chunk committed; the last did not
 
-    await db.execute_in_transaction([("DROP TRIGGER refuse", [()])])
+    await db.execute_in_transaction([("DROP TRIGGER refuse" + (" ON ad_data" if pg else ""),
+                                      [()])])
     res = await pipe.run_files(loaded, db)
     assert res["success"] and res["files_loaded"] == 2
     assert not a.exists() and not b.exists()

@@ -1,8 +1,7 @@
-"""Whole pipelines against the emulator: connector → transform → SQLite, over real sockets."""
+"""Whole pipelines against the emulator over real sockets, into SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,21 +17,13 @@ from within_daemon.pipelines import AccountDataPipeline, AdDataPipeline
 from within_daemon.pipelines.engine import TaskResult
 from within_daemon.sandbox import FacebookEmulator
 
+from .. import dbq
+
 A1, A2 = "1000000001", "1000000002"
 
 
-def db_of(loaded: LoadedConfig) -> sqlite3.Connection:
-    path = sqlite_path(loaded.config.database.url, loaded.base_dir)
-    assert path is not None
-    return sqlite3.connect(path)
-
-
 def scalar(loaded: LoadedConfig, sql: str, *args: Any) -> Any:
-    con = db_of(loaded)
-    try:
-        return con.execute(sql, args).fetchone()[0]
-    finally:
-        con.close()
+    return dbq.scalar(loaded, sql, *args)
 
 
 def window(lookback: int) -> tuple[str, str]:
@@ -59,7 +50,7 @@ async def test_once_loads_every_row_exactly(
     assert scalar(loaded, "SELECT COUNT(*) FROM ad_data") == want
     assert scalar(loaded, "SELECT COUNT(*) FROM ledger WHERE status='complete'") == 10
     assert scalar(loaded, "SELECT COUNT(*) FROM ad_data WHERE run_id IS NULL") == 0
-    spend = scalar(loaded, "SELECT ROUND(SUM(spend), 2) FROM ad_data WHERE account_id=?", A1)
+    spend = round(scalar(loaded, "SELECT SUM(spend) FROM ad_data WHERE account_id=?", A1), 2)
     assert spend == emulator.expected_totals(A1, since, until)["spend"]
 
 
