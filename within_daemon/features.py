@@ -15,7 +15,7 @@ Sources and how a value is dated:
 - ``acct_*`` rolling ratios are read from ``ad_history`` (every ad row of an account carries
   the same account value for a day) and stored once per account;
 - ``ad_creative_features`` (the enrichments of the ad's *current* creative, undated): stamped
-  at the end of each day the ad has an ``ad_history`` row, first value wins (see the store).
+  at the end of each day the ad has an ``ad_data`` row, first value wins (see the store).
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""Feature store on a real SQLite file: materialize, online reads, point in time, export."""
+"""Feature store on SQLite and PostgreSQL: materialize, online reads, point in time, export.
+
+Tests taking ``db`` or ``fs`` run once per backend (a real SQLite file, a real database).
+
+The account-day rollup is seeded with the rows ``analytics.refresh_rollups`` computes for
+these ad rows (checked against it in ``test_seeded_rollups_match_refresh_rollups``), so the
+store's own tests do not depend on the rollup refresh.
+"""
 
 from __future__ import annotations
 
@@ -58,12 +65,30 @@ async def seed(db: DatabaseLoader, scale: float = 1.0) -> None:
         {"platform": "facebook", "account_id": "act_1", "ad_id": "ad1", "creative_hash": "h",
          "enrichments": "[]", "enriched_at": "2024-03-06T00:00:00Z", "topic": "apparel",
          "sentiment_compound": 0.4, "has_urgency": 1}])
-    await store.refresh_rollups(db, DAYS)
+    await seed_rollups(db)
+
+
+#: rollup_account_daily columns, and per day what refresh_rollups makes of the two ad rows.
+ROLLUP_COLS = [c for c, _ in ROLLUP_TABLES["rollup_account_daily"][0]]
+ROLLUP_DAY = {"currency": "USD", "period": "day", "row_count": 2, "ad_count": 2,
+              "impressions": 2000, "clicks": 40, "spend": 20.0, "conversions": 4,
+              "revenue": 60.0, "ctr": 0.02, "conversion_rate": 0.1, "cpa": 5.0, "roas": 3.0}
+
+
+async def seed_rollups(db: DatabaseLoader) -> None:
+    rows = [{**ROLLUP_DAY, "platform": "facebook", "account_id": "act_1", "period_start": d}
+            for d in DAYS]
+    # A minority currency on the last day: the store keeps the day's dominant one.
+    rows.append({**ROLLUP_DAY, "platform": "facebook", "account_id": "act_1",
+                 "period_start": D5, "currency": "EUR", "row_count": 1, "spend": 99.0})
+    sql = (f"INSERT INTO rollup_account_daily ({', '.join(ROLLUP_COLS)}) "
+           f"VALUES ({', '.join('?' * len(ROLLUP_COLS))})")
+    await db.execute_in_transaction([(sql, [tuple(r[c] for c in ROLLUP_COLS) for r in rows])])
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[DatabaseLoader]:
-    async with DatabaseLoader(tmp_path / "within.db") as loader:
+async def db(db_url: str) -> AsyncIterator[DatabaseLoader]:
+    async with DatabaseLoader.from_url(db_url) as loader:
         yield loader
 
 
@@ -73,6 +98,19 @@ async def fs(db: DatabaseLoader) -> FeatureStore:
     fs = FeatureStore(db)
     await fs.materialize(platform="facebook", account_id="act_1", days=DAYS)
     return fs
+
+
+async def test_seeded_rollups_match_refresh_rollups(db: DatabaseLoader) -> None:
+    """The hand-seeded account-day rollup equals what refresh_rollups computes."""
+    await db.write_batch(run_id="r", task="t", kind="ad", fetched_at="2024-03-06T00:00:00Z",
+                         records=[ad_row(a, d) for a in ("ad1", "ad2") for d in DAYS])
+    await store.refresh_rollups(db, DAYS)
+    got = await db.fetch_dicts(f"SELECT {', '.join(ROLLUP_COLS)} FROM rollup_account_daily "
+                               "ORDER BY period_start")
+    want = [{**ROLLUP_DAY, "platform": "facebook", "account_id": "act_1", "period_start": d}
+            for d in DAYS]
+    assert got == [{k: pytest.approx(v) if isinstance(v, float) else v for k, v in r.items()}
+                   for r in want]
 
 
 async def test_online_returns_latest_values(fs: FeatureStore) -> None:

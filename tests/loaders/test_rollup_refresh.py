@@ -1,14 +1,18 @@
-"""The fast rollup refresh gives the same tables as the reference rollup SQL over ad_data."""
+"""The fast rollup refresh gives the same tables as the reference rollup SQL over ad_data.
+
+Every test runs on SQLite and on PostgreSQL (the ``db_url`` fixture).
+"""
 
 from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
+import anyio
+
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders.analytics import refresh_rollups
+from within_daemon.loaders.analytics import refresh_rollups, sql_dialect
 from within_daemon.schema import AD_FIELDS
 from within_daemon.transforms.aggregation import (
     ROLLUP_GRAIN,
@@ -41,12 +45,12 @@ def same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
     return True
 
 
-async def test_fast_refresh_matches_reference_sql(tmp_path: Path) -> None:
-    """Every rollup table equals rollup_sql's answer, across weeks that straddle months."""
+def records() -> list[dict[str, Any]]:
+    """Jan 20 .. Mar 4 2024 for three accounts: weeks across two month boundaries."""
     start = date(2024, 1, 20)
-    records = []
+    out = []
     i = 0
-    for d in range(45):  # Jan 20 .. Mar 4: weeks across two month boundaries
+    for d in range(45):
         day = (start + timedelta(days=d)).isoformat()
         for platform, account, currency in (("facebook", "1", "USD"), ("google", "2", "EUR"),
                                             ("google", "3", "EUR")):
@@ -54,25 +58,67 @@ async def test_fast_refresh_matches_reference_sql(tmp_path: Path) -> None:
                 if (d + ad) % 5 == 0:
                     continue  # ads that skip days make distinct counts differ per period
                 i += 1
-                records.append(rec(platform, account, f"c{ad % 2}", f"a{ad}", day, currency, i))
-    async with DatabaseLoader(tmp_path / "r.db") as db:
-        await db.write_batch(run_id="r", task="t", kind="ad", records=records,
+                out.append(rec(platform, account, f"c{ad % 2}", f"a{ad}", day, currency, i))
+    return out
+
+
+async def table_rows(db: DatabaseLoader, table: str) -> list[tuple[Any, ...]]:
+    cols = [c for c, _ in ROLLUP_TABLES[table][0]]
+    rows = await db.fetch_dicts(f"SELECT {', '.join(cols)} FROM {table}")
+    return sorted(tuple(r[c] for c in cols) for r in rows)
+
+
+async def check_against_reference(db: DatabaseLoader, touched: list[str]) -> None:
+    dialect = sql_dialect(db)
+    for table, (by, period) in ROLLUP_GRAIN.items():
+        starts = sorted(touched_periods(touched, period))
+        cols = [c for c, _ in ROLLUP_TABLES[table][0]]
+        want = await db.fetch_dicts(rollup_sql(by, period, dialect),
+                                    rollup_params(starts, period, dialect))
+        marks = ", ".join("?" * len(starts))
+        got = await db.fetch_dicts(
+            f"SELECT * FROM {table} WHERE period_start IN ({marks}) ORDER BY "
+            + ", ".join(ROLLUP_TABLES[table][1]), starts)
+        assert len(want) == len(got) > 0, table
+        assert same([tuple(r[c] for c in cols) for r in got],
+                    [tuple(r[c] for c in cols) for r in want]), table
+
+
+async def temp_tables(db: DatabaseLoader) -> list[str]:
+    if db.dialect.name == "sqlite":
+        sql = "SELECT name FROM temp.sqlite_master WHERE type = 'table'"
+    else:
+        sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname LIKE 'pg_temp%'"
+    return [r["name"] for r in await db.fetch_dicts(sql)
+            if str(r["name"]).startswith("rollup_ad_period")]
+
+
+async def test_fast_refresh_matches_reference_sql(db_url: str) -> None:
+    """Every rollup table equals rollup_sql's answer, across weeks that straddle months."""
+    recs = records()
+    async with DatabaseLoader.from_url(db_url) as db:
+        await db.write_batch(run_id="r", task="t", kind="ad", records=recs,
                              fetched_at="2024-03-05T00:00:00Z")
-        days = sorted({r["date"] for r in records})
+        days = sorted({r["date"] for r in recs})
         planned = await refresh_rollups(db, days[10:30])  # a touched middle part only
         assert set(planned) == set(ROLLUP_TABLES)
-        for table, (by, period) in ROLLUP_GRAIN.items():
-            starts = sorted(touched_periods(days[10:30], period))
-            cols = [c for c, _ in ROLLUP_TABLES[table][0]]
-            want = await db.fetch_dicts(rollup_sql(by, period), rollup_params(starts, period))
-            marks = ", ".join("?" * len(starts))
-            got = await db.fetch_dicts(
-                f"SELECT * FROM {table} WHERE period_start IN ({marks}) ORDER BY "
-                + ", ".join(ROLLUP_TABLES[table][1]), starts)
-            assert len(want) == len(got) > 0, table
-            assert same([tuple(r[c] for c in cols) for r in got],
-                        [tuple(r[c] for c in cols) for r in want]), table
+        await check_against_reference(db, days[10:30])
         # A second refresh replaces instead of adding.
         before = await db.fetch_dicts("SELECT COUNT(*) AS n FROM rollup_account_weekly")
         await refresh_rollups(db, days[10:30])
         assert await db.fetch_dicts("SELECT COUNT(*) AS n FROM rollup_account_weekly") == before
+        assert await temp_tables(db) == []  # the per-refresh summary is dropped
+
+
+async def test_concurrent_refreshes_do_not_share_their_summary(db_url: str) -> None:
+    """Two refreshes at once on one loader (two tasks finishing together) both stay exact."""
+    recs = records()
+    days = sorted({r["date"] for r in recs})
+    async with DatabaseLoader.from_url(db_url) as db:
+        await db.write_batch(run_id="r", task="t", kind="ad", records=recs,
+                             fetched_at="2024-03-05T00:00:00Z")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(refresh_rollups, db, days[:25])
+            tg.start_soon(refresh_rollups, db, days[20:])
+        await check_against_reference(db, days)
+        assert await temp_tables(db) == []

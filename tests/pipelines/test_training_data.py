@@ -1,4 +1,7 @@
-"""TrainingDataPipeline on a real SQLite file: no leakage, time split, versions, labels."""
+"""TrainingDataPipeline on SQLite and PostgreSQL: no leakage, time split, versions, labels.
+
+Tests taking ``db`` run once per backend (a real SQLite file, a real PostgreSQL database).
+"""
 
 from __future__ import annotations
 
@@ -61,13 +64,15 @@ async def write(db: DatabaseLoader, records: Sequence[dict[str, Any]], *, run_id
     """Load ad-day records, then recompute ad_history from all of ad_data (as the daemon)."""
     await db.write_batch(run_id=run_id, task="test", kind="ad", records=list(records),
                          fetched_at=fetched_at)
-    rows = await db.fetch_dicts("SELECT * FROM ad_data ORDER BY date")
+    # A total order: the account sums of rolling_performance add up in row order, and the
+    # same floats on both backends need the same order.
+    rows = await db.fetch_dicts(
+        "SELECT * FROM ad_data ORDER BY platform, account_id, date, ad_id")
     by_acct: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         by_acct.setdefault((r["platform"], r["account_id"]), []).append(r)
     cols = ["platform", "account_id", "ad_id", "date", "computed_at", *HIST_NAMES]
-    sql = (f"INSERT OR REPLACE INTO ad_history ({', '.join(cols)}) "
-           f"VALUES ({', '.join('?' * len(cols))})")
+    sql = upsert("ad_history", cols, ("platform", "account_id", "ad_id", "date"))
     out = []
     for (platform, acct), rs in by_acct.items():
         targets = sorted({(r["ad_id"], r["date"]) for r in rs})
@@ -77,18 +82,26 @@ async def write(db: DatabaseLoader, records: Sequence[dict[str, Any]], *, run_id
     await db.execute_in_transaction([(sql, out)])
 
 
+def upsert(table: str, cols: Sequence[str], key: Sequence[str]) -> str:
+    """Insert or replace on ``key``, spelled for both backends (no INSERT OR REPLACE)."""
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key)
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}")
+
+
 async def write_creatives(db: DatabaseLoader, ads: Iterable[str]) -> None:
-    sql = ("INSERT OR REPLACE INTO ad_creative_features (platform, account_id, ad_id, "
-           "creative_hash, enrichments, enriched_at, topic, sentiment_compound, "
-           "image_brightness, discount_percent_max) VALUES (?,?,?,?,?,?,?,?,?,?)")
+    sql = upsert("ad_creative_features", (
+        "platform", "account_id", "ad_id", "creative_hash", "enrichments", "enriched_at",
+        "topic", "sentiment_compound", "image_brightness", "discount_percent_max"),
+        ("platform", "account_id", "ad_id"))
     rows = [("facebook", "acct1", ad, "h", "{}", "now", "shoes", 0.1 * n, 100.0 + n, None)
             for n, ad in enumerate(ads)]
     await db.execute_in_transaction([(sql, rows)])
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[DatabaseLoader]:
-    async with DatabaseLoader(tmp_path / "d.db") as loader:
+async def db(db_url: str) -> AsyncIterator[DatabaseLoader]:
+    async with DatabaseLoader.from_url(db_url) as loader:
         yield loader
 
 

@@ -1,14 +1,16 @@
-"""DataAggregator rollups, touched periods, and the SQL twin run on a real sqlite3 table."""
+"""DataAggregator rollups, touched periods, and the SQL twin run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-import sqlite3
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from within_daemon.loaders import DatabaseLoader
+from within_daemon.loaders.analytics import sql_dialect
 from within_daemon.schema import AD_FIELDS
 from within_daemon.transforms.aggregation import (
     ROLLUP_GRAIN,
@@ -16,6 +18,7 @@ from within_daemon.transforms.aggregation import (
     DataAggregator,
     period_end,
     period_start,
+    period_start_sql,
     rollup_params,
     rollup_sql,
     touched_periods,
@@ -205,36 +208,33 @@ def test_rollup_tables_describe_all_six_grains() -> None:
     assert dict(cols)["spend"] == "REAL" and dict(cols)["period_start"] == "TEXT NOT NULL"
 
 
-# --- rollup_sql against a plain sqlite3 table -----------------------------------------------
+# --- rollup_sql through the loader, on SQLite and PostgreSQL (the db_url fixture) ------------
 
-INT_COLS = {"impressions", "clicks", "conversions"}
-REAL_COLS = {"ctr", "spend", "conversion_rate", "cpa", "roas", "relevance_score",
-             "quality_score", "revenue"}
+EXTRA = [ad("ad1", "A3", "2024-01-29", 3, 1, 0.5, 1, 2.0),
+         ad("n1", "A1", "2024-01-28", 10, 1, 1.0, 0, None, campaign_id=None),
+         # Keys that sort differently by code point than in most locales' collations.
+         ad("k1", "a-2", "2024-01-30", 5, 1, 1.0, 0, None, campaign_id="c_1"),
+         ad("k2", "a_1", "2024-01-30", 5, 1, 1.0, 0, None, campaign_id="C-1"),
+         ad("k3", "B", "2024-01-30", 5, 1, 1.0, 0, None)]
 
 
 @pytest.fixture
-def db() -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:")
-    cols = ", ".join(
-        f"{c} {'INTEGER' if c in INT_COLS else 'REAL' if c in REAL_COLS else 'TEXT'}"
-        for c in AD_FIELDS
-    )
-    conn.execute(f"CREATE TABLE ad_data ({cols}) STRICT")
-    conn.executemany(
-        f"INSERT INTO ad_data VALUES ({', '.join('?' * len(AD_FIELDS))})",
-        [tuple(r[c] for c in AD_FIELDS) for r in (
-            *RECORDS, ad("ad1", "A3", "2024-01-29", 3, 1, 0.5, 1, 2.0),
-            ad("n1", "A1", "2024-01-28", 10, 1, 1.0, 0, None, campaign_id=None),
-        )],
-    )
-    return conn
+async def db(db_url: str) -> AsyncIterator[DatabaseLoader]:
+    async with DatabaseLoader.from_url(db_url) as loader:
+        await loader.write_batch(run_id="r", task="t", kind="ad", records=[*RECORDS, *EXTRA],
+                                 fetched_at="2024-02-02T00:00:00Z")
+        yield loader
 
 
-def sql_rows(conn: sqlite3.Connection, by: str, period: str,
-             starts: set[str]) -> list[dict[str, Any]]:
-    cur = conn.execute(rollup_sql(by, period), rollup_params(starts, period))  # type: ignore[arg-type]
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+async def stored(db: DatabaseLoader) -> list[dict[str, Any]]:
+    return await db.fetch_dicts(f"SELECT {', '.join(AD_FIELDS)} FROM ad_data")
+
+
+async def sql_rows(db: DatabaseLoader, by: str, period: str,
+                   starts: set[str]) -> list[dict[str, Any]]:
+    dialect = sql_dialect(db)
+    return await db.fetch_dicts(rollup_sql(by, period, dialect),  # type: ignore[arg-type]
+                                rollup_params(starts, period, dialect))  # type: ignore[arg-type]
 
 
 def assert_same(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
@@ -246,36 +246,46 @@ def assert_same(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("period", PERIODS)
 @pytest.mark.parametrize("by", LEVELS)
-def test_rollup_sql_equals_pure_rollup(db: sqlite3.Connection, by: str, period: str) -> None:
-    """The SQL statement returns the pure rollup's rows, columns and order."""
-    records = [dict(zip(AD_FIELDS, r, strict=True))
-               for r in db.execute(f"SELECT {', '.join(AD_FIELDS)} FROM ad_data")]
+async def test_rollup_sql_equals_pure_rollup(db: DatabaseLoader, by: str, period: str) -> None:
+    """The SQL statement returns the pure rollup's rows, columns, types and order."""
+    records = await stored(db)
     want = DataAggregator().rollup(records, by=by, period=period)  # type: ignore[arg-type]
     starts = touched_periods([r["date"] for r in records], period)  # type: ignore[arg-type]
-    assert_same(sql_rows(db, by, period, starts), want)
+    got = await sql_rows(db, by, period, starts)
+    assert_same(got, want)
+    for g, w in zip(got, want, strict=True):  # ints stay ints (PostgreSQL sums are NUMERIC)
+        assert {k: type(v) for k, v in g.items()} == {k: type(v) for k, v in w.items()}
 
 
-def test_rollup_sql_only_recomputes_touched_periods(db: sqlite3.Connection) -> None:
+async def test_rollup_sql_only_recomputes_touched_periods(db: DatabaseLoader) -> None:
     """Given the periods one day touched, the SQL returns exactly those periods' rows."""
-    records = [dict(zip(AD_FIELDS, r, strict=True))
-               for r in db.execute(f"SELECT {', '.join(AD_FIELDS)} FROM ad_data")]
+    records = await stored(db)
     starts = touched_periods(["2024-01-31"], "week")
     assert starts == {"2024-01-29"}
     want = [r for r in DataAggregator().rollup(records, by="account", period="week")
             if r["period_start"] in starts]
-    got = sql_rows(db, "account", "week", starts)
-    assert {r["account_id"] for r in got} == {"A1", "A2", "A3"}
+    got = await sql_rows(db, "account", "week", starts)
+    assert {r["account_id"] for r in got} == {"A1", "A2", "A3", "B", "a-2", "a_1"}
     assert_same(got, want)
-    assert sql_rows(db, "account", "week", set()) == []
+    assert await sql_rows(db, "account", "week", set()) == []
 
 
-def test_rollup_sql_fills_the_rollup_tables(db: sqlite3.Connection) -> None:
-    """INSERT ... SELECT into DDL built from ROLLUP_TABLES succeeds for every table."""
-    for table, (cols, pk) in ROLLUP_TABLES.items():
+async def test_rollup_sql_fills_the_rollup_tables(db: DatabaseLoader) -> None:
+    """INSERT ... SELECT into the migrated rollup tables succeeds for every table."""
+    dialect = sql_dialect(db)
+    for table in ROLLUP_TABLES:
         by, period = ROLLUP_GRAIN[table]
-        ddl = ", ".join(f"{c} {t}" for c, t in cols)
-        db.execute(f"CREATE TABLE {table} ({ddl}, PRIMARY KEY ({', '.join(pk)})) STRICT")
         starts = touched_periods(["2024-01-28", "2024-02-01"], period)
-        db.execute(f"INSERT INTO {table} {rollup_sql(by, period)}",
-                   rollup_params(starts, period))
-        assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] > 0
+        await db.execute_in_transaction([(f"INSERT INTO {table} {rollup_sql(by, period, dialect)}",
+                                          [rollup_params(starts, period, dialect)])])
+        assert await db.count_rows(table) > 0
+
+
+@pytest.mark.parametrize("day", ["2024-01-28", "2024-01-29", "2024-02-29", "2020-12-31",
+                                 "2021-01-03", "2023-01-01", "2024-12-30"])
+async def test_period_start_sql_matches_python(db: DatabaseLoader, day: str) -> None:
+    """Weeks start on Monday and months on the 1st in both dialects, as period_start says."""
+    exprs = ", ".join(f"{period_start_sql(p, sql_dialect(db), 'x.d')} AS {p}"  # type: ignore[arg-type]
+                      for p in PERIODS)
+    [row] = await db.fetch_dicts(f"SELECT {exprs} FROM (SELECT ? AS d) AS x", [day])
+    assert row == {p: period_start(day, p) for p in PERIODS}  # type: ignore[arg-type]

@@ -9,15 +9,22 @@ half-refreshed period.
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
+
+from ..errors import LoaderError
 from ..transforms.aggregation import (
     ROLLUP_GRAIN,
     ROLLUP_TABLES,
+    Dialect,
     period_end,
     period_start,
+    period_start_sql,
     rollup_params,
     rollup_sql,
     touched_periods,
@@ -30,6 +37,8 @@ from .analytics_schema import (
     HISTORY_COLUMNS,
 )
 from .database import DatabaseLoader
+
+log = logging.getLogger(__name__)
 
 CREATIVE_TABLE_COLUMNS = (*AD_KEY_COLUMNS, "creative_hash", "enrichments", "enriched_at",
                           *(c for c, _ in CREATIVE_COLUMNS))
@@ -81,6 +90,11 @@ async def upsert_benchmarks(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]
     await db.execute_in_transaction([(_BENCH_UPSERT, _tuples(full, BENCHMARK_TABLE_COLUMNS))])
 
 
+def sql_dialect(db: DatabaseLoader) -> Dialect:
+    """The dialect name :func:`~..transforms.aggregation.rollup_sql` takes for ``db``."""
+    return "postgresql" if db.dialect.name == "postgresql" else "sqlite"
+
+
 async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, int]:
     """Recompute every rollup table for the periods that ``days`` touch; periods per table.
 
@@ -94,16 +108,19 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
     days = sorted(set(days))
     if not days:
         return {}
+    dialect = sql_dialect(db)
+    lock = _lock_step(dialect)
     planned: dict[str, int] = {}
     day_starts = sorted(touched_periods(days, "day"))
     for i in range(0, len(day_starts), _PERIODS_PER_STEP["day"]):
         chunk = day_starts[i:i + _PERIODS_PER_STEP["day"]]
         marks = ", ".join("?" * len(chunk))
         await db.execute_in_transaction([
+            *lock,
             (f"DELETE FROM rollup_campaign_daily WHERE period_start IN ({marks})",
              [tuple(chunk)]),
-            (_insert("rollup_campaign_daily", rollup_sql("campaign", "day")),
-             [rollup_params(chunk, "day")]),
+            (_insert("rollup_campaign_daily", rollup_sql("campaign", "day", dialect)),
+             [rollup_params(chunk, "day", dialect)]),
             (f"DELETE FROM rollup_account_daily WHERE period_start IN ({marks})",
              [tuple(chunk)]),
             (_insert("rollup_account_daily", _ACCOUNT_DAY_FROM_CAMPAIGN.format(marks=marks)),
@@ -114,28 +131,54 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
     coarse = {p: sorted(touched_periods(days, p)) for p in ("week", "month")}
     lo = min(coarse["week"][0], coarse["month"][0])
     hi = max(period_end(coarse["week"][-1], "week"), period_end(coarse["month"][-1], "month"))
-    steps: list[tuple[str, Sequence[Sequence[Any]]]] = [
-        ("DROP TABLE IF EXISTS temp.rollup_ad_period", [()]),
-        (_AD_PERIOD_DDL, [()]),
-    ]
-    await db.execute_in_transaction(steps)
-    for first, last in _month_spans(lo, hi):
-        await db.execute_in_transaction([(_AD_PERIOD_FILL, [(first, last)])])
-    for table, (by, period) in ROLLUP_GRAIN.items():
-        if period == "day":
-            continue
-        starts = coarse[period]
-        step = _PERIODS_PER_STEP[period]
-        for i in range(0, len(starts), step):
-            chunk = starts[i:i + step]
-            marks = ", ".join("?" * len(chunk))
-            await db.execute_in_transaction([
-                (f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(chunk)]),
-                (_insert(table, _coarse_sql(by, period, marks)), [tuple(chunk)]),
-            ])
-        planned[table] = len(starts)
-    await db.execute_in_transaction([("DROP TABLE IF EXISTS temp.rollup_ad_period", [()])])
+    # A name of its own per refresh: the connection (and so its temp tables) is shared by
+    # every task of the process, and two tasks may finish, and refresh, at the same time.
+    # The table outlives the chunk transactions below, so it is a session temp table
+    # (PostgreSQL's ON COMMIT DROP would lose it at the first commit) dropped in `finally`.
+    temp = f"{_TEMP_SCHEMA[dialect]}.rollup_ad_period_{uuid.uuid4().hex[:12]}"
+    await db.execute_in_transaction([(_AD_PERIOD_DDL.format(table=temp), [()])])
+    try:
+        fill = _ad_period_fill(temp, dialect)
+        for first, last in _month_spans(lo, hi):
+            await db.execute_in_transaction([(fill, [(first, last)])])
+        for table, (by, period) in ROLLUP_GRAIN.items():
+            if period == "day":
+                continue
+            starts = coarse[period]
+            step = _PERIODS_PER_STEP[period]
+            for i in range(0, len(starts), step):
+                chunk = starts[i:i + step]
+                marks = ", ".join("?" * len(chunk))
+                await db.execute_in_transaction([
+                    *lock,
+                    (f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(chunk)]),
+                    (_insert(table, _coarse_sql(temp, by, period, marks)), [tuple(chunk)]),
+                ])
+            planned[table] = len(starts)
+    finally:
+        # Shielded: a cancelled refresh would otherwise leave the table for the session.
+        with anyio.CancelScope(shield=True):
+            try:
+                await db.execute_in_transaction([(f"DROP TABLE IF EXISTS {temp}", [()])])
+            except LoaderError as exc:  # the refresh's own error (if any) matters more
+                log.warning("could not drop %s: %s", temp, exc)
     return planned
+
+
+#: Where temporary tables live: SQLite's ``temp`` database, PostgreSQL's session schema.
+_TEMP_SCHEMA: dict[Dialect, str] = {"sqlite": "temp", "postgresql": "pg_temp"}
+#: Any constant: the advisory lock that serializes rollup chunks across processes.
+_ROLLUP_LOCK = 7236184202
+
+
+def _lock_step(dialect: Dialect) -> list[tuple[str, Sequence[Sequence[Any]]]]:
+    # Several daemons may share one PostgreSQL database. Two refreshes of one period would
+    # both delete it, then collide on its primary key when inserting; the transaction lock
+    # makes the second wait and then replace the first's rows. SQLite's BEGIN IMMEDIATE
+    # already lets one writer in at a time.
+    if dialect != "postgresql":
+        return []
+    return [(f"SELECT pg_advisory_xact_lock({_ROLLUP_LOCK})", [()])]
 
 
 def _insert(table: str, select: str) -> str:
@@ -155,6 +198,8 @@ def _ratios(p: str) -> str:
     )
 
 
+# Both dialects take these as written: PostgreSQL's backend turns INTEGER into BIGINT and
+# REAL into DOUBLE PRECISION, and a BIGINT's NUMERIC sum goes back into a BIGINT column.
 _SUMS = ("SUM(impressions), SUM(clicks), SUM(spend), SUM(conversions), SUM(revenue)")
 
 _ACCOUNT_DAY_FROM_CAMPAIGN = (
@@ -164,27 +209,32 @@ _ACCOUNT_DAY_FROM_CAMPAIGN = (
 )
 
 _AD_PERIOD_DDL = (
-    "CREATE TEMP TABLE rollup_ad_period (platform TEXT, account_id TEXT, currency TEXT, "
+    "CREATE TEMP TABLE {table} (platform TEXT, account_id TEXT, currency TEXT, "
     "ad_id TEXT, week_start TEXT, month_start TEXT, row_count INTEGER, impressions INTEGER, "
     "clicks INTEGER, spend REAL, conversions INTEGER, revenue REAL)"
 )
 
-_AD_PERIOD_FILL = (
-    "INSERT INTO temp.rollup_ad_period SELECT COALESCE(platform, ''), "
-    "COALESCE(account_id, ''), COALESCE(currency, ''), ad_id, "
-    "date(date, 'weekday 0', '-6 days'), date(date, 'start of month'), COUNT(*), "
-    f"{_SUMS} FROM ad_data WHERE date >= ? AND date < ? GROUP BY 1, 2, 3, 4, 5, 6"
-)
+
+def _ad_period_fill(table: str, dialect: Dialect) -> str:
+    week, month = (period_start_sql(p, dialect) for p in ("week", "month"))
+    return (
+        f"INSERT INTO {table} SELECT COALESCE(a.platform, ''), "
+        "COALESCE(a.account_id, ''), COALESCE(a.currency, ''), a.ad_id, "
+        f"{week}, {month}, COUNT(*), "
+        f"{_SUMS} FROM ad_data AS a WHERE a.date >= ? AND a.date < ? GROUP BY 1, 2, 3, 4, 5, 6"
+    )
 
 
-def _coarse_sql(by: str, period: str, marks: str) -> str:
+def _coarse_sql(temp: str, by: str, period: str, marks: str) -> str:
     start = "week_start" if period == "week" else "month_start"
     keys = "platform, account_id, currency" if by == "account" else "platform, currency"
     # At platform level an ad is the pair (account, ad): two accounts may reuse an ad id.
-    distinct = "ad_id" if by == "account" else "account_id || char(31) || ad_id"
+    # The length prefix makes the pair one text in both dialects (rollup_sql does the same).
+    distinct = ("ad_id" if by == "account"
+                else "length(account_id) || ':' || account_id || ad_id")
     return (
         f"SELECT {keys}, '{period}', {start}, SUM(row_count), COUNT(DISTINCT {distinct}), "
-        f"{_SUMS}, {_ratios('')} FROM temp.rollup_ad_period WHERE {start} IN ({marks}) "
+        f"{_SUMS}, {_ratios('')} FROM {temp} WHERE {start} IN ({marks}) "
         f"GROUP BY {keys}, {start}"
     )
 
@@ -203,9 +253,23 @@ def _month_spans(lo: str, hi: str) -> list[tuple[str, str]]:
 _PERIODS_PER_STEP = {"day": 31, "week": 5, "month": 1}
 
 
+def order_by(db: DatabaseLoader, *columns: str) -> str:
+    """``ORDER BY`` the text ``columns`` in code-point order (Python's) on both dialects.
+
+    SQLite's default BINARY collation already is; PostgreSQL would otherwise sort by the
+    database's collation, where "a-2" < "a_1" in most locales.
+    """
+    collate = ' COLLATE "C"' if sql_dialect(db) == "postgresql" else ""
+    return " ORDER BY " + ", ".join(f"{c}{collate}" for c in columns)
+
+
 async def ad_rows(db: DatabaseLoader, *, platform: str, account_id: str | None, first: str,
                   last: str) -> list[dict[str, Any]]:
-    """``ad_data`` rows of one account (or all with None) with ``first <= date <= last``."""
+    """``ad_data`` rows of one account (or all with None) with ``first <= date <= last``.
+
+    In key order, the same on both dialects: quality examples, float sums of history and
+    the order of stored rows follow it. On SQLite the primary key index gives it for free.
+    """
     sql = ("SELECT platform, account_id, ad_id, campaign_id, date, impressions, clicks, spend, "
            "conversions, revenue, currency, status, ctr, start_date, end_date, headline, "
            "ad_group_id FROM ad_data WHERE platform = ? AND date >= ? AND date <= ?")
@@ -213,6 +277,7 @@ async def ad_rows(db: DatabaseLoader, *, platform: str, account_id: str | None, 
     if account_id is not None:
         sql += " AND account_id = ?"
         params.append(account_id)
+    sql += order_by(db, "platform", "account_id", "date", "ad_id")
     return await db.fetch_dicts(sql, params)
 
 
@@ -220,7 +285,7 @@ async def account_rows(db: DatabaseLoader, *, platform: str, account_id: str, fi
                        last: str) -> list[dict[str, Any]]:
     return await db.fetch_dicts(
         "SELECT * FROM account_data WHERE platform = ? AND account_id = ? AND date >= ? "
-        "AND date <= ?", [platform, account_id, first, last])
+        "AND date <= ?" + order_by(db, "date"), [platform, account_id, first, last])
 
 
 async def topics(db: DatabaseLoader, platform: str) -> dict[tuple[str, str, str], str | None]:
@@ -244,10 +309,11 @@ async def store_quality(db: DatabaseLoader, *, task: str, run_id: str | None, pl
 
 
 async def latest_quality(db: DatabaseLoader) -> list[dict[str, Any]]:
-    """The newest score per (platform, account, dimension)."""
-    return await db.fetch_dicts(
+    """The newest score per (platform, account, dimension), sorted by those three."""
+    rows = await db.fetch_dicts(
         "SELECT q.platform, q.account_id, q.dimension, q.score, q.threshold, q.passed, "
         "q.record_count, q.created_at, q.task FROM quality_reports q "
         "JOIN (SELECT platform, account_id, dimension, MAX(id) AS id FROM quality_reports "
-        "GROUP BY platform, account_id, dimension) m ON m.id = q.id "
-        "ORDER BY q.platform, q.account_id, q.dimension")
+        "GROUP BY platform, account_id, dimension) m ON m.id = q.id")
+    # Sorted here, not by ORDER BY: PostgreSQL would sort by the database's collation.
+    return sorted(rows, key=lambda r: (r["platform"], r["account_id"], r["dimension"]))

@@ -32,8 +32,10 @@ SUMMARY_TABLE_COLUMNS = (*audience.SUMMARY_KEY, *(c for c, _ in audience.columns
                          "computed_at")
 
 _AUDIENCE_UPSERT = upsert_statement(AUDIENCE_TABLE, AUDIENCE_TABLE_COLUMNS, audience.AUDIENCE_KEY)
-_SUMMARY_INSERT = (f"INSERT INTO {SUMMARY_TABLE} ({', '.join(SUMMARY_TABLE_COLUMNS)}) VALUES "
-                   f"({', '.join('?' * len(SUMMARY_TABLE_COLUMNS))})")
+# An upsert although the account's rows were just deleted: two daemons sharing a PostgreSQL
+# database may refresh one account at once, and the second's plain INSERT would then fail on
+# the first's committed rows instead of replacing them with the same sums.
+_SUMMARY_INSERT = upsert_statement(SUMMARY_TABLE, SUMMARY_TABLE_COLUMNS, audience.SUMMARY_KEY)
 
 
 def _table(name: str, key: Sequence[str], cols: Sequence[tuple[str, str]], d: Dialect) -> str:

@@ -33,6 +33,12 @@ Entity keys: ad ``"<platform>:<account_id>:<ad_id>"``, account
 may). :meth:`FeatureStore.export_parquet` writes the history in the layout a Feast
 ``FileSource`` reads: entity columns (``platform``, ``account_id``, ``ad_id``),
 ``event_timestamp``, ``created`` and one column per feature, page by page.
+
+PostgreSQL: the same tables (a plain heap plus its primary-key index; no ``WITHOUT
+ROWID``), their text key columns ``COLLATE "C"`` so keys and timestamps compare byte by
+byte as in SQLite whatever the database's locale (the export then pages in the same order,
+along the index), and the point-in-time read as a ``LATERAL`` index seek over ``unnest``-ed
+arrays instead of a correlated subquery over a ``VALUES`` list.
 """
 
 from __future__ import annotations
@@ -70,21 +76,25 @@ def feature_store_ddl(d: Dialect = SQLITE) -> list[str]:
         "WITHOUT ROWID" if d.name == "sqlite" else "", d.table_suffix.strip()) if o)
     suffix = f" {options}" if options else ""
     entities = ", ".join(f"'{e}'" for e in ENTITIES)
+    # SQLite compares TEXT as bytes; PostgreSQL by the database's locale, in which
+    # "ad_2" < "ad1" and the index order (the export's page order) would differ. "C" is
+    # byte order there too, and the faster comparison.
+    key = "TEXT NOT NULL" + ("" if d.name == "sqlite" else ' COLLATE "C"')
     return [
         f"""CREATE TABLE IF NOT EXISTS feature_online (
-  entity TEXT NOT NULL CHECK (entity IN ({entities})),
-  entity_key TEXT NOT NULL,
-  feature TEXT NOT NULL,
+  entity {key} CHECK (entity IN ({entities})),
+  entity_key {key},
+  feature {key},
   value_real REAL,
   value_text TEXT,
-  event_timestamp TEXT NOT NULL,
+  event_timestamp {key},
   PRIMARY KEY (entity, entity_key, feature)
 ){suffix}""",
         f"""CREATE TABLE IF NOT EXISTS feature_history (
-  entity TEXT NOT NULL CHECK (entity IN ({entities})),
-  entity_key TEXT NOT NULL,
-  feature TEXT NOT NULL,
-  event_timestamp TEXT NOT NULL,
+  entity {key} CHECK (entity IN ({entities})),
+  entity_key {key},
+  feature {key},
+  event_timestamp {key},
   created_timestamp TEXT NOT NULL,
   value_real REAL,
   value_text TEXT,
@@ -227,11 +237,12 @@ def _source_sql(src: _Source, feats: Sequence[FeatureDef], n_days: int) -> str:
     if (src.table, src.entity) == ("rollup_account_daily", "account"):
         # One row per currency the account reported that day: keep the dominant one.
         cols = ", ".join(f"{f.source_column} AS {f.name}" for f in feats)
+        # (The derived table needs its alias: PostgreSQL before 16 refuses one without.)
         return (f"SELECT platform, account_id, period_start AS day, {cols} FROM ("
                 "SELECT *, ROW_NUMBER() OVER (PARTITION BY platform, account_id, period_start "
                 "ORDER BY row_count DESC, spend DESC, currency) AS rn "
                 "FROM rollup_account_daily WHERE platform = ? AND account_id = ? "
-                f"AND period_start IN ({marks})) WHERE rn = 1")
+                f"AND period_start IN ({marks})) AS r WHERE rn = 1")
     raise LoaderError(f"no reader for {src.entity} features from {src.table}")
 
 
@@ -247,28 +258,94 @@ def _sources() -> dict[_Source, list[FeatureDef]]:
 
 SOURCES = _sources()
 
-_UPSERT_HISTORY = (
-    f"INSERT INTO feature_history ({', '.join(_HIST_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO UPDATE SET "
-    "created_timestamp = excluded.created_timestamp, value_real = excluded.value_real, "
-    "value_text = excluded.value_text "
-    "WHERE feature_history.value_real IS NOT excluded.value_real "
-    "OR feature_history.value_text IS NOT excluded.value_text"
+class _Statements(NamedTuple):
+    """The store's write and online-read statements in one dialect's spelling."""
+
+    upsert_history: str
+    insert_history_first: str
+    upsert_online: str
+    get_online: str
+
+
+def _statements(d: Dialect) -> _Statements:
+    # A restated value replaces the stored one; an unchanged one keeps its row (and its
+    # created_timestamp). The comparison must hold for NULLs: SQLite spells it IS NOT.
+    differs = "IS NOT" if d.name == "sqlite" else "IS DISTINCT FROM"
+    return _Statements(
+        upsert_history=(
+            f"INSERT INTO feature_history ({', '.join(_HIST_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO UPDATE SET "
+            "created_timestamp = excluded.created_timestamp, value_real = excluded.value_real, "
+            "value_text = excluded.value_text "
+            f"WHERE feature_history.value_real {differs} excluded.value_real "
+            f"OR feature_history.value_text {differs} excluded.value_text"),
+        insert_history_first=(
+            f"INSERT INTO feature_history ({', '.join(_HIST_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO NOTHING"),
+        upsert_online=(
+            "INSERT INTO feature_online (entity, entity_key, feature, value_real, value_text, "
+            "event_timestamp) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (entity, entity_key, feature) DO UPDATE SET "
+            "value_real = excluded.value_real, value_text = excluded.value_text, "
+            "event_timestamp = excluded.event_timestamp "
+            "WHERE excluded.event_timestamp >= feature_online.event_timestamp"),
+        # The same text on both: one primary-key range read.
+        get_online=("SELECT feature, value_real, value_text FROM feature_online "
+                    "WHERE entity = ? AND entity_key = ?"),
+    )
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def statements(d: Dialect) -> _Statements:
+    """The store's statements in ``d``'s spelling (built once per dialect)."""
+    if d.name not in _STATEMENTS:
+        _STATEMENTS[d.name] = _statements(d)
+    return _STATEMENTS[d.name]
+
+
+# -- point in time ------------------------------------------------------------------------------
+
+#: The value with the greatest event timestamp at or before q.ts, per request row and feature.
+_PIT_SELECT = (
+    "q AS (SELECT req.i AS i, req.ts AS ts, f.entity AS entity, f.feature AS feature,"
+    " CASE f.entity WHEN 'ad' THEN req.k_ad ELSE req.k_acct END AS k"
+    " FROM req CROSS JOIN f) "
+    "SELECT q.i AS i, q.feature AS feature, h.value_real AS value_real,"
+    " h.value_text AS value_text FROM q "
 )
-_INSERT_HISTORY_FIRST = (
-    f"INSERT INTO feature_history ({', '.join(_HIST_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO NOTHING"
+
+
+def _pit_sqlite(n_rows: int, n_feats: int) -> str:
+    # Markers: 4 per request row, then 2 per feature. SQLite has no LATERAL; its planner
+    # turns the correlated subquery into one index seek per (row, feature).
+    rvalues = ", ".join(["(?, ?, ?, ?)"] * n_rows)
+    fvalues = ", ".join(["(?, ?)"] * n_feats)
+    return (
+        f"WITH req(i, k_ad, k_acct, ts) AS (VALUES {rvalues}), "
+        f"f(entity, feature) AS (VALUES {fvalues}), " + _PIT_SELECT
+        + "JOIN feature_history h"
+        " ON h.entity = q.entity AND h.entity_key = q.k AND h.feature = q.feature"
+        " AND h.event_timestamp = (SELECT h2.event_timestamp FROM feature_history h2"
+        "  WHERE h2.entity = q.entity AND h2.entity_key = q.k AND h2.feature = q.feature"
+        "  AND h2.event_timestamp <= q.ts ORDER BY h2.event_timestamp DESC LIMIT 1)"
+    )
+
+
+#: PostgreSQL: six array parameters whatever the number of rows (one statement text, no
+#: 32,767-marker limit), cast so asyncpg knows each array's element type (the row number is
+#: an integer, not text); LATERAL makes the newest-at-or-before lookup one backward scan of
+#: the primary key per (row, feature).
+_PIT_POSTGRES = (
+    "WITH req AS (SELECT * FROM unnest(CAST(? AS INTEGER[]), CAST(? AS TEXT[]), "
+    "CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS t(i, k_ad, k_acct, ts)), "
+    "f AS (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS t(entity, feature)), "
+    + _PIT_SELECT
+    + "CROSS JOIN LATERAL (SELECT h.value_real, h.value_text FROM feature_history h"
+    " WHERE h.entity = q.entity AND h.entity_key = q.k AND h.feature = q.feature"
+    " AND h.event_timestamp <= q.ts ORDER BY h.event_timestamp DESC LIMIT 1) h"
 )
-_UPSERT_ONLINE = (
-    "INSERT INTO feature_online (entity, entity_key, feature, value_real, value_text, "
-    "event_timestamp) VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (entity, entity_key, feature) DO UPDATE SET "
-    "value_real = excluded.value_real, value_text = excluded.value_text, "
-    "event_timestamp = excluded.event_timestamp "
-    "WHERE excluded.event_timestamp >= feature_online.event_timestamp"
-)
-_GET_ONLINE = ("SELECT feature, value_real, value_text FROM feature_online "
-               "WHERE entity = ? AND entity_key = ?")
 
 
 class FeatureStore:
@@ -276,6 +353,7 @@ class FeatureStore:
 
     def __init__(self, db: DatabaseLoader) -> None:
         self.db = db
+        self._sql = statements(db.dialect)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -316,9 +394,9 @@ class FeatureStore:
                         if seen is None or seen[5] <= ts:
                             online[slot] = (f.entity, key, f.name, real, text, ts)
             await self.db.execute_in_transaction([
-                (_UPSERT_HISTORY, dated),
-                (_INSERT_HISTORY_FIRST, undated),
-                (_UPSERT_ONLINE, list(online.values())),
+                (self._sql.upsert_history, dated),
+                (self._sql.insert_history_first, undated),
+                (self._sql.upsert_online, list(online.values())),
             ])
             total += len(dated) + len(undated)
         return total
@@ -330,7 +408,7 @@ class FeatureStore:
         """The newest value of each feature of one entity (``None`` where there is none)."""
         ent = _check_entity(entity)
         wanted = _defs(features, ent)
-        rows = await self.db.fetch_dicts(_GET_ONLINE, (ent, key))
+        rows = await self.db.fetch_dicts(self._sql.get_online, (ent, key))
         got = {r["feature"]: r for r in rows}
         out: dict[str, Any] = {}
         for f in wanted:
@@ -361,26 +439,19 @@ class FeatureStore:
         out: list[dict[str, Any]] = [
             {"entity_key": key, "event_timestamp": ts, **dict.fromkeys(f.name for f in defs)}
             for key, ts in entity_rows]
+        postgres = self.db.dialect.name == "postgresql"
         fparams = [x for f in defs for x in (f.entity, f.name)]
-        fvalues = ", ".join(["(?, ?)"] * len(defs))
         for start in range(0, len(reqs), ROWS_PER_QUERY):
             part = reqs[start:start + ROWS_PER_QUERY]
-            rvalues = ", ".join(["(?, ?, ?, ?)"] * len(part))
-            params: list[Any] = [x for j, r in enumerate(part) for x in (start + j, *r)]
-            sql = (
-                f"WITH req(i, k_ad, k_acct, ts) AS (VALUES {rvalues}), "
-                f"f(entity, feature) AS (VALUES {fvalues}), "
-                "q AS (SELECT req.i AS i, req.ts AS ts, f.entity AS entity, f.feature AS feature,"
-                " CASE f.entity WHEN 'ad' THEN req.k_ad ELSE req.k_acct END AS k"
-                " FROM req CROSS JOIN f) "
-                "SELECT q.i AS i, q.feature AS feature, h.value_real AS value_real,"
-                " h.value_text AS value_text FROM q JOIN feature_history h"
-                " ON h.entity = q.entity AND h.entity_key = q.k AND h.feature = q.feature"
-                " AND h.event_timestamp = (SELECT h2.event_timestamp FROM feature_history h2"
-                "  WHERE h2.entity = q.entity AND h2.entity_key = q.k AND h2.feature = q.feature"
-                "  AND h2.event_timestamp <= q.ts ORDER BY h2.event_timestamp DESC LIMIT 1)"
-            )
-            for r in await self.db.fetch_dicts(sql, [*params, *fparams]):
+            if postgres:
+                sql = _PIT_POSTGRES
+                params: list[Any] = [list(range(start, start + len(part))),
+                                     *(list(col) for col in zip(*part, strict=True)),
+                                     [f.entity for f in defs], [f.name for f in defs]]
+            else:
+                sql = _pit_sqlite(len(part), len(defs))
+                params = [x for j, r in enumerate(part) for x in (start + j, *r)] + fparams
+            for r in await self.db.fetch_dicts(sql, params):
                 f = FEATURES_BY_NAME[r["feature"]]
                 out[r["i"]][f.name] = _load(f, r["value_real"], r["value_text"])
         return out

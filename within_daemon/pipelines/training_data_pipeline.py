@@ -20,6 +20,11 @@ Both builders follow the same rules:
 Memory: a build reads the needed ``ad_data`` / ``ad_history`` rows (up to ``as_of``) into
 memory and builds the dataset there; fine for the current data sizes, a streaming build
 per account would be the next step for much larger stores.
+
+Backends: the same build on SQLite and PostgreSQL gives the same rows, floats and hash. Both
+reads have a total ``ORDER BY`` in byte order (``COLLATE "C"`` on PostgreSQL, whose default
+collation follows the locale): the account sums add ad values up in row order, and float
+addition is not associative.
 """
 
 from __future__ import annotations
@@ -129,6 +134,12 @@ _ACCOUNT_KEY = (("platform", "string"), ("account_id", "string"), ("date", "date
 # -- helpers -----------------------------------------------------------------------------------
 
 
+def _byte_order(db: DatabaseLoader, *columns: str) -> str:
+    """An ``ORDER BY`` list of text columns in byte order, as SQLite sorts and Python does."""
+    collate = ' COLLATE "C"' if db.dialect.name == "postgresql" else ""
+    return ", ".join(f"{c}{collate}" for c in columns)
+
+
 def _day(s: str, n: int) -> str:
     return (date.fromisoformat(s) + timedelta(days=n)).isoformat()
 
@@ -204,9 +215,11 @@ class TrainingDataPipeline:
 
     async def _ad_days(self, as_of: date | None) -> list[dict[str, Any]]:
         where, params = ("WHERE date <= ?", [as_of.isoformat()]) if as_of else ("", [])
+        # Primary-key order on SQLite (platform, account_id, date, ad_id): no sort there.
+        order = _byte_order(self.db, "platform", "account_id", "date", "ad_id")
         return await self.db.fetch_dicts(
             "SELECT platform, account_id, ad_id, date, " + ", ".join(_SUMS) + ", run_id "
-            f"FROM ad_data {where}", params)
+            f"FROM ad_data {where} ORDER BY {order}", params)
 
     @staticmethod
     def _daily(rows: Sequence[Mapping[str, Any]]) -> tuple[
@@ -266,7 +279,8 @@ class TrainingDataPipeline:
             + ", ".join(f"h.{n}" for n in hist_names) + ", "
             + ", ".join(f"c.{n}" for n in creative)
             + " FROM ad_history h LEFT JOIN ad_creative_features c USING "
-            f"(platform, account_id, ad_id) {where}", params)
+            f"(platform, account_id, ad_id) {where} ORDER BY "
+            + _byte_order(self.db, "h.platform", "h.account_id", "h.ad_id", "h.date"), params)
         rows: list[dict[str, Any]] = []
         for h in hist:
             acct, d = (str(h["platform"]), str(h["account_id"])), str(h["date"])

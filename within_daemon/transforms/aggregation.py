@@ -208,43 +208,49 @@ class DataAggregator:
 
 # --- the same rollup in SQL ---------------------------------------------------------------
 
-_PLACEHOLDER: dict[str, str] = {"sqlite": "?", "postgresql": "%s"}
+DIALECTS: tuple[str, ...] = get_args(Dialect)
 
 
-def _period_sql(period: str, dialect: str) -> str:
+def period_start_sql(period: Period, dialect: Dialect = "sqlite", column: str = "a.date") -> str:
+    """SQL for :func:`period_start` of an ISO ``TEXT`` day column, as ISO ``TEXT``.
+
+    Weeks start on Monday in both: SQLite's ``'weekday 0'`` moves forward to Sunday (or
+    stays on one) and minus six days is that week's Monday; PostgreSQL's
+    ``date_trunc('week', ...)`` is the ISO week's Monday. PostgreSQL computes on
+    ``timestamp`` (without time zone), so the session's time zone cannot shift a day.
+    """
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; use one of {PERIODS}")
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; use one of {DIALECTS}")
+    if period == "day":
+        return column
     if dialect == "sqlite":
-        return {
-            "day": "a.date",
-            # 'weekday 0' moves forward to Sunday (or stays on one): minus 6 days is Monday
-            "week": "date(a.date, 'weekday 0', '-6 days')",
-            "month": "date(a.date, 'start of month')",
-        }[period]
-    day = "CAST(a.date AS date)"
-    return {
-        "day": f"to_char({day}, 'YYYY-MM-DD')",
-        # date arithmetic, not date_trunc: no detour through the session time zone
-        "week": f"to_char({day} - CAST(EXTRACT(ISODOW FROM {day}) AS integer) + 1, 'YYYY-MM-DD')",
-        "month": f"to_char({day}, 'YYYY-MM') || '-01'",
-    }[period]
+        return (f"date({column}, 'weekday 0', '-6 days')" if period == "week"
+                else f"date({column}, 'start of month')")
+    return f"to_char(date_trunc('{period}', CAST({column} AS timestamp)), 'YYYY-MM-DD')"
 
 
 def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
     """One ``SELECT`` over ``ad_data`` that returns :meth:`DataAggregator.rollup`'s rows.
 
-    Columns come in :data:`ROLLUP_TABLES` order, rows in key order. It takes three
+    Columns come in :data:`ROLLUP_TABLES` order, rows in key order. It takes three ``?``
     parameters, made by :func:`rollup_params`: the first day, the exclusive last day and the
     set of period starts (a JSON array for SQLite's ``json_each``, a list for PostgreSQL's
-    ``= ANY``). The day range lets an index on ``date`` narrow the scan. The PostgreSQL text
-    assumes ``ad_data.date`` is ``TEXT`` in ISO form, as in SQLite.
+    ``= ANY``). The day range lets an index on ``date`` narrow the scan. Both texts assume
+    ``ad_data.date`` is ``TEXT`` in ISO form; the PostgreSQL one is meant for the loader's
+    backend, which numbers the ``?`` markers.
     """
     _check(by, period)
-    if dialect not in _PLACEHOLDER:
-        raise ValueError(f"unknown dialect {dialect!r}; use 'sqlite' or 'postgresql'")
-    p = _PLACEHOLDER[dialect]
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; use one of {DIALECTS}")
     pg = dialect == "postgresql"
     real = "DOUBLE PRECISION" if pg else "REAL"
+    # Key order is Python's (code points) in both: PostgreSQL would otherwise sort by the
+    # database's collation, where "a-2" < "a_1" in most locales.
+    collate = ' COLLATE "C"' if pg else ""
     keys = GROUP_KEYS[by]
-    start = _period_sql(period, dialect)
+    start = period_start_sql(period, dialect)
     ad = "a.ad_id"
     if by == "platform":  # a length prefix makes (account_id, ad_id) -> text one-to-one
         acct = "COALESCE(a.account_id, '')"
@@ -253,10 +259,11 @@ def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
     def total(field: str, is_int: bool) -> str:
         if not pg:
             return f"SUM(a.{field})"
+        # SUM of a BIGINT is NUMERIC in PostgreSQL; the rollup columns are BIGINT.
         return f"CAST(SUM(a.{field}) AS {'BIGINT' if is_int else real})"
 
     sums = {f: total(f, is_int) for f, is_int in SUM_FIELDS}
-    select = [f"COALESCE(a.{k}, '') AS {k}" for k in keys]
+    select = [f"COALESCE(a.{k}, ''){collate} AS {k}" for k in keys]
     select += [f"'{period}' AS period", f"{start} AS period_start"]
     select += ["COUNT(*) AS row_count", f"COUNT(DISTINCT {ad}) AS ad_count"]
     select += [f"{expr} AS {f}" for f, expr in sums.items()]
@@ -264,12 +271,12 @@ def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
         f"CASE WHEN {sums[den]} <> 0 THEN CAST({sums[num]} AS {real}) / {sums[den]} END AS {name}"
         for name, (num, den) in RATIOS.items()
     ]
-    in_set = f"= ANY({p})" if pg else "IN (SELECT value FROM json_each(?))"
+    in_set = "= ANY(?)" if pg else "IN (SELECT value FROM json_each(?))"
     groups = ", ".join(str(i) for i in range(1, len(keys) + 3))  # keys, period, period_start
     return (
         "SELECT " + ",\n       ".join(select) + "\n"
         "FROM ad_data AS a\n"
-        f"WHERE a.date >= {p} AND a.date < {p} AND {start} {in_set}\n"
+        f"WHERE a.date >= ? AND a.date < ? AND {start} {in_set}\n"
         f"GROUP BY {groups}\n"
         f"ORDER BY {groups}"
     )
