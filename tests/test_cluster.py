@@ -12,7 +12,9 @@ import anyio
 import pytest
 
 from within_daemon.cluster import Cluster, resource, slot_key
+from within_daemon.errors import LeaseLostError, LoaderError
 from within_daemon.loaders import DatabaseLoader
+from within_daemon.schema import AD_FIELDS
 
 ACCOUNTS = [resource("facebook", f"10000000{i:02d}") for i in range(1, 7)]
 
@@ -111,3 +113,38 @@ async def test_runs_of_live_replicas_are_not_marked_interrupted(
     # A replica that leases the dead one's account takes its run over and can resume it.
     assert await live.take_over_runs("facebook", "2") == []  # already interrupted
     assert await live.resumable_tasks("facebook", "2") == ["ads"]
+
+
+async def test_a_replica_that_lost_its_lease_cannot_write(dbs: list[DatabaseLoader]) -> None:
+    """Fencing: after a takeover the old holder's batches and run updates are refused."""
+    old, new = Cluster(dbs[0], "old", 1.0), Cluster(dbs[1], "new", 30)
+    for c, d in ((old, dbs[0]), (new, dbs[1])):
+        d.holder, d.fence = c.replica_id, c.lease_for
+    acct = ACCOUNTS[0].rsplit(":", 1)[1]
+    await old.rebalance([ACCOUNTS[0]], busy=set())
+    run = await dbs[0].start_run(task="ads", platform="facebook", account_id=acct)
+    rec = {f: None for f in AD_FIELDS} | {
+        "platform": "facebook", "account_id": acct, "ad_id": "1", "date": "2024-03-01",
+        "impressions": 10, "clicks": 1, "spend": 1.0}
+    assert await dbs[0].write_batch(run_id=run, task="ads", kind="ad", records=[rec],
+                                    fetched_at="2024-03-02T00:00:00Z", count_in_run=True) == 1
+    # Without a lease on an account, a write for it is refused outright.
+    stray = rec | {"account_id": "999"}
+    with pytest.raises(LeaseLostError):
+        await dbs[0].write_batch(run_id=run, task="ads", kind="ad", records=[stray],
+                                 fetched_at="2024-03-02T00:00:00Z")
+    await anyio.sleep(1.3)  # "old" stalls past its lease; "new" takes the account over
+    await new.rebalance([ACCOUNTS[0]], busy=set())
+    assert ACCOUNTS[0] in new.held
+    await new.take_over_runs("facebook", acct)
+    assert await dbs[1].start_run(task="ads", run_id=run) == run  # resumed by "new"
+    with pytest.raises(LeaseLostError, match="no longer holds"):
+        await dbs[0].write_batch(run_id=run, task="ads", kind="ad", records=[rec],
+                                 fetched_at="2024-03-03T00:00:00Z",
+                                 complete_days=[("facebook", acct, "2024-03-01", 1)])
+    with pytest.raises(LoaderError, match="taken it over"):
+        await dbs[0].finish_run(run, "failed", error="zombie")
+    assert await dbs[1].count_rows("ledger") == 0
+    await dbs[1].finish_run(run, "success")
+    [s] = await dbs[1].run_summary([run])
+    assert (s["status"], s["holder"], s["resumed_count"]) == ("success", "new", 1)

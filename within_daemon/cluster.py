@@ -164,6 +164,12 @@ class Cluster:
                 out.acquired.append(res)
         return out
 
+    def lease_for(self, platform: str, account_id: str) -> tuple[str, int] | None:
+        """The loader's fence: our lease on an account (resource, generation), if any."""
+        res = resource(platform, account_id)
+        gen = self.held.get(res)
+        return None if gen is None else (res, gen)
+
     def holds(self, account: AccountConfig) -> bool:
         return resource(account.platform, account.account_id) in self.held
 

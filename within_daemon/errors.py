@@ -15,6 +15,7 @@
     │   └── ReportStalledError      an async report stopped making progress
     ├── ValidationFailure           a record broke its schema (quarantined, never raised to the run)
     └── LoaderError                 the database refused a write
+        └── LeaseLostError          another replica holds the account now (never retried)
 
 ``retriable`` is a class attribute so that the retry decorator and the circuit breaker can
 classify an error without a table of types.
@@ -107,6 +108,10 @@ class ValidationFailure(WithinError):
 
 class LoaderError(WithinError):
     """Writing to a destination failed."""
+
+
+class LeaseLostError(LoaderError):
+    """A replica wrote for an account whose lease it no longer holds: refused, not retried."""
 
 
 _CLASS_LABELS: dict[type[SourceError], str] = {

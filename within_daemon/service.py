@@ -350,6 +350,7 @@ class Service:
                 self.cluster = cl.Cluster(self.db, cc.replica_id or cl.default_replica_id(),
                                           cc.lease_seconds)
                 self.db.holder = self.cluster.replica_id
+                self.db.fence = self.cluster.lease_for
                 stack.push_async_callback(self._leave_cluster)
                 await self.cluster.heartbeat()
                 # Let replicas started together see each other before the first share.

@@ -213,6 +213,8 @@ def to_postgres(sql: str) -> str:
     """SQLite-spelled SQL for PostgreSQL: ``?`` -> ``$n``, REAL/INTEGER widened.
 
     Quoted strings and identifiers are left alone, so a ``?`` in a literal stays a ``?``.
+    Only the upper-case words are widened (our DDL spells types that way); write a cast
+    that must stay 32-bit in lower case.
     """
     n = 0
 
@@ -303,10 +305,10 @@ class Postgres(Backend):
         await self._c().executemany(to_postgres(sql), rows)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:
-        conn = self._c()
-        stmt = await conn.prepare(to_postgres(sql))
-        names = [a.name for a in stmt.get_attributes()]
-        rows = await stmt.fetch(*params)
+        # conn.fetch goes through asyncpg's statement cache (one round trip, no re-parse);
+        # the names come from a row, and an empty result needs none.
+        rows = await self._c().fetch(to_postgres(sql), *params)
+        names = list(rows[0].keys()) if rows else []
         return names, [tuple(r) for r in rows]
 
     async def upsert(self, table: FactTable, sql: str, rows: list[tuple[Any, ...]]) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import Any, Literal, NamedTuple, Self, TypeVar
 
 import anyio
 
-from within_daemon.errors import LoaderError
+from within_daemon.errors import LeaseLostError, LoaderError
 from within_daemon.loaders import backends
 from within_daemon.loaders import sqlite_schema as sq
 
@@ -88,6 +88,9 @@ class DatabaseLoader:
         self._sql = sq.Statements(self._backend.dialect)
         #: The replica id written into ``runs.holder`` (None: a single process, no cluster).
         self.holder: str | None = None
+        #: In a cluster: ``(platform, account_id) -> (lease resource, generation)`` or None.
+        #: Every batch then checks, inside its transaction, that the lease is still ours.
+        self.fence: Callable[[str, str], tuple[str, int] | None] | None = None
 
     @property
     def dialect(self) -> sq.Dialect:
@@ -288,6 +291,8 @@ class DatabaseLoader:
         ledger, history = sq.ledger_rows(task, kind, run_id, complete_days, now)
         qrows = sq.quarantine_rows(run_id, task, kind, quarantined, now)
         async with self._transaction() as tx:
+            if self.fence is not None:
+                await self._check_fence(tx, kind, records, complete_days)
             written = 0
             if rows:
                 written = await tx.upsert(sq.FACT_TABLES[kind], self._sql.upsert[kind], rows)
@@ -297,8 +302,27 @@ class DatabaseLoader:
             if qrows:
                 await tx.executemany(self._sql["quarantine"], qrows)
             if count_in_run and (rows or qrows):
-                await tx.execute(self._sql["add_counts"], (0, written, len(qrows), run_id))
+                await tx.execute(self._sql["add_counts"],
+                                 (0, written, len(qrows), run_id, self.holder))
         return written
+
+    async def _check_fence(self, tx: backends.Backend, kind: Kind,
+                           records: Sequence[dict[str, Any]],
+                           complete_days: Sequence[tuple[str, str, str, int]]) -> None:
+        assert self.fence is not None
+        accounts = {(str(r.get("platform")), str(r.get("account_id"))) for r in records}
+        accounts |= {(p, a) for p, a, _d, _n in complete_days}
+        lock = " FOR SHARE" if self.dialect.name == "postgresql" else ""
+        for platform, account_id in sorted(accounts):
+            lease = self.fence(platform, account_id)
+            # FOR SHARE holds the lease row until this commit: a takeover (an UPDATE of the
+            # row) waits for us, so no batch of ours lands after someone else took over.
+            got = lease and await tx.fetchall(self._sql["fence"] + lock,
+                                              (lease[0], self.holder, lease[1]))
+            if not got:
+                raise LeaseLostError(
+                    f"{kind} batch for {platform} {account_id} refused: this replica "
+                    f"({self.holder}) no longer holds its lease")
 
     async def quarantine(
         self, *, run_id: str, task: str, platform: str | None, account_id: str | None,
@@ -358,15 +382,16 @@ class DatabaseLoader:
         if status not in sq.FINAL_RUN_STATUSES:
             raise LoaderError(f"not a final run status: {status!r}")
         changed = await self._write(self._sql["finish_run"], (
-            status, _now(), fetched, loaded, quarantined, error, run_id))
+            status, _now(), fetched, loaded, quarantined, error, run_id, self.holder))
         if changed == 0:
-            raise LoaderError(f"unknown run {run_id}")
+            raise LoaderError(f"unknown run {run_id} (or another replica has taken it over)")
 
     async def add_run_counts(self, run_id: str, *, fetched: int = 0, loaded: int = 0,
                              quarantined: int = 0) -> None:
-        changed = await self._write(self._sql["add_counts"], (fetched, loaded, quarantined, run_id))
+        changed = await self._write(self._sql["add_counts"],
+                                    (fetched, loaded, quarantined, run_id, self.holder))
         if changed == 0:
-            raise LoaderError(f"unknown run {run_id}")
+            raise LoaderError(f"unknown run {run_id} (or another replica has taken it over)")
 
     async def mark_interrupted_runs(self, *, replicas_only: bool = False) -> list[str]:
         """Mark runs still 'running' whose process is gone; returns their ids.

@@ -360,16 +360,24 @@ _TEMPLATES: dict[str, str] = {
         " error = NULL, resumed_count = runs.resumed_count + 1, holder = excluded.holder"
         " WHERE runs.status <> 'running'"
     ),
+    # "AND holder IS ?": a replica that lost an account cannot close or count a run that
+    # its successor has taken over (resumed under the same id).
     "finish_run": (
         "UPDATE runs SET status = ?, finished_at = ?,"
         " records_fetched = COALESCE(?, records_fetched),"
         " records_loaded = COALESCE(?, records_loaded),"
         " records_quarantined = COALESCE(?, records_quarantined), error = ? WHERE run_id = ?"
+        " AND holder IS ?"
     ),
     "add_counts": (
         "UPDATE runs SET records_fetched = records_fetched + ?,"
         " records_loaded = records_loaded + ?,"
-        " records_quarantined = records_quarantined + ? WHERE run_id = ?"
+        " records_quarantined = records_quarantined + ? WHERE run_id = ? AND holder IS ?"
+    ),
+    # The fencing check of a cluster replica, inside the batch's transaction.
+    "fence": (
+        "SELECT 1 FROM leases WHERE resource = ? AND holder = ? AND generation = ?"
+        " AND expires_at > {now}"
     ),
     # A run held by a live replica (heartbeat within its lease time) is not interrupted.
     "mark_interrupted": (

@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from ..errors import LoaderError
+from ..errors import LeaseLostError, LoaderError
 from ..loaders import DatabaseLoader
 from ..loaders.analytics import upsert_creative_features
 from ..observability.metrics import Metrics
@@ -152,9 +152,9 @@ class LoaderActor(Actor[LoaderMsg, None]):
                 )
                 break
             except LoaderError as exc:
-                if attempt + 1 == WRITE_ATTEMPTS:
-                    log.error("write for run %s failed %d times: %s; its days stay incomplete",
-                              ref.run_id, WRITE_ATTEMPTS, exc)
+                if isinstance(exc, LeaseLostError) or attempt + 1 == WRITE_ATTEMPTS:
+                    log.error("write for run %s failed (attempt %d): %s; its days stay "
+                              "incomplete", ref.run_id, attempt + 1, exc)
                     if st is not None:
                         st.status, st.error = "failed", f"database write failed: {exc}"
                     buf.records.clear()
