@@ -203,6 +203,12 @@ class Service:
         busy = {cl.resource(p, a) for (t, a) in self.running for (p, acc) in resources.values()
                 if acc == a}
         res = await self.cluster.rebalance(sorted(resources), busy)
+        self.metrics.cluster_leased.set(len(self.cluster.held))
+        self.metrics.cluster_replicas.set(res.live_replicas)
+        for event, items in (("acquired", res.acquired), ("lost", res.lost),
+                             ("released", res.released)):
+            if items:
+                self.metrics.cluster_lease_events.labels(event).inc(len(items))
         reaped = await self.db.mark_interrupted_runs(replicas_only=True) if self.db else []
         if reaped:
             log.warning("runs of dead replica(s) marked interrupted: %s", ", ".join(reaped[:5]))

@@ -110,3 +110,15 @@ class Metrics:
         self.config_reload = Counter(
             "within_config_reloads_total", "Config reloads by result.", ["result"], registry=r,
         )
+        self.cluster_leased = Gauge(
+            "within_cluster_leased_accounts", "Accounts this replica holds a lease on.",
+            registry=r,
+        )
+        self.cluster_replicas = Gauge(
+            "within_cluster_live_replicas", "Replicas with a fresh heartbeat, as this one sees.",
+            registry=r,
+        )
+        self.cluster_lease_events = Counter(
+            "within_cluster_lease_events_total", "Account leases taken, lost and given back.",
+            ["event"], registry=r,
+        )
