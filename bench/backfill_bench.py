@@ -1,4 +1,4 @@
-"""End-to-end backfill benchmark: emulator process → daemon pipeline → SQLite.
+"""End-to-end backfill benchmark: emulator process → daemon pipeline → SQLite or PostgreSQL.
 
 Starts the Facebook emulator in its own process (so the daemon gets its own core), then
 runs one task over ``--days`` days for ``--accounts`` accounts of ``--ads`` ads each,
@@ -6,6 +6,7 @@ through the same engine the daemon uses (connector, transform actor, loader acto
 prints records/s end to end and the peak RSS of the daemon process.
 
     python bench/backfill_bench.py --accounts 4 --ads 250 --days 1000
+    python bench/backfill_bench.py --accounts 4 --ads 250 --days 1000 --postgres
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.images import ImageServer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.pgserver import start_server  # noqa: E402 - the tests' throwaway server
+
 ENRICH = ["sentiment", "topic_classification", "entity_extraction", "image_analysis",
           "historical_performance", "competitive_analysis"]
 
@@ -42,6 +46,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=2000)
     ap.add_argument("--async-jobs", action="store_true", help="use async report jobs")
     ap.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    ap.add_argument("--postgres", action="store_true",
+                    help="load into a throwaway PostgreSQL server (durable defaults) instead")
     ap.add_argument("--enrich", action="store_true",
                     help="run every enrichment, images from a local image server")
     args = ap.parse_args()
@@ -73,9 +79,11 @@ async def _bench(args: argparse.Namespace, image_base: str) -> None:
         f'access_token = {{ env = "BENCH_TOKEN" }}\nrate_limit = 600000\n'
         for i in range(args.accounts)
     )
+    server = start_server(durable=True) if args.postgres else None
+    db_url = server.create_database() if server is not None else "sqlite:///bench.db"
     (work / "within.toml").write_text(f"""
 [database]
-url = "sqlite:///bench.db"
+url = "{db_url}"
 [metrics]
 enabled = false
 [runtime]
@@ -103,6 +111,8 @@ enrich = {ENRICH if args.enrich else []}
     finally:
         emu.terminate()
         emu.wait(10)
+        if server is not None:
+            server.stop()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     want = args.accounts * args.ads * args.days
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
@@ -110,14 +120,14 @@ enrich = {ENRICH if args.enrich else []}
     print(f"command: python bench/backfill_bench.py --accounts {args.accounts} --ads {args.ads} "
           f"--days {args.days} --page-size {args.page_size} --window-days {args.window_days} "
           f"--batch-size {args.batch_size}" + (" --async-jobs" if args.async_jobs else "")
-          + (" --enrich" if args.enrich else ""))
+          + (" --enrich" if args.enrich else "") + (" --postgres" if args.postgres else ""))
     print(f"status {res.status}: fetched {res.fetched}, loaded {res.loaded} "
           f"(expected {want}), quarantined {res.quarantined}")
     print(f"elapsed {elapsed:.1f}s  ->  {res.loaded / elapsed:,.0f} records/s end to end")
     print(f"peak RSS of the daemon process: {peak_mb:.0f} MB")
     if res.loaded != want:
         raise SystemExit("row count mismatch")
-    if args.keep:
+    if args.keep and not args.postgres:
         print(f"database: {work / 'bench.db'}")
     else:
         for p in work.iterdir():

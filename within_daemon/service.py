@@ -263,6 +263,8 @@ class Service:
             log.warning("reload: [database] changes need a restart; keeping the old database")
             new = msgspec.structs.replace(
                 new, config=msgspec.structs.replace(new.config, database=old.config.database))
+        if new.config.cluster != old.config.cluster:
+            log.warning("reload: [cluster] changes need a restart; keeping the old settings")
         old_tasks = {t.name: t for t in all_tasks(old)}
         self.loaded = new
         if self.engine is not None:
