@@ -77,6 +77,10 @@ class Service:
         self.reload_pending = False
         self.reloads = 0
         self.cluster: cl.Cluster | None = None
+        #: Cluster mode: tasks to start for an account as soon as its lease is ours (an
+        #: account a reload added, which no replica held yet).
+        self.pull_on_lease: dict[str, set[str]] = {}
+        self._round_lock = anyio.Lock()
 
     # -- what the HTTP server shows ------------------------------------------------------
     async def ready(self) -> bool:
@@ -198,6 +202,16 @@ class Service:
 
     async def cluster_round(self, *, run_all: bool = False) -> None:
         """Renew and rebalance leases; start work on accounts just taken over."""
+        async with self._round_lock:  # the periodic loop and a reload may both ask
+            await self._cluster_round(run_all)
+
+    async def _safe_round(self) -> None:
+        try:
+            await self.cluster_round()
+        except Exception:  # noqa: BLE001 - the periodic round tries again
+            log.exception("lease round failed")
+
+    async def _cluster_round(self, run_all: bool) -> None:
         assert self.cluster is not None
         resources = self._resources()
         busy = {cl.resource(p, a) for (t, a) in self.running for (p, acc) in resources.values()
@@ -220,9 +234,13 @@ class Service:
             platform, account_id = resources[r]
             taken = await self.cluster.take_over_runs(platform, account_id)
             todo = set(await self.cluster.resumable_tasks(platform, account_id))
-            if taken or todo:
-                log.warning("took over %s %s; resuming interrupted task(s) %s", platform,
-                            account_id, ", ".join(sorted(todo)) or "none")
+            todo |= self.pull_on_lease.pop(r, set())
+            if taken:
+                log.warning("took over %s %s from another replica; %d run(s) interrupted",
+                            platform, account_id, len(taken))
+            if todo:
+                log.info("leased %s %s; starting %s now (resumes continue their run)",
+                         platform, account_id, ", ".join(sorted(todo)))
             for task in all_tasks(self.loaded):
                 if task.pipeline in ACCOUNTLESS or (task.name not in todo and not run_all):
                     continue
@@ -237,10 +255,8 @@ class Service:
             await anyio.sleep(every)
             if self.stopping:
                 return
-            try:
-                await self.cluster_round()
-            except Exception:  # noqa: BLE001 - keep trying; leases expire if this persists
-                log.exception("lease round failed")
+            # A failure is logged and retried; leases expire if it persists.
+            await self._safe_round()
 
     # -- reload ----------------------------------------------------------------------------
     def _reschedule(self) -> None:
@@ -277,8 +293,15 @@ class Service:
                 continue  # a new task waits for its first slot, like at start-up
             added = [a.account_id for a in new.accounts_for(task) if a.account_id not in before]
             if self.cluster is not None:
+                # Not ours yet: pull it the moment the (prompt) lease round takes it.
+                for x in new.accounts_for(task):
+                    if x.account_id in added and not self.cluster.holds(x):
+                        res = cl.resource(x.platform, x.account_id)
+                        self.pull_on_lease.setdefault(res, set()).add(task.name)
                 added = [a for a in added if any(
                     x.account_id == a and self.cluster.holds(x) for x in new.config.accounts)]
+                if self.pull_on_lease and self.work is not None:
+                    self.work.start_soon(self._safe_round)
             if added:
                 log.info("reload: task %s gained account(s) %s; pulling them now", task.name,
                          ", ".join(added))

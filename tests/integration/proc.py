@@ -1,10 +1,9 @@
-"""Helpers for tests that drive real processes: the emulator, the CLI, HTTP, SQLite."""
+"""Helpers for tests that drive real processes: the emulator, the CLI, HTTP, the database."""
 
 from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from .. import dbq
 from ..conftest import TOKEN
 
 #: The environment for child processes: the test token and unbuffered output.
@@ -39,16 +39,9 @@ def wait_for(pred: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    if not db.exists():
-        return []
-    con = sqlite3.connect(db, timeout=5)
-    try:
-        return con.execute(sql).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
+def query(db: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows from a SQLite file or a database url; a file or table not there yet reads as none."""
+    return dbq.rows(db, sql, *params)
 
 
 def http_get(url: str) -> tuple[int, str]:

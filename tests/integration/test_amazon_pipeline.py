@@ -1,8 +1,10 @@
-"""Amazon end to end: TOML config -> real engine -> emulator over sockets -> SQLite."""
+"""Amazon end to end: TOML config -> real engine -> emulator over sockets -> database.
+
+Runs on SQLite and on PostgreSQL (the ``db_url`` fixture).
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,16 +16,18 @@ import pytest
 
 import within_daemon.sources.amazon  # noqa: F401 - registers the connector
 import within_daemon.transforms.normalize_amazon  # noqa: F401 - registers the normalizer
-from within_daemon.config import LoadedConfig, load_config, sqlite_path
+from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.amazon import AmazonEmulator
+
+from .. import dbq
 
 US, CA = "3000000001", "3000000002"
 LOOKBACK = 5
 
 
-def config_text(emu: AmazonEmulator) -> str:
+def config_text(emu: AmazonEmulator, db: str = "sqlite:///x.db") -> str:
     accounts = "".join(
         f'\n[[accounts]]\nplatform = "amazon"\naccount_id = "{pid}"\n'
         'refresh_token = { env = "WITHIN_TEST_AMZ_REFRESH" }\nrate_limit = 60000\n'
@@ -37,7 +41,7 @@ def config_text(emu: AmazonEmulator) -> str:
     )
     return f"""
 [database]
-url = "sqlite:///x.db"
+url = "{db}"
 
 [metrics]
 enabled = false
@@ -70,21 +74,15 @@ async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AmazonEmulator]:
 
 
 def query(loaded: LoadedConfig, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    path = sqlite_path(loaded.config.database.url, loaded.base_dir)
-    assert path is not None
-    con = sqlite3.connect(path)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    return dbq.rows(loaded, sql, *args)
 
 
 async def test_ad_and_account_tasks_load_exact_rows_and_totals(
-    emu: AmazonEmulator, tmp_path: Path
+    emu: AmazonEmulator, tmp_path: Path, db_url: str
 ) -> None:
     """run_once loads every Amazon ad-day and account-day row with the oracle's totals."""
     path = tmp_path / "within.toml"
-    path.write_text(config_text(emu))
+    path.write_text(config_text(emu, db_url))
     loaded = load_config(path)
     with anyio.fail_after(30):
         ads, accounts = await run_once(loaded, metrics=Metrics())
@@ -96,18 +94,20 @@ async def test_ad_and_account_tasks_load_exact_rows_and_totals(
     for pid, currency in ((US, "USD"), (CA, "CAD")):
         want = emu.expected_totals(pid, since, until, window="14d")
         [(n, spend, clicks, imp, conv, rev, cur)] = query(
-            loaded, "SELECT COUNT(*), ROUND(SUM(spend), 2), SUM(clicks), SUM(impressions), "
-            "SUM(conversions), ROUND(SUM(revenue), 2), MIN(currency) FROM ad_data "
+            loaded, "SELECT COUNT(*), SUM(spend), SUM(clicks), SUM(impressions), "
+            "SUM(conversions), SUM(revenue), MIN(currency) FROM ad_data "
             "WHERE platform = 'amazon' AND account_id = ? AND date BETWEEN ? AND ?",
             pid, since, until)
         assert n == emu.expected_rows(pid, since, until)
-        assert (spend, clicks, imp) == (want["spend"], want["clicks"], want["impressions"])
-        assert (conv, rev, cur) == (want["purchases"], want["sales"], currency)
+        assert (round(spend, 2), clicks, imp) == (want["spend"], want["clicks"],
+                                                  want["impressions"])
+        assert (conv, round(rev, 2), cur) == (want["purchases"], want["sales"], currency)
         [(days, a_spend, a_imp, camps)] = query(
-            loaded, "SELECT COUNT(*), ROUND(SUM(daily_spend), 2), SUM(daily_impressions), "
+            loaded, "SELECT COUNT(*), SUM(daily_spend), SUM(daily_impressions), "
             "MIN(campaign_count) FROM account_data WHERE platform = 'amazon' AND "
             "account_id = ?", pid)
-        assert (days, a_spend, a_imp) == (LOOKBACK, want["spend"], want["impressions"])
+        assert (days, round(a_spend, 2), a_imp) == (LOOKBACK, want["spend"],
+                                                    want["impressions"])
         assert camps >= 1
     [(complete,)] = query(loaded, "SELECT COUNT(*) FROM ledger WHERE platform = 'amazon' "
                                   "AND status = 'complete'")

@@ -1,8 +1,10 @@
-"""Google Ads end to end: TOML config -> run_once -> engine -> emulator -> SQLite, exactly."""
+"""Google Ads end to end: TOML config -> run_once -> engine -> emulator -> database, exactly.
+
+Every test that loads rows runs on SQLite and on PostgreSQL (the ``db_url`` fixture).
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,12 +16,14 @@ import pytest
 
 import within_daemon.sources.google  # noqa: F401 - registers the "google" connector
 import within_daemon.transforms.normalize_google  # noqa: F401 - registers its normalizer
-from within_daemon.config import LoadedConfig, load_config, sqlite_path
+from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.errors import ConfigError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.engine import TaskResult
 from within_daemon.sandbox.google import GoogleAdsEmulator
+
+from .. import dbq
 
 DIRECT, MANAGED, MANAGER = "5550000001", "5550000002", "5559999999"
 #: The westernmost zone: its yesterday is over in every customer's zone, so every day of the
@@ -35,11 +39,12 @@ async def gemu() -> AsyncIterator[GoogleAdsEmulator]:
         yield emu
 
 
-def write_config(tmp_path: Path, emu: GoogleAdsEmulator, **google: Any) -> LoadedConfig:
+def write_config(tmp_path: Path, emu: GoogleAdsEmulator, db: str = "sqlite:///x.db",
+                 **google: Any) -> LoadedConfig:
     knobs = {"throttle_pause_seconds": 0.05, "backoff_base_seconds": 0.01,
              "breaker_reset_seconds": 0.2, "window_days": 3, **google}
     lines = [
-        "[database]", 'url = "sqlite:///x.db"', "[metrics]", "enabled = false",
+        "[database]", f'url = "{db}"', "[metrics]", "enabled = false",
         "[runtime]", f'timezone = "{RUN_TZ}"', "account_jitter_seconds = 0",
         "[platforms.google]", f'base_url = "{emu.base_url}"', f'token_url = "{emu.token_url}"',
         'developer_token = { env = "G_DEV" }', 'client_id = "sandbox-client-id"',
@@ -74,13 +79,7 @@ def window() -> tuple[str, str]:
 
 
 def query(loaded: LoadedConfig, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    path = sqlite_path(loaded.config.database.url, loaded.base_dir)
-    assert path is not None
-    con = sqlite3.connect(path)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    return dbq.rows(loaded, sql, *args)
 
 
 async def once(loaded: LoadedConfig) -> list[TaskResult]:
@@ -88,19 +87,19 @@ async def once(loaded: LoadedConfig) -> list[TaskResult]:
         return await run_once(loaded, metrics=Metrics())
 
 
-async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path,
-                                                    gemu: GoogleAdsEmulator) -> None:
+async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path, gemu: GoogleAdsEmulator,
+                                                    db_url: str) -> None:
     """Both pipelines load every ad-day and customer-day once, with the oracle's totals."""
-    loaded = write_config(tmp_path, gemu)
+    loaded = write_config(tmp_path, gemu, db_url)
     ads_res, acct_res = await once(loaded)
     since, until = window()
     assert (ads_res.status, acct_res.status) == ("success", "success")
     for cid in (DIRECT, MANAGED):
         want = gemu.expected_totals(cid, since, until)
         [(n, spend, clicks, imp, conv)] = query(
-            loaded, "SELECT COUNT(*), ROUND(SUM(spend), 2), SUM(clicks), SUM(impressions), "
+            loaded, "SELECT COUNT(*), SUM(spend), SUM(clicks), SUM(impressions), "
             "SUM(conversions) FROM ad_data WHERE platform='google' AND account_id=?", cid)
-        assert (n, spend, clicks, imp, conv) == (
+        assert (n, round(spend, 2), clicks, imp, conv) == (
             want["rows"], want["spend"], want["clicks"], want["impressions"],
             want["conversions"])
         days = query(loaded, "SELECT date, daily_spend, daily_impressions, campaign_count, "
@@ -120,11 +119,11 @@ async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path,
     assert gemu.refreshes == 2  # one token per account, reused by both tasks
 
 
-async def test_parked_account_beside_a_healthy_one(tmp_path: Path,
-                                                   gemu: GoogleAdsEmulator) -> None:
+async def test_parked_account_beside_a_healthy_one(tmp_path: Path, gemu: GoogleAdsEmulator,
+                                                   db_url: str) -> None:
     """A daily-quota account is parked (no days complete) while the other loads fully."""
     gemu.set_fault(MANAGED, "quota_exhausted", rate_scope="ACCOUNT")
-    loaded = write_config(tmp_path, gemu)
+    loaded = write_config(tmp_path, gemu, db_url)
     ads_res, _ = await once(loaded)
     by = {a.account_id: a for a in ads_res.accounts}
     since, until = window()

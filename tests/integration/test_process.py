@@ -1,4 +1,8 @@
-"""Real processes: crash with SIGKILL and resume, SIGTERM drain, SIGHUP reload, CLI codes."""
+"""Real processes: crash with SIGKILL and resume, SIGTERM drain, SIGHUP reload, CLI codes.
+
+Tests that touch the database run on SQLite and on PostgreSQL (the ``db_url`` fixture);
+the child process gets the url in its config, the test reads it back with ``tests.dbq``.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +15,23 @@ from typing import Any
 
 import pytest
 
+from .. import dbq
 from ..conftest import TOKEN, fb_account, write_config
 from .proc import ENV, cli, free_port, http_get, http_ok, query, wait_for
 
 pytestmark = pytest.mark.slow
 
-def test_sigkill_mid_run_then_resume(tmp_path: Path, emulator_proc: str) -> None:
+def test_sigkill_mid_run_then_resume(tmp_path: Path, emulator_proc: str, db_url: str) -> None:
     """Killed with SIGKILL mid-run, the next start resumes: no loss, no duplicate, no redo."""
     cfg = write_config(
-        tmp_path, base_url=emulator_proc,
+        tmp_path, base_url=emulator_proc, db=db_url,
         accounts=[fb_account("1000000001", rate_limit=1500), fb_account("1000000002",
                                                                          rate_limit=1500)],
         tasks=[{"name": "ads", "pipeline": "AdDataPipeline", "lookback_days": 40}],
         facebook={"page_size": 100, "window_days": 2, "async_after_days": 400},
         runtime={"batch_size": 150},
     )
-    db = tmp_path / "data" / "within.db"
+    db = db_url
     proc = subprocess.Popen([sys.executable, "-m", "within_daemon", "once", "--config",
                              str(cfg)], env=ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -38,7 +43,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, emulator_proc: str) -> None
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert dbq.integrity(db) == "ok"
     # The ledger is never ahead of the data: every complete day has all 200 ads.
     short = query(db, "SELECT l.account_id, l.day FROM ledger l WHERE (SELECT COUNT(*) FROM "
                       "ad_data a WHERE a.account_id = l.account_id AND a.date = l.day) != 200")
@@ -56,10 +61,11 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, emulator_proc: str) -> None
     assert query(db, "SELECT COUNT(*) FROM ledger_history") == [(80,)]
 
 
-def test_cli_once_prints_per_task_counts(tmp_path: Path, emulator_proc: str) -> None:
+def test_cli_once_prints_per_task_counts(tmp_path: Path, emulator_proc: str,
+                                         db_url: str) -> None:
     """`once` prints fetched / loaded / quarantined per task and exits 0 on success."""
     cfg = write_config(
-        tmp_path, base_url=emulator_proc, accounts=[fb_account("1000000001")],
+        tmp_path, base_url=emulator_proc, db=db_url, accounts=[fb_account("1000000001")],
         tasks=[{"name": "ads_daily", "pipeline": "AdDataPipeline", "lookback_days": 2},
                {"name": "acc_daily", "pipeline": "AccountDataPipeline", "lookback_days": 2}],
     )
@@ -94,17 +100,19 @@ def test_cli_check_config_never_prints_secrets(tmp_path: Path) -> None:
     assert TOKEN not in out.stdout + out.stderr
 
 
-def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str) -> None:
+def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str,
+                                          db_url: str) -> None:
     """The daemon serves health, reloads on SIGHUP, refuses a bad file and drains on SIGTERM."""
     port = free_port()
     kw: dict[str, Any] = {
         "base_url": emulator_proc,
+        "db": db_url,
         "accounts": [fb_account("1000000001", rate_limit=600)],
         "facebook": {"page_size": 50, "window_days": 1},
         "metrics": {"enabled": True, "listen": f"127.0.0.1:{port}"},
     }
     cfg = write_config(tmp_path, tasks=[{"name": "ads", "lookback_days": 30}], **kw)
-    db = tmp_path / "data" / "within.db"
+    db = db_url
     log = (tmp_path / "daemon.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "within_daemon", "--log-json", "run",
                              "--config", str(cfg), "--run-at-start"], env=ENV,
@@ -145,17 +153,18 @@ def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str) ->
     text = (tmp_path / "daemon.log").read_text()
     assert "reload refused" in text and "bogus_key" in text
     assert TOKEN not in text
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert dbq.integrity(db) == "ok"
     assert query(db, "SELECT COUNT(*) FROM runs WHERE status = 'running'") == [(0,)]
     short = query(db, "SELECT l.day FROM ledger l WHERE (SELECT COUNT(*) FROM ad_data a "
                       "WHERE a.date = l.day) != 200")
     assert short == []
 
 
-def test_cli_backfill_resumes_from_the_ledger(tmp_path: Path, emulator_proc: str) -> None:
+def test_cli_backfill_resumes_from_the_ledger(tmp_path: Path, emulator_proc: str,
+                                             db_url: str) -> None:
     """`backfill` loads a range, and a second overlapping one only pulls the missing days."""
-    cfg = write_config(tmp_path, base_url=emulator_proc, accounts=[fb_account("1000000002")],
-                       tasks=[])
+    cfg = write_config(tmp_path, base_url=emulator_proc, db=db_url,
+                       accounts=[fb_account("1000000002")], tasks=[])
     args = ["backfill", "--config", str(cfg), "--platform", "facebook", "--account",
             "1000000002"]
     first = cli(*args, "--from", "2024-02-01", "--to", "2024-02-10")
@@ -164,7 +173,6 @@ def test_cli_backfill_resumes_from_the_ledger(tmp_path: Path, emulator_proc: str
     second = cli(*args, "--from", "2024-02-05", "--to", "2024-02-14")
     assert second.returncode == 0, second.stderr[-2000:]
     assert "days requested 10, skipped (already complete) 6, completed now 4" in second.stdout
-    db = tmp_path / "data" / "within.db"
-    assert query(db, "SELECT COUNT(*) FROM ad_data") == [(200 * 14,)]
+    assert query(db_url, "SELECT COUNT(*) FROM ad_data") == [(200 * 14,)]
     bad = cli(*args, "--from", "2024-02-05", "--to", "2024-02-01")
     assert bad.returncode == 2 and "before" in bad.stderr

@@ -1,4 +1,8 @@
-"""The daemon as systemd runs it: notify messages, reloads that add accounts, drain, resume."""
+"""The daemon as systemd runs it: notify messages, reloads that add accounts, drain, resume.
+
+Tests that touch the database run on SQLite and on PostgreSQL (the ``db_url`` fixture);
+the child process gets the url in its config, the test reads it back with ``tests.dbq``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from .. import dbq
 from ..conftest import fb_account, write_config
 from .proc import ENV, cli, query, wait_for
 
@@ -54,10 +59,10 @@ def start_daemon(cfg: Path, log: Path, **env: str) -> subprocess.Popen[bytes]:
     )
 
 
-def test_notify_protocol_in_order(tmp_path: Path, emulator_proc: str) -> None:
+def test_notify_protocol_in_order(tmp_path: Path, emulator_proc: str, db_url: str) -> None:
     """READY, watchdog pings, RELOADING/READY per reload (never nested), STOPPING at the end."""
     ns = NotifySocket(tmp_path / "notify.sock")
-    cfg = write_config(tmp_path, base_url=emulator_proc, accounts=[fb_account(A1)],
+    cfg = write_config(tmp_path, base_url=emulator_proc, db=db_url, accounts=[fb_account(A1)],
                        tasks=[{"name": "ads", "lookback_days": 2}])
     proc = start_daemon(cfg, tmp_path / "d.log", NOTIFY_SOCKET=str(ns.path),
                         WATCHDOG_USEC="200000")
@@ -94,7 +99,7 @@ def test_notify_protocol_in_order(tmp_path: Path, emulator_proc: str) -> None:
 
 
 def test_reload_adds_account_while_other_run_continues_then_drain_and_resume(
-    tmp_path: Path, emulator_proc: str,
+    tmp_path: Path, emulator_proc: str, db_url: str,
 ) -> None:
     """A reload adds an account mid-run; SIGTERM then drains; the next start resumes.
 
@@ -102,11 +107,11 @@ def test_reload_adds_account_while_other_run_continues_then_drain_and_resume(
     with whole days only, and the next start continues the interrupted run.
     """
     slow: dict[str, Any] = {"rate_limit": 240}
-    kw: dict[str, Any] = {"base_url": emulator_proc, "facebook": {"page_size": 50,
-                                                                  "window_days": 1},
+    kw: dict[str, Any] = {"base_url": emulator_proc, "db": db_url,
+                          "facebook": {"page_size": 50, "window_days": 1},
                           "tasks": [{"name": "ads", "lookback_days": 20}]}
     cfg = write_config(tmp_path, accounts=[fb_account(A1, **slow)], **kw)
-    db = tmp_path / "data" / "within.db"
+    db = db_url
     proc = start_daemon(cfg, tmp_path / "d.log")
     try:
         wait_for(lambda: (query(db, f"SELECT COUNT(*) FROM ledger WHERE account_id='{A1}'")
@@ -124,7 +129,7 @@ def test_reload_adds_account_while_other_run_continues_then_drain_and_resume(
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert dbq.integrity(db) == "ok"
     assert query(db, f"SELECT status FROM runs WHERE account_id='{A1}'") == [("interrupted",)]
     short = query(db, "SELECT l.account_id, l.day FROM ledger l WHERE (SELECT COUNT(*) FROM "
                       "ad_data a WHERE a.account_id = l.account_id AND a.date = l.day) != 200")

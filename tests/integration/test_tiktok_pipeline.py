@@ -1,8 +1,10 @@
-"""TikTok end to end through the real engine: config file -> run_once -> SQLite, exact."""
+"""TikTok end to end through the real engine: config file -> run_once -> database, exact.
+
+The loading test runs on SQLite and on PostgreSQL (the ``db_url`` fixture).
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ import aiohttp
 import anyio
 import pytest
 
-from within_daemon.config import LoadedConfig, load_config, sqlite_path
+from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.errors import ConfigError
 from within_daemon.observability.metrics import Metrics
@@ -22,12 +24,14 @@ from within_daemon.sources import build_connector
 from within_daemon.sources import tiktok as _connector  # noqa: F401  (registers "tiktok")
 from within_daemon.transforms import normalize_tiktok as _normalizer  # noqa: F401
 
+from .. import dbq
+
 LA, BERLIN = "7100000000000000001", "7100000000000000002"
 LOOKBACK = 5
 
 
 def write_config(tmp_path: Path, base_url: str, accounts: list[str], *,
-                 with_token: bool = True) -> Path:
+                 with_token: bool = True, db: str = "sqlite:///x.db") -> Path:
     token = 'access_token = { env = "TT_TOKEN" }\n' if with_token else ""
     acct = "\n".join(
         f'[[accounts]]\nplatform = "tiktok"\naccount_id = "{a}"\n{token}rate_limit = 60000\n'
@@ -35,7 +39,7 @@ def write_config(tmp_path: Path, base_url: str, accounts: list[str], *,
     )
     text = f"""
 [database]
-url = "sqlite:///x.db"
+url = "{db}"
 
 [metrics]
 enabled = false
@@ -75,13 +79,7 @@ def window() -> tuple[str, str]:
 
 
 def query(loaded: LoadedConfig, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    path = sqlite_path(loaded.config.database.url, loaded.base_dir)
-    assert path is not None
-    con = sqlite3.connect(path)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    return dbq.rows(loaded, sql, *args)
 
 
 @pytest.fixture
@@ -92,9 +90,10 @@ async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TikTokEmulator]:
         yield e
 
 
-async def test_run_once_loads_exact_rows_and_totals(emu: TikTokEmulator, tmp_path: Path) -> None:
+async def test_run_once_loads_exact_rows_and_totals(emu: TikTokEmulator, tmp_path: Path,
+                                                    db_url: str) -> None:
     """Ad and account tasks for two advertisers load every row once with exact totals."""
-    loaded = load_config(write_config(tmp_path, emu.base_url, [LA, BERLIN]))
+    loaded = load_config(write_config(tmp_path, emu.base_url, [LA, BERLIN], db=db_url))
     with anyio.fail_after(30):
         results = await run_once(loaded, metrics=Metrics())
     assert [r.status for r in results] == ["success", "success"], [
@@ -103,10 +102,11 @@ async def test_run_once_loads_exact_rows_and_totals(emu: TikTokEmulator, tmp_pat
     for adv in (LA, BERLIN):
         want = emu.expected_totals(adv, since, until)
         [(rows, spend, clicks, imps)] = query(
-            loaded, "SELECT COUNT(*), ROUND(SUM(spend), 2), SUM(clicks), SUM(impressions) "
+            loaded, "SELECT COUNT(*), SUM(spend), SUM(clicks), SUM(impressions) "
             "FROM ad_data WHERE platform='tiktok' AND account_id=?", adv)
         assert rows == emu.expected_rows(adv, since, until)
-        assert (spend, clicks, imps) == (want["spend"], want["clicks"], want["impressions"])
+        assert (round(spend, 2), clicks, imps) == (want["spend"], want["clicks"],
+                                                   want["impressions"])
         days = query(loaded, "SELECT date, daily_spend, daily_clicks, campaign_count, ad_count, "
                      "currency FROM account_data WHERE account_id=? ORDER BY date", adv)
         assert len(days) == LOOKBACK

@@ -1,9 +1,11 @@
-"""Audience insights end to end over real sockets: emulator breakdowns, connector, SQLite."""
+"""Audience insights end to end over real sockets: emulator breakdowns, connector, database.
+
+The storage test runs on SQLite and on PostgreSQL (the ``db_url`` fixture).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -87,12 +89,13 @@ async def test_comma_breakdowns_and_unknown_ones_ignored(emulator: FacebookEmula
     assert all("age" not in r and "country" not in r for r in gender_only)
 
 
-async def test_store_and_summarize_in_sqlite(emulator: FacebookEmulator, tmp_path: Path) -> None:
+async def test_store_and_summarize_in_the_database(emulator: FacebookEmulator,
+                                                   db_url: str) -> None:
     """Normalized rows land in audience_data and the summary matches summarize() of them."""
     async with connector(emulator) as conn:
         raw = await pull(conn, use_async=False)
     rows = audience.normalize_audience(raw, account_id=ACC)
-    async with DatabaseLoader.from_url("sqlite:///db/w.db", base_dir=tmp_path) as db:
+    async with DatabaseLoader.from_url(db_url) as db:
         assert await upsert_audience(db, rows) == len(rows)
         assert await upsert_audience(db, rows) == len(rows)  # idempotent
         assert await db.count_rows("audience_data") == len(rows) == 36 * 18
