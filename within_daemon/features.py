@@ -14,8 +14,11 @@ Sources and how a value is dated:
   ``rollup_account_daily`` (the account's day): stamped at the end of their day (UTC);
 - ``acct_*`` rolling ratios are read from ``ad_history`` (every ad row of an account carries
   the same account value for a day) and stored once per account;
-- ``ad_creative_features`` (the enrichments of the ad's *current* creative, undated): stamped
-  at the end of each day the ad has an ``ad_data`` row, first value wins (see the store).
+- ``ad_creative_features`` (the enrichments of the ad's creative): stamped at the end of each
+  day the ad has an ``ad_data`` row, with the values of the creative version in effect that
+  day, read from ``ad_creative_history`` (same columns; the table named here is the current
+  creative's, which has them too). An ad's first known version stands for all the days
+  before it was first seen (see the store).
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ Upserts are built from the column lists, one statement per table; a rollup refre
 the touched periods and re-inserts them from ``ad_data`` in ONE transaction, so a group
 that disappeared (say, a currency change) does not linger, and a reader never sees a
 half-refreshed period.
+
+Creatives are kept twice, in one transaction: ``ad_creative_features`` (the current one,
+per ad) and ``ad_creative_history`` (every version, dated). Whatever joins creatives onto
+dated rows (training data, feature history) reads :func:`creative_versions`, never the
+current table: an edited creative must not show up on the days before the edit.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 
 import anyio
 
@@ -32,6 +38,7 @@ from ..transforms.aggregation import (
 from .analytics_schema import (
     AD_DAY_KEY_COLUMNS,
     AD_KEY_COLUMNS,
+    BEGINNING,
     BENCHMARK_COLUMNS,
     CREATIVE_COLUMNS,
     HISTORY_COLUMNS,
@@ -72,8 +79,122 @@ def _tuples(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> list[t
     return [tuple(r.get(c) for c in columns) for r in rows]
 
 
+_CREATIVE_FEATURE_NAMES = tuple(c for c, _ in CREATIVE_COLUMNS)
+_SAME_AD = "h.platform = c.platform AND h.account_id = c.account_id AND h.ad_id = c.ad_id"
+_VERSION_COLUMNS = ("creative_hash", "enrichments", "enriched_at", *_CREATIVE_FEATURE_NAMES)
+
+#: Records the current row of one ad (just upserted) in the history, for an observation on
+#: day ``?`` (the same day three times, then the ad's key). The version in effect that day
+#: decides: the same hash is the same version (its columns are refreshed, say after an
+#: image that failed to load did load; its ``valid_from`` and ``observed_at`` stay); another
+#: hash starts a version on that day; an ad with no version yet gets its first one, valid
+#: from the beginning. A second creative on one day replaces the first (the later one is
+#: what ran at the end of that day). Written as one statement, the decision and the write
+#: cannot be split by another writer.
+_VERSION_UPSERT = (
+    "INSERT INTO ad_creative_history (platform, account_id, ad_id, valid_from, observed_at, "
+    + ", ".join(_VERSION_COLUMNS) + ") "
+    "SELECT c.platform, c.account_id, c.ad_id, COALESCE("
+    "(SELECT CASE WHEN h.creative_hash = c.creative_hash THEN h.valid_from ELSE ? END "
+    f"FROM ad_creative_history h WHERE {_SAME_AD} AND h.valid_from <= ? "
+    "ORDER BY h.valid_from DESC LIMIT 1), "
+    f"CASE WHEN EXISTS (SELECT 1 FROM ad_creative_history h WHERE {_SAME_AD}) THEN ? "
+    f"ELSE '{BEGINNING}' END), c.enriched_at, "
+    + ", ".join(f"c.{n}" for n in _VERSION_COLUMNS)
+    # (SQLite needs the WHERE: without it, ON CONFLICT would parse as a join constraint.)
+    + " FROM ad_creative_features c WHERE c.platform = ? AND c.account_id = ? AND c.ad_id = ? "
+    "ON CONFLICT (platform, account_id, ad_id, valid_from) DO UPDATE SET "
+    + ", ".join(f"{n} = excluded.{n}" for n in _VERSION_COLUMNS)
+    + ", observed_at = CASE WHEN ad_creative_history.creative_hash = excluded.creative_hash "
+    "THEN ad_creative_history.observed_at ELSE excluded.observed_at END "
+    # A late, older observation does not undo a newer one.
+    "WHERE excluded.enriched_at >= ad_creative_history.enriched_at"
+)
+
+
+def _observed_day(row: Mapping[str, Any]) -> str:
+    """The account's day a row was observed on: ``observed_on``, else ``enriched_at``'s."""
+    day = row.get("observed_on") or str(row.get("enriched_at") or "")[:10]
+    try:
+        return date.fromisoformat(str(day)).isoformat()
+    except ValueError as exc:
+        raise LoaderError(f"creative row of ad {row.get('ad_id')!r}: no observation day "
+                          f"(observed_on {row.get('observed_on')!r}, enriched_at "
+                          f"{row.get('enriched_at')!r})") from exc
+
+
 async def upsert_creative_features(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]]) -> None:
-    await db.execute_in_transaction([(_CREATIVE_UPSERT, _tuples(rows, CREATIVE_TABLE_COLUMNS))])
+    """Store creatives as the ads' current ones and as versions in their history.
+
+    A row is one ad's creative as seen on the account's day ``observed_on`` (ISO; missing,
+    the UTC day of ``enriched_at``). Re-observing the creative in effect that day adds no
+    version; another creative starts one that day. Rows of one ad are applied in order.
+    """
+    days = [_observed_day(r) for r in rows]
+    # executemany runs row after row, but the current row of an ad must be that of the
+    # version being recorded: an ad's k-th row goes into the k-th round.
+    rounds: list[list[int]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, r in enumerate(rows):
+        key = tuple(r.get(c) for c in AD_KEY_COLUMNS)
+        n = seen[key] = seen.get(key, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(i)
+    steps: list[tuple[str, Sequence[Sequence[Any]]]] = []
+    for idx in rounds:
+        steps.append((_CREATIVE_UPSERT, _tuples([rows[i] for i in idx], CREATIVE_TABLE_COLUMNS)))
+        steps.append((_VERSION_UPSERT, [
+            (days[i], days[i], days[i], *(rows[i].get(c) for c in AD_KEY_COLUMNS))
+            for i in idx]))
+    if steps:
+        await db.execute_in_transaction(steps)
+
+
+class CreativeVersions(NamedTuple):
+    """One ad's creative versions, oldest first: ``starts[i]`` is ``rows[i]``'s first day."""
+
+    starts: list[str]
+    rows: list[dict[str, Any]]
+
+    def on(self, day: str) -> dict[str, Any] | None:
+        """The version in effect on ``day``: the latest one starting on or before it."""
+        i = bisect_right(self.starts, day)
+        return self.rows[i - 1] if i else None
+
+
+async def creative_versions(
+    db: DatabaseLoader, columns: Sequence[str], *, platform: str | None = None,
+    account_id: str | None = None,
+) -> dict[tuple[str, str, str], CreativeVersions]:
+    """Per ad, its creative versions with ``columns`` (of ``CREATIVE_COLUMNS``).
+
+    An ad in ``ad_creative_features`` without any history row (written around
+    :func:`upsert_creative_features`, as some tests and tools do) has its current creative
+    as its one version, valid from the beginning: the same rule as for any first version.
+    """
+    bad = [c for c in columns if c not in _CREATIVE_FEATURE_NAMES]
+    if bad:
+        raise LoaderError(f"not creative feature columns: {bad}")
+    filters = [(n, v) for n, v in (("platform", platform), ("account_id", account_id))
+               if v is not None]
+    h_cols, c_cols = ("".join(f", {t}.{name}" for name in columns) for t in "hc")
+    h_where, c_where = ("".join(f" AND {t}.{n} = ?" for n, _ in filters) for t in "hc")
+    sql = (f"SELECT h.platform, h.account_id, h.ad_id, h.valid_from{h_cols} "
+           f"FROM ad_creative_history h WHERE 1 = 1{h_where} UNION ALL "
+           f"SELECT c.platform, c.account_id, c.ad_id, '{BEGINNING}'{c_cols} "
+           "FROM ad_creative_features c WHERE NOT EXISTS "
+           f"(SELECT 1 FROM ad_creative_history h WHERE {_SAME_AD}){c_where}")
+    params = [v for _, v in filters]
+    rows = await db.fetch_dicts(sql, [*params, *params])
+    # Sorted here: the order must not depend on either database's collation.
+    rows.sort(key=lambda r: (r["platform"], r["account_id"], r["ad_id"], r["valid_from"]))
+    out: dict[tuple[str, str, str], CreativeVersions] = {}
+    for r in rows:
+        v = out.setdefault((r["platform"], r["account_id"], r["ad_id"]), CreativeVersions([], []))
+        v.starts.append(r["valid_from"])
+        v.rows.append({c: r[c] for c in columns})
+    return out
 
 
 async def upsert_history(db: DatabaseLoader, platform: str, account_id: str,

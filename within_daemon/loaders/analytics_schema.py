@@ -1,7 +1,10 @@
-"""Tables for what the daemon derives from the loaded rows (schema migration 2).
+"""Tables for what the daemon derives from the loaded rows (schema migrations 2, 3 and 8).
 
 - ``ad_creative_features``: per ad, the text and image enrichments of its current creative
   (typed columns, one per feature, so models and SQL read them directly);
+- ``ad_creative_history``: every creative an ad has been seen with, each valid from the day
+  it was first observed, so a dated row can take the creative it ran with that day
+  (migration 8; see :func:`creative_history_ddl`);
 - ``ad_history`` / ``ad_benchmarks``: per ad and day, rolling 7/28-day performance and
   percentiles among comparable ads;
 - the rollup tables of ``transforms.aggregation.ROLLUP_TABLES``;
@@ -16,7 +19,7 @@ from __future__ import annotations
 from ..schema import AD_FIELDS, AD_KEY
 from ..transforms.aggregation import ROLLUP_TABLES
 from ..transforms.enrichment import competitive, entities, history, image, sentiment, topics
-from .sqlite_schema import SQLITE, Dialect, column_type
+from .sqlite_schema import SQLITE, Dialect, _day_check, column_type
 
 #: Enrichments computed once per creative, stored in ``ad_creative_features``.
 CREATIVE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -27,6 +30,14 @@ BENCHMARK_COLUMNS: tuple[tuple[str, str], ...] = (("topic", "TEXT"), *competitiv
 
 AD_KEY_COLUMNS = ("platform", "account_id", "ad_id")
 AD_DAY_KEY_COLUMNS = ("platform", "account_id", "ad_id", "date")
+CREATIVE_VERSION_KEY_COLUMNS = ("platform", "account_id", "ad_id", "valid_from")
+
+#: ``valid_from`` of the first version known of an ad: it is taken to have held since the
+#: beginning. The daemon only ever sees an ad's creative as it is when it looks (a backfill
+#: of last year's days comes with today's creative), so before the first observation there
+#: is nothing better to say; the dated ad rows of earlier days get that first version.
+#: ``date.min``: a valid ISO day for Python too, and before every real one.
+BEGINNING = "0001-01-01"
 
 
 def _table(name: str, key: tuple[str, ...], cols: tuple[tuple[str, str], ...],
@@ -73,6 +84,32 @@ def analytics_ddl(d: Dialect = SQLITE) -> list[str]:
     return out
 
 
+def creative_history_ddl(d: Dialect = SQLITE) -> list[str]:
+    """DDL of migration 8: the versions of each ad's creative, seeded with the current ones.
+
+    One row per (ad, ``valid_from``): the creative's hash and enrichment columns as
+    ``ad_creative_features`` has them, ``observed_at`` (when the version was first seen) and
+    ``enriched_at`` (when its columns were last computed). A version holds from its
+    ``valid_from`` day (the account's day) until the next version's. The creatives already
+    stored become first versions, valid from :data:`BEGINNING`.
+    """
+    cols = ", ".join(c for c, _ in CREATIVE_COLUMNS)
+    lines = [f"  {k} TEXT NOT NULL" for k in AD_KEY_COLUMNS]
+    lines.append(f"  valid_from TEXT NOT NULL CHECK ({_day_check('valid_from', d)})")
+    lines += [f"  {c} TEXT NOT NULL" for c in (
+        "creative_hash", "enrichments", "enriched_at", "observed_at")]
+    lines += [f"  {c} {t}" for c, t in CREATIVE_COLUMNS]
+    lines.append(f"  PRIMARY KEY ({', '.join(CREATIVE_VERSION_KEY_COLUMNS)})")
+    return [
+        "CREATE TABLE IF NOT EXISTS ad_creative_history (\n" + ",\n".join(lines)
+        + f"\n){d.table_suffix}",
+        "INSERT INTO ad_creative_history (platform, account_id, ad_id, valid_from, "
+        f"creative_hash, enrichments, enriched_at, observed_at, {cols}) "
+        f"SELECT platform, account_id, ad_id, '{BEGINNING}', creative_hash, enrichments, "
+        f"enriched_at, enriched_at, {cols} FROM ad_creative_features",
+    ]
+
+
 def unified_ddl(d: Dialect = SQLITE) -> list[str]:
     """DDL of migration 3: the cross-platform dataset in one reporting currency."""
     out: list[str] = []
@@ -89,6 +126,6 @@ def unified_ddl(d: Dialect = SQLITE) -> list[str]:
 
 
 ANALYTICS_TABLES: tuple[str, ...] = (
-    "ad_creative_features", "ad_history", "ad_benchmarks", "quality_reports",
-    "unified_ad_data", *ROLLUP_TABLES,
+    "ad_creative_features", "ad_creative_history", "ad_history", "ad_benchmarks",
+    "quality_reports", "unified_ad_data", *ROLLUP_TABLES,
 )

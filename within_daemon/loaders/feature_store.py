@@ -2,7 +2,7 @@
 
 The features are those of :data:`within_daemon.features.FEATURES`; this module only moves
 their values. :meth:`FeatureStore.materialize` reads the derived tables (``ad_history``,
-``ad_benchmarks``, ``ad_creative_features``, ``rollup_account_daily``) for the days a run
+``ad_benchmarks``, ``ad_creative_history``, ``rollup_account_daily``) for the days a run
 touched and writes two tables (schema migration 6):
 
 ``feature_online`` — ``(entity, entity_key, feature) -> value``, the newest value per key.
@@ -22,11 +22,13 @@ touched and writes two tables (schema migration 6):
     an unchanged value keeps its row and its ``created_timestamp``; a restated one (the
     source recomputed that day) replaces it with a new ``created_timestamp``.
 
-``ad_creative_features`` holds only an ad's *current* creative, undated. Its values are
-recorded at the end of each day the ad has rows in ``ad_data``, and in the history the first
-value written for a day is kept (``DO NOTHING``): a creative swapped later does not rewrite
-what the store already recorded. A backfill materialized after a swap does attribute the
-current creative to the earlier days; the source has no record of the old one.
+The creative features (``source_table`` ``ad_creative_features``) are dated through
+``ad_creative_history``: on each day the ad has rows in ``ad_data``, the value is that of the
+creative version in effect that day (see ``analytics.creative_versions``), so a creative
+edited later neither rewrites the days before the edit nor reaches them in a backfill. Like
+every other source, a re-materialized day takes the values as now known (the first version
+of an ad holds from the beginning: before the daemon first saw the ad, its creative is
+unknown, and the first one seen stands in for it).
 
 Entity keys: ad ``"<platform>:<account_id>:<ad_id>"``, account
 ``"<platform>:<account_id>"`` (platform and account id must not contain ``:``; the ad id
@@ -53,6 +55,7 @@ from typing import Any, NamedTuple
 
 from ..errors import LoaderError
 from ..features import ENTITIES, FEATURES, FEATURES_BY_NAME, Entity, FeatureDef, features_of
+from .analytics import CreativeVersions, creative_versions
 from .database import DatabaseLoader
 from .sqlite_schema import SQLITE, Dialect
 
@@ -208,7 +211,10 @@ def _defs(names: Iterable[str] | None, entity: Entity | None = None) -> list[Fea
 class _Source(NamedTuple):
     table: str
     entity: Entity
-    dated: bool  # False: the source has no day of its own (the current creative)
+
+
+#: The creative source: its SQL gives the ad-days, the values come from the versions.
+_CREATIVE = _Source("ad_creative_features", "ad")
 
 
 def _source_sql(src: _Source, feats: Sequence[FeatureDef], n_days: int) -> str:
@@ -227,13 +233,10 @@ def _source_sql(src: _Source, feats: Sequence[FeatureDef], n_days: int) -> str:
         return (f"SELECT platform, account_id, date AS day, {cols} FROM ad_history "
                 f"WHERE platform = ? AND account_id = ? AND date IN ({marks}) "
                 "GROUP BY platform, account_id, date")
-    if (src.table, src.entity) == ("ad_creative_features", "ad"):
-        cols = ", ".join(f"c.{f.source_column} AS {f.name}" for f in feats)
-        return (f"SELECT d.platform, d.account_id, d.ad_id, d.date AS day, {cols} "
-                "FROM (SELECT DISTINCT platform, account_id, ad_id, date FROM ad_data "
-                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})) d "
-                "JOIN ad_creative_features c ON c.platform = d.platform "
-                "AND c.account_id = d.account_id AND c.ad_id = d.ad_id")
+    if src == _CREATIVE:
+        # The days the ad ran; each takes the creative version in effect on it.
+        return ("SELECT DISTINCT platform, account_id, ad_id, date AS day FROM ad_data "
+                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})")
     if (src.table, src.entity) == ("rollup_account_daily", "account"):
         # One row per currency the account reported that day: keep the dominant one.
         cols = ", ".join(f"{f.source_column} AS {f.name}" for f in feats)
@@ -246,11 +249,23 @@ def _source_sql(src: _Source, feats: Sequence[FeatureDef], n_days: int) -> str:
     raise LoaderError(f"no reader for {src.entity} features from {src.table}")
 
 
+def _with_creatives(rows: list[dict[str, Any]], feats: Sequence[FeatureDef],
+                    versions: dict[tuple[str, str, str], CreativeVersions],
+                    ) -> list[dict[str, Any]]:
+    """The ad-days of ``rows`` that have a creative, with its features on that day."""
+    out = []
+    for r in rows:
+        ad_versions = versions.get((r["platform"], r["account_id"], r["ad_id"]))
+        version = ad_versions.on(r["day"]) if ad_versions is not None else None
+        if version is not None:
+            out.append({**r, **{f.name: version[f.source_column] for f in feats}})
+    return out
+
+
 def _sources() -> dict[_Source, list[FeatureDef]]:
     groups: dict[_Source, list[FeatureDef]] = defaultdict(list)
     for f in FEATURES:
-        groups[_Source(f.source_table, f.entity, f.source_table != "ad_creative_features")
-               ].append(f)
+        groups[_Source(f.source_table, f.entity)].append(f)
     for src, feats in groups.items():
         _source_sql(src, feats, 1)  # fail at import, not at the first run
     return dict(groups)
@@ -262,7 +277,6 @@ class _Statements(NamedTuple):
     """The store's write and online-read statements in one dialect's spelling."""
 
     upsert_history: str
-    insert_history_first: str
     upsert_online: str
     get_online: str
 
@@ -279,9 +293,6 @@ def _statements(d: Dialect) -> _Statements:
             "value_text = excluded.value_text "
             f"WHERE feature_history.value_real {differs} excluded.value_real "
             f"OR feature_history.value_text {differs} excluded.value_text"),
-        insert_history_first=(
-            f"INSERT INTO feature_history ({', '.join(_HIST_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO NOTHING"),
         upsert_online=(
             "INSERT INTO feature_online (entity, entity_key, feature, value_real, value_text, "
             "event_timestamp) VALUES (?, ?, ?, ?, ?, ?) "
@@ -372,16 +383,21 @@ class FeatureStore:
         for d in ordered:
             day_end(d)
         total = 0
+        versions: dict[tuple[str, str, str], CreativeVersions] | None = None
         for i in range(0, len(ordered), DAYS_PER_STEP):
             chunk = ordered[i:i + DAYS_PER_STEP]
             created = _now()
-            dated: list[tuple[Any, ...]] = []
-            undated: list[tuple[Any, ...]] = []
+            out: list[tuple[Any, ...]] = []
             online: dict[tuple[str, str, str], tuple[Any, ...]] = {}
             for src, feats in SOURCES.items():
                 rows = await self.db.fetch_dicts(
                     _source_sql(src, feats, len(chunk)), [platform, account_id, *chunk])
-                out = dated if src.dated else undated
+                if src == _CREATIVE:
+                    if versions is None:  # once per call: an account's creatives are few
+                        versions = await creative_versions(
+                            self.db, [f.source_column for f in feats], platform=platform,
+                            account_id=account_id)
+                    rows = _with_creatives(rows, feats, versions)
                 for r in rows:
                     key = entity_key(r["platform"], r["account_id"],
                                      r["ad_id"] if src.entity == "ad" else None)
@@ -394,11 +410,10 @@ class FeatureStore:
                         if seen is None or seen[5] <= ts:
                             online[slot] = (f.entity, key, f.name, real, text, ts)
             await self.db.execute_in_transaction([
-                (self._sql.upsert_history, dated),
-                (self._sql.insert_history_first, undated),
+                (self._sql.upsert_history, out),
                 (self._sql.upsert_online, list(online.values())),
             ])
-            total += len(dated) + len(undated)
+            total += len(out)
         return total
 
     # -- online ---------------------------------------------------------------------------

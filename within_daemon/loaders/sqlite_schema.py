@@ -118,7 +118,7 @@ TABLES: tuple[str, ...] = (
     "rollup_campaign_daily", "rollup_account_daily", "rollup_account_weekly",
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
     "audience_data", "ad_audience_summary", "feature_online", "feature_history",
-    "replicas", "leases", "task_slots",
+    "replicas", "leases", "task_slots", "ad_creative_history",
 )
 
 
@@ -258,7 +258,11 @@ class Migration:
 
 def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     """The ordered migration list; append new versions, never edit applied ones."""
-    from .analytics_schema import analytics_ddl, unified_ddl  # they import this module
+    from .analytics_schema import (  # they import this module
+        analytics_ddl,
+        creative_history_ddl,
+        unified_ddl,
+    )
     from .audience_schema import audience_ddl
     from .feature_store import feature_store_ddl
     return (
@@ -279,6 +283,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         Migration(6, "feature store", tuple(feature_store_ddl(d))),
         Migration(7, "replicas, leases and task slots for several daemons", (
             *cluster_ddl(d), "ALTER TABLE runs ADD COLUMN holder TEXT")),
+        Migration(8, "dated versions of ad creatives", tuple(creative_history_ddl(d))),
     )
 
 

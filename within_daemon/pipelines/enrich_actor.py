@@ -7,6 +7,13 @@ to the loader, before the batch itself. Everything else passes through in order,
 window's ``WindowDone`` still follows its rows. Images are fetched concurrently within a
 batch (bounded by the fetcher); a broken image is a recorded failure status, never an
 error of the run.
+
+Each row carries ``observed_on``, the day the creative was seen, from which a new version
+of it holds in ``ad_creative_history``. Sources serve an ad's creative as it is when asked,
+on every day of a window, backfilled years included, so the rows' dates alone would date an
+edit into the past: the day is the account's own calendar day when the page was fetched
+(the source knows the account's time zone), or the UTC day where a source did not say, or
+the ad's latest row date in the batch if that is later.
 """
 
 from __future__ import annotations
@@ -30,6 +37,15 @@ from .messages import CreativeFeatures, LoaderMsg, RecordBatch
 
 #: Creatives remembered per process; past this the memory is cleared and rebuilt.
 CACHE_LIMIT = 200_000
+
+
+def _utc_day(ts: str) -> str | None:
+    """The UTC day of an ISO timestamp (naive: UTC), or None if it is not one."""
+    try:
+        dt = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo is None else dt.astimezone(UTC)).date().isoformat()
 
 
 class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
@@ -59,7 +75,11 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         if not text and not image:
             return []
         todo: dict[str, tuple[dict[str, Any], str]] = {}
+        latest: dict[str, str] = {}
         for rec in batch.records:
+            day = str(rec.get("date") or "")
+            if day > latest.get(rec["ad_id"], ""):
+                latest[rec["ad_id"]] = day
             key = (rec["platform"], rec["account_id"], rec["ad_id"], names)
             ck = hashlib.sha1(creative_key(rec).encode(), usedforsecurity=False).hexdigest()
             if self.seen.get(key) != ck:
@@ -73,12 +93,15 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
             urls = {str(r["image_url"]) for r, _ in todo.values() if r.get("image_url")}
             images = await self._images(urls)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # The account's own day when the source knew it (its time zone); else the UTC day.
+        fetched_day = batch.local_day or _utc_day(batch.fetched_at) or now[:10]
         out: list[dict[str, Any]] = []
         empty = dict.fromkeys(c for c, _ in CREATIVE_COLUMNS)
         for ad_id, (rec, ck) in todo.items():
             row: dict[str, Any] = {"platform": rec["platform"], "account_id": rec["account_id"],
                                    "ad_id": ad_id, "creative_hash": ck,
                                    "enrichments": "|".join(names), "enriched_at": now,
+                                   "observed_on": max(fetched_day, latest.get(ad_id, "")),
                                    **empty}
             if text:
                 row.update(enrich_text(rec, text))

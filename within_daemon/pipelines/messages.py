@@ -36,6 +36,8 @@ class RawPage(msgspec.Struct):
     ads: dict[str, Any] | None = None
     account: dict[str, Any] | None = None
     counts: dict[str, tuple[int | None, int | None]] | None = None
+    #: The account's own calendar day at fetch time (a creative seen now is dated by it).
+    local_day: str | None = None
 
 
 class WindowDone(msgspec.Struct):
@@ -62,6 +64,8 @@ class RecordBatch(msgspec.Struct):
     fetched: int
     #: Batch-wide column values, e.g. the account's ``attribution_window``.
     context: dict[str, Any] | None = None
+    #: The account's calendar day at fetch time (see ``RawPage.local_day``).
+    local_day: str | None = None
 
 
 class CreativeFeatures(msgspec.Struct):

@@ -88,6 +88,7 @@ class SourceActor:
         self.outbox = outbox
         self.days = list(days)
         self.today = today.isoformat()
+        self.local_day: str | None = None
         self.window_days = window_days
         self.use_async = use_async
         self.stop = stop
@@ -104,7 +105,8 @@ class SourceActor:
             try:
                 self.connector.begin_run()
                 account = await self.connector.get_account_info()
-                self.today = min(self.today, account_today(account))
+                self.local_day = account_today(account)
+                self.today = min(self.today, self.local_day)
                 await self._report_token_expiry()
                 ads = await self._load_ads() if self.ref.kind == "ad" else None
                 for since, until, wdays in windows(self.days, self.window_days):
@@ -174,6 +176,7 @@ class SourceActor:
                 continue
             await self.outbox.send(RawPage(
                 self.ref, rows, _now_iso(), ads=ads, account=account, counts=counts,
+                local_day=self.local_day,
             ))
             self.pages_sent += 1
         done = tuple(d for d in wdays if d < self.today)

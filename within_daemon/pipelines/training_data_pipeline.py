@@ -4,7 +4,10 @@ Both builders follow the same rules:
 
 - **Features only from before the row's date, labels only from on/after it.** A row dated
   ``d`` takes its features from days ``< d`` (the ``ad_history`` rolling windows, or sums
-  over the trailing window) and its labels from the window ``d .. d+horizon-1``.
+  over the trailing window) and its labels from the window ``d .. d+horizon-1``. The
+  creative features are those of the creative version in effect on ``d`` (the one the ad
+  ran with that day, from ``ad_creative_history``), never the current creative: an edit
+  does not reach back into the rows before the day it was first seen.
 - **No partial labels.** A row whose label window is not wholly inside the loaded data of
   its account (``d+horizon-1`` after the account's last loaded day, capped at ``as_of``)
   is dropped.
@@ -41,6 +44,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any, Literal
 
+from ..loaders.analytics import creative_versions
 from ..loaders.analytics_schema import HISTORY_COLUMNS
 from ..loaders.database import DatabaseLoader
 from ..loaders.model_store import SPLITS, ModelStore
@@ -95,7 +99,7 @@ _HISTORY_DEFS = {
 }
 #: Creative enrichments used as features: name -> (logical type, definition).
 CREATIVE_FEATURES: dict[str, tuple[str, str]] = {
-    "topic": ("string", "topic of the ad's current creative text"),
+    "topic": ("string", "topic of the text of the creative in effect on the row's date"),
     "topic_confidence": ("float64", "confidence of the topic assignment"),
     "sentiment_compound": ("float64", "VADER compound sentiment of headline + description"),
     "sentiment_positive": ("float64", "VADER positive share of the creative text"),
@@ -276,11 +280,11 @@ class TrainingDataPipeline:
         where, params = ("WHERE h.date <= ?", [as_of.isoformat()]) if as_of else ("", [])
         hist = await self.db.fetch_dicts(
             "SELECT h.platform, h.account_id, h.ad_id, h.date, "
-            + ", ".join(f"h.{n}" for n in hist_names) + ", "
-            + ", ".join(f"c.{n}" for n in creative)
-            + " FROM ad_history h LEFT JOIN ad_creative_features c USING "
-            f"(platform, account_id, ad_id) {where} ORDER BY "
+            + ", ".join(f"h.{n}" for n in hist_names)
+            + f" FROM ad_history h {where} ORDER BY "
             + _byte_order(self.db, "h.platform", "h.account_id", "h.ad_id", "h.date"), params)
+        versions = await creative_versions(self.db, creative)
+        no_creative = dict.fromkeys(creative)
         rows: list[dict[str, Any]] = []
         for h in hist:
             acct, d = (str(h["platform"]), str(h["account_id"])), str(h["date"])
@@ -292,7 +296,9 @@ class TrainingDataPipeline:
                 continue
             row = {k: h[k] for k in ("platform", "account_id", "ad_id", "date")}
             row.update({n: h[n] for n in hist_names})
-            row.update({n: h[n] for n in creative})
+            ad_versions = versions.get((*acct, str(h["ad_id"])))
+            version = ad_versions.on(d) if ad_versions is not None else None
+            row.update(version or no_creative)
             row.update(label=int(value > base), label_value=value, label_account_median=base)
             rows.append(row)
 

@@ -90,4 +90,5 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
             ref=ref, records=unique, quarantined=bad, fetched_at=page.fetched_at,
             fetched=len(page.rows),
             context={"attribution_window": str(window)} if window else None,
+            local_day=page.local_day,
         )
