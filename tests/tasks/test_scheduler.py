@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
 
+from within_daemon.cluster import Cluster, resource
 from within_daemon.config import LoadedConfig, TaskConfig
 from within_daemon.daemon import all_tasks, open_database
+from within_daemon.loaders import DatabaseLoader
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.engine import open_engine
 from within_daemon.sandbox import FacebookEmulator
@@ -181,3 +184,64 @@ async def test_database_only_tasks_run_without_accounts(
     finally:
         await db.close()
     assert svc.last["unify"]["status"] == "success"
+
+
+async def test_a_scheduled_slot_runs_once_per_cluster(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig],
+) -> None:
+    """Two replicas get the same tick: each account's slot runs once, on its lease holder.
+
+    A repeated tick of the same slot (a late or duplicated fire) runs nothing; the next slot
+    runs again; a database-wide task runs on one replica only.
+    """
+    loaded = make_config(tasks=[
+        {"name": "ads", "pipeline": "AdDataPipeline", "lookback_days": 2},
+        {"name": "unify", "pipeline": "PlatformDataPipeline", "lookback_days": 2}])
+    resources = sorted(resource("facebook", a) for a in emulator.accounts)
+    replicas: list[Service] = []
+    async with AsyncExitStack() as stack:
+        for i in range(2):
+            svc = Service(loaded, Metrics())
+            svc.db = DatabaseLoader.from_url(loaded.config.database.url,
+                                             base_dir=loaded.base_dir)
+            await svc.db.open()
+            stack.push_async_callback(svc.db.close)
+            svc.cluster = Cluster(svc.db, f"r{i}", 30)
+            svc.db.holder, svc.db.fence = f"r{i}", svc.cluster.lease_for
+            await svc.cluster.heartbeat()
+            svc.engine = await stack.enter_async_context(
+                open_engine(loaded, svc.db, metrics=svc.metrics))
+            replicas.append(svc)
+        for svc in replicas:  # both see two live replicas: one account each
+            assert svc.cluster is not None
+            await svc.cluster.rebalance(resources, busy=set())
+        assert [len(s.cluster.held) for s in replicas if s.cluster] == [1, 1]
+
+        async def tick(slot: str) -> None:
+            async with anyio.create_task_group() as work:
+                for svc in replicas:
+                    svc.work = work
+                    svc.on_tick("ads", jitter=False, slot=slot)
+                    svc.on_tick("unify", jitter=False, slot=slot)
+
+        with anyio.fail_after(60):
+            await tick("2026-11-28")
+            await tick("2026-11-28")  # the same slot again: nothing new
+            await tick("2026-11-29")
+        db = replicas[0].db
+        assert db is not None
+        runs = await db.fetch_dicts(
+            "SELECT task, account_id, holder, resumed_count FROM runs ORDER BY task, account_id, "
+            "started_at")
+        slots = await db.fetch_dicts(
+            "SELECT task, account_id, slot FROM task_slots ORDER BY task, account_id, slot")
+    ads = [(r["account_id"], r["holder"]) for r in runs if r["task"] == "ads"]
+    # Two slots x two accounts, each account always on its own holder.
+    assert len(ads) == 4 and len(set(ads)) == 2
+    assert sorted({a for a, _ in ads}) == sorted(emulator.accounts)
+    # The database-wide task: one claim per slot, and two runs in all, not one per replica.
+    assert [(r["account_id"], r["slot"]) for r in slots if r["task"] == "unify"] == [
+        ("*", "2026-11-28"), ("*", "2026-11-29")]
+    unify_runs = sum(s.metrics.registry.get_sample_value(
+        "within_task_runs_total", {"task": "unify", "status": "success"}) or 0 for s in replicas)
+    assert unify_runs == 2
