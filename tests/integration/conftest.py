@@ -14,9 +14,15 @@ from .proc import ENV
 @pytest.fixture
 def emulator_proc() -> Iterator[str]:
     """The Facebook emulator in its own process: 2 accounts x 200 ads from 2024-01-01."""
+    yield from emulator_process(accounts=2, ads=200)
+
+
+def emulator_process(*, accounts: int, ads: int) -> Iterator[str]:
+    """Run the emulator as a child process; yields its base url, stops it afterwards."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "within_daemon.sandbox", "facebook", "--port", "0",
-         "--accounts", "2", "--ads-per-account", "200", "--active-from", "2024-01-01"],
+         "--accounts", str(accounts), "--ads-per-account", str(ads),
+         "--active-from", "2024-01-01"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
     )
     assert proc.stdout is not None

@@ -23,6 +23,7 @@ import pytest
 from within_daemon.loaders import DatabaseLoader
 
 from ..conftest import fb_account, write_config
+from .conftest import emulator_process
 from .proc import ENV
 
 pytestmark = pytest.mark.slow
@@ -33,20 +34,7 @@ IDS = [f"10000000{i:02d}" for i in range(1, N_ACCOUNTS + 1)]
 
 @pytest.fixture
 def emulator6() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "within_daemon.sandbox", "facebook", "--port", "0",
-         "--accounts", str(N_ACCOUNTS), "--ads-per-account", str(N_ADS),
-         "--active-from", "2024-01-01"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), url
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    yield from emulator_process(accounts=N_ACCOUNTS, ads=N_ADS)
 
 
 async def _rows(db: DatabaseLoader, sql: str) -> list[dict[str, Any]]:
