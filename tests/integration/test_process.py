@@ -121,7 +121,10 @@ def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str,
     try:
         wait_for(lambda: http_ok(base + "/healthz"), 30, "healthz")
         assert http_get(base + "/readyz")[0] == 200
-        wait_for(lambda: "within_records_total" in http_get(base + "/metrics")[1], 30, "records")
+        # A sample line, not just the HELP line a fresh counter already has.
+        wait_for(lambda: "within_records_total{" in http_get(base + "/metrics")[1], 30, "records")
+        wait_for(lambda: json.loads(http_get(base + "/status")[1])["accounts"], 30,
+                 "the account's connector in /status")
         status = json.loads(http_get(base + "/status")[1])
         assert [t["name"] for t in status["tasks"]] == ["ads"]
         assert [a["account_id"] for a in status["accounts"]] == ["1000000001"]
