@@ -21,12 +21,14 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 
 from . import __version__
 from .config import LoadedConfig, find_config_path, load_config
 from .errors import ConfigError, LoaderError
+from .loaders.backends import redact
 from .observability.logging import register_secret, setup_logging
 from .observability.metrics import Metrics
 from .pipelines.engine import Engine, TaskResult
@@ -114,6 +116,9 @@ def _load(args: argparse.Namespace) -> LoadedConfig:
     loaded = load_config(find_config_path(args.config))
     for s in loaded.all_secrets():
         register_secret(s.reveal())
+    db_password = urlsplit(loaded.config.database.url).password
+    if db_password:  # a password inside a postgresql:// url is a secret too
+        register_secret(db_password)
     return loaded
 
 
@@ -125,7 +130,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     loaded = _load(args)
     cfg = loaded.config
     print(f"{loaded.path}: OK")
-    print(f"  database: {cfg.database.url}")
+    print(f"  database: {redact(cfg.database.url)}")
     print(f"  metrics:  {cfg.metrics.listen if cfg.metrics.enabled else 'disabled'}")
     for a in cfg.accounts:
         src = loaded.secret_for(a.platform, a.account_id)

@@ -100,6 +100,18 @@ def test_cli_check_config_never_prints_secrets(tmp_path: Path) -> None:
     assert TOKEN not in out.stdout + out.stderr
 
 
+def test_cli_check_config_masks_a_database_password(tmp_path: Path) -> None:
+    """A password inside a postgresql:// url is shown as *** by check-config."""
+    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v21.0",
+                       accounts=[fb_account("1000000001")],
+                       tasks=[{"name": "t", "lookback_days": 3}],
+                       db="postgresql://within:s3cret-pw@db.internal:5432/within")
+    out = cli("check-config", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr
+    assert "postgresql://within:***@db.internal:5432/within" in out.stdout
+    assert "s3cret-pw" not in out.stdout + out.stderr
+
+
 def test_daemon_serves_reloads_and_drains(tmp_path: Path, emulator_proc: str,
                                           db_url: str) -> None:
     """The daemon serves health, reloads on SIGHUP, refuses a bad file and drains on SIGTERM."""
