@@ -27,9 +27,13 @@ MISSING = ("PostgreSQL server binaries not found (install Debian's 'postgresql' 
 
 
 def find_bindir() -> Path | None:
-    """Where initdb and pg_ctl live: $WITHIN_PG_BINDIR, Debian's layout, then PATH."""
+    """Where initdb and pg_ctl live: $WITHIN_PG_BINDIR only if set, else Debian's, then PATH."""
     env = os.environ.get("WITHIN_PG_BINDIR")
-    candidates = [Path(env)] if env else []
+    if env:
+        p = Path(env)
+        ok = all((p / b).exists() for b in ("initdb", "pg_ctl", "postgres"))
+        return p if ok else None
+    candidates: list[Path] = []
     # Debian keeps server binaries out of PATH, one folder per major version; newest first.
     debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
                     key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
