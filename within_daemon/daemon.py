@@ -25,6 +25,10 @@ from .tasks import registry
 log = logging.getLogger(__name__)
 
 
+#: Pipelines that run once per slot over the database, not once per account.
+ACCOUNTLESS = frozenset({"PlatformDataPipeline", "TrainingDataPipeline"})
+
+
 def all_tasks(loaded: LoadedConfig) -> list[TaskConfig]:
     """The config's tasks plus those registered from Python (config wins on a name)."""
     tasks = {t.name: t for t in registry.tasks.values()}

@@ -34,19 +34,18 @@ import msgspec
 
 from . import cluster as cl
 from .config import LoadedConfig, TaskConfig, load_config
-from .daemon import all_tasks, open_database
+from .daemon import ACCOUNTLESS, all_tasks, open_database
 from .errors import ConfigError
 from .loaders import DatabaseLoader
 from .observability.metrics import Metrics
 from .observability.sd_notify import notify
 from .observability.server import serve_http
 from .pipelines.engine import Engine, open_engine
+from .replica import Replica
 from .tasks import Tick, build_scheduler
 
 log = logging.getLogger(__name__)
 
-#: Pipelines that run once per slot over the database, not once per account.
-ACCOUNTLESS = frozenset({"PlatformDataPipeline", "TrainingDataPipeline"})
 
 
 def watchdog_interval() -> float | None:
@@ -76,11 +75,8 @@ class Service:
         self.reloading = False
         self.reload_pending = False
         self.reloads = 0
-        self.cluster: cl.Cluster | None = None
-        #: Cluster mode: tasks to start for an account as soon as its lease is ours (an
-        #: account a reload added, which no replica held yet).
-        self.pull_on_lease: dict[str, set[str]] = {}
-        self._round_lock = anyio.Lock()
+        #: Cluster mode (see within_daemon.replica); None for a single daemon.
+        self.replica: Replica | None = None
 
     # -- what the HTTP server shows ------------------------------------------------------
     async def ready(self) -> bool:
@@ -165,18 +161,8 @@ class Service:
 
     async def _claimed_tick(self, task: TaskConfig, accounts: list[str], jitter: bool,
                             slot: str) -> None:
-        assert self.cluster is not None
-        mine = []
-        for a in accounts:
-            try:
-                if await self.cluster.claim_slot(task.name, a, slot):
-                    mine.append(a)
-            except Exception:  # noqa: BLE001 - no claim, no run; the next slot tries again
-                log.exception("task %s: cannot claim slot %s for %s", task.name, slot, a)
-        if len(mine) < len(accounts):
-            log.info("task %s slot %s: %d of %d account(s) already run by another replica",
-                     task.name, slot, len(accounts) - len(mine), len(accounts))
-        self._tick_accounts(task, mine, jitter)
+        assert self.replica is not None
+        self._tick_accounts(task, await self.replica.claim(task.name, accounts, slot), jitter)
 
     def _tick_accounts(self, task: TaskConfig, accounts: list[str], jitter: bool) -> None:
         name = task.name
@@ -196,67 +182,36 @@ class Service:
             self.on_tick(tick.task, slot=cl.slot_key(task.cadence, tz) if task else None)
 
     # -- cluster ---------------------------------------------------------------------------
-    def _resources(self) -> dict[str, tuple[str, str]]:
-        return {cl.resource(a.platform, a.account_id): (a.platform, a.account_id)
-                for a in self.loaded.config.accounts}
+    @property
+    def cluster(self) -> cl.Cluster | None:
+        return self.replica.cluster if self.replica is not None else None
+
+    @cluster.setter
+    def cluster(self, value: cl.Cluster | None) -> None:
+        self.replica = Replica(value, self.metrics) if value is not None else None
+
+    def _start_now(self, task: TaskConfig, accounts: list[str]) -> None:
+        self._tick_accounts(task, accounts, jitter=False)
+
+    def _account_tasks(self) -> list[TaskConfig]:
+        return [t for t in all_tasks(self.loaded) if t.pipeline not in ACCOUNTLESS]
 
     async def cluster_round(self, *, run_all: bool = False) -> None:
-        """Renew and rebalance leases; start work on accounts just taken over."""
-        async with self._round_lock:  # the periodic loop and a reload may both ask
-            await self._cluster_round(run_all)
-
-    async def _safe_round(self) -> None:
-        try:
-            await self.cluster_round()
-        except Exception:  # noqa: BLE001 - the periodic round tries again
-            log.exception("lease round failed")
-
-    async def _cluster_round(self, run_all: bool) -> None:
-        assert self.cluster is not None
-        resources = self._resources()
-        busy = {cl.resource(p, a) for (t, a) in self.running for (p, acc) in resources.values()
-                if acc == a}
-        res = await self.cluster.rebalance(sorted(resources), busy)
-        self.metrics.cluster_leased.set(len(self.cluster.held))
-        self.metrics.cluster_replicas.set(res.live_replicas)
-        for event, items in (("acquired", res.acquired), ("lost", res.lost),
-                             ("released", res.released)):
-            if items:
-                self.metrics.cluster_lease_events.labels(event).inc(len(items))
-        reaped = await self.db.mark_interrupted_runs(replicas_only=True) if self.db else []
-        if reaped:
-            log.warning("runs of dead replica(s) marked interrupted: %s", ", ".join(reaped[:5]))
-        if res.acquired or res.lost or res.released:
-            log.info("leases: +%d -%d released %d; holding %d of %d (share %d, %d replicas)",
-                     len(res.acquired), len(res.lost), len(res.released),
-                     len(self.cluster.held), len(resources), res.share, res.live_replicas)
-        for r in res.acquired:
-            platform, account_id = resources[r]
-            taken = await self.cluster.take_over_runs(platform, account_id)
-            todo = set(await self.cluster.resumable_tasks(platform, account_id))
-            todo |= self.pull_on_lease.pop(r, set())
-            if taken:
-                log.warning("took over %s %s from another replica; %d run(s) interrupted",
-                            platform, account_id, len(taken))
-            if todo:
-                log.info("leased %s %s; starting %s now (resumes continue their run)",
-                         platform, account_id, ", ".join(sorted(todo)))
-            for task in all_tasks(self.loaded):
-                if task.pipeline in ACCOUNTLESS or (task.name not in todo and not run_all):
-                    continue
-                if any(a.account_id == account_id and a.platform == platform
-                       for a in self.loaded.accounts_for(task)):
-                    self._tick_accounts(task, [account_id], jitter=False)
+        """Renew and rebalance leases; start work on accounts just leased."""
+        assert self.replica is not None
+        await self.replica.round(self.loaded, self._account_tasks(), list(self.running),
+                                 self._start_now, run_all=run_all)
 
     async def cluster_loop(self) -> None:
-        assert self.cluster is not None
-        every = self.cluster.lease_seconds / 3
+        assert self.replica is not None
+        every = self.replica.cluster.lease_seconds / 3
         while True:
             await anyio.sleep(every)
             if self.stopping:
                 return
             # A failure is logged and retried; leases expire if it persists.
-            await self._safe_round()
+            await self.replica.safe_round(self.loaded, self._account_tasks(),
+                                          list(self.running), self._start_now)
 
     # -- reload ----------------------------------------------------------------------------
     def _reschedule(self) -> None:
@@ -292,16 +247,14 @@ class Service:
             if before is None:
                 continue  # a new task waits for its first slot, like at start-up
             added = [a.account_id for a in new.accounts_for(task) if a.account_id not in before]
-            if self.cluster is not None:
-                # Not ours yet: pull it the moment the (prompt) lease round takes it.
-                for x in new.accounts_for(task):
-                    if x.account_id in added and not self.cluster.holds(x):
-                        res = cl.resource(x.platform, x.account_id)
-                        self.pull_on_lease.setdefault(res, set()).add(task.name)
-                added = [a for a in added if any(
-                    x.account_id == a and self.cluster.holds(x) for x in new.config.accounts)]
-                if self.pull_on_lease and self.work is not None:
-                    self.work.start_soon(self._safe_round)
+            if self.replica is not None and added:
+                # Accounts not leased yet are pulled the moment the (prompt) round takes them.
+                held = self.replica.note_added(new, task, added)
+                if len(held) < len(added) and self.work is not None:
+                    self.work.start_soon(self.replica.safe_round, new,
+                                         self._account_tasks(), list(self.running),
+                                         self._start_now)
+                added = held
             if added:
                 log.info("reload: task %s gained account(s) %s; pulling them now", task.name,
                          ", ".join(added))
@@ -361,13 +314,8 @@ class Service:
             await anyio.sleep(interval)
 
     async def _leave_cluster(self) -> None:
-        if self.cluster is None:
-            return
-        with anyio.CancelScope(shield=True), anyio.move_on_after(10):
-            try:
-                await self.cluster.release_all()
-            except Exception:  # noqa: BLE001 - the leases then expire on their own
-                log.exception("could not release leases on stop")
+        if self.replica is not None:
+            await self.replica.leave()
 
     # -- lifecycle -------------------------------------------------------------------------
     async def serve(self, *, ready_file: str | None = None, run_at_start: bool = False) -> int:
@@ -378,7 +326,13 @@ class Service:
             stack.push_async_callback(self.db.close)
             if cl.cluster_enabled(self.loaded):
                 cc = self.loaded.config.cluster
-                self.cluster = cl.Cluster(self.db, cc.replica_id or cl.default_replica_id(),
+                # Leases get their own connection: a long write on the loader's (a rollup
+                # refresh) must not delay a renewal past the lease.
+                lease_db = DatabaseLoader.from_url(self.loaded.config.database.url,
+                                                   base_dir=self.loaded.base_dir)
+                await lease_db.open()
+                stack.push_async_callback(lease_db.close)
+                self.cluster = cl.Cluster(lease_db, cc.replica_id or cl.default_replica_id(),
                                           cc.lease_seconds)
                 self.db.holder = self.cluster.replica_id
                 self.db.fence = self.cluster.lease_for
