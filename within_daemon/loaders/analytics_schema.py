@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..schema import AD_FIELDS, AD_KEY
 from ..transforms.aggregation import ROLLUP_TABLES
 from ..transforms.enrichment import competitive, entities, history, image, sentiment, topics
-from .sqlite_schema import SQLITE, Dialect, _day_check, column_type
+from .sqlite_schema import SQLITE, Dialect, column_type, day_check
 
 #: Enrichments computed once per creative, stored in ``ad_creative_features``.
 CREATIVE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -95,7 +95,7 @@ def creative_history_ddl(d: Dialect = SQLITE) -> list[str]:
     """
     cols = ", ".join(c for c, _ in CREATIVE_COLUMNS)
     lines = [f"  {k} TEXT NOT NULL" for k in AD_KEY_COLUMNS]
-    lines.append(f"  valid_from TEXT NOT NULL CHECK ({_day_check('valid_from', d)})")
+    lines.append(f"  valid_from TEXT NOT NULL CHECK ({day_check('valid_from', d)})")
     lines += [f"  {c} TEXT NOT NULL" for c in (
         "creative_hash", "enrichments", "enriched_at", "observed_at")]
     lines += [f"  {c} {t}" for c, t in CREATIVE_COLUMNS]

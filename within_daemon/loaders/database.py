@@ -28,6 +28,7 @@ import anyio
 
 from within_daemon.errors import LeaseLostError, LoaderError
 from within_daemon.loaders import backends
+from within_daemon.loaders import rows as rows_
 from within_daemon.loaders import sqlite_schema as sq
 
 T = TypeVar("T")
@@ -287,9 +288,9 @@ class DatabaseLoader:
         was fetched later than ``fetched_at`` is kept and not counted.
         """
         now = _now()
-        rows = sq.fact_rows(kind, records, run_id, _utc_iso(fetched_at), now, context)
-        ledger, history = sq.ledger_rows(task, kind, run_id, complete_days, now)
-        qrows = sq.quarantine_rows(run_id, task, kind, quarantined, now)
+        rows = rows_.fact_rows(kind, records, run_id, _utc_iso(fetched_at), now, context)
+        ledger, history = rows_.ledger_rows(task, kind, run_id, complete_days, now)
+        qrows = rows_.quarantine_rows(run_id, task, kind, quarantined, now)
         async with self._transaction() as tx:
             if self.fence is not None:
                 await self._check_fence(tx, kind, records, complete_days)
@@ -329,7 +330,7 @@ class DatabaseLoader:
         kind: Kind, items: Sequence[tuple[Any, list[dict[str, Any]]]],
     ) -> int:
         """Store rejected records with a readable reason; returns how many were stored."""
-        qrows = sq.quarantine_rows(
+        qrows = rows_.quarantine_rows(
             run_id, task, kind, [(platform, account_id, raw, errs) for raw, errs in items], _now())
         if qrows:
             async with self._transaction() as tx:

@@ -5,20 +5,15 @@ and their keys), so the DDL, the upsert statements and the tuples the loader bin
 drift apart. The only SQLite-specific parts are gathered in :class:`Dialect` (placeholder,
 auto-increment id, ``STRICT``); :data:`POSTGRES` is the other instance, and both
 backends apply the same migrations. Migrations are an ordered, append-only list: a
-released migration is never edited, a schema change is a new entry. The functions that
-shape parameter tuples live here too, next to the column lists whose order they must follow.
+released migration is never edited, a schema change is a new entry. The tuples the loader
+binds to these statements are shaped in :mod:`.rows`, from the same column lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import Any
 
-import msgspec
-
-from within_daemon.errors import LoaderError
 from within_daemon.schema import ACCOUNT_FIELDS, ACCOUNT_KEY, AD_FIELDS, AD_KEY
 
 #: Columns every fact row carries besides its record fields: which run wrote it, when the
@@ -141,7 +136,7 @@ def _check_type_lists() -> None:
 _check_type_lists()
 
 
-def _day_check(column: str, d: Dialect) -> str:
+def day_check(column: str, d: Dialect) -> str:
     if d.name == "sqlite":
         return f"{column} GLOB {_ISO_DAY}"
     return f"{column} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
@@ -151,7 +146,7 @@ def fact_table_ddl(table: FactTable, d: Dialect = SQLITE) -> str:
     cols = []
     for c in table.fields:
         null = " NOT NULL" if c in table.key else ""
-        check = f" CHECK ({_day_check(c, d)})" if c == "date" else ""
+        check = f" CHECK ({day_check(c, d)})" if c == "date" else ""
         cols.append(f"{c} {column_type(c)}{null}{check}")
     cols += ["run_id TEXT", "fetched_at TEXT", "loaded_at TEXT"]
     cols.append(f"PRIMARY KEY ({', '.join(table.storage_key)})")
@@ -176,7 +171,7 @@ def upsert_sql(table: FactTable, d: Dialect = SQLITE) -> str:
 
 def _support_ddl(d: Dialect) -> list[str]:
     s = d.table_suffix
-    day_check = f" CHECK ({_day_check('day', d)})"
+    day_ok = f" CHECK ({day_check('day', d)})"
     statuses = ", ".join(f"'{x}'" for x in RUN_STATUSES)
     return [
         f"""CREATE TABLE IF NOT EXISTS quarantine (
@@ -220,7 +215,7 @@ def _support_ddl(d: Dialect) -> list[str]:
   task TEXT NOT NULL,
   platform TEXT NOT NULL,
   account_id TEXT NOT NULL,
-  day TEXT NOT NULL{day_check},
+  day TEXT NOT NULL{day_ok},
   kind TEXT NOT NULL CHECK (kind IN ('ad', 'account')),
   status TEXT NOT NULL CHECK (status IN ('complete')),
   run_id TEXT NOT NULL,
@@ -424,88 +419,3 @@ class Statements:
 def chunks(items: Sequence[str], size: int = 500) -> list[Sequence[str]]:
     """Split a parameter list so one statement stays under the dialect's parameter limit."""
     return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-# -- parameter tuples, in the column order of the statements above ----------------------------
-
-_GETTERS = {k: itemgetter(*t.fields) for k, t in FACT_TABLES.items()}
-
-
-def fact_rows(kind: str, records: Sequence[dict[str, Any]], run_id: str, fetched_at: str,
-              loaded_at: str, context: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-    """Bind tuples for ``upsert[kind]``; a record must have exactly the table's fields.
-
-    ``context`` gives the batch-wide ``extras`` columns (missing ones are NULL).
-    """
-    table = FACT_TABLES.get(kind)
-    if table is None:
-        raise LoaderError(f"unknown record kind {kind!r} (expected 'ad' or 'account')")
-    get, n = _GETTERS[kind], len(table.fields)
-    extra = tuple((context or {}).get(e) for e in table.extras)
-    try:
-        rows = [(*get(r), *extra, run_id, fetched_at, loaded_at) for r in records]
-    except (KeyError, TypeError):
-        rows = []
-    # Every field present plus the same length means exactly the field set: a stray key would
-    # otherwise be dropped without a word.
-    if len(rows) == len(records) and all(len(r) == n for r in records):
-        return rows
-    want = set(table.fields)
-    for i, r in enumerate(records):
-        keys = set(r) if isinstance(r, dict) else set()
-        if keys != want:
-            raise LoaderError(f"{kind} record {i} has the wrong keys: "
-                              f"missing {sorted(want - keys)}, extra {sorted(keys - want)}")
-    raise LoaderError(f"{kind} records could not be read")
-
-
-def ledger_rows(task: str, kind: str, run_id: str,
-                complete_days: Iterable[tuple[str, str, str, int]],
-                now: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Bind tuples for ``ledger_upsert`` and ``ledger_history``."""
-    days = list(complete_days)
-    ledger = [(task, p, a, day, kind, "complete", run_id, int(n), now, now)
-              for p, a, day, n in days]
-    history = [(task, p, a, day, kind, run_id, int(n), now) for p, a, day, n in days]
-    return ledger, history
-
-
-_raw_encoder = msgspec.json.Encoder(enc_hook=str)  # anything odd in a raw record -> its str()
-
-
-def _encode(obj: Any) -> str:
-    # Quarantine must never fail because the rejected record is strange (that is why it is
-    # there), so an unencodable value degrades to its repr instead of raising.
-    try:
-        return _raw_encoder.encode(obj).decode()
-    except (TypeError, ValueError, msgspec.EncodeError, RecursionError):
-        return _raw_encoder.encode(repr(obj)).decode()
-
-
-def reason(errors: Iterable[Any]) -> str:
-    """Validator errors as one readable line: ``clicks: must be <= impressions (12 > 5)``."""
-    parts = []
-    for e in errors:
-        if not isinstance(e, dict):  # tolerate plain strings rather than lose the record
-            parts.append(str(e))
-            continue
-        field, message = e.get("field"), e.get("message") or e.get("msg") or str(e)
-        parts.append(f"{field}: {message}" if field else str(message))
-    return "; ".join(parts) or "rejected"
-
-
-def quarantine_rows(
-    run_id: str, task: str, kind: str,
-    items: Iterable[tuple[str | None, str | None, Any, list[dict[str, Any]]]], now: str,
-) -> list[tuple[Any, ...]]:
-    """Bind tuples for ``quarantine`` from ``(platform, account_id, raw, errors)`` items."""
-    if kind not in FACT_TABLES:
-        raise LoaderError(f"unknown record kind {kind!r} (expected 'ad' or 'account')")
-    key = FACT_TABLES[kind].key
-    out = []
-    for platform, account_id, raw, errors in items:
-        # The natural key as far as the raw record has it, so a reject can be found again.
-        record_key = "|".join(str(raw.get(k, "")) for k in key) if isinstance(raw, dict) else None
-        out.append((run_id, task, platform, account_id, kind, record_key, reason(errors),
-                    _encode(errors), _encode(raw), now))
-    return out
