@@ -77,27 +77,46 @@ async def after_task(
     if task.pipeline != "AdDataPipeline" or not touched:
         return summary
     t0 = time.perf_counter()
+    steps: dict[str, float] = {}
+    mark = t0
+
+    def took(step: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        steps[step] = round(now - mark, 3)
+        mark = now
+
     try:
         all_days = sorted({d for t in touched for d in t.days})
         summary["rollups"] = await store.refresh_rollups(db, all_days)
+        took("rollups")
         if "historical_performance" in task.enrich:
             summary["history_rows"] = await _history(db, touched)
+            took("history")
         if "competitive_analysis" in task.enrich:
             summary["benchmark_rows"] = await _benchmarks(db, task.platform, all_days)
+            took("benchmarks")
         if "audience_insights" in task.enrich and connectors:
             summary["audience_rows"] = await _audience(db, touched, connectors)
+            took("audience")
         # Online and offline feature values follow every ad task (cheap: touched days only).
         store_fs = FeatureStore(db)
         summary["feature_rows"] = 0
         for t in touched:
             summary["feature_rows"] += await store_fs.materialize(
                 platform=t.platform, account_id=t.account_id, days=t.days)
+        took("features")
         if quality.enabled:
             summary["quality"] = await _quality(db, task, touched, quality, metrics)
+            took("quality")
     except LoaderError as exc:
         log.error("post-load steps of task %s failed: %s", task.name, exc)
         metrics.runs.labels(task.name, "postprocess_failed").inc()
         summary["error"] = str(exc)
+    summary["seconds"] = steps
+    # Where a long backfill's tail goes, for whoever watches the log.
+    log.info("post-load steps of task %s over %d day(s): %s", task.name, len(all_days),
+             ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()) or "none")
     metrics.stage_latency.labels("postprocess").observe(time.perf_counter() - t0)
     return summary
 
