@@ -6,7 +6,10 @@ processes would have; expiry is real time against the database server's clock.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -148,3 +151,24 @@ async def test_a_replica_that_lost_its_lease_cannot_write(dbs: list[DatabaseLoad
     await dbs[1].finish_run(run, "success")
     [s] = await dbs[1].run_summary([run])
     assert (s["status"], s["holder"], s["resumed_count"]) == ("success", "new", 1)
+
+
+async def test_cluster_command_shows_replicas_and_leases(
+    dbs: list[DatabaseLoader], db_url: str, tmp_path: Path,
+) -> None:
+    """`within-daemon cluster` lists live and dead replicas and who holds which lease."""
+    live, dead = Cluster(dbs[0], "live-1", 30), Cluster(dbs[1], "dead-1", 1.0)
+    await live.rebalance(ACCOUNTS[:2], busy=set())
+    await dead.heartbeat()
+    await anyio.sleep(1.2)
+    cfg = tmp_path / "within.toml"
+    cfg.write_text(f'[database]\nurl = "{db_url}"\n[metrics]\nenabled = false\n')
+    out = subprocess.run([sys.executable, "-m", "within_daemon", "cluster", "--config",
+                          str(cfg)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "2 replica(s):"
+    assert any(ln.strip().startswith("dead-1 ") and "DEAD" in ln for ln in lines)
+    assert any(ln.strip().startswith("live-1 ") and "alive" in ln for ln in lines)
+    assert "2 account lease(s):" in lines
+    assert sum(": live-1 (generation 1, expires in" in ln for ln in lines) == 2

@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="re-pull days the ledger already has complete")
     cmd("check-config", "validate the config file and print what it configures")
     cmd("status", "print the running daemon's /status (tasks, runs, parked accounts)")
+    cmd("cluster", "print the replicas sharing the database and who leases each account")
     sub.add_parser("features", help="list the feature definitions of the feature store",
                    description="list the feature definitions of the feature store")
     train = cmd("train", "build versioned training datasets (Parquet + manifest) now")
@@ -173,6 +174,35 @@ def cmd_status(args: argparse.Namespace) -> int:
         flag += " CIRCUIT " + a["circuit"].upper() if a["circuit"] != "closed" else ""
         print(f"  account {a['platform']}/{a['account_id']}: usage {a['usage_percent']:.0f}%, "
               f"{a['requests']} requests{flag}")
+    return EXIT_OK
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from .cluster import cluster_view
+    from .loaders import DatabaseLoader
+
+    loaded = _load(args)
+
+    async def go() -> dict[str, list[dict[str, Any]]]:
+        async with DatabaseLoader.from_url(loaded.config.database.url,
+                                           base_dir=loaded.base_dir) as db:
+            return await cluster_view(db)
+
+    view = anyio.run(go, backend="asyncio")
+    if not view["replicas"] and not view["leases"]:
+        print("no replicas have registered (cluster mode is off, or no daemon has started)")
+        return EXIT_OK
+    print(f"{len(view['replicas'])} replica(s):")
+    for r in view["replicas"]:
+        state = "alive" if r["alive"] else "DEAD (its accounts move once their leases expire)"
+        print(f"  {r['replica_id']} on {r['host']} pid {r['pid']}: heartbeat "
+              f"{float(r['age']):.1f}s ago, {state}")
+    print(f"{len(view['leases'])} account lease(s):")
+    for lease in view["leases"]:
+        left = float(lease["left_seconds"])
+        when = f"expires in {left:.1f}s" if left >= 0 else f"EXPIRED {-left:.1f}s ago"
+        print(f"  {lease['resource']}: {lease['holder']} (generation {lease['generation']}, "
+              f"{when})")
     return EXIT_OK
 
 
@@ -343,6 +373,7 @@ COMMANDS = {
     "run": cmd_run, "once": cmd_once, "backfill": cmd_backfill,
     "check-config": cmd_check_config, "demo": cmd_demo, "status": cmd_status,
     "quality": cmd_quality, "train": cmd_train, "features": cmd_features,
+    "cluster": cmd_cluster,
 }
 
 

@@ -216,3 +216,17 @@ def slot_key(cadence: str, timezone: str) -> str:
         year, week, _ = now.isocalendar()
         return f"{year}-W{week:02d}"
     return now.date().isoformat()
+
+
+async def cluster_view(db: DatabaseLoader) -> dict[str, list[dict[str, object]]]:
+    """Replicas (with heartbeat age) and account leases (with seconds left), server clock."""
+    now = db.dialect.now_epoch
+    replicas = await db.fetch_dicts(
+        f"SELECT replica_id, host, pid, {now} - heartbeat_at AS age, lease_seconds "
+        "FROM replicas ORDER BY replica_id")
+    leases = await db.fetch_dicts(
+        f"SELECT resource, holder, generation, expires_at - {now} AS left_seconds "
+        "FROM leases ORDER BY resource")
+    for r in replicas:
+        r["alive"] = float(str(r["age"])) < float(str(r["lease_seconds"]))
+    return {"replicas": replicas, "leases": leases}
