@@ -244,7 +244,8 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
              [rollup_params(chunk, "day", dialect)]),
             (f"DELETE FROM rollup_account_daily WHERE period_start IN ({marks})",
              [tuple(chunk)]),
-            (_insert("rollup_account_daily", _ACCOUNT_DAY_FROM_CAMPAIGN.format(marks=marks)),
+            (_insert("rollup_account_daily",
+                     _exact(_ACCOUNT_DAY_FROM_CAMPAIGN.format(marks=marks), dialect)),
              [tuple(chunk)]),
         ])
     planned["rollup_campaign_daily"] = planned["rollup_account_daily"] = len(day_starts)
@@ -259,7 +260,7 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
     temp = f"{_TEMP_SCHEMA[dialect]}.rollup_ad_period_{uuid.uuid4().hex[:12]}"
     await db.execute_in_transaction([(_AD_PERIOD_DDL.format(table=temp), [()])])
     try:
-        fill = _ad_period_fill(temp, dialect)
+        fill = _exact(_ad_period_fill(temp, dialect), dialect)
         for first, last in _month_spans(lo, hi):
             await db.execute_in_transaction([(fill, [(first, last)])])
         for table, (by, period) in ROLLUP_GRAIN.items():
@@ -273,7 +274,8 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
                 await db.execute_in_transaction([
                     *lock,
                     (f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(chunk)]),
-                    (_insert(table, _coarse_sql(temp, by, period, marks)), [tuple(chunk)]),
+                    (_insert(table, _exact(_coarse_sql(temp, by, period, marks), dialect)),
+                     [tuple(chunk)]),
                 ])
             planned[table] = len(starts)
     finally:
@@ -317,6 +319,20 @@ def _ratios(p: str) -> str:
         f"SUM({p}conversions) END, "
         f"CASE WHEN SUM({p}spend) <> 0 THEN CAST(SUM({p}revenue) AS REAL) / SUM({p}spend) END"
     )
+
+
+def _exact(sql: str, dialect: Dialect) -> str:
+    """PostgreSQL: sum money in NUMERIC, so the total does not depend on row order.
+
+    A float sum depends on the order it adds in; PostgreSQL's order follows the rows'
+    physical places, which an upsert moves, so a re-run would change a rollup in its last
+    bit. NUMERIC addition is exact (SQLite's order is its index order, stable already).
+    """
+    if dialect != "postgresql":
+        return sql
+    for col in ("spend", "revenue"):
+        sql = sql.replace(f"SUM({col})", f"CAST(SUM(CAST({col} AS NUMERIC)) AS REAL)")
+    return sql
 
 
 # Both dialects take these as written: PostgreSQL's backend turns INTEGER into BIGINT and

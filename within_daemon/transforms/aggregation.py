@@ -259,8 +259,12 @@ def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
     def total(field: str, is_int: bool) -> str:
         if not pg:
             return f"SUM(a.{field})"
-        # SUM of a BIGINT is NUMERIC in PostgreSQL; the rollup columns are BIGINT.
-        return f"CAST(SUM(a.{field}) AS {'BIGINT' if is_int else real})"
+        # SUM of a BIGINT is NUMERIC in PostgreSQL; the rollup columns are BIGINT. Floats are
+        # summed in NUMERIC: exact, so the total does not depend on the rows' physical order
+        # (which an upsert changes) and a re-run gives the same bits.
+        if is_int:
+            return f"CAST(SUM(a.{field}) AS BIGINT)"
+        return f"CAST(SUM(CAST(a.{field} AS NUMERIC)) AS {real})"
 
     sums = {f: total(f, is_int) for f, is_int in SUM_FIELDS}
     select = [f"COALESCE(a.{k}, ''){collate} AS {k}" for k in keys]
