@@ -15,8 +15,11 @@ import anyio
 import pytest
 
 from within_daemon.cluster import Cluster, resource, slot_key
+from within_daemon.config import load_config
 from within_daemon.errors import LeaseLostError, LoaderError
 from within_daemon.loaders import DatabaseLoader
+from within_daemon.observability.metrics import Metrics
+from within_daemon.replica import Replica
 from within_daemon.schema import AD_FIELDS
 
 ACCOUNTS = [resource("facebook", f"10000000{i:02d}") for i in range(1, 7)]
@@ -172,3 +175,26 @@ async def test_cluster_command_shows_replicas_and_leases(
     assert any(ln.strip().startswith("live-1 ") and "alive" in ln for ln in lines)
     assert "2 account lease(s):" in lines
     assert sum(": live-1 (generation 1, expires in" in ln for ln in lines) == 2
+
+
+async def test_a_replica_stops_pulling_an_account_whose_lease_it_lost(
+    dbs: list[DatabaseLoader], tmp_path: Path,
+) -> None:
+    """The lease round that finds a lease taken over asks the engine to stop that account."""
+    stopped: list[tuple[str, str]] = []
+    old = Replica(Cluster(dbs[0], "old", 1.0), Metrics(), lambda p, a: stopped.append((p, a)))
+    new = Cluster(dbs[1], "new", 30)
+    cfg = tmp_path / "within.toml"
+    cfg.write_text(f'[database]\nurl = "{dbs[0].url}"\n[metrics]\nenabled = false\n'
+                   '[[accounts]]\nplatform = "facebook"\naccount_id = "1000000001"\n'
+                   'access_token = "x"\n')
+    loaded = load_config(cfg)
+    await old.round(loaded, [], [], lambda t, a: None)
+    assert len(old.cluster.held) == 1
+    await anyio.sleep(1.3)
+    await new.rebalance([resource("facebook", "1000000001")], busy=set())
+    await old.round(loaded, [], [], lambda t, a: None)
+    assert stopped == [("facebook", "1000000001")] and old.cluster.held == {}
+    assert old.metrics.registry.get_sample_value(
+        "within_cluster_lease_events_total", {"event": "lost"}) == 1.0
+

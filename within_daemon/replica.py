@@ -22,14 +22,18 @@ log = logging.getLogger(__name__)
 
 #: Starts ``task`` for the given account ids (the service's overlap rule applies).
 StartFn = Callable[[TaskConfig, list[str]], None]
+#: Stops pulling one (platform, account_id) whose lease went to another replica.
+StopFn = Callable[[str, str], None]
 
 
 class Replica:
     """One daemon as a member of the cluster."""
 
-    def __init__(self, cluster: Cluster, metrics: Metrics) -> None:
+    def __init__(self, cluster: Cluster, metrics: Metrics,
+                 stop_account: StopFn | None = None) -> None:
         self.cluster = cluster
         self.metrics = metrics
+        self.stop_account = stop_account
         #: Tasks to start for an account as soon as its lease is ours (an account a reload
         #: added, which no replica held yet).
         self.pull_on_lease: dict[str, set[str]] = {}
@@ -95,6 +99,9 @@ class Replica:
                              ("released", res.released)):
             if items:
                 self.metrics.cluster_lease_events.labels(event).inc(len(items))
+        for r in res.lost:
+            if self.stop_account is not None and r in resources:
+                self.stop_account(*resources[r])
         reaped = await c.db.mark_interrupted_runs(replicas_only=True)
         if reaped:
             log.warning("runs of dead replica(s) marked interrupted: %s", ", ".join(reaped[:5]))

@@ -188,7 +188,12 @@ class Service:
 
     @cluster.setter
     def cluster(self, value: cl.Cluster | None) -> None:
-        self.replica = Replica(value, self.metrics) if value is not None else None
+        self.replica = (Replica(value, self.metrics, self._stop_account)
+                        if value is not None else None)
+
+    def _stop_account(self, platform: str, account_id: str) -> None:
+        if self.engine is not None:
+            self.engine.stop_account(platform, account_id)
 
     def _start_now(self, task: TaskConfig, accounts: list[str]) -> None:
         self._tick_accounts(task, accounts, jitter=False)

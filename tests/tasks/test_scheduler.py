@@ -245,3 +245,28 @@ async def test_a_scheduled_slot_runs_once_per_cluster(
     unify_runs = sum(s.metrics.registry.get_sample_value(
         "within_task_runs_total", {"task": "unify", "status": "success"}) or 0 for s in replicas)
     assert unify_runs == 2
+
+
+async def test_a_lost_lease_stops_only_that_accounts_pull(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig],
+) -> None:
+    """When a replica loses an account's lease, its pull stops at the next page; others go on."""
+    emulator.set_fault("1000000001", "slow", delay=0.2, path="insights")
+    loaded = make_config(facebook={"window_days": 1}, tasks=[
+        {"name": "ads", "pipeline": "AdDataPipeline", "lookback_days": 10}])
+    [task] = [t for t in all_tasks(loaded) if t.name == "ads"]
+    db = await open_database(loaded)
+    try:
+        async with open_engine(loaded, db, metrics=Metrics()) as engine:
+            async with anyio.create_task_group() as tg:
+                async def lose_a1() -> None:
+                    await anyio.sleep(0.5)
+                    engine.stop_account("facebook", "1000000001")
+                tg.start_soon(lose_a1)
+                with anyio.fail_after(60):
+                    res = await engine.run_task(task)
+    finally:
+        await db.close()
+    by_id = {a.account_id: a for a in res.accounts}
+    assert by_id["1000000001"].status == "interrupted"
+    assert by_id["1000000002"].status == "success"

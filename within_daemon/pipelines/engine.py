@@ -38,7 +38,7 @@ from .analytics import AccountDays, after_task
 from .enrich_actor import EnrichActor
 from .loader_actor import LoaderActor, RunTracker
 from .messages import Kind, RunRef, SourceDone, SourceMsg
-from .source_actor import SourceActor
+from .source_actor import AccountStop, SourceActor
 from .transform_actor import TransformActor
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,8 @@ class Engine:
         self.session = session
         self.tracker = RunTracker()
         self.stop = anyio.Event()
+        #: (platform, account_id) whose pulls must stop (a cluster lease lost).
+        self.stopped_accounts: set[tuple[str, str]] = set()
         self._raw_send = raw_send
         self.active: dict[str, RunRef] = {}
         self.last_postprocess: dict[str, Any] = {}
@@ -334,6 +336,7 @@ class Engine:
                 task=task_name, platform=acc.platform, account_id=acc.account_id, kind=kind,
                 days=days, run_id=resume)
         todo = [d for d in days if d not in skip]
+        self.stopped_accounts.discard((acc.platform, acc.account_id))  # ours again
         res.days_skipped = len(days) - len(todo)
         res.days_restated = len(already & set(todo))
         if res.days_restated:
@@ -357,9 +360,14 @@ class Engine:
         actor = SourceActor(
             ref, conn, self._raw_send.clone(), days=todo, today=today,
             window_days=self.loaded.config.platforms.get(acc.platform).window_days,
-            use_async=use_async, stop=self.stop,
+            use_async=use_async,
+            stop=AccountStop(self.stop, self.stopped_accounts, (acc.platform, acc.account_id)),
         )
         return res, actor
+
+    def stop_account(self, platform: str, account_id: str) -> None:
+        """Stop pulling one account at its next page (its run ends 'interrupted')."""
+        self.stopped_accounts.add((platform, account_id))
 
     async def _run_account(
         self,

@@ -64,6 +64,21 @@ def account_today(account: dict[str, Any]) -> str:
     return datetime.now(tz).date().isoformat()
 
 
+class AccountStop:
+    """Stop flag of one account's pull: the engine's stop, or the account's own.
+
+    A cluster replica that loses an account's lease stops pulling it at the next page
+    (its writes are refused by the fence anyway); the other accounts go on.
+    """
+
+    def __init__(self, engine_stop: anyio.Event, stopped: set[tuple[str, str]],
+                 key: tuple[str, str]) -> None:
+        self.engine_stop, self.stopped, self.key = engine_stop, stopped, key
+
+    def is_set(self) -> bool:
+        return self.engine_stop.is_set() or self.key in self.stopped
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -81,7 +96,7 @@ class SourceActor:
         today: date,
         window_days: int,
         use_async: bool,
-        stop: anyio.Event,
+        stop: anyio.Event | AccountStop,
     ) -> None:
         self.ref = ref
         self.connector = connector
