@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from within_daemon.cluster import Cluster, resource, slot_key
+from within_daemon.cluster import Cluster, resource
 from within_daemon.config import load_config
 from within_daemon.errors import LeaseLostError, LoaderError
 from within_daemon.loaders import DatabaseLoader
@@ -94,7 +94,7 @@ async def test_a_new_replica_gets_idle_accounts_but_not_busy_ones(
 async def test_a_slot_runs_once_per_cluster(dbs: list[DatabaseLoader]) -> None:
     """Only the first claim of (task, account, slot) wins; the next slot is claimable again."""
     reps = [Cluster(d, f"r{i}", 30) for i, d in enumerate(dbs)]
-    slot = slot_key("daily", "UTC")
+    slot = "2026-11-28T01:00:00+00:00"
     wins = [await r.claim_slot("ads", "*", slot) for r in reps]
     assert wins == [True, False, False]
     assert await reps[1].claim_slot("ads", "*", slot + "x") is True

@@ -26,7 +26,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from .config import AccountConfig, LoadedConfig
 from .loaders import DatabaseLoader
@@ -206,16 +205,6 @@ class Cluster:
 def _iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
-
-def slot_key(cadence: str, timezone: str) -> str:
-    """The scheduled period a tick belongs to, the same on every replica."""
-    now = datetime.now(ZoneInfo(timezone))
-    if cadence == "hourly":
-        return now.strftime("%Y-%m-%dT%H")
-    if cadence == "weekly":
-        year, week, _ = now.isocalendar()
-        return f"{year}-W{week:02d}"
-    return now.date().isoformat()
 
 
 async def cluster_view(db: DatabaseLoader) -> dict[str, list[dict[str, object]]]:

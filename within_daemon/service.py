@@ -43,6 +43,7 @@ from .observability.server import serve_http
 from .pipelines.engine import Engine, open_engine
 from .replica import Replica
 from .tasks import Tick, build_scheduler
+from .tasks.scheduler import last_slot
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ class Service:
         async for tick in ticks:
             assert isinstance(tick, Tick)
             task = next((t for t in all_tasks(self.loaded) if t.name == tick.task), None)
-            self.on_tick(tick.task, slot=cl.slot_key(task.cadence, tz) if task else None)
+            self.on_tick(tick.task, slot=last_slot(task, tz).isoformat() if task else None)
 
     # -- cluster ---------------------------------------------------------------------------
     @property

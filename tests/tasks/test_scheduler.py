@@ -27,7 +27,12 @@ from within_daemon.tasks import (
     registry,
     trigger_for,
 )
-from within_daemon.tasks.scheduler import JITTER_SECONDS, MISFIRE_GRACE_SECONDS, _send_tick
+from within_daemon.tasks.scheduler import (
+    JITTER_SECONDS,
+    MISFIRE_GRACE_SECONDS,
+    _send_tick,
+    last_slot,
+)
 
 TZ = "Europe/Berlin"
 
@@ -270,3 +275,23 @@ async def test_a_lost_lease_stops_only_that_accounts_pull(
     by_id = {a.account_id: a for a in res.accounts}
     assert by_id["1000000001"].status == "interrupted"
     assert by_id["1000000002"].status == "success"
+
+
+@pytest.mark.parametrize(("cadence", "run_time", "weekday", "fire", "slot"), [
+    # A jittered fire (up to 30 s late) and a fire 50 minutes late name the same slot.
+    ("hourly", "00:59", 0, "2026-11-28T10:59:27", "2026-11-28T10:59:00"),
+    ("hourly", "00:59", 0, "2026-11-28T11:49:00", "2026-11-28T10:59:00"),
+    ("daily", "23:59", 0, "2026-11-29T00:40:00", "2026-11-28T23:59:00"),
+    ("daily", "01:00", 0, "2026-11-28T01:00:00", "2026-11-28T01:00:00"),
+    ("weekly", "06:00", 0, "2026-11-30T06:00:12", "2026-11-30T06:00:00"),  # a Monday
+    ("weekly", "06:00", 0, "2026-12-06T23:00:00", "2026-11-30T06:00:00"),
+])
+def test_last_slot_is_the_scheduled_time_before_a_late_or_jittered_fire(
+    cadence: str, run_time: str, weekday: int, fire: str, slot: str,
+) -> None:
+    """Every replica names a tick's slot by the schedule, not by when its tick fired."""
+    tz = ZoneInfo("America/Los_Angeles")
+    task = TaskConfig(name="t", cadence=cadence, run_time=run_time,  # type: ignore[arg-type]
+                      weekday=weekday)
+    got = last_slot(task, "America/Los_Angeles", datetime.fromisoformat(fire).replace(tzinfo=tz))
+    assert got == datetime.fromisoformat(slot).replace(tzinfo=tz)

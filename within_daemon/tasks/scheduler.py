@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import msgspec
@@ -35,14 +37,35 @@ class Tick(msgspec.Struct, frozen=True):
     task: str
 
 
-def trigger_for(task: TaskConfig, timezone: str) -> CronTrigger:
+def trigger_for(task: TaskConfig, timezone: str,
+                jitter: int | None = JITTER_SECONDS) -> CronTrigger:
     hour, minute = (int(x) for x in task.run_time.split(":"))
     if task.cadence == "hourly":
-        return CronTrigger(minute=minute, timezone=timezone, jitter=JITTER_SECONDS)
+        return CronTrigger(minute=minute, timezone=timezone, jitter=jitter)
     if task.cadence == "weekly":
         return CronTrigger(day_of_week=task.weekday, hour=hour, minute=minute,
-                           timezone=timezone, jitter=JITTER_SECONDS)
-    return CronTrigger(hour=hour, minute=minute, timezone=timezone, jitter=JITTER_SECONDS)
+                           timezone=timezone, jitter=jitter)
+    return CronTrigger(hour=hour, minute=minute, timezone=timezone, jitter=jitter)
+
+
+_PERIOD = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
+
+
+def last_slot(task: TaskConfig, timezone: str, now: datetime | None = None) -> datetime:
+    """The latest scheduled time (without jitter) at or before ``now``: a tick's slot.
+
+    Every replica derives the same slot from it, whatever its jitter, and a tick that fires
+    late (a busy loop, a laptop waking up) still names the slot it belongs to.
+    """
+    trig = trigger_for(task, timezone, jitter=None)
+    now = now or datetime.now(ZoneInfo(timezone))
+    t: datetime | None = trig.get_next_fire_time(None, now - 2 * _PERIOD[task.cadence])
+    last = t
+    while t is not None and t <= now:
+        last = t
+        t = trig.get_next_fire_time(t, t + timedelta(seconds=1))
+    assert last is not None  # a cron trigger fires at least once in two of its periods
+    return last
 
 
 async def _send_tick(send: MemoryObjectSendStream[Tick], name: str) -> None:
