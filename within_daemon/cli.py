@@ -165,6 +165,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"daemon at {url}: {'stopping' if st['stopping'] else 'serving'}, "
           f"config {st['config']}, {st['reloads']} reload(s)")
+    if st.get("cluster"):
+        c = st["cluster"]
+        print(f"  replica {c['replica_id']}: leases {len(c['leased_accounts'])} account(s)"
+              + (f": {', '.join(c['leased_accounts'])}" if c["leased_accounts"] else ""))
     for t in st["tasks"]:
         last = t["last_run"] or {}
         print(f"  task {t['name']:<28} {t['cadence']:<7} running {len(t['running_accounts'])} "
