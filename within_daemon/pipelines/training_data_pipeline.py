@@ -28,111 +28,53 @@ Backends: the same build on SQLite and PostgreSQL gives the same rows, floats an
 reads have a total ``ORDER BY`` in byte order (``COLLATE "C"`` on PostgreSQL, whose default
 collation follows the locale): the account sums add ad values up in row order, and float
 addition is not associative.
+
+This module holds the builders; the dataset definitions are in :mod:`.training_datasets`,
+the time split and purge in :mod:`.training_split` and the content hash in
+:mod:`.training_hash`. Their public names are importable from here too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from statistics import median
-from typing import Any, Literal
+from typing import Any
 
 from ..loaders.analytics import creative_versions
 from ..loaders.analytics_schema import HISTORY_COLUMNS
 from ..loaders.database import DatabaseLoader
 from ..loaders.model_store import SPLITS, ModelStore
+from .training_datasets import (
+    _ACCOUNT_KEY,
+    _AD_KEY,
+    _CLK,
+    _CONV,
+    _IMP,
+    _METRICS,
+    _REV,
+    _SPEND,
+    _SUMS,
+    ACCOUNT_HEALTH,
+    AD_SCORE,
+    CREATIVE_FEATURES,
+    DATASETS,
+    AdMetric,
+    HealthLabel,
+    LabelConfig,
+    _history_features,
+)
+from .training_hash import HASH_ALGORITHM, content_hash
+from .training_split import InsufficientDataError, _day, split_dates, split_rows
 
-AdMetric = Literal["ctr", "cvr", "roas"]
-HealthLabel = Literal["next_roas", "spend_pacing"]
-
-AD_SCORE = "ad_score"
-ACCOUNT_HEALTH = "account_health"
-DATASETS: tuple[str, ...] = (AD_SCORE, ACCOUNT_HEALTH)
-
-#: Summed ad_data columns, in this order everywhere below.
-_SUMS = ("impressions", "clicks", "spend", "conversions", "revenue")
-_IMP, _CLK, _SPEND, _CONV, _REV = range(5)
-#: Future-window metric of the ad score: (numerator, denominator) indexes into _SUMS.
-_METRICS: dict[str, tuple[int, int, str]] = {
-    "ctr": (_CLK, _IMP, "clicks / impressions"),
-    "cvr": (_CONV, _CLK, "conversions / clicks"),
-    "roas": (_REV, _SPEND, "revenue / spend"),
-}
-
-
-class InsufficientDataError(ValueError):
-    """Too few labelled dates to make a time split (fewer than three)."""
-
-
-@dataclass(frozen=True)
-class LabelConfig:
-    """Which labels the datasets carry.
-
-    ``ad_score_metric``: the ad's future-window metric compared with its account's median.
-    ``account_health_labels``: the labels of the account-health rows (a row is kept only
-    when all of them are defined).
-    """
-
-    ad_score_metric: AdMetric = "ctr"
-    account_health_labels: tuple[HealthLabel, ...] = ("next_roas", "spend_pacing")
-
-    def __post_init__(self) -> None:
-        if self.ad_score_metric not in _METRICS:
-            raise ValueError(f"unknown ad score metric {self.ad_score_metric!r}")
-        bad = set(self.account_health_labels) - {"next_roas", "spend_pacing"}
-        if bad or not self.account_health_labels:
-            raise ValueError(f"bad account health labels {self.account_health_labels!r}")
-
-
-# -- feature catalogue -----------------------------------------------------------------------
-
-_HISTORY_DEFS = {
-    "ctr": "clicks / impressions", "cvr": "conversions / clicks",
-    "cpa": "spend / conversions", "roas": "revenue / spend", "days": "number of data days",
-}
-#: Creative enrichments used as features: name -> (logical type, definition).
-CREATIVE_FEATURES: dict[str, tuple[str, str]] = {
-    "topic": ("string", "topic of the text of the creative in effect on the row's date"),
-    "topic_confidence": ("float64", "confidence of the topic assignment"),
-    "sentiment_compound": ("float64", "VADER compound sentiment of headline + description"),
-    "sentiment_positive": ("float64", "VADER positive share of the creative text"),
-    "sentiment_negative": ("float64", "VADER negative share of the creative text"),
-    "headline_sentiment": ("float64", "VADER compound sentiment of the headline"),
-    "description_sentiment": ("float64", "VADER compound sentiment of the description"),
-    "discount_percent_max": ("float64", "largest percentage discount named in the text"),
-    "has_free_shipping": ("int64", "1 if the text offers free shipping"),
-    "has_bogo": ("int64", "1 if the text offers buy-one-get-one"),
-    "has_trial": ("int64", "1 if the text offers a free trial"),
-    "has_urgency": ("int64", "1 if the text uses urgency terms"),
-    "image_aspect_ratio": ("float64", "image width / height"),
-    "image_brightness": ("float64", "mean image brightness"),
-    "image_contrast": ("float64", "image contrast"),
-    "image_colourfulness": ("float64", "image colourfulness"),
-    "image_dominant_share": ("float64", "share of the image in its dominant colour"),
-}
-
-
-def _history_features() -> list[tuple[str, str, str]]:
-    out = []
-    for name, sql_type in HISTORY_COLUMNS:
-        prefix, metric, window = name.split("_")
-        who = "the ad" if prefix == "ad" else "the ad's account"
-        out.append((name, "int64" if sql_type == "INTEGER" else "float64",
-                    f"{_HISTORY_DEFS[metric]} of {who} over the {window[:-1]} days "
-                    "strictly before the row's date"))
-    return out
-
-
-_AD_KEY = (("platform", "string"), ("account_id", "string"), ("ad_id", "string"),
-           ("date", "date"))
-_ACCOUNT_KEY = (("platform", "string"), ("account_id", "string"), ("date", "date"))
+__all__ = [
+    "ACCOUNT_HEALTH", "AD_SCORE", "CREATIVE_FEATURES", "DATASETS", "AdMetric", "HealthLabel",
+    "InsufficientDataError", "LabelConfig", "TrainingDataPipeline", "content_hash",
+    "split_dates",
+]
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -144,10 +86,6 @@ def _byte_order(db: DatabaseLoader, *columns: str) -> str:
     return ", ".join(f"{c}{collate}" for c in columns)
 
 
-def _day(s: str, n: int) -> str:
-    return (date.fromisoformat(s) + timedelta(days=n)).isoformat()
-
-
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
@@ -157,45 +95,6 @@ def _window(days: Sequence[str], prefix: Sequence[Sequence[float]], start: str,
     """Sums over the sorted ``days`` in ``[start, end)`` from prefix sums, and the day count."""
     lo, hi = bisect_left(days, start), bisect_left(days, end)
     return [y - x for x, y in zip(prefix[lo], prefix[hi], strict=True)], hi - lo
-
-
-def _canonical(v: Any) -> Any:
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return repr(v)
-        return round(v, 9) + 0.0  # + 0.0 folds -0.0 into 0.0
-    return v
-
-
-def content_hash(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]],
-                 key: Sequence[str], extra: Mapping[str, Any]) -> str:
-    """sha256 of the canonical rows (sorted by ``key``) plus ``extra`` (definitions, params)."""
-    names = [n for n, _ in columns]
-    ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in key))
-    h = hashlib.sha256()
-    h.update(json.dumps({"columns": list(map(list, columns)), **extra}, sort_keys=True,
-                        separators=(",", ":")).encode())
-    for r in ordered:
-        h.update(b"\n")
-        h.update(json.dumps([_canonical(r[n]) for n in names], separators=(",", ":"),
-                            allow_nan=False).encode())
-    return h.hexdigest()
-
-
-def split_dates(dates: Sequence[str], split: tuple[float, float, float]) -> dict[str, str]:
-    """Each distinct date -> its split; the earliest dates train, the latest test."""
-    if len(split) != 3 or any(s <= 0 for s in split) or not math.isclose(sum(split), 1.0):
-        raise ValueError(f"split must be three positive shares summing to 1, got {split}")
-    days = sorted(set(dates))
-    n = len(days)
-    if n < 3:
-        raise InsufficientDataError(f"{n} labelled date(s); a time split needs at least 3")
-    i1 = max(1, min(n - 2, round(n * split[0])))
-    i2 = max(i1 + 1, min(n - 1, round(n * (split[0] + split[1]))))
-    return {d: SPLITS[0] if i < i1 else SPLITS[1] if i < i2 else SPLITS[2]
-            for i, d in enumerate(days)}
 
 
 class TrainingDataPipeline:
@@ -431,23 +330,7 @@ class TrainingDataPipeline:
         definition: str, params: Mapping[str, Any], ad_rows: Sequence[Mapping[str, Any]],
         as_of: date | None, horizon_days: int, split: tuple[float, float, float], purge: bool,
     ) -> dict[str, Any]:
-        assign = split_dates([str(r["date"]) for r in rows], split)
-        firsts = {s: min((d for d, x in assign.items() if x == s)) for s in SPLITS}
-        nxt = {"train": firsts["validation"], "validation": firsts["test"]}
-        parts: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
-        purged = 0
-        for r in rows:
-            s = assign[str(r["date"])]
-            if purge and s in nxt and _day(str(r["date"]), horizon_days - 1) >= nxt[s]:
-                purged += 1
-                continue
-            parts[s].append(r)
-        empty = [s for s in SPLITS if not parts[s]]
-        if empty:
-            raise InsufficientDataError(
-                f"{dataset}: the {'/'.join(empty)} split is empty after the purge of label "
-                f"windows ({horizon_days - 1} days at each boundary); load more days or "
-                "build with purge=False")
+        parts, purged = split_rows(dataset, rows, split, horizon_days, purge)
 
         columns = [*key, *((n, t) for n, t, _ in features), *((n, t) for n, t, _ in labels)]
         key_names = [n for n, _ in key]
@@ -480,9 +363,7 @@ class TrainingDataPipeline:
             "date_range": date_range,
             "purged_rows": purged,
             "source_run_ids": runs,
-            "hash_algorithm": "sha256 over canonical rows sorted by key (floats rounded to "
-                              "9 digits) + columns + features + labels + label_definition "
-                              "+ params; created_at, as_of and source_run_ids excluded",
+            "hash_algorithm": HASH_ALGORITHM,
         }
         data = {s: {n: [r.get(n) for r in sorted(
                     parts[s], key=lambda r: tuple(str(r[k]) for k in key_names))]
