@@ -244,7 +244,12 @@ def _count(status: str) -> int:
 
 
 class Postgres(Backend):
-    """asyncpg, one connection; facts go in through ``COPY`` to a staging table."""
+    """asyncpg, one connection; facts go in through ``COPY`` to a staging table.
+
+    A connection the server dropped (a restart, a failover, an idle timeout) is replaced at
+    the next transaction or standalone statement; a transaction it broke fails and rolls
+    back as a whole, and the caller's retry runs it again on the new connection.
+    """
 
     dialect = POSTGRES
 
@@ -257,11 +262,27 @@ class Postgres(Backend):
         self._conn: Any = None
         self._tx: Any = None
         self._staged: set[str] = set()
+        self._open = False
+        self._tx_open = False
 
     def _c(self) -> Any:
         if self._conn is None:
             raise LoaderError(f"database {redact(self.url)} is not open")
         return self._conn
+
+    def _alive(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def _usable(self) -> Any:
+        """The connection, replaced first if the server dropped it (outside transactions)."""
+        if not self._tx_open and self._open and not self._alive():
+            log.warning("connection to %s was lost; reconnecting", redact(self.url))
+            if self._conn is not None:
+                self._conn.terminate()
+            self._conn = None
+            self._staged.clear()  # temp tables died with the old session
+            await self.open()
+        return self._c()
 
     async def open(self) -> None:
         try:
@@ -271,9 +292,10 @@ class Postgres(Backend):
             raise LoaderError(f"cannot connect to {redact(self.url)}: {exc}") from exc
         await conn.set_type_codec("numeric", schema="pg_catalog", encoder=str,
                                   decoder=_decode_numeric, format="text")
-        self._conn = conn
+        self._conn, self._open = conn, True
 
     async def close(self) -> None:
+        self._open = self._tx_open = False
         conn, self._conn, self._tx = self._conn, None, None
         self._staged.clear()
         if conn is not None:
@@ -284,30 +306,33 @@ class Postgres(Backend):
 
     @property
     def in_transaction(self) -> bool:
-        return bool(self._c().is_in_transaction())
+        return self._alive() and bool(self._c().is_in_transaction())
 
     async def begin(self) -> None:
-        await self._c().execute("BEGIN")
+        conn = await self._usable()
+        await conn.execute("BEGIN")
+        self._tx_open = True
 
     async def commit(self) -> None:
         await self._c().execute("COMMIT")
+        self._tx_open = False
 
     async def rollback(self) -> None:
-        conn = self._c()
+        self._tx_open = False
         self._staged.clear()  # a staging table created in this transaction is gone too
-        if conn.is_in_transaction():
-            await conn.execute("ROLLBACK")
+        if self._alive() and self._c().is_in_transaction():
+            await self._c().execute("ROLLBACK")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return _count(await self._c().execute(to_postgres(sql), *params))
+        return _count(await (await self._usable()).execute(to_postgres(sql), *params))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await self._c().executemany(to_postgres(sql), rows)
+        await (await self._usable()).executemany(to_postgres(sql), rows)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:
         # conn.fetch goes through asyncpg's statement cache (one round trip, no re-parse);
         # the names come from a row, and an empty result needs none.
-        rows = await self._c().fetch(to_postgres(sql), *params)
+        rows = await (await self._usable()).fetch(to_postgres(sql), *params)
         names = list(rows[0].keys()) if rows else []
         return names, [tuple(r) for r in rows]
 

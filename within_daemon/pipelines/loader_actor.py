@@ -26,7 +26,8 @@ from .messages import CreativeFeatures, LoaderMsg, RecordBatch, RunRef, SourceDo
 
 log = logging.getLogger(__name__)
 
-WRITE_ATTEMPTS = 3
+#: Backoff 0.5, 1, 2, 4 s between them: rides out a PostgreSQL restart or failover.
+WRITE_ATTEMPTS = 5
 
 
 @dataclass
