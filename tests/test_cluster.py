@@ -198,3 +198,23 @@ async def test_a_replica_stops_pulling_an_account_whose_lease_it_lost(
     assert old.metrics.registry.get_sample_value(
         "within_cluster_lease_events_total", {"event": "lost"}) == 1.0
 
+
+
+async def test_old_slot_claims_and_long_dead_replicas_are_pruned(
+    dbs: list[DatabaseLoader],
+) -> None:
+    """Claims older than 14 days and replicas silent for a day go; recent ones stay."""
+    c = Cluster(dbs[0], "r0", 30)
+    await c.heartbeat()
+    assert await c.claim_slot("ads", "1", "new-slot")
+    now = dbs[0].dialect.now_epoch
+    await dbs[0].execute_in_transaction([
+        (f"INSERT INTO task_slots VALUES ('ads', '1', 'old-slot', 'r0', {now} - 15 * 86400.0)",
+         [()]),
+        ("INSERT INTO replicas VALUES ('gone', 'h', 1, 0.0, 0.0, 30.0)", [()]),
+    ])
+    assert await c.prune() == 1
+    slots = await dbs[0].fetch_dicts("SELECT slot FROM task_slots")
+    assert slots == [{"slot": "new-slot"}]
+    ids = await dbs[0].fetch_dicts("SELECT replica_id FROM replicas")
+    assert ids == [{"replica_id": "r0"}]

@@ -121,6 +121,23 @@ class Cluster:
         await self.db.execute_in_transaction([(
             "DELETE FROM replicas WHERE replica_id = ?", [(self.replica_id,)])])
 
+    async def prune(self, keep_days: float = 14.0) -> int:
+        """Forget slot claims older than ``keep_days`` and replicas dead for a day.
+
+        Claims only guard against a slot running twice around its own time; without
+        pruning an hourly task over 1,000 accounts would add 24,000 rows a day forever.
+        """
+        now = self.db.dialect.now_epoch
+        steps: list[tuple[str, list[tuple[float]]]] = [
+            (f"DELETE FROM task_slots WHERE claimed_at < {now} - CAST(? AS REAL)",
+             [(keep_days * 86400.0,)]),
+            (f"DELETE FROM replicas WHERE heartbeat_at < {now} - CAST(? AS REAL)",
+             [(86400.0,)]),
+        ]
+        before = await self.db.count_rows("task_slots")
+        await self.db.execute_in_transaction(steps)
+        return before - await self.db.count_rows("task_slots")
+
     def _order(self, resources: Iterable[str]) -> list[str]:
         # Rendezvous hashing: each replica ranks the accounts differently, so replicas that
         # start together mostly reach for different ones instead of racing for the same.

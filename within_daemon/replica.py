@@ -10,6 +10,7 @@ interrupted runs, accounts a reload added, or everything when the daemon starts 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection
 
 import anyio
@@ -19,6 +20,9 @@ from .config import LoadedConfig, TaskConfig
 from .observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+#: How often a replica prunes old slot claims and long-dead replicas.
+PRUNE_EVERY_SECONDS = 3600.0
 
 #: Starts ``task`` for the given account ids (the service's overlap rule applies).
 StartFn = Callable[[TaskConfig, list[str]], None]
@@ -34,6 +38,7 @@ class Replica:
         self.cluster = cluster
         self.metrics = metrics
         self.stop_account = stop_account
+        self._pruned_at = 0.0
         #: Tasks to start for an account as soon as its lease is ours (an account a reload
         #: added, which no replica held yet).
         self.pull_on_lease: dict[str, set[str]] = {}
@@ -102,6 +107,11 @@ class Replica:
         for r in res.lost:
             if self.stop_account is not None and r in resources:
                 self.stop_account(*resources[r])
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
+            self._pruned_at = time.monotonic()
+            n = await c.prune()
+            if n:
+                log.info("forgot %d slot claim(s) older than 14 days", n)
         reaped = await c.db.mark_interrupted_runs(replicas_only=True)
         if reaped:
             log.warning("runs of dead replica(s) marked interrupted: %s", ", ".join(reaped[:5]))
