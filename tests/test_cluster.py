@@ -203,7 +203,7 @@ async def test_a_replica_stops_pulling_an_account_whose_lease_it_lost(
 async def test_old_slot_claims_and_long_dead_replicas_are_pruned(
     dbs: list[DatabaseLoader],
 ) -> None:
-    """Claims older than 14 days and replicas silent for a day go; recent ones stay."""
+    """Claims older than 14 days, replicas and leases dead for a day go; recent ones stay."""
     c = Cluster(dbs[0], "r0", 30)
     await c.heartbeat()
     assert await c.claim_slot("ads", "1", "new-slot")
@@ -212,9 +212,11 @@ async def test_old_slot_claims_and_long_dead_replicas_are_pruned(
         (f"INSERT INTO task_slots VALUES ('ads', '1', 'old-slot', 'r0', {now} - 15 * 86400.0)",
          [()]),
         ("INSERT INTO replicas VALUES ('gone', 'h', 1, 0.0, 0.0, 30.0)", [()]),
+        ("INSERT INTO leases VALUES ('account:facebook:9', 'gone', 1, 0.0, 0.0)", [()]),
     ])
     assert await c.prune() == 1
     slots = await dbs[0].fetch_dicts("SELECT slot FROM task_slots")
     assert slots == [{"slot": "new-slot"}]
     ids = await dbs[0].fetch_dicts("SELECT replica_id FROM replicas")
     assert ids == [{"replica_id": "r0"}]
+    assert await dbs[0].count_rows("leases") == 0

@@ -122,7 +122,7 @@ class Cluster:
             "DELETE FROM replicas WHERE replica_id = ?", [(self.replica_id,)])])
 
     async def prune(self, keep_days: float = 14.0) -> int:
-        """Forget slot claims older than ``keep_days`` and replicas dead for a day.
+        """Forget slot claims older than ``keep_days``, and replicas and leases dead a day.
 
         Claims only guard against a slot running twice around its own time; without
         pruning an hourly task over 1,000 accounts would add 24,000 rows a day forever.
@@ -133,6 +133,8 @@ class Cluster:
              [(keep_days * 86400.0,)]),
             (f"DELETE FROM replicas WHERE heartbeat_at < {now} - CAST(? AS REAL)",
              [(86400.0,)]),
+            # Leases left by dead replicas on accounts no longer configured.
+            (f"DELETE FROM leases WHERE expires_at < {now} - CAST(? AS REAL)", [(86400.0,)]),
         ]
         before = await self.db.count_rows("task_slots")
         await self.db.execute_in_transaction(steps)
