@@ -16,6 +16,7 @@ import pytest
 
 from within_daemon.cluster import Cluster, resource
 from within_daemon.config import load_config
+from within_daemon.daemon import warn_if_leased
 from within_daemon.errors import LeaseLostError, LoaderError
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.observability.metrics import Metrics
@@ -220,3 +221,17 @@ async def test_old_slot_claims_and_long_dead_replicas_are_pruned(
     ids = await dbs[0].fetch_dicts("SELECT replica_id FROM replicas")
     assert ids == [{"replica_id": "r0"}]
     assert await dbs[0].count_rows("leases") == 0
+
+
+async def test_one_shot_runs_name_accounts_a_live_replica_pulls(
+    dbs: list[DatabaseLoader], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`once`/`backfill` take no leases; they warn about accounts a live replica holds."""
+    live, dead = Cluster(dbs[0], "live", 30), Cluster(dbs[1], "dead", 1.0)
+    await live.rebalance(ACCOUNTS[:1], busy=set())
+    await dead.rebalance(ACCOUNTS[1:2], busy=set())
+    await anyio.sleep(1.2)  # "dead" stops renewing
+    pairs = [tuple(r.split(":")[1:]) for r in ACCOUNTS[:3]]
+    busy = await warn_if_leased(dbs[2], pairs)  # type: ignore[arg-type]
+    assert busy == [f"{ACCOUNTS[0]} (replica live)"]
+    assert "leased by running replicas" in caplog.text

@@ -46,6 +46,25 @@ async def open_database(loaded: LoadedConfig) -> DatabaseLoader:
     return db
 
 
+async def warn_if_leased(db: DatabaseLoader, accounts: list[tuple[str, str]]) -> list[str]:
+    """One-shot runs take no leases: say which accounts a live replica is pulling too.
+
+    The rows stay exact (upserts), but both processes spend the account's API budget.
+    """
+    from .cluster import cluster_view, resource
+
+    view = await cluster_view(db)
+    live = {str(r["replica_id"]) for r in view["replicas"] if r["alive"]}
+    wanted = {resource(p, a) for p, a in accounts}
+    busy = sorted(f"{x['resource']} (replica {x['holder']})" for x in view["leases"]
+                  if x["resource"] in wanted and x["holder"] in live
+                  and float(str(x["left_seconds"])) > 0)
+    if busy:
+        log.warning("%d account(s) are leased by running replicas, which pull them too: %s",
+                    len(busy), ", ".join(busy[:5]))
+    return busy
+
+
 async def run_once(
     loaded: LoadedConfig,
     *,
@@ -63,6 +82,8 @@ async def run_once(
     async with AsyncExitStack() as stack:
         db = await open_database(loaded)
         stack.push_async_callback(db.close)
+        await warn_if_leased(db, [(a.platform, a.account_id) for a in loaded.config.accounts
+                                  if any(a in loaded.accounts_for(t) for t in tasks)])
         engine = await stack.enter_async_context(open_engine(loaded, db, metrics=metrics))
         for task in tasks:
             log.info("task %s: starting", task.name)
@@ -91,6 +112,7 @@ async def run_backfill(
     async with AsyncExitStack() as stack:
         db = await open_database(loaded)
         stack.push_async_callback(db.close)
+        await warn_if_leased(db, [(platform, account_id)])
         engine = await stack.enter_async_context(open_engine(loaded, db, metrics=metrics))
         result: TaskResult | None = None
         async with anyio.create_task_group() as tg:
