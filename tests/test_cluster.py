@@ -198,6 +198,9 @@ async def test_a_replica_stops_pulling_an_account_whose_lease_it_lost(
     assert stopped == [("facebook", "1000000001")] and old.cluster.held == {}
     assert old.metrics.registry.get_sample_value(
         "within_cluster_lease_events_total", {"event": "lost"}) == 1.0
+    get = old.metrics.registry.get_sample_value
+    assert (get("within_cluster_accounts_configured"), get("within_cluster_leased_accounts")) \
+        == (1.0, 0.0)
 
 
 

@@ -36,7 +36,7 @@ EXPECTED_ALERTS = {
     "WithinTaskNoRecentSuccess", "WithinHighErrorRatio", "WithinCircuitOpen",
     "WithinAccountParked", "WithinQueueSaturated", "WithinConfigReloadFailed",
     "WithinDataQualityLow", "WithinLedgerIncomplete", "WithinDaemonDown",
-    "WithinTokenExpiringSoon", "WithinClusterLeaseLost",
+    "WithinTokenExpiringSoon", "WithinClusterLeaseLost", "WithinClusterAccountsUnleased",
 }
 
 #: A within_ name that is not part of a recording rule name (level:metric:operations).

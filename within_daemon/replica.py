@@ -99,6 +99,7 @@ class Replica:
         busy = {r for r, (_p, a) in resources.items() if a in busy_ids}
         res = await c.rebalance(sorted(resources), busy)
         self.metrics.cluster_leased.set(len(c.held))
+        self.metrics.cluster_accounts.set(len(resources))
         self.metrics.cluster_replicas.set(res.live_replicas)
         for event, items in (("acquired", res.acquired), ("lost", res.lost),
                              ("released", res.released)):

@@ -114,6 +114,11 @@ class Metrics:
             "within_cluster_leased_accounts", "Accounts this replica holds a lease on.",
             registry=r,
         )
+        self.cluster_accounts = Gauge(
+            "within_cluster_accounts_configured",
+            "Accounts in this replica's config: the cluster should lease all of them.",
+            registry=r,
+        )
         self.cluster_replicas = Gauge(
             "within_cluster_live_replicas", "Replicas with a fresh heartbeat, as this one sees.",
             registry=r,
