@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from .config import AccountConfig, LoadedConfig
 from .loaders import DatabaseLoader
@@ -226,7 +227,7 @@ def _iso_now() -> str:
 
 
 
-async def cluster_view(db: DatabaseLoader) -> dict[str, list[dict[str, object]]]:
+async def cluster_view(db: DatabaseLoader) -> dict[str, list[dict[str, Any]]]:
     """Replicas (with heartbeat age) and account leases (with seconds left), server clock."""
     now = db.dialect.now_epoch
     replicas = await db.fetch_dicts(
@@ -236,5 +237,5 @@ async def cluster_view(db: DatabaseLoader) -> dict[str, list[dict[str, object]]]
         f"SELECT resource, holder, generation, expires_at - {now} AS left_seconds "
         "FROM leases ORDER BY resource")
     for r in replicas:
-        r["alive"] = float(str(r["age"])) < float(str(r["lease_seconds"]))
+        r["alive"] = r["age"] < r["lease_seconds"]
     return {"replicas": replicas, "leases": leases}

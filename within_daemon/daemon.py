@@ -58,7 +58,7 @@ async def warn_if_leased(db: DatabaseLoader, accounts: list[tuple[str, str]]) ->
     wanted = {resource(p, a) for p, a in accounts}
     busy = sorted(f"{x['resource']} (replica {x['holder']})" for x in view["leases"]
                   if x["resource"] in wanted and x["holder"] in live
-                  and float(str(x["left_seconds"])) > 0)
+                  and x["left_seconds"] > 0)
     if busy:
         log.warning("%d account(s) are leased by running replicas, which pull them too: %s",
                     len(busy), ", ".join(busy[:5]))

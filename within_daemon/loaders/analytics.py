@@ -31,8 +31,11 @@ from ..transforms.aggregation import (
     period_end,
     period_start,
     period_start_sql,
+    ratio_columns,
     rollup_params,
     rollup_sql,
+    sum_columns,
+    sum_sql,
     touched_periods,
 )
 from .analytics_schema import (
@@ -244,8 +247,7 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
              [rollup_params(chunk, "day", dialect)]),
             (f"DELETE FROM rollup_account_daily WHERE period_start IN ({marks})",
              [tuple(chunk)]),
-            (_insert("rollup_account_daily",
-                     _exact(_ACCOUNT_DAY_FROM_CAMPAIGN.format(marks=marks), dialect)),
+            (_insert("rollup_account_daily", _account_day_from_campaign(marks, dialect)),
              [tuple(chunk)]),
         ])
     planned["rollup_campaign_daily"] = planned["rollup_account_daily"] = len(day_starts)
@@ -260,7 +262,7 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
     temp = f"{_TEMP_SCHEMA[dialect]}.rollup_ad_period_{uuid.uuid4().hex[:12]}"
     await db.execute_in_transaction([(_AD_PERIOD_DDL.format(table=temp), [()])])
     try:
-        fill = _exact(_ad_period_fill(temp, dialect), dialect)
+        fill = _ad_period_fill(temp, dialect)
         for first, last in _month_spans(lo, hi):
             await db.execute_in_transaction([(fill, [(first, last)])])
         for table, (by, period) in ROLLUP_GRAIN.items():
@@ -274,7 +276,7 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
                 await db.execute_in_transaction([
                     *lock,
                     (f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(chunk)]),
-                    (_insert(table, _exact(_coarse_sql(temp, by, period, marks), dialect)),
+                    (_insert(table, _coarse_sql(temp, by, period, marks, dialect)),
                      [tuple(chunk)]),
                 ])
             planned[table] = len(starts)
@@ -309,41 +311,20 @@ def _insert(table: str, select: str) -> str:
     return f"INSERT INTO {table} ({', '.join(cols)}) {select}"
 
 
-def _ratios(p: str) -> str:
+def _sums_and_ratios(dialect: Dialect) -> str:
+    """Summed fields then ratios, in rollup column order (shared with ``rollup_sql``)."""
+    sums = sum_columns(dialect)
+    return ", ".join([*sums.values(), *ratio_columns(sums, dialect)])
+
+
+def _account_day_from_campaign(marks: str, dialect: Dialect) -> str:
     return (
-        f"CASE WHEN SUM({p}impressions) <> 0 THEN CAST(SUM({p}clicks) AS REAL) / "
-        f"SUM({p}impressions) END, "
-        f"CASE WHEN SUM({p}clicks) <> 0 THEN CAST(SUM({p}conversions) AS REAL) / "
-        f"SUM({p}clicks) END, "
-        f"CASE WHEN SUM({p}conversions) <> 0 THEN CAST(SUM({p}spend) AS REAL) / "
-        f"SUM({p}conversions) END, "
-        f"CASE WHEN SUM({p}spend) <> 0 THEN CAST(SUM({p}revenue) AS REAL) / SUM({p}spend) END"
+        "SELECT platform, account_id, currency, 'day', period_start, "
+        f"{sum_sql('row_count', True, dialect)}, {sum_sql('ad_count', True, dialect)}, "
+        f"{_sums_and_ratios(dialect)} FROM rollup_campaign_daily "
+        f"WHERE period_start IN ({marks}) GROUP BY platform, account_id, currency, period_start"
     )
 
-
-def _exact(sql: str, dialect: Dialect) -> str:
-    """PostgreSQL: sum money in NUMERIC, so the total does not depend on row order.
-
-    A float sum depends on the order it adds in; PostgreSQL's order follows the rows'
-    physical places, which an upsert moves, so a re-run would change a rollup in its last
-    bit. NUMERIC addition is exact (SQLite's order is its index order, stable already).
-    """
-    if dialect != "postgresql":
-        return sql
-    for col in ("spend", "revenue"):
-        sql = sql.replace(f"SUM({col})", f"CAST(SUM(CAST({col} AS NUMERIC)) AS REAL)")
-    return sql
-
-
-# Both dialects take these as written: PostgreSQL's backend turns INTEGER into BIGINT and
-# REAL into DOUBLE PRECISION, and a BIGINT's NUMERIC sum goes back into a BIGINT column.
-_SUMS = ("SUM(impressions), SUM(clicks), SUM(spend), SUM(conversions), SUM(revenue)")
-
-_ACCOUNT_DAY_FROM_CAMPAIGN = (
-    "SELECT platform, account_id, currency, 'day', period_start, SUM(row_count), "
-    f"SUM(ad_count), {_SUMS}, {_ratios('')} FROM rollup_campaign_daily "
-    "WHERE period_start IN ({marks}) GROUP BY platform, account_id, currency, period_start"
-)
 
 _AD_PERIOD_DDL = (
     "CREATE TEMP TABLE {table} (platform TEXT, account_id TEXT, currency TEXT, "
@@ -357,12 +338,12 @@ def _ad_period_fill(table: str, dialect: Dialect) -> str:
     return (
         f"INSERT INTO {table} SELECT COALESCE(a.platform, ''), "
         "COALESCE(a.account_id, ''), COALESCE(a.currency, ''), a.ad_id, "
-        f"{week}, {month}, COUNT(*), "
-        f"{_SUMS} FROM ad_data AS a WHERE a.date >= ? AND a.date < ? GROUP BY 1, 2, 3, 4, 5, 6"
+        f"{week}, {month}, COUNT(*), {', '.join(sum_columns(dialect).values())} "
+        "FROM ad_data AS a WHERE a.date >= ? AND a.date < ? GROUP BY 1, 2, 3, 4, 5, 6"
     )
 
 
-def _coarse_sql(temp: str, by: str, period: str, marks: str) -> str:
+def _coarse_sql(temp: str, by: str, period: str, marks: str, dialect: Dialect) -> str:
     start = "week_start" if period == "week" else "month_start"
     keys = "platform, account_id, currency" if by == "account" else "platform, currency"
     # At platform level an ad is the pair (account, ad): two accounts may reuse an ad id.
@@ -370,8 +351,9 @@ def _coarse_sql(temp: str, by: str, period: str, marks: str) -> str:
     distinct = ("ad_id" if by == "account"
                 else "length(account_id) || ':' || account_id || ad_id")
     return (
-        f"SELECT {keys}, '{period}', {start}, SUM(row_count), COUNT(DISTINCT {distinct}), "
-        f"{_SUMS}, {_ratios('')} FROM {temp} WHERE {start} IN ({marks}) "
+        f"SELECT {keys}, '{period}', {start}, {sum_sql('row_count', True, dialect)}, "
+        f"COUNT(DISTINCT {distinct}), {_sums_and_ratios(dialect)} FROM {temp} "
+        f"WHERE {start} IN ({marks}) "
         f"GROUP BY {keys}, {start}"
     )
 

@@ -26,7 +26,7 @@ import aiosqlite
 
 from within_daemon.errors import LoaderError
 
-from .sqlite_schema import POSTGRES, SQLITE, Dialect, FactTable
+from .sqlite_schema import POSTGRES, SQLITE, Dialect, FactTable, upsert_sql
 
 log = logging.getLogger(__name__)
 
@@ -260,8 +260,9 @@ class Postgres(Backend):
         self._asyncpg = asyncpg
         self.errors = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
         self._conn: Any = None
-        self._tx: Any = None
         self._staged: set[str] = set()
+        #: table -> its INSERT ... SELECT from the staging table, built once.
+        self._upserts: dict[str, str] = {}
         self._open = False
         self._tx_open = False
 
@@ -296,7 +297,7 @@ class Postgres(Backend):
 
     async def close(self) -> None:
         self._open = self._tx_open = False
-        conn, self._conn, self._tx = self._conn, None, None
+        conn, self._conn = self._conn, None
         self._staged.clear()
         if conn is not None:
             try:
@@ -337,10 +338,10 @@ class Postgres(Backend):
         return names, [tuple(r) for r in rows]
 
     async def upsert(self, table: FactTable, sql: str, rows: list[tuple[Any, ...]]) -> int:
-        # COPY into a per-connection staging table, then one INSERT ... SELECT: 5-10x the
-        # rate of row-by-row statements. Rows with the same key in one batch are collapsed
-        # to the last (what consecutive upserts would have left); ON CONFLICT refuses to
-        # touch a row twice in one statement.
+        # ``sql`` (the row-by-row statement) is not used here. COPY into a per-connection
+        # staging table, then one INSERT ... SELECT: 5-10x the rate of row-by-row statements.
+        # Rows with the same key in one batch are collapsed to the last (what consecutive
+        # upserts would have left); ON CONFLICT refuses to touch a row twice in one statement.
         conn, stage = self._c(), f"stage_{table.name}"
         if stage not in self._staged:
             await conn.execute(
@@ -353,11 +354,9 @@ class Postgres(Backend):
         for r in rows:
             last[tuple(r[i] for i in idx)] = r
         await conn.copy_records_to_table(stage, records=list(last.values()), columns=list(cols))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in table.key)
-        status = await conn.execute(
-            f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} "
-            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates} "
-            f"WHERE excluded.fetched_at >= {table.name}.fetched_at")
+        if table.name not in self._upserts:
+            self._upserts[table.name] = upsert_sql(table, POSTGRES, source=stage)
+        status = await conn.execute(self._upserts[table.name])
         await conn.execute(f"TRUNCATE {stage}")  # a later batch in this transaction
         return _count(status)
 

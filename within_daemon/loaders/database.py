@@ -402,10 +402,9 @@ class DatabaseLoader:
         ``replicas_only`` leaves holder-less runs alone: a replica's periodic sweep must not
         touch a one-shot ``once``/``backfill`` running next to the cluster.
         """
-        holders = "holder IS NOT NULL" if replicas_only else "1 = 1"
+        name = "mark_interrupted_replicas" if replicas_only else "mark_interrupted"
         async with self._transaction() as tx:
-            rows = await tx.fetchall(self._sql["mark_interrupted"].replace("{holders}", holders),
-                                     (_now(),))
+            rows = await tx.fetchall(self._sql[name], (_now(),))
         return sorted(str(r[0]) for r in rows)
 
     async def find_resumable_run(self, task: str, platform: str | None, account_id: str | None,

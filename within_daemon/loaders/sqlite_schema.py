@@ -154,16 +154,19 @@ def fact_table_ddl(table: FactTable, d: Dialect = SQLITE) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {body}\n){d.table_suffix}"
 
 
-def upsert_sql(table: FactTable, d: Dialect = SQLITE) -> str:
+def upsert_sql(table: FactTable, d: Dialect = SQLITE, *, source: str | None = None) -> str:
     """Insert-or-update on the natural key, every non-key column taken from the new row.
 
     The ``WHERE`` keeps a row fetched earlier from overwriting one fetched later: with
-    at-least-once delivery a retried, older batch can arrive after a newer one.
+    at-least-once delivery a retried, older batch can arrive after a newer one. Rows come
+    from bound parameters, or with ``source`` from that (staging) table's same columns.
     """
-    cols = table.columns
-    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in table.key)
+    cols = ", ".join(table.columns)
+    n = len(table.columns)
+    rows = f"SELECT {cols} FROM {source}" if source else f"VALUES ({d.params(n)})"
+    updates = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
     return (
-        f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({d.params(len(cols))}) "
+        f"INSERT INTO {table.name} ({cols}) {rows} "
         f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates} "
         f"WHERE excluded.fetched_at >= {table.name}.fetched_at"
     )
@@ -336,6 +339,15 @@ def _insert(table: str, cols: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
 
 
+# A run held by a live replica (heartbeat within its lease time) is not interrupted.
+_MARK_INTERRUPTED = (
+    "UPDATE runs SET status = 'interrupted', finished_at = ?,"
+    " error = COALESCE(error, 'process exited while the run was in progress')"
+    " WHERE status = 'running' AND {holders} AND (holder IS NULL OR holder NOT IN"
+    " (SELECT replica_id FROM replicas WHERE heartbeat_at + lease_seconds > {now}))"
+    " RETURNING run_id"
+)
+
 _TEMPLATES: dict[str, str] = {
     "ledger_upsert": _insert("ledger", _LEDGER_COLS) + (
         " ON CONFLICT (task, platform, account_id, day, kind) DO UPDATE SET"
@@ -379,14 +391,10 @@ _TEMPLATES: dict[str, str] = {
         "SELECT 1 FROM leases WHERE resource = ? AND holder = ? AND generation = ?"
         " AND expires_at > {now}"
     ),
-    # A run held by a live replica (heartbeat within its lease time) is not interrupted.
-    "mark_interrupted": (
-        "UPDATE runs SET status = 'interrupted', finished_at = ?,"
-        " error = COALESCE(error, 'process exited while the run was in progress')"
-        " WHERE status = 'running' AND {holders} AND (holder IS NULL OR holder NOT IN"
-        " (SELECT replica_id FROM replicas WHERE heartbeat_at + lease_seconds > {now}))"
-        " RETURNING run_id"
-    ),
+    "mark_interrupted": _MARK_INTERRUPTED.format(holders="1 = 1", now="{now}"),
+    # A replica's periodic sweep: holder-less runs may be a one-shot `once` next to it.
+    "mark_interrupted_replicas": _MARK_INTERRUPTED.format(holders="holder IS NOT NULL",
+                                                          now="{now}"),
     "find_resumable": (
         "SELECT run_id FROM runs WHERE status = 'interrupted' AND task = ?"
         " AND platform IS ? AND account_id IS ? AND window_start IS ? AND window_end IS ?"

@@ -50,6 +50,35 @@ RATIOS: dict[str, tuple[str, str]] = {
     "roas": ("revenue", "spend"),
 }
 
+
+
+def sum_sql(column: str, is_int: bool, dialect: Dialect) -> str:
+    """``SUM(column)`` that gives the same total, of the same type, on both dialects.
+
+    PostgreSQL sums a BIGINT into NUMERIC (cast back to BIGINT), and sums floats in
+    NUMERIC too: exact, so the total does not depend on the order the rows are read in,
+    which follows their physical places and moves with every upsert (a re-run would
+    otherwise change a rollup in its last bit). SQLite reads in index order, stable already.
+    """
+    if dialect != "postgresql":
+        return f"SUM({column})"
+    if is_int:
+        return f"CAST(SUM({column}) AS BIGINT)"
+    return f"CAST(SUM(CAST({column} AS NUMERIC)) AS DOUBLE PRECISION)"
+
+
+def sum_columns(dialect: Dialect, prefix: str = "") -> dict[str, str]:
+    """The ``SUM_FIELDS`` sums, by field, over columns ``prefix + field``."""
+    return {f: sum_sql(prefix + f, is_int, dialect) for f, is_int in SUM_FIELDS}
+
+
+def ratio_columns(sums: Mapping[str, str], dialect: Dialect) -> list[str]:
+    """The ``RATIOS`` over those sums, NULL where the denominator is 0, in RATIOS order."""
+    real = "DOUBLE PRECISION" if dialect == "postgresql" else "REAL"
+    return [f"CASE WHEN {sums[den]} <> 0 THEN CAST({sums[num]} AS {real}) / {sums[den]} END"
+            for num, den in RATIOS.values()]
+
+
 #: Rollup table -> the ``(by, period)`` it is computed with.
 ROLLUP_GRAIN: dict[str, tuple[By, Period]] = {
     "rollup_campaign_daily": ("campaign", "day"),
@@ -245,7 +274,6 @@ def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; use one of {DIALECTS}")
     pg = dialect == "postgresql"
-    real = "DOUBLE PRECISION" if pg else "REAL"
     # Key order is Python's (code points) in both: PostgreSQL would otherwise sort by the
     # database's collation, where "a-2" < "a_1" in most locales.
     collate = ' COLLATE "C"' if pg else ""
@@ -256,25 +284,13 @@ def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
         acct = "COALESCE(a.account_id, '')"
         ad = f"length({acct}) || ':' || {acct} || a.ad_id"
 
-    def total(field: str, is_int: bool) -> str:
-        if not pg:
-            return f"SUM(a.{field})"
-        # SUM of a BIGINT is NUMERIC in PostgreSQL; the rollup columns are BIGINT. Floats are
-        # summed in NUMERIC: exact, so the total does not depend on the rows' physical order
-        # (which an upsert changes) and a re-run gives the same bits.
-        if is_int:
-            return f"CAST(SUM(a.{field}) AS BIGINT)"
-        return f"CAST(SUM(CAST(a.{field} AS NUMERIC)) AS {real})"
-
-    sums = {f: total(f, is_int) for f, is_int in SUM_FIELDS}
+    sums = sum_columns(dialect, "a.")
     select = [f"COALESCE(a.{k}, ''){collate} AS {k}" for k in keys]
     select += [f"'{period}' AS period", f"{start} AS period_start"]
     select += ["COUNT(*) AS row_count", f"COUNT(DISTINCT {ad}) AS ad_count"]
     select += [f"{expr} AS {f}" for f, expr in sums.items()]
-    select += [
-        f"CASE WHEN {sums[den]} <> 0 THEN CAST({sums[num]} AS {real}) / {sums[den]} END AS {name}"
-        for name, (num, den) in RATIOS.items()
-    ]
+    select += [f"{expr} AS {name}"
+               for name, expr in zip(RATIOS, ratio_columns(sums, dialect), strict=True)]
     in_set = "= ANY(?)" if pg else "IN (SELECT value FROM json_each(?))"
     groups = ", ".join(str(i) for i in range(1, len(keys) + 3))  # keys, period, period_start
     return (
