@@ -21,8 +21,6 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
@@ -37,8 +35,8 @@ from within_daemon.sandbox.amazon_data import (
     iso_ms,
     parse_report_request,
 )
-from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, handle_admin, now
-from within_daemon.sandbox.serving import serve_app
+from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
+from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +75,7 @@ def s3_error(status: int, code: str, text: str) -> ApiError:
     return ApiError(status, body, content_type="application/xml")
 
 
-class AmazonEmulator:
+class AmazonEmulator(PlatformEmulator):
     """An in-process Amazon Ads API server; see the module docstring and ``serve``."""
 
     def __init__(
@@ -154,25 +152,13 @@ class AmazonEmulator:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def make_app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        return app
-
-    @asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve until the block exits; yields the base URL (token URL: + /auth/o2/token)."""
-        async with serve_app(self.make_app(), host, port) as origin:
-            self.base_url = origin
-            yield self.base_url
+    # serve() yields the origin as the base URL (token URL: + /auth/o2/token).
 
     @property
     def token_url(self) -> str:
         return f"{self.base_url}/auth/o2/token"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if "/_sandbox/" in request.path:
-            return await handle_admin(request, self.faults, self.stats)
         arrived = now()
         seen: dict[str, str] = {"kind": "other", "account": ""}
         shown = {k: v for k, v in request.query.items() if k != "X-Amz-Signature"}

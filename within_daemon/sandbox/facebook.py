@@ -15,8 +15,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +35,9 @@ from within_daemon.sandbox.faults import (
     FaultPlan,
     RequestRecord,
     Stats,
-    handle_admin,
     now,
 )
-from within_daemon.sandbox.serving import serve_app
+from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +73,7 @@ class _Ctx:
         return self.limit > fault.param("max_limit", 100)
 
 
-class FacebookEmulator:
+class FacebookEmulator(PlatformEmulator):
     """An in-process Graph API server; see the module docstring and ``serve``."""
 
     def __init__(
@@ -151,23 +149,10 @@ class FacebookEmulator:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def make_app(self) -> web.Application:
-        app = web.Application()
-        # One catch-all route: Graph answers unknown paths with its own error body and
-        # headers, which aiohttp's router 404s would not carry.
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        return app
-
-    @asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve until the block exits; yields the versioned base URL."""
-        async with serve_app(self.make_app(), host, port) as origin:
-            self.base_url = f"{origin}/{self.api_version}"
-            yield self.base_url
+    def _set_urls(self, origin: str) -> None:
+        self.base_url = f"{origin}/{self.api_version}"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if "/_sandbox/" in request.path:
-            return await handle_admin(request, self.faults, self.stats)
         if _DEBUG_TOKEN.match(request.path):
             return self._debug_token(request)
         arrived = now()

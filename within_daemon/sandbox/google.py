@@ -23,15 +23,13 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import msgspec
 from aiohttp import web
 
-from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, handle_admin, now
+from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
 from within_daemon.sandbox.google_data import (
     CustomerData,
     GaqlError,
@@ -42,7 +40,7 @@ from within_daemon.sandbox.google_data import (
     parse_gaql,
     run_query,
 )
-from within_daemon.sandbox.serving import serve_app
+from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +112,7 @@ class _Ctx:
     shown: dict[str, str] = field(default_factory=dict)
 
 
-class GoogleAdsEmulator:
+class GoogleAdsEmulator(PlatformEmulator):
     """An in-process Google Ads REST server; see the module docstring and ``serve``."""
 
     def __init__(
@@ -189,22 +187,11 @@ class GoogleAdsEmulator:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def make_app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        return app
-
-    @asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve until the block exits; yields the versioned base URL (``token_url`` is set)."""
-        async with serve_app(self.make_app(), host, port) as origin:
-            self.base_url = f"{origin}/{self.api_version}"
-            self.token_url = f"{origin}/token"
-            yield self.base_url
+    def _set_urls(self, origin: str) -> None:
+        self.base_url = f"{origin}/{self.api_version}"
+        self.token_url = f"{origin}/token"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if "/_sandbox/" in request.path:
-            return await handle_admin(request, self.faults, self.stats)
         arrived = now()
         ctx = _Ctx(request)
         rid = hashlib.sha1(f"{arrived}{request.path}".encode()).hexdigest()[:22]

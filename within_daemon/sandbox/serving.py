@@ -1,4 +1,4 @@
-"""Running a sandbox aiohttp app on loopback: one helper for every emulator.
+"""Running a sandbox aiohttp app on loopback: the helper and base every emulator shares.
 
 ``serve_app`` binds an ephemeral port (``port=0``) by default and yields the origin
 (``http://127.0.0.1:PORT``). The short shutdown timeout matters for tests: a 'slow' or
@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
+
+from within_daemon.sandbox.faults import FaultPlan, Stats, handle_admin
 
 
 @asynccontextmanager
@@ -29,3 +31,40 @@ async def serve_app(
         yield f"http://{shown}:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+class PlatformEmulator:
+    """What every platform emulator serves the same way: one route, the admin paths, urls.
+
+    One catch-all route: the platforms answer unknown paths with their own error bodies and
+    headers, which aiohttp's router 404s would not carry. ``/_sandbox/...`` goes to the
+    fault and stats admin of :mod:`.faults`; everything else to the subclass's ``_handle``.
+    """
+
+    faults: FaultPlan
+    stats: Stats
+    base_url: str
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._on_request)
+        return app
+
+    @asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve until the block exits; yields the base URL the connectors are given."""
+        async with serve_app(self.make_app(), host, port) as origin:
+            self._set_urls(origin)
+            yield self.base_url
+
+    def _set_urls(self, origin: str) -> None:
+        """Derive ``base_url`` (and any token URL) from the bound origin."""
+        self.base_url = origin
+
+    async def _on_request(self, request: web.Request) -> web.StreamResponse:
+        if "/_sandbox/" in request.path:
+            return await handle_admin(request, self.faults, self.stats)
+        return await self._handle(request)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError

@@ -17,15 +17,13 @@ import itertools
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, handle_admin, now
-from within_daemon.sandbox.serving import serve_app
+from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
+from within_daemon.sandbox.serving import PlatformEmulator
 from within_daemon.sandbox.tiktok_data import (
     AD_ATTRIBUTES,
     VALUE_METRICS,
@@ -87,7 +85,7 @@ def _day(params: dict[str, str], name: str) -> int:
         raise bad_param(f"{name}: Not a valid date (YYYY-MM-DD).") from None
 
 
-class TikTokEmulator:
+class TikTokEmulator(PlatformEmulator):
     """An in-process TikTok Marketing API server; see the module docstring and ``serve``."""
 
     def __init__(
@@ -163,21 +161,10 @@ class TikTokEmulator:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def make_app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        return app
-
-    @asynccontextmanager
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve until the block exits; yields the versioned base URL (no trailing slash)."""
-        async with serve_app(self.make_app(), host, port) as origin:
-            self.base_url = f"{origin}/open_api/{API_VERSION}"
-            yield self.base_url
+    def _set_urls(self, origin: str) -> None:
+        self.base_url = f"{origin}/open_api/{API_VERSION}"  # no trailing slash
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if "/_sandbox/" in request.path:
-            return await handle_admin(request, self.faults, self.stats)
         arrived = now()
         m = _PATH.match(request.path)
         kind = _ROUTES.get(m.group(1)) if m else None
