@@ -16,8 +16,9 @@ Positive = Annotated[int, Meta(gt=0)]
 PositiveFloat = Annotated[float, Meta(gt=0)]
 NonNegFloat = Annotated[float, Meta(ge=0)]
 
-FACEBOOK_DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
-GOOGLE_DEFAULT_BASE_URL = "https://googleads.googleapis.com/v20"
+# The versions are dated facts: see sources/versions.py for their sunsets and sources.
+FACEBOOK_DEFAULT_BASE_URL = "https://graph.facebook.com/v27.0"
+GOOGLE_DEFAULT_BASE_URL = "https://googleads.googleapis.com/v26"
 GOOGLE_DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 AMAZON_DEFAULT_BASE_URL = "https://advertising-api.amazon.com"
 AMAZON_DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"

@@ -47,7 +47,18 @@ FAULT_KINDS = (
 )
 #: Path kinds a fault can be limited to; object reads and the other edges count as "ads".
 PATH_KINDS = ("account", "ads", "insights", "job")
-DEFAULT_VERSION = "v21.0"
+DEFAULT_VERSION = "v27.0"
+#: Marketing API expiry dates (Meta's "Marketing API version history" page, checked
+#: December 2026); v21.0 and older are long expired, v26.0 and v27.0 have no date yet.
+#: Past its date a version answers Graph error 2635 ("You are calling a deprecated version
+#: of the Ads API. Please update to the latest version: vNN.0."), as reported verbatim in
+#: facebook/facebook-nodejs-business-sdk#239 and maraujo/pySocialWatcher#25 (HTTP 400,
+#: type OAuthException).
+EXPIRES = {
+    "v22.0": dt.date(2026, 2, 19), "v23.0": dt.date(2026, 6, 9),
+    "v24.0": dt.date(2026, 11, 10), "v25.0": dt.date(2027, 2, 23),
+}
+_VERSION = re.compile(r"^/v(\d+)\.(\d+)/")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 5000
 _ROUTE = re.compile(r"^(?:/v\d+\.\d+)?/(?:act_(\d+)|(\d+))(?:/([a-z_]+))?/?$")
 _DEBUG_TOKEN = re.compile(r"^(?:/v\d+\.\d+)?/debug_token/?$")
@@ -89,6 +100,8 @@ class FacebookEmulator(PlatformEmulator):
         self.accounts = {a.account_id: a for a in (accounts or default_accounts())}
         self.seed = seed
         self.api_version = api_version
+        #: The emulator's calendar for version expiry (None: the real date, UTC).
+        self.today: dt.date | None = None
         self.faults = FaultPlan(FAULT_KINDS, PATH_KINDS)
         self.stats = Stats()
         self.base_url = ""
@@ -152,7 +165,24 @@ class FacebookEmulator(PlatformEmulator):
     def _set_urls(self, origin: str) -> None:
         self.base_url = f"{origin}/{self.api_version}"
 
+    def version_expired(self, path: str) -> bool:
+        """Whether the path's ``/vNN.0/`` prefix names a version past its expiry."""
+        m = _VERSION.match(path)
+        if m is None:
+            return False  # Graph serves unversioned paths with the app's default version
+        if (int(m.group(1)), int(m.group(2))) < (22, 0):
+            return True
+        expiry = EXPIRES.get(f"v{m.group(1)}.{m.group(2)}")
+        today = self.today or dt.datetime.now(dt.UTC).date()
+        return expiry is not None and expiry <= today
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.version_expired(request.path):
+            err = g.deprecated_version(self.api_version)
+            self.stats.record(RequestRecord(request.method, request.path, {}, "", "other",
+                                            err.status, now()))
+            return web.Response(body=msgspec.json.encode(err.body()), status=err.status,
+                                content_type="application/json")
         if _DEBUG_TOKEN.match(request.path):
             return self._debug_token(request)
         arrived = now()

@@ -86,6 +86,15 @@ def expired_token() -> GraphError:
     return GraphError(400, 190, _EXPIRED_MESSAGE, subcode=463)
 
 
+def deprecated_version(latest: str) -> GraphError:
+    """An expired version in the path (message as quoted in public SDK issues)."""
+    return GraphError(
+        400, 2635,
+        f"(#2635) You are calling a deprecated version of the Ads API. Please update to the "
+        f"latest version: {latest}.",
+    )
+
+
 def unknown_object(object_id: str, method: str = "get") -> GraphError:
     return GraphError(
         400, 100,
