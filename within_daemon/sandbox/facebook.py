@@ -24,6 +24,11 @@ from aiohttp import web
 
 from within_daemon.sandbox import facebook_graph as g
 from within_daemon.sandbox.facebook_data import AccountData, SandboxAccount, default_accounts
+from within_daemon.sandbox.facebook_graph import (
+    EFFECTIVE_STATUSES,
+    HIDDEN_STATUSES,
+    status_filter,
+)
 from within_daemon.sandbox.facebook_insights import (
     InsightsTable,
     corrupt_rows,
@@ -48,17 +53,6 @@ FAULT_KINDS = (
 #: Path kinds a fault can be limited to; object reads and the other edges count as "ads".
 PATH_KINDS = ("account", "ads", "insights", "job")
 DEFAULT_VERSION = "v27.0"
-#: Marketing API expiry dates (Meta's "Marketing API version history" page, checked
-#: December 2026); v21.0 and older are long expired, v26.0 and v27.0 have no date yet.
-#: Past its date a version answers Graph error 2635 ("You are calling a deprecated version
-#: of the Ads API. Please update to the latest version: vNN.0."), as reported verbatim in
-#: facebook/facebook-nodejs-business-sdk#239 and maraujo/pySocialWatcher#25 (HTTP 400,
-#: type OAuthException).
-EXPIRES = {
-    "v22.0": dt.date(2026, 2, 19), "v23.0": dt.date(2026, 6, 9),
-    "v24.0": dt.date(2026, 11, 10), "v25.0": dt.date(2027, 2, 23),
-}
-_VERSION = re.compile(r"^/v(\d+)\.(\d+)/")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 5000
 _ROUTE = re.compile(r"^(?:/v\d+\.\d+)?/(?:act_(\d+)|(\d+))(?:/([a-z_]+))?/?$")
 _DEBUG_TOKEN = re.compile(r"^(?:/v\d+\.\d+)?/debug_token/?$")
@@ -135,10 +129,19 @@ class FacebookEmulator(PlatformEmulator):
     def expected_rows(
         self, account_id: str, since: str | dt.date, until: str | dt.date, level: str = "ad",
         time_increment: int = 1, breakdowns: tuple[str, ...] = (),
+        statuses: frozenset[str] = EFFECTIVE_STATUSES,
     ) -> int:
-        """How many insights rows a complete pull of this range returns."""
+        """How many insights rows a complete pull of this range returns.
+
+        Complete means with every ``ad.effective_status`` asked for; pass ``statuses`` for
+        a narrower filter (``frozenset()``: none sent, so deleted and archived ads are left out).
+        """
         rng = msgspec.json.encode({"since": str(since), "until": str(until)}).decode()
         params = {"level": level, "time_increment": str(time_increment), "time_range": rng}
+        if statuses:
+            params["filtering"] = msgspec.json.encode([{
+                "field": "ad.effective_status", "operator": "IN", "value": sorted(statuses),
+            }]).decode()
         if breakdowns:
             params["breakdowns"] = ",".join(breakdowns)
         query = parse_insights_query(params, dt.date.today())
@@ -167,14 +170,7 @@ class FacebookEmulator(PlatformEmulator):
 
     def version_expired(self, path: str) -> bool:
         """Whether the path's ``/vNN.0/`` prefix names a version past its expiry."""
-        m = _VERSION.match(path)
-        if m is None:
-            return False  # Graph serves unversioned paths with the app's default version
-        if (int(m.group(1)), int(m.group(2))) < (22, 0):
-            return True
-        expiry = EXPIRES.get(f"v{m.group(1)}.{m.group(2)}")
-        today = self.today or dt.datetime.now(dt.UTC).date()
-        return expiry is not None and expiry <= today
+        return g.version_expired(path, self.today or dt.datetime.now(dt.UTC).date())
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.version_expired(request.path):
@@ -314,8 +310,16 @@ class FacebookEmulator(PlatformEmulator):
     def _edge(self, ctx: _Ctx) -> dict[str, Any]:
         assert ctx.data is not None
         data = ctx.data
+        # The ads edge hides ARCHIVED and DELETED ads unless the filter names them (Meta,
+        # "Manage your ad object's status"; the 2014 "DELETED vs ARCHIVED" blog's table:
+        # neither is returned as an edge without a filter).
+        wanted = status_filter(ctx.params, "effective_status") or status_filter(
+            ctx.params, "ad.effective_status")
         objs: list[dict[str, Any]] = (
-            [a.graph for a in data.ads] if ctx.edge == "ads"
+            [a.graph for a in data.ads if (
+                a.graph["effective_status"] in wanted if wanted is not None
+                else a.graph["effective_status"] not in HIDDEN_STATUSES)]
+            if ctx.edge == "ads"
             else [a.graph for a in data.adsets] if ctx.edge == "adsets"
             else [c.graph for c in data.campaigns] if ctx.edge == "campaigns"
             else [a.graph["creative"] for a in data.ads]

@@ -53,7 +53,22 @@ AD_FIELDS = (
 #: Only what normalization uses: account id and currency come from the account itself,
 #: and ctr is recomputed from clicks / impressions, so asking for them would only make
 #: every row bigger to download and decode.
-INSIGHT_FIELDS = "ad_id,adset_id,campaign_id,impressions,clicks,spend,actions,action_values"
+INSIGHT_FIELDS = (
+    "ad_id,adset_id,campaign_id,impressions,clicks,spend,actions,action_values,"
+    "quality_ranking,engagement_rate_ranking,conversion_rate_ranking"
+)
+#: Every ``effective_status`` an ad can have. Graph leaves DELETED and ARCHIVED ads out of
+#: ad-level insights and the ads edge unless the filter names them, while the account row
+#: still counts them (Meta, "Manage your ad object's status"; Airbyte sends the same
+#: filter), so without it ad sums fall short of the account totals.
+AD_STATUSES = (
+    "ACTIVE", "ADSET_PAUSED", "ARCHIVED", "CAMPAIGN_PAUSED", "DELETED", "DISAPPROVED",
+    "IN_PROCESS", "PAUSED", "PENDING_BILLING_INFO", "PENDING_REVIEW", "PREAPPROVED",
+    "WITH_ISSUES",
+)
+ALL_ADS_FILTER = msgspec.json.encode(
+    [{"field": "ad.effective_status", "operator": "IN", "value": list(AD_STATUSES)}]
+).decode()
 ACCOUNT_INSIGHT_FIELDS = (
     "account_id,account_currency,impressions,clicks,spend,actions,action_values"
 )
@@ -214,7 +229,8 @@ class FacebookAdsConnector(HttpSource):
         """Pages of ads with their creatives."""
         async for page in self.pages(
             f"act_{self.account_id}/ads",
-            {"fields": fields, "limit": str(limit or self.config.page_size)},
+            {"fields": fields, "limit": str(limit or self.config.page_size),
+             "filtering": ALL_ADS_FILTER},
             endpoint="ads",
         ):
             yield page
@@ -252,13 +268,18 @@ class FacebookAdsConnector(HttpSource):
     def _insight_params(
         self, since: str, until: str, level: str, fields: str, limit: int | None
     ) -> dict[str, str]:
-        return {
+        params = {
             "level": level,
             "fields": fields,
             "time_range": msgspec.json.encode({"since": since, "until": until}).decode(),
             "time_increment": "1",
             "limit": str(limit or self.config.page_size),
         }
+        if level == "ad":
+            # Only ad rows: at account level the filter would drop removed ads' spend
+            # from the totals the ad rows are checked against.
+            params["filtering"] = ALL_ADS_FILTER
+        return params
 
     def iter_insights(
         self,
