@@ -63,6 +63,10 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
 class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
     base_url: str = FACEBOOK_DEFAULT_BASE_URL
+    # Async jobs may sit at 0 % ("Job Not Started") for many minutes: a stall is no
+    # progress for half an hour, and a job gets an hour before it is created again.
+    stall_seconds: PositiveFloat = 1800.0
+    job_budget_seconds: PositiveFloat = 3600.0
     page_size: Annotated[int, Meta(gt=0, le=5000)] = 500
     conversion_action_types: tuple[str, ...] = ("offsite_conversion.fb_pixel_purchase",)
 

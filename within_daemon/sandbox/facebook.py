@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 FAULT_KINDS = (
     "throttle", "usage", "server_error", "reduce_data", "slow", "expired_token", "malformed",
-    "truncated", "bad_rows", "job_fail", "job_stall", "empty_page_with_next",
+    "truncated", "bad_rows", "job_fail", "job_stall", "job_queued", "empty_page_with_next",
 )
 #: Path kinds a fault can be limited to; object reads and the other edges count as "ads".
 PATH_KINDS = ("account", "ads", "insights", "job")

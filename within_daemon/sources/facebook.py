@@ -6,20 +6,18 @@ metrics)``) and adds the streaming calls the daemon uses: ``iter_ads`` and
 ``iter_insights`` yield one page at a time so memory never depends on the range size;
 ``iter_audience`` is the same ad-level pull split by the ``age`` and ``gender`` breakdowns.
 Paging follows ``paging.next`` until it is absent (an empty page may still carry one);
-long ranges go through async report jobs whose stall is detected by progress that stops
-moving, not by a fixed timeout.
+long ranges go through async report jobs (``facebook_jobs``): a stall is progress that stops
+moving for a long window, and a job that overruns its budget is created again.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import aiohttp
-import anyio
 import msgspec
 from yarl import URL
 
@@ -30,16 +28,11 @@ from ..config import (
     LoadedConfig,
     Secret,
 )
-from ..errors import (
-    AuthError,
-    ReduceDataError,
-    ReportStalledError,
-    SourceError,
-    TransientError,
-)
+from ..errors import AuthError, ReduceDataError, SourceError, TransientError
 from ..observability.metrics import Metrics
 from .base import HttpSource, settings_from
 from .facebook_errors import classify_error
+from .facebook_jobs import JobClock, MonotonicClock, wait_for_job
 from .pacing import UsageReading, read_usage_headers
 from .registry import register_connector, require
 
@@ -78,8 +71,6 @@ AUDIENCE_FIELDS = "ad_id,impressions,clicks,spend,actions"
 AUDIENCE_BREAKDOWNS = '["age","gender"]'
 #: Below this page size a "reduce the amount of data" error is not worth halving further.
 MIN_PAGE = 10
-_DONE = "Job Completed"
-_FAILED = ("Job Failed", "Job Skipped")
 
 
 def _days_between(since: str, until: str) -> int:
@@ -101,8 +92,11 @@ class FacebookAdsConnector(HttpSource):
         base_url: str | None = None,
         session: aiohttp.ClientSession | None = None,
         metrics: Metrics | None = None,
+        clock: JobClock | None = None,
     ) -> None:
         self.config = config or FacebookConfig()
+        #: The clock async report jobs wait on (tests pass a fake one).
+        self.clock: JobClock = clock or MonotonicClock()
         super().__init__(
             account_id.removeprefix("act_"), rate_limit, settings_from(self.config),
             session=session, metrics=metrics,
@@ -326,7 +320,8 @@ class FacebookAdsConnector(HttpSource):
                 run_id = await self.run_report_job(params)
                 break
             except TransientError:
-                # A failed or stalled job is re-created once before the window fails.
+                # A failed, stalled or overrunning job is re-created once before the
+                # window fails.
                 attempts += 1
                 if attempts > 1:
                     raise
@@ -346,31 +341,16 @@ class FacebookAdsConnector(HttpSource):
         if not run_id:
             raise TransientError("job_create: no report_run_id in the answer",
                                  platform=self.platform, account_id=self.account_id)
-        interval = self.config.poll_interval_seconds
-        last_pct = -1.0
-        last_move = time.monotonic()
-        while True:
-            await anyio.sleep(interval)
-            st = await self._get(
-                run_id, {"fields": "id,async_status,async_percent_completion"}, "job_status"
-            )
-            status = str(st.get("async_status", "")) if isinstance(st, dict) else ""
-            pct = float(st.get("async_percent_completion", 0) or 0) if isinstance(st, dict) else 0
-            if status == _DONE:
-                return run_id
-            if status in _FAILED:
-                raise TransientError(f"async report {run_id}: {status}",
-                                     platform=self.platform, account_id=self.account_id)
-            now = time.monotonic()
-            if pct != last_pct:
-                last_pct, last_move = pct, now
-            elif now - last_move > self.config.stall_seconds:
-                raise ReportStalledError(
-                    f"async report {run_id} stuck at {pct:.0f}% for "
-                    f"{now - last_move:.0f}s ({status or 'no status'})",
-                    platform=self.platform, account_id=self.account_id,
-                )
-            interval = min(interval * 1.5, 30.0)
+        await wait_for_job(
+            run_id,
+            lambda rid: self._get(
+                rid, {"fields": "id,async_status,async_percent_completion"}, "job_status"),
+            clock=self.clock, poll_interval=self.config.poll_interval_seconds,
+            stall_seconds=self.config.stall_seconds,
+            budget_seconds=self.config.job_budget_seconds,
+            platform=self.platform, account_id=self.account_id,
+        )
+        return run_id
 
     def iter_ad_rows(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
