@@ -523,3 +523,20 @@ async def test_rankings_only_when_requested(emu_client: Any) -> None:
     assert all("quality_ranking" not in r for r in plain)
     assert all(r["quality_ranking"] and r["conversion_rate_ranking"] for r in ranked)
     assert all("engagement_rate_ranking" not in r for r in ranked)
+
+
+async def test_token_in_an_oauth_header_keeps_it_out_of_next_links(emu_client: Any) -> None:
+    """Authorization: OAuth <token> is accepted, and paging.next then carries no token."""
+    emu, client = emu_client
+    url = f"{client.base}/act_{ACCT}/insights"
+    params = {"level": "ad", "time_increment": "1", "time_range": RANGE, "limit": "5"}
+    for scheme in ("OAuth", "Bearer"):
+        async with client.session.get(url, params=params,
+                                      headers={"Authorization": f"{scheme} s3cret"}) as resp:
+            body = await resp.json()
+        assert resp.status == 200 and body["data"]
+        assert "s3cret" not in body["paging"]["next"]
+        assert "access_token" not in body["paging"]["next"]
+    async with client.session.get(url, params=params,
+                                  headers={"Authorization": "Basic s3cret"}) as resp:
+        assert resp.status == 400 and (await resp.json())["error"]["code"] == 190

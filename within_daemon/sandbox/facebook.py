@@ -248,10 +248,7 @@ class FacebookEmulator(PlatformEmulator):
         acct, kind, faults = ctx.account_id or None, ctx.kind, self.faults
         if f := faults.take("slow", acct, kind):
             await asyncio.sleep(float(f.params.get("delay", 1.0)))
-        token = ctx.params.get("access_token", "")
-        auth = ctx.request.headers.get("Authorization", "")
-        if not token and auth.startswith("Bearer "):
-            token = auth[7:].strip()
+        token = ctx.params.get("access_token", "") or _header_token(ctx.request)
         if not token:
             raise g.missing_token()
         if faults.take("expired_token", acct, kind):
@@ -285,7 +282,7 @@ class FacebookEmulator(PlatformEmulator):
     def _debug_token(self, request: web.Request) -> web.Response:
         """``/debug_token?input_token=...``: validity and expiry of a token."""
         if not request.query.get("input_token") or not (
-            request.query.get("access_token") or request.headers.get("Authorization")
+            request.query.get("access_token") or _header_token(request)
         ):
             err = g.missing_token()
             return web.Response(body=msgspec.json.encode(err.body()), status=err.status,
@@ -401,6 +398,17 @@ class FacebookEmulator(PlatformEmulator):
         if job.status != "Job Completed":
             raise g.invalid_parameter(f"Report run {job.id} is not completed yet ({job.status})")
         return self._insights_page(ctx, InsightsTable(ctx.data, job.query))
+
+
+def _header_token(request: web.Request) -> str:
+    """The token of ``Authorization: OAuth <token>`` or ``Bearer <token>``.
+
+    Graph takes the token from this header as well as from ``access_token`` (reference §0:
+    "The token may be sent as Authorization: OAuth <token> (or Bearer)"); a header keeps it
+    out of the URL, so out of ``paging.next`` links and of error texts quoting URLs.
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() in ("oauth", "bearer") else ""
 
 
 def _eta(f: Fault, default: int) -> int:

@@ -116,8 +116,9 @@ class FacebookAdsConnector(HttpSource):
         self._account_info = None  # re-read name, currency and time zone once per run
 
     # -- platform hooks ------------------------------------------------------------------
-    def auth_params(self) -> dict[str, str]:
-        return {"access_token": self._token.reveal()}
+    def auth_headers(self) -> dict[str, str]:
+        # In a header, not the query: URLs end up in logs, error texts and paging.next.
+        return {"Authorization": f"OAuth {self._token.reveal()}"}
 
     def read_usage(self, headers: Mapping[str, str]) -> UsageReading | None:
         return read_usage_headers(headers)
@@ -174,7 +175,8 @@ class FacebookAdsConnector(HttpSource):
                     f"{endpoint}: paging.next points to another host ({nurl.host})",
                     platform=self.platform, account_id=self.account_id,
                 )
-            # Keep the cursor and the platform's params, but our token and page size.
+            # Keep the cursor and the platform's params, but our page size; a token in the
+            # link is dropped (ours travels in the Authorization header).
             page_size = query.get("limit")
             query = {k: v for k, v in nurl.query.items() if k != "access_token"}
             if page_size is not None:
