@@ -200,3 +200,24 @@ def test_check_config_refuses_a_sunset_version(tmp_path: Path) -> None:
     err = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert len(err) == 1, err
     assert "platforms.facebook.base_url" in err[0] and "v27.0" in err[0]
+
+
+async def test_reload_refuses_a_sunset_version(tmp_path: Path) -> None:
+    """A SIGHUP reload naming a sunset version is refused and the running config kept."""
+    from within_daemon.config import load_config
+    from within_daemon.service import Service
+
+    cfg = tmp_path / "w.toml"
+    account = ('\n[[accounts]]\nplatform = "facebook"\naccount_id = "1"\n'
+               'access_token = { env = "WITHIN_TEST_TOKEN" }\n')
+    cfg.write_text('[platforms.facebook]\nbase_url = "https://graph.facebook.com/v27.0"\n'
+                   + account)
+    metrics = Metrics(CollectorRegistry())
+    svc = Service(load_config(cfg), metrics)
+    cfg.write_text('[platforms.facebook]\nbase_url = "https://graph.facebook.com/v24.0"\n'
+                   + account)
+    with anyio.fail_after(10):
+        await svc.reload()
+    assert svc.loaded.config.platforms.facebook.base_url.endswith("/v27.0")
+    assert metrics.registry.get_sample_value(
+        "within_config_reloads_total", {"result": "failure"}) == 1.0
