@@ -162,10 +162,10 @@ def check_versions(
         entry = find(platform, version)
         est = " (estimated)" if entry is not None and entry.estimated else ""
         if sunset is not None and sunset <= today:
+            when = f"on {sunset}" if entry is not None else f"by {sunset} at the latest"
             out.append(VersionNotice(
                 platform, version, "expired", sunset,
-                f"{key}: {platform} API {version} was sunset on {sunset}; every call fails. "
-                f"{fix}",
+                f"{key}: {platform} API {version} was sunset {when}; every call fails: {fix}",
             ))
         elif sunset is not None and (sunset - today).days <= WARN_DAYS:
             out.append(VersionNotice(
