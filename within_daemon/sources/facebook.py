@@ -180,7 +180,9 @@ class FacebookAdsConnector(HttpSource):
         """Unix time the access token expires (0: never), from ``/debug_token``.
 
         Meta lets a token inspect itself when both belong to the same app. ``None`` when
-        the platform would not say; this never fails a run.
+        the platform would not say; this never fails a run. The one call whose URL carries
+        the token: ``/debug_token`` takes it only as ``input_token``; log lines redact it
+        (every configured secret is registered with the logging filter).
         """
         try:
             obj = await self._get("debug_token", {"input_token": self._token.reveal()},
