@@ -123,14 +123,29 @@ def _load(args: argparse.Namespace) -> LoadedConfig:
     return loaded
 
 
+def _check_versions(loaded: LoadedConfig, metrics: Metrics | None = None) -> list[str]:
+    """Refuse a sunset API version (ConfigError, exit 2); return the warnings."""
+    from datetime import UTC, datetime
+
+    from .sources.versions import enforce_versions
+
+    used = {a.platform for a in loaded.config.accounts}
+    notices = enforce_versions(loaded.config.platforms, used, datetime.now(UTC).date(),
+                               where=str(loaded.path), metrics=metrics)
+    return [n.message for n in notices]
+
+
 def _exit_for(results: Sequence[TaskResult]) -> int:
     return EXIT_OK if all(r.success for r in results) else EXIT_FAILED
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     loaded = _load(args)
+    warnings = _check_versions(loaded)
     cfg = loaded.config
     print(f"{loaded.path}: OK")
+    for w in warnings:
+        print(f"  warning: {w}")
     print(f"  database: {redact(cfg.database.url)}")
     print(f"  metrics:  {cfg.metrics.listen if cfg.metrics.enabled else 'disabled'}")
     for a in cfg.accounts:
@@ -300,9 +315,11 @@ def cmd_once(args: argparse.Namespace) -> int:
     from .daemon import run_once
 
     loaded = _load(args)
+    metrics = Metrics()
+    _check_versions(loaded, metrics)
 
     async def go() -> list[TaskResult]:
-        return await run_once(loaded, metrics=Metrics(), task_names=args.task)
+        return await run_once(loaded, metrics=metrics, task_names=args.task)
 
     results = anyio.run(go, backend="asyncio")
     _print_results(results)
@@ -313,9 +330,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import run_daemon
 
     loaded = _load(args)
+    metrics = Metrics()
+    _check_versions(loaded, metrics)
 
     async def go() -> int:
-        return await run_daemon(loaded, metrics=Metrics(), ready_file=args.ready_file,
+        return await run_daemon(loaded, metrics=metrics, ready_file=args.ready_file,
                                 run_at_start=args.run_at_start)
 
     return anyio.run(go, backend="asyncio")
@@ -347,10 +366,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
     loaded = _load(args)
+    metrics = Metrics()
+    _check_versions(loaded, metrics)
 
     async def go() -> TaskResult:
         return await run_backfill(
-            loaded, metrics=Metrics(), platform=args.platform, account_id=args.account,
+            loaded, metrics=metrics, platform=args.platform, account_id=args.account,
             start=args.start, end=args.end, pipeline=args.pipeline, force=args.force,
             progress=_progress_printer(),
         )

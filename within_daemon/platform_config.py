@@ -16,8 +16,9 @@ Positive = Annotated[int, Meta(gt=0)]
 PositiveFloat = Annotated[float, Meta(gt=0)]
 NonNegFloat = Annotated[float, Meta(ge=0)]
 
-FACEBOOK_DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
-GOOGLE_DEFAULT_BASE_URL = "https://googleads.googleapis.com/v20"
+# The versions are dated facts: see sources/versions.py for their sunsets and sources.
+FACEBOOK_DEFAULT_BASE_URL = "https://graph.facebook.com/v27.0"
+GOOGLE_DEFAULT_BASE_URL = "https://googleads.googleapis.com/v26"
 GOOGLE_DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 AMAZON_DEFAULT_BASE_URL = "https://advertising-api.amazon.com"
 AMAZON_DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -62,6 +63,10 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
 class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
     base_url: str = FACEBOOK_DEFAULT_BASE_URL
+    # Async jobs may sit at 0 % ("Job Not Started") for many minutes: a stall is no
+    # progress for half an hour, and a job gets an hour before it is created again.
+    stall_seconds: PositiveFloat = 1800.0
+    job_budget_seconds: PositiveFloat = 3600.0
     page_size: Annotated[int, Meta(gt=0, le=5000)] = 500
     conversion_action_types: tuple[str, ...] = ("offsite_conversion.fb_pixel_purchase",)
 

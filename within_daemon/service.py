@@ -26,6 +26,7 @@ import signal
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -42,6 +43,7 @@ from .observability.sd_notify import notify
 from .observability.server import serve_http
 from .pipelines.engine import Engine, open_engine
 from .replica import Replica
+from .sources.versions import enforce_versions
 from .tasks import Tick, build_scheduler
 from .tasks.scheduler import last_slot
 
@@ -278,6 +280,10 @@ class Service:
                 notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
                 try:
                     new = await anyio.to_thread.run_sync(load_config, self.loaded.path)
+                    # A sunset API version fails every call: refuse it like a bad key.
+                    used = {a.platform for a in new.config.accounts}
+                    enforce_versions(new.config.platforms, used, datetime.now(UTC).date(),
+                                     where=str(new.path), metrics=self.metrics)
                 except ConfigError as exc:
                     log.error("reload refused, keeping the running config: %s", exc)
                     self.metrics.config_reload.labels("failure").inc()

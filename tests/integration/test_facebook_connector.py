@@ -247,3 +247,15 @@ async def test_token_expiry_from_debug_token(emulator: FacebookEmulator) -> None
         assert abs(expires - (time.time() + 60 * 86400)) < 120
         emulator.token_expires_in = None
         assert await conn.token_expiry() == 0
+
+
+async def test_token_travels_in_a_header_not_the_url(emulator: FacebookEmulator) -> None:
+    """No request the connector sends (pages, jobs, account) carries access_token in its URL."""
+    async with connector(emulator, page_size=7) as conn:
+        await conn.get_account_info()
+        await collect(conn)
+        await collect(conn, use_async=True)
+    seen = list(emulator.stats.recent)
+    assert len(seen) > 10
+    assert [r for r in seen if "access_token" in r.query] == []
+    assert all(r.status == 200 for r in seen)

@@ -91,7 +91,7 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_cli_check_config_never_prints_secrets(tmp_path: Path) -> None:
     """check-config says where each token comes from, never the token."""
-    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v21.0",
+    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v27.0",
                        accounts=[fb_account("1000000001")],
                        tasks=[{"name": "t", "lookback_days": 3}])
     out = cli("check-config", "--config", str(cfg))
@@ -102,7 +102,7 @@ def test_cli_check_config_never_prints_secrets(tmp_path: Path) -> None:
 
 def test_cli_check_config_masks_a_database_password(tmp_path: Path) -> None:
     """A password inside a postgresql:// url is shown as *** by check-config."""
-    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v21.0",
+    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v27.0",
                        accounts=[fb_account("1000000001")],
                        tasks=[{"name": "t", "lookback_days": 3}],
                        db="postgresql://within:s3cret-pw@db.internal:5432/within")

@@ -482,3 +482,61 @@ def test_accounts_are_valid_and_sized() -> None:
     assert acct.n_ads == 1000 and len(emu.data("act_123").ads) == 1000
     with pytest.raises(ValueError):
         SandboxAccount("act_1", "bad")
+
+
+async def test_removed_ads_need_the_effective_status_filter(emu_client: Any) -> None:
+    """Deleted/archived ads show in ad rows and the ads edge only when the filter names them."""
+    emu, client = emu_client
+    removed = {a.id for a in emu.data(OTHER).ads
+               if a.graph["effective_status"] in ("DELETED", "ARCHIVED")}
+    assert len(removed) == 2
+    every = msgspec.json.encode([{"field": "ad.effective_status", "operator": "IN",
+                                  "value": ["ACTIVE", "PAUSED", "ADSET_PAUSED",
+                                            "CAMPAIGN_PAUSED", "ARCHIVED", "DELETED"]}]).decode()
+    plain = await client.insights(OTHER, fields="ad_id,impressions", limit="500")
+    full = await client.insights(OTHER, fields="ad_id,impressions", limit="500", filtering=every)
+    assert not removed & {r["ad_id"] for r in plain}
+    assert removed <= {r["ad_id"] for r in full}
+    assert len(full) == emu.expected_rows(OTHER, "2024-02-27", "2024-03-03")
+    assert len(plain) == emu.expected_rows(OTHER, "2024-02-27", "2024-03-03",
+                                           statuses=frozenset())
+    # The account row counts every ad, whatever the ad-level default hides.
+    [acct] = await client.insights(OTHER, level="account", fields="impressions",
+                                   time_increment="all_days")
+    assert int(acct["impressions"]) == sum(int(r["impressions"]) for r in full)
+    ads, _ = await client.pull(f"/act_{OTHER}/ads", fields="id", limit="100")
+    listed, _ = await client.pull(f"/act_{OTHER}/ads", fields="id", limit="100", filtering=every)
+    assert not removed & {a["id"] for a in ads} and removed <= {a["id"] for a in listed}
+    only_deleted = '[{"field":"ad.effective_status","operator":"IN","value":["DELETED"]}]'
+    rows = await client.insights(OTHER, fields="ad_id", filtering=only_deleted)
+    assert {r["ad_id"] for r in rows} < removed
+    bad = '[{"field":"ad.effective_status","operator":"IN","value":["GONE"]}]'
+    status, _, body = await client.get(f"/act_{OTHER}/insights", level="ad", filtering=bad)
+    assert status == 400 and _error(body)["code"] == 100
+
+
+async def test_rankings_only_when_requested(emu_client: Any) -> None:
+    """quality_ranking and friends come back on ad rows only when asked for."""
+    _, client = emu_client
+    plain = await client.insights(fields="ad_id,impressions")
+    ranked = await client.insights(fields="ad_id,quality_ranking,conversion_rate_ranking")
+    assert all("quality_ranking" not in r for r in plain)
+    assert all(r["quality_ranking"] and r["conversion_rate_ranking"] for r in ranked)
+    assert all("engagement_rate_ranking" not in r for r in ranked)
+
+
+async def test_token_in_an_oauth_header_keeps_it_out_of_next_links(emu_client: Any) -> None:
+    """Authorization: OAuth <token> is accepted, and paging.next then carries no token."""
+    emu, client = emu_client
+    url = f"{client.base}/act_{ACCT}/insights"
+    params = {"level": "ad", "time_increment": "1", "time_range": RANGE, "limit": "5"}
+    for scheme in ("OAuth", "Bearer"):
+        async with client.session.get(url, params=params,
+                                      headers={"Authorization": f"{scheme} s3cret"}) as resp:
+            body = await resp.json()
+        assert resp.status == 200 and body["data"]
+        assert "s3cret" not in body["paging"]["next"]
+        assert "access_token" not in body["paging"]["next"]
+    async with client.session.get(url, params=params,
+                                  headers={"Authorization": "Basic s3cret"}) as resp:
+        assert resp.status == 400 and (await resp.json())["error"]["code"] == 190

@@ -177,7 +177,8 @@ async def test_advertiser_info_both_id_forms(tt: tuple[TikTokEmulator, Client]) 
     _, c = tt
     body = await c.get("/advertiser/info/", advertiser_ids=f'["{BERLIN}"]')
     [info] = body["data"]["list"]
-    assert (info["currency"], info["timezone"]) == ("EUR", "Europe/Berlin")
+    assert (info["currency"], info["display_timezone"]) == ("EUR", "Europe/Berlin")
+    assert info["timezone"] == "Etc/GMT-1"  # a fixed offset: no daylight saving
     body = await c.get("/advertiser/info/", advertiser_id=ADV)
     assert body["data"]["list"][0]["advertiser_id"] == ADV
     body = await c.get("/advertiser/info/", advertiser_ids='["42"]')

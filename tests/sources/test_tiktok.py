@@ -290,3 +290,25 @@ def test_requested_metrics_cover_what_the_normalizer_reads() -> None:
     """Every metric the normalizers read is one the connector asks TikTok for."""
     assert set(AD_METRICS_READ) <= set(AD_REPORT.metrics)
     assert set(ACCOUNT_METRICS_READ) <= set(ACCOUNT_REPORT.metrics)
+
+
+async def test_today_follows_daylight_saving(emu: TikTokEmulator) -> None:
+    """The account's zone is the IANA display_timezone, so "today" moves with summer time."""
+    from datetime import UTC, datetime
+
+    from within_daemon.pipelines.source_actor import account_today
+    from within_daemon.sandbox.tiktok import gmt_offset_name
+
+    assert gmt_offset_name("America/Los_Angeles") == "Etc/GMT+8"
+    assert gmt_offset_name("Europe/Berlin") == "Etc/GMT-1"
+    async with connector(emu, ADV) as conn:
+        info = await conn.get_account_info()
+    assert info["timezone_name"] == "America/Los_Angeles"
+    # 07:30 UTC: 23:30 of the day before in winter (UTC-8), 00:30 of the day in summer (UTC-7).
+    winter = datetime(2026, 1, 15, 7, 30, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 7, 30, tzinfo=UTC)
+    assert account_today(info, now=winter) == "2026-01-14"
+    assert account_today(info, now=summer) == "2026-07-01"
+    # Across the March change: the same UTC hour is the day before, then the same day.
+    assert account_today(info, now=datetime(2026, 3, 7, 7, 30, tzinfo=UTC)) == "2026-03-06"
+    assert account_today(info, now=datetime(2026, 3, 9, 7, 30, tzinfo=UTC)) == "2026-03-09"

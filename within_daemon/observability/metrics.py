@@ -104,6 +104,11 @@ class Metrics:
             "Unix time an account's access token expires (0: never expires).",
             ["platform", "account_id"], registry=r,
         )
+        self.api_version_sunset = Gauge(
+            "within_api_version_sunset_timestamp_seconds",
+            "Unix time the configured API version of a platform sunsets (0: none announced).",
+            ["platform"], registry=r,
+        )
         self.actor_restarts = Counter(
             "within_actor_crashes_total", "Actors that crashed.", ["actor"], registry=r,
         )

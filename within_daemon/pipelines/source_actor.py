@@ -50,18 +50,18 @@ def windows(days: Sequence[str], size: int) -> list[tuple[str, str, tuple[str, .
     return out
 
 
-def account_today(account: dict[str, Any]) -> str:
+def account_today(account: dict[str, Any], now: datetime | None = None) -> str:
     """Today's date in the ad account's own time zone (its days are the platform's days).
 
     A day is only final once it is over where the account lives: at 01:00 UTC it is still
-    yesterday afternoon in Los Angeles.
+    yesterday afternoon in Los Angeles. ``now`` (aware) replaces the clock in tests.
     """
     name = account.get("timezone_name")
     try:
         tz = ZoneInfo(str(name)) if name else UTC
     except (ZoneInfoNotFoundError, ValueError):
         tz = UTC
-    return datetime.now(tz).date().isoformat()
+    return (now.astimezone(tz) if now else datetime.now(tz)).date().isoformat()
 
 
 class AccountStop:

@@ -24,6 +24,11 @@ from aiohttp import web
 
 from within_daemon.sandbox import facebook_graph as g
 from within_daemon.sandbox.facebook_data import AccountData, SandboxAccount, default_accounts
+from within_daemon.sandbox.facebook_graph import (
+    EFFECTIVE_STATUSES,
+    HIDDEN_STATUSES,
+    status_filter,
+)
 from within_daemon.sandbox.facebook_insights import (
     InsightsTable,
     corrupt_rows,
@@ -43,11 +48,11 @@ log = logging.getLogger(__name__)
 
 FAULT_KINDS = (
     "throttle", "usage", "server_error", "reduce_data", "slow", "expired_token", "malformed",
-    "truncated", "bad_rows", "job_fail", "job_stall", "empty_page_with_next",
+    "truncated", "bad_rows", "job_fail", "job_stall", "job_queued", "empty_page_with_next",
 )
 #: Path kinds a fault can be limited to; object reads and the other edges count as "ads".
 PATH_KINDS = ("account", "ads", "insights", "job")
-DEFAULT_VERSION = "v21.0"
+DEFAULT_VERSION = "v27.0"
 DEFAULT_LIMIT, MAX_LIMIT = 25, 5000
 _ROUTE = re.compile(r"^(?:/v\d+\.\d+)?/(?:act_(\d+)|(\d+))(?:/([a-z_]+))?/?$")
 _DEBUG_TOKEN = re.compile(r"^(?:/v\d+\.\d+)?/debug_token/?$")
@@ -89,6 +94,8 @@ class FacebookEmulator(PlatformEmulator):
         self.accounts = {a.account_id: a for a in (accounts or default_accounts())}
         self.seed = seed
         self.api_version = api_version
+        #: The emulator's calendar for version expiry (None: the real date, UTC).
+        self.today: dt.date | None = None
         self.faults = FaultPlan(FAULT_KINDS, PATH_KINDS)
         self.stats = Stats()
         self.base_url = ""
@@ -122,10 +129,19 @@ class FacebookEmulator(PlatformEmulator):
     def expected_rows(
         self, account_id: str, since: str | dt.date, until: str | dt.date, level: str = "ad",
         time_increment: int = 1, breakdowns: tuple[str, ...] = (),
+        statuses: frozenset[str] = EFFECTIVE_STATUSES,
     ) -> int:
-        """How many insights rows a complete pull of this range returns."""
+        """How many insights rows a complete pull of this range returns.
+
+        Complete means with every ``ad.effective_status`` asked for; pass ``statuses`` for
+        a narrower filter (``frozenset()``: none sent, so deleted and archived ads are left out).
+        """
         rng = msgspec.json.encode({"since": str(since), "until": str(until)}).decode()
         params = {"level": level, "time_increment": str(time_increment), "time_range": rng}
+        if statuses:
+            params["filtering"] = msgspec.json.encode([{
+                "field": "ad.effective_status", "operator": "IN", "value": sorted(statuses),
+            }]).decode()
         if breakdowns:
             params["breakdowns"] = ",".join(breakdowns)
         query = parse_insights_query(params, dt.date.today())
@@ -152,7 +168,17 @@ class FacebookEmulator(PlatformEmulator):
     def _set_urls(self, origin: str) -> None:
         self.base_url = f"{origin}/{self.api_version}"
 
+    def version_expired(self, path: str) -> bool:
+        """Whether the path's ``/vNN.0/`` prefix names a version past its expiry."""
+        return g.version_expired(path, self.today or dt.datetime.now(dt.UTC).date())
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.version_expired(request.path):
+            err = g.deprecated_version(self.api_version)
+            self.stats.record(RequestRecord(request.method, request.path, {}, "", "other",
+                                            err.status, now()))
+            return web.Response(body=msgspec.json.encode(err.body()), status=err.status,
+                                content_type="application/json")
         if _DEBUG_TOKEN.match(request.path):
             return self._debug_token(request)
         arrived = now()
@@ -222,10 +248,7 @@ class FacebookEmulator(PlatformEmulator):
         acct, kind, faults = ctx.account_id or None, ctx.kind, self.faults
         if f := faults.take("slow", acct, kind):
             await asyncio.sleep(float(f.params.get("delay", 1.0)))
-        token = ctx.params.get("access_token", "")
-        auth = ctx.request.headers.get("Authorization", "")
-        if not token and auth.startswith("Bearer "):
-            token = auth[7:].strip()
+        token = ctx.params.get("access_token", "") or _header_token(ctx.request)
         if not token:
             raise g.missing_token()
         if faults.take("expired_token", acct, kind):
@@ -259,7 +282,7 @@ class FacebookEmulator(PlatformEmulator):
     def _debug_token(self, request: web.Request) -> web.Response:
         """``/debug_token?input_token=...``: validity and expiry of a token."""
         if not request.query.get("input_token") or not (
-            request.query.get("access_token") or request.headers.get("Authorization")
+            request.query.get("access_token") or _header_token(request)
         ):
             err = g.missing_token()
             return web.Response(body=msgspec.json.encode(err.body()), status=err.status,
@@ -284,8 +307,16 @@ class FacebookEmulator(PlatformEmulator):
     def _edge(self, ctx: _Ctx) -> dict[str, Any]:
         assert ctx.data is not None
         data = ctx.data
+        # The ads edge hides ARCHIVED and DELETED ads unless the filter names them (Meta,
+        # "Manage your ad object's status"; the 2014 "DELETED vs ARCHIVED" blog's table:
+        # neither is returned as an edge without a filter).
+        wanted = status_filter(ctx.params, "effective_status") or status_filter(
+            ctx.params, "ad.effective_status")
         objs: list[dict[str, Any]] = (
-            [a.graph for a in data.ads] if ctx.edge == "ads"
+            [a.graph for a in data.ads if (
+                a.graph["effective_status"] in wanted if wanted is not None
+                else a.graph["effective_status"] not in HIDDEN_STATUSES)]
+            if ctx.edge == "ads"
             else [a.graph for a in data.adsets] if ctx.edge == "adsets"
             else [c.graph for c in data.campaigns] if ctx.edge == "campaigns"
             else [a.graph["creative"] for a in data.ads]
@@ -367,6 +398,17 @@ class FacebookEmulator(PlatformEmulator):
         if job.status != "Job Completed":
             raise g.invalid_parameter(f"Report run {job.id} is not completed yet ({job.status})")
         return self._insights_page(ctx, InsightsTable(ctx.data, job.query))
+
+
+def _header_token(request: web.Request) -> str:
+    """The token of ``Authorization: OAuth <token>`` or ``Bearer <token>``.
+
+    Graph takes the token from this header as well as from ``access_token`` (reference §0:
+    "The token may be sent as Authorization: OAuth <token> (or Bearer)"); a header keeps it
+    out of the URL, so out of ``paging.next`` links and of error texts quoting URLs.
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() in ("oauth", "bearer") else ""
 
 
 def _eta(f: Fault, default: int) -> int:

@@ -82,6 +82,11 @@ class SandboxAccount(msgspec.Struct, frozen=True):
     max_ads: int | None = None
     #: Default percentage reported in the usage headers.
     usage_pct: float = 5.0
+    #: The last ``deleted_ads`` ads are DELETED and the ``archived_ads`` before them
+    #: ARCHIVED (removed after the days they delivered on): Graph hides them from ad-level
+    #: insights and the ads edge unless asked, while account totals still count them.
+    deleted_ads: int = 0
+    archived_ads: int = 0
 
     def __post_init__(self) -> None:
         if not self.account_id.isdigit():
@@ -109,7 +114,8 @@ def default_accounts() -> list[SandboxAccount]:
     """Three small accounts: two long-running, one that started in 2024."""
     return [
         SandboxAccount("1000000001", "Acme Outdoor (sandbox)"),
-        SandboxAccount("1000000002", "Blue Kettle Coffee (sandbox)", n_campaigns=2),
+        SandboxAccount("1000000002", "Blue Kettle Coffee (sandbox)", n_campaigns=2,
+                       deleted_ads=1, archived_ads=1),
         SandboxAccount(
             "1000000003", "Northwind Skincare (sandbox)",
             timezone_name="America/New_York", active_from="2024-03-01",
@@ -274,6 +280,11 @@ class AccountData:
             effective = "ADSET_PAUSED"
         if status == "ACTIVE" and camp.graph["status"] == "PAUSED":
             effective = "CAMPAIGN_PAUSED"
+        removed_from = self.account.n_ads - self.account.deleted_ads
+        if i >= removed_from:
+            status = effective = "DELETED"
+        elif i >= removed_from - self.account.archived_ads:
+            status = effective = "ARCHIVED"
         created = graph_time(begin, 3600 + (h >> 32) % 70000, self.tz)
         name = f"{product.title()} | {_ANGLES[template]} | v{i % 3 + 1}"
         graph = {

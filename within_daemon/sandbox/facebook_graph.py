@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -86,6 +89,39 @@ def expired_token() -> GraphError:
     return GraphError(400, 190, _EXPIRED_MESSAGE, subcode=463)
 
 
+#: Marketing API expiry dates (Meta's "Marketing API version history" page, checked
+#: December 2026); v21.0 and older are long expired, v26.0 and v27.0 have no date yet.
+#: Past its date a version answers Graph error 2635 ("You are calling a deprecated version
+#: of the Ads API. Please update to the latest version: vNN.0."), as reported verbatim in
+#: facebook/facebook-nodejs-business-sdk#239 and maraujo/pySocialWatcher#25 (HTTP 400,
+#: type OAuthException).
+EXPIRES = {
+    "v22.0": dt.date(2026, 2, 19), "v23.0": dt.date(2026, 6, 9),
+    "v24.0": dt.date(2026, 11, 10), "v25.0": dt.date(2027, 2, 23),
+}
+_VERSION = re.compile(r"^/v(\d+)\.(\d+)/")
+
+
+def version_expired(path: str, today: dt.date) -> bool:
+    """Whether the path's ``/vNN.0/`` prefix names a version expired on ``today``."""
+    m = _VERSION.match(path)
+    if m is None:
+        return False  # Graph serves unversioned paths with the app's default version
+    if (int(m.group(1)), int(m.group(2))) < (22, 0):
+        return True
+    expiry = EXPIRES.get(f"v{m.group(1)}.{m.group(2)}")
+    return expiry is not None and expiry <= today
+
+
+def deprecated_version(latest: str) -> GraphError:
+    """An expired version in the path (message as quoted in public SDK issues)."""
+    return GraphError(
+        400, 2635,
+        f"(#2635) You are calling a deprecated version of the Ads API. Please update to the "
+        f"latest version: {latest}.",
+    )
+
+
 def unknown_object(object_id: str, method: str = "get") -> GraphError:
     return GraphError(
         400, 100,
@@ -128,6 +164,43 @@ def reduce_data() -> GraphError:
         "Please reduce the amount of data you're asking for, then retry your request",
         is_transient=True,
     )
+
+
+# -- filtering -------------------------------------------------------------------------------
+
+#: ``ad.effective_status`` values Graph accepts in a filter (Airbyte's full list, see
+#: shared/reference/ad-apis.md section 1.2); HIDDEN ones appear only when listed.
+EFFECTIVE_STATUSES = frozenset({
+    "ACTIVE", "ADSET_PAUSED", "ARCHIVED", "CAMPAIGN_PAUSED", "DELETED", "DISAPPROVED",
+    "IN_PROCESS", "PAUSED", "PENDING_BILLING_INFO", "PENDING_REVIEW", "PREAPPROVED",
+    "WITH_ISSUES",
+})
+HIDDEN_STATUSES = frozenset({"DELETED", "ARCHIVED"})
+
+
+def status_filter(params: Mapping[str, str], field: str) -> tuple[str, ...] | None:
+    """The values of an ``IN`` filter on ``field`` in ``filtering``, or None without one."""
+    raw = params.get("filtering")
+    if not raw:
+        return None
+    try:
+        items = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise invalid_parameter("Param filtering must be a JSON array") from None
+    if not isinstance(items, list):
+        raise invalid_parameter("Param filtering must be a JSON array")
+    for item in items:
+        if not isinstance(item, dict) or item.get("field") != field:
+            continue  # other filters are accepted and not applied
+        values = item.get("value")
+        if item.get("operator") != "IN" or not isinstance(values, list):
+            raise invalid_parameter(f"Filter on {field} must use operator IN with a list")
+        bad = [v for v in values if v not in EFFECTIVE_STATUSES]
+        if bad:
+            raise invalid_parameter(f"Invalid value {bad[0]!r} for filter on {field}")
+        return tuple(sorted(set(values)))
+    return None
+
 
 
 # -- fields ---------------------------------------------------------------------------------

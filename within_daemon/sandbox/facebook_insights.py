@@ -6,6 +6,15 @@ contains, whatever the date range, and the oracle (``expected_rows``/``expected_
 the emulator) uses the very same arithmetic. Higher levels sum the ad-day metrics, so
 account rows are exact per-day sums of ad rows by construction.
 
+Ad-level results leave out DELETED and ARCHIVED ads unless ``filtering`` on
+``ad.effective_status`` names them (Meta, "Manage your ad object's status":
+``act_<ID>/insights?level=ad`` "does not return stats for the deleted object"; query them
+"using the ad.effective_status filter"); account, campaign and ad set rows still count them.
+A filter listing only some statuses returns only those ads, as Graph does.
+
+Ad rows carry ``quality_ranking``, ``engagement_rate_ranking`` and ``conversion_rate_ranking``
+when asked for (one label per ad), and only then: Graph returns only requested fields.
+
 With ``breakdowns`` (``age`` and/or ``gender``; other breakdowns are ignored) every row
 splits into one row per segment, segment-major within its (bucket, entity). Each ad-day's
 metrics are apportioned over the segments with integer cumulative floors, so the segment
@@ -22,7 +31,11 @@ from typing import Any
 import msgspec
 
 from within_daemon.sandbox.facebook_data import AccountData, Metrics, mix64, money
-from within_daemon.sandbox.facebook_graph import invalid_parameter
+from within_daemon.sandbox.facebook_graph import (
+    HIDDEN_STATUSES,
+    invalid_parameter,
+    status_filter,
+)
 
 LEVELS = ("ad", "adset", "campaign", "account")
 #: What Graph returns when ``fields`` is omitted (plus date_start/date_stop).
@@ -32,6 +45,9 @@ _PRESETS = {
     "last_14d": (14, 1), "last_28d": (28, 1), "last_30d": (30, 1), "last_90d": (90, 1),
 }
 _PURCHASE_TYPES = ("offsite_conversion.fb_pixel_purchase", "purchase", "omni_purchase")
+_RANKINGS = ("ABOVE_AVERAGE", "AVERAGE", "BELOW_AVERAGE_35", "BELOW_AVERAGE_20",
+             "BELOW_AVERAGE_10", "UNKNOWN")
+RANKING_FIELDS = ("quality_ranking", "engagement_rate_ranking", "conversion_rate_ranking")
 _CLICK_WINDOWS = frozenset({"1d_click", "7d_click", "28d_click"})
 _VIEW_WINDOWS = frozenset({"1d_view", "7d_view", "28d_view"})
 #: The demographic breakdowns the emulator splits rows by, in the order rows are split.
@@ -55,6 +71,15 @@ class InsightsQuery(msgspec.Struct, frozen=True):
     windows: tuple[str, ...] = ()
     #: The supported breakdowns requested, in ``BREAKDOWNS`` order (others are dropped).
     breakdowns: tuple[str, ...] = ()
+    #: ``ad.effective_status IN (...)`` from ``filtering``; None: the default (hidden
+    #: statuses left out).
+    statuses: tuple[str, ...] | None = None
+
+    def shows(self, effective_status: str) -> bool:
+        """Whether an ad with this effective status is part of an ad-level result."""
+        if self.statuses is None:
+            return effective_status not in HIDDEN_STATUSES
+        return effective_status in self.statuses
 
     @property
     def date_start(self) -> str:
@@ -118,7 +143,7 @@ def parse_insights_query(params: Mapping[str, str], today: dt.date) -> InsightsQ
     asked = set(_list_param(raw_breakdowns)) if raw_breakdowns else set()
     return InsightsQuery(
         level, fields, since, until, increment, tuple(_list_param(windows)) if windows else (),
-        tuple(b for b in BREAKDOWNS if b in asked),
+        tuple(b for b in BREAKDOWNS if b in asked), status_filter(params, "ad.effective_status"),
     )
 
 
@@ -203,6 +228,9 @@ class InsightsTable:
         self.query = query
         self.want = frozenset(query.fields)
         self.groups = _groups(data, query.level)
+        if query.level == "ad":
+            self.groups = [g for g in self.groups
+                           if query.shows(data.ads[g[0]].graph["effective_status"])]
         inc = query.increment
         lo, hi = data.active_span(query.since, query.until)
         # Buckets tile the requested range from ``since``; the ones touching the active span
@@ -218,7 +246,7 @@ class InsightsTable:
         memo = data.memo
         if len(memo) > 64:
             memo.clear()
-        key = ("idents", query.level, self.want)
+        key = ("idents", query.level, self.want, query.statuses)
         if key not in memo:
             memo[key] = [None] * len(self.groups)
         self._idents: list[dict[str, str] | None] = memo[key]
@@ -471,6 +499,10 @@ def _identity(data: AccountData, level: str, first_ad: int) -> dict[str, str]:
     if level == "adset":
         return ident
     ident.update(ad_id=ad.id, ad_name=ad.name)
+    # One ranking label per ad and ranking, deterministic from the ad id.
+    h = mix64(int(ad.id))
+    for k, name in enumerate(RANKING_FIELDS):
+        ident[name] = _RANKINGS[(h >> (8 * k)) % len(_RANKINGS)]
     return ident
 
 

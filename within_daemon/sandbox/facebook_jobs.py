@@ -2,7 +2,12 @@
 
 A job stores the parsed query at creation and only moves when it is polled: each status poll
 advances ``async_percent_completion`` by a fixed step, so a test controls progress by
-polling, not by sleeping. The ``job_fail`` and ``job_stall`` faults act here.
+polling, not by sleeping. The ``job_fail``, ``job_stall`` and ``job_queued`` faults act here.
+
+``job_queued`` keeps a job that has not started at 0 % "Job Not Started" for as many polls
+as the fault's count: Meta queues report runs, and a job can sit there for many minutes
+before it moves (shared/reference/ad-apis.md section 0; Airbyte's connector allows an hour
+per job for this reason).
 """
 
 from __future__ import annotations
@@ -64,6 +69,9 @@ class JobStore:
         if job.status in DONE:
             return
         faults, acct = self.faults, job.account_id
+        if job.percent == 0 and faults.take("job_queued", acct, "job"):
+            job.status = "Job Not Started"
+            return
         if job.polls > 1:
             target = min(100, job.percent + self.step)
             stall = faults.take("job_stall", acct, "job", when=lambda f: target > f.param("at", 50))

@@ -50,7 +50,16 @@ FAULT_KINDS = (
 )
 #: Path kinds: the FROM resource of the query, the token endpoint, anything else.
 PATH_KINDS = ("customer", "ad_group_ad", "token", "other")
-DEFAULT_VERSION = "v20"
+DEFAULT_VERSION = "v26"
+#: Sunset dates from the Google Ads developer blog's sunset reminders (v19 2026-02-11, v20
+#: 2026-06-10, v21 2026-08-05, v22 2026-10-07: "all vNN API requests will begin to fail");
+#: older majors are long gone. A sunset version answers HTTP 400 INVALID_ARGUMENT with
+#: requestError UNSUPPORTED_VERSION "Version vNN is deprecated. Requests to this version
+#: will be blocked." (PipedreamHQ/pipedream#21604 for v21 after its sunset;
+#: googleads/google-ads-python#332 and selesnow/rgoogleads#33 for the message).
+SUNSETS = {"v19": dt.date(2026, 2, 11), "v20": dt.date(2026, 6, 10),
+           "v21": dt.date(2026, 8, 5), "v22": dt.date(2026, 10, 7)}
+_VERSION = re.compile(r"^/(v(\d+))/")
 _API = re.compile(r"^/(v\d+)/customers/(\d+)/googleAds:(search|searchStream)/?$")
 _LIST = re.compile(r"^/(v\d+)/customers:listAccessibleCustomers/?$")
 _FROM = re.compile(r"\bFROM\s+([a-z_]+)", re.I)
@@ -132,6 +141,8 @@ class GoogleAdsEmulator(PlatformEmulator):
     ) -> None:
         self.customers = {c.customer_id: c for c in (customers or default_customers())}
         self.seed, self.api_version = seed, api_version
+        #: The emulator's calendar for version sunsets (None: the real date, UTC).
+        self.today: dt.date | None = None
         self.developer_token = developer_token
         self.client_id, self.client_secret = client_id, client_secret
         self.token_lifetime = token_lifetime
@@ -191,11 +202,24 @@ class GoogleAdsEmulator(PlatformEmulator):
         self.base_url = f"{origin}/{self.api_version}"
         self.token_url = f"{origin}/token"
 
+    def _check_version(self, ctx: _Ctx) -> None:
+        m = _VERSION.match(ctx.request.path)
+        if m is None:
+            return
+        ctx.version = m.group(1)
+        sunset = SUNSETS.get(m.group(1))
+        today = self.today or dt.datetime.now(dt.UTC).date()
+        if int(m.group(2)) < 19 or (sunset is not None and sunset <= today):
+            raise GoogleApiError(400, f"Version {m.group(1)} is deprecated. Requests to this "
+                                 "version will be blocked.", family="requestError",
+                                 reason="UNSUPPORTED_VERSION")
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         arrived = now()
         ctx = _Ctx(request)
         rid = hashlib.sha1(f"{arrived}{request.path}".encode()).hexdigest()[:22]
         try:
+            self._check_version(ctx)
             if request.path in TOKEN_PATHS and request.method == "POST":
                 status, body = await self._token(ctx)
             elif (m := _API.match(request.path)) and request.method == "POST":

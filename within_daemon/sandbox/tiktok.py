@@ -18,6 +18,7 @@ import logging
 import re
 from collections import Counter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from aiohttp import web
@@ -54,6 +55,27 @@ MAX_DAYS = 30
 _PATH = re.compile(r"^/open_api/v\d+\.\d+(/.*)$")
 _ROUTES = {"/report/integrated/get/": "report", "/ad/get/": "ads",
            "/advertiser/info/": "advertiser"}
+def gmt_offset_name(zone: str) -> str:
+    """The fixed-offset form TikTok reports as ``timezone`` (``Etc/GMT+8`` for UTC-8).
+
+    advertiser/info carries both ``timezone`` and ``display_timezone``
+    (shared/reference/ad-apis.md section 0); the first is a GMT offset without daylight
+    saving (e.g. "Etc/GMT+8", POSIX sign: west of Greenwich is +), the second the region
+    name such as "America/Los_Angeles" [P: field names from the reference, the offset form
+    from TikTok's Advertiser Info page as recalled, not read from a stored copy]. Only the
+    region name gets "today" right across a daylight-saving change.
+    """
+    tz = ZoneInfo(zone)
+    jan = dt.datetime(2026, 1, 15, tzinfo=tz)
+    std = (jan.utcoffset() or dt.timedelta()) - (jan.dst() or dt.timedelta())
+    minutes = int(std.total_seconds() // 60)
+    if minutes % 60:
+        sign = "+" if minutes >= 0 else "-"
+        return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    hours = -minutes // 60
+    return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"
+
+
 def _json_list(params: dict[str, str], name: str) -> list[Any] | None:
     raw = params.get(name)
     if raw is None or raw == "":
@@ -265,7 +287,7 @@ class TikTokEmulator(PlatformEmulator):
         numbers = self._numbers(ctx)
         obj: dict[str, Any] = {
             "advertiser_id": int(adv.advertiser_id) if numbers else adv.advertiser_id,
-            "name": adv.name, "currency": adv.currency, "timezone": adv.timezone,
+            "name": adv.name, "currency": adv.currency, "timezone": gmt_offset_name(adv.timezone),
             "display_timezone": adv.timezone, "status": "STATUS_ENABLE", "country": "US",
             "create_time": 1_600_000_000,
         }

@@ -6,20 +6,18 @@ metrics)``) and adds the streaming calls the daemon uses: ``iter_ads`` and
 ``iter_insights`` yield one page at a time so memory never depends on the range size;
 ``iter_audience`` is the same ad-level pull split by the ``age`` and ``gender`` breakdowns.
 Paging follows ``paging.next`` until it is absent (an empty page may still carry one);
-long ranges go through async report jobs whose stall is detected by progress that stops
-moving, not by a fixed timeout.
+long ranges go through async report jobs (``facebook_jobs``): a stall is progress that stops
+moving for a long window, and a job that overruns its budget is created again.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import aiohttp
-import anyio
 import msgspec
 from yarl import URL
 
@@ -30,41 +28,27 @@ from ..config import (
     LoadedConfig,
     Secret,
 )
-from ..errors import (
-    AuthError,
-    ReduceDataError,
-    ReportStalledError,
-    SourceError,
-    TransientError,
-)
+from ..errors import AuthError, ReduceDataError, SourceError, TransientError
 from ..observability.metrics import Metrics
 from .base import HttpSource, settings_from
 from .facebook_errors import classify_error
+from .facebook_fields import (
+    ACCOUNT_INSIGHT_FIELDS,
+    AD_FIELDS,
+    AD_STATUSES,
+    ALL_ADS_FILTER,
+    AUDIENCE_BREAKDOWNS,
+    AUDIENCE_FIELDS,
+    INSIGHT_FIELDS,
+)
+from .facebook_jobs import JobClock, MonotonicClock, wait_for_job
 from .pacing import UsageReading, read_usage_headers
 from .registry import register_connector, require
 
 log = logging.getLogger(__name__)
 
-AD_FIELDS = (
-    "id,name,status,effective_status,campaign_id,adset_id,created_time,updated_time,"
-    "creative{title,body,call_to_action_type,image_url,video_id,thumbnail_url,link_url,"
-    "object_story_spec},adset{start_time,end_time}"
-)
-#: Only what normalization uses: account id and currency come from the account itself,
-#: and ctr is recomputed from clicks / impressions, so asking for them would only make
-#: every row bigger to download and decode.
-INSIGHT_FIELDS = "ad_id,adset_id,campaign_id,impressions,clicks,spend,actions,action_values"
-ACCOUNT_INSIGHT_FIELDS = (
-    "account_id,account_currency,impressions,clicks,spend,actions,action_values"
-)
-#: Audience rows: ``date_start`` always comes back, and ``age``/``gender`` come from the
-#: ``breakdowns`` parameter (Graph rejects breakdown names in ``fields``).
-AUDIENCE_FIELDS = "ad_id,impressions,clicks,spend,actions"
-AUDIENCE_BREAKDOWNS = '["age","gender"]'
 #: Below this page size a "reduce the amount of data" error is not worth halving further.
 MIN_PAGE = 10
-_DONE = "Job Completed"
-_FAILED = ("Job Failed", "Job Skipped")
 
 
 def _days_between(since: str, until: str) -> int:
@@ -86,8 +70,11 @@ class FacebookAdsConnector(HttpSource):
         base_url: str | None = None,
         session: aiohttp.ClientSession | None = None,
         metrics: Metrics | None = None,
+        clock: JobClock | None = None,
     ) -> None:
         self.config = config or FacebookConfig()
+        #: The clock async report jobs wait on (tests pass a fake one).
+        self.clock: JobClock = clock or MonotonicClock()
         super().__init__(
             account_id.removeprefix("act_"), rate_limit, settings_from(self.config),
             session=session, metrics=metrics,
@@ -107,8 +94,9 @@ class FacebookAdsConnector(HttpSource):
         self._account_info = None  # re-read name, currency and time zone once per run
 
     # -- platform hooks ------------------------------------------------------------------
-    def auth_params(self) -> dict[str, str]:
-        return {"access_token": self._token.reveal()}
+    def auth_headers(self) -> dict[str, str]:
+        # In a header, not the query: URLs end up in logs, error texts and paging.next.
+        return {"Authorization": f"OAuth {self._token.reveal()}"}
 
     def read_usage(self, headers: Mapping[str, str]) -> UsageReading | None:
         return read_usage_headers(headers)
@@ -165,7 +153,8 @@ class FacebookAdsConnector(HttpSource):
                     f"{endpoint}: paging.next points to another host ({nurl.host})",
                     platform=self.platform, account_id=self.account_id,
                 )
-            # Keep the cursor and the platform's params, but our token and page size.
+            # Keep the cursor and the platform's params, but our page size; a token in the
+            # link is dropped (ours travels in the Authorization header).
             page_size = query.get("limit")
             query = {k: v for k, v in nurl.query.items() if k != "access_token"}
             if page_size is not None:
@@ -191,7 +180,9 @@ class FacebookAdsConnector(HttpSource):
         """Unix time the access token expires (0: never), from ``/debug_token``.
 
         Meta lets a token inspect itself when both belong to the same app. ``None`` when
-        the platform would not say; this never fails a run.
+        the platform would not say; this never fails a run. The one call whose URL carries
+        the token: ``/debug_token`` takes it only as ``input_token``; log lines redact it
+        (every configured secret is registered with the logging filter).
         """
         try:
             obj = await self._get("debug_token", {"input_token": self._token.reveal()},
@@ -214,7 +205,8 @@ class FacebookAdsConnector(HttpSource):
         """Pages of ads with their creatives."""
         async for page in self.pages(
             f"act_{self.account_id}/ads",
-            {"fields": fields, "limit": str(limit or self.config.page_size)},
+            {"fields": fields, "limit": str(limit or self.config.page_size),
+             "filtering": ALL_ADS_FILTER},
             endpoint="ads",
         ):
             yield page
@@ -252,13 +244,18 @@ class FacebookAdsConnector(HttpSource):
     def _insight_params(
         self, since: str, until: str, level: str, fields: str, limit: int | None
     ) -> dict[str, str]:
-        return {
+        params = {
             "level": level,
             "fields": fields,
             "time_range": msgspec.json.encode({"since": since, "until": until}).decode(),
             "time_increment": "1",
             "limit": str(limit or self.config.page_size),
         }
+        if level == "ad":
+            # Only ad rows: at account level the filter would drop removed ads' spend
+            # from the totals the ad rows are checked against.
+            params["filtering"] = ALL_ADS_FILTER
+        return params
 
     def iter_insights(
         self,
@@ -305,7 +302,8 @@ class FacebookAdsConnector(HttpSource):
                 run_id = await self.run_report_job(params)
                 break
             except TransientError:
-                # A failed or stalled job is re-created once before the window fails.
+                # A failed, stalled or overrunning job is re-created once before the
+                # window fails.
                 attempts += 1
                 if attempts > 1:
                     raise
@@ -325,31 +323,16 @@ class FacebookAdsConnector(HttpSource):
         if not run_id:
             raise TransientError("job_create: no report_run_id in the answer",
                                  platform=self.platform, account_id=self.account_id)
-        interval = self.config.poll_interval_seconds
-        last_pct = -1.0
-        last_move = time.monotonic()
-        while True:
-            await anyio.sleep(interval)
-            st = await self._get(
-                run_id, {"fields": "id,async_status,async_percent_completion"}, "job_status"
-            )
-            status = str(st.get("async_status", "")) if isinstance(st, dict) else ""
-            pct = float(st.get("async_percent_completion", 0) or 0) if isinstance(st, dict) else 0
-            if status == _DONE:
-                return run_id
-            if status in _FAILED:
-                raise TransientError(f"async report {run_id}: {status}",
-                                     platform=self.platform, account_id=self.account_id)
-            now = time.monotonic()
-            if pct != last_pct:
-                last_pct, last_move = pct, now
-            elif now - last_move > self.config.stall_seconds:
-                raise ReportStalledError(
-                    f"async report {run_id} stuck at {pct:.0f}% for "
-                    f"{now - last_move:.0f}s ({status or 'no status'})",
-                    platform=self.platform, account_id=self.account_id,
-                )
-            interval = min(interval * 1.5, 30.0)
+        await wait_for_job(
+            run_id,
+            lambda rid: self._get(
+                rid, {"fields": "id,async_status,async_percent_completion"}, "job_status"),
+            clock=self.clock, poll_interval=self.config.poll_interval_seconds,
+            stall_seconds=self.config.stall_seconds,
+            budget_seconds=self.config.job_budget_seconds,
+            platform=self.platform, account_id=self.account_id,
+        )
+        return run_id
 
     def iter_ad_rows(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
@@ -400,7 +383,11 @@ class FacebookAdsConnector(HttpSource):
         return rows
 
 
-__all__ = ["AuthError", "FacebookAdsConnector"]
+__all__ = [
+    "ACCOUNT_INSIGHT_FIELDS", "AD_FIELDS", "AD_STATUSES", "ALL_ADS_FILTER",
+    "AUDIENCE_BREAKDOWNS", "AUDIENCE_FIELDS", "INSIGHT_FIELDS", "AuthError",
+    "FacebookAdsConnector",
+]
 
 
 def _build(

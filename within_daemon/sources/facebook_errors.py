@@ -3,7 +3,8 @@
 The codes come from Meta's error reference and Airbyte's connector (see
 shared/reference/ad-apis.md §1.8): throttling codes wait and retry, transient codes retry
 with backoff, 190 is an expired or invalid token, and "reduce the amount of data" asks for
-a smaller page.
+a smaller page. 2635 means the configured Graph version has expired: nothing but a config
+change helps, so the error says which setting to change.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..errors import (
     ThrottledError,
     TransientError,
 )
+from .versions import DEFAULT_VERSIONS, config_key
 
 #: Application, user, page, ad-account and business-use-case throttles.
 THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
@@ -28,6 +30,8 @@ TRANSIENT_CODES = frozenset({1, 2, 960})
 #: (code, subcode) pairs that mean "the insights query timed out: ask for less".
 TIMEOUT_PAIRS = frozenset({(100, 1504018), (2, 1504038)})
 AUTH_CODES = frozenset({102, 190})
+#: "You are calling a deprecated version of the Ads API" (the version in base_url expired).
+DEPRECATED_VERSION = 2635
 
 _json = msgspec.json.Decoder()
 
@@ -76,6 +80,10 @@ def classify_error(
     msg = str(err.get("message", ""))[:500]
     kw.update(code=code, subcode=sub)
     label = f"Graph error {code}" + (f"/{sub}" if sub is not None else "") + f": {msg}"
+    if code == DEPRECATED_VERSION:
+        return PermanentSourceError(
+            f"the Graph API version in {config_key('facebook')} has expired ({label}); set it "
+            f"to https://graph.facebook.com/{DEFAULT_VERSIONS['facebook']}", **kw)
     if code in AUTH_CODES or (err.get("type") == "OAuthException" and code in (None, 190)):
         return AuthError(label, **kw)
     if code in THROTTLE_CODES or status == 429:

@@ -44,8 +44,11 @@ MAX_DAYS = 30
 #: their spend would be missing from the ad rows but present in the advertiser totals.
 ALL_AD_STATUSES = [{"field_name": "ad_status", "filter_type": "IN",
                     "filter_value": '["STATUS_ALL"]'}]
-#: Only fields the Airbyte advertiser schema shows; ``display_timezone`` is read if sent.
-ADVERTISER_FIELDS = ["advertiser_id", "name", "currency", "timezone", "status"]
+#: ``timezone`` is a fixed GMT offset (``Etc/GMT+8``), ``display_timezone`` the region name
+#: (``America/Los_Angeles``); only the region follows daylight saving, and TikTok returns
+#: only the fields asked for.
+ADVERTISER_FIELDS = ["advertiser_id", "name", "currency", "timezone", "display_timezone",
+                     "status"]
 
 
 class ReportSpec(NamedTuple):
@@ -107,8 +110,12 @@ def day_chunks(since: str, until: str, size: int) -> list[tuple[str, str]]:
 
 
 def _zone_name(info: Mapping[str, Any]) -> str | None:
-    """The IANA zone of the advertiser: ``timezone``, else ``display_timezone``."""
-    names = [info.get("timezone"), info.get("display_timezone")]
+    """The IANA zone of the advertiser: ``display_timezone``, else ``timezone``.
+
+    The region name comes first: ``Etc/GMT+8`` is a valid zone too, but one without
+    daylight saving, so "today" would be an hour off for half of the year.
+    """
+    names = [info.get("display_timezone"), info.get("timezone")]
     for name in names:
         if isinstance(name, str) and name:
             try:
