@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 
@@ -29,7 +28,7 @@ from . import __version__
 from .config import LoadedConfig, find_config_path, load_config
 from .errors import ConfigError, LoaderError
 from .loaders.backends import redact
-from .observability.logging import register_secret, setup_logging
+from .observability.logging import RedactingStream, setup_logging
 from .observability.metrics import Metrics
 from .pipelines.engine import Engine, TaskResult
 
@@ -114,13 +113,8 @@ def _print_results(results: Sequence[TaskResult], out: Any = sys.stdout) -> None
 
 
 def _load(args: argparse.Namespace) -> LoadedConfig:
-    loaded = load_config(find_config_path(args.config))
-    for s in loaded.all_secrets():
-        register_secret(s.reveal())
-    db_password = urlsplit(loaded.config.database.url).password
-    if db_password:  # a password inside a postgresql:// url is a secret too
-        register_secret(db_password)
-    return loaded
+    # Loading registers every secret (tokens, client secrets, url passwords) for redaction.
+    return load_config(find_config_path(args.config))
 
 
 def _exit_for(results: Sequence[TaskResult]) -> int:
@@ -382,6 +376,20 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything a command prints (results, errors, /status, tracebacks) passes the same
+    # redaction as the logs: the one place where text leaves for a terminal or a pipe.
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = RedactingStream.wrap(out)
+    sys.stderr = RedactingStream.wrap(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, json_lines=args.log_json)
     try:

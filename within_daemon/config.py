@@ -30,7 +30,9 @@ from .platform_config import (
     PlatformsConfig,
     SecretRef,
     TikTokConfig,
+    masked_repr,
 )
+from .redaction import register_secret, url_password
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +65,18 @@ QualityDimension = Literal[
 
 
 class Secret:
-    """A resolved secret value whose ``repr`` and ``str`` never reveal it."""
+    """A resolved secret value whose ``repr`` and ``str`` never reveal it.
+
+    Creating one registers the value for redaction, so a secret read at start, on a
+    SIGHUP reload or anywhere else is masked in every output from then on.
+    """
 
     __slots__ = ("_value", "source")
 
     def __init__(self, value: str, source: str) -> None:
         self._value = value
         self.source = source
+        register_secret(value)
 
     def reveal(self) -> str:
         """The secret itself; call it only where the value is sent to its API."""
@@ -90,6 +97,8 @@ class Secret:
 class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: ``sqlite:///within.db`` (embedded) or ``postgresql://user@host:5432/within``.
     url: str = "sqlite:///within.db"
+
+    __repr__ = masked_repr
 
 
 class ClusterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -135,16 +144,8 @@ class AccountConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rate_limit: PositiveFloat = 200.0
     name: str | None = None
 
-    def __repr__(self) -> str:
-        # A literal token sits in this struct as a plain string: never show it.
-        def shown(tok: str | SecretRef | None) -> str:
-            return "'<literal secret>'" if isinstance(tok, str) else repr(tok)
-
-        return (f"AccountConfig(platform={self.platform!r}, account_id={self.account_id!r}, "
-                f"access_token={shown(self.access_token)}, "
-                f"refresh_token={shown(self.refresh_token)}, "
-                f"login_customer_id={self.login_customer_id!r}, "
-                f"rate_limit={self.rate_limit!r}, name={self.name!r})")
+    # A literal token sits in this struct as a plain string: never show it.
+    __repr__ = masked_repr
 
 
 class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -300,25 +301,38 @@ def resolve_secret(ref: str | SecretRef | None, *, where: str, base_dir: Path) -
         return None
     if isinstance(ref, str):
         log.warning("%s is a literal secret in the config file; prefer { env = ... }", where)
-        return Secret(ref, "literal")
+        return Secret(_stripped(ref, where, "the literal value"), "literal")
     if (ref.env is None) == (ref.file is None):
         raise ConfigError(f"{where}: give exactly one of env or file")
     if ref.env is not None:
         value = os.environ.get(ref.env)
-        if not value:
+        if not value or not value.strip():
             raise ConfigError(f"{where}: environment variable {ref.env} is not set or empty")
-        return Secret(value, f"env:{ref.env}")
+        return Secret(_stripped(value, where, f"environment variable {ref.env}"),
+                      f"env:{ref.env}")
     assert ref.file is not None
     fpath = Path(ref.file)
     if not fpath.is_absolute():
         fpath = base_dir / fpath
     try:
+        # A trailing newline is how editors save files: stripped without a warning.
         value = fpath.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read secret file {fpath}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: secret file {fpath} is not UTF-8 text (byte "
+                          f"{exc.start})") from None
     if not value:
         raise ConfigError(f"{where}: secret file {fpath} is empty")
     return Secret(value, f"file:{fpath}")
+
+
+def _stripped(value: str, where: str, what: str) -> str:
+    """A token with stray spaces or a newline (a copy-paste) works once stripped: warn."""
+    clean = value.strip()
+    if clean != value:
+        log.warning("%s: %s has leading or trailing whitespace; it is stripped", where, what)
+    return clean
 
 
 def _check(path: Path, cfg: Config) -> None:
@@ -399,6 +413,11 @@ def resolve_config(cfg: Config, p: Path) -> LoadedConfig:
                                    where=f"{p}: platforms.{platform}.{name}")
             if value is not None:
                 other[f"platforms.{platform}.{name}"] = value
+    for key, url in (("database.url", cfg.database.url),
+                     ("platforms.internal.sql_url", cfg.platforms.internal.sql_url)):
+        password = url_password(url) if url else None
+        if password:  # a password inside a database url is a secret too
+            other[key] = Secret(password, f"url:{key}")
     return LoadedConfig(path=p, config=cfg, secrets=secrets, other_secrets=other)
 
 
