@@ -85,7 +85,7 @@ def test_check_config_masks_a_query_password(tmp_path: Path,
 
 
 def test_config_reprs_mask_literal_secrets(tmp_path: Path) -> None:
-    """repr of every config object hides literal client secrets, tokens and URL passwords."""
+    """Every config object's repr hides literal client secrets, tokens and URL passwords."""
     planted = ["GOCSPX-literal-9", "google-client-id-9", "dev-token-9", "amzn-secret-9",
                "amzn-client-9", "EAAB-literal-9", "rt-literal-9", "pg-pw-9", "sqlpw-9"]
     cfg = tmp_path / "within.toml"

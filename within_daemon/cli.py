@@ -117,12 +117,30 @@ def _load(args: argparse.Namespace) -> LoadedConfig:
     return load_config(find_config_path(args.config))
 
 
+def _load_checked(args: argparse.Namespace) -> LoadedConfig:
+    """The config, refused (exit 2, one line per problem) if it has any problem.
+
+    The problems are those of :func:`within_daemon.checks.config_problems`, which
+    check-config prints and a reload refuses.
+    """
+    from .checks import config_problems
+
+    loaded = _load(args)
+    warnings: list[str] = []
+    problems = config_problems(loaded, warnings=warnings)
+    for w in warnings:
+        log.warning("%s", w)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return loaded
+
+
 def _exit_for(results: Sequence[TaskResult]) -> int:
     return EXIT_OK if all(r.success for r in results) else EXIT_FAILED
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    loaded = _load(args)
+    loaded = _load_checked(args)
     cfg = loaded.config
     print(f"{loaded.path}: OK")
     print(f"  database: {redact(cfg.database.url)}")
@@ -293,7 +311,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 def cmd_once(args: argparse.Namespace) -> int:
     from .daemon import run_once
 
-    loaded = _load(args)
+    loaded = _load_checked(args)
 
     async def go() -> list[TaskResult]:
         return await run_once(loaded, metrics=Metrics(), task_names=args.task)
@@ -306,7 +324,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import run_daemon
 
-    loaded = _load(args)
+    loaded = _load_checked(args)
 
     async def go() -> int:
         return await run_daemon(loaded, metrics=Metrics(), ready_file=args.ready_file,
@@ -340,7 +358,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
-    loaded = _load(args)
+    loaded = _load_checked(args)
 
     async def go() -> TaskResult:
         return await run_backfill(
@@ -395,7 +413,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per problem
+            print(f"config error: {line}", file=sys.stderr)
         return EXIT_CONFIG
     except LoaderError as exc:
         print(f"database error: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ them.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -315,13 +316,14 @@ def resolve_secret(ref: str | SecretRef | None, *, where: str, base_dir: Path) -
     if not fpath.is_absolute():
         fpath = base_dir / fpath
     try:
-        # A trailing newline is how editors save files: stripped without a warning.
-        value = fpath.read_text(encoding="utf-8").strip()
+        raw = fpath.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read secret file {fpath}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: secret file {fpath} is not UTF-8 text (byte "
                           f"{exc.start})") from None
+    # A trailing newline is how editors save files: stripped without a warning.
+    value = _stripped(raw.rstrip("\r\n"), where, f"secret file {fpath}")
     if not value:
         raise ConfigError(f"{where}: secret file {fpath} is empty")
     return Secret(value, f"file:{fpath}")
@@ -345,6 +347,9 @@ def _check(path: Path, cfg: Config) -> None:
                 f"{path}: accounts[{i}]: duplicate account {acc.platform}/{acc.account_id}"
             )
         seen.add(key)
+        if not math.isfinite(acc.rate_limit):
+            raise ConfigError(f"{path}: accounts[{i}].rate_limit: expected a finite number of "
+                              f"requests per minute, got {acc.rate_limit}")
         if acc.platform not in SUPPORTED_PLATFORMS:
             raise ConfigError(
                 f"{path}: accounts[{i}].platform: '{acc.platform}' has no connector yet "
@@ -366,6 +371,8 @@ def _check(path: Path, cfg: Config) -> None:
         raise ConfigError(
             f"{path}: metrics.listen: expected 'host:port', got {cfg.metrics.listen!r}"
         )
+    if not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{path}: metrics.listen: port {port} is not in 1..65535")
 
 
 def parse_config(text: str | bytes, path: Path) -> Config:
