@@ -336,6 +336,16 @@ class Service:
         async with AsyncExitStack() as stack:
             self.db = await open_database(self.loaded)
             stack.push_async_callback(self.db.close)
+            # The listener before the engine: a port in use is a config problem reported in
+            # one line (inside the engine's task group it would arrive wrapped in a group).
+            if self.loaded.config.metrics.enabled:
+                listen = self.loaded.config.metrics.listen
+                try:
+                    await stack.enter_async_context(serve_http(
+                        listen, self.metrics, ready=self.ready, status=self.status))
+                except OSError as exc:  # a port in use, a host that is not ours: one line
+                    raise ConfigError(f"{self.loaded.path}: metrics.listen: cannot listen on "
+                                      f"{listen}: {exc.strerror or exc}") from None
             if cl.cluster_enabled(self.loaded):
                 cc = self.loaded.config.cluster
                 # Leases get their own connection: a long write on the loader's (a rollup
@@ -354,14 +364,6 @@ class Service:
                 await anyio.sleep(min(2.0, cc.lease_seconds / 3))
             self.engine = await stack.enter_async_context(
                 open_engine(self.loaded, self.db, metrics=self.metrics))
-            if self.loaded.config.metrics.enabled:
-                listen = self.loaded.config.metrics.listen
-                try:
-                    await stack.enter_async_context(serve_http(
-                        listen, self.metrics, ready=self.ready, status=self.status))
-                except OSError as exc:  # a port in use, a host that is not ours: one line
-                    raise ConfigError(f"{self.loaded.path}: metrics.listen: cannot listen on "
-                                      f"{listen}: {exc.strerror or exc}") from None
             ticks_send, ticks_recv = anyio.create_memory_object_stream[Tick](64)
             self.ticks_send = ticks_send
             self.scheduler = build_scheduler(all_tasks(self.loaded), rt.timezone, ticks_send)
