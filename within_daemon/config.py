@@ -3,9 +3,9 @@
 Decoding is strict (unknown keys are errors) and every failure becomes one
 ``ConfigError`` line that names the file, the key path and what was expected. Secrets are
 references (``{ env = "NAME" }`` or ``{ file = "/path" }``); they are resolved at load time
-into :class:`Secret` objects whose ``repr`` never shows the value. A plain string is
-accepted as a literal secret with a warning, because example configs and quick trials use
-them.
+into :class:`Secret` objects whose ``repr`` never shows the value (see
+:mod:`within_daemon.secret_values`). A plain string is accepted as a literal secret with a
+warning, because example configs and quick trials use them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from .platform_config import (
     TikTokConfig,
     masked_repr,
 )
-from .redaction import register_secret, url_password
+from .redaction import url_password
+from .secret_values import Secret, resolve_secret
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ ENV_CONFIG = "WITHIN_CONFIG"
 SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "google", "amazon", "tiktok", "internal")
 
 __all__ = [
-    "AmazonConfig", "FacebookConfig", "GoogleConfig", "PlatformsConfig", "SecretRef",
-    "TikTokConfig", "FACEBOOK_DEFAULT_BASE_URL",
+    "AmazonConfig", "FacebookConfig", "GoogleConfig", "PlatformsConfig", "Secret", "SecretRef",
+    "TikTokConfig", "FACEBOOK_DEFAULT_BASE_URL", "resolve_secret",
 ]
 
 Positive = Annotated[int, Meta(gt=0)]
@@ -63,36 +64,6 @@ Enrichment = Literal[
 QualityDimension = Literal[
     "completeness", "accuracy", "consistency", "timeliness", "uniqueness", "validity",
 ]
-
-
-class Secret:
-    """A resolved secret value whose ``repr`` and ``str`` never reveal it.
-
-    Creating one registers the value for redaction, so a secret read at start, on a
-    SIGHUP reload or anywhere else is masked in every output from then on.
-    """
-
-    __slots__ = ("_value", "source")
-
-    def __init__(self, value: str, source: str) -> None:
-        self._value = value
-        self.source = source
-        register_secret(value)
-
-    def reveal(self) -> str:
-        """The secret itself; call it only where the value is sent to its API."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"Secret(<{self.source}>)"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -294,47 +265,6 @@ def _explain(path: Path, exc: msgspec.MsgspecError) -> ConfigError:
         text = text[: m.start()]
     prefix = f"{path}: {where}: " if where else f"{path}: "
     return ConfigError(prefix + text)
-
-
-def resolve_secret(ref: str | SecretRef | None, *, where: str, base_dir: Path) -> Secret | None:
-    """Turn a secret reference into a :class:`Secret`; errors name ``where``, not the value."""
-    if ref is None:
-        return None
-    if isinstance(ref, str):
-        log.warning("%s is a literal secret in the config file; prefer { env = ... }", where)
-        return Secret(_stripped(ref, where, "the literal value"), "literal")
-    if (ref.env is None) == (ref.file is None):
-        raise ConfigError(f"{where}: give exactly one of env or file")
-    if ref.env is not None:
-        value = os.environ.get(ref.env)
-        if not value or not value.strip():
-            raise ConfigError(f"{where}: environment variable {ref.env} is not set or empty")
-        return Secret(_stripped(value, where, f"environment variable {ref.env}"),
-                      f"env:{ref.env}")
-    assert ref.file is not None
-    fpath = Path(ref.file)
-    if not fpath.is_absolute():
-        fpath = base_dir / fpath
-    try:
-        raw = fpath.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read secret file {fpath}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where}: secret file {fpath} is not UTF-8 text (byte "
-                          f"{exc.start})") from None
-    # A trailing newline is how editors save files: stripped without a warning.
-    value = _stripped(raw.rstrip("\r\n"), where, f"secret file {fpath}")
-    if not value:
-        raise ConfigError(f"{where}: secret file {fpath} is empty")
-    return Secret(value, f"file:{fpath}")
-
-
-def _stripped(value: str, where: str, what: str) -> str:
-    """A token with stray spaces or a newline (a copy-paste) works once stripped: warn."""
-    clean = value.strip()
-    if clean != value:
-        log.warning("%s: %s has leading or trailing whitespace; it is stripped", where, what)
-    return clean
 
 
 def _check(path: Path, cfg: Config) -> None:
