@@ -239,7 +239,7 @@ class LoadedConfig(msgspec.Struct, frozen=True):
         return self.other_secrets.get(f"platforms.{platform}.{name}")
 
     def all_secrets(self) -> list[Secret]:
-        """Every resolved secret (the CLI registers them for log redaction)."""
+        """Every resolved secret (each was registered for redaction when resolved)."""
         return [s for s in self.secrets.values() if s is not None] + list(
             self.other_secrets.values())
 
