@@ -40,6 +40,9 @@ _PATTERNS = (
     re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(@)"),
 )
 
+#: Every pattern above needs one of these words; text without any skips them (most text).
+_HINT = re.compile(r"(?i)token|secret|passw|api[_-]?key|bearer|://")
+
 _lock = threading.Lock()
 #: Registered values; a keyed slot (an account's current OAuth access token) replaces its
 #: previous value, so minting a token every hour does not grow the set without bound.
@@ -90,8 +93,9 @@ def redact(text: str) -> str:
     for s in _ordered:
         if s in text:
             text = text.replace(s, MASK)
-    for pattern in _PATTERNS:
-        text = pattern.sub(_keep_prefix, text)
+    if _HINT.search(text):
+        for pattern in _PATTERNS:
+            text = pattern.sub(_keep_prefix, text)
     return text
 
 
