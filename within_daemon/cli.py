@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 
@@ -29,7 +28,7 @@ from . import __version__
 from .config import LoadedConfig, find_config_path, load_config
 from .errors import ConfigError, LoaderError
 from .loaders.backends import redact
-from .observability.logging import register_secret, setup_logging
+from .observability.logging import RedactingStream, setup_logging
 from .observability.metrics import Metrics
 from .pipelines.engine import Engine, TaskResult
 
@@ -114,12 +113,25 @@ def _print_results(results: Sequence[TaskResult], out: Any = sys.stdout) -> None
 
 
 def _load(args: argparse.Namespace) -> LoadedConfig:
-    loaded = load_config(find_config_path(args.config))
-    for s in loaded.all_secrets():
-        register_secret(s.reveal())
-    db_password = urlsplit(loaded.config.database.url).password
-    if db_password:  # a password inside a postgresql:// url is a secret too
-        register_secret(db_password)
+    # Loading registers every secret (tokens, client secrets, url passwords) for redaction.
+    return load_config(find_config_path(args.config))
+
+
+def _load_checked(args: argparse.Namespace) -> LoadedConfig:
+    """The config, refused (exit 2, one line per problem) if it has any problem.
+
+    The problems are those of :func:`within_daemon.checks.config_problems`, which
+    check-config prints and a reload refuses.
+    """
+    from .checks import config_problems
+
+    loaded = _load(args)
+    warnings: list[str] = []
+    problems = config_problems(loaded, warnings=warnings)
+    for w in warnings:
+        log.warning("%s", w)
+    if problems:
+        raise ConfigError("\n".join(problems))
     return loaded
 
 
@@ -140,7 +152,7 @@ def _exit_for(results: Sequence[TaskResult]) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    loaded = _load(args)
+    loaded = _load_checked(args)
     warnings = _check_versions(loaded)
     cfg = loaded.config
     print(f"{loaded.path}: OK")
@@ -314,7 +326,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 def cmd_once(args: argparse.Namespace) -> int:
     from .daemon import run_once
 
-    loaded = _load(args)
+    loaded = _load_checked(args)
     metrics = Metrics()
     _check_versions(loaded, metrics)
 
@@ -329,7 +341,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import run_daemon
 
-    loaded = _load(args)
+    loaded = _load_checked(args)
     metrics = Metrics()
     _check_versions(loaded, metrics)
 
@@ -365,7 +377,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
-    loaded = _load(args)
+    loaded = _load_checked(args)
     metrics = Metrics()
     _check_versions(loaded, metrics)
 
@@ -403,12 +415,27 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything a command prints (results, errors, /status, tracebacks) passes the same
+    # redaction as the logs: the one place where text leaves for a terminal or a pipe.
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = RedactingStream.wrap(out)
+    sys.stderr = RedactingStream.wrap(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, json_lines=args.log_json)
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per problem
+            print(f"config error: {line}", file=sys.stderr)
         return EXIT_CONFIG
     except LoaderError as exc:
         print(f"database error: {exc}", file=sys.stderr)

@@ -3,14 +3,15 @@
 Decoding is strict (unknown keys are errors) and every failure becomes one
 ``ConfigError`` line that names the file, the key path and what was expected. Secrets are
 references (``{ env = "NAME" }`` or ``{ file = "/path" }``); they are resolved at load time
-into :class:`Secret` objects whose ``repr`` never shows the value. A plain string is
-accepted as a literal secret with a warning, because example configs and quick trials use
-them.
+into :class:`Secret` objects whose ``repr`` never shows the value (see
+:mod:`within_daemon.secret_values`). A plain string is accepted as a literal secret with a
+warning, because example configs and quick trials use them.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -30,7 +31,10 @@ from .platform_config import (
     PlatformsConfig,
     SecretRef,
     TikTokConfig,
+    masked_repr,
 )
+from .redaction import url_password
+from .secret_values import Secret, resolve_secret
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,8 @@ ENV_CONFIG = "WITHIN_CONFIG"
 SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "google", "amazon", "tiktok", "internal")
 
 __all__ = [
-    "AmazonConfig", "FacebookConfig", "GoogleConfig", "PlatformsConfig", "SecretRef",
-    "TikTokConfig", "FACEBOOK_DEFAULT_BASE_URL",
+    "AmazonConfig", "FacebookConfig", "GoogleConfig", "PlatformsConfig", "Secret", "SecretRef",
+    "TikTokConfig", "FACEBOOK_DEFAULT_BASE_URL", "resolve_secret",
 ]
 
 Positive = Annotated[int, Meta(gt=0)]
@@ -62,34 +66,11 @@ QualityDimension = Literal[
 ]
 
 
-class Secret:
-    """A resolved secret value whose ``repr`` and ``str`` never reveal it."""
-
-    __slots__ = ("_value", "source")
-
-    def __init__(self, value: str, source: str) -> None:
-        self._value = value
-        self.source = source
-
-    def reveal(self) -> str:
-        """The secret itself; call it only where the value is sent to its API."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"Secret(<{self.source}>)"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
 class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: ``sqlite:///within.db`` (embedded) or ``postgresql://user@host:5432/within``.
     url: str = "sqlite:///within.db"
+
+    __repr__ = masked_repr
 
 
 class ClusterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -135,16 +116,8 @@ class AccountConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rate_limit: PositiveFloat = 200.0
     name: str | None = None
 
-    def __repr__(self) -> str:
-        # A literal token sits in this struct as a plain string: never show it.
-        def shown(tok: str | SecretRef | None) -> str:
-            return "'<literal secret>'" if isinstance(tok, str) else repr(tok)
-
-        return (f"AccountConfig(platform={self.platform!r}, account_id={self.account_id!r}, "
-                f"access_token={shown(self.access_token)}, "
-                f"refresh_token={shown(self.refresh_token)}, "
-                f"login_customer_id={self.login_customer_id!r}, "
-                f"rate_limit={self.rate_limit!r}, name={self.name!r})")
+    # A literal token sits in this struct as a plain string: never show it.
+    __repr__ = masked_repr
 
 
 class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -266,7 +239,7 @@ class LoadedConfig(msgspec.Struct, frozen=True):
         return self.other_secrets.get(f"platforms.{platform}.{name}")
 
     def all_secrets(self) -> list[Secret]:
-        """Every resolved secret (the CLI registers them for log redaction)."""
+        """Every resolved secret (each was registered for redaction when resolved)."""
         return [s for s in self.secrets.values() if s is not None] + list(
             self.other_secrets.values())
 
@@ -294,33 +267,6 @@ def _explain(path: Path, exc: msgspec.MsgspecError) -> ConfigError:
     return ConfigError(prefix + text)
 
 
-def resolve_secret(ref: str | SecretRef | None, *, where: str, base_dir: Path) -> Secret | None:
-    """Turn a secret reference into a :class:`Secret`; errors name ``where``, not the value."""
-    if ref is None:
-        return None
-    if isinstance(ref, str):
-        log.warning("%s is a literal secret in the config file; prefer { env = ... }", where)
-        return Secret(ref, "literal")
-    if (ref.env is None) == (ref.file is None):
-        raise ConfigError(f"{where}: give exactly one of env or file")
-    if ref.env is not None:
-        value = os.environ.get(ref.env)
-        if not value:
-            raise ConfigError(f"{where}: environment variable {ref.env} is not set or empty")
-        return Secret(value, f"env:{ref.env}")
-    assert ref.file is not None
-    fpath = Path(ref.file)
-    if not fpath.is_absolute():
-        fpath = base_dir / fpath
-    try:
-        value = fpath.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read secret file {fpath}: {exc.strerror}") from None
-    if not value:
-        raise ConfigError(f"{where}: secret file {fpath} is empty")
-    return Secret(value, f"file:{fpath}")
-
-
 def _check(path: Path, cfg: Config) -> None:
     """Cross-key rules that a type alone cannot say."""
     seen: set[tuple[str, str]] = set()
@@ -331,6 +277,9 @@ def _check(path: Path, cfg: Config) -> None:
                 f"{path}: accounts[{i}]: duplicate account {acc.platform}/{acc.account_id}"
             )
         seen.add(key)
+        if not math.isfinite(acc.rate_limit):
+            raise ConfigError(f"{path}: accounts[{i}].rate_limit: expected a finite number of "
+                              f"requests per minute, got {acc.rate_limit}")
         if acc.platform not in SUPPORTED_PLATFORMS:
             raise ConfigError(
                 f"{path}: accounts[{i}].platform: '{acc.platform}' has no connector yet "
@@ -352,6 +301,8 @@ def _check(path: Path, cfg: Config) -> None:
         raise ConfigError(
             f"{path}: metrics.listen: expected 'host:port', got {cfg.metrics.listen!r}"
         )
+    if not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{path}: metrics.listen: port {port} is not in 1..65535")
 
 
 def parse_config(text: str | bytes, path: Path) -> Config:
@@ -399,6 +350,11 @@ def resolve_config(cfg: Config, p: Path) -> LoadedConfig:
                                    where=f"{p}: platforms.{platform}.{name}")
             if value is not None:
                 other[f"platforms.{platform}.{name}"] = value
+    for key, url in (("database.url", cfg.database.url),
+                     ("platforms.internal.sql_url", cfg.platforms.internal.sql_url)):
+        password = url_password(url) if url else None
+        if password:  # a password inside a database url is a secret too
+            other[key] = Secret(password, f"url:{key}")
     return LoadedConfig(path=p, config=cfg, secrets=secrets, other_secrets=other)
 
 

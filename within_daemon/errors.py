@@ -19,15 +19,28 @@
 
 ``retriable`` is a class attribute so that the retry decorator and the circuit breaker can
 classify an error without a table of types.
+
+Messages are redacted when the error is made (:func:`within_daemon.redaction.redact`): an
+API answer that echoes a token, a token endpoint that echoes its form, or a URL that
+carries a secret becomes ``***`` before the text can reach a log, a table or a terminal.
 """
 
 from __future__ import annotations
 
+from .redaction import redact
+
 
 class WithinError(Exception):
-    """Root of every error the daemon raises on purpose."""
+    """Root of every error the daemon raises on purpose; its text never holds a secret."""
 
     retriable: bool = False
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        # Again at display time: a secret registered after the error was made (a reload).
+        return redact(super().__str__())
 
 
 class ConfigError(WithinError):

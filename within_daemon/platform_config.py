@@ -7,10 +7,12 @@ options. Secrets (client secrets, developer tokens) are references like account 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
+
+from .redaction import redact_url
 
 Positive = Annotated[int, Meta(gt=0)]
 PositiveFloat = Annotated[float, Meta(gt=0)]
@@ -33,6 +35,27 @@ class SecretRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 SecretValue = str | SecretRef | None
+
+#: Config keys that hold secrets; a plain string there is a literal secret.
+SECRET_KEYS = frozenset({"access_token", "refresh_token", "client_id", "client_secret",
+                         "developer_token"})
+
+
+def masked_repr(obj: msgspec.Struct) -> str:
+    """``repr`` of a config Struct that shows no literal secret and no URL password.
+
+    msgspec's own repr prints every field; a literal ``client_secret = "..."`` would then
+    reach any log line or traceback that shows the config.
+    """
+    def shown(name: str, value: Any) -> str:
+        if name in SECRET_KEYS and isinstance(value, str):
+            return "'<literal secret>'"
+        if name.endswith("url") and isinstance(value, str):
+            return repr(redact_url(value))
+        return repr(value)
+
+    fields = ", ".join(f"{n}={shown(n, getattr(obj, n))}" for n in obj.__struct_fields__)
+    return f"{type(obj).__name__}({fields})"
 
 
 class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -70,6 +93,8 @@ class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only
     page_size: Annotated[int, Meta(gt=0, le=5000)] = 500
     conversion_action_types: tuple[str, ...] = ("offsite_conversion.fb_pixel_purchase",)
 
+    __repr__ = masked_repr
+
 
 class GoogleConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
     base_url: str = GOOGLE_DEFAULT_BASE_URL
@@ -80,6 +105,8 @@ class GoogleConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     #: searchStream (one answer per query) or search with nextPageToken; API v17+ fixes
     #: the page size of search itself, so there is no page size knob.
     use_search_stream: bool = True
+
+    __repr__ = masked_repr
 
 
 class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -97,11 +124,15 @@ class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     # Reports may sit in PROCESSING for hours without their updatedAt moving.
     stall_seconds: PositiveFloat = 4 * 3600.0
 
+    __repr__ = masked_repr
+
 
 class TikTokConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
     base_url: str = TIKTOK_DEFAULT_BASE_URL
     page_size: Annotated[int, Meta(gt=0, le=1000)] = 1000
     window_days: Annotated[int, Meta(gt=0, le=30)] = 30
+
+    __repr__ = masked_repr
 
 
 class InternalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -124,6 +155,8 @@ class InternalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     #: Date format of the source's date column (Python strptime); ISO by default.
     date_format: str = "%Y-%m-%d"
     window_days: Positive = 31
+
+    __repr__ = masked_repr
 
 
 class PlatformsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -42,13 +42,13 @@ from .observability.metrics import Metrics
 from .observability.sd_notify import notify
 from .observability.server import serve_http
 from .pipelines.engine import Engine, open_engine
+from .reload import ReloadPlan, prepare_reload, reschedule
 from .replica import Replica
 from .sources.versions import enforce_versions
 from .tasks import Tick, build_scheduler
 from .tasks.scheduler import last_slot
 
 log = logging.getLogger(__name__)
-
 
 
 def watchdog_interval() -> float | None:
@@ -222,20 +222,13 @@ class Service:
                                           list(self.running), self._start_now)
 
     # -- reload ----------------------------------------------------------------------------
-    def _reschedule(self) -> None:
-        if self.scheduler is None:
-            return
-        fresh = build_scheduler(all_tasks(self.loaded), self.loaded.config.runtime.timezone,
-                                self.ticks_send)
-        self.scheduler.remove_all_jobs()
-        for job in fresh.get_jobs():
-            self.scheduler.add_job(
-                job.func, job.trigger, args=job.args, id=job.id, name=job.name,
-                coalesce=True, max_instances=1, misfire_grace_time=job.misfire_grace_time,
-                replace_existing=True,
-            )
+    def prepare(self, new: LoadedConfig) -> ReloadPlan:
+        """Build and check everything ``new`` needs, touching nothing that runs."""
+        return prepare_reload(new, engine=self.engine, metrics=self.metrics,
+                              ticks_send=self.ticks_send if self.scheduler is not None
+                              else None)
 
-    def apply(self, new: LoadedConfig) -> None:
+    def apply(self, new: LoadedConfig, plan: ReloadPlan | None = None) -> None:
         """Switch to ``new``; pull accounts it adds to existing or new tasks right away."""
         old = self.loaded
         if new.config.database != old.config.database:
@@ -244,11 +237,15 @@ class Service:
                 new, config=msgspec.structs.replace(new.config, database=old.config.database))
         if new.config.cluster != old.config.cluster:
             log.warning("reload: [cluster] changes need a restart; keeping the old settings")
+        if new.config.metrics != old.config.metrics:
+            log.warning("reload: [metrics] changes need a restart; the listener stays")
+        plan = plan if plan is not None else self.prepare(new)
         old_tasks = {t.name: t for t in all_tasks(old)}
         self.loaded = new
         if self.engine is not None:
             self.engine.loaded = new
-        self._reschedule()
+            self.engine.connectors.update(plan.connectors)  # only changed ones
+        reschedule(self.scheduler, plan.scheduler)
         for task in all_tasks(new):
             before = {a.account_id for a in old.accounts_for(old_tasks[task.name])} \
                 if task.name in old_tasks else None
@@ -269,7 +266,12 @@ class Service:
                 self.start_run(task, added, jitter=False)
 
     async def reload(self) -> None:
-        """Reload, collapsing SIGHUPs that arrive meanwhile into at most one more."""
+        """Reload, collapsing SIGHUPs that arrive meanwhile into at most one more.
+
+        Whatever goes wrong while the new config is read, checked and built (a syntax
+        error, an unknown time zone, an unreadable secret file, a missing credential) is
+        logged in one line and counted; the running config stays as it was.
+        """
         if self.reloading:
             self.reload_pending = True
             return
@@ -284,11 +286,15 @@ class Service:
                     used = {a.platform for a in new.config.accounts}
                     enforce_versions(new.config.platforms, used, datetime.now(UTC).date(),
                                      where=str(new.path), metrics=self.metrics)
-                except ConfigError as exc:
-                    log.error("reload refused, keeping the running config: %s", exc)
+                    plan = self.prepare(new)
+                except Exception as exc:  # noqa: BLE001 - any failure keeps the old config
+                    why = str(exc) if isinstance(exc, ConfigError) else \
+                        f"{type(exc).__name__}: {exc}"
+                    log.error("reload refused, keeping the running config: %s",
+                              " ".join(why.split()))
                     self.metrics.config_reload.labels("failure").inc()
                 else:
-                    self.apply(new)
+                    self.apply(new, plan)
                     self.reloads += 1
                     self.metrics.config_reload.labels("success").inc()
                     log.info("config reloaded: %d accounts, %d tasks",
@@ -336,6 +342,16 @@ class Service:
         async with AsyncExitStack() as stack:
             self.db = await open_database(self.loaded)
             stack.push_async_callback(self.db.close)
+            # The listener before the engine: a port in use is a config problem reported in
+            # one line (inside the engine's task group it would arrive wrapped in a group).
+            if self.loaded.config.metrics.enabled:
+                listen = self.loaded.config.metrics.listen
+                try:
+                    await stack.enter_async_context(serve_http(
+                        listen, self.metrics, ready=self.ready, status=self.status))
+                except OSError as exc:  # a port in use, a host that is not ours: one line
+                    raise ConfigError(f"{self.loaded.path}: metrics.listen: cannot listen on "
+                                      f"{listen}: {exc.strerror or exc}") from None
             if cl.cluster_enabled(self.loaded):
                 cc = self.loaded.config.cluster
                 # Leases get their own connection: a long write on the loader's (a rollup
@@ -354,10 +370,6 @@ class Service:
                 await anyio.sleep(min(2.0, cc.lease_seconds / 3))
             self.engine = await stack.enter_async_context(
                 open_engine(self.loaded, self.db, metrics=self.metrics))
-            if self.loaded.config.metrics.enabled:
-                await stack.enter_async_context(serve_http(
-                    self.loaded.config.metrics.listen, self.metrics, ready=self.ready,
-                    status=self.status))
             ticks_send, ticks_recv = anyio.create_memory_object_stream[Tick](64)
             self.ticks_send = ticks_send
             self.scheduler = build_scheduler(all_tasks(self.loaded), rt.timezone, ticks_send)

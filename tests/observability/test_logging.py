@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from within_daemon.observability import logging as wlog
+from within_daemon import redaction
 from within_daemon.observability.logging import (
     ContextFilter,
     JsonFormatter,
@@ -28,7 +28,9 @@ TOKEN = "EAABsbCS1iHgBAKZCZBZCtoken123"
 @pytest.fixture(autouse=True)
 def fresh_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no registered secrets and leaves none behind."""
-    monkeypatch.setattr(wlog, "_known_secrets", set())
+    monkeypatch.setattr(redaction, "_static", set())
+    monkeypatch.setattr(redaction, "_slots", {})
+    monkeypatch.setattr(redaction, "_ordered", ())
 
 
 class Capture:

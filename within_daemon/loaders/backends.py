@@ -20,11 +20,11 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
 from within_daemon.errors import LoaderError
+from within_daemon.redaction import redact_url
 
 from .sqlite_schema import POSTGRES, SQLITE, Dialect, FactTable, upsert_sql
 
@@ -34,12 +34,8 @@ Row = Sequence[Any]
 
 
 def redact(url: str) -> str:
-    """The url with any password replaced, for logs and errors."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The url with any password (``user:pw@`` or ``?password=``) replaced by ``***``."""
+    return redact_url(url)
 
 
 class Backend(ABC):

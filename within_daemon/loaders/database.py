@@ -30,6 +30,7 @@ from within_daemon.errors import LeaseLostError, LoaderError
 from within_daemon.loaders import backends
 from within_daemon.loaders import rows as rows_
 from within_daemon.loaders import sqlite_schema as sq
+from within_daemon.redaction import redact
 
 T = TypeVar("T")
 
@@ -382,6 +383,9 @@ class DatabaseLoader:
         """Close a run; counts given here replace the accumulated ones, None keeps them."""
         if status not in sq.FINAL_RUN_STATUSES:
             raise LoaderError(f"not a final run status: {status!r}")
+        # The one place run errors become stored text: whatever raised them, no secret
+        # (an echoed token, a URL with credentials) reaches runs.error.
+        error = redact(error) if error is not None else None
         changed = await self._write(self._sql["finish_run"], (
             status, _now(), fetched, loaded, quarantined, error, run_id, self.holder))
         if changed == 0:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from within_daemon.errors import LoaderError
+from within_daemon.redaction import redact
 
 from .sqlite_schema import FACT_TABLES
 
@@ -95,6 +96,7 @@ def quarantine_rows(
     for platform, account_id, raw, errors in items:
         # The natural key as far as the raw record has it, so a reject can be found again.
         record_key = "|".join(str(raw.get(k, "")) for k in key) if isinstance(raw, dict) else None
-        out.append((run_id, task, platform, account_id, kind, record_key, reason(errors),
-                    _encode(errors), _encode(raw), now))
+        # Rejected text is stored verbatim except for secrets (an echoed token in a raw row).
+        out.append((run_id, task, platform, account_id, kind, record_key and redact(record_key),
+                    redact(reason(errors)), redact(_encode(errors)), redact(_encode(raw)), now))
     return out

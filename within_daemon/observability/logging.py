@@ -2,47 +2,60 @@
 
 ``platform``, ``account_id`` and ``run_id`` come from contextvars that the source actors
 and pipelines set, so every log line in their scope carries them without passing them
-around. A redaction filter scrubs anything that looks like a token in a URL or header.
+around. A redaction filter scrubs every registered secret and anything that looks like a
+token (see :mod:`within_daemon.redaction`, re-exported here).
 """
 
 from __future__ import annotations
 
 import contextvars
+import io
 import logging
-import re
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
+
+from ..redaction import redact, register_secret
 
 platform_var: contextvars.ContextVar[str] = contextvars.ContextVar("platform", default="")
 account_var: contextvars.ContextVar[str] = contextvars.ContextVar("account_id", default="")
 run_var: contextvars.ContextVar[str] = contextvars.ContextVar("run_id", default="")
 
-_TOKEN_RE = re.compile(
-    r"(access_token=|Access-Token[\"']?:\s*[\"']?|Bearer\s+|refresh_token=|client_secret=)"
-    r"[^&\s\"',]+",
-    re.IGNORECASE,
-)
-
-#: Secret values registered at config load; scrubbed verbatim wherever they appear.
-_known_secrets: set[str] = set()
+__all__ = ["RedactingStream", "redact", "register_secret", "setup_logging"]
 
 
-def register_secret(value: str) -> None:
-    """Remember a secret so that no log line can ever print it."""
-    if len(value) >= 4:
-        _known_secrets.add(value)
+class RedactingStream(io.TextIOBase):
+    """A text stream that redacts what is written before passing it on.
 
+    The CLI puts its stdout and stderr behind one, so nothing a command prints shows a secret.
+    """
 
-def redact(text: str) -> str:
-    """Replace token-looking parts of ``text`` with ``***``."""
-    text = _TOKEN_RE.sub(lambda m: m.group(1) + "***", text)
-    for s in _known_secrets:
-        if s in text:
-            text = text.replace(s, "***")
-    return text
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+
+    @classmethod
+    def wrap(cls, stream: TextIO) -> TextIO:
+        """``stream`` behind redaction (once: a wrapped stream is returned as it is)."""
+        return stream if isinstance(stream, cls) else cls(stream)  # type: ignore[return-value]
+
+    def write(self, s: str) -> int:
+        self.inner.write(redact(s))
+        return len(s)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", "utf-8")
 
 
 class ContextFilter(logging.Filter):
@@ -68,7 +81,7 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
         }
         for key in ("platform", "account_id", "run_id"):
             val = getattr(record, key, "")
@@ -88,7 +101,7 @@ class TextFormatter(logging.Formatter):
         )
         head = time.strftime("%H:%M:%S", time.localtime(record.created))
         where = f"[{ctx}] " if ctx else ""
-        line = f"{head} {record.levelname:<7} {where}{record.getMessage()}"
+        line = f"{head} {record.levelname:<7} {where}{redact(record.getMessage())}"
         if record.exc_info:
             line += "\n" + redact(self.formatException(record.exc_info))
         return line

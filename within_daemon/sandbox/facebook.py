@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 FAULT_KINDS = (
     "throttle", "usage", "server_error", "reduce_data", "slow", "expired_token", "malformed",
     "truncated", "bad_rows", "job_fail", "job_stall", "job_queued", "empty_page_with_next",
+    "echo_token", "redirect_loop",
 )
 #: Path kinds a fault can be limited to; object reads and the other edges count as "ads".
 PATH_KINDS = ("account", "ads", "insights", "job")
@@ -57,6 +58,10 @@ DEFAULT_LIMIT, MAX_LIMIT = 25, 5000
 _ROUTE = re.compile(r"^(?:/v\d+\.\d+)?/(?:act_(\d+)|(\d+))(?:/([a-z_]+))?/?$")
 _DEBUG_TOKEN = re.compile(r"^(?:/v\d+\.\d+)?/debug_token/?$")
 _EDGES = {"ads": "ads", "adsets": "adsets", "campaigns": "campaigns", "adcreatives": "creatives"}
+
+
+class _Redirect(Exception):
+    """The ``redirect_loop`` fault: answer 302 back to the same URL."""
 
 
 @dataclass(slots=True)
@@ -193,6 +198,8 @@ class FacebookEmulator(PlatformEmulator):
             body = self._mangle(ctx, body)
         except g.GraphError as err:
             status, body = err.status, msgspec.json.encode(err.body())
+        except _Redirect:
+            return web.Response(status=302, headers={"Location": request.path_qs})
         except Exception:  # a bug here must still look like a Graph 500, headers included
             log.exception("facebook emulator failed on %s", request.path_qs)
             status, body = 500, msgspec.json.encode(g.server_error(1).body())
@@ -253,6 +260,14 @@ class FacebookEmulator(PlatformEmulator):
             raise g.missing_token()
         if faults.take("expired_token", acct, kind):
             raise g.expired_token()
+        if faults.take("echo_token", acct, kind):
+            # Graph quotes a token it cannot parse: "Malformed access token <the token>",
+            # code 190 (github.com/facebookarchive/react-native-fbsdk/issues/220).
+            raise g.GraphError(400, 190, f"Malformed access token {token}")
+        if faults.take("redirect_loop", acct, kind):
+            # A proxy or moved host that redirects to itself: the client gives up after its
+            # redirect limit with an error that quotes the URL, access_token and all.
+            raise _Redirect()
         if ctx.data is None:
             raise g.unknown_object(f"act_{ctx.account_id}")
         if f := faults.take("usage", acct, kind):

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 FAULT_KINDS = (
     "quota_exhausted", "rate_exceeded", "permission_denied", "invalid_argument",
     "server_error", "expired_token", "refresh_refused", "malformed", "truncated", "slow",
+    "echo_form",
 )
 #: Path kinds: the FROM resource of the query, the token endpoint, anything else.
 PATH_KINDS = ("customer", "ad_group_ad", "token", "other")
@@ -256,6 +257,11 @@ class GoogleAdsEmulator(PlatformEmulator):
             await asyncio.sleep(float(f.params.get("delay", 1.0)))
         if grant != "refresh_token":
             return _oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
+        if self.faults.take("echo_form", None, "token"):
+            # A careless token endpoint (or a proxy in front of one) that quotes the request
+            # in its error: refresh token and client secret come back in the body.
+            return _oauth_error(400, "invalid_request",
+                                f"cannot process {msgspec.json.encode(dict(form)).decode()}")
         if (form.get("client_id"), form.get("client_secret")) != (self.client_id,
                                                                   self.client_secret):
             return _oauth_error(401, "invalid_client", "The OAuth client was not found.")

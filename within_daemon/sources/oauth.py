@@ -19,6 +19,7 @@ import msgspec
 
 from ..config import Secret
 from ..errors import AuthError, TransientError
+from ..redaction import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ class OAuthClient:
         except msgspec.MsgspecError as exc:
             raise TransientError(f"token refresh: unreadable answer: {exc}", **kw) from None
         self._token = answer.access_token
+        # A minted token is a secret like the configured ones; its slot replaces the
+        # account's previous token, so hourly refreshes do not grow the registry.
+        register_secret(answer.access_token, slot=f"oauth:{self.platform}:{self.account_id}")
         self._expires_at = time.monotonic() + max(0.0, answer.expires_in)
         self.refreshes += 1
         log.info("%s access token refreshed; valid for %.0fs", self.platform, answer.expires_in)
