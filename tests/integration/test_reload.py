@@ -38,7 +38,7 @@ def test_broken_reloads_keep_the_old_config_and_count(tmp_path: Path) -> None:
     """Unknown zone, non-UTF-8 secret, unbuildable connector: refused, counted, daemon lives."""
     port = free_port()
     kw: dict[str, Any] = {
-        "base_url": "http://127.0.0.1:9/v21.0",  # nothing runs before the first slot
+        "base_url": "http://127.0.0.1:9/v27.0",  # nothing runs before the first slot
         "db": f"sqlite:///{tmp_path}/within.db",
         "accounts": [fb_account("1000000001")],
         "metrics": {"enabled": True, "listen": f"127.0.0.1:{port}"},

@@ -266,7 +266,8 @@ class FacebookEmulator(PlatformEmulator):
             raise g.GraphError(400, 190, f"Malformed access token {token}")
         if faults.take("redirect_loop", acct, kind):
             # A proxy or moved host that redirects to itself: the client gives up after its
-            # redirect limit with an error that quotes the URL, access_token and all.
+            # redirect limit with an error that quotes the URL (a token sent as the
+            # access_token parameter included; ours travels in a header).
             raise _Redirect()
         if ctx.data is None:
             raise g.unknown_object(f"act_{ctx.account_id}")
