@@ -40,7 +40,7 @@ async def test_unified_rows_with_reporting_currency(tmp_path: Path, db_url: str)
     """Every platform's rows land once, with spend in USD beside the original amount."""
     path = config(tmp_path, "EUR = 1.1", db_url)
     await seed(path, db_url)
-    res = await PlatformDataPipeline(load_config(path)).run(("2024-01-01", "2024-02-29"))
+    res = await PlatformDataPipeline(load_config(path)).arun(("2024-01-01", "2024-02-29"))
     assert res["success"] and res["records_processed"] == 3
     rows = dbq.rows(db_url, "SELECT platform, currency, spend, spend_reporting, "
                             "reporting_currency FROM unified_ad_data ORDER BY platform")
@@ -48,7 +48,7 @@ async def test_unified_rows_with_reporting_currency(tmp_path: Path, db_url: str)
         ("facebook", "USD", 10.0, 10.0, "USD"), ("google", "EUR", 20.0, 22.0, "USD"),
         ("tiktok", "EUR", 30.0, 33.0, "USD")]
     # A re-run replaces the range instead of adding to it.
-    await PlatformDataPipeline(load_config(path)).run(("2024-01-01", "2024-02-29"))
+    await PlatformDataPipeline(load_config(path)).arun(("2024-01-01", "2024-02-29"))
     assert dbq.rows(db_url, "SELECT COUNT(*) FROM unified_ad_data") == [(3,)]
 
 
@@ -57,5 +57,5 @@ async def test_missing_rate_fails_the_run_with_a_clear_error(tmp_path: Path,
     """Without an EUR rate the pipeline reports the currency instead of loading wrong totals."""
     path = config(tmp_path, "CAD = 0.7", db_url)
     await seed(path, db_url)
-    res = await PlatformDataPipeline(load_config(path)).run(("2024-01-01", "2024-02-29"))
+    res = await PlatformDataPipeline(load_config(path)).arun(("2024-01-01", "2024-02-29"))
     assert res["success"] is False and "no FX rate for EUR" in res["error"]
