@@ -345,6 +345,11 @@ def _check(path: Path, cfg: Config) -> None:
         if task.name in names:
             raise ConfigError(f"{path}: tasks[{i}].name: duplicate task name '{task.name}'")
         names.add(task.name)
+        if task.enrich and task.pipeline != "AdDataPipeline":
+            raise ConfigError(
+                f"{path}: tasks[{i}].enrich: enrichments apply to ad rows (AdDataPipeline "
+                f"tasks), not {task.pipeline}"
+            )
         if task.destination == "feature_store" and task.pipeline != "AdDataPipeline":
             raise ConfigError(
                 f"{path}: tasks[{i}].destination: 'feature_store' is for AdDataPipeline tasks "

@@ -134,6 +134,7 @@ def test_seed_pipeline_args_feature_store_and_enrich() -> None:
     ({"pipeline_args": {"destination": "s3"}}, "destination"),
     ({"pipeline": "AccountDataPipeline", "pipeline_args": {"destination": "feature_store"}},
      "feature_store"),
+    ({"pipeline": "AccountDataPipeline", "pipeline_args": {"enrich": True}}, "ad rows"),
     ({"pipeline_args": {"colour": "red"}}, "unknown pipeline_args: colour"),
     ({"pipeline": "NoSuchPipeline"}, "pipeline"),
 ])

@@ -170,11 +170,15 @@ def seed_task(
     if destination == "feature_store" and pipeline != "AdDataPipeline":
         raise ValueError(f"task {task_name!r}: destination 'feature_store' is for "
                          f"AdDataPipeline (features are computed from ad rows), not {pipeline}")
+    enrich = resolve_enrich(args.get("enrich", False), args.get("enrich_with"))
+    if enrich and pipeline != "AdDataPipeline":
+        raise ValueError(f"task {task_name!r}: enrichments apply to ad rows "
+                         f"(AdDataPipeline), not {pipeline}")
     raw = {
         "name": task_name, "pipeline": pipeline, "destination": destination,
         "platform": args.get("source_platform", "facebook"),
         "validate": bool(args.get("validate", True)),
-        "enrich": list(resolve_enrich(args.get("enrich", False), args.get("enrich_with"))),
+        "enrich": list(enrich),
         **fields,
     }
     try:
