@@ -338,7 +338,8 @@ async def fast_ads(emu: FacebookEmulator) -> list[dict[str, Any]]:
 async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
     """Run blocking seed code in a worker thread: no event loop runs there."""
     with anyio.fail_after(120):
-        return await anyio.to_thread.run_sync(lambda: fn(*args))
+        # abandon_on_cancel: a hung call fails the test at the deadline instead of holding it.
+        return await anyio.to_thread.run_sync(lambda: fn(*args), abandon_on_cancel=True)
 
 
 def scalar(loaded: LoadedConfig, sql: str, *args: Any) -> Any:
