@@ -314,6 +314,10 @@ def test_unknown_key_is_an_error_naming_file_and_key_path(
         ("[[tasks]]\nname = 'a'\ncadence = 'monthly'\n", "tasks[0].cadence"),
         ("[[tasks]]\nname = 'a'\npipeline = 'Nope'\n", "tasks[0].pipeline"),
         ("[[tasks]]\nname = 'a'\ndestination = 's3'\n", "tasks[0].destination"),
+        ("[[tasks]]\nname = 'a'\npipeline = 'AccountDataPipeline'\n"
+         "destination = 'feature_store'\n", "tasks[0].destination"),
+        ("[[tasks]]\nname = 'a'\npipeline = 'AccountDataPipeline'\nenrich = ['sentiment']\n",
+         "tasks[0].enrich"),
         ("[[tasks]]\nname = 'a'\nrun_time = '25:00'\n", "tasks[0].run_time"),
         ("[[tasks]]\nname = 'a'\nrun_time = '1:00'\n", "tasks[0].run_time"),
         ("[[tasks]]\nname = 'a'\nrun_time = '12:60'\n", "tasks[0].run_time"),
@@ -647,3 +651,10 @@ def test_sqlite_path_relative_to_config_folder(full_config: Path) -> None:
 def test_sqlite_path(url: str, expected: Path | None) -> None:
     """sqlite:/// urls map to files (relative against base), others to None."""
     assert sqlite_path(url, Path("/base")) == expected
+
+
+def test_feature_store_destination_is_accepted_for_ad_tasks() -> None:
+    """An ad task may have destination 'feature_store' (the seed's example)."""
+    cfg = parse_config(b"[[tasks]]\nname = 'a'\ndestination = 'feature_store'\n"
+                       b"enrich = ['sentiment']\n", Path("/nowhere/x.toml"))
+    assert cfg.tasks[0].destination == "feature_store"

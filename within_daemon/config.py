@@ -56,7 +56,11 @@ Pipeline = Literal[
     "AdDataPipeline", "AccountDataPipeline", "PlatformDataPipeline", "TrainingDataPipeline",
 ]
 Cadence = Literal["hourly", "daily", "weekly"]
-Destination = Literal["database"]
+#: ``database``: the rows are loaded (and the daemon's post-load steps run; a failure of
+#: those is logged, never a failed run). ``feature_store``: the rows are loaded and the
+#: feature store is materialized for the days they cover; a run whose features could not
+#: be written is not a success. Ad tasks only: the features are computed from ad rows.
+Destination = Literal["database", "feature_store"]
 Enrichment = Literal[
     "sentiment", "topic_classification", "entity_extraction", "image_analysis",
     "historical_performance", "competitive_analysis", "audience_insights",
@@ -290,6 +294,16 @@ def _check(path: Path, cfg: Config) -> None:
         if task.name in names:
             raise ConfigError(f"{path}: tasks[{i}].name: duplicate task name '{task.name}'")
         names.add(task.name)
+        if task.enrich and task.pipeline != "AdDataPipeline":
+            raise ConfigError(
+                f"{path}: tasks[{i}].enrich: enrichments apply to ad rows (AdDataPipeline "
+                f"tasks), not {task.pipeline}"
+            )
+        if task.destination == "feature_store" and task.pipeline != "AdDataPipeline":
+            raise ConfigError(
+                f"{path}: tasks[{i}].destination: 'feature_store' is for AdDataPipeline tasks "
+                f"(features are computed from ad rows), not {task.pipeline}"
+            )
         for acc_id in task.accounts:
             if (task.platform, acc_id) not in seen:
                 raise ConfigError(

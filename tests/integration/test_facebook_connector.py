@@ -64,18 +64,18 @@ async def test_ads_paging_returns_creatives(emulator: FacebookEmulator) -> None:
 
 
 async def test_seed_get_ads_attaches_insights(emulator: FacebookEmulator) -> None:
-    """get_ads(date_range, fields=[..., 'insights']) gives each ad its daily rows."""
+    """aget_ads(date_range, fields=[..., 'insights']) gives each ad its daily rows."""
     async with connector(emulator) as conn:
-        ads = await conn.get_ads(RANGE, ["id", "name", "status", "creative", "insights"], 100)
+        ads = await conn.aget_ads(RANGE, ["id", "name", "status", "creative", "insights"], 100)
     assert len(ads) == 12
     assert sum(len(a["insights"]) for a in ads) == 60
     assert all(len(a["insights"]) == 5 for a in ads)
 
 
 async def test_account_stats_are_daily_totals(emulator: FacebookEmulator) -> None:
-    """get_account_stats returns one row per day whose sums match the ad rows."""
+    """aget_account_stats returns one row per day whose sums match the ad rows."""
     async with connector(emulator) as conn:
-        rows = await conn.get_account_stats(RANGE, ["spend", "impressions", "clicks"])
+        rows = await conn.aget_account_stats(RANGE, ["spend", "impressions", "clicks"])
     assert [r["date_start"] for r in rows] == [
         "2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04", "2024-03-05"]
     want = emulator.expected_totals(ACC, *RANGE)

@@ -133,15 +133,15 @@ async def test_account_pipeline_matches_ad_totals(
 async def test_seed_pipeline_api(
     emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig]
 ) -> None:
-    """AdDataPipeline(...).run(account_id, date_range, batch_size) returns the seed's dict."""
+    """AdDataPipeline(...).arun(account_id, date_range, batch_size) returns the seed's dict."""
     loaded = make_config()
     pipe = AdDataPipeline(source_platform="facebook", destination="database", validate=True,
                           enrich=False, config=loaded)
-    result = await pipe.run(A1, ("2024-02-01", "2024-02-10"), batch_size=25)
+    result = await pipe.arun(A1, ("2024-02-01", "2024-02-10"), batch_size=25)
     assert result["success"] is True
     assert result["records_processed"] == 120
     assert result["error"] is None and result["duration_seconds"] >= 0
-    acc = await AccountDataPipeline(config=loaded).run(A1, ("2024-02-01", "2024-02-10"))
+    acc = await AccountDataPipeline(config=loaded).arun(A1, ("2024-02-01", "2024-02-10"))
     assert acc["success"] and acc["records_processed"] == 10
 
 

@@ -19,6 +19,7 @@ from within_daemon.pipelines.engine import open_engine
 from within_daemon.sandbox import FacebookEmulator
 from within_daemon.service import Service
 from within_daemon.tasks import (
+    DEFAULT_ENRICHMENTS,
     Tick,
     build_scheduler,
     register_daily_task,
@@ -110,9 +111,30 @@ def test_register_functions_keep_the_seed_signature() -> None:
     assert set(registry.tasks) == {"facebook_ads_daily", "h", "w"}
 
 
+def test_seed_pipeline_args_feature_store_and_enrich() -> None:
+    """The seed's pipeline_args: feature_store is a destination, enrich=True the defaults."""
+    t = register_daily_task(
+        task_name="facebook_ads_daily", pipeline="AdDataPipeline",
+        pipeline_args={"source_platform": "facebook", "destination": "feature_store",
+                       "validate": True, "enrich": True},
+        account_ids=["123456789", "987654321"], run_time="01:00", lookback_days=7,
+    )
+    assert t.destination == "feature_store"
+    assert t.enrich == DEFAULT_ENRICHMENTS
+    chosen = register_daily_task("t2", "AdDataPipeline", {
+        "enrich": True, "enrich_with": ["sentiment", "image_analysis"]}, [])
+    assert chosen.enrich == ("sentiment", "image_analysis")
+    assert register_daily_task("t3", "AdDataPipeline", {"enrich": False}, []).enrich == ()
+
+
 @pytest.mark.parametrize(("kw", "match"), [
     ({"run_time": "25:00"}, "run_time"),
-    ({"pipeline_args": {"enrich": True}}, "enrichment"),
+    ({"pipeline_args": {"enrich": True, "enrich_with": ["horoscope"]}}, "unknown enrichments"),
+    ({"pipeline_args": {"enrich_with": ["sentiment"]}}, "enrich=True"),
+    ({"pipeline_args": {"destination": "s3"}}, "destination"),
+    ({"pipeline": "AccountDataPipeline", "pipeline_args": {"destination": "feature_store"}},
+     "feature_store"),
+    ({"pipeline": "AccountDataPipeline", "pipeline_args": {"enrich": True}}, "ad rows"),
     ({"pipeline_args": {"colour": "red"}}, "unknown pipeline_args: colour"),
     ({"pipeline": "NoSuchPipeline"}, "pipeline"),
 ])

@@ -318,3 +318,20 @@ def test_cross_platform_normalize_and_combine() -> None:
     assert cp.combine([a, b]) == a + b
     with pytest.raises(ValueError, match="ad_id=23854695759200548 date=2023-06-01"):
         cp.combine([a, b, a])
+
+
+def test_get_ads_output_normalizes_with_its_nested_insights() -> None:
+    """Ads from get_ads(fields=[..., 'insights']) normalize to one record per nested row."""
+    ad = {"id": AD_ID, "name": "Cayenne", "status": "ACTIVE",
+          "creative": {"title": "Drive it", "body": "Test drive today"},
+          "insights": [row(), row(date_start="2023-06-02", date_stop="2023-06-02")]}
+    graph_shape = {**ad, "id": "2", "insights": {"data": [row(ad_id="2")]}}
+    recs = DataNormalizer().normalize_ad_data(data=[ad, graph_shape, {**ad, "id": "3",
+                                                                       "insights": []}],
+                                              platform="facebook")
+    assert [(r["ad_id"], r["date"]) for r in recs] == [
+        (AD_ID, "2023-06-01"), (AD_ID, "2023-06-02"), ("2", "2023-06-01")]
+    assert recs[0]["headline"] == "Drive it" and recs[0]["impressions"] == 185
+    assert recs[0]["status"] == "active"
+    # Plain insights rows are untouched by the check.
+    assert DataNormalizer().normalize_ad_data([row()], "facebook")[0]["headline"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import random
+from typing import Any
 
 import pytest
 
@@ -218,3 +219,111 @@ async def test_default_sleep_really_waits() -> None:
     wrapped = retry_with_backoff(max_retries=1, base_delay=0.001)(fn)
     assert await wrapped(3) == "ok 3 0"
     assert fn.calls == 2
+
+
+# -- plain functions (the seed's example decorates a `requests.get` wrapper) -------------------
+
+
+class SyncFlaky:
+    """A plain function that raises the given errors in order, then returns 'ok'."""
+
+    def __init__(self, *errors: BaseException) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self, x: int) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return f"ok {x}"
+
+
+def test_plain_function_stays_plain_and_is_retried() -> None:
+    """A decorated plain function runs when called (no coroutine) and retries listed errors."""
+    slept: list[float] = []
+    fn = SyncFlaky(ConnectionError("reset"), TimeoutError("slow"))
+    wrapped = retry_with_backoff(max_retries=3, backoff_factor=2, base_delay=0.01,
+                                 sleep=slept.append)(fn)
+    assert not inspect.iscoroutinefunction(wrapped)
+    assert wrapped(5) == "ok 5"
+    assert fn.calls == 3
+    assert len(slept) == 2 and 0.005 <= slept[0] <= 0.01 and 0.01 <= slept[1] <= 0.02
+
+
+def test_seed_decorator_form_on_a_def_keeps_metadata() -> None:
+    """The seed's form (keyword args over a plain def) returns the value, name and doc kept."""
+
+    @retry_with_backoff(max_retries=3, backoff_factor=2, errors=(ConnectionError, TimeoutError))
+    def fetch_api_data(api_endpoint: str, params: dict[str, str]) -> dict[str, str]:
+        """Fetch data from API with retry logic."""
+        return {"endpoint": api_endpoint, **params}
+
+    assert fetch_api_data("/x", {"a": "1"}) == {"endpoint": "/x", "a": "1"}
+    assert fetch_api_data.__name__ == "fetch_api_data"
+    assert fetch_api_data.__doc__ == "Fetch data from API with retry logic."
+
+
+def test_plain_function_gives_up_and_does_not_catch_unlisted() -> None:
+    """A plain function re-raises the last listed error after max_retries; others at once."""
+    slept: list[float] = []
+    errs = [ConnectionError(str(i)) for i in range(3)]
+    fn = SyncFlaky(*errs)
+    with pytest.raises(ConnectionError) as info:
+        retry_with_backoff(max_retries=2, base_delay=0.01, sleep=slept.append)(fn)(0)
+    assert info.value is errs[2] and fn.calls == 3 and len(slept) == 2
+    bug = SyncFlaky(ValueError("bug"))
+    with pytest.raises(ValueError):
+        retry_with_backoff(max_retries=5, sleep=slept.append)(bug)(0)
+    assert bug.calls == 1
+
+
+def test_async_sleep_hook_on_a_plain_function_is_refused() -> None:
+    """A coroutine sleep hook cannot pace a plain function: TypeError at decoration."""
+    with pytest.raises(TypeError, match="plain"):
+        retry_with_backoff(sleep=Sleeps())(SyncFlaky())
+
+
+class WrappedConnectionError(OSError):
+    """Like ``requests.ConnectionError``: an OSError that is not a builtin ConnectionError."""
+
+
+def _wrapped(cause: BaseException, *, suppress: bool = False) -> WrappedConnectionError:
+    try:
+        try:
+            raise cause
+        except BaseException:
+            if suppress:
+                raise WrappedConnectionError("connection aborted") from None
+            raise WrappedConnectionError("connection aborted")  # noqa: B904 - the point
+    except WrappedConnectionError as err:
+        return err
+    raise AssertionError("unreachable")
+
+
+def test_library_error_raised_from_a_listed_error_is_retried() -> None:
+    """An error raised while handling (or from) a ConnectionError counts as one."""
+    slept: list[float] = []
+    fn = SyncFlaky(_wrapped(ConnectionRefusedError("refused")), _wrapped(TimeoutError("t")))
+    assert retry_with_backoff(base_delay=0.01, sleep=slept.append)(fn)(1) == "ok 1"
+    assert fn.calls == 3
+
+
+async def test_error_raised_from_none_is_not_followed() -> None:
+    """``raise X from None`` hides its context: X alone decides (and is not listed here)."""
+    fn = Flaky(_wrapped(ConnectionError("reset"), suppress=True))
+    with pytest.raises(WrappedConnectionError):
+        await retry_with_backoff(base_delay=0.01, sleep=Sleeps())(fn)(0)
+    assert fn.calls == 1
+
+
+def test_unrecognised_async_callable_is_an_error_not_a_silent_no_op() -> None:
+    """A callable returning a coroutine without looking async fails loudly, never 'succeeds'."""
+
+    async def inner() -> int:
+        return 1
+
+    def shim() -> Any:
+        return inner()
+
+    with pytest.raises(TypeError, match="awaitable"):
+        retry_with_backoff()(shim)()

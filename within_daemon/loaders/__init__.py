@@ -1,7 +1,7 @@
-"""Destinations for normalized records; today the SQLite database loader.
+"""Destinations for normalized records: the database loader (SQLite or PostgreSQL).
 
 ``DatabaseLoader.from_url(config.database.url, base_dir=...)`` is the entry point; the
-feature-store and model-store loaders named in the seed document are not written yet.
+feature store (:mod:`.feature_store`) and the model store (:mod:`.model_store`) build on it.
 """
 
 from __future__ import annotations

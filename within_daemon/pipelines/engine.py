@@ -90,6 +90,18 @@ class TaskResult(msgspec.Struct):
         return self.status == "success"
 
 
+def _features_missing(results: list[AccountResult], error: str) -> None:
+    """A ``feature_store`` task whose features were not written is not a success.
+
+    The rows are loaded (and stay: a re-run materializes them), so the accounts that
+    loaded rows end ``partial``; for ``database`` the same failure is only logged.
+    """
+    for res in results:
+        if res.loaded and res.status == "success":
+            res.status = "partial"
+            res.error = f"rows loaded, but the feature store was not materialized: {error}"
+
+
 def _overall(statuses: list[str]) -> str:
     if not statuses or all(s in ("success", "skipped") for s in statuses):
         return "success"
@@ -229,6 +241,8 @@ class Engine:
         self.last_postprocess = await after_task(
             self.db, task, touched, quality=self.loaded.config.quality, metrics=self.metrics,
             connectors={actor.ref.account_id: conn for actor, conn, _ in actors})
+        if task.destination == "feature_store" and self.last_postprocess.get("error"):
+            _features_missing(results, str(self.last_postprocess["error"]))
         status = _overall([r.status for r in results])
         wanted = sum(r.days_final for r in results)
         if wanted:

@@ -4,7 +4,8 @@ It reads the loaded ad-day rows of all platforms for a date range, combines them
 seed's ``CrossPlatformNormalizer().combine`` (a duplicate key is an error, never a silent
 merge), adds money in the configured reporting currency from the configured FX table
 (keeping the original amount and currency), and replaces that range of
-``unified_ad_data`` one month at a time, each month atomically.
+``unified_ad_data`` one month at a time, each month atomically. Like the seed's
+pipelines, ``run`` blocks (scripts) and ``arun`` is its coroutine twin (async code).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..loaders.analytics import upsert_statement
 from ..schema import AD_FIELDS, AD_KEY
 from ..transforms import CrossPlatformNormalizer
 from ..transforms.currency import FxTable
+from ..utils.sync import run_blocking
 
 UNIFIED_COLUMNS = (*AD_FIELDS, "spend_reporting", "revenue_reporting", "cpa_reporting",
                    "reporting_currency", "fx_rate", "built_at")
@@ -74,8 +76,13 @@ class PlatformDataPipeline:
         return {"success": True, "records_processed": done,
                 "duration_seconds": round(time.perf_counter() - t0, 3), "error": None}
 
-    async def run(self, date_range: tuple[str | date, str | date]) -> dict[str, Any]:
-        """Open the configured database and rebuild the range."""
+    async def arun(self, date_range: tuple[str | date, str | date]) -> dict[str, Any]:
+        """Open the configured database and rebuild the range (async code)."""
         cfg = self.config.config
         async with DatabaseLoader.from_url(cfg.database.url, base_dir=self.config.base_dir) as db:
             return await self.run_with(db, date_range)
+
+    def run(self, date_range: tuple[str | date, str | date]) -> dict[str, Any]:
+        """``arun`` to completion, for code without an event loop (as the seed's pipelines)."""
+        return run_blocking(lambda: self.arun(date_range), call="PlatformDataPipeline.run",
+                            twin="PlatformDataPipeline.arun")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
 import anyio
@@ -25,12 +25,14 @@ from ..errors import AccountPausedError, SourceError, ThrottledError, TransientE
 from ..observability.metrics import Metrics
 from ..platform_config import HttpKnobs
 from ..utils.retry import retry_with_backoff
+from ..utils.sync import refuse_in_event_loop, run_blocking
 from .breaker import STATE_CODES, AccountBreaker
 from .pacing import Pacer, UsageReading
 
 log = logging.getLogger(__name__)
 
 _json = msgspec.json.Decoder()
+T = TypeVar("T")
 
 
 class Prepared(NamedTuple):
@@ -141,6 +143,24 @@ class HttpSource:
         if self._own_session and self._session is not None:
             await self._session.close()
             self._session = None
+        # aiolimiter binds to the loop it first runs in; a reused connector gets a new one.
+        self._limiter = None
+
+    def run_blocking(self, make: Callable[[], Awaitable[T]], method: str) -> T:
+        """Run a coroutine method's call for a blocking seed method (``get_ads``).
+
+        It runs in a fresh event loop, and the connector's own session is closed before
+        that loop ends. Refused inside a running loop (use the ``a``-prefixed twin), and for
+        a connector given a session: that session belongs to its caller's loop.
+        """
+        name = type(self).__name__
+        refuse_in_event_loop(f"{name}.{method}", f"{name}.a{method}")
+        if not self._own_session:
+            raise RuntimeError(
+                f"{name} was given an aiohttp session, which belongs to its event loop: "
+                f"use `await {name}.a{method}(...)` in that loop")
+        return run_blocking(make, call=f"{name}.{method}", twin=f"{name}.a{method}",
+                            cleanup=self.close)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:

@@ -1,8 +1,9 @@
 """Facebook (Meta) Marketing API connector: ads with creatives, daily insights, async jobs.
 
-``FacebookAdsConnector(account_id, access_token, rate_limit)`` keeps the seed's API
-(``await get_ads(date_range, fields, limit)``, ``await get_account_stats(date_range,
-metrics)``) and adds the streaming calls the daemon uses: ``iter_ads`` and
+``FacebookAdsConnector(account_id, access_token, rate_limit)`` keeps the seed's API:
+``get_ads(date_range, fields, limit)`` and ``get_account_stats(date_range, metrics)`` block
+and return lists (scripts), ``await aget_ads(...)`` / ``await aget_account_stats(...)`` are
+their coroutine twins (async code). It adds the streaming calls the daemon uses: ``iter_ads`` and
 ``iter_insights`` yield one page at a time so memory never depends on the range size;
 ``iter_audience`` is the same ad-level pull split by the ``age`` and ``gender`` breakdowns.
 Paging follows ``paging.next`` until it is absent (an empty page may still carry one);
@@ -211,7 +212,16 @@ class FacebookAdsConnector(HttpSource):
         ):
             yield page
 
-    async def get_ads(
+    def get_ads(
+        self,
+        date_range: tuple[str, str] | None = None,
+        fields: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """The seed's call for scripts: :meth:`aget_ads` run to completion."""
+        return self.run_blocking(lambda: self.aget_ads(date_range, fields, limit), "get_ads")
+
+    async def aget_ads(
         self,
         date_range: tuple[str, str] | None = None,
         fields: Sequence[str] | None = None,
@@ -364,7 +374,16 @@ class FacebookAdsConnector(HttpSource):
                 ads.setdefault(d, set()).add(str(r.get("ad_id")))
         return {d: (len(camps[d]), len(ads[d])) for d in camps}
 
-    async def get_account_stats(
+    def get_account_stats(
+        self,
+        date_range: tuple[str, str],
+        metrics: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The seed's call for scripts: :meth:`aget_account_stats` run to completion."""
+        return self.run_blocking(lambda: self.aget_account_stats(date_range, metrics),
+                                 "get_account_stats")
+
+    async def aget_account_stats(
         self,
         date_range: tuple[str, str],
         metrics: Sequence[str] | None = None,

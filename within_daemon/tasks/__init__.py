@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .scheduler import (
+    DEFAULT_ENRICHMENTS,
     TaskRegistry,
     Tick,
     build_scheduler,
@@ -10,10 +11,13 @@ from .scheduler import (
     register_hourly_task,
     register_weekly_task,
     registry,
+    resolve_enrich,
+    seed_task,
     trigger_for,
 )
 
 __all__ = [
-    "TaskRegistry", "Tick", "build_scheduler", "register_daily_task", "register_hourly_task",
-    "register_weekly_task", "registry", "trigger_for",
+    "DEFAULT_ENRICHMENTS", "TaskRegistry", "Tick", "build_scheduler", "register_daily_task",
+    "register_hourly_task", "register_weekly_task", "registry", "resolve_enrich", "seed_task",
+    "trigger_for",
 ]

@@ -6,15 +6,18 @@ a run that fires late, for example after a laptop sleeps or the loop was busy. A
 ``jitter`` seconds keeps many tasks from firing in the same second.
 
 ``register_daily_task`` and its siblings keep the seed's signature and add a task to a
-process-wide registry that ``run`` merges with the config file's ``[[tasks]]``.
+process-wide registry that ``run`` merges with the config file's ``[[tasks]]``. Their
+``pipeline_args`` are the seed pipeline's arguments (``source_platform``, ``destination``,
+``validate``, ``enrich``, ``enrich_with``), read by :func:`seed_task` as the pipeline
+classes read them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -23,7 +26,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from ..config import TaskConfig
+from ..config import Enrichment, TaskConfig
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,84 @@ class TaskRegistry:
 registry = TaskRegistry()
 
 
+#: What the seed's ``enrich=True`` turns on: every enrichment computed from the ad rows
+#: alone, on any platform. ``image_analysis`` (downloads untrusted images) and
+#: ``audience_insights`` (a further Facebook pull) are asked for by name in ``enrich_with``.
+DEFAULT_ENRICHMENTS: tuple[str, ...] = (
+    "sentiment", "topic_classification", "entity_extraction", "historical_performance",
+    "competitive_analysis",
+)
+#: Every name ``enrich_with`` accepts (the config's ``enrich`` list takes the same).
+KNOWN_ENRICHMENTS: tuple[str, ...] = get_args(Enrichment)
+#: The seed's pipeline arguments, as ``AdDataPipeline(...)`` and ``pipeline_args`` take them.
+SEED_PIPELINE_ARGS = ("source_platform", "destination", "validate", "enrich", "enrich_with")
+
+
+def resolve_enrich(
+    enrich: bool | Sequence[str] | None, enrich_with: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """The enrichment list of the seed's ``enrich`` / ``enrich_with`` arguments.
+
+    ``enrich=True``: ``enrich_with`` if given, else :data:`DEFAULT_ENRICHMENTS`;
+    ``enrich=False``: none; a list in ``enrich`` is taken as the list itself.
+    """
+    if isinstance(enrich, str) or isinstance(enrich_with, str):
+        raise ValueError("enrich is True/False and enrich_with a list of names, "
+                         f"e.g. enrich_with=[{DEFAULT_ENRICHMENTS[0]!r}]")
+    if enrich is None or enrich is False:
+        if enrich_with is not None:
+            raise ValueError("enrich_with is given but enrich is off: pass enrich=True")
+        return ()
+    if enrich is True:
+        names = tuple(DEFAULT_ENRICHMENTS if enrich_with is None else enrich_with)
+    else:
+        names = tuple(enrich)
+        if enrich_with is not None and tuple(enrich_with) != names:
+            raise ValueError("enrich is a list and enrich_with another: give one list")
+    unknown = [n for n in names if n not in KNOWN_ENRICHMENTS]
+    if unknown:
+        raise ValueError(f"unknown enrichments {unknown}; known: {list(KNOWN_ENRICHMENTS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def seed_task(
+    task_name: str,
+    pipeline: str,
+    pipeline_args: Mapping[str, Any] | None,
+    **fields: Any,
+) -> TaskConfig:
+    """A :class:`TaskConfig` from the seed's ``pipeline_args``; ValueError names a bad one.
+
+    ``fields`` are further task keys (``cadence``, ``run_time``, ``accounts`` ...). The
+    seed's pipeline classes and ``register_*_task`` both build their task here, so the
+    same arguments mean the same thing in both.
+    """
+    args = dict(pipeline_args or {})
+    unknown = sorted(set(args) - set(SEED_PIPELINE_ARGS))
+    if unknown:
+        raise ValueError(f"unknown pipeline_args: {', '.join(unknown)} "
+                         f"(known: {', '.join(SEED_PIPELINE_ARGS)})")
+    destination = args.get("destination", "database")
+    if destination == "feature_store" and pipeline != "AdDataPipeline":
+        raise ValueError(f"task {task_name!r}: destination 'feature_store' is for "
+                         f"AdDataPipeline (features are computed from ad rows), not {pipeline}")
+    enrich = resolve_enrich(args.get("enrich", False), args.get("enrich_with"))
+    if enrich and pipeline != "AdDataPipeline":
+        raise ValueError(f"task {task_name!r}: enrichments apply to ad rows "
+                         f"(AdDataPipeline), not {pipeline}")
+    raw = {
+        "name": task_name, "pipeline": pipeline, "destination": destination,
+        "platform": args.get("source_platform", "facebook"),
+        "validate": bool(args.get("validate", True)),
+        "enrich": list(enrich),
+        **fields,
+    }
+    try:
+        return msgspec.convert(raw, TaskConfig)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"task {task_name!r}: {exc}") from None
+
+
 def _register(
     cadence: str,
     task_name: str,
@@ -116,24 +197,8 @@ def _register(
     lookback_days: int,
     weekday: int = 0,
 ) -> TaskConfig:
-    args = dict(pipeline_args or {})
-    platform = args.pop("source_platform", "facebook")
-    destination = args.pop("destination", "database")
-    validate = bool(args.pop("validate", True))
-    if args.pop("enrich", False):
-        raise ValueError("enrichment is not available yet; pass enrich=False")
-    if args:
-        raise ValueError(f"unknown pipeline_args: {', '.join(sorted(args))}")
-    raw = {
-        "name": task_name, "pipeline": pipeline, "cadence": cadence, "run_time": run_time,
-        "lookback_days": lookback_days, "accounts": list(account_ids),
-        "destination": destination, "platform": platform, "validate": validate,
-        "weekday": weekday,
-    }
-    try:
-        task = msgspec.convert(raw, TaskConfig)
-    except msgspec.ValidationError as exc:
-        raise ValueError(f"task {task_name!r}: {exc}") from None
+    task = seed_task(task_name, pipeline, pipeline_args, cadence=cadence, run_time=run_time,
+                     lookback_days=lookback_days, accounts=list(account_ids), weekday=weekday)
     return registry.add(task)
 
 

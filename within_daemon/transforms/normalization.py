@@ -128,6 +128,8 @@ class DataNormalizer:
         fn = AD_NORMALIZERS.get(platform)
         if fn is None:
             raise ValueError(f"no normalizer for platform {platform!r}")
+        if ads is None and platform == "facebook":
+            data, ads = split_ad_objects(data)
         return fn(self, data, ads=ads, account=account)
 
     def normalize_account_data(
@@ -143,6 +145,34 @@ class DataNormalizer:
         if fn is None:
             raise ValueError(f"no normalizer for platform {platform!r}")
         return fn(self, data, account=account, counts=counts)
+
+
+def split_ad_objects(data: Iterable[Any]) -> tuple[list[Any], dict[str, Any] | None]:
+    """``FacebookAdsConnector.get_ads`` output -> its insights rows and the ads by id.
+
+    The seed passes ``get_ads(fields=[..., "insights"])`` (ads, each with its daily rows
+    under ``insights``, a list or Graph's ``{"data": [...]}``) straight to
+    ``normalize_ad_data``; rows that are already insights rows pass through unchanged.
+    """
+    rows = list(data)
+    if not any(r.__class__ is dict and "insights" in r and "ad_id" not in r for r in rows):
+        return rows, None
+    out: list[Any] = []
+    ads: dict[str, Any] = {}
+    for r in rows:
+        if r.__class__ is not dict or "insights" not in r or "ad_id" in r:
+            out.append(r)
+            continue
+        ad_id = str(r.get("id"))
+        ads[ad_id] = r
+        nested = r["insights"]
+        if nested.__class__ is dict:
+            nested = nested.get("data") or []
+        for row in nested or ():
+            if row.__class__ is dict and not row.get("ad_id"):
+                row = {**row, "ad_id": ad_id}
+            out.append(row)
+    return out, ads
 
 
 def register_normalizer(

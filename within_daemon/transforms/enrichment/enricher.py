@@ -30,8 +30,6 @@ ENRICHMENTS: tuple[str, ...] = (
 CREATIVE_ENRICHMENTS: tuple[str, ...] = (*TEXT_ENRICHERS, "image_analysis")
 #: Names computed from other rows after loading.
 ROW_ENRICHMENTS: tuple[str, ...] = ("historical_performance", "competitive_analysis")
-#: Known but not built: asking for them is an error, never a silent no-op.
-NOT_AVAILABLE: tuple[str, ...] = ()
 #: Needs its own API pull (demographic breakdowns): the daemon runs it after loading;
 #: ``enrich_ad_data`` refuses it instead of silently skipping it.
 PULL_ENRICHMENTS: tuple[str, ...] = ("audience_insights",)
@@ -40,14 +38,11 @@ ImageAnalyzer = Callable[[str], Awaitable[ImageFeatures]]
 
 
 def check_enrichments(names: Iterable[str]) -> tuple[str, ...]:
-    """Validate a list of enrichment names (config or API); unknown or unbuilt ones fail."""
+    """Validate a list of enrichment names (config or API); unknown ones fail."""
     chosen = tuple(dict.fromkeys(names))
     unknown = [n for n in chosen if n not in ENRICHMENTS]
     if unknown:
         raise ValueError(f"unknown enrichments {unknown}; known: {list(ENRICHMENTS)}")
-    missing = [n for n in chosen if n in NOT_AVAILABLE]
-    if missing:
-        raise ValueError(f"enrichments {missing} are not available yet")
     return chosen
 
 
