@@ -228,7 +228,7 @@ class Engine:
                    for actor, _, res in actors if res.loaded]
         self.last_postprocess = await after_task(
             self.db, task, touched, quality=self.loaded.config.quality, metrics=self.metrics,
-            connectors={actor.ref.account_id: conn for actor, conn, _ in actors})
+            connectors={actor.ref.account_id: conn for actor, conn, _ in actors}, mode=mode)
         status = _overall([r.status for r in results])
         wanted = sum(r.days_final for r in results)
         if wanted:
