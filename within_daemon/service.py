@@ -33,6 +33,13 @@ import anyio.abc
 import msgspec
 
 from . import cluster as cl
+from .account_status import (
+    LastRuns,
+    accounts_status,
+    iso_or_none,
+    next_runs_of,
+    token_expiry_of,
+)
 from .config import LoadedConfig, TaskConfig, load_config
 from .daemon import ACCOUNTLESS, all_tasks, open_database
 from .errors import ConfigError
@@ -67,6 +74,8 @@ class Service:
         #: (task, account) -> unix start time of the run in flight.
         self.running: dict[tuple[str, str], float] = {}
         self.last: dict[str, dict[str, Any]] = {}
+        #: Each account's newest finished run, for /status.
+        self.last_runs = LastRuns()
         self.engine: Engine | None = None
         self.db: DatabaseLoader | None = None
         self.scheduler: Any = None
@@ -84,17 +93,24 @@ class Service:
         return self.db is not None and not self.stopping and await self.db.ping()
 
     async def status(self) -> dict[str, Any]:
-        accounts = self.engine.account_states() if self.engine is not None else []
+        connectors = self.engine.account_states() if self.engine is not None else []
+        tasks = all_tasks(self.loaded)
+        next_runs = {} if self.stopping else next_runs_of(self.scheduler)
+        accounts = accounts_status(
+            self.loaded, [t for t in tasks if t.pipeline not in ACCOUNTLESS],
+            connectors=connectors, running=list(self.running), last_runs=self.last_runs.runs,
+            next_runs=next_runs, token_expiry=token_expiry_of(self.metrics), now=time.time())
         return {
             "config": str(self.loaded.path),
             "stopping": self.stopping,
             "reloads": self.reloads,
             "tasks": [
                 {"name": t.name, "pipeline": t.pipeline, "cadence": t.cadence,
-                 "run_time": t.run_time,
+                 "run_time": t.run_time, "platform": t.platform,
                  "running_accounts": sorted(a for (n, a) in self.running if n == t.name),
-                 "last_run": self.last.get(t.name)}
-                for t in all_tasks(self.loaded)
+                 "last_run": self.last.get(t.name),
+                 "next_run": iso_or_none(next_runs.get(t.name))}
+                for t in tasks
             ],
             "accounts": accounts,
             "parked_accounts": [a for a in accounts if a["paused_seconds"] > 0],
@@ -133,6 +149,7 @@ class Service:
             self.last[task.name] = {"status": res.status, "fetched": res.fetched,
                                     "loaded": res.loaded, "quarantined": res.quarantined,
                                     "accounts": len(res.accounts), "finished_at": time.time()}
+            self.last_runs.note(task.name, res.accounts)
             log.info("task %s: %s, fetched %d, loaded %d, quarantined %d in %.1fs",
                      task.name, res.status, res.fetched, res.loaded, res.quarantined,
                      res.duration_seconds)
@@ -330,6 +347,7 @@ class Service:
         async with AsyncExitStack() as stack:
             self.db = await open_database(self.loaded)
             stack.push_async_callback(self.db.close)
+            await self.last_runs.seed(self.db)
             if cl.cluster_enabled(self.loaded):
                 cc = self.loaded.config.cluster
                 # Leases get their own connection: a long write on the loader's (a rollup
