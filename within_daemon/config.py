@@ -160,7 +160,7 @@ class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     validate: bool = True
     #: Weekday for weekly tasks (0 = Monday).
     weekday: Annotated[int, Meta(ge=0, le=6)] = 0
-    #: Enrichment plugins this task runs (``audience_insights``: Facebook only).
+    #: Enrichment plugins this task runs (``audience_insights``: Facebook, Google, TikTok).
     enrich: tuple[Enrichment, ...] = ()
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError, SourceError
@@ -21,8 +21,14 @@ from ..loaders import analytics as store
 from ..loaders.audience_schema import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
 from ..observability.metrics import Metrics
+from ..sources.google_audience import iter_google_audience
+from ..sources.tiktok_audience import iter_tiktok_audience
 from ..transforms import DataQualityMonitor
-from ..transforms.enrichment.audience import normalize_audience
+from ..transforms.enrichment.audience import (
+    normalize_audience,
+    normalize_google_audience,
+    normalize_tiktok_audience,
+)
 from ..transforms.enrichment.competitive import benchmarks
 from ..transforms.enrichment.history import rolling_performance
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
@@ -154,20 +160,42 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
     return n
 
 
+def _facebook_audience(conn: Any, days: tuple[str, str]) -> AsyncIterator[list[dict[str, Any]]]:
+    return cast("AsyncIterator[list[dict[str, Any]]]", conn.iter_audience(days))
+
+
+def _facebook_rows(page: list[dict[str, Any]], account_id: str,
+                   conn: Any) -> list[dict[str, Any]]:
+    return normalize_audience(page, account_id=account_id,
+                              conversion_action_types=conn.config.conversion_action_types)
+
+
+#: Per platform: how to pull demographic pages over a range, and how to normalize a page.
+AUDIENCE_PULLS: dict[str, tuple[Callable[[Any, tuple[str, str]],
+                                         AsyncIterator[list[dict[str, Any]]]],
+                                Callable[[list[dict[str, Any]], str, Any],
+                                         list[dict[str, Any]]]]] = {
+    "facebook": (_facebook_audience, _facebook_rows),
+    "google": (iter_google_audience,
+               lambda page, acc, _: normalize_google_audience(page, account_id=acc)),
+    "tiktok": (iter_tiktok_audience,
+               lambda page, acc, _: normalize_tiktok_audience(page, account_id=acc)),
+}
+
+
 async def _audience(db: DatabaseLoader, touched: list[AccountDays],
                     connectors: Mapping[str, Any]) -> int:
-    """Demographic breakdowns per ad and day, then the per-ad summary (Facebook only)."""
+    """Demographic breakdowns per ad (Google: per ad group) and day, then the summary."""
     n = 0
     for t in touched:
         conn = connectors.get(t.account_id)
-        if t.platform != "facebook" or conn is None:
-            continue
+        pull = AUDIENCE_PULLS.get(t.platform)
+        if pull is None or conn is None:
+            continue  # Amazon and internal data have no demographics
+        fetch, normalize = pull
         try:
-            async for page in conn.iter_audience((t.days[0], t.days[-1])):
-                rows = normalize_audience(
-                    page, account_id=t.account_id,
-                    conversion_action_types=conn.config.conversion_action_types)
-                n += await upsert_audience(db, rows)
+            async for page in fetch(conn, (t.days[0], t.days[-1])):
+                n += await upsert_audience(db, normalize(page, t.account_id, conn))
         except SourceError as exc:
             # Derived data: the loaded rows stand; the next run pulls the breakdowns again.
             log.error("audience breakdowns for %s failed: %s", t.account_id, exc)
