@@ -104,3 +104,22 @@ async def test_last_runs_seeded_from_the_runs_table(tmp_path: Path) -> None:
             await book.seed(db)
     got = book.runs[("facebook", "1")]
     assert (got["run_id"], got["status"], got["task"]) == (new, "success", "ads")
+
+
+async def test_cluster_status_says_which_accounts_this_replica_pulls(tmp_path: Path) -> None:
+    """In cluster mode each account entry says whether this replica holds its lease."""
+    from within_daemon.cluster import Cluster, resource
+    from within_daemon.service import Service
+
+    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v21.0",
+                       accounts=[fb_account("1"), fb_account("2")], tasks=[{"name": "a"}])
+    service = Service(load_config(cfg), Metrics())
+    async with DatabaseLoader.from_url(f"sqlite:///{tmp_path}/w.db") as db:
+        cluster = Cluster(db, "replica-a", 30.0)
+        cluster.held[resource("facebook", "2")] = 1  # the lease generation
+        service.cluster = cluster
+        with anyio.fail_after(10):
+            status = await service.status()
+    assert [(a["account_id"], a["leased_here"]) for a in status["accounts"]] == [
+        ("1", False), ("2", True)]
+    assert status["cluster"]["leased_accounts"] == [resource("facebook", "2")]

@@ -11,7 +11,8 @@ the account's last finished run and the next scheduled tick of its tasks.
 refuses calls), ``paused`` (throttled until ``paused_until``), ``running``, ``idle``.
 ``flags`` lists every condition that holds, including ``token_expiring`` (the access token
 expires within ``TOKEN_WARN_SECONDS``) and ``token_expired``. New conditions are added to
-``FLAG_ORDER`` and set in :func:`account_entry`. Everything here is pure except
+``FLAG_ORDER`` and set in :func:`account_entry`. In cluster mode the service adds
+``leased_here`` (whether this replica pulls the account). Everything here is pure except
 :meth:`LastRuns.seed`, which reads the runs table once at start.
 """
 

@@ -100,6 +100,9 @@ class Service:
             self.loaded, [t for t in tasks if t.pipeline not in ACCOUNTLESS],
             connectors=connectors, running=list(self.running), last_runs=self.last_runs.runs,
             next_runs=next_runs, token_expiry=token_expiry_of(self.metrics), now=time.time())
+        if self.cluster is not None:  # in config order, like the entries
+            for entry, acc in zip(accounts, self.loaded.config.accounts, strict=True):
+                entry["leased_here"] = self.cluster.holds(acc)
         return {
             "config": str(self.loaded.path),
             "stopping": self.stopping,
