@@ -658,3 +658,81 @@ def test_feature_store_destination_is_accepted_for_ad_tasks() -> None:
     cfg = parse_config(b"[[tasks]]\nname = 'a'\ndestination = 'feature_store'\n"
                        b"enrich = ['sentiment']\n", Path("/nowhere/x.toml"))
     assert cfg.tasks[0].destination == "feature_store"
+
+
+# -- a task's platform from its accounts ---------------------------------------------------
+
+TWO_PLATFORMS = """\
+[[accounts]]
+platform = "facebook"
+account_id = "1000000001"
+access_token = "x"
+
+[[accounts]]
+platform = "google"
+account_id = "1234567890"
+refresh_token = "y"
+
+[[accounts]]
+platform = "google"
+account_id = "1234567891"
+refresh_token = "y"
+"""
+
+
+def parsed(tasks: str) -> Config:
+    return parse_config(TWO_PLATFORMS + tasks, Path("/etc/within.toml"))
+
+
+def test_task_platform_inferred_from_its_accounts() -> None:
+    """A task listing only Google accounts is a Google task without saying so."""
+    cfg = parsed('[[tasks]]\nname = "g"\naccounts = ["1234567890", "1234567891"]\n')
+    assert cfg.tasks[0].platform == "google"
+    cfg = parsed('[[tasks]]\nname = "f"\naccounts = ["1000000001"]\n')
+    assert cfg.tasks[0].platform == "facebook"
+
+
+def test_task_platform_written_is_still_accepted() -> None:
+    """A written platform next to its accounts loads as before; no accounts: the default."""
+    cfg = parsed('[[tasks]]\nname = "g"\nplatform = "google"\naccounts = ["1234567890"]\n'
+                 '[[tasks]]\nname = "all"\n')
+    assert [t.platform for t in cfg.tasks] == ["google", "facebook"]
+
+
+def test_task_with_accounts_of_two_platforms_says_what_to_write() -> None:
+    """Mixed platforms: one line naming each account's platform and the tasks to write."""
+    with pytest.raises(ConfigError) as info:
+        parsed('[[tasks]]\nname = "m"\naccounts = ["1000000001", "1234567890"]\n')
+    msg = str(info.value)
+    assert "\n" not in msg and "tasks[0].accounts" in msg
+    assert "1000000001 is facebook" in msg and "1234567890 is google" in msg
+    assert 'platform = "facebook", accounts = ["1000000001"]' in msg
+    assert 'platform = "google", accounts = ["1234567890"]' in msg
+
+
+def test_task_platform_that_contradicts_its_account_names_the_right_one() -> None:
+    """A facebook task listing a Google account: the error says to write google."""
+    with pytest.raises(ConfigError, match=r"'1234567890' is not a configured facebook account; "
+                                          r'it is a google account: write platform = "google"'):
+        parsed('[[tasks]]\nname = "g"\nplatform = "facebook"\naccounts = ["1234567890"]\n')
+
+
+def test_check_config_shows_the_inferred_platform(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-config counts a task's accounts on the platform it inferred."""
+    from within_daemon.cli import main
+
+    path = write(tmp_path, """\
+        [[accounts]]
+        platform = "tiktok"
+        account_id = "7100000000000000001"
+        access_token = "t"
+
+        [[tasks]]
+        name = "tt"
+        accounts = ["7100000000000000001"]
+    """)
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert "task tt: AdDataPipeline daily at 01:00, lookback 7d, 1 tiktok account(s)" in \
+        capsys.readouterr().out

@@ -179,6 +179,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
+    from .account_status import describe
+
     loaded = _load(args)
     host, _, port = loaded.config.metrics.listen.rpartition(":")
     if host in ("0.0.0.0", "::", "[::]", ""):
@@ -199,12 +201,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     for t in st["tasks"]:
         last = t["last_run"] or {}
         print(f"  task {t['name']:<28} {t['cadence']:<7} running {len(t['running_accounts'])} "
-              f"account(s); last: {last.get('status', 'none')} loaded {last.get('loaded', 0)}")
+              f"account(s); last: {last.get('status', 'none')} loaded {last.get('loaded', 0)}; "
+              f"next: {t.get('next_run') or 'none scheduled'}")
     for a in st["accounts"]:
-        flag = " PARKED" if a["paused_seconds"] > 0 else ""
-        flag += " CIRCUIT " + a["circuit"].upper() if a["circuit"] != "closed" else ""
-        print(f"  account {a['platform']}/{a['account_id']}: usage {a['usage_percent']:.0f}%, "
-              f"{a['requests']} requests{flag}")
+        print("  " + describe(a))
     return EXIT_OK
 
 

@@ -137,7 +137,7 @@ class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     validate: bool = True
     #: Weekday for weekly tasks (0 = Monday).
     weekday: Annotated[int, Meta(ge=0, le=6)] = 0
-    #: Enrichment plugins this task runs (``audience_insights``: Facebook only).
+    #: Enrichment plugins this task runs (``audience_insights``: Facebook, Google, TikTok).
     enrich: tuple[Enrichment, ...] = ()
 
 
@@ -306,9 +306,12 @@ def _check(path: Path, cfg: Config) -> None:
             )
         for acc_id in task.accounts:
             if (task.platform, acc_id) not in seen:
+                elsewhere = sorted(p for p, a in seen if a == acc_id)
+                hint = (f'; it is a {"/".join(elsewhere)} account: write platform = '
+                        f'"{elsewhere[0]}" in the task' if elsewhere else "")
                 raise ConfigError(
                     f"{path}: tasks[{i}].accounts: '{acc_id}' is not a configured "
-                    f"{task.platform} account"
+                    f"{task.platform} account{hint}"
                 )
     host, sep, port = cfg.metrics.listen.rpartition(":")
     if not sep or not host or not port.isdigit():
@@ -325,8 +328,48 @@ def parse_config(text: str | bytes, path: Path) -> Config:
         cfg = msgspec.toml.decode(text, type=Config)
     except msgspec.MsgspecError as exc:
         raise _explain(path, exc) from None
+    cfg = _infer_task_platforms(path, cfg, msgspec.toml.decode(text))
     _check(path, cfg)
     return cfg
+
+
+def _infer_task_platforms(path: Path, cfg: Config, raw: Any) -> Config:
+    """A task without ``platform`` takes the one platform its listed accounts belong to.
+
+    ``platform`` written in the file always wins (and is checked by :func:`_check`); a task
+    that lists no accounts keeps the default. Accounts of several platforms are an error
+    that says how to split the task.
+    """
+    raw_tasks = raw.get("tasks", []) if isinstance(raw, dict) else []
+    owners: dict[str, list[str]] = {}
+    for acc in cfg.accounts:
+        owners.setdefault(acc.account_id, []).append(acc.platform)
+    tasks = list(cfg.tasks)
+    for i, task in enumerate(tasks):
+        given = i < len(raw_tasks) and isinstance(raw_tasks[i], dict) \
+            and "platform" in raw_tasks[i]
+        if given or not task.accounts or any(a not in owners for a in task.accounts):
+            continue  # unknown ids are reported by _check with the task's platform
+        common = set.intersection(*(set(owners[a]) for a in task.accounts))
+        if len(common) == 1:
+            tasks[i] = msgspec.structs.replace(task, platform=common.pop())
+        elif not common:
+            by: dict[str, list[str]] = {}
+            for a in task.accounts:
+                by.setdefault(owners[a][0], []).append(a)
+            split = "; ".join(
+                f'platform = "{p}", accounts = [{", ".join(repr(a) for a in ids)}]'
+                for p, ids in by.items()).replace("'", '"')
+            found = ", ".join(f"{a} is {'/'.join(owners[a])}" for a in task.accounts)
+            raise ConfigError(
+                f"{path}: tasks[{i}].accounts: accounts of several platforms in one task "
+                f"({found}); write one task per platform: {split}")
+        elif task.platform not in common:
+            raise ConfigError(
+                f"{path}: tasks[{i}]: accounts {list(task.accounts)} exist on several "
+                f"platforms ({', '.join(sorted(common))}); write platform = "
+                f'"{sorted(common)[0]}" (or another of them) in the task')
+    return msgspec.structs.replace(cfg, tasks=tuple(tasks)) if tasks != list(cfg.tasks) else cfg
 
 
 def load_config(path: str | os.PathLike[str]) -> LoadedConfig:

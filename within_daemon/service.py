@@ -34,6 +34,13 @@ import anyio.abc
 import msgspec
 
 from . import cluster as cl
+from .account_status import (
+    LastRuns,
+    accounts_status,
+    iso_or_none,
+    next_runs_of,
+    token_expiry_of,
+)
 from .config import LoadedConfig, TaskConfig, load_config
 from .daemon import ACCOUNTLESS, all_tasks, open_database
 from .errors import ConfigError
@@ -69,6 +76,8 @@ class Service:
         #: (task, account) -> unix start time of the run in flight.
         self.running: dict[tuple[str, str], float] = {}
         self.last: dict[str, dict[str, Any]] = {}
+        #: Each account's newest finished run, for /status.
+        self.last_runs = LastRuns()
         self.engine: Engine | None = None
         self.db: DatabaseLoader | None = None
         self.scheduler: Any = None
@@ -86,17 +95,27 @@ class Service:
         return self.db is not None and not self.stopping and await self.db.ping()
 
     async def status(self) -> dict[str, Any]:
-        accounts = self.engine.account_states() if self.engine is not None else []
+        connectors = self.engine.account_states() if self.engine is not None else []
+        tasks = all_tasks(self.loaded)
+        next_runs = {} if self.stopping else next_runs_of(self.scheduler)
+        accounts = accounts_status(
+            self.loaded, [t for t in tasks if t.pipeline not in ACCOUNTLESS],
+            connectors=connectors, running=list(self.running), last_runs=self.last_runs.runs,
+            next_runs=next_runs, token_expiry=token_expiry_of(self.metrics), now=time.time())
+        if self.cluster is not None:  # in config order, like the entries
+            for entry, acc in zip(accounts, self.loaded.config.accounts, strict=True):
+                entry["leased_here"] = self.cluster.holds(acc)
         return {
             "config": str(self.loaded.path),
             "stopping": self.stopping,
             "reloads": self.reloads,
             "tasks": [
                 {"name": t.name, "pipeline": t.pipeline, "cadence": t.cadence,
-                 "run_time": t.run_time,
+                 "run_time": t.run_time, "platform": t.platform,
                  "running_accounts": sorted(a for (n, a) in self.running if n == t.name),
-                 "last_run": self.last.get(t.name)}
-                for t in all_tasks(self.loaded)
+                 "last_run": self.last.get(t.name),
+                 "next_run": iso_or_none(next_runs.get(t.name))}
+                for t in tasks
             ],
             "accounts": accounts,
             "parked_accounts": [a for a in accounts if a["paused_seconds"] > 0],
@@ -135,6 +154,7 @@ class Service:
             self.last[task.name] = {"status": res.status, "fetched": res.fetched,
                                     "loaded": res.loaded, "quarantined": res.quarantined,
                                     "accounts": len(res.accounts), "finished_at": time.time()}
+            self.last_runs.note(task.name, res.accounts)
             log.info("task %s: %s, fetched %d, loaded %d, quarantined %d in %.1fs",
                      task.name, res.status, res.fetched, res.loaded, res.quarantined,
                      res.duration_seconds)
@@ -342,6 +362,7 @@ class Service:
         async with AsyncExitStack() as stack:
             self.db = await open_database(self.loaded)
             stack.push_async_callback(self.db.close)
+            await self.last_runs.seed(self.db)
             # The listener before the engine: a port in use is a config problem reported in
             # one line (inside the engine's task group it would arrive wrapped in a group).
             if self.loaded.config.metrics.enabled:

@@ -191,3 +191,45 @@ def test_cli_backfill_resumes_from_the_ledger(tmp_path: Path, emulator_proc: str
     assert query(db_url, "SELECT COUNT(*) FROM ad_data") == [(200 * 14,)]
     bad = cli(*args, "--from", "2024-02-05", "--to", "2024-02-01")
     assert bad.returncode == 2 and "before" in bad.stderr
+
+
+def test_status_lists_an_account_added_by_sighup_before_it_runs(tmp_path: Path,
+                                                                 db_url: str) -> None:
+    """/status and `status` show every configured account, one added by SIGHUP included."""
+    port = free_port()
+    kw: dict[str, Any] = {
+        "base_url": "http://127.0.0.1:1/v21.0", "db": db_url,
+        "metrics": {"enabled": True, "listen": f"127.0.0.1:{port}"},
+    }
+    one = {"name": "ads", "accounts": ["1000000001"], "run_time": "03:00"}
+    cfg = write_config(tmp_path, accounts=[fb_account("1000000001")], tasks=[one], **kw)
+    proc = subprocess.Popen([sys.executable, "-m", "within_daemon", "run", "--config",
+                             str(cfg)], env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_ok(base + "/healthz"), 30, "healthz")
+        [acc] = json.loads(http_get(base + "/status")[1])["accounts"]
+        assert (acc["account_id"], acc["state"], acc["last_run"]) == ("1000000001", "idle", None)
+        assert acc["next_run"]["task"] == "ads" and acc["tasks"] == ["ads"]
+
+        # The new account gets a new task: it waits for that task's first slot.
+        write_config(tmp_path, accounts=[fb_account("1000000001"), fb_account("1000000002")],
+                     tasks=[one, {"name": "ads_two", "accounts": ["1000000002"],
+                                  "run_time": "04:00"}], **kw)
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: len(json.loads(http_get(base + "/status")[1])["accounts"]) == 2, 10,
+                 "the added account in /status")
+        added = json.loads(http_get(base + "/status")[1])["accounts"][1]
+        assert added["account_id"] == "1000000002" and added["state"] == "idle"
+        assert added["connected"] is False and added["last_run"] is None
+        assert added["next_run"]["task"] == "ads_two" and "T04:00" in added["next_run"]["at"]
+        shown = cli("status", "--config", str(cfg))
+        assert shown.returncode == 0, shown.stderr
+        line = next(ln for ln in shown.stdout.splitlines() if "facebook/1000000002" in ln)
+        assert "idle" in line and "last none yet" in line and "next ads_two at" in line
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

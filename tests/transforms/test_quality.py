@@ -271,3 +271,27 @@ def test_input_shapes_and_determinism() -> None:
     for issue in first["issues"]:
         assert {"type", "field", "description", "severity", "count"} <= set(issue)
         assert issue["type"] in DIMENSIONS and issue["severity"] in ("error", "warning", "info")
+
+
+def test_timeliness_ages_from_as_of() -> None:
+    """With as_of the day after a backfill's window, data reaching that window scores 1."""
+    old = [ad("1", date="2023-11-30"), ad("2", date="2023-11-29")]
+    assert check(old, ["timeliness"])["scores"]["timeliness"] == 0.0
+    report = check(old, ["timeliness"], as_of=dt.date(2023, 12, 1))
+    assert report["scores"]["timeliness"] == 1.0 and report["issues"] == []
+    stale = check(old, ["timeliness"], as_of=dt.date(2023, 12, 4))
+    assert stale["scores"]["timeliness"] == 0.5  # 4 days old at max age 7
+
+
+def test_combine_weights_slices_by_records() -> None:
+    """Slices of one run combine into record-weighted scores, all issues, one pass flag."""
+    monitor = DataQualityMonitor()
+    clean = check([ad(str(i)) for i in range(9)], ["validity", "uniqueness"], monitor)
+    bad = check([ad("x", currency="usd")], ["validity", "uniqueness"], monitor)
+    out = monitor.combine([clean, bad])
+    assert out["record_count"] == 10
+    assert out["scores"] == {"validity": 0.9, "uniqueness": 1.0}
+    assert out["passed"] == {"validity": False, "uniqueness": True}
+    assert [i["field"] for i in out["issues"]] == ["currency"]
+    assert len(out["details"]["validity"]["slices"]) == 2
+    assert monitor.combine([clean]) == clean

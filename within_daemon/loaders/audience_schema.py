@@ -1,9 +1,13 @@
-"""Audience insights tables (schema migration 4) and the functions that store them.
+"""Audience insights tables (schema migrations 4 and 12) and the functions that store them.
 
 - ``audience_data``: per ad, day, age band and gender, the delivery of that segment
   (impressions, clicks, spend, conversions), as ``transforms.enrichment.audience`` shapes it;
 - ``ad_audience_summary``: per ad, the top age band and the gender split of its impressions
   over everything stored in ``audience_data``.
+
+Migration 12 adds ``level`` to both: ``ad``, or ``ad_group`` for Google, whose
+demographics exist per ad group only (``ad_id`` then holds the ad group id). Google's age
+and gender come apart: an age row has ``gender = "all"``, a gender row ``age = "all"``.
 
 The summary of an account is recomputed from ``audience_data`` and replaced in one
 transaction, so a reader never sees a half-refreshed account and an ad whose rows are gone
@@ -27,9 +31,9 @@ SUMMARY_TABLE = "ad_audience_summary"
 AUDIENCE_TABLES: tuple[str, ...] = (AUDIENCE_TABLE, SUMMARY_TABLE)
 
 AUDIENCE_TABLE_COLUMNS = (*audience.AUDIENCE_KEY, *(c for c, _ in audience.AUDIENCE_COLUMNS),
-                          "computed_at")
+                          "level", "computed_at")
 SUMMARY_TABLE_COLUMNS = (*audience.SUMMARY_KEY, *(c for c, _ in audience.columns()),
-                         "computed_at")
+                         "level", "computed_at")
 
 _AUDIENCE_UPSERT = upsert_statement(AUDIENCE_TABLE, AUDIENCE_TABLE_COLUMNS, audience.AUDIENCE_KEY)
 # An upsert although the account's rows were just deleted: two daemons sharing a PostgreSQL
@@ -53,6 +57,12 @@ def audience_ddl(d: Dialect = SQLITE) -> list[str]:
     ]
 
 
+def audience_level_ddl() -> list[str]:
+    """DDL of migration 12: what ``ad_id`` names (existing rows are Facebook ads)."""
+    return [f"ALTER TABLE {t} ADD COLUMN level TEXT NOT NULL DEFAULT 'ad'"
+            for t in AUDIENCE_TABLES]
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -60,7 +70,8 @@ def _now() -> str:
 async def upsert_audience(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert or replace normalized audience rows in one transaction; returns the count."""
     now = _now()
-    params = [tuple(now if c == "computed_at" else r.get(c) for c in AUDIENCE_TABLE_COLUMNS)
+    params = [tuple(now if c == "computed_at" else r.get(c, "ad") if c == "level" else r.get(c)
+                    for c in AUDIENCE_TABLE_COLUMNS)
               for r in rows]
     await db.execute_in_transaction([(_AUDIENCE_UPSERT, params)])
     return len(params)
@@ -78,20 +89,24 @@ async def refresh_summary(db: DatabaseLoader, platform: str, account_id: str) ->
         f"SELECT ad_id, age, gender, SUM(impressions) AS impressions FROM {AUDIENCE_TABLE} "
         f"{where} GROUP BY ad_id, age, gender", [platform, account_id])
     day_rows = await db.fetch_dicts(
-        f"SELECT ad_id, COUNT(DISTINCT date) AS days FROM {AUDIENCE_TABLE} {where} "
-        "GROUP BY ad_id", [platform, account_id])
+        f"SELECT ad_id, MAX(level) AS level, COUNT(DISTINCT date) AS days "
+        f"FROM {AUDIENCE_TABLE} {where} GROUP BY ad_id", [platform, account_id])
     by_age: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_gender: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for s in segs:
         imp = int(s["impressions"] or 0)
-        gender = str(s["gender"])
-        by_age[s["ad_id"]][str(s["age"])] += imp
-        by_gender[s["ad_id"]][gender if gender in audience.GENDERS else audience.UNKNOWN] += imp
+        gender, age = str(s["gender"]), str(s["age"])
+        if age != audience.ALL:  # a gender-only row (Google) says nothing about age
+            by_age[s["ad_id"]][age] += imp
+        if gender != audience.ALL:
+            by_gender[s["ad_id"]][
+                gender if gender in audience.GENDERS else audience.UNKNOWN] += imp
     now = _now()
     summaries = [
         {**audience.summary_from_totals((platform, account_id, str(r["ad_id"])),
                                         by_age[r["ad_id"]], by_gender[r["ad_id"]],
-                                        int(r["days"])), "computed_at": now}
+                                        int(r["days"]), str(r["level"] or "ad")),
+         "computed_at": now}
         for r in sorted(day_rows, key=lambda r: str(r["ad_id"]))
     ]
     await db.execute_in_transaction([

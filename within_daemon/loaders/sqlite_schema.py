@@ -261,7 +261,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         creative_history_ddl,
         unified_ddl,
     )
-    from .audience_schema import audience_ddl
+    from .audience_schema import audience_ddl, audience_level_ddl
     from .feature_store import feature_store_ddl
     return (
         Migration(
@@ -282,6 +282,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         Migration(7, "replicas, leases and task slots for several daemons", (
             *cluster_ddl(d), "ALTER TABLE runs ADD COLUMN holder TEXT")),
         Migration(8, "dated versions of ad creatives", tuple(creative_history_ddl(d))),
+        Migration(12, "audience level: ad, or ad group (Google)", tuple(audience_level_ddl())),
     )
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError, SourceError
@@ -21,19 +21,25 @@ from ..loaders import analytics as store
 from ..loaders.audience_schema import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
 from ..observability.metrics import Metrics
+from ..sources.google_audience import iter_google_audience
+from ..sources.tiktok_audience import iter_tiktok_audience
 from ..transforms import DataQualityMonitor
-from ..transforms.enrichment.audience import normalize_audience
+from ..transforms.enrichment.audience import (
+    normalize_audience,
+    normalize_google_audience,
+    normalize_tiktok_audience,
+)
 from ..transforms.enrichment.competitive import benchmarks
 from ..transforms.enrichment.history import rolling_performance
-from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS
+from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
 
 log = logging.getLogger(__name__)
 
 #: Days per step of history and benchmarks: memory stays bounded on long backfills.
 CHUNK_DAYS = 14
-#: Quality is checked over the newest days a run touched (where freshness matters and a
-#: backfill of old days would only report old data as stale).
-QUALITY_DAYS = 14
+#: Quality is checked over every day a run loaded, this many days at a time (memory stays
+#: bounded on a long backfill); the slices' reports are combined into one per account.
+QUALITY_DAYS = 31
 
 
 #: Platforms whose reports have no creative text (Amazon Sponsored Products).
@@ -70,8 +76,13 @@ async def after_task(
     quality: QualityConfig,
     metrics: Metrics,
     connectors: Mapping[str, Any] | None = None,
+    mode: str = "task",
 ) -> dict[str, Any]:
-    """Run the post-load steps for one task run; returns a summary for logs and tests."""
+    """Run the post-load steps for one task run; returns a summary for logs and tests.
+
+    ``mode`` is the engine's (``task`` for scheduled and ``once`` runs, ``backfill``):
+    freshness is judged against the clock only for tasks (see :func:`freshness_day`).
+    """
     touched = [t for t in touched if t.days]
     summary: dict[str, Any] = {}
     if task.pipeline != "AdDataPipeline" or not touched:
@@ -107,7 +118,7 @@ async def after_task(
                 platform=t.platform, account_id=t.account_id, days=t.days)
         took("features")
         if quality.enabled:
-            summary["quality"] = await _quality(db, task, touched, quality, metrics)
+            summary["quality"] = await _quality(db, task, touched, quality, metrics, mode)
             took("quality")
     except LoaderError as exc:
         log.error("post-load steps of task %s failed: %s", task.name, exc)
@@ -149,20 +160,42 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
     return n
 
 
+def _facebook_audience(conn: Any, days: tuple[str, str]) -> AsyncIterator[list[dict[str, Any]]]:
+    return cast("AsyncIterator[list[dict[str, Any]]]", conn.iter_audience(days))
+
+
+def _facebook_rows(page: list[dict[str, Any]], account_id: str,
+                   conn: Any) -> list[dict[str, Any]]:
+    return normalize_audience(page, account_id=account_id,
+                              conversion_action_types=conn.config.conversion_action_types)
+
+
+#: Per platform: how to pull demographic pages over a range, and how to normalize a page.
+AUDIENCE_PULLS: dict[str, tuple[Callable[[Any, tuple[str, str]],
+                                         AsyncIterator[list[dict[str, Any]]]],
+                                Callable[[list[dict[str, Any]], str, Any],
+                                         list[dict[str, Any]]]]] = {
+    "facebook": (_facebook_audience, _facebook_rows),
+    "google": (iter_google_audience,
+               lambda page, acc, _: normalize_google_audience(page, account_id=acc)),
+    "tiktok": (iter_tiktok_audience,
+               lambda page, acc, _: normalize_tiktok_audience(page, account_id=acc)),
+}
+
+
 async def _audience(db: DatabaseLoader, touched: list[AccountDays],
                     connectors: Mapping[str, Any]) -> int:
-    """Demographic breakdowns per ad and day, then the per-ad summary (Facebook only)."""
+    """Demographic breakdowns per ad (Google: per ad group) and day, then the summary."""
     n = 0
     for t in touched:
         conn = connectors.get(t.account_id)
-        if t.platform != "facebook" or conn is None:
-            continue
+        pull = AUDIENCE_PULLS.get(t.platform)
+        if pull is None or conn is None:
+            continue  # Amazon and internal data have no demographics
+        fetch, normalize = pull
         try:
-            async for page in conn.iter_audience((t.days[0], t.days[-1])):
-                rows = normalize_audience(
-                    page, account_id=t.account_id,
-                    conversion_action_types=conn.config.conversion_action_types)
-                n += await upsert_audience(db, rows)
+            async for page in fetch(conn, (t.days[0], t.days[-1])):
+                n += await upsert_audience(db, normalize(page, t.account_id, conn))
         except SourceError as exc:
             # Derived data: the loaded rows stand; the next run pulls the breakdowns again.
             log.error("audience breakdowns for %s failed: %s", t.account_id, exc)
@@ -171,8 +204,25 @@ async def _audience(db: DatabaseLoader, touched: list[AccountDays],
     return n
 
 
+def freshness_day(t: AccountDays, *, mode: str, max_age_days: float) -> date:
+    """The day an account's data ages from, for the timeliness score.
+
+    A scheduled (or ``once``) run over recent days is about freshness: age counts from the
+    account's today. A backfill, or a task run over a window that ended long ago, asked for
+    older days on purpose: age counts from the day after the last day it asked for, so the
+    score says whether the run reached the end of its window, not how old history is.
+    """
+    today = date.fromisoformat(t.today)
+    after_window = date.fromisoformat(t.days[-1]) + timedelta(days=1)
+    if mode == "task" and (today - after_window).days < max_age_days:
+        return today
+    return min(today, after_window)
+
+
 async def _quality(db: DatabaseLoader, task: TaskConfig, touched: list[AccountDays],
-                   cfg: QualityConfig, metrics: Metrics) -> dict[str, dict[str, float]]:
+                   cfg: QualityConfig, metrics: Metrics,
+                   mode: str = "task") -> dict[str, dict[str, float]]:
+    """Score each account on the days this run loaded (and only those), a month at a time."""
     limits: dict[str, float] = {str(k): v for k, v in cfg.thresholds.items()}
     fields = DEFAULT_COMPLETENESS_FIELDS
     if task.platform in NO_CREATIVE_TEXT:
@@ -186,17 +236,31 @@ async def _quality(db: DatabaseLoader, task: TaskConfig, touched: list[AccountDa
     worst: dict[str, float] = {}
     scores: dict[str, dict[str, float]] = {}
     for t in touched:
-        days = t.days[-QUALITY_DAYS:]
-        final = [d for d in t.final if d >= days[0]]
-        rows = await store.ad_rows(db, platform=t.platform, account_id=t.account_id,
-                                   first=days[0], last=days[-1])
-        totals = await store.account_rows(db, platform=t.platform, account_id=t.account_id,
-                                          first=days[0], last=days[-1])
-        report = monitor.check_quality(
-            rows, expected_days={(t.platform, t.account_id): final},
-            account_totals=[r for r in totals if r["date"] in set(final)] or None,
-            now=date.fromisoformat(t.today),
-        )
+        as_of = freshness_day(t, mode=mode, max_age_days=cfg.max_age_days)
+        final = set(t.final)
+        chunks = _chunks(t.days, QUALITY_DAYS)
+        reports = []
+        for i, days in enumerate(chunks):
+            rows = await store.ad_rows(db, platform=t.platform, account_id=t.account_id,
+                                       first=days[0], last=days[-1])
+            loaded = set(days)
+            # Only the days this run loaded: another run's rows between them are not ours.
+            rows = [r for r in rows if _iso(r["date"]) in loaded]
+            totals = await store.account_rows(db, platform=t.platform,
+                                              account_id=t.account_id,
+                                              first=days[0], last=days[-1])
+            expected = [d for d in days if d in final]
+            # Timeliness looks at the newest day: only the newest slice has it.
+            dims = [d for d in DIMENSIONS if d != "timeliness" or i == len(chunks) - 1]
+            reports.append(monitor.check_quality(
+                rows, dims, expected_days={(t.platform, t.account_id): expected},
+                account_totals=[r for r in totals if _iso(r["date"]) in set(expected)] or None,
+                now=date.fromisoformat(t.today), as_of=as_of,
+            ))
+        report = monitor.combine(reports)
+        report["details"]["scope"] = {"first_day": t.days[0], "last_day": t.days[-1],
+                                      "days": len(t.days), "as_of": as_of.isoformat(),
+                                      "mode": mode}
         await store.store_quality(db, task=task.name, run_id=t.run_id, platform=t.platform,
                                   account_id=t.account_id, report=report, thresholds=thresholds)
         scores[t.account_id] = dict(report["scores"])
@@ -211,3 +275,8 @@ async def _quality(db: DatabaseLoader, task: TaskConfig, touched: list[AccountDa
         # One gauge per platform and dimension (bounded labels): the worst account.
         metrics.data_quality.labels(platform, dim).set(score)
     return scores
+
+
+def _iso(v: Any) -> str:
+    """A day as ISO text (PostgreSQL may hand back ``date`` objects)."""
+    return v.isoformat() if isinstance(v, date) else str(v)

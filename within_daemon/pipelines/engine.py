@@ -240,7 +240,7 @@ class Engine:
                    for actor, _, res in actors if res.loaded]
         self.last_postprocess = await after_task(
             self.db, task, touched, quality=self.loaded.config.quality, metrics=self.metrics,
-            connectors={actor.ref.account_id: conn for actor, conn, _ in actors})
+            connectors={actor.ref.account_id: conn for actor, conn, _ in actors}, mode=mode)
         if task.destination == "feature_store" and self.last_postprocess.get("error"):
             _features_missing(results, str(self.last_postprocess["error"]))
         status = _overall([r.status for r in results])

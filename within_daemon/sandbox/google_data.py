@@ -11,8 +11,9 @@ round-half-to-even. Ad-days without impressions have no row at all, and zero met
 left out of a row, as proto3 JSON does (ad-apis.md §2.4).
 
 ``run_query`` answers ``SELECT … FROM customer|ad_group_ad [WHERE …] [ORDER BY …] [LIMIT n]``
-with conditions joined by ``AND`` (``BETWEEN``, comparisons, ``IN``, ``DURING``), grouping
-by day only when ``segments.date`` is selected.
+(and ``age_range_view`` / ``gender_view``, see ``google_audience``) with conditions
+joined by ``AND`` (``BETWEEN``, comparisons, ``IN``, ``DURING``), grouping by day only
+when ``segments.date`` is selected.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from within_daemon.sandbox.facebook_data import mix64
+from within_daemon.sandbox.google_audience import FIELDS as AUDIENCE_FIELDS
+from within_daemon.sandbox.google_audience import audience_rows
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -385,7 +388,7 @@ def project(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 def run_query(data: CustomerData, q: Query) -> list[dict[str, Any]]:
     """Rows (already projected) a query returns for one customer, in (day, ad) order."""
-    allowed = FIELDS.get(q.resource)
+    allowed = FIELDS.get(q.resource) or AUDIENCE_FIELDS.get(q.resource)
     if allowed is None:
         raise GaqlError("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
                         f"Resource '{q.resource}' is not supported by the sandbox.")
@@ -401,6 +404,14 @@ def run_query(data: CustomerData, q: Query) -> list[dict[str, Any]]:
                         "A finite date range filter on segments.date is required.")
     with_metrics = by_day or any(f.startswith("metrics.") for f in q.fields)
     others = [c for c in q.conditions if c.field != "segments.date"]
+    if q.resource in AUDIENCE_FIELDS:  # age_range_view, gender_view: see google_audience
+        if not by_day:
+            raise GaqlError("PROHIBITED_FIELD_IN_SELECT_WHERE_CLAUSE",
+                            "The sandbox serves audience views by segments.date only.")
+        found = [project(r, q.fields) for r in audience_rows(
+                     data, q.resource, data.span(lo or data.active_from, hi or today))
+                 if all(_holds(c, r) for c in others)]
+        return found[: q.limit] if q.limit is not None else found
     # Entity -1 is the customer itself: its metrics are the sum over all its ads.
     ents = list(range(data.n_ads)) if q.resource == "ad_group_ad" else [-1]
     days = data.span(lo or data.active_from, hi or today)

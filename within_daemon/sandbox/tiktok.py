@@ -1,7 +1,8 @@
 """Local TikTok API for Business (v1.3) emulator: an aiohttp server over generated advertisers.
 
 Serves ``/open_api/v1.3/report/integrated/get/`` (BASIC reports at ``AUCTION_AD`` and
-``AUCTION_ADVERTISER`` level, daily, paged by ``page``/``page_size``), ``/ad/get/`` and
+``AUCTION_ADVERTISER`` level, daily, paged by ``page``/``page_size``; AUDIENCE reports by
+age and gender, see ``tiktok_audience``), ``/ad/get/`` and
 ``/advertiser/info/`` over the deterministic data of ``tiktok_data``. Like the real API,
 every application error is HTTP 200 with a non-zero ``code`` in the envelope
 ``{code, message, request_id, data}``; a path without its trailing slash is a bare 404.
@@ -25,6 +26,7 @@ from aiohttp import web
 
 from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
 from within_daemon.sandbox.serving import PlatformEmulator
+from within_daemon.sandbox.tiktok_audience import audience_report, check_audience
 from within_daemon.sandbox.tiktok_data import (
     AD_ATTRIBUTES,
     VALUE_METRICS,
@@ -324,12 +326,16 @@ class TikTokEmulator(PlatformEmulator):
     def _report(
         self, data: AdvertiserData, params: dict[str, str], ctx: dict[str, Any]
     ) -> dict[str, Any]:
-        if params.get("report_type") != "BASIC":
-            raise bad_param("report_type: the sandbox serves BASIC reports only.")
+        audience = params.get("report_type") == "AUDIENCE"  # see tiktok_audience
+        if params.get("report_type") != "BASIC" and not audience:
+            raise bad_param("report_type: the sandbox serves BASIC and AUDIENCE reports only.")
         level = params.get("data_level", "AUCTION_AD")
         dims = _json_list(params, "dimensions") or []
         metrics = _json_list(params, "metrics") or ["spend", "impressions"]
-        if level == "AUCTION_AD":
+        if audience:
+            check_audience(level, dims, metrics)
+            allowed = VALUE_METRICS
+        elif level == "AUCTION_AD":
             if sorted(dims) != ["ad_id", "stat_time_day"]:
                 raise bad_param("dimensions: AUCTION_AD needs ad_id and stat_time_day.")
             allowed = VALUE_METRICS | AD_ATTRIBUTES
@@ -354,6 +360,9 @@ class TikTokEmulator(PlatformEmulator):
         page = _int_param(params, "page", 1, 10**9)
         size = _int_param(params, "page_size", 10, MAX_PAGE_SIZE)
         lo, hi = data.span(since, until, self._today(data))
+        if audience:
+            return audience_report(data, dims, metrics, _json_list(params, "filtering"), lo,
+                                   hi, page, size)
         days = max(0, hi - lo + 1)
         if level == "AUCTION_AD":
             # Deleted ads are left out unless the ad_status filter asks for STATUS_ALL.

@@ -12,7 +12,9 @@ dimensions from 0 to 1 and lists issues in the seed's shape (``type``, ``field``
   and the share of account-days whose ad-row sums match ``account_totals`` (the platform's
   own account rows) within a relative tolerance;
 * timeliness: mean over accounts of 1 for a newest day at most 1 day old, down to 0 at
-  ``max_age_days`` (an expected account without data scores 0);
+  ``max_age_days`` (an expected account without data scores 0). Age is counted from
+  ``as_of`` (default: the day of ``now``); a backfill of older days passes the day after
+  the last one it asked for, so it is judged on reaching its own window, not on the clock;
 * uniqueness: distinct keys / records (duplicates would collapse on upsert);
 * validity: share of records obeying business rules (status allowed, currency a 3-letter
   upper-case code, spend only with impressions); conversions > clicks is info only.
@@ -20,6 +22,9 @@ dimensions from 0 to 1 and lists issues in the seed's shape (``type``, ``field``
 Empty batches score 1 wherever nothing was expected. Range and cross-field checks reuse
 :class:`~within_daemon.transforms.validation.DataValidator` and its rule functions. The
 report is a function of its arguments; only ``now=None`` reads the clock.
+:meth:`DataQualityMonitor.combine` merges the reports of consecutive slices of one run
+(a long backfill is checked a month at a time) into one, weighting scores by records.
+See ``docs/quality.md`` for the thresholds and an example of each issue kind.
 """
 
 from __future__ import annotations
@@ -173,8 +178,12 @@ class DataQualityMonitor:
         account_totals: Iterable[Mapping[str, Any]] | None = None,
         now: _dt.datetime | _dt.date | None = None,
         key_fields: Sequence[str] = AD_KEY,
+        as_of: _dt.date | None = None,
     ) -> dict[str, Any]:
-        """Report ``{issues, scores, passed, record_count, details}`` for ``metrics``."""
+        """Report ``{issues, scores, passed, record_count, details}`` for ``metrics``.
+
+        ``as_of`` is the day data ages from for timeliness (default: today at ``now``).
+        """
         dims = DIMENSIONS if metrics is None else tuple(dict.fromkeys(metrics))
         unknown = [d for d in dims if d not in DEFAULT_THRESHOLDS]
         if unknown:
@@ -198,7 +207,7 @@ class DataQualityMonitor:
             "completeness": lambda: self._completeness(records, expected),
             "accuracy": lambda: self._accuracy_check(records, latest),
             "consistency": lambda: self._consistency_check(records, account_totals),
-            "timeliness": lambda: self._timeliness(records, expected, today),
+            "timeliness": lambda: self._timeliness(records, expected, as_of or today),
             "uniqueness": lambda: self._uniqueness(records, tuple(key_fields)),
             "validity": lambda: self._validity(records),
         }
@@ -209,6 +218,34 @@ class DataQualityMonitor:
             report["passed"][dim] = score >= self.thresholds[dim]
             report["details"][dim] = details
         return report
+
+    def combine(self, reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """One report from the reports of consecutive slices of a run's data.
+
+        A dimension's score is the record-weighted mean over the slices that scored it (an
+        empty slice weighs 1); issues are concatenated; details keep one entry per slice.
+        """
+        if len(reports) == 1:
+            return dict(reports[0])
+        out: dict[str, Any] = {"issues": [], "scores": {}, "passed": {},
+                               "record_count": sum(r["record_count"] for r in reports),
+                               "details": {}}
+        sums: dict[str, list[float]] = {}
+        for r in reports:
+            w = float(max(r["record_count"], 1))
+            out["issues"].extend(r["issues"])
+            for dim, score in r["scores"].items():
+                acc = sums.setdefault(dim, [0.0, 0.0])
+                acc[0] += w * score
+                acc[1] += w
+                out["details"].setdefault(dim, {"slices": []})["slices"].append(
+                    r["details"][dim])
+        for dim in DIMENSIONS:
+            if dim in sums:
+                total, weight = sums[dim]
+                out["scores"][dim] = total / weight
+                out["passed"][dim] = out["scores"][dim] >= self.thresholds[dim]
+        return out
 
     # --- dimensions: each returns (score, issues, details) -------------------------------
 

@@ -28,7 +28,7 @@ def test_normalize_types_and_conversions() -> None:
     assert norm([row]) == [{
         "platform": "facebook", "account_id": "1", "ad_id": "9", "date": "2024-03-01",
         "age": "25-34", "gender": "female", "impressions": 120, "clicks": 7, "spend": 3.1,
-        "conversions": 2,
+        "conversions": 2, "level": "ad",
     }]
 
 
@@ -61,7 +61,7 @@ def test_summary_hand_checked() -> None:
     assert s["male_share"] == pytest.approx(0.425)
     assert s["unknown_gender_share"] == pytest.approx(0.175)
     assert s["audience_days"] == 2
-    assert set(s) == {*audience.SUMMARY_KEY, *(c for c, _ in audience.columns())}
+    assert set(s) == {*audience.SUMMARY_KEY, *(c for c, _ in audience.columns()), "level"}
 
 
 def test_summary_zero_impressions_gives_none_shares() -> None:
@@ -104,3 +104,58 @@ def test_columns_are_typed_and_unique() -> None:
         names = [c for c, _ in cols]
         assert len(names) == len(set(names))
         assert all(t.split()[0] in {"TEXT", "REAL", "INTEGER"} for _, t in cols)
+
+
+def test_age_bands_and_genders_read_alike_on_every_platform() -> None:
+    """Google and TikTok enum names become Facebook's band and gender spellings."""
+    assert [audience.age_band(v) for v in ("AGE_RANGE_25_34", "AGE_RANGE_65_UP",
+                                           "AGE_RANGE_UNDETERMINED", "AGE_18_24",
+                                           "AGE_55_100", None)] == [
+        "25-34", "65+", "unknown", "18-24", "55+", "unknown"]
+    assert [audience.gender_name(v) for v in ("MALE", "FEMALE", "UNDETERMINED", "NONE",
+                                              "GENDER_FEMALE")] == [
+        "male", "female", "unknown", "unknown", "female"]
+
+
+def test_google_rows_are_ad_group_rows_split_one_way() -> None:
+    """An age_range_view row has gender 'all', a gender_view row age 'all', level ad_group."""
+    rows = [
+        {"_view": "age_range_view", "adGroup": {"id": "77"}, "segments": {"date": "2024-03-01"},
+         "adGroupCriterion": {"ageRange": {"type": "AGE_RANGE_25_34"}},
+         "metrics": {"impressions": "300", "clicks": "9", "costMicros": "1250000",
+                     "conversions": 2.5}},
+        {"_view": "gender_view", "adGroup": {"id": "77"}, "segments": {"date": "2024-03-01"},
+         "adGroupCriterion": {"gender": {"type": "FEMALE"}}, "metrics": {"impressions": "200"}},
+        {"_view": "gender_view", "segments": {"date": "2024-03-01"}},  # no ad group: dropped
+    ]
+    got = audience.normalize_google_audience(rows, account_id="555")
+    assert [(r["ad_id"], r["age"], r["gender"], r["impressions"], r["spend"], r["conversions"],
+             r["level"]) for r in got] == [
+        ("77", "25-34", "all", 300, 1.25, 2, "ad_group"),
+        ("77", "all", "female", 200, 0.0, 0, "ad_group")]
+
+
+def test_tiktok_rows_cross_age_and_gender_per_ad() -> None:
+    """TikTok audience rows are per ad, age x gender, with string metrics."""
+    rows = [{"dimensions": {"ad_id": 1799, "stat_time_day": "2024-03-01 00:00:00",
+                            "age": "AGE_18_24", "gender": "NONE"},
+             "metrics": {"impressions": "40", "clicks": "2", "spend": "1.50",
+                         "conversion": "1"}},
+            {"dimensions": {"stat_time_day": "2024-03-01 00:00:00"}, "metrics": {}}]
+    assert audience.normalize_tiktok_audience(rows, account_id="71") == [{
+        "platform": "tiktok", "account_id": "71", "ad_id": "1799", "date": "2024-03-01",
+        "age": "18-24", "gender": "unknown", "impressions": 40, "clicks": 2, "spend": 1.5,
+        "conversions": 1, "level": "ad"}]
+
+
+def test_summary_of_split_rows_uses_each_dimension_once() -> None:
+    """Age-only rows make the age split, gender-only rows the gender split."""
+    rows = [
+        {"platform": "google", "account_id": "5", "ad_id": "7", "date": "2024-03-01",
+         "age": a, "gender": g, "impressions": n, "level": "ad_group"}
+        for a, g, n in (("18-24", "all", 30), ("25-34", "all", 70), ("all", "female", 60),
+                        ("all", "male", 40))
+    ]
+    [s] = audience.summarize(rows)
+    assert (s["top_age_band"], s["top_age_share"], s["female_share"], s["male_share"],
+            s["unknown_gender_share"], s["level"]) == ("25-34", 0.7, 0.6, 0.4, 0.0, "ad_group")

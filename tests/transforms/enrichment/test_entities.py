@@ -122,10 +122,34 @@ def test_offer_phrasings(text: str, label: str) -> None:
     assert label in split(extract_entities(text).offer_terms)
 
 
-def test_free_is_not_an_offer_by_itself() -> None:
-    """'File your return free' is not free returns; 'free to play' is not a trial."""
+def test_free_product_is_free_access_not_returns_or_trial() -> None:
+    """'File your return free' is not free returns; 'free to play' is free access, no trial."""
     got = extract_entities("File your federal return free", "Free to play on iOS")
-    assert got.offer_terms is None and not got.has_trial
+    assert split(got.offer_terms) == ["free_access"] and not got.has_trial
+
+
+@pytest.mark.parametrize("text", [
+    "Sugar-free, gluten-free and hands-free", "Feel free to ask our staff",
+    "Free-range eggs from local farms", "Worry-free setup in minutes",
+])
+def test_free_compounds_are_not_offers(text: str) -> None:
+    """'-free' compounds and 'feel free' offer nothing."""
+    assert extract_entities(text).offer_terms is None
+
+
+@pytest.mark.parametrize("text,label", [
+    ("Children stay free in family rooms", "free_extra"),
+    ("Third night on us at every lodge", "free_extra"),
+    ("Free installation on every water heater", "free_extra"),
+    ("Complimentary valet parking for diners", "free_extra"),
+    ("Listen to podcasts free", "free_access"),
+    ("The free plan is free forever", "free_access"),
+    ("Free cancellation up to 24 hours before", "free_returns"),
+    ("Get free quotes from local pros", "free_consultation"),
+])
+def test_every_form_of_free_has_a_label(text: str, label: str) -> None:
+    """Free offers beyond shipping, trials and gifts get free_extra or free_access."""
+    assert split(extract_entities(text).offer_terms) == [label]
 
 
 def test_urgency_labels() -> None:
@@ -141,6 +165,26 @@ def test_urgency_labels() -> None:
     ]
     assert got.has_urgency
 
+
+@pytest.mark.parametrize("text,labels", [
+    ("Only 3 days left to save", ["ends_soon"]),
+    ("This week only: 20% off", ["limited_time"]),
+    ("Offer expires in 24 hours", ["ends_soon", "hours_left"]),
+    ("Valid through the end of the month", ["ends_soon"]),
+    ("Prices go up next week", ["deadline"]),
+    ("Deals like this won't last", ["hurry"]),
+    ("Order yours now", ["act_now"]),
+    ("Call today to book your spot", ["act_now"]),
+])
+def test_relative_days_weeks_and_now_calls(text: str, labels: list[str]) -> None:
+    """Relative deadlines, periods and calls to act now are urgency."""
+    assert split(extract_entities(text).urgency_terms) == labels
+
+
+def test_a_now_button_or_now_open_is_not_urgency() -> None:
+    """'Shop Now' on the button, 'now available' and 'now hiring' are no call to hurry."""
+    got = extract_entities("Now hiring in Denver", "Now available in 3 colours.", "Shop Now")
+    assert got.urgency_terms is None
 
 @pytest.mark.parametrize("text", [
     "Get a free home valuation in 24 hours",

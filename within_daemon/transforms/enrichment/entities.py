@@ -14,8 +14,7 @@ page URL, which is its own column) with regular expressions compiled once at imp
   ``save 20%``, ``up to 70% off``, ``-50 %``, ``half price`` = 50); "100% cotton" or
   "0% APR" are not discounts.
 * Offers and urgency as canonical labels in a fixed order, ``|``-joined: ``OFFER_LABELS``
-  and ``URGENCY_LABELS``. "24 hours" counts only as a countdown ("24 hours only", "next 48
-  hours", "24-hour sale"), not as a delivery promise ("valuation in 24 hours").
+  and ``URGENCY_LABELS``, found by :mod:`.offers` (see there and ``docs/enrichment.md``).
 * Dates as written (``Dec 24``, ``24/12``, ``2024-12-24``, ``Friday``, ``Black Friday``):
   there is no year or locale to normalise them against. ``24/7`` is not a date.
 * Phone numbers, normalised: E.164 for North American numbers (``+18005550199``), ``+``
@@ -45,14 +44,11 @@ from typing import Any, Final
 
 import msgspec
 
-OFFER_LABELS: Final[tuple[str, ...]] = (
-    "free_shipping", "free_returns", "bogo", "free_trial", "free_gift", "promo_code",
-    "money_back", "free_consultation", "financing",
-)
-URGENCY_LABELS: Final[tuple[str, ...]] = (
-    "today_only", "limited_time", "last_chance", "ends_soon", "deadline",
-    "while_supplies_last", "hours_left", "hurry",
-)
+from .offers import OFFER_LABELS, URGENCY_LABELS, offer_labels, urgency_labels
+
+__all__ = ["OFFER_LABELS", "URGENCY_LABELS", "EntityFeatures", "columns", "entities_from_record",
+           "extract_entities"]
+
 #: At most this many dates, phone numbers, URLs or brands (label lists are bounded anyway).
 MAX_ITEMS: Final = 8
 
@@ -119,13 +115,18 @@ _MONEY_RE: Final = re.compile(
     rf"(?:(?P<as>[€£¥₹₩$])|(?P<ac>(?:{_CODE}))\b|(?P<aw>(?i:dollars?|bucks|euros?))\b)"
 )
 _SAVE_BEFORE_RE: Final = re.compile(
-    r"\bsav(?:e|ing|ings\s+of)\s+(?:up\s+to\s+|an\s+extra\s+|an?\s+additional\s+|over\s+)?$",
+    r"(?:\bsav(?:e|ing|ings\s+of)|\bbonus\s+of|(?P<earn>\bearn(?:\s+an?)?(?:\s+extra)?))\s+"
+    r"(?:up\s+to\s+|an\s+extra\s+|an?\s+additional\s+|over\s+)?$",
     re.IGNORECASE,
 )
 _SAVE_AFTER_RE: Final = re.compile(
-    r"\s*(?:off|discount|savings|in\s+savings|bonus|rebate|credit|trade-in|cash\s?back)\b",
+    r"\s*(?:off|discount|savings|in\s+savings|(?:[\w-]+\s+)?(?:bonus|rebate|credit)"
+    r"|trade-in|cash\s?back)\b",
     re.IGNORECASE,
 )
+#: "earn $21/hour" is pay, not a bonus.
+_RATE_RE: Final = re.compile(r"\s*(?:/|an?\s+|per\s+)(?:hour|hr|week|wk|month|mo|year|yr)\b",
+                             re.IGNORECASE)
 _SEPARATORS_RE: Final = re.compile(r"[,.]")
 
 
@@ -158,8 +159,9 @@ def _money(text: str) -> tuple[str | None, list[float], list[float]]:
         if cur != currency:
             continue
         value = round(_amount(num, bool(k)), 2)
+        before = _SAVE_BEFORE_RE.search(text, max(0, m.start() - 30), m.start())
         is_saving = bool(
-            _SAVE_BEFORE_RE.search(text, max(0, m.start() - 30), m.start())
+            (before and not (before["earn"] and _RATE_RE.match(text, m.end())))
             or _SAVE_AFTER_RE.match(text, m.end())
         )
         (savings if is_saving else prices).append(value)
@@ -189,7 +191,7 @@ def _discount_percent(text: str) -> float | None:
     return best
 
 
-# -- offers and urgency ----------------------------------------------------------------------
+# -- dates, phones, URLs ---------------------------------------------------------------------
 
 _WEEKDAY: Final = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _MONTH: Final = (
@@ -197,117 +199,6 @@ _MONTH: Final = (
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
 )
 _DAY: Final = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_WHEN: Final = (
-    rf"(?:today|tonight|tomorrow|midnight|(?:this\s+)?{_WEEKDAY}|{_MONTH}\s*{_DAY}"
-    r"|\d{1,2}/\d{1,2}|\d{1,2}\s?(?:am|pm))"
-)
-
-_OFFER_PATTERNS: Final[dict[str, str]] = {
-    "free_shipping": (
-        r"free\s+(?:standard\s+|express\s+|expedited\s+|next[- ]day\s+|same[- ]day\s+"
-        r"|(?:2|two)[- ]day\s+|uk\s+|us\s+|worldwide\s+|international\s+|home\s+)?"
-        r"(?:shipping|delivery)|ships?\s+(?:for\s+)?free|free\s+s&h"
-        r"|(?:shipping|delivery)\s+is\s+(?:always\s+)?free|versandkostenfrei"
-        r"|kostenloser\s+versand|livraison\s+(?:gratuite|offerte)|env[ií]o\s+gratis"
-        r"|spedizione\s+gratuita"
-    ),
-    "free_returns": (
-        r"free\s+(?:\d+[- ]day\s+)?(?:returns?|exchanges?|return\s+shipping)"
-        r"|(?:returns|exchanges)\s+are\s+(?:always\s+)?free"
-    ),
-    "bogo": (
-        r"\bbogo\b|\bb[1-3]g[1-3]\b|\b(?:2|two)[- ]for[- ](?:1|one)\b"
-        r"|\bbuy\s+(?:one|two|three|[1-5])\b[^.!?\n]{0,25}?\bget\s+(?:one|two|another"
-        r"|a\s+second|the\s+(?:second|third|fourth|2nd|3rd|4th)|[1-5](?:st|nd|rd|th)?)\b"
-        r"[^.!?\n]{0,15}?(?:free|half[- ]price|half\s+off|\d{1,3}\s?%\s+off)"
-    ),
-    "free_trial": (
-        r"free\s+trial|trial\s+is\s+free|\btry\s+(?:it\s+|us\s+|them\s+)?(?:for\s+)?free"
-        r"|\bstart\s+(?:for\s+)?free\b|\d+[- ](?:day|night|week)\s+(?:free\s+)?trial"
-        r"|free\s+for\s+\d+\s+(?:days|weeks|months)|free\s+(?:first\s+)?month"
-        r"|(?:first|1st)\s+(?:month|week|\d+\s+(?:days|weeks|months))\s+(?:is\s+|are\s+)?"
-        r"(?:free|on\s+us)|\d+\s+months?\s+for\s+\$0\b"
-    ),
-    "free_gift": (
-        r"free\s+gift|gift\s+with\s+(?:any\s+)?purchase|\bgwp\b|bonus\s+gift"
-        r"|(?:free|bonus|complimentary)\s+(?:\$\d+\s+)?gift\s+card|free\s+(?:samples?|tote)"
-    ),
-    "promo_code": (
-        r"(?:promo|discount|coupon|voucher)\s+code|\b(?:use|with|enter|apply)\s+code\s+\w{3,}"
-        r"|\bcoupons?\b"
-    ),
-    "money_back": (
-        r"money[- ]back|refund\s+guarantee|risk[- ]free|satisfaction\s+guaranteed"
-        r"|\d+[- ](?:day|year)\s+guarantee"
-    ),
-    "free_consultation": (
-        r"free\s+(?:\d+-minute\s+)?(?:consultation|consult|estimates?|quotes?|assessment"
-        r"|valuation|evaluation|inspection|diagnostic|market\s+analysis|session|class"
-        r"|lesson|home\s+valuation)"
-    ),
-    "financing": (
-        r"\b0\s?%\s+(?:apr|interest|financing)|interest[- ]free|\bpay\s+in\s+(?:4|four)\b"
-        r"|buy\s+now,?\s+pay\s+later|no\s+credit\s+check|\bpay\s+over\s+\d+\s+months"
-    ),
-}
-_URGENCY_PATTERNS: Final[dict[str, str]] = {
-    "today_only": (
-        r"today\s+only|tonight\s+only|(?:one|1)[- ]day\s+only|deal\s+of\s+the\s+day"
-        r"|today'?s\s+deals?"
-    ),
-    "limited_time": (
-        r"limited[- ]time|for\s+a\s+limited\s+(?:time|period)"
-        r"|limited\s+(?:offer|edition|release|run)|flash\s+sale"
-    ),
-    "last_chance": r"last\s+(?:chance|call|days?)\b|final\s+(?:chance|hours|days?|call)\b",
-    "ends_soon": (
-        rf"\b(?:ends|ending|expires|closes)\s+(?:soon\b|(?:on\s+|at\s+)?{_WHEN})"
-        r"|(?:offer|sale|deal|promo|promotion)s?\s+(?:ends|expires)"
-        r"|(?:only|just)\s+\d+\s+days?\s+left|\bends\s+in\s+\d+"
-    ),
-    "deadline": (
-        rf"\b(?:book|order|apply|register|enroll|sign\s+up|reserve|buy)\s+(?:by|before)\s+"
-        rf"{_WHEN}|\bdeadline\b"
-    ),
-    "while_supplies_last": (
-        r"while\s+(?:supplies|stocks?|quantities)\s+last|selling\s+(?:out\s+)?fast"
-        r"|limited\s+(?:\w+\s+)?(?:stock|quantities|supply|availability|spots|seats|cabins"
-        r"|spaces|tickets|rooms|units)\b|almost\s+(?:gone|sold\s+out)"
-        r"|(?:only|just)\s+\d+\s+(?:\w+\s+)?(?:left|remaining)\b|\bfew\s+(?:\w+\s+)?left\b"
-    ),
-    "hours_left": (
-        r"\b(?:6|12|24|36|48|72)[- ]?(?:hours?|hrs?|h)\s+(?:only|left|to\s+go)\b"
-        r"|\b(?:next|final|last|only)\s+(?:6|12|24|36|48|72)\s+(?:hours|hrs)\b"
-        r"|\b(?:24|48|72)[- ]hour\s+(?:sale|deal|flash\s+sale|event)|\bhours\s+left\b"
-    ),
-    "hurry": (
-        r"\bhurry\b|\bact\s+(?:now|fast|quickly)\b|\bdon'?t\s+(?:wait|miss\s+(?:out|it|this))"
-        r"|before\s+(?:it'?s|they'?re)\s+gone|going\s+fast|while\s+you\s+can"
-    ),
-}
-
-
-def _labelled(patterns: dict[str, str]) -> re.Pattern[str]:
-    """One alternation with a named group per label; ``lastgroup`` names the match.
-
-    Every phrase starts a word, and a leading word-boundary assertion lets the engine
-    reject positions inside words before it tries every alternative there. The patterns
-    are lower case and run on lower-cased text: ``re.IGNORECASE`` is twice as slow.
-    """
-    alternatives = "|".join(f"(?P<{k}>{v})" for k, v in patterns.items())
-    return re.compile(rf"\b(?:{alternatives})")
-
-
-_OFFER_RE: Final = _labelled(_OFFER_PATTERNS)
-_URGENCY_RE: Final = _labelled(_URGENCY_PATTERNS)
-
-
-def _labels(pattern: re.Pattern[str], order: tuple[str, ...], lower: str) -> list[str]:
-    found = {m.lastgroup for m in pattern.finditer(lower)}
-    return [label for label in order if label in found]
-
-
-# -- dates, phones, URLs ---------------------------------------------------------------------
 
 _EVENTS: Final = (
     r"black\s+friday|cyber\s+monday|christmas(?:\s+eve)?|new\s+year'?s(?:\s+(?:eve|day))?"
@@ -486,8 +377,8 @@ def extract_entities(
     text = "\n".join(fields)
     currency, prices, savings = _money(text)
     lower = text.lower()
-    offers = _labels(_OFFER_RE, OFFER_LABELS, lower)
-    urgency = _labels(_URGENCY_RE, URGENCY_LABELS, lower)
+    offers = offer_labels(lower)
+    urgency = urgency_labels(lower, "\n".join(fields[:2]).lower())
     return EntityFeatures(
         price_min=min(prices) if prices else None,
         price_max=max(prices) if prices else None,
