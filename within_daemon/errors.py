@@ -67,11 +67,19 @@ class TransientError(SourceError):
 
 
 class ThrottledError(TransientError):
-    """The platform asked us to slow down; wait ``retry_after`` seconds before retrying."""
+    """The platform asked us to slow down; wait ``retry_after`` seconds before retrying.
 
-    def __init__(self, message: str, *, retry_after: float = 60.0, **kw: object) -> None:
+    ``hint`` is the platform's own wait when it named one (``retryDelay``, ``Retry-After``,
+    Facebook's regain times), else ``None`` and the connector backs off; ``app_wide`` says
+    the quota of the whole app is spent, not just this account's.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 60.0, hint: float | None = None,
+                 app_wide: bool = False, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+        self.hint = hint
+        self.retry_after = hint if hint is not None else retry_after
+        self.app_wide = app_wide
 
 
 class ReduceDataError(SourceError):

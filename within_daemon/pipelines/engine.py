@@ -32,6 +32,7 @@ from ..observability.metrics import Metrics
 from ..runtime import QueueSet
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..sources import HttpSource, build_connector
+from ..sources.base import open_session
 from ..sources.images import ImageFetcher
 from ..transforms import DataNormalizer, DataValidator
 from .analytics import AccountDays, after_task
@@ -153,16 +154,8 @@ class Engine:
         return conn
 
     def account_states(self) -> list[dict[str, Any]]:
-        """Breaker, pause and usage per account, for /status."""
-        now = time.monotonic()
-        out = []
-        for (platform, account_id), (_, _, conn) in sorted(self.connectors.items()):
-            paused = max(0.0, conn.pacer.paused_until - now)
-            out.append({"platform": platform, "account_id": account_id,
-                        "circuit": conn.breaker.state, "paused_seconds": round(paused, 1),
-                        "usage_percent": conn.pacer.usage,
-                        "requests": conn.requests_made})
-        return out
+        """Breaker, pause, usage and next probe per account, for /status."""
+        return [conn.state() for _, (_, _, conn) in sorted(self.connectors.items())]
 
     @property
     def tz(self) -> ZoneInfo:
@@ -362,6 +355,7 @@ class Engine:
             window_days=self.loaded.config.platforms.get(acc.platform).window_days,
             use_async=use_async,
             stop=AccountStop(self.stop, self.stopped_accounts, (acc.platform, acc.account_id)),
+            backfill=mode == "backfill",
         )
         return res, actor
 
@@ -418,8 +412,8 @@ async def open_engine(
     normalizers = {"facebook": DataNormalizer(conversion_action_types=fb.conversion_action_types)}
     transform = TransformActor(raw_recv, rec_send, normalizers=normalizers, validate=validate,
                                schemas=validation_schemas(loaded), metrics=metrics)
-    # Per-request timeouts are set by each connector; this one only bounds stragglers.
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+    # One keep-alive pool per platform host shared by every account (bounded per host).
+    async with open_session(pool_per_host=rt.http_pool_per_host) as session:
         en = loaded.config.enrichment
         fetcher = ImageFetcher(session, timeout_seconds=en.image_timeout_seconds,
                                max_bytes=en.image_max_bytes,
