@@ -327,7 +327,7 @@ class HttpSource:
         if self.pacer.app is None:
             u = URL(url)
             self.pacer.app = app_quota(
-                f"{self.platform}:{u.host}:{u.port}",
+                f"{self.platform}:{u.host}:{u.port}", self.clock,
                 pace_above=self.settings.pace_above_percent,
                 max_pace_delay=self.settings.max_pace_delay_seconds)
 

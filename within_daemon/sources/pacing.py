@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -135,15 +136,20 @@ class AppQuota:
         return _pacing_delay(self.usage, self.pace_above, self.max_pace_delay)
 
 
-_APP_QUOTAS: dict[str, AppQuota] = {}
+#: Quotas per clock (the real one in the daemon; each fake clock of a test has its own, so a
+#: pause set on a fake time line never leaks into a test on another).
+_APP_QUOTAS: weakref.WeakKeyDictionary[object, dict[str, AppQuota]] = (
+    weakref.WeakKeyDictionary())
 
 
-def app_quota(key: str, *, pace_above: float = 75.0, max_pace_delay: float = 30.0) -> AppQuota:
+def app_quota(key: str, clock: object, *, pace_above: float = 75.0,
+              max_pace_delay: float = 30.0) -> AppQuota:
     """The shared quota of ``key`` (platform and API host: one app per platform and daemon)."""
-    quota = _APP_QUOTAS.get(key)
+    quotas = _APP_QUOTAS.setdefault(clock, {})
+    quota = quotas.get(key)
     if quota is None:
-        quota = _APP_QUOTAS[key] = AppQuota(key, pace_above=pace_above,
-                                            max_pace_delay=max_pace_delay)
+        quota = quotas[key] = AppQuota(key, pace_above=pace_above,
+                                       max_pace_delay=max_pace_delay)
     return quota
 
 
