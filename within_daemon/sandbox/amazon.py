@@ -259,8 +259,11 @@ class AmazonEmulator(PlatformEmulator):
             if scope not in self.profiles:
                 raise api_error(401, "UNAUTHORIZED", "Not authorized to access scope", key=key)
         if f := self.faults.take("throttle", acct, kind):
+            # retry_after=None: a 429 without the header (Amazon's rate-limiting page says
+            # to back off exponentially then; the header is not promised on every 429).
+            wait = f.params.get("retry_after", 1)
             raise api_error(429, "429", "Too Many Requests", key=key,
-                            headers={"Retry-After": str(f.param("retry_after", 1))})
+                            headers={} if wait is None else {"Retry-After": str(int(wait))})
         if f := self.faults.take("server_error", acct, kind):
             raise api_error(f.param("status", 500), "INTERNAL_ERROR", "Internal error", key=key)
         if f := self.faults.take("bad_request", acct, kind):
