@@ -163,6 +163,8 @@ class Stats:
     def __init__(self, keep: int = 10_000) -> None:
         self.counts: Counter[tuple[str, str, int]] = Counter()
         self.recent: deque[RequestRecord] = deque(maxlen=keep)
+        #: Client sockets seen (peer address): how many connections the clients opened.
+        self.peers: set[tuple[str, int]] = set()
 
     def record(self, rec: RequestRecord) -> None:
         self.counts[(rec.account_id, rec.kind, rec.status)] += 1
@@ -198,6 +200,7 @@ class Stats:
     def reset(self) -> None:
         self.counts.clear()
         self.recent.clear()
+        self.peers.clear()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -277,6 +280,9 @@ async def with_transport_faults(
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
 ) -> web.StreamResponse:
     """Serve ``request`` through ``handler`` unless a transport fault applies to it."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        stats.peers.add((str(peer[0]), int(peer[1])))
     if not any(f.kind in TRANSPORT_FAULTS for f in plan):
         return await handler(request)
     acct = request_account(request)
