@@ -25,64 +25,27 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import aiohttp
 import msgspec
 from aiolimiter import AsyncLimiter
-from yarl import URL
 
-from ..errors import (
-    AccountPausedError,
-    CircuitOpenError,
-    SourceError,
-    ThrottledError,
-    TransientError,
-)
+from ..errors import CircuitOpenError, SourceError, ThrottledError, TransientError
 from ..observability.metrics import Metrics
-from ..platform_config import HttpKnobs
 from ..utils.retry import backoff_delay
-from .breaker import STATE_CODES, AccountBreaker
+from .breaker import AccountBreaker
 from .clock import Clock, current_clock
-from .pacing import Pacer, UsageReading, app_quota
+from .pacing import Pacer, UsageReading
+from .settings import DEFAULT_POOL_PER_HOST, HttpSettings, open_session, settings_from
+from .waits import AccountWaits, OutageBudgetSpent
+
+__all__ = ["DEFAULT_POOL_PER_HOST", "HttpSettings", "HttpSource", "OutageBudgetSpent",
+           "Prepared", "open_session", "settings_from"]
 
 log = logging.getLogger(__name__)
 
 _json = msgspec.json.Decoder()
-
-#: Connections kept per platform host, shared by every account of the engine.
-DEFAULT_POOL_PER_HOST = 64
-
-
-def open_session(*, pool_per_host: int = DEFAULT_POOL_PER_HOST,
-                 timeout_seconds: float = 600.0) -> aiohttp.ClientSession:
-    """The engine's HTTP session: one keep-alive pool per host, at most ``pool_per_host``.
-
-    No total cap: a host that holds its connections (slow bodies) must not starve the
-    others' pools. Per-request timeouts are each connector's; this one bounds stragglers.
-    """
-    conn = aiohttp.TCPConnector(limit=0, limit_per_host=pool_per_host,
-                                ttl_dns_cache=300, keepalive_timeout=30)
-    return aiohttp.ClientSession(connector=conn,
-                                 timeout=aiohttp.ClientTimeout(total=timeout_seconds))
-
-
-def _iso(unix: float) -> str:
-    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class OutageBudgetSpent(CircuitOpenError):
-    """The account's circuit stayed open past the run's outage budget: its run ends."""
-
-    def __init__(self, message: str, *, probe_at: float, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        #: Unix time of the next probe the breaker would allow.
-        self.probe_at = probe_at
-
-    @property
-    def error_class(self) -> str:
-        return "outage_budget"
 
 
 class Prepared(NamedTuple):
@@ -93,44 +56,7 @@ class Prepared(NamedTuple):
     headers: dict[str, str]
 
 
-class HttpSettings(msgspec.Struct, frozen=True):
-    """Transport knobs shared by all platforms (each platform config maps onto these)."""
-
-    timeout_seconds: float = 60.0
-    max_retries: int = 5
-    backoff_base_seconds: float = 1.0
-    backoff_factor: float = 2.0
-    pace_above_percent: float = 75.0
-    max_pace_delay_seconds: float = 30.0
-    throttle_pause_seconds: float = 60.0
-    throttle_max_pause_seconds: float = 900.0
-    max_throttle_wait_seconds: float = 7200.0
-    breaker_fail_max: int = 5
-    breaker_reset_seconds: float = 60.0
-    #: Waiting on an open circuit allowed per run (``None``: unlimited, as for a backfill).
-    max_outage_seconds: float | None = 1800.0
-    backfill_max_outage_seconds: float | None = None
-
-
-def settings_from(cfg: HttpKnobs) -> HttpSettings:
-    """The transport settings of a ``[platforms.<name>]`` section."""
-    return HttpSettings(
-        timeout_seconds=cfg.timeout_seconds,
-        max_retries=cfg.max_retries,
-        backoff_base_seconds=cfg.backoff_base_seconds,
-        pace_above_percent=cfg.pace_above_percent,
-        max_pace_delay_seconds=cfg.max_pace_delay_seconds,
-        throttle_pause_seconds=cfg.throttle_pause_seconds,
-        throttle_max_pause_seconds=cfg.throttle_max_pause_seconds,
-        max_throttle_wait_seconds=cfg.max_throttle_wait_seconds,
-        breaker_fail_max=cfg.breaker_fail_max,
-        breaker_reset_seconds=cfg.breaker_reset_seconds,
-        max_outage_seconds=cfg.max_outage_seconds,
-        backfill_max_outage_seconds=cfg.backfill_max_outage_seconds,
-    )
-
-
-class HttpSource:
+class HttpSource(AccountWaits):
     """Base class of the connectors: a per-account limiter, pacer, breaker and session."""
 
     platform = "base"
@@ -180,35 +106,7 @@ class HttpSource:
         self.requests_made = 0
         self._token_checked = 0.0
 
-    # -- lifecycle ---------------------------------------------------------------------
-    def begin_run(self) -> None:
-        """A new run starts: its throttle-wait and outage budgets start from zero."""
-        self.throttle_waited = 0.0
-        self.outage_waited = 0.0
-        self.stopped = None
-
-    def use_outage_budget(self, *, backfill: bool) -> None:
-        """Pick the run's outage budget: ``max_outage_seconds``, or the backfill one."""
-        s = self.settings
-        self.outage_budget = s.backfill_max_outage_seconds if backfill else s.max_outage_seconds
-
-    def state(self) -> dict[str, Any]:
-        """Breaker, pauses, usage and the next probe of this account, for /status."""
-        now = self.clock.now()
-        closed = self.breaker.state == "closed"
-        probe_in = self.breaker.seconds_to_probe()
-        return {
-            "platform": self.platform, "account_id": self.account_id,
-            "circuit": self.breaker.state,
-            "paused_seconds": round(max(0.0, self.pacer.paused_until - now), 1),
-            "usage_percent": self.pacer.usage, "requests": self.requests_made,
-            "next_probe_in_seconds": None if closed else round(probe_in, 1),
-            "next_probe_at": None if closed else _iso(time.time() + probe_in),
-            "last_failure": None if closed else self.breaker.last_error,
-            "outage_waited_seconds": round(self.outage_waited, 1),
-            "stopped": self.stopped,
-        }
-
+    # -- lifecycle (begin_run and the budgets: see ``waits``) ---------------------------
     def check_token_expiry(self) -> bool:
         """Whether to look the token's expiry up now (at most once an hour per account)."""
         now = time.monotonic()
@@ -235,12 +133,6 @@ class HttpSource:
                 raise_for_status=False,
             )
         return self._session
-
-    def _get_limiter(self) -> AsyncLimiter:
-        # Created lazily inside the running loop: aiolimiter binds to the loop it first sees.
-        if self._limiter is None:
-            self._limiter = AsyncLimiter(1, 60.0 / self.rate_limit)
-        return self._limiter
 
     # -- the interface the source actor uses (one implementation per platform) -----------
     async def get_account_info(self) -> dict[str, Any]:
@@ -292,14 +184,6 @@ class HttpSource:
         return None
 
     # -- metrics -------------------------------------------------------------------------
-    def _on_breaker_state(self, state: str) -> None:
-        if self.metrics is not None:
-            self.metrics.circuit_state.labels(self.platform, self.account_id).set(
-                STATE_CODES[state]
-            )
-            probe = 0.0 if state == "closed" else time.time() + self.breaker.seconds_to_probe()
-            self.metrics.circuit_next_probe.labels(self.platform, self.account_id).set(probe)
-
     def _on_retry(self, attempt: int, exc: BaseException, delay: float) -> None:
         if self.metrics is not None and isinstance(exc, SourceError):
             self.metrics.retries.labels(self.platform, exc.error_class).inc()
@@ -320,16 +204,6 @@ class HttpSource:
     ) -> Any:
         """Send one logical request (retried as needed) and return the decoded JSON body."""
         return await self._send(method, url, endpoint, params, data)
-
-    def _bind_app(self, url: str) -> None:
-        # Accounts of one platform host share one app quota (one app per platform and
-        # daemon); bound on the first request, when the host is known.
-        if self.pacer.app is None:
-            u = URL(url)
-            self.pacer.app = app_quota(
-                f"{self.platform}:{u.host}:{u.port}", self.clock,
-                pace_above=self.settings.pace_above_percent,
-                max_pace_delay=self.settings.max_pace_delay_seconds)
 
     async def _send(
         self,
@@ -369,83 +243,6 @@ class HttpSource:
                 continue
             self.pacer.succeeded()
             return result
-
-    def _throttled(self, exc: ThrottledError) -> None:
-        """Pause for the platform's hint, or back off; app-wide throttles pause the app."""
-        wait = self.pacer.throttled(exc.hint, app_wide=exc.app_wide)
-        if self.metrics is not None:
-            self.metrics.throttles.labels(
-                self.platform, "app" if exc.app_wide else "account",
-                "yes" if exc.hint is not None else "no").inc()
-        log.warning("throttled (%s); waiting %.1fs (%s, throttle %d in a row)", exc, wait,
-                    "platform hint" if exc.hint is not None else "backoff", self.pacer.streak)
-
-    async def _ride_out(self) -> None:
-        """Wait for the open circuit's probe, or end the run when the budget is spent."""
-        br = self.breaker
-        wait = br.seconds_to_probe()
-        budget = self.outage_budget
-        probe_unix = time.time() + wait
-        if budget is not None and self.outage_waited + wait > budget:
-            self.stopped = {"reason": "outage_budget", "next_probe_at": _iso(probe_unix),
-                            "last_failure": br.last_error}
-            if self.metrics is not None:
-                self.metrics.account_stops.labels(self.platform, "outage_budget").inc()
-            raise OutageBudgetSpent(
-                f"outage budget spent: circuit open, {self.outage_waited:.0f}s of "
-                f"{budget:.0f}s waited this run; next probe due {_iso(probe_unix)}; "
-                f"last failure: {br.last_error}",
-                probe_at=probe_unix, platform=self.platform, account_id=self.account_id)
-        if wait > 0:
-            log.warning("circuit open (%s); pausing %.0fs until the next probe at %s "
-                        "(outage %.0fs of %s this run)", br.last_error, wait, _iso(probe_unix),
-                        self.outage_waited, "unlimited" if budget is None else f"{budget:.0f}s")
-        t0 = self.clock.now()
-        await br.wait_for_probe()
-        waited = self.clock.now() - t0
-        self.outage_waited += waited
-        if self.metrics is not None and waited > 0:
-            self.metrics.outage_wait.labels(self.platform).inc(waited)
-
-    async def _wait_turn(self) -> None:
-        delay = self.pacer.delay()
-        if delay > 0:
-            paused = self.pacer.paused_until > self.clock.now()
-            if paused and self.throttle_waited + delay > self.settings.max_throttle_wait_seconds:
-                # Parked: the account sits out until the platform lets it back, and the
-                # gauge says until when.
-                until = time.time() + delay
-                if self.metrics is not None:
-                    self.metrics.account_paused_until.labels(self.platform, self.account_id).set(
-                        until)
-                    self.metrics.account_stops.labels(self.platform, "throttle_budget").inc()
-                self.stopped = {"reason": "throttle_budget", "paused_until": _iso(until)}
-                raise AccountPausedError(
-                    f"account paused by the platform for {delay:.0f}s more; giving up this run "
-                    f"after {self.throttle_waited:.0f}s of throttle waits",
-                    until=self.pacer.paused_until,
-                    platform=self.platform, account_id=self.account_id,
-                )
-            if self.metrics is not None:
-                self.metrics.rate_limit_wait.labels(
-                    self.platform, "pause" if paused else "pacing"
-                ).inc(delay)
-                if paused:
-                    self.metrics.account_paused_until.labels(self.platform, self.account_id).set(
-                        time.time() + delay
-                    )
-            if paused:
-                self.throttle_waited += delay
-                log.info("paused by platform limits; waiting %.1fs", delay)
-            await self.clock.sleep(delay)
-            if paused and self.metrics is not None:
-                self.metrics.account_paused_until.labels(self.platform, self.account_id).set(0)
-        limiter = self._get_limiter()
-        t0 = time.monotonic()
-        await limiter.acquire()
-        waited = time.monotonic() - t0
-        if waited > 0.001 and self.metrics is not None:
-            self.metrics.rate_limit_wait.labels(self.platform, "limiter").inc(waited)
 
     # -- hooks of the request path (defaults: query/form auth, JSON answers on 200) -------
     def before_request(self, endpoint: str) -> None:
