@@ -176,6 +176,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     for a in st["accounts"]:
         flag = " PARKED" if a["paused_seconds"] > 0 else ""
         flag += " CIRCUIT " + a["circuit"].upper() if a["circuit"] != "closed" else ""
+        if a.get("next_probe_at"):
+            flag += f", next probe {a['next_probe_at']} ({a.get('last_failure') or ''})"
+        if a.get("stopped"):
+            flag += f", last run stopped: {a['stopped']['reason']}"
         print(f"  account {a['platform']}/{a['account_id']}: usage {a['usage_percent']:.0f}%, "
               f"{a['requests']} requests{flag}")
     return EXIT_OK

@@ -61,7 +61,8 @@ class Fault:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "account_id": self.account_id, "path": self.path,
-            "remaining": self.remaining, "hits": self.hits, **self.params,
+            "remaining": self.remaining, "hits": self.hits,
+            **{k: v for k, v in self.params.items() if not k.startswith("_")},
         }
 
 
@@ -259,11 +260,41 @@ def now() -> float:
 # half-way, and a body that trickles in slower than the client's timeout. A "server down"
 # (connection refused) is the emulator not listening: tests stop and restart ``serve``.
 
-#: Kinds every FaultPlan accepts besides the platform's own.
-TRANSPORT_FAULTS = ("http_error", "html_error", "cut_body", "truncated_json", "slow_body")
+#: Kinds every FaultPlan accepts besides the platform's own. ``latency`` (``delay`` seconds
+#: on every request) and ``rate_limit`` (each account's own ``limits[account]`` requests per
+#: minute, a token bucket of ``burst``; over it a 429) model a real API for benchmarks and
+#: are never used up.
+TRANSPORT_FAULTS = ("http_error", "html_error", "cut_body", "truncated_json", "slow_body",
+                    "latency", "rate_limit")
 _ACCOUNT_IN_PATH = re.compile(r"/(?:act_|customers/)(\d+)")
 _HTML_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
               b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n")
+
+
+class _Buckets:
+    """Per-account token buckets of a ``rate_limit`` fault (kept on the fault's params)."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, tuple[float, float]] = {}  # account -> (tokens, at)
+
+    def admit(self, account: str, per_minute: float, burst: float) -> bool:
+        t = time.monotonic()
+        tokens, at = self.state.get(account, (burst, t))
+        tokens = min(burst, tokens + (t - at) * per_minute / 60.0)
+        if tokens < 1.0:
+            self.state[account] = (tokens, t)
+            return False
+        self.state[account] = (tokens - 1.0, t)
+        return True
+
+
+def _over_rate(f: Fault, account: str | None) -> bool:
+    limits = f.params.get("limits") or {}
+    limit = limits.get(account) if account is not None else None
+    if limit is None:
+        return False
+    buckets = f.params.setdefault("_buckets", _Buckets())
+    return not buckets.admit(account or "", float(limit), float(f.params.get("burst", 2)))
 
 
 def request_account(request: web.Request) -> str | None:
@@ -286,6 +317,14 @@ async def with_transport_faults(
     if not any(f.kind in TRANSPORT_FAULTS for f in plan):
         return await handler(request)
     acct = request_account(request)
+    limited = plan.peek("rate_limit", acct, "*")
+    refused = limited is not None and _over_rate(limited, acct)
+    if (lat := plan.peek("latency", acct, "*")) is not None:
+        await asyncio.sleep(float(lat.params.get("delay", 0.05)))
+    if refused:
+        stats.record(RequestRecord(request.method, request.path, {}, acct or "",
+                                   "rate_limited", 429, now()))
+        return web.Response(text="Too Many Requests", status=429)
     for kind in ("http_error", "html_error"):
         if f := plan.take(kind, acct, "*"):
             stats.record(RequestRecord(request.method, request.path, {}, acct or "", "transport",
