@@ -200,18 +200,32 @@ class Engine:
         accounts = self.loaded.accounts_for(task)
         if account_ids:
             accounts = [a for a in accounts if a.account_id in account_ids]
+        order: dict[tuple[str, str], int] = {
+            (a.platform, a.account_id): i for i, a in enumerate(accounts)}
+        # Lowest rate limit first: those accounts take longest, and preparing hundreds of
+        # runs takes a while, so they must not be the ones that start last.
+        accounts = sorted(accounts, key=lambda a: a.rate_limit)
         results: list[AccountResult] = []
         actors: list[tuple[SourceActor, HttpSource, AccountResult]] = []
-        for acc in accounts:
-            res, actor = await self._prepare(task, kind, acc, days, start, end, today, mode, force,
-                                             use_async)
-            results.append(res)
-            if actor is not None:
-                actors.append((actor, actor.connector, res))
+        failed: list[Exception] = []
         async with anyio.create_task_group() as tg:
-            for actor, _, res in actors:
-                delay = random.random() * jitter if jitter > 0 else 0.0
-                tg.start_soon(self._run_account, actor, res, delay, on_account_done)
+            for acc in accounts:
+                try:
+                    res, actor = await self._prepare(task, kind, acc, days, start, end, today,
+                                                     mode, force, use_async)
+                except Exception as exc:  # noqa: BLE001 - raised below, once started runs end
+                    failed.append(exc)
+                    break
+                results.append(res)
+                if actor is not None:
+                    # Each account starts as soon as its run is recorded: with hundreds of
+                    # accounts the first ones must not wait for the last one's bookkeeping.
+                    actors.append((actor, actor.connector, res))
+                    delay = random.random() * jitter if jitter > 0 else 0.0
+                    tg.start_soon(self._run_account, actor, res, delay, on_account_done)
+        if failed:
+            raise failed[0]
+        results.sort(key=lambda r: order[(r.platform, r.account_id)])
         for res in results:
             if res.run_id is None and on_account_done is not None:
                 on_account_done(res.account_id)  # skipped: nothing left to pull
