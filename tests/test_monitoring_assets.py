@@ -37,6 +37,7 @@ EXPECTED_ALERTS = {
     "WithinAccountParked", "WithinQueueSaturated", "WithinConfigReloadFailed",
     "WithinDataQualityLow", "WithinLedgerIncomplete", "WithinDaemonDown",
     "WithinTokenExpiringSoon", "WithinClusterLeaseLost", "WithinClusterAccountsUnleased",
+    "WithinOutageBudgetSpent",
 }
 
 #: A within_ name that is not part of a recording rule name (level:metric:operations).
