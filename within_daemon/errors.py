@@ -11,7 +11,7 @@
     │   ├── AuthError               expired or invalid token: stop this account, no retry storm
     │   ├── PermanentSourceError    4xx the platform will keep returning (bad params, permissions)
     │   ├── AccountPausedError      the account is paused until a known time (usage pacing)
-    │   ├── CircuitOpenError        our breaker for this account is open; fail fast
+    │   ├── CircuitOpenError        our breaker for this account is open (requests wait to probe)
     │   └── ReportStalledError      an async report stopped making progress
     ├── ValidationFailure           a record broke its schema (quarantined, never raised to the run)
     └── LoaderError                 the database refused a write
@@ -103,7 +103,7 @@ class AccountPausedError(SourceError):
 
 
 class CircuitOpenError(SourceError):
-    """The per-account circuit breaker is open; calls fail fast until it half-opens."""
+    """The per-account circuit breaker is open; the connector waits for its next probe."""
 
 
 class ReportStalledError(TransientError):

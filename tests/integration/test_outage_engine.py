@@ -16,10 +16,11 @@ import anyio
 from within_daemon.config import LoadedConfig
 from within_daemon.daemon import open_database, run_backfill
 from within_daemon.observability.metrics import Metrics
-from within_daemon.pipelines.engine import open_engine
+from within_daemon.pipelines.engine import TaskResult, open_engine
 from within_daemon.sandbox import FacebookEmulator
 
 from .. import dbq
+from ..conftest import fb_account
 from ..fakes.clock import FakeClock, use_clock
 
 SICK, HEALTHY = "1000000001", "1000000002"
@@ -86,3 +87,35 @@ async def test_backfill_rides_out_an_hour_long_outage(
     assert clock.elapsed >= 3600.0
     assert dbq.scalar(loaded, "SELECT COUNT(*) FROM ledger WHERE account_id = ? AND "
                               "status = 'complete'", SICK) == 10
+
+
+async def test_stop_interrupts_a_wait_for_the_probe(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig]
+) -> None:
+    """A daemon stop ends an account's hour-long wait for its probe at once: 'interrupted'."""
+    emulator.set_fault(SICK, "server_error", path="insights", status=503)
+    loaded = make_config(facebook={**REAL_LIFE, "breaker_reset_seconds": 3600.0,
+                                   "max_outage_seconds": 7200.0,
+                                   "backoff_base_seconds": 0.01},
+                         accounts=[fb_account(SICK)])
+    results: list[TaskResult] = []
+    db = await open_database(loaded)
+    try:
+        with anyio.fail_after(20):
+            async with open_engine(loaded, db, metrics=Metrics()) as engine:
+                async with anyio.create_task_group() as tg:
+                    async def go() -> None:
+                        results.append(await engine.run_task(loaded.config.tasks[0]))
+
+                    tg.start_soon(go)
+                    key = ("facebook", SICK)
+                    while key not in engine.connectors or \
+                            engine.connectors[key][2].breaker.state != "open":
+                        await anyio.sleep(0.01)
+                    engine.stop.set()
+    finally:
+        await db.close()
+    [acc] = results[0].accounts
+    assert acc.status == "interrupted"
+    assert dbq.scalar(loaded, "SELECT status FROM runs WHERE account_id = ?", SICK) \
+        == "interrupted"
