@@ -259,8 +259,10 @@ class AmazonEmulator(PlatformEmulator):
             if scope not in self.profiles:
                 raise api_error(401, "UNAUTHORIZED", "Not authorized to access scope", key=key)
         if f := self.faults.take("throttle", acct, kind):
-            # retry_after=None: a 429 without the header (Amazon's rate-limiting page says
-            # to back off exponentially then; the header is not promised on every 429).
+            # Amazon's "Rate limiting" page (reference/concepts/rate-limiting): a 429 carries
+            # Retry-After in seconds, and repeated 429s call for exponential backoff.
+            # retry_after=None serves a 429 without the header (a proxy's, say), so the
+            # client's backoff path is exercised too.
             wait = f.params.get("retry_after", 1)
             raise api_error(429, "429", "Too Many Requests", key=key,
                             headers={} if wait is None else {"Retry-After": str(int(wait))})
