@@ -39,7 +39,8 @@ STATES: tuple[str, ...] = ("circuit_open", "paused", "running", "idle")
 #: What an account shows before its connector exists (it has not been pulled yet).
 #: Facts other parts of the daemon add to an entry (through ``Engine.account_states``) that
 #: ``describe`` prints when present: (key, label).
-EXTRA_FACTS: tuple[tuple[str, str], ...] = ()
+EXTRA_FACTS: tuple[tuple[str, str], ...] = (
+    ("next_probe_at", "next probe"), ("last_failure", "last failure"))
 NO_CONNECTOR: dict[str, Any] = {"circuit": "closed", "paused_seconds": 0.0,
                                 "usage_percent": None, "requests": 0}
 
@@ -197,6 +198,8 @@ def describe(entry: Mapping[str, Any]) -> str:
     for key, label in EXTRA_FACTS:
         if entry.get(key) is not None:
             parts.append(f"{label} {entry[key]}")
+    if entry.get("stopped"):
+        parts.append(f"last run stopped: {entry['stopped'].get('reason')}")
     if "token_expired" in entry.get("flags", ()):
         parts.append(f"TOKEN EXPIRED {entry.get('token_expires_at')}")
     elif "token_expiring" in entry.get("flags", ()):

@@ -363,6 +363,9 @@ def _progress_printer() -> Any:
         rate = loaded / elapsed if elapsed > 0 else 0.0
         line = f"backfill: {days} day(s) complete, {loaded} records loaded, {rate:,.0f}/s, " \
                f"{elapsed:,.0f}s"
+        down = [a for a in engine.account_states() if a["circuit"] != "closed"]
+        if down:  # an outage: the backfill waits for it (no budget) until Ctrl-C
+            line += f"; platform failing, next probe in {down[0]['next_probe_in_seconds']:.0f}s"
         if tty:
             print("\r" + line, end="", file=sys.stderr, flush=True)
         elif elapsed - last[0] >= 5:

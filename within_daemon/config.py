@@ -106,6 +106,8 @@ class RuntimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: Scheduled runs start each account after a random delay up to this many seconds,
     #: so that a thousand accounts do not hit the APIs in the same second.
     account_jitter_seconds: Annotated[float, Meta(ge=0)] = 30.0
+    #: Keep-alive connections per platform host, shared by all accounts of that host.
+    http_pool_per_host: Positive = 64
 
 
 class AccountConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -11,7 +11,7 @@
     │   ├── AuthError               expired or invalid token: stop this account, no retry storm
     │   ├── PermanentSourceError    4xx the platform will keep returning (bad params, permissions)
     │   ├── AccountPausedError      the account is paused until a known time (usage pacing)
-    │   ├── CircuitOpenError        our breaker for this account is open; fail fast
+    │   ├── CircuitOpenError        our breaker for this account is open (requests wait to probe)
     │   └── ReportStalledError      an async report stopped making progress
     ├── ValidationFailure           a record broke its schema (quarantined, never raised to the run)
     └── LoaderError                 the database refused a write
@@ -80,11 +80,19 @@ class TransientError(SourceError):
 
 
 class ThrottledError(TransientError):
-    """The platform asked us to slow down; wait ``retry_after`` seconds before retrying."""
+    """The platform asked us to slow down; wait ``retry_after`` seconds before retrying.
 
-    def __init__(self, message: str, *, retry_after: float = 60.0, **kw: object) -> None:
+    ``hint`` is the platform's own wait when it named one (``retryDelay``, ``Retry-After``,
+    Facebook's regain times), else ``None`` and the connector backs off; ``app_wide`` says
+    the quota of the whole app is spent, not just this account's.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 60.0, hint: float | None = None,
+                 app_wide: bool = False, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+        self.hint = hint
+        self.retry_after = hint if hint is not None else retry_after
+        self.app_wide = app_wide
 
 
 class ReduceDataError(SourceError):
@@ -108,7 +116,7 @@ class AccountPausedError(SourceError):
 
 
 class CircuitOpenError(SourceError):
-    """The per-account circuit breaker is open; calls fail fast until it half-opens."""
+    """The per-account circuit breaker is open; the connector waits for its next probe."""
 
 
 class ReportStalledError(TransientError):

@@ -75,13 +75,23 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     pace_above_percent: Annotated[float, Meta(gt=0, le=100)] = 75.0
     #: Longest extra wait per request while pacing (reached at 100% usage).
     max_pace_delay_seconds: NonNegFloat = 30.0
-    #: Shortest pause after a throttle error or 100% usage.
-    throttle_pause_seconds: NonNegFloat = 60.0
+    #: Base wait after a throttle that names no wait (and the pause at 100% usage); it
+    #: doubles, with full jitter, for each throttle in a row. A platform's own hint
+    #: (retryDelay, Retry-After, Facebook's regain times) is waited as given instead.
+    throttle_pause_seconds: NonNegFloat = 10.0
+    #: Longest backoff drawn for throttles without a hint.
+    throttle_max_pause_seconds: PositiveFloat = 900.0
     #: Throttle waiting one account may do in a run; past it the account is parked
     #: until the platform lets it back, and the next run resumes from the ledger.
     max_throttle_wait_seconds: NonNegFloat = 7200.0
     breaker_fail_max: Positive = 5
     breaker_reset_seconds: PositiveFloat = 60.0
+    #: Waiting on an open circuit (platform down for this account) one scheduled or
+    #: ``once`` run may do before it ends; the account is probed every
+    #: ``breaker_reset_seconds`` meanwhile.
+    max_outage_seconds: NonNegFloat = 1800.0
+    #: The same for ``backfill``; unset means no limit (until Ctrl-C).
+    backfill_max_outage_seconds: NonNegFloat | None = None
 
 
 class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -131,6 +141,9 @@ class TikTokConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     base_url: str = TIKTOK_DEFAULT_BASE_URL
     page_size: Annotated[int, Meta(gt=0, le=1000)] = 1000
     window_days: Annotated[int, Meta(gt=0, le=30)] = 30
+    # TikTok's limits are queries per second and its throttles name no wait: back off
+    # from one second, not from a minute.
+    throttle_pause_seconds: NonNegFloat = 1.0
 
     __repr__ = masked_repr
 

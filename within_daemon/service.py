@@ -120,6 +120,8 @@ class Service:
             "accounts": accounts,
             "parked_accounts": [a for a in accounts if a["paused_seconds"] > 0],
             "open_circuits": [a for a in accounts if a["circuit"] != "closed"],
+            # Runs ended early by a spent budget: why, and when the account is probed next.
+            "stopped_accounts": [a for a in accounts if a.get("stopped")],
             "cluster": None if self.cluster is None else {
                 "replica_id": self.cluster.replica_id,
                 "leased_accounts": sorted(self.cluster.held)},

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from within_daemon.config import FacebookConfig
-from within_daemon.errors import AuthError, CircuitOpenError, ReportStalledError, TransientError
+from within_daemon.errors import AuthError, CircuitOpenError, ReportStalledError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
 from within_daemon.sources import FacebookAdsConnector
@@ -185,12 +185,14 @@ async def test_slow_response_times_out_and_retries(emulator: FacebookEmulator) -
     assert len(rows) == 60
 
 
-async def test_transient_errors_exhaust_retries(emulator: FacebookEmulator) -> None:
-    """Past max_retries the transient error surfaces instead of looping forever."""
+async def test_spent_retries_open_the_circuit(emulator: FacebookEmulator) -> None:
+    """Past max_retries the circuit opens (no loop); with no outage budget the pull ends."""
     emulator.set_fault(ACC, "server_error", path="insights")
-    async with connector(emulator, max_retries=2, breaker_fail_max=10) as conn:
-        with pytest.raises(TransientError):
+    async with connector(emulator, max_retries=2, breaker_fail_max=10,
+                         max_outage_seconds=0) as conn:
+        with pytest.raises(CircuitOpenError, match="outage budget spent"):
             await collect(conn)
+        assert conn.breaker.state == "open"
     assert len(insights_calls(emulator)) == 3
 
 
@@ -198,7 +200,7 @@ async def test_breaker_opens_and_fails_fast(emulator: FacebookEmulator) -> None:
     """After fail_max transient failures the breaker opens and stops calling the API."""
     emulator.set_fault(ACC, "server_error", path="insights")
     async with connector(emulator, max_retries=10, breaker_fail_max=3,
-                         breaker_reset_seconds=60) as conn:
+                         breaker_reset_seconds=60, max_outage_seconds=0) as conn:
         with pytest.raises(CircuitOpenError):
             await collect(conn)
         assert conn.breaker.state == "open"

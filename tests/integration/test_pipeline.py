@@ -104,9 +104,10 @@ async def test_bad_rows_go_to_quarantine_with_reason(
 async def test_failing_window_is_never_marked_complete(
     emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig]
 ) -> None:
-    """When every insights call errors, the account fails and its days stay incomplete."""
+    """Insights down past the outage budget: the account fails, its days stay incomplete."""
     emulator.set_fault(A1, "server_error", path="insights")
-    loaded = make_config(facebook={"max_retries": 1, "breaker_fail_max": 50})
+    loaded = make_config(facebook={"max_retries": 1, "breaker_fail_max": 50,
+                                   "max_outage_seconds": 0.5})
     [res] = await once(loaded)
     by = {a.account_id: a for a in res.accounts}
     assert by[A1].status == "failed"

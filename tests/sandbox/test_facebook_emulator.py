@@ -301,7 +301,7 @@ async def test_fault_scope_by_account_and_path(emu_client: Any) -> None:
 
 
 async def test_usage_and_service_unavailable_faults(emu_client: Any) -> None:
-    """`usage` only raises the header percentages; server_error code 2 can be a 503."""
+    """`usage` raises the account's (and app_pct the app's) percentages; code 2 can be 503."""
     emu, client = emu_client
     status, headers, _ = await client.get(f"/act_{ACCT}")
     assert status == 200 and msgspec.json.decode(headers["X-Ad-Account-Usage"])[
@@ -309,8 +309,16 @@ async def test_usage_and_service_unavailable_faults(emu_client: Any) -> None:
     emu.set_fault(ACCT, "usage", pct=101, count=1)
     status, headers, _ = await client.get(f"/act_{ACCT}")
     assert status == 200
-    assert msgspec.json.decode(headers["X-App-Usage"])["call_count"] == 101
+    # The account's usage; the app's (X-App-Usage, across all accounts) stays where it was.
+    assert msgspec.json.decode(headers["X-Ad-Account-Usage"])["acc_id_util_pct"] == 101
+    assert msgspec.json.decode(headers["X-App-Usage"])["call_count"] == 5
     assert msgspec.json.decode(headers["X-Business-Use-Case-Usage"])[ACCT][0]["total_time"] == 101
+    emu.set_fault(ACCT, "usage", pct=10, app_pct=96, count=1)
+    _, headers, _ = await client.get(f"/act_{ACCT}")
+    assert msgspec.json.decode(headers["X-App-Usage"])["call_count"] == 96
+    emu.set_fault(ACCT, "throttle", code=4, count=1)
+    status, headers, _ = await client.get(f"/act_{ACCT}")
+    assert status == 400 and msgspec.json.decode(headers["X-App-Usage"])["call_count"] == 100
     emu.set_fault(ACCT, "server_error", code=2, status=503, count=1)
     status, _, body = await client.get(f"/act_{ACCT}")
     assert status == 503 and _error(body)["code"] == 2

@@ -18,6 +18,7 @@ from within_daemon.config import AmazonConfig, Secret
 from within_daemon.errors import (
     AccountPausedError,
     AuthError,
+    CircuitOpenError,
     PermanentSourceError,
     ReportStalledError,
     SourceError,
@@ -182,10 +183,10 @@ async def test_425_duplicate_reuses_the_in_flight_report(emu: AmazonEmulator) ->
 
 
 async def test_425_without_an_id_is_transient(emu: AmazonEmulator) -> None:
-    """A 425 without a report id is retried with backoff, then fails the window."""
+    """A 425 without a report id is retried with backoff, then opens the circuit."""
     emu.set_fault(US, "duplicate", with_id=False)
-    async with connector(emu, max_retries=1) as conn:
-        with pytest.raises(TransientError, match="Too early"):
+    async with connector(emu, max_retries=1, max_outage_seconds=0) as conn:
+        with pytest.raises(CircuitOpenError, match="Too early"):
             await ad_rows(conn)
     assert emu.stats.count(US, "create", 425) == 2
 
@@ -318,12 +319,13 @@ async def test_429_waits_retry_after_then_succeeds(emu: AmazonEmulator) -> None:
 async def test_5xx_is_retried_and_400_is_not(emu: AmazonEmulator) -> None:
     """5xx on polling is retried with backoff; a 400 fails at once as permanent."""
     emu.set_fault(US, "server_error", count=2, path="status", status=503)
-    async with connector(emu) as conn:
+    async with connector(emu, max_outage_seconds=0) as conn:
         assert len(await ad_rows(conn)) == emu.expected_rows(US, *RANGE)
         emu.set_fault(US, "server_error", path="status", status=500)
-        with pytest.raises(TransientError, match="HTTP 500"):
+        with pytest.raises(CircuitOpenError, match="HTTP 500"):
             await ad_rows(conn, (days_ago(3), days_ago(1)))
         emu.clear_faults()
+        await anyio.sleep(0.25)  # the circuit's probe is due (breaker_reset_seconds 0.2)
         emu.set_fault(US, "bad_request", path="create", detail="Invalid columns")
         with pytest.raises(PermanentSourceError, match="400: 400: Invalid columns"):
             await ad_rows(conn, (days_ago(4), days_ago(1)))

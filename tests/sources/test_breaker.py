@@ -292,3 +292,71 @@ def test_state_codes_cover_every_state() -> None:
     """The metric codes map all three states to distinct numbers."""
     assert set(STATE_CODES) == {"closed", "half_open", "open"}
     assert len(set(STATE_CODES.values())) == 3
+
+
+# -- on a fake clock: the reset is waited on the breaker's clock, not in real time ------------
+
+
+async def test_fake_clock_drives_reset_and_next_probe() -> None:
+    """With a fake clock an hour-long reset passes at once; seconds_to_probe counts it down."""
+    from ..fakes.clock import FakeClock
+
+    clock = FakeClock()
+    b = AccountBreaker("google", "1", fail_max=2, reset_seconds=3600, clock=clock)
+    await trip(b, Calls(), 2)
+    assert b.state == "open" and b.seconds_to_probe() == 3600
+    assert b.opened_at == clock.now() and b.last_error and "HTTP 502 #1" in b.last_error
+    await clock.advance(1000)
+    assert b.seconds_to_probe() == 2600
+    with pytest.raises(CircuitOpenError, match="next probe in 2600s"):
+        await b.call(Calls(), "x")
+    with anyio.fail_after(1):
+        await b.wait_for_probe()
+    assert clock.elapsed == 3600 and b.state == "half_open"
+    assert await b.call(Calls(), "back") == "back"
+    assert b.state == "closed" and b.seconds_to_probe() == 0 and b.opened_count == 1
+
+
+async def test_trip_opens_at_once_and_counts_one_outage() -> None:
+    """trip() (retries spent before fail_max) opens the circuit; a failed probe re-opens it."""
+    from ..fakes.clock import FakeClock
+
+    clock = FakeClock()
+    b = AccountBreaker("amazon", "1", fail_max=50, reset_seconds=60, clock=clock)
+    b.trip("TransientError: HTTP 503")
+    assert b.state == "open" and b.seconds_to_probe() == 60
+    await clock.advance(60)
+    with pytest.raises(TransientError):
+        await b.call(Calls(), transient(7))
+    assert b.state == "open" and b.seconds_to_probe() == 60
+    assert b.opened_count == 1  # one outage, however many probes fail
+
+
+async def test_waiters_wake_when_the_probe_in_flight_ends() -> None:
+    """A second caller waiting while a probe runs wakes when it ends, without polling."""
+    from ..fakes.clock import FakeClock
+
+    clock = FakeClock()
+    b = AccountBreaker("tiktok", "1", fail_max=1, reset_seconds=60, clock=clock)
+    await trip(b, Calls(), 1)
+    await clock.advance(60)
+    release, woke = anyio.Event(), anyio.Event()
+
+    async def slow_probe() -> str:
+        await release.wait()
+        return "ok"
+
+    async def waiter() -> None:
+        await b.wait_for_probe()
+        woke.set()
+
+    with anyio.fail_after(2):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(b.call, slow_probe)
+            await anyio.sleep(0)
+            tg.start_soon(waiter)
+            await anyio.sleep(0.01)
+            assert not woke.is_set()
+            release.set()
+            await woke.wait()
+    assert b.state == "closed"

@@ -120,17 +120,27 @@ def test_reference_80000_fixture_is_throttle_not_auth() -> None:
 
 
 @pytest.mark.parametrize(
-    ("regain", "pause", "expected"),
-    [(0.0, 60.0, 60.0), (300.0, 60.0, 300.0), (10.0, 60.0, 60.0), (0.0, 0.05, 0.05)],
+    ("regain", "pause", "expected", "hint"),
+    [(0.0, 60.0, 60.0, None), (300.0, 60.0, 300.0, 300.0), (10.0, 60.0, 10.0, 10.0),
+     (0.0, 0.05, 0.05, None)],
 )
-def test_throttle_retry_after_is_max_of_regain_and_pause(
-    regain: float, pause: float, expected: float
+def test_throttle_waits_the_regain_hint_else_the_pause(
+    regain: float, pause: float, expected: float, hint: float | None
 ) -> None:
-    """retry_after is the larger of the usage-header regain time and throttle_pause."""
+    """The usage headers' regain time is the hint (even below throttle_pause); else no hint."""
     err = classify(400, THROTTLE_80000, regain_seconds=regain, throttle_pause=pause)
     assert isinstance(err, ThrottledError)
     assert err.retry_after == pytest.approx(expected)
-    assert err.retry_after >= regain and err.retry_after >= pause
+    assert err.hint == hint
+    assert err.app_wide is False
+
+
+def test_application_limit_code_4_is_app_wide() -> None:
+    """Code 4 (application request limit) is the app's quota; 80000 is the account's."""
+    err = classify(400, graph_error(4, "(#4) Application request limit reached", 1504022))
+    assert isinstance(err, ThrottledError) and err.app_wide is True
+    assert isinstance(classify(400, THROTTLE_80000), ThrottledError)
+    assert classify(400, THROTTLE_80000).app_wide is False
 
 
 def test_http_429_with_graph_body_is_throttled() -> None:

@@ -13,6 +13,7 @@ import pytest
 from within_daemon.errors import (
     AccountPausedError,
     AuthError,
+    CircuitOpenError,
     PermanentSourceError,
     ThrottledError,
     TransientError,
@@ -317,10 +318,11 @@ async def test_server_errors_are_retried(gemu: GoogleAdsEmulator, status: int) -
 
 
 async def test_persistent_server_error_exhausts_retries(gemu: GoogleAdsEmulator) -> None:
-    """Past max_retries the TransientError surfaces: the window fails, never ends early."""
+    """Past max_retries the circuit opens; with no outage budget the pull ends, not early."""
     gemu.set_fault(DIRECT, "server_error")
-    async with connector(gemu, max_retries=2, breaker_fail_max=10) as conn:
-        with pytest.raises(TransientError):
+    async with connector(gemu, max_retries=2, breaker_fail_max=10,
+                         max_outage_seconds=0) as conn:
+        with pytest.raises(CircuitOpenError, match="INTERNAL"):
             await rows_of(conn)
     assert len(api_calls(gemu)) == 3
 
@@ -329,8 +331,8 @@ async def test_midstream_error_yields_no_partial_window(gemu: GoogleAdsEmulator)
     """A 200 stream ending in an error raises before any of its rows is yielded."""
     gemu.set_fault(DIRECT, "server_error", midstream=True)
     pages: list[int] = []
-    async with connector(gemu, max_retries=1) as conn:
-        with pytest.raises(TransientError, match="INTERNAL"):
+    async with connector(gemu, max_retries=1, max_outage_seconds=0) as conn:
+        with pytest.raises(CircuitOpenError, match="INTERNAL"):
             await rows_of(conn, pages=pages)
     assert pages == []
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from multidict import CIMultiDict
 
-from within_daemon.sources.pacing import Pacer, UsageReading, read_usage_headers
+from within_daemon.sources.pacing import (
+    AppQuota,
+    Pacer,
+    UsageReading,
+    full_jitter,
+    read_usage_headers,
+)
 
 # Header values in the shapes documented in ad-apis.md §1.7.
 APP_USAGE = '{"call_count": 28, "total_time": 25, "total_cputime": 25}'
@@ -44,11 +51,11 @@ def test_no_usage_headers_gives_none() -> None:
 
 def test_app_usage_highest_percentage() -> None:
     """X-App-Usage: the highest of call_count, total_time and total_cputime."""
-    assert read_usage_headers({"X-App-Usage": APP_USAGE}) == UsageReading(28.0, 0.0)
+    assert read_usage_headers({"X-App-Usage": APP_USAGE}) == UsageReading(28.0, 0.0, 28.0)
     got = read_usage_headers(
         {"X-App-Usage": '{"call_count": 5, "total_time": 12, "total_cputime": 91}'}
     )
-    assert got == UsageReading(max_percent=91.0)
+    assert got == UsageReading(max_percent=91.0, app_percent=91.0)
 
 
 def test_ad_account_usage() -> None:
@@ -92,7 +99,8 @@ def test_highest_across_all_headers() -> None:
             a=[{"call_count": 60, "estimated_time_to_regain_access": 1}]
         ),
     }
-    assert read_usage_headers(headers) == UsageReading(max_percent=77.5, regain_seconds=60.0)
+    assert read_usage_headers(headers) == UsageReading(max_percent=77.5, regain_seconds=60.0,
+                                                       app_percent=28.0)
 
 
 def test_usage_above_100_is_kept() -> None:
@@ -108,7 +116,8 @@ def test_header_names_are_case_insensitive_with_aiohttp_headers() -> None:
         "x-business-use-case-usage": buc(a=[{"call_count": 3,
                                              "estimated_time_to_regain_access": 1.5}]),
     })
-    assert read_usage_headers(headers) == UsageReading(max_percent=28.0, regain_seconds=90.0)
+    assert read_usage_headers(headers) == UsageReading(max_percent=28.0, regain_seconds=90.0,
+                                                       app_percent=28.0)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +155,8 @@ def test_odd_values_inside_valid_json_are_tolerated() -> None:
             "a": "oops", "b": [1, "x", {"call_count": 7, "estimated_time_to_regain_access": "?"}],
         }),
     }
-    assert read_usage_headers(headers) == UsageReading(max_percent=42.0, regain_seconds=0.0)
+    assert read_usage_headers(headers) == UsageReading(max_percent=42.0, regain_seconds=0.0,
+                                                       app_percent=42.0)
 
 
 # -- Pacer ---------------------------------------------------------------------------------
@@ -209,11 +219,11 @@ def test_regain_time_pauses_even_at_low_usage() -> None:
     assert p.delay() == pytest.approx(300.0)
 
 
-def test_short_regain_is_raised_to_min_pause() -> None:
-    """A regain shorter than min_pause still pauses for min_pause."""
+def test_short_regain_is_honoured_not_raised_to_min_pause() -> None:
+    """A regain shorter than min_pause pauses exactly that long (a hint is not floored)."""
     p = make_pacer(Clock())
     p.observe(UsageReading(max_percent=100.0, regain_seconds=10.0))
-    assert p.delay() == pytest.approx(60.0)
+    assert p.delay() == pytest.approx(10.0)
 
 
 def test_pause_is_never_shortened() -> None:
@@ -256,3 +266,91 @@ def test_pacer_uses_custom_threshold() -> None:
     p = make_pacer(Clock(), pace_above=50.0, max_pace_delay=2.0)
     p.observe(UsageReading(max_percent=75.0))
     assert p.delay() == pytest.approx(1.0)
+
+
+def test_ad_account_reset_time_is_the_pause_at_its_limit() -> None:
+    """X-Ad-Account-Usage reset_time_duration (seconds) is the regain time at >= 100%."""
+    at_limit = read_usage_headers(
+        {"X-Ad-Account-Usage": '{"acc_id_util_pct": 100, "reset_time_duration": 7}'})
+    below = read_usage_headers(
+        {"X-Ad-Account-Usage": '{"acc_id_util_pct": 60, "reset_time_duration": 300}'})
+    assert at_limit == UsageReading(max_percent=100.0, regain_seconds=7.0)
+    assert below == UsageReading(max_percent=60.0)
+
+
+# -- throttle hints and backoff -------------------------------------------------------------
+
+
+def test_one_second_hint_costs_one_second() -> None:
+    """A throttle with a 1 s hint pauses 1 s, not the one-minute configured pause."""
+    clock = Clock()
+    p = make_pacer(clock)
+    assert p.throttled(1.0) == 1.0
+    assert p.delay() == pytest.approx(1.0)
+
+
+def test_throttles_without_hint_back_off_exponentially_with_full_jitter() -> None:
+    """Hint-less throttles in a row draw from [0, base*2^(n-1)], capped at max_pause."""
+    rng = random.Random(3)
+    p = Pacer(min_pause=2.0, max_pause=20.0, clock=Clock(), rng=rng)
+    waits = [p.throttled(None) for _ in range(8)]
+    tops = [2.0, 4.0, 8.0, 16.0, 20.0, 20.0, 20.0, 20.0]
+    assert all(0 <= w <= t for w, t in zip(waits, tops, strict=True))
+    # Jittered, not fixed: the draws differ and are not all at the top.
+    assert len(set(waits)) == len(waits)
+    assert sum(waits) < sum(tops)
+
+
+def test_full_jitter_spreads_over_the_whole_range() -> None:
+    """full_jitter's draws cover [0, top]: some land in the lower and some in the upper half."""
+    rng = random.Random(1)
+    draws = [full_jitter(3, 1.0, 100.0, rng) for _ in range(200)]
+    assert max(draws) <= 4.0
+    assert min(draws) < 1.0 and max(draws) > 3.0
+
+
+def test_repeated_hinted_throttles_never_wait_less_than_the_hint() -> None:
+    """After the first, a throttle waits max(hint, backoff); a success resets the streak."""
+    p = Pacer(min_pause=10.0, max_pause=1000.0, clock=Clock(), rng=random.Random(5))
+    assert p.throttled(3.0) == 3.0
+    later = [p.throttled(3.0) for _ in range(6)]
+    assert all(w >= 3.0 for w in later)
+    assert max(later) > 3.0  # the backoff took over at some point
+    p.succeeded()
+    assert p.streak == 0
+    assert p.throttled(3.0) == 3.0
+
+
+def test_long_hint_is_not_cut_to_max_pause() -> None:
+    """A hint longer than max_pause (a daily quota) is honoured; the run budget decides."""
+    p = Pacer(min_pause=1.0, max_pause=60.0, clock=Clock())
+    assert p.throttled(40591.0) == 40591.0
+
+
+def test_app_wide_throttle_pauses_every_account_of_the_app() -> None:
+    """An app-level throttle seen by one account pauses the others sharing its AppQuota."""
+    clock = Clock()
+    app = AppQuota("facebook:graph")
+    a = Pacer(min_pause=5.0, clock=clock, app=app)
+    b = Pacer(min_pause=5.0, clock=clock, app=app)
+    alone = Pacer(min_pause=5.0, clock=clock)
+    a.throttled(30.0, app_wide=True)
+    assert b.delay() == pytest.approx(30.0)
+    assert alone.delay() == 0.0
+    # An account-level throttle stays with its account.
+    b2 = Pacer(min_pause=5.0, clock=clock, app=AppQuota("other"))
+    c2 = Pacer(min_pause=5.0, clock=clock, app=b2.app)
+    b2.throttled(30.0)
+    assert c2.delay() == 0.0
+
+
+def test_app_usage_paces_accounts_that_did_not_see_it() -> None:
+    """X-App-Usage near the limit, seen by one account, slows every account of the app."""
+    clock = Clock()
+    app = AppQuota("facebook:graph", pace_above=75.0, max_pace_delay=30.0)
+    a = Pacer(clock=clock, app=app)
+    b = Pacer(clock=clock, app=app)
+    a.observe(read_usage_headers({"X-App-Usage": '{"call_count": 87.5}'}))
+    assert b.delay() == pytest.approx(15.0)
+    a.observe(read_usage_headers({"X-App-Usage": '{"call_count": 100}'}))
+    assert b.delay() == pytest.approx(60.0)

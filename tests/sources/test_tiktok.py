@@ -13,6 +13,7 @@ from within_daemon.config import TikTokConfig
 from within_daemon.errors import (
     AccountPausedError,
     AuthError,
+    CircuitOpenError,
     PermanentSourceError,
     ReduceDataError,
     TransientError,
@@ -140,10 +141,11 @@ async def test_system_codes_retry(emu: TikTokEmulator, code: int) -> None:
 
 
 async def test_persistent_system_error_fails_the_window(emu: TikTokEmulator) -> None:
-    """A system error that never clears raises TransientError after max_retries."""
+    """A system error that never clears opens the circuit; a zero outage budget ends it."""
     emu.set_fault(ADV, "server_error")
-    async with connector(emu, max_retries=2, breaker_fail_max=10) as conn:
-        with pytest.raises(TransientError, match="50000"):
+    async with connector(emu, max_retries=2, breaker_fail_max=10,
+                         max_outage_seconds=0) as conn:
+        with pytest.raises(CircuitOpenError, match="50000"):
             await ad_rows(conn)
     assert len(reports(emu)) == 3
 

@@ -54,6 +54,26 @@ class Metrics:
             "Unix time until which an account is paused (0 when not paused).",
             ["platform", "account_id"], registry=r,
         )
+        self.circuit_next_probe = Gauge(
+            "within_circuit_next_probe_timestamp_seconds",
+            "Unix time an open circuit will next be probed (0 when closed).",
+            ["platform", "account_id"], registry=r,
+        )
+        self.outage_wait = Counter(
+            "within_outage_wait_seconds_total",
+            "Seconds accounts waited on an open circuit for its next probe.",
+            ["platform"], registry=r,
+        )
+        self.throttles = Counter(
+            "within_throttles_total",
+            "Throttle answers by scope (account or app) and whether they named a wait.",
+            ["platform", "scope", "hint"], registry=r,
+        )
+        self.account_stops = Counter(
+            "within_account_run_stops_total",
+            "Account runs ended early by a spent budget (outage_budget, throttle_budget).",
+            ["platform", "reason"], registry=r,
+        )
         self.records = Counter(
             "within_records_total", "Records by stage: extracted, loaded, quarantined.",
             ["platform", "pipeline", "stage"], registry=r,

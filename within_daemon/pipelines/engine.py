@@ -32,6 +32,7 @@ from ..observability.metrics import Metrics
 from ..runtime import QueueSet
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..sources import HttpSource, build_connector
+from ..sources.base import open_session
 from ..sources.images import ImageFetcher
 from ..transforms import DataNormalizer, DataValidator
 from .analytics import AccountDays, after_task
@@ -165,16 +166,8 @@ class Engine:
         return conn
 
     def account_states(self) -> list[dict[str, Any]]:
-        """Breaker, pause and usage per account, for /status."""
-        now = time.monotonic()
-        out = []
-        for (platform, account_id), (_, _, conn) in sorted(self.connectors.items()):
-            paused = max(0.0, conn.pacer.paused_until - now)
-            out.append({"platform": platform, "account_id": account_id,
-                        "circuit": conn.breaker.state, "paused_seconds": round(paused, 1),
-                        "usage_percent": conn.pacer.usage,
-                        "requests": conn.requests_made})
-        return out
+        """Breaker, pause, usage and next probe per account, for /status."""
+        return [conn.state() for _, (_, _, conn) in sorted(self.connectors.items())]
 
     @property
     def tz(self) -> ZoneInfo:
@@ -219,18 +212,32 @@ class Engine:
         accounts = self.loaded.accounts_for(task)
         if account_ids:
             accounts = [a for a in accounts if a.account_id in account_ids]
+        order: dict[tuple[str, str], int] = {
+            (a.platform, a.account_id): i for i, a in enumerate(accounts)}
+        # Lowest rate limit first: those accounts take longest, and preparing hundreds of
+        # runs takes a while, so they must not be the ones that start last.
+        accounts = sorted(accounts, key=lambda a: a.rate_limit)
         results: list[AccountResult] = []
         actors: list[tuple[SourceActor, HttpSource, AccountResult]] = []
-        for acc in accounts:
-            res, actor = await self._prepare(task, kind, acc, days, start, end, today, mode, force,
-                                             use_async)
-            results.append(res)
-            if actor is not None:
-                actors.append((actor, actor.connector, res))
+        failed: list[Exception] = []
         async with anyio.create_task_group() as tg:
-            for actor, _, res in actors:
-                delay = random.random() * jitter if jitter > 0 else 0.0
-                tg.start_soon(self._run_account, actor, res, delay, on_account_done)
+            for acc in accounts:
+                try:
+                    res, actor = await self._prepare(task, kind, acc, days, start, end, today,
+                                                     mode, force, use_async)
+                except Exception as exc:  # noqa: BLE001 - raised below, once started runs end
+                    failed.append(exc)
+                    break
+                results.append(res)
+                if actor is not None:
+                    # Each account starts as soon as its run is recorded: with hundreds of
+                    # accounts the first ones must not wait for the last one's bookkeeping.
+                    actors.append((actor, actor.connector, res))
+                    delay = random.random() * jitter if jitter > 0 else 0.0
+                    tg.start_soon(self._run_account, actor, res, delay, on_account_done)
+        if failed:
+            raise failed[0]
+        results.sort(key=lambda r: order[(r.platform, r.account_id)])
         for res in results:
             if res.run_id is None and on_account_done is not None:
                 on_account_done(res.account_id)  # skipped: nothing left to pull
@@ -376,6 +383,7 @@ class Engine:
             window_days=self.loaded.config.platforms.get(acc.platform).window_days,
             use_async=use_async,
             stop=AccountStop(self.stop, self.stopped_accounts, (acc.platform, acc.account_id)),
+            backfill=mode == "backfill",
         )
         return res, actor
 
@@ -432,8 +440,8 @@ async def open_engine(
     normalizers = {"facebook": DataNormalizer(conversion_action_types=fb.conversion_action_types)}
     transform = TransformActor(raw_recv, rec_send, normalizers=normalizers, validate=validate,
                                schemas=validation_schemas(loaded), metrics=metrics)
-    # Per-request timeouts are set by each connector; this one only bounds stragglers.
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+    # One keep-alive pool per platform host shared by every account (bounded per host).
+    async with open_session(pool_per_host=rt.http_pool_per_host) as session:
         en = loaded.config.enrichment
         fetcher = ImageFetcher(session, timeout_seconds=en.image_timeout_seconds,
                                max_bytes=en.image_max_bytes,

@@ -2,17 +2,21 @@
 
 It sends every page downstream as soon as it arrives (memory stays bounded by the queue,
 not by the range) and a ``WindowDone`` after the last page of each window. Windows that
-fail are reported and left incomplete; an expired token, an open circuit or an account
-paused past its budget stop this account only. Today's (and later) days are never marked
-complete: their numbers are still moving.
+fail are reported and left incomplete. An outage does not fail a window: the connector
+waits for its circuit's probe and carries on from the page it was on, within the run's
+outage budget (``max_outage_seconds``; unlimited for a backfill). An expired token, a
+spent outage budget or an account paused past its throttle budget stop this account only,
+and the run's error names which (``auth:``, ``outage_budget:``, ``paused:``). A daemon
+stop interrupts a wait at once. Today's (and later) days are never marked complete:
+their numbers are still moving.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
@@ -24,6 +28,8 @@ from ..sources.base import HttpSource
 from .messages import RawPage, RunRef, SourceDone, SourceMsg, WindowDone
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Errors after which this account's run stops instead of trying its next window.
 STOP_ACCOUNT = (AuthError, CircuitOpenError, AccountPausedError)
@@ -97,8 +103,10 @@ class SourceActor:
         window_days: int,
         use_async: bool,
         stop: anyio.Event | AccountStop,
+        backfill: bool = False,
     ) -> None:
         self.ref = ref
+        self.backfill = backfill
         self.connector = connector
         self.outbox = outbox
         self.days = list(days)
@@ -119,7 +127,8 @@ class SourceActor:
         async with self.outbox:
             try:
                 self.connector.begin_run()
-                account = await self.connector.get_account_info()
+                self.connector.use_outage_budget(backfill=self.backfill)
+                account = await self._until_stopped(self.connector.get_account_info)
                 self.local_day = account_today(account)
                 self.today = min(self.today, self.local_day)
                 await self._report_token_expiry()
@@ -129,7 +138,8 @@ class SourceActor:
                         status, error = "interrupted", "stopped before all windows were pulled"
                         break
                     try:
-                        await self._pull_window(since, until, wdays, account, ads)
+                        await self._until_stopped(
+                            self._pull_window, since, until, wdays, account, ads)
                     except (AccountPausedError, AuthError, CircuitOpenError, Interrupted):
                         raise
                     except SourceError as exc:
@@ -155,6 +165,29 @@ class SourceActor:
                     await self.outbox.send(
                         SourceDone(self.ref, status, error=error, windows_failed=failed)
                     )
+
+    async def _until_stopped(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``fn``; a daemon stop cancels it (an outage or throttle wait included)."""
+        engine_stop = self.stop.engine_stop if isinstance(self.stop, AccountStop) else self.stop
+        result: list[T] = []
+        failed: list[Exception] = []
+
+        async def body(scope: anyio.CancelScope) -> None:
+            try:
+                result.append(await fn(*args))
+            except Exception as exc:  # noqa: BLE001 - re-raised below, outside the group
+                failed.append(exc)
+            scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(body, tg.cancel_scope)
+            await engine_stop.wait()
+            tg.cancel_scope.cancel()
+        if failed:
+            raise failed[0]
+        if not result:
+            raise Interrupted("stopped while waiting on the platform")
+        return result[0]
 
     async def _report_token_expiry(self) -> None:
         metrics = self.connector.metrics

@@ -259,8 +259,13 @@ class AmazonEmulator(PlatformEmulator):
             if scope not in self.profiles:
                 raise api_error(401, "UNAUTHORIZED", "Not authorized to access scope", key=key)
         if f := self.faults.take("throttle", acct, kind):
+            # Amazon's "Rate limiting" page (reference/concepts/rate-limiting): a 429 carries
+            # Retry-After in seconds, and repeated 429s call for exponential backoff.
+            # retry_after=None serves a 429 without the header (a proxy's, say), so the
+            # client's backoff path is exercised too.
+            wait = f.params.get("retry_after", 1)
             raise api_error(429, "429", "Too Many Requests", key=key,
-                            headers={"Retry-After": str(f.param("retry_after", 1))})
+                            headers={} if wait is None else {"Retry-After": str(int(wait))})
         if f := self.faults.take("server_error", acct, kind):
             raise api_error(f.param("status", 500), "INTERNAL_ERROR", "Internal error", key=key)
         if f := self.faults.take("bad_request", acct, kind):

@@ -77,6 +77,8 @@ class _Ctx:
     edge: str = ""
     pct: float = 5.0
     eta: int = 0
+    #: The app's usage (X-App-Usage): the emulator's app_usage_pct unless a fault sets it.
+    app_pct: float = 5.0
     limit: int = DEFAULT_LIMIT
 
     def limit_exceeds(self, fault: Fault) -> bool:
@@ -110,6 +112,8 @@ class FacebookEmulator(PlatformEmulator):
         self._data: dict[str, AccountData] = {}
         #: Async report jobs; ``jobs.step`` is the percentage gained per status poll.
         self.jobs = JobStore(self.faults, job_step)
+        #: Usage of the (one) app across all accounts, reported in X-App-Usage.
+        self.app_usage_pct = 5.0
         self._objects: dict[str, tuple[str, dict[str, Any]]] | None = None
 
     # -- Python control surface -------------------------------------------------------------
@@ -191,7 +195,7 @@ class FacebookEmulator(PlatformEmulator):
         if request.method == "POST":
             form = await request.post()
             params.update((k, v) for k, v in form.items() if isinstance(v, str))
-        ctx = _Ctx(request, params, "other", "")
+        ctx = _Ctx(request, params, "other", "", app_pct=self.app_usage_pct)
         try:
             payload = await self._dispatch(ctx)
             status, body = 200, msgspec.json.encode(payload)
@@ -204,7 +208,8 @@ class FacebookEmulator(PlatformEmulator):
             log.exception("facebook emulator failed on %s", request.path_qs)
             status, body = 500, msgspec.json.encode(g.server_error(1).body())
         bucket = "ads_insights" if ctx.kind in ("insights", "job") else "ads_management"
-        headers = g.usage_headers(ctx.account_id or None, ctx.pct, ctx.eta, bucket)
+        headers = g.usage_headers(ctx.account_id or None, ctx.pct, ctx.eta, bucket,
+                                  app_pct=ctx.app_pct)
         headers["facebook-api-version"] = self.api_version
         shown = {k: ("<redacted>" if k == "access_token" else v) for k, v in params.items()}
         self.stats.record(RequestRecord(
@@ -273,9 +278,13 @@ class FacebookEmulator(PlatformEmulator):
             raise g.unknown_object(f"act_{ctx.account_id}")
         if f := faults.take("usage", acct, kind):
             ctx.pct, ctx.eta = float(f.params.get("pct", 85)), _eta(f, 0)
+            ctx.app_pct = float(f.params.get("app_pct", ctx.app_pct))
         if f := faults.take("throttle", acct, kind):
+            code = f.param("code", 80000)
             ctx.pct, ctx.eta = float(f.params.get("pct", 100)), _eta(f, 1)
-            raise g.throttle_error(f.param("code", 80000), f.opt_int("subcode"))
+            if code == 4:  # the app's limit: X-App-Usage is the header at 100%
+                ctx.app_pct = ctx.pct
+            raise g.throttle_error(code, f.opt_int("subcode"))
         if f := faults.take("server_error", acct, kind):
             raise g.server_error(f.param("code", 1), f.opt_int("status"))
         if kind in ("ads", "insights"):

@@ -329,13 +329,23 @@ def page_body(
 
 
 def usage_headers(
-    account_id: str | None, pct: float, eta_minutes: int, bucket: str
+    account_id: str | None, pct: float, eta_minutes: int, bucket: str,
+    app_pct: float | None = None,
 ) -> dict[str, str]:
-    """The three usage headers (plus the insights throttle header), JSON-encoded."""
+    """The three usage headers (plus the insights throttle header), JSON-encoded.
+
+    ``pct`` is the ad account's usage (X-Ad-Account-Usage, the BUC entry); ``app_pct`` the
+    app's (X-App-Usage, ``app_id_util_pct``), which Meta tracks per app across all accounts
+    (Graph "Rate Limiting" page: platform limits per app, BUC limits per business object).
+    Without ``app_pct`` both are ``pct``.
+    """
     enc = msgspec.json.encode
     if float(pct).is_integer():
         pct = int(pct)  # Graph reports whole percentages as integers
-    app = enc({"call_count": pct, "total_time": pct, "total_cputime": pct}).decode()
+    apct: float = pct if app_pct is None else app_pct
+    if float(apct).is_integer():
+        apct = int(apct)
+    app = enc({"call_count": apct, "total_time": apct, "total_cputime": apct}).decode()
     acct = enc({
         "acc_id_util_pct": pct,
         "reset_time_duration": eta_minutes * 60,
@@ -345,7 +355,7 @@ def usage_headers(
         "X-App-Usage": app,
         "X-Ad-Account-Usage": acct,
         "x-fb-ads-insights-throttle": enc({
-            "app_id_util_pct": pct, "acc_id_util_pct": pct,
+            "app_id_util_pct": apct, "acc_id_util_pct": pct,
             "ads_api_access_tier": "standard_access",
         }).decode(),
     }

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from within_daemon.sandbox.faults import FaultPlan, Stats, handle_admin
+from within_daemon.sandbox.faults import FaultPlan, Stats, handle_admin, with_transport_faults
 
 
 @asynccontextmanager
@@ -64,7 +64,7 @@ class PlatformEmulator:
     async def _on_request(self, request: web.Request) -> web.StreamResponse:
         if "/_sandbox/" in request.path:
             return await handle_admin(request, self.faults, self.stats)
-        return await self._handle(request)
+        return await with_transport_faults(request, self.faults, self.stats, self._handle)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raise NotImplementedError

@@ -91,8 +91,8 @@ def classify_error(
     kw: dict[str, Any] = {"platform": "amazon", "account_id": account_id, "status": status}
     label = f"{endpoint}: HTTP {status}: {error_text(body)}"
     if status == 429:
-        wait = throttle_pause if retry_after is None else retry_after
-        return ThrottledError(label, retry_after=wait, **kw)
+        # Retry-After is the wait (Amazon's rate-limiting page); without it, back off.
+        return ThrottledError(label, retry_after=throttle_pause, hint=retry_after, **kw)
     if status in (401, 403):
         return AuthError(label, **kw)
     if status == 425:

@@ -2,11 +2,22 @@
 
 Each call goes: wait for the account's pause or pacing delay → aiolimiter slot → circuit
 breaker → HTTP over aiohttp with a timeout → headers observed (usage pacing, on errors
-too) → body decoded or turned into our exception by the platform's ``classify``. Transient
-errors are retried by ``retry_with_backoff``; throttles wait and retry on their own budget
-(they are the platform working as designed, not a failure), until the account has waited
-``max_throttle_wait`` in this run; then the account stops with ``AccountPausedError`` and
-the next run resumes from the ledger.
+too) → body decoded or turned into our exception by the platform's ``classify``.
+
+What happens after a failure, in one loop (``_send``):
+
+- a throttle waits the platform's hint, or backs off with full jitter when it gave none
+  (``pacing.Pacer``), on its own budget: past ``max_throttle_wait`` in a run the account
+  stops with ``AccountPausedError`` and the next run resumes from the ledger;
+- a transient failure (5xx, HTML error page, cut or truncated body, timeout, refused
+  connection) is retried with jittered backoff while the circuit is closed; when the
+  circuit opens (``fail_max`` failures in a row, or ``max_retries`` spent) the request
+  **waits** for the breaker's reset, probes once, and carries on where it stopped. Only
+  the outage budget (``max_outage_seconds`` of waiting per run, unlimited for a backfill)
+  ends the account's run, with ``OutageBudgetSpent`` saying when the next probe is due;
+- anything else (auth, permission, bad request) is raised at once.
+
+All waits use the connector's ``Clock``, so tests ride out long outages on a fake one.
 """
 
 from __future__ import annotations
@@ -17,17 +28,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
-import anyio
 import msgspec
 from aiolimiter import AsyncLimiter
 
-from ..errors import AccountPausedError, SourceError, ThrottledError, TransientError
+from ..errors import CircuitOpenError, SourceError, ThrottledError, TransientError
 from ..observability.metrics import Metrics
-from ..platform_config import HttpKnobs
-from ..utils.retry import retry_with_backoff
+from ..utils.retry import backoff_delay
 from ..utils.sync import refuse_in_event_loop, run_blocking
-from .breaker import STATE_CODES, AccountBreaker
+from .breaker import AccountBreaker
+from .clock import Clock, current_clock
 from .pacing import Pacer, UsageReading
+from .settings import DEFAULT_POOL_PER_HOST, HttpSettings, open_session, settings_from
+from .waits import AccountWaits, OutageBudgetSpent
+
+__all__ = ["DEFAULT_POOL_PER_HOST", "HttpSettings", "HttpSource", "OutageBudgetSpent",
+           "Prepared", "open_session", "settings_from"]
 
 log = logging.getLogger(__name__)
 
@@ -43,37 +58,7 @@ class Prepared(NamedTuple):
     headers: dict[str, str]
 
 
-class HttpSettings(msgspec.Struct, frozen=True):
-    """Transport knobs shared by all platforms (each platform config maps onto these)."""
-
-    timeout_seconds: float = 60.0
-    max_retries: int = 5
-    backoff_base_seconds: float = 1.0
-    backoff_factor: float = 2.0
-    pace_above_percent: float = 75.0
-    max_pace_delay_seconds: float = 30.0
-    throttle_pause_seconds: float = 60.0
-    max_throttle_wait_seconds: float = 7200.0
-    breaker_fail_max: int = 5
-    breaker_reset_seconds: float = 60.0
-
-
-def settings_from(cfg: HttpKnobs) -> HttpSettings:
-    """The transport settings of a ``[platforms.<name>]`` section."""
-    return HttpSettings(
-        timeout_seconds=cfg.timeout_seconds,
-        max_retries=cfg.max_retries,
-        backoff_base_seconds=cfg.backoff_base_seconds,
-        pace_above_percent=cfg.pace_above_percent,
-        max_pace_delay_seconds=cfg.max_pace_delay_seconds,
-        throttle_pause_seconds=cfg.throttle_pause_seconds,
-        max_throttle_wait_seconds=cfg.max_throttle_wait_seconds,
-        breaker_fail_max=cfg.breaker_fail_max,
-        breaker_reset_seconds=cfg.breaker_reset_seconds,
-    )
-
-
-class HttpSource:
+class HttpSource(AccountWaits):
     """Base class of the connectors: a per-account limiter, pacer, breaker and session."""
 
     platform = "base"
@@ -86,6 +71,7 @@ class HttpSource:
         *,
         session: aiohttp.ClientSession | None = None,
         metrics: Metrics | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if rate_limit <= 0:
             raise ValueError("rate_limit must be > 0 requests per minute")
@@ -98,33 +84,31 @@ class HttpSource:
         # One request per slot, no burst: platform quotas are windowed (aiolimiter bursts
         # up to max_rate otherwise).
         self._limiter: AsyncLimiter | None = None
+        self.clock = clock or current_clock()
         self.pacer = Pacer(
             pace_above=settings.pace_above_percent,
             max_pace_delay=settings.max_pace_delay_seconds,
             min_pause=settings.throttle_pause_seconds,
+            max_pause=settings.throttle_max_pause_seconds,
+            clock=self.clock.now,
         )
         self.breaker = AccountBreaker(
             self.platform, account_id,
             fail_max=settings.breaker_fail_max,
             reset_seconds=settings.breaker_reset_seconds,
             on_state=self._on_breaker_state,
+            clock=self.clock,
         )
         self.throttle_waited = 0.0
+        #: Seconds this run has waited on an open circuit, and how long it may.
+        self.outage_waited = 0.0
+        self.outage_budget: float | None = settings.max_outage_seconds
+        #: Why the account's last run stopped early, for /status (None: it did not).
+        self.stopped: dict[str, Any] | None = None
         self.requests_made = 0
         self._token_checked = 0.0
-        self._send = retry_with_backoff(
-            max_retries=settings.max_retries,
-            backoff_factor=settings.backoff_factor,
-            errors=(TransientError,),
-            base_delay=settings.backoff_base_seconds,
-            on_retry=self._on_retry,
-        )(self._attempt)
 
-    # -- lifecycle ---------------------------------------------------------------------
-    def begin_run(self) -> None:
-        """A new run starts: its throttle-wait budget starts from zero."""
-        self.throttle_waited = 0.0
-
+    # -- lifecycle (begin_run and the budgets: see ``waits``) ---------------------------
     def check_token_expiry(self) -> bool:
         """Whether to look the token's expiry up now (at most once an hour per account)."""
         now = time.monotonic()
@@ -169,12 +153,6 @@ class HttpSource:
                 raise_for_status=False,
             )
         return self._session
-
-    def _get_limiter(self) -> AsyncLimiter:
-        # Created lazily inside the running loop: aiolimiter binds to the loop it first sees.
-        if self._limiter is None:
-            self._limiter = AsyncLimiter(1, 60.0 / self.rate_limit)
-        return self._limiter
 
     # -- the interface the source actor uses (one implementation per platform) -----------
     async def get_account_info(self) -> dict[str, Any]:
@@ -226,12 +204,6 @@ class HttpSource:
         return None
 
     # -- metrics -------------------------------------------------------------------------
-    def _on_breaker_state(self, state: str) -> None:
-        if self.metrics is not None:
-            self.metrics.circuit_state.labels(self.platform, self.account_id).set(
-                STATE_CODES[state]
-            )
-
     def _on_retry(self, attempt: int, exc: BaseException, delay: float) -> None:
         if self.metrics is not None and isinstance(exc, SourceError):
             self.metrics.retries.labels(self.platform, exc.error_class).inc()
@@ -253,45 +225,7 @@ class HttpSource:
         """Send one logical request (retried as needed) and return the decoded JSON body."""
         return await self._send(method, url, endpoint, params, data)
 
-    async def _wait_turn(self) -> None:
-        delay = self.pacer.delay()
-        if delay > 0:
-            paused = self.pacer.paused_until > time.monotonic()
-            if paused and self.throttle_waited + delay > self.settings.max_throttle_wait_seconds:
-                # Parked: the account sits out until the platform lets it back, and the
-                # gauge says until when.
-                if self.metrics is not None:
-                    self.metrics.account_paused_until.labels(self.platform, self.account_id).set(
-                        time.time() + delay
-                    )
-                raise AccountPausedError(
-                    f"account paused by the platform for {delay:.0f}s more; giving up this run "
-                    f"after {self.throttle_waited:.0f}s of throttle waits",
-                    until=self.pacer.paused_until,
-                    platform=self.platform, account_id=self.account_id,
-                )
-            if self.metrics is not None:
-                self.metrics.rate_limit_wait.labels(
-                    self.platform, "pause" if paused else "pacing"
-                ).inc(delay)
-                if paused:
-                    self.metrics.account_paused_until.labels(self.platform, self.account_id).set(
-                        time.time() + delay
-                    )
-            if paused:
-                self.throttle_waited += delay
-                log.warning("paused by platform usage limits; waiting %.1fs", delay)
-            await anyio.sleep(delay)
-            if paused and self.metrics is not None:
-                self.metrics.account_paused_until.labels(self.platform, self.account_id).set(0)
-        limiter = self._get_limiter()
-        t0 = time.monotonic()
-        await limiter.acquire()
-        waited = time.monotonic() - t0
-        if waited > 0.001 and self.metrics is not None:
-            self.metrics.rate_limit_wait.labels(self.platform, "limiter").inc(waited)
-
-    async def _attempt(
+    async def _send(
         self,
         method: str,
         url: str,
@@ -299,16 +233,36 @@ class HttpSource:
         params: Mapping[str, str] | None,
         data: Mapping[str, str] | None,
     ) -> Any:
+        self._bind_app(url)
+        failures = 0
         while True:
             await self._wait_turn()
             try:
-                return await self.breaker.call(self._http, method, url, endpoint, params, data)
-            except ThrottledError as exc:
-                # Wait out the throttle on the pacer (shared by all calls of this account)
-                # and try again; the budget check in _wait_turn ends hopeless waits.
-                self.pacer.pause(exc.retry_after)
-                log.warning("throttled (%s); pausing %.0fs", exc, exc.retry_after)
+                result = await self.breaker.call(self._http, method, url, endpoint, params, data)
+            except CircuitOpenError:
+                await self._ride_out()
                 continue
+            except ThrottledError as exc:
+                self._throttled(exc)
+                continue
+            except TransientError as exc:
+                failures += 1
+                if self.breaker.state != "closed":
+                    continue  # this failure opened the circuit: wait for the probe
+                if failures > self.settings.max_retries:
+                    # Retries spent before fail_max: the platform is down for this account
+                    # as far as we can tell, so the circuit opens and we wait, not fail.
+                    self.breaker.trip(f"{type(exc).__name__}: {exc}")
+                    continue
+                delay = backoff_delay(failures - 1, self.settings.backoff_factor,
+                                      base=self.settings.backoff_base_seconds)
+                self._on_retry(failures - 1, exc, delay)
+                log.info("%s failed (%s); retry %d/%d in %.1fs", endpoint, exc, failures,
+                         self.settings.max_retries, delay)
+                await self.clock.sleep(delay)
+                continue
+            self.pacer.succeeded()
+            return result
 
     # -- hooks of the request path (defaults: query/form auth, JSON answers on 200) -------
     def before_request(self, endpoint: str) -> None:

@@ -1,7 +1,8 @@
 """Turning Facebook Graph API responses into our exception tree (one place, one function).
 
 The codes come from Meta's error reference and Airbyte's connector (see
-shared/reference/ad-apis.md §1.8): throttling codes wait and retry, transient codes retry
+shared/reference/ad-apis.md §1.8): throttling codes wait (the usage headers' regain time
+when they give one, code 4 for every account of the app) and retry, transient codes retry
 with backoff, 190 is an expired or invalid token, and "reduce the amount of data" asks for
 a smaller page. 2635 means the configured Graph version has expired: nothing but a config
 change helps, so the error says which setting to change.
@@ -25,6 +26,8 @@ from .versions import DEFAULT_VERSIONS, config_key
 
 #: Application, user, page, ad-account and business-use-case throttles.
 THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
+#: "Application request limit reached": the quota of the whole app, every account shares it.
+APP_THROTTLE_CODES = frozenset({4})
 #: Codes Meta documents as temporary: unknown error, service unavailable, batch timeout.
 TRANSIENT_CODES = frozenset({1, 2, 960})
 #: (code, subcode) pairs that mean "the insights query timed out: ask for less".
@@ -70,7 +73,7 @@ def classify_error(
         if status == 429:
             return ThrottledError(
                 f"HTTP 429 without a Graph error body: {text!r}",
-                retry_after=max(regain_seconds, throttle_pause), **kw,
+                retry_after=throttle_pause, hint=regain_seconds or None, **kw,
             )
         if status >= 500:
             return TransientError(f"HTTP {status} without a Graph error body: {text!r}", **kw)
@@ -87,7 +90,10 @@ def classify_error(
     if code in AUTH_CODES or (err.get("type") == "OAuthException" and code in (None, 190)):
         return AuthError(label, **kw)
     if code in THROTTLE_CODES or status == 429:
-        return ThrottledError(label, retry_after=max(regain_seconds, throttle_pause), **kw)
+        # The usage headers' regain time is the hint (estimated_time_to_regain_access in
+        # minutes, reset_time_duration in seconds, ad-apis.md §0); without one we back off.
+        return ThrottledError(label, retry_after=throttle_pause, hint=regain_seconds or None,
+                              app_wide=code in APP_THROTTLE_CODES, **kw)
     if "reduce the amount of data" in msg.lower() or (code, sub) in TIMEOUT_PAIRS:
         return ReduceDataError(label, **kw)
     if code in TRANSIENT_CODES or err.get("is_transient") is True or status >= 500:

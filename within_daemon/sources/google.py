@@ -174,7 +174,7 @@ class GoogleAdsConnector(HttpSource):
         if shared > 0:
             raise ThrottledError(
                 f"{endpoint}: developer token quota exhausted (seen on another account); "
-                f"{shared:.0f}s left", retry_after=shared,
+                f"{shared:.0f}s left", retry_after=shared, hint=shared, app_wide=True,
                 platform=self.platform, account_id=self.account_id)
 
     async def prepare(

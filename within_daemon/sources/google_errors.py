@@ -130,7 +130,7 @@ def classify_error(
         text = body[:200].decode("utf-8", "replace")
         label = f"HTTP {status} without a Google error body: {text!r}"
         if status == 429:
-            return ThrottledError(label, retry_after=throttle_pause, **kw)
+            return ThrottledError(label, retry_after=throttle_pause, **kw)  # no hint: back off
         if status == 401:
             return AuthError(label, **kw)
         if status >= 500 or status == 408:
@@ -143,17 +143,19 @@ def classify_error(
     kw["code"] = code
     name = str(err.get("status") or "")
     label = _label(err, code)
-    reason, _scope, delay = quota_info(err)
+    reason, scope, delay = quota_info(err)
     if name == "UNAUTHENTICATED" or code == 401:
         return AuthError(label, **kw)
     if reason is not None or name == "RESOURCE_EXHAUSTED" or code == 429:
         if reason == "ACCESS_PROHIBITED":
             return PermanentSourceError(label, **kw)
-        if reason in LONG_QUOTA_REASONS:
-            wait = delay if delay is not None else DAILY_QUOTA_FALLBACK_SECONDS
-        else:
-            wait = delay if delay is not None else throttle_pause
-        return ThrottledError(label, retry_after=max(wait, throttle_pause), **kw)
+        hint = delay
+        if reason in LONG_QUOTA_REASONS and hint is None:
+            hint = DAILY_QUOTA_FALLBACK_SECONDS
+        # retryDelay is the wait, even a one-second one; without it the caller backs off.
+        # The DEVELOPER scope is the developer token's (the app's) quota, shared by all.
+        return ThrottledError(label, retry_after=throttle_pause, hint=hint,
+                              app_wide=scope == "DEVELOPER", **kw)
     if name in TRANSIENT_STATUSES or code >= 500 or any(
         isinstance(e.get("errorCode"), dict) and "internalError" in e["errorCode"]
         for e in _ads_errors(err)

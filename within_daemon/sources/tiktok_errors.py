@@ -25,6 +25,8 @@ from ..errors import (
 
 #: App QPS limit (40100), advertiser QPS limit (40133), app-level frequency limit (40016).
 THROTTLE_CODES = frozenset({40016, 40100, 40133})
+#: The app's limits: every advertiser of the app is refused alike, so all slow down.
+APP_THROTTLE_CODES = frozenset({40016, 40100})
 #: Expired (40102), empty (40104), invalid or revoked (40105) token; token of a user who
 #: cannot act for this advertiser (40106). No refresh exists for Marketing API tokens.
 AUTH_CODES = frozenset({40102, 40104, 40105, 40106})
@@ -61,8 +63,10 @@ def envelope_error(
     label = f"TikTok code {obj.get('code')!r}: {msg}" + (f" (request_id {rid})" if rid else "")
     kw["code"] = code
     if code in THROTTLE_CODES:
-        # TikTok names no reset time; the configured pause is the shortest wait.
-        return ThrottledError(label, retry_after=throttle_pause, **kw)
+        # TikTok names no reset time: the caller backs off with jitter from the configured
+        # pause (its limits are per second, so that pause is short).
+        return ThrottledError(label, retry_after=throttle_pause,
+                              app_wide=code in APP_THROTTLE_CODES, **kw)
     if code in AUTH_CODES:
         return AuthError(label, **kw)
     if code in TRANSIENT_CODES:
