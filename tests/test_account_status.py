@@ -65,7 +65,7 @@ def test_connector_facts_pass_through() -> None:
 
 def test_every_configured_account_with_its_next_run(tmp_path: Path) -> None:
     """Accounts without a connector are listed; the next run is the soonest covering task."""
-    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v21.0",
+    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v27.0",
                        accounts=[fb_account("1"), fb_account("2")],
                        tasks=[{"name": "a", "accounts": ["1"]}, {"name": "b"}])
     loaded = load_config(cfg)
@@ -111,7 +111,7 @@ async def test_cluster_status_says_which_accounts_this_replica_pulls(tmp_path: P
     from within_daemon.cluster import Cluster, resource
     from within_daemon.service import Service
 
-    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v21.0",
+    cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v27.0",
                        accounts=[fb_account("1"), fb_account("2")], tasks=[{"name": "a"}])
     service = Service(load_config(cfg), Metrics())
     async with DatabaseLoader.from_url(f"sqlite:///{tmp_path}/w.db") as db:

@@ -198,7 +198,7 @@ def test_status_lists_an_account_added_by_sighup_before_it_runs(tmp_path: Path,
     """/status and `status` show every configured account, one added by SIGHUP included."""
     port = free_port()
     kw: dict[str, Any] = {
-        "base_url": "http://127.0.0.1:1/v21.0", "db": db_url,
+        "base_url": "http://127.0.0.1:1/v27.0", "db": db_url,
         "metrics": {"enabled": True, "listen": f"127.0.0.1:{port}"},
     }
     one = {"name": "ads", "accounts": ["1000000001"], "run_time": "03:00"}

@@ -32,6 +32,7 @@ from ..config import (
 from ..errors import AuthError, ReduceDataError, SourceError, TransientError
 from ..observability.metrics import Metrics
 from .base import HttpSource, settings_from
+from .clock import Clock
 from .facebook_errors import classify_error
 from .facebook_fields import (
     ACCOUNT_INSIGHT_FIELDS,
@@ -42,7 +43,7 @@ from .facebook_fields import (
     AUDIENCE_FIELDS,
     INSIGHT_FIELDS,
 )
-from .facebook_jobs import JobClock, MonotonicClock, wait_for_job
+from .facebook_jobs import wait_for_job
 from .pacing import UsageReading, read_usage_headers
 from .registry import register_connector, require
 
@@ -71,14 +72,12 @@ class FacebookAdsConnector(HttpSource):
         base_url: str | None = None,
         session: aiohttp.ClientSession | None = None,
         metrics: Metrics | None = None,
-        clock: JobClock | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config or FacebookConfig()
-        #: The clock async report jobs wait on (tests pass a fake one).
-        self.clock: JobClock = clock or MonotonicClock()
         super().__init__(
             account_id.removeprefix("act_"), rate_limit, settings_from(self.config),
-            session=session, metrics=metrics,
+            session=session, metrics=metrics, clock=clock,
         )
         self._token = access_token if isinstance(access_token, Secret) else Secret(
             access_token, "argument"

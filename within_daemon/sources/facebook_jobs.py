@@ -5,19 +5,18 @@ jobs run for a long time; Airbyte allows an hour per job (shared/reference/ad-ap
 So a job is judged by two clocks: it has *stalled* when ``async_percent_completion`` has not
 moved for ``stall_seconds`` (30 minutes by default), and it has *overrun* when it is still
 not done after ``job_budget_seconds`` (one hour). Either way ``wait_for_job`` raises
-``ReportStalledError`` and the connector re-creates the job once. Time comes from a
-``JobClock``, so tests can spend hours of job time without sleeping.
+``ReportStalledError`` and the connector re-creates the job once. Time comes from the
+connector's ``Clock`` (``sources/clock.py``), so tests can spend hours of job time without
+sleeping.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
-
-import anyio
+from typing import Any
 
 from ..errors import ReportStalledError, TransientError
+from .clock import Clock
 
 DONE = "Job Completed"
 FAILED = ("Job Failed", "Job Skipped")
@@ -25,33 +24,12 @@ FAILED = ("Job Failed", "Job Skipped")
 MAX_POLL_INTERVAL = 30.0
 
 
-class JobClock(Protocol):
-    """Where a job's waits and deadlines come from."""
-
-    def now(self) -> float:
-        """Seconds on a monotonic clock."""
-        ...
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` on that clock."""
-        ...
-
-
-class MonotonicClock:
-    """The real clock: ``time.monotonic`` and ``anyio.sleep``."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await anyio.sleep(seconds)
-
 
 async def wait_for_job(
     run_id: str,
     poll: Callable[[str], Awaitable[Any]],
     *,
-    clock: JobClock,
+    clock: Clock,
     poll_interval: float,
     stall_seconds: float,
     budget_seconds: float,
