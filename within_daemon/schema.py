@@ -2,7 +2,11 @@
 
 The seed document fixes the 24 ad fields and the 14 account fields; ``date`` and
 ``currency`` are ours (the day the metrics cover, in the account's time zone, and the
-money unit of ``spend``). Keeping the lists here means the loader's DDL, the normalizer's
+money unit of ``spend``). One deliberate departure from the seed: ``conversions`` and
+``daily_conversions`` are real numbers, not integers, because attribution models (Google's
+data-driven attribution above all) credit fractions of a conversion to each ad and the
+account's total is the sum of those fractions; rounding per ad-day would lose conversions
+and make ad rows disagree with the account totals. Keeping the lists here means the loader's DDL, the normalizer's
 output and the validator's default schema cannot drift apart.
 """
 
@@ -46,7 +50,8 @@ AD_DATA_SCHEMA: dict[str, dict[str, Any]] = {
     "clicks": {"type": "integer", "required": True, "min": 0},
     "ctr": {"type": "float", "required": False, "min": 0, "max": 1},
     "spend": {"type": "float", "required": True, "min": 0},
-    "conversions": {"type": "integer", "required": False, "min": 0},
+    # A real number: attribution models credit fractions of a conversion (see README).
+    "conversions": {"type": "float", "required": False, "min": 0},
     "start_date": {"type": "date", "required": False},
     "end_date": {"type": "date", "required": False},
     "date": {"type": "date", "required": True},
@@ -68,7 +73,7 @@ ACCOUNT_DATA_SCHEMA: dict[str, dict[str, Any]] = {
     "daily_spend": {"type": "float", "required": True, "min": 0},
     "daily_impressions": {"type": "integer", "required": True, "min": 0},
     "daily_clicks": {"type": "integer", "required": True, "min": 0},
-    "daily_conversions": {"type": "integer", "required": False, "min": 0},
+    "daily_conversions": {"type": "float", "required": False, "min": 0},
     "daily_revenue": {"type": "float", "required": False, "min": 0},
     "currency": {"type": "string", "required": False, "max_length": 3},
 }

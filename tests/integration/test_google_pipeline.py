@@ -40,7 +40,7 @@ async def gemu() -> AsyncIterator[GoogleAdsEmulator]:
 
 
 def write_config(tmp_path: Path, emu: GoogleAdsEmulator, db: str = "sqlite:///x.db",
-                 **google: Any) -> LoadedConfig:
+                 accounts_first: bool = False, **google: Any) -> LoadedConfig:
     knobs = {"throttle_pause_seconds": 0.05, "backoff_base_seconds": 0.01,
              "breaker_reset_seconds": 0.2, "window_days": 3, **google}
     lines = [
@@ -56,11 +56,15 @@ def write_config(tmp_path: Path, emu: GoogleAdsEmulator, db: str = "sqlite:///x.
         "[[accounts]]", 'platform = "google"', f'account_id = "{MANAGED}"',
         f'login_customer_id = "{MANAGER}"', 'refresh_token = { env = "G_RT2" }',
         "rate_limit = 60000",
-        "[[tasks]]", 'name = "google_ads"', 'pipeline = "AdDataPipeline"',
-        'platform = "google"', f"lookback_days = {LOOKBACK}",
-        "[[tasks]]", 'name = "google_accounts"', 'pipeline = "AccountDataPipeline"',
-        'platform = "google"', f"lookback_days = {LOOKBACK}",
     ]
+    tasks = [
+        ["[[tasks]]", 'name = "google_ads"', 'pipeline = "AdDataPipeline"',
+         'platform = "google"', f"lookback_days = {LOOKBACK}"],
+        ["[[tasks]]", 'name = "google_accounts"', 'pipeline = "AccountDataPipeline"',
+         'platform = "google"', f"lookback_days = {LOOKBACK}"],
+    ]
+    for t in (tasks[::-1] if accounts_first else tasks):
+        lines += t
     path = tmp_path / "within.toml"
     path.write_text("\n".join(lines) + "\n")
     return load_config(path)
@@ -99,15 +103,17 @@ async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path, gemu: Google
         [(n, spend, clicks, imp, conv)] = query(
             loaded, "SELECT COUNT(*), SUM(spend), SUM(clicks), SUM(impressions), "
             "SUM(conversions) FROM ad_data WHERE platform='google' AND account_id=?", cid)
-        assert (n, round(spend, 2), clicks, imp, conv) == (
+        assert (n, round(spend, 2), clicks, imp, round(conv, 2)) == (
             want["rows"], want["spend"], want["clicks"], want["impressions"],
-            want["conversions"])
+            round(want["conversions"], 2))
         days = query(loaded, "SELECT date, daily_spend, daily_impressions, campaign_count, "
-                     "ad_count FROM account_data WHERE account_id=? ORDER BY date", cid)
+                     "ad_count, daily_conversions FROM account_data WHERE account_id=? "
+                     "ORDER BY date", cid)
         assert len(days) == LOOKBACK
         assert round(sum(d[1] for d in days), 2) == want["spend"]
         assert sum(d[2] for d in days) == want["impressions"]
         assert {d[0]: (d[3], d[4]) for d in days} == want["active"]
+        assert round(sum(d[5] for d in days), 2) == round(want["conversions"], 2)
     assert ads_res.fetched == ads_res.loaded == sum(
         gemu.expected_totals(c, since, until)["rows"] for c in (DIRECT, MANAGED))
     assert query(loaded, "SELECT COUNT(*) FROM ledger WHERE status='complete'") == [
@@ -117,6 +123,28 @@ async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path, gemu: Google
                           MANAGED)
     assert currency == "EUR"
     assert gemu.refreshes == 2  # one token per account, reused by both tasks
+
+
+async def test_fractional_conversions_reconcile_end_to_end(
+        tmp_path: Path, gemu: GoogleAdsEmulator, db_url: str) -> None:
+    """Fractional conversions add up in rollups and to the customer totals: no drift issue."""
+    loaded = write_config(tmp_path, gemu, db_url, accounts_first=True)
+    results = await once(loaded)
+    assert [r.status for r in results] == ["success", "success"]
+    since, until = window()
+    for cid in (DIRECT, MANAGED):
+        want = gemu.expected_totals(cid, since, until)["conversions"]
+        assert want != round(want)  # the oracle's total is fractional
+        [(rolled, cpa, spend)] = query(
+            loaded, "SELECT SUM(conversions), SUM(spend) / SUM(conversions), SUM(spend) "
+            "FROM rollup_account_daily WHERE platform='google' AND account_id=?", cid)
+        assert rolled == pytest.approx(want)
+        assert cpa == pytest.approx(spend / want)
+        [(n, passed, issues)] = query(
+            loaded, "SELECT COUNT(*), MAX(passed), MAX(issues_json) FROM quality_reports "
+            "WHERE account_id=? AND dimension='consistency'", cid)
+        assert n >= 1 and passed == 1, issues
+        assert "account_totals" not in (issues or ""), issues
 
 
 async def test_parked_account_beside_a_healthy_one(tmp_path: Path, gemu: GoogleAdsEmulator,

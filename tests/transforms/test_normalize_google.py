@@ -80,12 +80,13 @@ def test_ad_text_from_the_responsive_search_ad() -> None:
 
 
 @pytest.mark.parametrize("value,expected", [
-    (2.5, 2), (3.5, 4), (0.5, 0), (1.49, 1), (1.51, 2), ("7.5", 8), (4, 4),
+    (2.5, 2.5), (0.33, 0.33), (1.49, 1.49), ("7.5", 7.5), (4, 4), (4.0, 4), ("nan", "nan"),
 ])
-def test_conversions_round_half_to_even(value: Any, expected: int) -> None:
-    """Fractional conversions round half-to-even to an int."""
+def test_conversions_keep_their_fraction(value: Any, expected: Any) -> None:
+    """Fractional conversions are kept as served (int when whole); junk stays raw."""
     [rec] = norm([full_row(impressions="100", clicks="10", conversions=value)])
-    assert rec["conversions"] == expected and type(rec["conversions"]) is int
+    assert rec["conversions"] == expected
+    assert type(rec["conversions"]) is type(expected)
 
 
 def test_derived_ratios_and_revenue() -> None:
@@ -93,9 +94,9 @@ def test_derived_ratios_and_revenue() -> None:
     [rec] = norm([full_row(impressions="200", clicks="10", costMicros="12340000",
                            conversions=2.5, conversionsValue=49.36)], account=ACCOUNT)
     assert rec["ctr"] == pytest.approx(0.05)
-    assert rec["spend"] == 12.34 and rec["conversions"] == 2
-    assert rec["conversion_rate"] == pytest.approx(0.2)
-    assert rec["cpa"] == pytest.approx(6.17)
+    assert rec["spend"] == 12.34 and rec["conversions"] == 2.5
+    assert rec["conversion_rate"] == pytest.approx(0.25)
+    assert rec["cpa"] == pytest.approx(12.34 / 2.5)
     assert rec["revenue"] == 49.36 and rec["roas"] == pytest.approx(4.0)
 
 
@@ -146,7 +147,7 @@ def test_account_rows() -> None:
     first, empty = recs
     assert (first["daily_spend"], first["daily_impressions"], first["daily_clicks"]) == (
         537.76, 7755, 283)
-    assert first["daily_conversions"] == 22 and first["daily_revenue"] == 789.6
+    assert first["daily_conversions"] == 22.5 and first["daily_revenue"] == 789.6
     assert (first["campaign_count"], first["ad_count"]) == (2, 11)
     assert first["timezone"] == "America/New_York" and first["account_name"] == "Sandbox"
     assert (empty["daily_spend"], empty["daily_roas"], empty["ad_count"]) == (0.0, None, None)

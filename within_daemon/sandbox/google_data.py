@@ -6,8 +6,11 @@ sandbox), so a test can ask the oracle (``expected_rows`` / ``expected_totals`` 
 ``expected_active``) what a complete pull must return without storing any rows.
 
 Money is generated in cents and served as ``costMicros`` (cents x 10,000), conversions in
-hundredths (served as doubles such as ``2.5``), so sums are exact and conversions exercise
-round-half-to-even. Ad-days without impressions have no row at all, and zero metrics are
+hundredths (served as doubles such as ``2.57``), so sums are exact. ``metrics.conversions``
+is a double in the real API: data-driven attribution credits fractions of a conversion to
+each ad ("Conversions" metric reference, developers.google.com/google-ads/api/fields/
+latest/metrics#conversions: type DOUBLE; ad-apis.md §0), and the customer total is the sum
+of those fractions, so the oracle's totals are the exact fractional sums. Ad-days without impressions have no row at all, and zero metrics are
 left out of a row, as proto3 JSON does (ad-apis.md §2.4).
 
 ``run_query`` answers ``SELECT … FROM customer|ad_group_ad [WHERE …] [ORDER BY …] [LIMIT n]``
@@ -444,7 +447,7 @@ def expected_totals(data: CustomerData, since: str, until: str) -> dict[str, Any
     days = data.span(dt.date.fromisoformat(since).toordinal(),
                      dt.date.fromisoformat(until).toordinal())
     tot = _sum(data, range(data.n_ads), days)
-    rows = conv = 0
+    rows = 0
     active: dict[str, tuple[int, int]] = {}
     for o in days:
         camps: set[int] = set()
@@ -455,11 +458,10 @@ def expected_totals(data: CustomerData, since: str, until: str) -> dict[str, Any
                 rows += 1
                 n_ads += 1
                 camps.add(data.campaign_of[i])
-                conv += round(m[3] / 100)  # half-to-even, as the normalizer does per row
         if n_ads:
             active[dt.date.fromordinal(o).isoformat()] = (len(camps), n_ads)
     return {
         "rows": rows, "impressions": tot[0], "clicks": tot[1], "cost_micros": tot[2],
-        "spend": round(tot[2] / 1_000_000, 2), "conversions": conv,
+        "spend": round(tot[2] / 1_000_000, 2), "conversions": tot[3] / 100,
         "conversions_value": round(tot[4] / 100, 2), "days": len(active), "active": active,
     }

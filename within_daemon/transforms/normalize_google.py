@@ -4,10 +4,10 @@ Rows arrive in the REST JSON mapping (ad-apis.md §2.4): nested lowerCamelCase o
 int64 values (ids, impressions, clicks, ``costMicros``) as strings, doubles
 (``conversions``, ``conversionsValue``) as numbers, and zero metrics left out entirely —
 an absent metric is 0, not unknown. Money is ``costMicros / 1e6`` in the customer's
-currency. Conversions are fractional in Google (attribution models split them); they are
-rounded half-to-even to an int, while revenue keeps ``conversionsValue`` as is, and the
-derived ratios follow Facebook's normalizer (cpa and conversion_rate from the rounded
-count). A value that does not parse is passed through raw so the validator quarantines
+currency. Conversions are fractional in Google (data-driven attribution splits them;
+``metrics.conversions`` is a double): the fraction is kept as it came, so ad rows add up to
+the customer's total and cpa / conversion_rate use the exact count (an ``int`` when whole).
+Revenue keeps ``conversionsValue`` as is. A value that does not parse is passed through raw so the validator quarantines
 the record.
 
 Ad text comes from the ``iter_ads`` rows (keyed by ad id): the first responsive search ad
@@ -23,6 +23,7 @@ from typing import Any
 from within_daemon.transforms.normalization import (
     DataNormalizer,
     Record,
+    _as_conversions,
     _as_float,
     _as_int,
     derived_ratios,
@@ -57,11 +58,8 @@ def _micros(v: Any) -> Any:
 
 
 def _conversions(v: Any) -> Any:
-    """Fractional conversions rounded half-to-even (``round`` on a float is exactly that)."""
-    if v is None:
-        return 0
-    f = _as_float(v)
-    return round(f) if f.__class__ is float else v
+    """Conversions as the API served them, fraction included; absent is 0."""
+    return 0 if v is None else _as_conversions(v)
 
 
 def _value(v: Any) -> Any:

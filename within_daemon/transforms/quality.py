@@ -45,8 +45,9 @@ ALLOWED_STATUSES: tuple[str, ...] = tuple(AD_DATA_SCHEMA["status"]["allowed"])
 #: Range rules checked for accuracy (types included: a string where a number belongs is
 #: not a value in range).
 ACCURACY_SCHEMA: dict[str, dict[str, Any]] = {
-    **{f: {"type": "integer", "min": 0} for f in ("impressions", "clicks", "conversions")},
-    **{f: {"type": "float", "min": 0} for f in ("spend", "revenue")},
+    **{f: {"type": "integer", "min": 0} for f in ("impressions", "clicks")},
+    # Conversions are real numbers: attribution credits fractions (schema.py).
+    **{f: {"type": "float", "min": 0} for f in ("spend", "revenue", "conversions")},
     "ctr": {"type": "float", "min": 0, "max": 1},
     **{f: {"type": "date"} for f in ("date", "start_date", "end_date")},
 }
