@@ -40,7 +40,8 @@ async def gemu() -> AsyncIterator[GoogleAdsEmulator]:
 
 
 def write_config(tmp_path: Path, emu: GoogleAdsEmulator, db: str = "sqlite:///x.db",
-                 accounts_first: bool = False, **google: Any) -> LoadedConfig:
+                 accounts_first: bool = False, enrich: tuple[str, ...] = (),
+                 **google: Any) -> LoadedConfig:
     knobs = {"throttle_pause_seconds": 0.05, "backoff_base_seconds": 0.01,
              "breaker_reset_seconds": 0.2, "window_days": 3, **google}
     lines = [
@@ -59,7 +60,8 @@ def write_config(tmp_path: Path, emu: GoogleAdsEmulator, db: str = "sqlite:///x.
     ]
     tasks = [
         ["[[tasks]]", 'name = "google_ads"', 'pipeline = "AdDataPipeline"',
-         'platform = "google"', f"lookback_days = {LOOKBACK}"],
+         'platform = "google"', f"lookback_days = {LOOKBACK}",
+         "enrich = [" + ", ".join(f'"{e}"' for e in enrich) + "]"],
         ["[[tasks]]", 'name = "google_accounts"', 'pipeline = "AccountDataPipeline"',
          'platform = "google"', f"lookback_days = {LOOKBACK}"],
     ]
@@ -114,6 +116,11 @@ async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path, gemu: Google
         assert sum(d[2] for d in days) == want["impressions"]
         assert {d[0]: (d[3], d[4]) for d in days} == want["active"]
         assert round(sum(d[5] for d in days), 2) == round(want["conversions"], 2)
+        # Performance Max: campaign-level rows, marked in ad_id, no ad group, no creative.
+        [(pmax, groups, texts)] = query(
+            loaded, "SELECT COUNT(*), COUNT(ad_group_id), COUNT(headline) FROM ad_data "
+            "WHERE account_id=? AND ad_id LIKE 'campaign:%'", cid)
+        assert (pmax, groups, texts) == (want["pmax_rows"], 0, 0) and pmax > 0
     assert ads_res.fetched == ads_res.loaded == sum(
         gemu.expected_totals(c, since, until)["rows"] for c in (DIRECT, MANAGED))
     assert query(loaded, "SELECT COUNT(*) FROM ledger WHERE status='complete'") == [
@@ -127,8 +134,9 @@ async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path, gemu: Google
 
 async def test_fractional_conversions_reconcile_end_to_end(
         tmp_path: Path, gemu: GoogleAdsEmulator, db_url: str) -> None:
-    """Fractional conversions add up in rollups and to the customer totals: no drift issue."""
-    loaded = write_config(tmp_path, gemu, db_url, accounts_first=True)
+    """Fractions and PMax rows add up to the customer totals (no drift); PMax gets no creative."""
+    loaded = write_config(tmp_path, gemu, db_url, accounts_first=True,
+                          enrich=("sentiment", "historical_performance"))
     results = await once(loaded)
     assert [r.status for r in results] == ["success", "success"]
     since, until = window()
@@ -145,6 +153,13 @@ async def test_fractional_conversions_reconcile_end_to_end(
             "WHERE account_id=? AND dimension='consistency'", cid)
         assert n >= 1 and passed == 1, issues
         assert "account_totals" not in (issues or ""), issues
+        [(creatives, pmax_creatives)] = query(
+            loaded, "SELECT COUNT(*), SUM(CASE WHEN ad_id LIKE 'campaign:%' THEN 1 ELSE 0 END) "
+            "FROM ad_creative_features WHERE account_id=?", cid)
+        assert creatives == 12 and pmax_creatives == 0
+        [(hist,)] = query(loaded, "SELECT COUNT(*) FROM ad_history WHERE account_id=? "
+                          "AND ad_id LIKE 'campaign:%'", cid)
+        assert hist == gemu.expected_totals(cid, since, until)["pmax_rows"]
 
 
 async def test_parked_account_beside_a_healthy_one(tmp_path: Path, gemu: GoogleAdsEmulator,

@@ -224,6 +224,24 @@ async def test_fractional_conversions_reach_the_datasets(
         pytest.approx(0.025), pytest.approx(70.0 / 1.75))
 
 
+async def test_campaign_level_rows_count_in_sums_but_are_not_scored(
+        db: DatabaseLoader, tmp_path: Path) -> None:
+    """PMax campaign rows are no ad: out of ad_score, inside the account-health sums."""
+    await write(db, base_records(), run_id="r1")
+    pipe = TrainingDataPipeline(db, tmp_path / "store")
+    before = all_rows(pipe.store, "account_health",
+                      (await pipe.build_account_health(purge=False))["version"])
+    pmax = [record("campaign:21000000900", i, clicks=500, spend=5.0) for i in range(DAYS)]
+    await write(db, pmax, run_id="r2", fetched_at="2024-07-01T00:00:00+00:00")
+    scored = await pipe.build_ad_score(purge=False)
+    ads = {k[1] for k in all_rows(pipe.store, "ad_score", scored["version"])}
+    assert ads == set(CTR_PER_MILLE)
+    after = all_rows(pipe.store, "account_health",
+                     (await pipe.build_account_health(purge=False))["version"])
+    key = ("acct1", day(40))
+    assert after[key]["trail_spend"] == pytest.approx(before[key]["trail_spend"] + 28 * 5.0)
+
+
 # -- split -----------------------------------------------------------------------------------
 
 

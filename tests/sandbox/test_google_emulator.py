@@ -94,11 +94,42 @@ async def test_stream_rows_match_the_oracle(gemu: GoogleAdsEmulator, client: Cli
     rows = results(body)
     want = gemu.expected_totals(DIRECT, "2024-03-01", "2024-03-03")
     assert status == 200 and isinstance(body, list)
-    assert len(rows) == want["rows"] and len(body) == -(-want["rows"] // 10)
-    assert sum(int(r["metrics"]["impressions"]) for r in rows) == want["impressions"]
-    assert sum(int(r["metrics"].get("costMicros", "0")) for r in rows) == want["cost_micros"]
+    # PMax campaigns have no ad_group_ad rows (they count in the customer's totals only).
+    assert len(rows) == want["ad_rows"] and len(body) == -(-want["ad_rows"] // 10)
+    assert want["pmax_rows"] > 0
+    assert sum(int(r["metrics"]["impressions"]) for r in rows) < want["impressions"]
     assert "queryResourceConsumption" in body[-1] and "queryResourceConsumption" not in body[0]
     assert body[0]["fieldMask"].startswith("campaign.id,adGroup.id,adGroupAd.ad.id")
+
+
+async def test_pmax_spend_is_in_customer_totals_but_not_in_ad_rows(
+        gemu: GoogleAdsEmulator, client: Client) -> None:
+    """Customer totals = ad_group_ad sums + PMax campaign sums; PMax has no ad rows."""
+    when = "WHERE segments.date BETWEEN '2024-03-01' AND '2024-03-03'"
+    met = "metrics.impressions, metrics.cost_micros, metrics.conversions"
+
+    async def total(q: str) -> tuple[int, int, float]:
+        status, body = await client.stream(DIRECT, q)
+        assert status == 200, body
+        rows = results(body)
+        return (sum(int(r["metrics"].get("impressions", 0)) for r in rows),
+                sum(int(r["metrics"].get("costMicros", 0)) for r in rows),
+                sum(r["metrics"].get("conversions", 0.0) for r in rows))
+
+    ads = await total(f"SELECT ad_group_ad.ad.id, segments.date, {met} FROM ad_group_ad {when}")
+    cust = await total(f"SELECT customer.id, segments.date, {met} FROM customer {when}")
+    pmax = await total(f"SELECT campaign.id, segments.date, {met} FROM campaign {when} "
+                       "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX'")
+    camps = await total(f"SELECT campaign.id, segments.date, {met} FROM campaign {when}")
+    assert pmax[0] > 0 and pmax[1] > 0
+    assert (ads[0] + pmax[0], ads[1] + pmax[1]) == (cust[0], cust[1]) == (camps[0], camps[1])
+    assert ads[2] + pmax[2] == pytest.approx(cust[2])
+    want = gemu.expected_totals(DIRECT, "2024-03-01", "2024-03-03")
+    assert (want["impressions"], want["cost_micros"]) == (cust[0], cust[1])
+    _, body = await client.stream(DIRECT, "SELECT campaign.id, campaign.advertising_channel_type "
+                                  "FROM campaign")
+    channels = {r["campaign"]["advertisingChannelType"] for r in results(body)}
+    assert channels == {"SEARCH", "PERFORMANCE_MAX"}
 
 
 async def test_int64_as_strings_and_zero_metrics_omitted(client: Client) -> None:
@@ -254,7 +285,7 @@ async def test_customer_query_and_metric_filter(gemu: GoogleAdsEmulator, client:
     assert results(info)[0]["customer"]["currencyCode"] == "EUR"
     assert sum(int(r["metrics"]["impressions"]) for r in results(days)) == want["impressions"]
     assert all(int(r["metrics"]["impressions"]) > 800 for r in results(big))
-    assert 0 < len(results(big)) < want["rows"]
+    assert 0 < len(results(big)) < want["ad_rows"]
 
 
 def test_gaql_parser() -> None:

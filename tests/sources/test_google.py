@@ -22,6 +22,7 @@ from within_daemon.observability.metrics import Metrics
 from within_daemon.platform_config import GoogleConfig
 from within_daemon.sandbox.google import GoogleAdsEmulator
 from within_daemon.sandbox.google_data import SandboxCustomer
+from within_daemon.schema import is_ad_level
 from within_daemon.sources.google import DEVELOPER_PAUSES, GoogleAdsConnector
 from within_daemon.sources.google_errors import DAILY_QUOTA_FALLBACK_SECONDS, classify_error
 from within_daemon.transforms.normalization import DataNormalizer
@@ -82,10 +83,17 @@ async def test_stream_batches_reach_every_row(gemu: GoogleAdsEmulator) -> None:
     pages: list[int] = []
     async with connector(gemu) as conn:
         rows = await rows_of(conn, pages=pages)
-    want = gemu.expected_rows(DIRECT, *RANGE)
-    assert len(rows) == want and want > 30
-    assert pages == [10] * (want // 10) + ([want % 10] if want % 10 else [])
-    assert [r.path.rsplit(":", 1)[1] for r in api_calls(gemu)] == ["searchStream"]
+    want = gemu.expected_totals(DIRECT, *RANGE)
+    ads, pmax = want["ad_rows"], want["pmax_rows"]
+    assert len(rows) == want["rows"] == ads + pmax and ads > 30 and pmax > 0
+
+    def split(n: int) -> list[int]:
+        return [10] * (n // 10) + ([n % 10] if n % 10 else [])
+
+    # The ad query's batches, then the Performance Max campaign query's.
+    assert pages == split(ads) + split(pmax)
+    assert [(r.kind, r.path.rsplit(":", 1)[1]) for r in api_calls(gemu)] == [
+        ("ad_group_ad", "searchStream"), ("campaign", "searchStream")]
 
 
 async def test_search_follows_next_page_token(gemu: GoogleAdsEmulator) -> None:
@@ -93,9 +101,13 @@ async def test_search_follows_next_page_token(gemu: GoogleAdsEmulator) -> None:
     async with connector(gemu, use_search_stream=False) as conn:
         rows = await rows_of(conn)
     calls = api_calls(gemu)
-    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
-    assert len(calls) == -(-len(rows) // 7)
-    assert "pageToken" not in calls[0].query and all("pageToken" in c.query for c in calls[1:])
+    want = gemu.expected_totals(DIRECT, *RANGE)
+    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE) == want["rows"]
+    assert len(calls) == -(-want["ad_rows"] // 7) + -(-want["pmax_rows"] // 7)
+    for kind in ("ad_group_ad", "campaign"):  # each query's first page has no token
+        mine = [c for c in calls if c.kind == kind]
+        assert "pageToken" not in mine[0].query
+        assert all("pageToken" in c.query for c in mine[1:])
     assert all("pageSize" not in c.query for c in calls)
 
 
@@ -152,7 +164,8 @@ async def test_exact_totals(gemu: GoogleAdsEmulator, stream: bool) -> None:
     assert want["conversions"] != round(want["conversions"])
     assert math.fsum(r["conversions"] for r in recs) == pytest.approx(want["conversions"])
     assert math.fsum(d["daily_conversions"] for d in days) == pytest.approx(want["conversions"])
-    assert {r["currency"] for r in recs} == {"EUR"} and all(r["headline"] for r in recs)
+    assert {r["currency"] for r in recs} == {"EUR"}
+    assert all(r["headline"] for r in recs if is_ad_level(r["ad_id"]))
     assert round(sum(d["daily_spend"] for d in days), 2) == want["spend"]
     assert sum(d["daily_impressions"] for d in days) == want["impressions"]
 
@@ -167,7 +180,7 @@ async def test_token_is_cached_across_requests(gemu: GoogleAdsEmulator) -> None:
         await rows_of(conn)
         with anyio.fail_after(10):
             await conn.get_account_info()
-    assert gemu.refreshes == 1 and len(api_calls(gemu)) == 3
+    assert gemu.refreshes == 1 and len(api_calls(gemu)) == 5  # 2 x (ads, PMax) + info
 
 
 async def test_expired_token_is_refreshed_once(gemu: GoogleAdsEmulator) -> None:
@@ -176,7 +189,7 @@ async def test_expired_token_is_refreshed_once(gemu: GoogleAdsEmulator) -> None:
     async with connector(gemu) as conn:
         rows = await rows_of(conn)
     assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
-    assert [c.status for c in api_calls(gemu)] == [401, 200] and gemu.refreshes == 2
+    assert [c.status for c in api_calls(gemu)] == [401, 200, 200] and gemu.refreshes == 2
 
 
 async def test_token_still_rejected_after_refresh_is_auth_error(gemu: GoogleAdsEmulator) -> None:
@@ -240,7 +253,7 @@ async def test_temporary_exhaustion_is_waited_out(gemu: GoogleAdsEmulator) -> No
         rows = await rows_of(conn)
         assert conn.throttle_waited > 0
     assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
-    assert [c.status for c in api_calls(gemu)] == [429, 429, 200]
+    assert [c.status for c in api_calls(gemu)] == [429, 429, 200, 200]
 
 
 async def test_daily_quota_parks_the_account(gemu: GoogleAdsEmulator) -> None:
@@ -317,7 +330,7 @@ async def test_server_errors_are_retried(gemu: GoogleAdsEmulator, status: int) -
     async with connector(gemu) as conn:
         rows = await rows_of(conn)
     assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
-    assert [c.status for c in api_calls(gemu)] == [status, status, 200]
+    assert [c.status for c in api_calls(gemu)] == [status, status, 200, 200]
 
 
 async def test_persistent_server_error_exhausts_retries(gemu: GoogleAdsEmulator) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_FIELDS
+from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_FIELDS, is_ad_level
 from within_daemon.transforms import (
     DataNormalizer,
     DataValidator,
@@ -152,3 +152,21 @@ def test_account_rows() -> None:
     assert first["timezone"] == "America/New_York" and first["account_name"] == "Sandbox"
     assert (empty["daily_spend"], empty["daily_roas"], empty["ad_count"]) == (0.0, None, None)
     assert DataValidator().split(recs, ACCOUNT_DATA_SCHEMA)[1] == []
+
+
+def test_performance_max_rows_are_campaign_level() -> None:
+    """A PMax campaign row (no adGroupAd) becomes ad_id campaign:<id>, without ad or text."""
+    row = {"campaign": {"id": "21000001900", "status": "ENABLED",
+                        "advertisingChannelType": "PERFORMANCE_MAX"},
+           "segments": {"date": "2024-03-01"},
+           "metrics": {"impressions": "900", "clicks": "30", "costMicros": "45000000",
+                       "conversions": 2.4, "conversionsValue": 120.0}}
+    broken = {"campaign": {"id": "21000000001", "advertisingChannelType": "SEARCH"},
+              "segments": {"date": "2024-03-01"}, "metrics": {"impressions": "5"}}
+    rec, other = norm([row, broken], account=ACCOUNT)
+    assert rec["ad_id"] == "campaign:21000001900" and not is_ad_level(rec["ad_id"])
+    assert (rec["campaign_id"], rec["ad_group_id"], rec["headline"]) == ("21000001900", None,
+                                                                         None)
+    assert (rec["status"], rec["spend"], rec["conversions"]) == ("active", 45.0, 2.4)
+    assert rec["cpa"] == pytest.approx(45.0 / 2.4)
+    assert other["ad_id"] is None  # not PMax and no ad: the validator quarantines it

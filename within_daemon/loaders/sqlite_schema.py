@@ -146,8 +146,11 @@ def day_check(column: str, d: Dialect) -> str:
 
 
 def fact_table_ddl(table: FactTable, d: Dialect = SQLITE, *, with_extras: bool = False) -> str:
-    """``CREATE TABLE`` of a fact table; ``with_extras`` adds the columns later migrations
-    added (after the provenance columns, where ``ALTER TABLE ... ADD COLUMN`` put them)."""
+    """``CREATE TABLE`` of a fact table, optionally with the columns later migrations added.
+
+    ``with_extras`` puts them after the provenance columns, where ``ALTER TABLE ... ADD
+    COLUMN`` put them.
+    """
     cols = []
     for c in table.fields:
         null = " NOT NULL" if c in table.key else ""

@@ -49,7 +49,7 @@ FAULT_KINDS = (
     "server_error", "expired_token", "refresh_refused", "malformed", "truncated", "slow",
 )
 #: Path kinds: the FROM resource of the query, the token endpoint, anything else.
-PATH_KINDS = ("customer", "ad_group_ad", "token", "other")
+PATH_KINDS = ("customer", "campaign", "ad_group_ad", "token", "other")
 DEFAULT_VERSION = "v20"
 _API = re.compile(r"^/(v\d+)/customers/(\d+)/googleAds:(search|searchStream)/?$")
 _LIST = re.compile(r"^/(v\d+)/customers:listAccessibleCustomers/?$")
@@ -180,9 +180,12 @@ class GoogleAdsEmulator(PlatformEmulator):
         return expected_totals(self.data(customer_id), str(since), str(until))
 
     def expected_rows(self, customer_id: str, since: str | dt.date, until: str | dt.date,
-                      resource: str = "ad_group_ad") -> int:
-        """Rows a complete pull returns: ad-days (or days, for ``customer``) with impressions."""
-        key = "rows" if resource == "ad_group_ad" else "days"
+                      resource: str = "pull") -> int:
+        """Rows with impressions of a pull, an ``ad_group_ad`` or a ``customer`` query.
+
+        ``pull``: ad-days and PMax campaign-days; ``ad_group_ad``: ad-days; else days.
+        """
+        key = {"pull": "rows", "ad_group_ad": "ad_rows"}.get(resource, "days")
         return int(self.expected_totals(customer_id, since, until)[key])
 
     # -- serving ----------------------------------------------------------------------------

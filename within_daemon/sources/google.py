@@ -52,6 +52,18 @@ AD_ROWS_QUERY = ("SELECT campaign.id, ad_group.id, ad_group_ad.ad.id, ad_group_a
                  "WHERE segments.date BETWEEN '{since}' AND '{until}'")
 ACCOUNT_ROWS_QUERY = (f"SELECT customer.id, segments.date, {_METRICS} FROM customer "
                       "WHERE segments.date BETWEEN '{since}' AND '{until}'")
+#: Performance Max campaigns have no ad_group_ad rows ("querying resources such as ad_group
+#: or ad_group_ad won't return any data for your Performance Max campaigns", Google's
+#: Performance Max reporting guide), yet their spend is in the customer's totals: their
+#: metrics are pulled per campaign and day and loaded as campaign-level rows.
+PMAX_ROWS_QUERY = ("SELECT campaign.id, campaign.status, campaign.advertising_channel_type, "
+                   f"segments.date, {_METRICS} FROM campaign "
+                   "WHERE segments.date BETWEEN '{since}' AND '{until}' "
+                   "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX'")
+PMAX_ACTIVE_QUERY = ("SELECT campaign.id, segments.date, metrics.impressions FROM campaign "
+                     "WHERE segments.date BETWEEN '{since}' AND '{until}' "
+                     "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX' "
+                     "AND metrics.impressions > 0")
 ACTIVE_QUERY = ("SELECT campaign.id, ad_group_ad.ad.id, segments.date, metrics.impressions "
                 "FROM ad_group_ad WHERE segments.date BETWEEN '{since}' AND '{until}' "
                 "AND metrics.impressions > 0")
@@ -261,11 +273,19 @@ class GoogleAdsConnector(HttpSource):
             if out:
                 yield out
 
-    def iter_ad_rows(
+    async def iter_ad_rows(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Raw ad-day GoogleAdsRows (Google has no async reports: ``use_async`` is moot)."""
-        return self.gaql(AD_ROWS_QUERY.format(**_dates(date_range)), endpoint="ad_rows")
+        """Raw ad-day GoogleAdsRows, then Performance Max campaign-day rows.
+
+        PMax campaigns have no ads of their own (see ``PMAX_ROWS_QUERY``). Google has no
+        async reports: ``use_async`` is moot.
+        """
+        dates = _dates(date_range)
+        async for rows in self.gaql(AD_ROWS_QUERY.format(**dates), endpoint="ad_rows"):
+            yield rows
+        async for rows in self.gaql(PMAX_ROWS_QUERY.format(**dates), endpoint="pmax_rows"):
+            yield rows
 
     def iter_account_rows(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
@@ -277,21 +297,24 @@ class GoogleAdsConnector(HttpSource):
     async def active_counts(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
     ) -> dict[str, tuple[int | None, int | None]]:
-        """Per day, the campaigns and ads with impressions > 0 (from the ad-level query)."""
+        """Per day, the campaigns (Performance Max included) and ads with impressions > 0."""
         camps: dict[str, set[str]] = {}
         ads: dict[str, set[str]] = {}
-        async for rows in self.gaql(ACTIVE_QUERY.format(**_dates(date_range)),
-                                    endpoint="active"):
-            for r in rows:
-                try:
-                    if int(r.get("metrics", {}).get("impressions") or 0) <= 0:
+        dates = _dates(date_range)
+        for query, endpoint in ((ACTIVE_QUERY, "active"), (PMAX_ACTIVE_QUERY, "pmax_active")):
+            async for rows in self.gaql(query.format(**dates), endpoint=endpoint):
+                for r in rows:
+                    try:
+                        if int(r.get("metrics", {}).get("impressions") or 0) <= 0:
+                            continue
+                    except (TypeError, ValueError, AttributeError):
                         continue
-                except (TypeError, ValueError, AttributeError):
-                    continue
-                d = str(r.get("segments", {}).get("date"))
-                camps.setdefault(d, set()).add(str(r.get("campaign", {}).get("id")))
-                ads.setdefault(d, set()).add(str(r.get("adGroupAd", {}).get("ad", {}).get("id")))
-        return {d: (len(camps[d]), len(ads[d])) for d in sorted(camps)}
+                    d = str(r.get("segments", {}).get("date"))
+                    camps.setdefault(d, set()).add(str(r.get("campaign", {}).get("id")))
+                    ad = r.get("adGroupAd", {}).get("ad", {}).get("id")
+                    if ad is not None:  # PMax campaigns have no ads
+                        ads.setdefault(d, set()).add(str(ad))
+        return {d: (len(camps[d]), len(ads.get(d, ()))) for d in sorted(camps)}
 
     async def token_expiry(self) -> float | None:
         """Unknown: Google publishes no lifetime for refresh tokens (revocation is silent)."""

@@ -27,8 +27,8 @@ from typing import Any
 from within_daemon.transforms.normalization import (
     DataNormalizer,
     Record,
-    _as_float,
     _as_conversions,
+    _as_float,
     _as_int,
     derived_ratios,
     register_normalizer,
