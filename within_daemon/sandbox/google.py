@@ -32,14 +32,12 @@ from aiohttp import web
 from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
 from within_daemon.sandbox.google_data import (
     CustomerData,
-    GaqlError,
     SandboxCustomer,
-    camel,
     default_customers,
     expected_totals,
-    parse_gaql,
     run_query,
 )
+from within_daemon.sandbox.google_gaql import GaqlError, camel, parse_gaql
 from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
