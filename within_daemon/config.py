@@ -25,6 +25,7 @@ from .platform_config import (
     FACEBOOK_DEFAULT_BASE_URL,
     PLATFORM_SECRET_FIELDS,
     AmazonConfig,
+    AmazonRegion,
     FacebookConfig,
     GoogleConfig,
     PlatformsConfig,
@@ -134,6 +135,11 @@ class AccountConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: Requests per minute this account may make.
     rate_limit: PositiveFloat = 200.0
     name: str | None = None
+    #: Amazon only: the API region of the profile (its API and token hosts follow it).
+    region: AmazonRegion | None = None
+    #: Amazon only: this account's own API / token host (beats ``region``).
+    base_url: str | None = None
+    token_url: str | None = None
 
     def __repr__(self) -> str:
         # A literal token sits in this struct as a plain string: never show it.
@@ -144,7 +150,9 @@ class AccountConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 f"access_token={shown(self.access_token)}, "
                 f"refresh_token={shown(self.refresh_token)}, "
                 f"login_customer_id={self.login_customer_id!r}, "
-                f"rate_limit={self.rate_limit!r}, name={self.name!r})")
+                f"rate_limit={self.rate_limit!r}, name={self.name!r}, "
+                f"region={self.region!r}, base_url={self.base_url!r}, "
+                f"token_url={self.token_url!r})")
 
 
 class TaskConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -331,6 +339,12 @@ def _check(path: Path, cfg: Config) -> None:
                 f"{path}: accounts[{i}]: duplicate account {acc.platform}/{acc.account_id}"
             )
         seen.add(key)
+        hosts = [k for k in ("region", "base_url", "token_url") if getattr(acc, k) is not None]
+        if hosts and acc.platform != "amazon":
+            raise ConfigError(
+                f"{path}: accounts[{i}].{hosts[0]}: only amazon accounts choose their hosts "
+                f"per account (use [platforms.{acc.platform}] base_url)"
+            )
         if acc.platform not in SUPPORTED_PLATFORMS:
             raise ConfigError(
                 f"{path}: accounts[{i}].platform: '{acc.platform}' has no connector yet "
