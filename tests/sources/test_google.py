@@ -56,6 +56,12 @@ async def rows_of(conn: GoogleAdsConnector, rng: tuple[str, str] = RANGE,
     return out
 
 
+def key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The natural key of a raw ad-day row (or of a PMax campaign-day row)."""
+    ad = row.get("adGroupAd", {}).get("ad", {}).get("id")
+    return (row["segments"]["date"], ad or row["campaign"]["id"])
+
+
 def api_calls(emu: GoogleAdsEmulator, account: str = DIRECT) -> list[Any]:
     return [r for r in emu.stats.recent if r.account_id == account and r.kind != "token"]
 
@@ -342,14 +348,65 @@ async def test_persistent_server_error_exhausts_retries(gemu: GoogleAdsEmulator)
     assert len(api_calls(gemu)) == 3
 
 
-async def test_midstream_error_yields_no_partial_window(gemu: GoogleAdsEmulator) -> None:
-    """A 200 stream ending in an error raises before any of its rows is yielded."""
+async def test_midstream_error_resumes_where_the_stream_stopped(gemu: GoogleAdsEmulator) -> None:
+    """A 200 stream ending in an error is streamed again; rows already read are skipped."""
+    gemu.set_fault(DIRECT, "server_error", count=1, midstream=True)
+    pages: list[int] = []
+    async with connector(gemu) as conn:
+        rows = await rows_of(conn, pages=pages)
+    assert pages[0] == 10  # the first batch went out before the error arrived
+    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
+    assert len({key(r) for r in rows}) == len(rows)  # and no row twice
+
+
+async def test_persistent_midstream_error_fails_after_retries(gemu: GoogleAdsEmulator) -> None:
+    """A stream that keeps breaking fails after max_retries, each row yielded at most once."""
     gemu.set_fault(DIRECT, "server_error", midstream=True)
     pages: list[int] = []
     async with connector(gemu, max_retries=1) as conn:
         with pytest.raises(TransientError, match="INTERNAL"):
             await rows_of(conn, pages=pages)
-    assert pages == []
+    assert pages == [10]
+    assert len([c for c in api_calls(gemu) if c.kind == "ad_group_ad"]) == 2
+
+
+async def test_long_stream_is_not_cut_by_timeout_seconds(gemu: GoogleAdsEmulator) -> None:
+    """timeout_seconds limits each silence of a stream, not its total: a long one completes."""
+    gemu.stream_delay = 0.1  # 6+ pieces: the whole answer takes far longer than 0.3 s
+    async with connector(gemu, timeout_seconds=0.3, max_retries=0) as conn:
+        with anyio.fail_after(15):
+            first = True
+            rows: list[dict[str, Any]] = []
+            async for page in conn.iter_ad_rows(RANGE):
+                if first:  # decoded as it arrives: the server is still writing
+                    pieces, written, _ = gemu.streams["ad_group_ad"]
+                    assert written < pieces
+                    first = False
+                rows.extend(page)
+    assert gemu.streams["ad_group_ad"][0] >= 6
+    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
+
+
+async def test_stalled_stream_is_abandoned_and_resumed(gemu: GoogleAdsEmulator) -> None:
+    """A stream silent for timeout_seconds is dropped and read again from where it stopped."""
+    gemu.set_fault(DIRECT, "stall", count=1, path="ad_group_ad", after=2, delay=5.0)
+    pages: list[int] = []
+    async with connector(gemu, timeout_seconds=0.3) as conn:
+        rows = await rows_of(conn, pages=pages)
+    assert pages[:2] == [10, 10]
+    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
+    assert len({key(r) for r in rows}) == len(rows)
+    assert len([c for c in api_calls(gemu) if c.kind == "ad_group_ad"]) == 2
+
+
+async def test_stream_memory_holds_one_batch_not_the_answer(gemu: GoogleAdsEmulator) -> None:
+    """The decoder holds one read chunk and one batch, not the many-batch answer."""
+    async with connector(gemu) as conn:
+        rows = await rows_of(conn, ("2024-01-01", "2024-03-31"))
+    pieces, _, size = gemu.streams["ad_group_ad"]
+    assert len(rows) > 500 and pieces > 50
+    # At most one read chunk (64 KiB) plus the batch in progress, a small part of the answer.
+    assert 0 < conn.stream_peak_bytes < 64 * 1024 + 2 * size / pieces < size / 4
 
 
 @pytest.mark.parametrize("kind", ["malformed", "truncated"])

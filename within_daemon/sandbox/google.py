@@ -10,6 +10,12 @@ customer under a manager, ``login-customer-id``. Errors are google.rpc.Status bo
 GoogleAdsFailure detail (ad-apis.md §2.5); on searchStream they come wrapped in an array
 unless ``wrap_stream_errors`` is off. Faults are switched from Python (``set_fault``) or
 over HTTP (``/_sandbox/faults``), reusing ``faults.FaultPlan``.
+
+A searchStream answer is written as it is "computed": one piece per batch, ``stream_delay``
+seconds apart, as the real API streams a big account's query over minutes ("searchStream
+... returns all rows in a stream", a large account takes longer than a minute; ad-apis.md
+§0, §2.4). The ``stall`` fault stops a stream after ``after`` pieces for ``delay`` seconds
+(a connection that goes quiet), the case an inactivity timeout is for.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ log = logging.getLogger(__name__)
 FAULT_KINDS = (
     "quota_exhausted", "rate_exceeded", "permission_denied", "invalid_argument",
     "server_error", "expired_token", "refresh_refused", "malformed", "truncated", "slow",
+    "stall",
 )
 #: Path kinds: the FROM resource of the query, the token endpoint, anything else.
 PATH_KINDS = ("customer", "campaign", "ad_group_ad", "token", "other")
@@ -108,6 +115,9 @@ class _Ctx:
     wrap: bool | None = None
     midstream: GoogleApiError | None = None
     shown: dict[str, str] = field(default_factory=dict)
+    #: Byte offsets where the pieces of a streamed answer end.
+    pieces: list[int] = field(default_factory=list)
+    stall: Fault | None = None
 
 
 class GoogleAdsEmulator(PlatformEmulator):
@@ -127,6 +137,7 @@ class GoogleAdsEmulator(PlatformEmulator):
         stream_batch_size: int = 10_000,
         wrap_stream_errors: bool = True,
         empty_stream: Literal["omit", "empty_list", "no_batches"] = "omit",
+        stream_delay: float = 0.0,
     ) -> None:
         self.customers = {c.customer_id: c for c in (customers or default_customers())}
         self.seed, self.api_version = seed, api_version
@@ -135,6 +146,10 @@ class GoogleAdsEmulator(PlatformEmulator):
         self.token_lifetime = token_lifetime
         self.search_page_size, self.stream_batch_size = search_page_size, stream_batch_size
         self.wrap_stream_errors, self.empty_stream = wrap_stream_errors, empty_stream
+        #: Seconds between the pieces (batches) of a searchStream answer.
+        self.stream_delay = stream_delay
+        #: Per FROM resource, the last streamed answer: [pieces, pieces written, bytes].
+        self.streams: dict[str, list[int]] = {}
         self.faults = FaultPlan(FAULT_KINDS, PATH_KINDS)
         self.stats = Stats()
         self.base_url = self.token_url = ""
@@ -219,8 +234,31 @@ class GoogleAdsEmulator(PlatformEmulator):
                                        .body(ctx.version, rid))
         self.stats.record(RequestRecord(request.method, request.path, ctx.shown,
                                         ctx.account_id, ctx.kind, status, arrived))
+        if status == 200 and ctx.stream:
+            return await self._write_stream(ctx, body, rid)
         return web.Response(body=body, status=status, content_type="application/json",
                             headers={"request-id": rid})
+
+    async def _write_stream(self, ctx: _Ctx, body: bytes, rid: str) -> web.StreamResponse:
+        """Send a searchStream answer piece by piece (chunked), pausing between pieces."""
+        resp = web.StreamResponse(headers={"request-id": rid, "Content-Type": "application/json"})
+        await resp.prepare(ctx.request)
+        start = 0
+        ends = [e for e in ctx.pieces if 0 < e < len(body)] + [len(body)]
+        progress = self.streams[ctx.kind] = [len(ends), 0, len(body)]
+        try:
+            for n, end in enumerate(ends):
+                if n and self.stream_delay:
+                    await asyncio.sleep(self.stream_delay)
+                if ctx.stall is not None and n == int(ctx.stall.params.get("after", 1)):
+                    await asyncio.sleep(float(ctx.stall.params.get("delay", 5.0)))
+                await resp.write(body[start:end])
+                progress[1] += 1
+                start = end
+            await resp.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass  # the client hung up (an inactivity timeout): nothing more to send
+        return resp
 
     # -- OAuth --------------------------------------------------------------------------------
 
@@ -308,6 +346,8 @@ class GoogleAdsEmulator(PlatformEmulator):
         except GaqlError as exc:
             raise GoogleApiError(400, str(exc), family="queryError", reason=exc.reason) from None
         mask = ",".join(camel(f) for f in query.fields)
+        if ctx.stream:
+            ctx.stall = faults.take("stall", acct, kind_)
         body = (self._stream(ctx, rows, mask, rid) if ctx.stream
                 else self._page(ctx, text, payload, rows, mask))
         if faults.take("malformed", acct, kind_):
@@ -384,7 +424,12 @@ class GoogleAdsEmulator(PlatformEmulator):
             batches[-1]["queryResourceConsumption"] = str(100 + len(rows))
         if ctx.midstream is not None:
             batches = batches[:1] + [ctx.midstream.body(ctx.version, rid)]
-        return msgspec.json.encode(batches)
+        parts = [msgspec.json.encode(b) for b in batches]
+        at = 1
+        for p in parts:  # a piece ends after each batch (and its comma)
+            at += len(p) + 1
+            ctx.pieces.append(at)
+        return b"[" + b",".join(parts) + b"]"
 
     def _page(self, ctx: _Ctx, text: str, payload: dict[str, Any], rows: list[dict[str, Any]],
               mask: str) -> bytes:

@@ -3,10 +3,12 @@
 ``GoogleAdsConnector(customer_id, refresh_token=…, client_id=…, client_secret=…,
 developer_token=…, login_customer_id=…)`` pulls one customer. Every call is a GAQL query
 POSTed as JSON to ``customers/{id}/googleAds:searchStream`` (one answer, a JSON array of
-batches) or, with ``use_search_stream = false``, to ``…:search`` following
-``nextPageToken`` until it is absent. Access tokens come from the shared ``OAuthClient``;
-a 401 drops the cached token and the request is sent once more with a fresh one before it
-counts as an ``AuthError``.
+batches, decoded as it streams, ``timeout_seconds`` limiting each silence rather than the
+whole answer; see ``google_stream``) or, with ``use_search_stream = false``, to
+``…:search`` following ``nextPageToken`` until it is absent. Queries order their rows, so a
+stream that breaks is read again from where it stopped. Access tokens come from the
+shared ``OAuthClient``; a 401 drops the cached token and the request is sent once more with
+a fresh one before it counts as an ``AuthError``.
 
 Quota: the daily ``RESOURCE_EXHAUSTED`` answer carries a retry delay of hours; it becomes
 a ThrottledError of that length, so the base parks the account (``AccountPausedError``)
@@ -31,8 +33,9 @@ from ..config import AccountConfig, LoadedConfig, Secret
 from ..errors import ConfigError, SourceError, ThrottledError, TransientError
 from ..observability.metrics import Metrics
 from ..platform_config import GOOGLE_DEFAULT_BASE_URL, GOOGLE_DEFAULT_TOKEN_URL, GoogleConfig
-from .base import HttpSource, Prepared, settings_from
+from .base import Prepared, settings_from
 from .google_errors import classify_error, error_object, quota_info
+from .google_stream import StreamingSource
 from .oauth import OAuthClient
 from .pacing import UsageReading
 from .registry import register_connector, require
@@ -46,12 +49,15 @@ ACCOUNT_QUERY = ("SELECT customer.id, customer.descriptive_name, customer.curren
 ADS_QUERY = ("SELECT campaign.id, ad_group.id, ad_group_ad.ad.id, ad_group_ad.ad.name, "
              "ad_group_ad.ad.type, ad_group_ad.status, ad_group_ad.ad.final_urls, "
              "ad_group_ad.ad.responsive_search_ad.headlines, "
-             "ad_group_ad.ad.responsive_search_ad.descriptions FROM ad_group_ad")
+             "ad_group_ad.ad.responsive_search_ad.descriptions FROM ad_group_ad "
+             "ORDER BY ad_group.id, ad_group_ad.ad.id")
 AD_ROWS_QUERY = ("SELECT campaign.id, ad_group.id, ad_group_ad.ad.id, ad_group_ad.status, "
                  f"segments.date, {_METRICS} FROM ad_group_ad "
-                 "WHERE segments.date BETWEEN '{since}' AND '{until}'")
+                 "WHERE segments.date BETWEEN '{since}' AND '{until}' "
+                 "ORDER BY segments.date, ad_group.id, ad_group_ad.ad.id")
 ACCOUNT_ROWS_QUERY = (f"SELECT customer.id, segments.date, {_METRICS} FROM customer "
-                      "WHERE segments.date BETWEEN '{since}' AND '{until}'")
+                      "WHERE segments.date BETWEEN '{since}' AND '{until}' "
+                      "ORDER BY segments.date")
 #: Performance Max campaigns have no ad_group_ad rows ("querying resources such as ad_group
 #: or ad_group_ad won't return any data for your Performance Max campaigns", Google's
 #: Performance Max reporting guide), yet their spend is in the customer's totals: their
@@ -59,14 +65,16 @@ ACCOUNT_ROWS_QUERY = (f"SELECT customer.id, segments.date, {_METRICS} FROM custo
 PMAX_ROWS_QUERY = ("SELECT campaign.id, campaign.status, campaign.advertising_channel_type, "
                    f"segments.date, {_METRICS} FROM campaign "
                    "WHERE segments.date BETWEEN '{since}' AND '{until}' "
-                   "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX'")
+                   "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX' "
+                   "ORDER BY segments.date, campaign.id")
 PMAX_ACTIVE_QUERY = ("SELECT campaign.id, segments.date, metrics.impressions FROM campaign "
                      "WHERE segments.date BETWEEN '{since}' AND '{until}' "
                      "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX' "
-                     "AND metrics.impressions > 0")
+                     "AND metrics.impressions > 0 ORDER BY segments.date, campaign.id")
 ACTIVE_QUERY = ("SELECT campaign.id, ad_group_ad.ad.id, segments.date, metrics.impressions "
                 "FROM ad_group_ad WHERE segments.date BETWEEN '{since}' AND '{until}' "
-                "AND metrics.impressions > 0")
+                "AND metrics.impressions > 0 "
+                "ORDER BY segments.date, campaign.id, ad_group_ad.ad.id")
 
 #: Developer-token quota pauses shared by all connectors of one token (monotonic deadline),
 #: keyed by a hash of base URL and token. Process-wide on purpose: every account of the
@@ -84,7 +92,7 @@ def _secret(v: str | Secret | None, source: str) -> Secret | None:
     return v if isinstance(v, Secret) or v is None else Secret(v, source)
 
 
-class GoogleAdsConnector(HttpSource):
+class GoogleAdsConnector(StreamingSource):
     """One Google Ads customer: rate limited, circuit broken, OAuth refreshed."""
 
     platform = "google"
@@ -216,16 +224,9 @@ class GoogleAdsConnector(HttpSource):
     async def gaql(self, query: str, *, endpoint: str) -> AsyncIterator[list[dict[str, Any]]]:
         """Pages of GoogleAdsRow dicts: one per stream batch, or one per search page."""
         if self.config.use_search_stream:
-            body = await self.request("POST", self._url("searchStream"), endpoint=endpoint,
-                                      data={"query": query})
-            if not isinstance(body, list):
-                raise self._bad(endpoint, "searchStream answer is not a JSON array")
-            for batch in body:
-                rows = batch.get("results", []) if isinstance(batch, dict) else None
-                if not isinstance(rows, list):
-                    raise self._bad(endpoint, "searchStream batch without a results list")
-                if rows:
-                    yield rows
+            async for batch in self.stream_rows(self._url("searchStream"), query,
+                                                endpoint=endpoint):
+                yield batch
             return
         token: str | None = None
         seen: set[str] = set()
