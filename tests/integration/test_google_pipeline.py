@@ -5,6 +5,7 @@ Every test that loads rows runs on SQLite and on PostgreSQL (the ``db_url`` fixt
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,14 +42,15 @@ async def gemu() -> AsyncIterator[GoogleAdsEmulator]:
 
 def write_config(tmp_path: Path, emu: GoogleAdsEmulator, db: str = "sqlite:///x.db",
                  accounts_first: bool = False, enrich: tuple[str, ...] = (),
-                 **google: Any) -> LoadedConfig:
+                 developer_token: bool = True, **google: Any) -> LoadedConfig:
     knobs = {"throttle_pause_seconds": 0.05, "backoff_base_seconds": 0.01,
              "breaker_reset_seconds": 0.2, "window_days": 3, **google}
     lines = [
         "[database]", f'url = "{db}"', "[metrics]", "enabled = false",
         "[runtime]", f'timezone = "{RUN_TZ}"', "account_jitter_seconds = 0",
         "[platforms.google]", f'base_url = "{emu.base_url}"', f'token_url = "{emu.token_url}"',
-        'developer_token = { env = "G_DEV" }', 'client_id = "sandbox-client-id"',
+        *(['developer_token = { env = "G_DEV" }'] if developer_token else []),
+        'client_id = "sandbox-client-id"',
         'client_secret = { env = "G_SECRET" }',
         *(f"{k} = {str(v).lower() if isinstance(v, bool) else v!r}".replace("'", '"')
           for k, v in knobs.items()),
@@ -160,6 +162,30 @@ async def test_fractional_conversions_reconcile_end_to_end(
         [(hist,)] = query(loaded, "SELECT COUNT(*) FROM ad_history WHERE account_id=? "
                           "AND ad_id LIKE 'campaign:%'", cid)
         assert hist == gemu.expected_totals(cid, since, until)["pmax_rows"]
+
+
+async def test_runs_without_a_developer_token(tmp_path: Path, gemu: GoogleAdsEmulator,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """No developer_token configured: no header is sent, nothing is warned, all rows load."""
+    loaded = write_config(tmp_path, gemu, developer_token=False)
+    with caplog.at_level(logging.INFO):
+        ads_res, acct_res = await once(loaded)
+    assert (ads_res.status, acct_res.status) == ("success", "success")
+    calls = [r for r in gemu.stats.recent if r.kind != "token"]
+    assert calls and all("developer-token" not in r.query for r in calls)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING
+                and r.name.startswith("within_daemon.sources")]
+
+
+async def test_a_version_that_refuses_the_developer_token_names_the_setting(
+        tmp_path: Path) -> None:
+    """An API version refusing the header fails the account with the setting to remove."""
+    emu = GoogleAdsEmulator(developer_token_policy="rejected")
+    async with emu.serve():
+        ads_res, _ = await once(write_config(tmp_path, emu))
+    errors = {a.error for a in ads_res.accounts}
+    assert ads_res.status == "failed" and len(errors) == 1
+    assert "[platforms.google] developer_token" in str(errors.pop())
 
 
 async def test_parked_account_beside_a_healthy_one(tmp_path: Path, gemu: GoogleAdsEmulator,

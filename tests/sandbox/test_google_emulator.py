@@ -195,17 +195,35 @@ async def test_page_size_is_not_supported(client: Client) -> None:
 
 async def test_auth_developer_token_and_manager_header(gemu: GoogleAdsEmulator,
                                                        client: Client) -> None:
-    """Bad bearer -> 401; missing developer token -> 401; managed customer needs its MCC."""
+    """Bad bearer -> 401; the developer token is ignored; managed customer needs its MCC."""
     s1, e1 = await client.stream(DIRECT, AD_Q, token="ya29.unknown")
     s2, _ = await client.post(DIRECT, "search", {"query": AD_Q},
                               headers={"developer-token": "wrong"})
     s3, e3 = await client.post(MANAGED, "search", {"query": AD_Q},
                                headers={"login-customer-id": DIRECT})
     s4, _ = await client.post(MANAGED, "search", {"query": AD_Q})
-    assert (s1, s2, s3, s4) == (401, 401, 403, 200)
+    assert (s1, s2, s3, s4) == (401, 200, 403, 200)
     assert e1[0]["error"]["status"] == "UNAUTHENTICATED"  # stream errors arrive in an array
     assert e3["error"]["details"][0]["errors"][0]["errorCode"] == {
         "authorizationError": "USER_PERMISSION_DENIED"}
+
+
+@pytest.mark.parametrize(("policy", "sent", "want"), [
+    ("optional", None, 200), ("optional", "anything", 200), ("required", None, 401),
+    ("required", "wrong", 401), ("required", DEV, 200), ("rejected", DEV, 400),
+    ("rejected", None, 200),
+])
+async def test_developer_token_policies(policy: str, sent: str | None, want: int) -> None:
+    """Optional (today) ignores the header, required checks it, rejected refuses it."""
+    emu = GoogleAdsEmulator(developer_token_policy=policy)  # type: ignore[arg-type]
+    async with emu.serve(), aiohttp.ClientSession() as session:
+        headers = {"Authorization": f"Bearer {emu.issue_token()}"}
+        if sent is not None:
+            headers["developer-token"] = sent
+        with anyio.fail_after(10):
+            async with session.post(f"{emu.base_url}/customers/{DIRECT}/googleAds:search",
+                                    json={"query": AD_Q}, headers=headers) as resp:
+                assert resp.status == want
 
 
 async def test_quota_faults_carry_retry_delay(gemu: GoogleAdsEmulator, client: Client) -> None:

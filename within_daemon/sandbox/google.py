@@ -5,9 +5,13 @@ Serves ``POST /v{N}/customers/{id}/googleAds:search`` (pages of 10,000 by defaul
 batch without rows omits ``results``), ``GET /v{N}/customers:listAccessibleCustomers`` and
 ``POST /token`` (also ``/oauth2/v3/token``) for the refresh-token grant, over the
 deterministic customers of ``google_data``. Requests need a live ``Authorization: Bearer``
-token minted here, the ``developer-token`` (unless ``developer_token=None``) and, for a
-customer under a manager, ``login-customer-id``. Errors are google.rpc.Status bodies with a
-GoogleAdsFailure detail (ad-apis.md §2.5); on searchStream they come wrapped in an array
+token minted here and, for a customer under a manager, ``login-customer-id``. The
+``developer-token`` header follows ``developer_token_policy``: ``optional`` (the default:
+Google's developer-token policy page says the header became optional and is ignored since
+September 2026, quota now belonging to the Cloud project; ad-apis.md §0), ``required`` (the
+versions before: it must match ``developer_token``) or ``rejected`` (a future major version
+that refuses it, as the same page announces; the exact answer is unconfirmed [U]).
+Errors are google.rpc.Status bodies with a GoogleAdsFailure detail (ad-apis.md §2.5); on searchStream they come wrapped in an array
 unless ``wrap_stream_errors`` is off. Faults are switched from Python (``set_fault``) or
 over HTTP (``/_sandbox/faults``), reusing ``faults.FaultPlan``.
 
@@ -130,6 +134,7 @@ class GoogleAdsEmulator(PlatformEmulator):
         seed: int = 11,
         api_version: str = DEFAULT_VERSION,
         developer_token: str | None = "sandbox-developer-token",
+        developer_token_policy: Literal["optional", "required", "rejected"] = "optional",
         client_id: str = "sandbox-client-id",
         client_secret: str = "sandbox-client-secret",
         token_lifetime: float = 3599.0,
@@ -142,6 +147,7 @@ class GoogleAdsEmulator(PlatformEmulator):
         self.customers = {c.customer_id: c for c in (customers or default_customers())}
         self.seed, self.api_version = seed, api_version
         self.developer_token = developer_token
+        self.developer_token_policy = developer_token_policy
         self.client_id, self.client_secret = client_id, client_secret
         self.token_lifetime = token_lifetime
         self.search_page_size, self.stream_batch_size = search_page_size, stream_batch_size
@@ -301,10 +307,15 @@ class GoogleAdsEmulator(PlatformEmulator):
             raise GoogleApiError(401, "Request had invalid authentication credentials.",
                                  family="authenticationError", reason="OAUTH_TOKEN_EXPIRED")
         dev = ctx.request.headers.get("developer-token")
-        if self.developer_token is not None and dev != self.developer_token:
+        policy = self.developer_token_policy
+        if policy == "required" and self.developer_token is not None \
+                and dev != self.developer_token:
             # [U] the exact answer to a missing or wrong developer token is unconfirmed.
             raise GoogleApiError(401, "The developer token is not valid.",
                                  family="authenticationError", reason="DEVELOPER_TOKEN_INVALID")
+        if policy == "rejected" and dev is not None:
+            raise GoogleApiError(400, "The developer-token header is no longer supported.",
+                                 family="requestError", reason="UNSUPPORTED_HEADER")
 
     # -- GAQL ---------------------------------------------------------------------------------
 

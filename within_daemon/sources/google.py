@@ -340,10 +340,9 @@ def _build(
         require(loaded.platform_secret("google", "client_id"), "platforms.google.client_id")
         require(loaded.platform_secret("google", "client_secret"),
                 "platforms.google.client_secret")
+    # Optional: Google's developer-token policy made the header optional (and ignored) in
+    # September 2026, quota belonging to the Cloud project; it is sent only when configured.
     developer = loaded.platform_secret("google", "developer_token")
-    if developer is None:
-        # Newer API versions sunset the developer token; older ones refuse the call.
-        log.warning("platforms.google.developer_token is not set; requests go without it")
     return GoogleAdsConnector(
         acc.account_id, refresh_token=refresh, access_token=None if refresh else access,
         client_id=loaded.platform_secret("google", "client_id"),
