@@ -12,8 +12,9 @@ September 2026, quota now belonging to the Cloud project; ad-apis.md §0), ``req
 versions before: it must match ``developer_token``) or ``rejected`` (a future major version
 that refuses it, as the same page announces; the exact answer is unconfirmed [U]).
 Errors are google.rpc.Status bodies with a GoogleAdsFailure detail (ad-apis.md §2.5); on
-searchStream they come wrapped in an array unless ``wrap_stream_errors`` is off. Faults are switched from Python (``set_fault``) or
-over HTTP (``/_sandbox/faults``), reusing ``faults.FaultPlan``.
+searchStream they come wrapped in an array unless ``wrap_stream_errors`` is off. Faults
+are switched from Python (``set_fault``) or over HTTP (``/_sandbox/faults``), reusing
+``faults.FaultPlan``.
 
 A searchStream answer is written as it is "computed": one piece per batch, ``stream_delay``
 seconds apart, as the real API streams a big account's query over minutes ("searchStream
