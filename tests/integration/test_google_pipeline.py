@@ -162,6 +162,13 @@ async def test_fractional_conversions_reconcile_end_to_end(
         [(hist,)] = query(loaded, "SELECT COUNT(*) FROM ad_history WHERE account_id=? "
                           "AND ad_id LIKE 'campaign:%'", cid)
         assert hist == gemu.expected_totals(cid, since, until)["pmax_rows"]
+        # The feature store's account conversion rate on the last day: the fractional sums
+        # (PMax included) of the days before it.
+        [(conv, clicks)] = query(loaded, "SELECT SUM(conversions), SUM(clicks) FROM ad_data "
+                                 "WHERE account_id=? AND date < ?", cid, until)
+        [(cvr,)] = query(loaded, "SELECT value_real FROM feature_online WHERE entity='account' "
+                         "AND feature='acct_cvr_7d' AND entity_key LIKE ?", f"%{cid}%")
+        assert conv != round(conv) and cvr == pytest.approx(conv / clicks)
 
 
 async def test_runs_without_a_developer_token(tmp_path: Path, gemu: GoogleAdsEmulator,
