@@ -21,6 +21,10 @@ How each backend changes a column's type:
   the new table, copy every row, drop the old one, rename, re-create its indexes. All inside
   the migration's one transaction, so an interrupted migration leaves the old tables.
   Whole numbers already stored are copied as REAL (2 -> 2.0), which loses nothing.
+
+The rebuilt tables take the column lists migration 9 knows: the fact tables' extras are
+frozen in ``_V9_EXTRAS``; the rollup and unified tables come from today's definitions, so a
+later change to those tables must freeze their migration-9 form here first.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 import re
 
 from ..transforms.aggregation import ROLLUP_TABLES
-from .sqlite_schema import ACCOUNT_TABLE, AD_TABLE, Dialect, fact_table_ddl
+from .sqlite_schema import ACCOUNT_TABLE, AD_TABLE, PROVENANCE, Dialect, fact_table_ddl
 
 #: The conversion columns and the tables that carry them.
 CONVERSION_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -37,6 +41,9 @@ CONVERSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "unified_ad_data": ("conversions",),
     **{name: ("conversions",) for name in ROLLUP_TABLES},
 }
+#: The fact tables' columns added by migrations before 9, frozen here: a column a later
+#: migration adds must not appear in this rebuild (it does not exist yet when 9 runs).
+_V9_EXTRAS: dict[str, tuple[str, ...]] = {"ad_data": ("attribution_window",), "account_data": ()}
 #: Indexes to re-create after a SQLite rebuild (dropping a table drops its indexes).
 _INDEXES: dict[str, tuple[str, ...]] = {
     "ad_data": ("CREATE INDEX IF NOT EXISTS ad_data_by_date ON ad_data (date)",),
@@ -58,7 +65,8 @@ def _create(table: str, d: Dialect) -> tuple[str, tuple[str, ...]]:
     if table in ("ad_data", "account_data"):
         t = AD_TABLE if table == "ad_data" else ACCOUNT_TABLE
         # Column order as the released migrations left it: extras were added by ALTER.
-        return fact_table_ddl(t, d, with_extras=True), t.columns
+        extras = _V9_EXTRAS[table]
+        return fact_table_ddl(t, d, extras=extras), (*t.fields, *PROVENANCE, *extras)
     if table == "unified_ad_data":
         ddl = unified_ddl(d)[0]
     else:

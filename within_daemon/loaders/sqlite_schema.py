@@ -145,11 +145,11 @@ def day_check(column: str, d: Dialect) -> str:
     return f"{column} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
 
 
-def fact_table_ddl(table: FactTable, d: Dialect = SQLITE, *, with_extras: bool = False) -> str:
-    """``CREATE TABLE`` of a fact table, optionally with the columns later migrations added.
+def fact_table_ddl(table: FactTable, d: Dialect = SQLITE, *,
+                   extras: tuple[str, ...] = ()) -> str:
+    """``CREATE TABLE`` of a fact table, optionally with columns later migrations added.
 
-    ``with_extras`` puts them after the provenance columns, where ``ALTER TABLE ... ADD
-    COLUMN`` put them.
+    ``extras`` go after the provenance columns, where ``ALTER TABLE ... ADD COLUMN`` put them.
     """
     cols = []
     for c in table.fields:
@@ -157,8 +157,7 @@ def fact_table_ddl(table: FactTable, d: Dialect = SQLITE, *, with_extras: bool =
         check = f" CHECK ({day_check(c, d)})" if c == "date" else ""
         cols.append(f"{c} {column_type(c)}{null}{check}")
     cols += ["run_id TEXT", "fetched_at TEXT", "loaded_at TEXT"]
-    if with_extras:
-        cols += [f"{c} {column_type(c)}" for c in table.extras]
+    cols += [f"{c} {column_type(c)}" for c in extras]
     cols.append(f"PRIMARY KEY ({', '.join(table.storage_key)})")
     body = ",\n  ".join(cols)
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {body}\n){d.table_suffix}"
