@@ -73,8 +73,8 @@ MAX_POLL_SECONDS = 60.0
 POLL_AUTH_RETRIES = 5
 
 
-def hosts_for(config: AmazonConfig, region: AmazonRegion | None = None, base_url: str | None = None,
-              token_url: str | None = None) -> tuple[str, str]:
+def hosts_for(config: AmazonConfig, region: AmazonRegion | None = None,
+              base_url: str | None = None, token_url: str | None = None) -> tuple[str, str]:
     """API and token URLs of an account: its own, else its region's, else the platform's.
 
     A region's hosts are ``[platforms.amazon.regions.<R>]`` where configured, else Amazon's
@@ -87,6 +87,8 @@ def hosts_for(config: AmazonConfig, region: AmazonRegion | None = None, base_url
         if over is not None:
             api, token = over.base_url or api, over.token_url or token
     return (base_url or api).rstrip("/"), token_url or token
+
+
 _json = msgspec.json.Decoder()
 
 
