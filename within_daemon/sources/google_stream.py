@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -212,6 +213,17 @@ class OpenStream:
         self._resp.close()
 
 
+async def _error_body(resp: aiohttp.ClientResponse, limit: int = 1 << 20) -> bytes:
+    """The body of an error answer, at most ``limit`` bytes (enough for any error object)."""
+    body = bytearray()
+    while len(body) < limit:
+        chunk = await resp.content.read(limit - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
+
+
 class StreamingSource(HttpSource):
     """The searchStream path of a connector, read as the bytes arrive.
 
@@ -236,15 +248,16 @@ class StreamingSource(HttpSource):
         # No total limit: each silence (connect, headers, every read) is limited instead.
         limit = self.settings.timeout_seconds
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit, sock_read=limit)
-        outcome = "error"
+        outcome, t0 = "error", time.monotonic()
         try:
             for attempt in (0, 1):
                 prep = await self.prepare(method, endpoint, params, data)
                 self.requests_made += 1
                 try:
-                    resp = await session.request(method, url, data=prep.data,
-                                                 headers=prep.headers, timeout=timeout)
-                    body = b"" if resp.status == 200 else await resp.content.read(1 << 20)
+                    resp = await session.request(method, url, params=prep.params,
+                                                 data=prep.data, headers=prep.headers,
+                                                 timeout=timeout)
+                    body = b"" if resp.status == 200 else await _error_body(resp)
                 except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                     raise TransientError(f"{endpoint}: {type(exc).__name__}: {exc}",
                                          platform=self.platform,
@@ -267,8 +280,10 @@ class StreamingSource(HttpSource):
             self._count_error(exc)
             raise
         finally:
-            if self.metrics is not None:
+            if self.metrics is not None:  # the latency is the wait for the answer's head
                 self.metrics.http_requests.labels(self.platform, endpoint, outcome).inc()
+                self.metrics.http_latency.labels(self.platform, endpoint).observe(
+                    time.monotonic() - t0)
 
     async def stream_rows(self, url: str, query: str, *,
                           endpoint: str) -> AsyncIterator[list[dict[str, Any]]]:
