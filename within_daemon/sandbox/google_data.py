@@ -43,6 +43,7 @@ from within_daemon.sandbox.google_gaql import (
     date_range,
     holds,
 )
+from within_daemon.sandbox.google_gaql import parse_gaql as parse_gaql  # kept importable here
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
