@@ -26,6 +26,7 @@ from .platform_config import (
     FACEBOOK_DEFAULT_BASE_URL,
     PLATFORM_SECRET_FIELDS,
     AmazonConfig,
+    AmazonRegion,
     FacebookConfig,
     GoogleConfig,
     PlatformsConfig,
@@ -121,6 +122,11 @@ class AccountConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: Requests per minute this account may make.
     rate_limit: PositiveFloat = 200.0
     name: str | None = None
+    #: Amazon only: the API region of the profile (its API and token hosts follow it).
+    region: AmazonRegion | None = None
+    #: Amazon only: this account's own API / token host (beats ``region``).
+    base_url: str | None = None
+    token_url: str | None = None
 
     # A literal token sits in this struct as a plain string: never show it.
     __repr__ = masked_repr
@@ -286,6 +292,12 @@ def _check(path: Path, cfg: Config) -> None:
         if not math.isfinite(acc.rate_limit):
             raise ConfigError(f"{path}: accounts[{i}].rate_limit: expected a finite number of "
                               f"requests per minute, got {acc.rate_limit}")
+        hosts = [k for k in ("region", "base_url", "token_url") if getattr(acc, k) is not None]
+        if hosts and acc.platform != "amazon":
+            raise ConfigError(
+                f"{path}: accounts[{i}].{hosts[0]}: only amazon accounts choose their hosts "
+                f"per account (use [platforms.{acc.platform}] base_url)"
+            )
         if acc.platform not in SUPPORTED_PLATFORMS:
             raise ConfigError(
                 f"{path}: accounts[{i}].platform: '{acc.platform}' has no connector yet "

@@ -24,6 +24,15 @@ GOOGLE_DEFAULT_BASE_URL = "https://googleads.googleapis.com/v26"
 GOOGLE_DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 AMAZON_DEFAULT_BASE_URL = "https://advertising-api.amazon.com"
 AMAZON_DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+AmazonRegion = Literal["NA", "EU", "FE"]
+#: Amazon Ads API and Login-with-Amazon token hosts per region: a profile is served by its
+#: region's host only (Amazon Ads "API endpoints" page; LwA "access tokens" guide; Airbyte
+#: source-amazon-ads URL_MAPPING; ad-apis.md §0 and §3.1).
+AMAZON_REGIONS: dict[str, tuple[str, str]] = {
+    "NA": ("https://advertising-api.amazon.com", "https://api.amazon.com/auth/o2/token"),
+    "EU": ("https://advertising-api-eu.amazon.com", "https://api.amazon.co.uk/auth/o2/token"),
+    "FE": ("https://advertising-api-fe.amazon.com", "https://api.amazon.co.jp/auth/o2/token"),
+}
 TIKTOK_DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3"
 
 
@@ -119,9 +128,19 @@ class GoogleConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     __repr__ = masked_repr
 
 
+class AmazonHosts(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Hosts of one Amazon region, replacing Amazon's own (a proxy, a test stand-in)."""
+
+    base_url: str | None = None
+    token_url: str | None = None
+
+
 class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    #: Hosts of accounts without a ``region`` (North America by default).
     base_url: str = AMAZON_DEFAULT_BASE_URL
     token_url: str = AMAZON_DEFAULT_TOKEN_URL
+    #: Per region, hosts that replace ``AMAZON_REGIONS`` for accounts with that ``region``.
+    regions: dict[AmazonRegion, AmazonHosts] = msgspec.field(default_factory=dict)
     client_id: SecretValue = None
     client_secret: SecretValue = None
     #: Attribution window for conversions and sales, recorded with the rows.

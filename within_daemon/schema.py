@@ -2,8 +2,12 @@
 
 The seed document fixes the 24 ad fields and the 14 account fields; ``date`` and
 ``currency`` are ours (the day the metrics cover, in the account's time zone, and the
-money unit of ``spend``). Keeping the lists here means the loader's DDL, the normalizer's
-output and the validator's default schema cannot drift apart.
+money unit of ``spend``). One deliberate departure from the seed: ``conversions`` and
+``daily_conversions`` are real numbers, not integers, because attribution models (Google's
+data-driven attribution above all) credit fractions of a conversion to each ad and the
+account's total is the sum of those fractions; rounding per ad-day would lose conversions
+and make ad rows disagree with the account totals. Keeping the lists here means the
+loader's DDL, the normalizer's output and the validator's default schema cannot drift apart.
 """
 
 from __future__ import annotations
@@ -33,6 +37,19 @@ ACCOUNT_FIELDS: tuple[str, ...] = (
 
 ACCOUNT_KEY: tuple[str, ...] = ("platform", "account_id", "date")
 
+#: ``ad_id`` prefix of ad-day rows that are not one ad's. Google Performance Max campaigns
+#: have no ads (no ``ad_group_ad`` rows), yet their spend is part of the account's totals; they
+#: are loaded per campaign and day as ``ad_id = "campaign:<campaign id>"`` (real ad ids are
+#: digits, so the two never collide), with no ad group and no creative, so that ad rows add up
+#: to the account's totals. Everything that is about ads themselves (creative enrichment,
+#: the ad-score dataset) skips them; sums (rollups, drift check, account datasets) keep them.
+CAMPAIGN_LEVEL_PREFIX = "campaign:"
+
+
+def is_ad_level(ad_id: Any) -> bool:
+    """Whether an ad-day row's ``ad_id`` names an ad (not a campaign-level row)."""
+    return not (isinstance(ad_id, str) and ad_id.startswith(CAMPAIGN_LEVEL_PREFIX))
+
 PLATFORMS: tuple[str, ...] = ("facebook", "google", "amazon", "tiktok", "internal")
 
 #: Default validation schema for ad-day records, in the seed's schema language.
@@ -46,7 +63,8 @@ AD_DATA_SCHEMA: dict[str, dict[str, Any]] = {
     "clicks": {"type": "integer", "required": True, "min": 0},
     "ctr": {"type": "float", "required": False, "min": 0, "max": 1},
     "spend": {"type": "float", "required": True, "min": 0},
-    "conversions": {"type": "integer", "required": False, "min": 0},
+    # A real number: attribution models credit fractions of a conversion (see README).
+    "conversions": {"type": "float", "required": False, "min": 0},
     "start_date": {"type": "date", "required": False},
     "end_date": {"type": "date", "required": False},
     "date": {"type": "date", "required": True},
@@ -68,7 +86,7 @@ ACCOUNT_DATA_SCHEMA: dict[str, dict[str, Any]] = {
     "daily_spend": {"type": "float", "required": True, "min": 0},
     "daily_impressions": {"type": "integer", "required": True, "min": 0},
     "daily_clicks": {"type": "integer", "required": True, "min": 0},
-    "daily_conversions": {"type": "integer", "required": False, "min": 0},
+    "daily_conversions": {"type": "float", "required": False, "min": 0},
     "daily_revenue": {"type": "float", "required": False, "min": 0},
     "currency": {"type": "string", "required": False, "max_length": 3},
 }

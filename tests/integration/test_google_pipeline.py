@@ -5,6 +5,7 @@ Every test that loads rows runs on SQLite and on PostgreSQL (the ``db_url`` fixt
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,14 +41,16 @@ async def gemu() -> AsyncIterator[GoogleAdsEmulator]:
 
 
 def write_config(tmp_path: Path, emu: GoogleAdsEmulator, db: str = "sqlite:///x.db",
-                 **google: Any) -> LoadedConfig:
+                 accounts_first: bool = False, enrich: tuple[str, ...] = (),
+                 developer_token: bool = True, **google: Any) -> LoadedConfig:
     knobs = {"throttle_pause_seconds": 0.05, "backoff_base_seconds": 0.01,
              "breaker_reset_seconds": 0.2, "window_days": 3, **google}
     lines = [
         "[database]", f'url = "{db}"', "[metrics]", "enabled = false",
         "[runtime]", f'timezone = "{RUN_TZ}"', "account_jitter_seconds = 0",
         "[platforms.google]", f'base_url = "{emu.base_url}"', f'token_url = "{emu.token_url}"',
-        'developer_token = { env = "G_DEV" }', 'client_id = "sandbox-client-id"',
+        *(['developer_token = { env = "G_DEV" }'] if developer_token else []),
+        'client_id = "sandbox-client-id"',
         'client_secret = { env = "G_SECRET" }',
         *(f"{k} = {str(v).lower() if isinstance(v, bool) else v!r}".replace("'", '"')
           for k, v in knobs.items()),
@@ -56,11 +59,16 @@ def write_config(tmp_path: Path, emu: GoogleAdsEmulator, db: str = "sqlite:///x.
         "[[accounts]]", 'platform = "google"', f'account_id = "{MANAGED}"',
         f'login_customer_id = "{MANAGER}"', 'refresh_token = { env = "G_RT2" }',
         "rate_limit = 60000",
-        "[[tasks]]", 'name = "google_ads"', 'pipeline = "AdDataPipeline"',
-        'platform = "google"', f"lookback_days = {LOOKBACK}",
-        "[[tasks]]", 'name = "google_accounts"', 'pipeline = "AccountDataPipeline"',
-        'platform = "google"', f"lookback_days = {LOOKBACK}",
     ]
+    tasks = [
+        ["[[tasks]]", 'name = "google_ads"', 'pipeline = "AdDataPipeline"',
+         'platform = "google"', f"lookback_days = {LOOKBACK}",
+         "enrich = [" + ", ".join(f'"{e}"' for e in enrich) + "]"],
+        ["[[tasks]]", 'name = "google_accounts"', 'pipeline = "AccountDataPipeline"',
+         'platform = "google"', f"lookback_days = {LOOKBACK}"],
+    ]
+    for t in (tasks[::-1] if accounts_first else tasks):
+        lines += t
     path = tmp_path / "within.toml"
     path.write_text("\n".join(lines) + "\n")
     return load_config(path)
@@ -99,15 +107,22 @@ async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path, gemu: Google
         [(n, spend, clicks, imp, conv)] = query(
             loaded, "SELECT COUNT(*), SUM(spend), SUM(clicks), SUM(impressions), "
             "SUM(conversions) FROM ad_data WHERE platform='google' AND account_id=?", cid)
-        assert (n, round(spend, 2), clicks, imp, conv) == (
+        assert (n, round(spend, 2), clicks, imp, round(conv, 2)) == (
             want["rows"], want["spend"], want["clicks"], want["impressions"],
-            want["conversions"])
+            round(want["conversions"], 2))
         days = query(loaded, "SELECT date, daily_spend, daily_impressions, campaign_count, "
-                     "ad_count FROM account_data WHERE account_id=? ORDER BY date", cid)
+                     "ad_count, daily_conversions FROM account_data WHERE account_id=? "
+                     "ORDER BY date", cid)
         assert len(days) == LOOKBACK
         assert round(sum(d[1] for d in days), 2) == want["spend"]
         assert sum(d[2] for d in days) == want["impressions"]
         assert {d[0]: (d[3], d[4]) for d in days} == want["active"]
+        assert round(sum(d[5] for d in days), 2) == round(want["conversions"], 2)
+        # Performance Max: campaign-level rows, marked in ad_id, no ad group, no creative.
+        [(pmax, groups, texts)] = query(
+            loaded, "SELECT COUNT(*), COUNT(ad_group_id), COUNT(headline) FROM ad_data "
+            "WHERE account_id=? AND ad_id LIKE 'campaign:%'", cid)
+        assert (pmax, groups, texts) == (want["pmax_rows"], 0, 0) and pmax > 0
     assert ads_res.fetched == ads_res.loaded == sum(
         gemu.expected_totals(c, since, until)["rows"] for c in (DIRECT, MANAGED))
     assert query(loaded, "SELECT COUNT(*) FROM ledger WHERE status='complete'") == [
@@ -117,6 +132,67 @@ async def test_run_once_loads_exact_rows_and_totals(tmp_path: Path, gemu: Google
                           MANAGED)
     assert currency == "EUR"
     assert gemu.refreshes == 2  # one token per account, reused by both tasks
+
+
+async def test_fractional_conversions_reconcile_end_to_end(
+        tmp_path: Path, gemu: GoogleAdsEmulator, db_url: str) -> None:
+    """Fractions and PMax rows add up to the customer totals (no drift); PMax gets no creative."""
+    loaded = write_config(tmp_path, gemu, db_url, accounts_first=True,
+                          enrich=("sentiment", "historical_performance"))
+    results = await once(loaded)
+    assert [r.status for r in results] == ["success", "success"]
+    since, until = window()
+    for cid in (DIRECT, MANAGED):
+        want = gemu.expected_totals(cid, since, until)["conversions"]
+        assert want != round(want)  # the oracle's total is fractional
+        [(rolled, cpa, spend)] = query(
+            loaded, "SELECT SUM(conversions), SUM(spend) / SUM(conversions), SUM(spend) "
+            "FROM rollup_account_daily WHERE platform='google' AND account_id=?", cid)
+        assert rolled == pytest.approx(want)
+        assert cpa == pytest.approx(spend / want)
+        [(n, passed, issues)] = query(
+            loaded, "SELECT COUNT(*), MAX(passed), MAX(issues_json) FROM quality_reports "
+            "WHERE account_id=? AND dimension='consistency'", cid)
+        assert n >= 1 and passed == 1, issues
+        assert "account_totals" not in (issues or ""), issues
+        [(creatives, pmax_creatives)] = query(
+            loaded, "SELECT COUNT(*), SUM(CASE WHEN ad_id LIKE 'campaign:%' THEN 1 ELSE 0 END) "
+            "FROM ad_creative_features WHERE account_id=?", cid)
+        assert creatives == 12 and pmax_creatives == 0
+        [(hist,)] = query(loaded, "SELECT COUNT(*) FROM ad_history WHERE account_id=? "
+                          "AND ad_id LIKE 'campaign:%'", cid)
+        assert hist == gemu.expected_totals(cid, since, until)["pmax_rows"]
+        # The feature store's account conversion rate on the last day: the fractional sums
+        # (PMax included) of the days before it.
+        [(conv, clicks)] = query(loaded, "SELECT SUM(conversions), SUM(clicks) FROM ad_data "
+                                 "WHERE account_id=? AND date < ?", cid, until)
+        [(cvr,)] = query(loaded, "SELECT value_real FROM feature_online WHERE entity='account' "
+                         "AND feature='acct_cvr_7d' AND entity_key LIKE ?", f"%{cid}%")
+        assert conv != round(conv) and cvr == pytest.approx(conv / clicks)
+
+
+async def test_runs_without_a_developer_token(tmp_path: Path, gemu: GoogleAdsEmulator,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """No developer_token configured: no header is sent, nothing is warned, all rows load."""
+    loaded = write_config(tmp_path, gemu, developer_token=False)
+    with caplog.at_level(logging.INFO):
+        ads_res, acct_res = await once(loaded)
+    assert (ads_res.status, acct_res.status) == ("success", "success")
+    calls = [r for r in gemu.stats.recent if r.kind != "token"]
+    assert calls and all("developer-token" not in r.query for r in calls)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING
+                and r.name.startswith("within_daemon.sources")]
+
+
+async def test_a_version_that_refuses_the_developer_token_names_the_setting(
+        tmp_path: Path) -> None:
+    """An API version refusing the header fails the account with the setting to remove."""
+    emu = GoogleAdsEmulator(developer_token_policy="rejected")
+    async with emu.serve():
+        ads_res, _ = await once(write_config(tmp_path, emu))
+    errors = {a.error for a in ads_res.accounts}
+    assert ads_res.status == "failed" and len(errors) == 1
+    assert "[platforms.google] developer_token" in str(errors.pop())
 
 
 async def test_parked_account_beside_a_healthy_one(tmp_path: Path, gemu: GoogleAdsEmulator,

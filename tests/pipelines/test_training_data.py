@@ -41,7 +41,7 @@ def day(i: int) -> str:
 
 
 def record(ad_id: str, i: int, *, impressions: int = 1000, clicks: int = 10,
-           spend: float = 10.0, revenue: float = 20.0, conversions: int = 1,
+           spend: float = 10.0, revenue: float = 20.0, conversions: float = 1,
            account: str = "acct1") -> dict[str, Any]:
     r: dict[str, Any] = dict.fromkeys(AD_FIELDS)
     r.update(ad_id=ad_id, platform="facebook", account_id=account, campaign_id="c1",
@@ -202,6 +202,44 @@ async def test_account_health_has_no_leakage_either_way(
             assert row["next_roas"] == c[key]["next_roas"], key
             assert row["spend_pacing"] == c[key]["spend_pacing"], key  # spend kept as is
     assert c[("acct1", day(d))]["trail_roas"] != b[("acct1", day(d))]["trail_roas"]
+
+
+async def test_fractional_conversions_reach_the_datasets(
+        db: DatabaseLoader, tmp_path: Path) -> None:
+    """0.25 conversions per ad-day stay 0.25: trailing sums, cvr and ad history keep them."""
+    recs = [record(ad, i, clicks=10, conversions=0.25) for ad in CTR_PER_MILLE
+            for i in range(DAYS)]
+    await write(db, recs, run_id="r1")
+    pipe = TrainingDataPipeline(db, tmp_path / "store")
+    built = await pipe.build_account_health(purge=False)
+    rows = all_rows(pipe.store, "account_health", built["version"])
+    row = rows[("acct1", day(40))]
+    # 28 trailing days x 4 ads x 0.25: an integer store would have refused or rounded each.
+    assert row["trail_conversions"] == pytest.approx(28.0)
+    assert row["trail_cvr"] == pytest.approx(28.0 / (28 * 4 * 10))
+    [hist] = await db.fetch_dicts(
+        "SELECT ad_cvr_7d, ad_cpa_7d FROM ad_history WHERE ad_id = 'ad1' AND date = ?",
+        [day(20)])
+    assert (hist["ad_cvr_7d"], hist["ad_cpa_7d"]) == (
+        pytest.approx(0.025), pytest.approx(70.0 / 1.75))
+
+
+async def test_campaign_level_rows_count_in_sums_but_are_not_scored(
+        db: DatabaseLoader, tmp_path: Path) -> None:
+    """PMax campaign rows are no ad: out of ad_score, inside the account-health sums."""
+    await write(db, base_records(), run_id="r1")
+    pipe = TrainingDataPipeline(db, tmp_path / "store")
+    before = all_rows(pipe.store, "account_health",
+                      (await pipe.build_account_health(purge=False))["version"])
+    pmax = [record("campaign:21000000900", i, clicks=500, spend=5.0) for i in range(DAYS)]
+    await write(db, pmax, run_id="r2", fetched_at="2024-07-01T00:00:00+00:00")
+    scored = await pipe.build_ad_score(purge=False)
+    ads = {k[1] for k in all_rows(pipe.store, "ad_score", scored["version"])}
+    assert ads == set(CTR_PER_MILLE)
+    after = all_rows(pipe.store, "account_health",
+                     (await pipe.build_account_health(purge=False))["version"])
+    key = ("acct1", day(40))
+    assert after[key]["trail_spend"] == pytest.approx(before[key]["trail_spend"] + 28 * 5.0)
 
 
 # -- split -----------------------------------------------------------------------------------

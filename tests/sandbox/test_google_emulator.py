@@ -11,7 +11,8 @@ import msgspec
 import pytest
 
 from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.google_data import GaqlError, SandboxCustomer, parse_gaql
+from within_daemon.sandbox.google_data import SandboxCustomer
+from within_daemon.sandbox.google_gaql import GaqlError, parse_gaql
 
 DIRECT, MANAGED, MANAGER = "5550000001", "5550000002", "5559999999"
 DEV = "sandbox-developer-token"
@@ -94,11 +95,42 @@ async def test_stream_rows_match_the_oracle(gemu: GoogleAdsEmulator, client: Cli
     rows = results(body)
     want = gemu.expected_totals(DIRECT, "2024-03-01", "2024-03-03")
     assert status == 200 and isinstance(body, list)
-    assert len(rows) == want["rows"] and len(body) == -(-want["rows"] // 10)
-    assert sum(int(r["metrics"]["impressions"]) for r in rows) == want["impressions"]
-    assert sum(int(r["metrics"].get("costMicros", "0")) for r in rows) == want["cost_micros"]
+    # PMax campaigns have no ad_group_ad rows (they count in the customer's totals only).
+    assert len(rows) == want["ad_rows"] and len(body) == -(-want["ad_rows"] // 10)
+    assert want["pmax_rows"] > 0
+    assert sum(int(r["metrics"]["impressions"]) for r in rows) < want["impressions"]
     assert "queryResourceConsumption" in body[-1] and "queryResourceConsumption" not in body[0]
     assert body[0]["fieldMask"].startswith("campaign.id,adGroup.id,adGroupAd.ad.id")
+
+
+async def test_pmax_spend_is_in_customer_totals_but_not_in_ad_rows(
+        gemu: GoogleAdsEmulator, client: Client) -> None:
+    """Customer totals = ad_group_ad sums + PMax campaign sums; PMax has no ad rows."""
+    when = "WHERE segments.date BETWEEN '2024-03-01' AND '2024-03-03'"
+    met = "metrics.impressions, metrics.cost_micros, metrics.conversions"
+
+    async def total(q: str) -> tuple[int, int, float]:
+        status, body = await client.stream(DIRECT, q)
+        assert status == 200, body
+        rows = results(body)
+        return (sum(int(r["metrics"].get("impressions", 0)) for r in rows),
+                sum(int(r["metrics"].get("costMicros", 0)) for r in rows),
+                sum(r["metrics"].get("conversions", 0.0) for r in rows))
+
+    ads = await total(f"SELECT ad_group_ad.ad.id, segments.date, {met} FROM ad_group_ad {when}")
+    cust = await total(f"SELECT customer.id, segments.date, {met} FROM customer {when}")
+    pmax = await total(f"SELECT campaign.id, segments.date, {met} FROM campaign {when} "
+                       "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX'")
+    camps = await total(f"SELECT campaign.id, segments.date, {met} FROM campaign {when}")
+    assert pmax[0] > 0 and pmax[1] > 0
+    assert (ads[0] + pmax[0], ads[1] + pmax[1]) == (cust[0], cust[1]) == (camps[0], camps[1])
+    assert ads[2] + pmax[2] == pytest.approx(cust[2])
+    want = gemu.expected_totals(DIRECT, "2024-03-01", "2024-03-03")
+    assert (want["impressions"], want["cost_micros"]) == (cust[0], cust[1])
+    _, body = await client.stream(DIRECT, "SELECT campaign.id, campaign.advertising_channel_type "
+                                  "FROM campaign")
+    channels = {r["campaign"]["advertisingChannelType"] for r in results(body)}
+    assert channels == {"SEARCH", "PERFORMANCE_MAX"}
 
 
 async def test_int64_as_strings_and_zero_metrics_omitted(client: Client) -> None:
@@ -163,17 +195,35 @@ async def test_page_size_is_not_supported(client: Client) -> None:
 
 async def test_auth_developer_token_and_manager_header(gemu: GoogleAdsEmulator,
                                                        client: Client) -> None:
-    """Bad bearer -> 401; missing developer token -> 401; managed customer needs its MCC."""
+    """Bad bearer -> 401; the developer token is ignored; managed customer needs its MCC."""
     s1, e1 = await client.stream(DIRECT, AD_Q, token="ya29.unknown")
     s2, _ = await client.post(DIRECT, "search", {"query": AD_Q},
                               headers={"developer-token": "wrong"})
     s3, e3 = await client.post(MANAGED, "search", {"query": AD_Q},
                                headers={"login-customer-id": DIRECT})
     s4, _ = await client.post(MANAGED, "search", {"query": AD_Q})
-    assert (s1, s2, s3, s4) == (401, 401, 403, 200)
+    assert (s1, s2, s3, s4) == (401, 200, 403, 200)
     assert e1[0]["error"]["status"] == "UNAUTHENTICATED"  # stream errors arrive in an array
     assert e3["error"]["details"][0]["errors"][0]["errorCode"] == {
         "authorizationError": "USER_PERMISSION_DENIED"}
+
+
+@pytest.mark.parametrize(("policy", "sent", "want"), [
+    ("optional", None, 200), ("optional", "anything", 200), ("required", None, 401),
+    ("required", "wrong", 401), ("required", DEV, 200), ("rejected", DEV, 400),
+    ("rejected", None, 200),
+])
+async def test_developer_token_policies(policy: str, sent: str | None, want: int) -> None:
+    """Optional (today) ignores the header, required checks it, rejected refuses it."""
+    emu = GoogleAdsEmulator(developer_token_policy=policy)  # type: ignore[arg-type]
+    async with emu.serve(), aiohttp.ClientSession() as session:
+        headers = {"Authorization": f"Bearer {emu.issue_token()}"}
+        if sent is not None:
+            headers["developer-token"] = sent
+        with anyio.fail_after(10):
+            async with session.post(f"{emu.base_url}/customers/{DIRECT}/googleAds:search",
+                                    json={"query": AD_Q}, headers=headers) as resp:
+                assert resp.status == want
 
 
 async def test_quota_faults_carry_retry_delay(gemu: GoogleAdsEmulator, client: Client) -> None:
@@ -254,7 +304,7 @@ async def test_customer_query_and_metric_filter(gemu: GoogleAdsEmulator, client:
     assert results(info)[0]["customer"]["currencyCode"] == "EUR"
     assert sum(int(r["metrics"]["impressions"]) for r in results(days)) == want["impressions"]
     assert all(int(r["metrics"]["impressions"]) > 800 for r in results(big))
-    assert 0 < len(results(big)) < want["rows"]
+    assert 0 < len(results(big)) < want["ad_rows"]
 
 
 def test_gaql_parser() -> None:

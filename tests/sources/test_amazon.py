@@ -28,7 +28,7 @@ from within_daemon.errors import (
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.amazon import AmazonEmulator
 from within_daemon.schema import AD_DATA_SCHEMA
-from within_daemon.sources.amazon import AmazonAdsConnector
+from within_daemon.sources.amazon import POLL_AUTH_RETRIES, AmazonAdsConnector
 from within_daemon.sources.amazon_errors import (
     classify_error,
     duplicate_report_id,
@@ -295,6 +295,27 @@ async def test_401_after_refresh_is_auth_error(emu: AmazonEmulator) -> None:
             await ad_rows(conn)
     assert emu.stats.count(US, "create", 401) == 2
     assert emu.stats.count(kind="token", status=200) == 2
+
+
+async def test_transient_401_on_status_polls_is_retried(emu: AmazonEmulator) -> None:
+    """Status polls answering 401 even after a refresh are polled again; the pull completes."""
+    emu.set_fault(US, "poll_unauthorized", count=4)
+    async with connector(emu) as conn:
+        rows = await ad_rows(conn)
+    assert len(rows) == emu.expected_rows(US, *RANGE)
+    assert emu.stats.count(US, "status", 401) == 4
+    assert emu.stats.count(kind="token", status=200) >= 3  # each poll 401 refreshes first
+
+
+async def test_401_on_every_status_poll_stops_the_account(emu: AmazonEmulator) -> None:
+    """A poll 401 that never clears is an AuthError after the bounded retries."""
+    emu.set_fault(US, "poll_unauthorized")
+    async with connector(emu) as conn:
+        with anyio.fail_after(10), pytest.raises(AuthError, match="HTTP 401"):
+            await ad_rows(conn)
+    # One poll with its refreshed repeat, then POLL_AUTH_RETRIES more of them.
+    assert emu.stats.count(US, "status", 401) == 2 * (1 + POLL_AUTH_RETRIES)
+    assert emu.stats.count(US, "create", 401) == 0
 
 
 async def test_refused_refresh_token_is_auth_error(emu: AmazonEmulator) -> None:

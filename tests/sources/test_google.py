@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from within_daemon.observability.metrics import Metrics
 from within_daemon.platform_config import GoogleConfig
 from within_daemon.sandbox.google import GoogleAdsEmulator
 from within_daemon.sandbox.google_data import SandboxCustomer
+from within_daemon.schema import is_ad_level
 from within_daemon.sources.google import DEVELOPER_PAUSES, GoogleAdsConnector
 from within_daemon.sources.google_errors import DAILY_QUOTA_FALLBACK_SECONDS, classify_error
 from within_daemon.transforms.normalization import DataNormalizer
@@ -55,6 +57,12 @@ async def rows_of(conn: GoogleAdsConnector, rng: tuple[str, str] = RANGE,
     return out
 
 
+def key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The natural key of a raw ad-day row (or of a PMax campaign-day row)."""
+    ad = row.get("adGroupAd", {}).get("ad", {}).get("id")
+    return (row["segments"]["date"], ad or row["campaign"]["id"])
+
+
 def api_calls(emu: GoogleAdsEmulator, account: str = DIRECT) -> list[Any]:
     return [r for r in emu.stats.recent if r.account_id == account and r.kind != "token"]
 
@@ -82,10 +90,17 @@ async def test_stream_batches_reach_every_row(gemu: GoogleAdsEmulator) -> None:
     pages: list[int] = []
     async with connector(gemu) as conn:
         rows = await rows_of(conn, pages=pages)
-    want = gemu.expected_rows(DIRECT, *RANGE)
-    assert len(rows) == want and want > 30
-    assert pages == [10] * (want // 10) + ([want % 10] if want % 10 else [])
-    assert [r.path.rsplit(":", 1)[1] for r in api_calls(gemu)] == ["searchStream"]
+    want = gemu.expected_totals(DIRECT, *RANGE)
+    ads, pmax = want["ad_rows"], want["pmax_rows"]
+    assert len(rows) == want["rows"] == ads + pmax and ads > 30 and pmax > 0
+
+    def split(n: int) -> list[int]:
+        return [10] * (n // 10) + ([n % 10] if n % 10 else [])
+
+    # The ad query's batches, then the Performance Max campaign query's.
+    assert pages == split(ads) + split(pmax)
+    assert [(r.kind, r.path.rsplit(":", 1)[1]) for r in api_calls(gemu)] == [
+        ("ad_group_ad", "searchStream"), ("campaign", "searchStream")]
 
 
 async def test_search_follows_next_page_token(gemu: GoogleAdsEmulator) -> None:
@@ -93,9 +108,13 @@ async def test_search_follows_next_page_token(gemu: GoogleAdsEmulator) -> None:
     async with connector(gemu, use_search_stream=False) as conn:
         rows = await rows_of(conn)
     calls = api_calls(gemu)
-    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
-    assert len(calls) == -(-len(rows) // 7)
-    assert "pageToken" not in calls[0].query and all("pageToken" in c.query for c in calls[1:])
+    want = gemu.expected_totals(DIRECT, *RANGE)
+    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE) == want["rows"]
+    assert len(calls) == -(-want["ad_rows"] // 7) + -(-want["pmax_rows"] // 7)
+    for kind in ("ad_group_ad", "campaign"):  # each query's first page has no token
+        mine = [c for c in calls if c.kind == kind]
+        assert "pageToken" not in mine[0].query
+        assert all("pageToken" in c.query for c in mine[1:])
     assert all("pageSize" not in c.query for c in calls)
 
 
@@ -134,7 +153,7 @@ async def test_ads_carry_text_and_active_counts_match(gemu: GoogleAdsEmulator) -
 
 @pytest.mark.parametrize("stream", [True, False])
 async def test_exact_totals(gemu: GoogleAdsEmulator, stream: bool) -> None:
-    """Normalized records sum to the oracle: spend to the cent, clicks and impressions."""
+    """Normalized records sum to the oracle: spend to the cent, fractional conversions."""
     norm = DataNormalizer()
     async with connector(gemu, MANAGED, use_search_stream=stream) as conn:
         with anyio.fail_after(10):
@@ -148,8 +167,12 @@ async def test_exact_totals(gemu: GoogleAdsEmulator, stream: bool) -> None:
     assert round(sum(r["spend"] for r in recs), 2) == want["spend"]
     assert sum(r["clicks"] for r in recs) == want["clicks"]
     assert sum(r["impressions"] for r in recs) == want["impressions"]
-    assert sum(r["conversions"] for r in recs) == want["conversions"]
-    assert {r["currency"] for r in recs} == {"EUR"} and all(r["headline"] for r in recs)
+    # Fractions kept (data-driven attribution): ad rows and customer days both add up.
+    assert want["conversions"] != round(want["conversions"])
+    assert math.fsum(r["conversions"] for r in recs) == pytest.approx(want["conversions"])
+    assert math.fsum(d["daily_conversions"] for d in days) == pytest.approx(want["conversions"])
+    assert {r["currency"] for r in recs} == {"EUR"}
+    assert all(r["headline"] for r in recs if is_ad_level(r["ad_id"]))
     assert round(sum(d["daily_spend"] for d in days), 2) == want["spend"]
     assert sum(d["daily_impressions"] for d in days) == want["impressions"]
 
@@ -164,7 +187,7 @@ async def test_token_is_cached_across_requests(gemu: GoogleAdsEmulator) -> None:
         await rows_of(conn)
         with anyio.fail_after(10):
             await conn.get_account_info()
-    assert gemu.refreshes == 1 and len(api_calls(gemu)) == 3
+    assert gemu.refreshes == 1 and len(api_calls(gemu)) == 5  # 2 x (ads, PMax) + info
 
 
 async def test_expired_token_is_refreshed_once(gemu: GoogleAdsEmulator) -> None:
@@ -173,7 +196,7 @@ async def test_expired_token_is_refreshed_once(gemu: GoogleAdsEmulator) -> None:
     async with connector(gemu) as conn:
         rows = await rows_of(conn)
     assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
-    assert [c.status for c in api_calls(gemu)] == [401, 200] and gemu.refreshes == 2
+    assert [c.status for c in api_calls(gemu)] == [401, 200, 200] and gemu.refreshes == 2
 
 
 async def test_token_still_rejected_after_refresh_is_auth_error(gemu: GoogleAdsEmulator) -> None:
@@ -237,7 +260,7 @@ async def test_temporary_exhaustion_is_waited_out(gemu: GoogleAdsEmulator) -> No
         rows = await rows_of(conn)
         assert conn.throttle_waited > 0
     assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
-    assert [c.status for c in api_calls(gemu)] == [429, 429, 200]
+    assert [c.status for c in api_calls(gemu)] == [429, 429, 200, 200]
 
 
 async def test_daily_quota_parks_the_account(gemu: GoogleAdsEmulator) -> None:
@@ -314,7 +337,7 @@ async def test_server_errors_are_retried(gemu: GoogleAdsEmulator, status: int) -
     async with connector(gemu) as conn:
         rows = await rows_of(conn)
     assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
-    assert [c.status for c in api_calls(gemu)] == [status, status, 200]
+    assert [c.status for c in api_calls(gemu)] == [status, status, 200, 200]
 
 
 async def test_persistent_server_error_exhausts_retries(gemu: GoogleAdsEmulator) -> None:
@@ -327,14 +350,65 @@ async def test_persistent_server_error_exhausts_retries(gemu: GoogleAdsEmulator)
     assert len(api_calls(gemu)) == 3
 
 
-async def test_midstream_error_yields_no_partial_window(gemu: GoogleAdsEmulator) -> None:
-    """A 200 stream ending in an error raises before any of its rows is yielded."""
+async def test_midstream_error_resumes_where_the_stream_stopped(gemu: GoogleAdsEmulator) -> None:
+    """A 200 stream ending in an error is streamed again; rows already read are skipped."""
+    gemu.set_fault(DIRECT, "server_error", count=1, midstream=True)
+    pages: list[int] = []
+    async with connector(gemu) as conn:
+        rows = await rows_of(conn, pages=pages)
+    assert pages[0] == 10  # the first batch went out before the error arrived
+    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
+    assert len({key(r) for r in rows}) == len(rows)  # and no row twice
+
+
+async def test_persistent_midstream_error_fails_after_retries(gemu: GoogleAdsEmulator) -> None:
+    """A stream that keeps breaking fails after max_retries, each row yielded at most once."""
     gemu.set_fault(DIRECT, "server_error", midstream=True)
     pages: list[int] = []
     async with connector(gemu, max_retries=1, max_outage_seconds=0) as conn:
         with pytest.raises(CircuitOpenError, match="INTERNAL"):
             await rows_of(conn, pages=pages)
-    assert pages == []
+    assert pages == [10]
+    assert len([c for c in api_calls(gemu) if c.kind == "ad_group_ad"]) == 2
+
+
+async def test_long_stream_is_not_cut_by_timeout_seconds(gemu: GoogleAdsEmulator) -> None:
+    """timeout_seconds limits each silence of a stream, not its total: a long one completes."""
+    gemu.stream_delay = 0.1  # 6+ pieces: the whole answer takes far longer than 0.3 s
+    async with connector(gemu, timeout_seconds=0.3, max_retries=0) as conn:
+        with anyio.fail_after(15):
+            first = True
+            rows: list[dict[str, Any]] = []
+            async for page in conn.iter_ad_rows(RANGE):
+                if first:  # decoded as it arrives: the server is still writing
+                    pieces, written, _ = gemu.streams["ad_group_ad"]
+                    assert written < pieces
+                    first = False
+                rows.extend(page)
+    assert gemu.streams["ad_group_ad"][0] >= 6
+    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
+
+
+async def test_stalled_stream_is_abandoned_and_resumed(gemu: GoogleAdsEmulator) -> None:
+    """A stream silent for timeout_seconds is dropped and read again from where it stopped."""
+    gemu.set_fault(DIRECT, "stall", count=1, path="ad_group_ad", after=2, delay=5.0)
+    pages: list[int] = []
+    async with connector(gemu, timeout_seconds=0.3) as conn:
+        rows = await rows_of(conn, pages=pages)
+    assert pages[:2] == [10, 10]
+    assert len(rows) == gemu.expected_rows(DIRECT, *RANGE)
+    assert len({key(r) for r in rows}) == len(rows)
+    assert len([c for c in api_calls(gemu) if c.kind == "ad_group_ad"]) == 2
+
+
+async def test_stream_memory_holds_one_batch_not_the_answer(gemu: GoogleAdsEmulator) -> None:
+    """The decoder holds one read chunk and one batch, not the many-batch answer."""
+    async with connector(gemu) as conn:
+        rows = await rows_of(conn, ("2024-01-01", "2024-03-31"))
+    pieces, _, size = gemu.streams["ad_group_ad"]
+    assert len(rows) > 500 and pieces > 50
+    # At most one read chunk (64 KiB) plus the batch in progress, a small part of the answer.
+    assert 0 < conn.stream_peak_bytes < 64 * 1024 + 2 * size / pieces < size / 4
 
 
 @pytest.mark.parametrize("kind", ["malformed", "truncated"])

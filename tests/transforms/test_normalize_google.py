@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_FIELDS
+from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_FIELDS, is_ad_level
 from within_daemon.transforms import (
     DataNormalizer,
     DataValidator,
@@ -80,12 +80,13 @@ def test_ad_text_from_the_responsive_search_ad() -> None:
 
 
 @pytest.mark.parametrize("value,expected", [
-    (2.5, 2), (3.5, 4), (0.5, 0), (1.49, 1), (1.51, 2), ("7.5", 8), (4, 4),
+    (2.5, 2.5), (0.33, 0.33), (1.49, 1.49), ("7.5", 7.5), (4, 4), (4.0, 4), ("nan", "nan"),
 ])
-def test_conversions_round_half_to_even(value: Any, expected: int) -> None:
-    """Fractional conversions round half-to-even to an int."""
+def test_conversions_keep_their_fraction(value: Any, expected: Any) -> None:
+    """Fractional conversions are kept as served (int when whole); junk stays raw."""
     [rec] = norm([full_row(impressions="100", clicks="10", conversions=value)])
-    assert rec["conversions"] == expected and type(rec["conversions"]) is int
+    assert rec["conversions"] == expected
+    assert type(rec["conversions"]) is type(expected)
 
 
 def test_derived_ratios_and_revenue() -> None:
@@ -93,9 +94,9 @@ def test_derived_ratios_and_revenue() -> None:
     [rec] = norm([full_row(impressions="200", clicks="10", costMicros="12340000",
                            conversions=2.5, conversionsValue=49.36)], account=ACCOUNT)
     assert rec["ctr"] == pytest.approx(0.05)
-    assert rec["spend"] == 12.34 and rec["conversions"] == 2
-    assert rec["conversion_rate"] == pytest.approx(0.2)
-    assert rec["cpa"] == pytest.approx(6.17)
+    assert rec["spend"] == 12.34 and rec["conversions"] == 2.5
+    assert rec["conversion_rate"] == pytest.approx(0.25)
+    assert rec["cpa"] == pytest.approx(12.34 / 2.5)
     assert rec["revenue"] == 49.36 and rec["roas"] == pytest.approx(4.0)
 
 
@@ -146,8 +147,26 @@ def test_account_rows() -> None:
     first, empty = recs
     assert (first["daily_spend"], first["daily_impressions"], first["daily_clicks"]) == (
         537.76, 7755, 283)
-    assert first["daily_conversions"] == 22 and first["daily_revenue"] == 789.6
+    assert first["daily_conversions"] == 22.5 and first["daily_revenue"] == 789.6
     assert (first["campaign_count"], first["ad_count"]) == (2, 11)
     assert first["timezone"] == "America/New_York" and first["account_name"] == "Sandbox"
     assert (empty["daily_spend"], empty["daily_roas"], empty["ad_count"]) == (0.0, None, None)
     assert DataValidator().split(recs, ACCOUNT_DATA_SCHEMA)[1] == []
+
+
+def test_performance_max_rows_are_campaign_level() -> None:
+    """A PMax campaign row (no adGroupAd) becomes ad_id campaign:<id>, without ad or text."""
+    row = {"campaign": {"id": "21000001900", "status": "ENABLED",
+                        "advertisingChannelType": "PERFORMANCE_MAX"},
+           "segments": {"date": "2024-03-01"},
+           "metrics": {"impressions": "900", "clicks": "30", "costMicros": "45000000",
+                       "conversions": 2.4, "conversionsValue": 120.0}}
+    broken = {"campaign": {"id": "21000000001", "advertisingChannelType": "SEARCH"},
+              "segments": {"date": "2024-03-01"}, "metrics": {"impressions": "5"}}
+    rec, other = norm([row, broken], account=ACCOUNT)
+    assert rec["ad_id"] == "campaign:21000001900" and not is_ad_level(rec["ad_id"])
+    assert (rec["campaign_id"], rec["ad_group_id"], rec["headline"]) == ("21000001900", None,
+                                                                         None)
+    assert (rec["status"], rec["spend"], rec["conversions"]) == ("active", 45.0, 2.4)
+    assert rec["cpa"] == pytest.approx(45.0 / 2.4)
+    assert other["ad_id"] is None  # not PMax and no ad: the validator quarantines it

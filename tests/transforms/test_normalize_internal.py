@@ -40,6 +40,13 @@ def test_mapping_constants_and_types() -> None:
     assert DataValidator().validate([rec], INTERNAL_AD_SCHEMA)["valid"]
 
 
+def test_fractional_conversions_are_kept() -> None:
+    """An attributed 2.5 orders stays 2.5 (CPA from it), and validates."""
+    [rec] = normalize_internal([{**ROW, "Orders": "2.5"}], MAPPING)
+    assert rec["conversions"] == 2.5 and rec["cpa"] == pytest.approx(25.5 / 2.5)
+    assert DataValidator().validate([rec], INTERNAL_AD_SCHEMA)["valid"]
+
+
 def test_one_record_per_row_in_order() -> None:
     """Every input row gives one record in order, even a row that is not a mapping."""
     rows: list[Any] = [{**ROW, "Ad": "a"}, "junk", {**ROW, "Ad": "b"}]

@@ -80,6 +80,15 @@ def test_all_null_field_is_an_error() -> None:
     assert issue["description"] == "headline is null in 4 of 4 records (100.0%)"
 
 
+def test_campaign_level_rows_have_no_creative_gap() -> None:
+    """A Google PMax row (ad_id campaign:<id>) without a headline is not a completeness gap."""
+    pmax = ad("campaign:21000000900", headline=None, platform="google")
+    report = check([ad("1", platform="google"), pmax], ["completeness"])
+    assert report["scores"] == {"completeness": 1.0} and report["issues"] == []
+    report = check([ad("1", platform="google", headline=None), pmax], ["completeness"])
+    assert summary(report) == [("completeness", "headline", "warning", 1)]
+
+
 def test_partly_null_field_is_a_warning() -> None:
     """One null spend out of 4 records, on a one-field watch list: score 0.75, a warning."""
     monitor = DataQualityMonitor(completeness_fields=["spend"])

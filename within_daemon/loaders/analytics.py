@@ -329,7 +329,7 @@ def _account_day_from_campaign(marks: str, dialect: Dialect) -> str:
 _AD_PERIOD_DDL = (
     "CREATE TEMP TABLE {table} (platform TEXT, account_id TEXT, currency TEXT, "
     "ad_id TEXT, week_start TEXT, month_start TEXT, row_count INTEGER, impressions INTEGER, "
-    "clicks INTEGER, spend REAL, conversions INTEGER, revenue REAL)"
+    "clicks INTEGER, spend REAL, conversions REAL, revenue REAL)"
 )
 
 

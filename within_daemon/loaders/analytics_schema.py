@@ -77,11 +77,16 @@ def analytics_ddl(d: Dialect = SQLITE) -> list[str]:
         # Rollups and benchmarks select whole days across accounts.
         "CREATE INDEX IF NOT EXISTS ad_data_by_date ON ad_data (date)",
     ]
-    for name, (cols, key) in ROLLUP_TABLES.items():
-        lines = [f"  {c} {t}" for c, t in cols] + [f"  PRIMARY KEY ({', '.join(key)})"]
-        out.append(f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines)
-                   + f"\n){d.table_suffix}")
+    out += [rollup_ddl(name, d) for name in ROLLUP_TABLES]
     return out
+
+
+def rollup_ddl(name: str, d: Dialect = SQLITE) -> str:
+    """``CREATE TABLE`` of one rollup table, as today's column types have it."""
+    cols, key = ROLLUP_TABLES[name]
+    lines = [f"  {c} {t}" for c, t in cols] + [f"  PRIMARY KEY ({', '.join(key)})"]
+    return (f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines)
+            + f"\n){d.table_suffix}")
 
 
 def creative_history_ddl(d: Dialect = SQLITE) -> list[str]:

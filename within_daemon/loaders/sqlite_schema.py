@@ -22,12 +22,15 @@ PROVENANCE: tuple[str, ...] = ("run_id", "fetched_at", "loaded_at")
 
 #: Numeric columns; everything else in the record lists is TEXT (dates as ISO strings).
 INTEGER_COLUMNS: frozenset[str] = frozenset({
-    "impressions", "clicks", "conversions",
-    "daily_impressions", "daily_clicks", "daily_conversions", "campaign_count", "ad_count",
+    "impressions", "clicks",
+    "daily_impressions", "daily_clicks", "campaign_count", "ad_count",
 })
+#: Conversions are REAL since migration 9: attribution credits fractions of a conversion
+#: (see :mod:`.conversions_migration`).
 REAL_COLUMNS: frozenset[str] = frozenset({
     "ctr", "spend", "conversion_rate", "cpa", "roas", "relevance_score", "quality_score",
-    "revenue", "daily_spend", "daily_revenue", "daily_roas",
+    "revenue", "daily_spend", "daily_revenue", "daily_roas", "conversions",
+    "daily_conversions",
 })
 
 RUN_STATUSES: tuple[str, ...] = ("running", "success", "partial", "failed", "interrupted")
@@ -142,13 +145,19 @@ def day_check(column: str, d: Dialect) -> str:
     return f"{column} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
 
 
-def fact_table_ddl(table: FactTable, d: Dialect = SQLITE) -> str:
+def fact_table_ddl(table: FactTable, d: Dialect = SQLITE, *,
+                   extras: tuple[str, ...] = ()) -> str:
+    """``CREATE TABLE`` of a fact table, optionally with columns later migrations added.
+
+    ``extras`` go after the provenance columns, where ``ALTER TABLE ... ADD COLUMN`` put them.
+    """
     cols = []
     for c in table.fields:
         null = " NOT NULL" if c in table.key else ""
         check = f" CHECK ({day_check(c, d)})" if c == "date" else ""
         cols.append(f"{c} {column_type(c)}{null}{check}")
     cols += ["run_id TEXT", "fetched_at TEXT", "loaded_at TEXT"]
+    cols += [f"{c} {column_type(c)}" for c in extras]
     cols.append(f"PRIMARY KEY ({', '.join(table.storage_key)})")
     body = ",\n  ".join(cols)
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {body}\n){d.table_suffix}"
@@ -262,19 +271,23 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         unified_ddl,
     )
     from .audience_schema import audience_ddl, audience_level_ddl
+    from .conversions_migration import as_released, migration_9
     from .feature_store import feature_store_ddl
+    # Migrations 1-3 build their DDL from today's column types; as_released keeps the
+    # conversion columns INTEGER there, as released, and migration 9 makes them REAL.
     return (
         Migration(
             1,
             "fact tables, quarantine, runs, ledger",
-            (fact_table_ddl(AD_TABLE, d), fact_table_ddl(ACCOUNT_TABLE, d), *_support_ddl(d)),
+            as_released((fact_table_ddl(AD_TABLE, d), fact_table_ddl(ACCOUNT_TABLE, d),
+                         *_support_ddl(d))),
         ),
         Migration(
             2,
             "creative features, history, benchmarks, rollups, quality reports",
-            tuple(analytics_ddl(d)),
+            as_released(analytics_ddl(d)),
         ),
-        Migration(3, "unified cross-platform dataset", tuple(unified_ddl(d))),
+        Migration(3, "unified cross-platform dataset", as_released(unified_ddl(d))),
         Migration(4, "audience insights", tuple(audience_ddl(d))),
         Migration(5, "attribution window of ad rows",
                   ("ALTER TABLE ad_data ADD COLUMN attribution_window TEXT",)),
@@ -282,6 +295,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         Migration(7, "replicas, leases and task slots for several daemons", (
             *cluster_ddl(d), "ALTER TABLE runs ADD COLUMN holder TEXT")),
         Migration(8, "dated versions of ad creatives", tuple(creative_history_ddl(d))),
+        Migration(9, "conversions as real numbers (fractional attribution)", migration_9(d)),
         Migration(12, "audience level: ad, or ad group (Google)", tuple(audience_level_ddl())),
     )
 

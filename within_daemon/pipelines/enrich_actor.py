@@ -29,6 +29,7 @@ import msgspec
 from ..loaders.analytics_schema import CREATIVE_COLUMNS
 from ..observability.metrics import Metrics
 from ..runtime import Actor
+from ..schema import is_ad_level
 from ..sources.images import ImageFetcher
 from ..transforms.enrichment import TEXT_ENRICHERS, enrich_text
 from ..transforms.enrichment.enricher import creative_key
@@ -77,6 +78,8 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         todo: dict[str, tuple[dict[str, Any], str]] = {}
         latest: dict[str, str] = {}
         for rec in batch.records:
+            if not is_ad_level(rec["ad_id"]):
+                continue  # a campaign-level row (Google PMax) has no creative to enrich
             day = str(rec.get("date") or "")
             if day > latest.get(rec["ad_id"], ""):
                 latest[rec["ad_id"]] = day

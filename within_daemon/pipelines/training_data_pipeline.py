@@ -48,6 +48,7 @@ from ..loaders.analytics import creative_versions
 from ..loaders.analytics_schema import HISTORY_COLUMNS
 from ..loaders.database import DatabaseLoader
 from ..loaders.model_store import SPLITS, ModelStore
+from ..schema import is_ad_level
 from .training_datasets import (
     _ACCOUNT_KEY,
     _AD_KEY,
@@ -153,7 +154,8 @@ class TrainingDataPipeline:
         per_ad, last = self._daily(ad_rows)
         ads_of: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
         for ad in sorted(per_ad):
-            ads_of[ad[:2]].append(ad)
+            if is_ad_level(ad[2]):  # campaign-level rows (Google PMax) are not ads to score
+                ads_of[ad[:2]].append(ad)
 
         def future(ad: tuple[str, str, str], d: str) -> float | None:
             daily = per_ad.get(ad, {})
@@ -186,6 +188,8 @@ class TrainingDataPipeline:
         no_creative = dict.fromkeys(creative)
         rows: list[dict[str, Any]] = []
         for h in hist:
+            if not is_ad_level(h["ad_id"]):
+                continue
             acct, d = (str(h["platform"]), str(h["account_id"])), str(h["date"])
             if acct not in last or _day(d, horizon_days - 1) > last[acct]:
                 continue  # label window not wholly loaded

@@ -4,7 +4,16 @@ Serves ``POST /auth/o2/token`` (refresh-token grant), ``GET /v2/profiles``, ``PO
 /reporting/reports`` (200 or 202, 425 "duplicate of <id>" for an identical in-flight
 request), ``GET /reporting/reports/{id}`` (PENDING -> PROCESSING -> COMPLETED, one step per
 poll) and the pre-signed download of the gzip JSON report under ``/s3/...``, which refuses
-a request carrying an ``Authorization`` header like S3 does. Data comes from
+a request carrying an ``Authorization`` header like S3 does.
+
+Regions: each Amazon host serves one region's profiles only ("/v2/profiles" on the EU host
+lists EU profiles; a profile of another region is "Not authorized to access scope"; ad-apis.md
+§0, Amazon's "API endpoints" page). ``region="EU"`` makes one emulator stand in for one such
+host; three emulators (NA, EU, FE) stand in for the three hosts and their token endpoints.
+``region=None`` serves every profile, one host for all. The ``poll_unauthorized`` fault
+answers 401 to report status polls even with a fresh token, as Amazon's polling does
+transiently (Airbyte's source-amazon-ads retries those polls: its
+``report_polling_error_handler``). Data comes from
 ``amazon_data``; faults are switched from Python (``emu.set_fault``) or over HTTP
 (``/_sandbox/faults``) with the shared ``FaultPlan``, and ``Stats`` records every request.
 """
@@ -43,6 +52,7 @@ log = logging.getLogger(__name__)
 FAULT_KINDS = (
     "throttle", "server_error", "bad_request", "expired_token", "token_refused", "duplicate",
     "report_failed", "report_stall", "gzip_bomb", "truncated", "url_expired", "slow",
+    "poll_unauthorized",
 )
 PATH_KINDS = ("token", "profiles", "create", "status", "download")
 CLIENT_ID = "amzn1.application-oa2-client.sandbox0001"
@@ -89,8 +99,11 @@ class AmazonEmulator(PlatformEmulator):
         token_ttl: float = 3600.0,
         url_ttl: int = 3600,
         retention_days: int | None = 95,
+        region: str | None = None,
     ) -> None:
         self.profiles = {p.profile_id: p for p in (profiles or default_profiles())}
+        #: The region this host serves (None: every profile).
+        self.region = region
         self.seed = seed
         #: Status polls a report spends in PROCESSING before it is COMPLETED.
         self.processing_polls = processing_polls
@@ -256,8 +269,11 @@ class AmazonEmulator(PlatformEmulator):
         if scope is not None:
             if not scope:
                 raise api_error(401, "UNAUTHORIZED", "Scope header is missing", key=key)
-            if scope not in self.profiles:
+            if scope not in self.profiles or not self._here(self.profiles[scope]):
                 raise api_error(401, "UNAUTHORIZED", "Not authorized to access scope", key=key)
+            if kind == "status" and self.faults.take("poll_unauthorized", acct, kind):
+                raise api_error(401, "UNAUTHORIZED", "Not authorized to access this "
+                                "advertising resource", key=key)
         if f := self.faults.take("throttle", acct, kind):
             # Amazon's "Rate limiting" page (reference/concepts/rate-limiting): a 429 carries
             # Retry-After in seconds, and repeated 429s call for exponential backoff.
@@ -274,7 +290,12 @@ class AmazonEmulator(PlatformEmulator):
     def _visible(self, request: web.Request) -> list[AmazonProfile]:
         wanted = request.query.get("profileTypeFilter")
         types = set(wanted.split(",")) if wanted else None
-        return [p for p in self.profiles.values() if types is None or p.account_type in types]
+        return [p for p in self.profiles.values()
+                if self._here(p) and (types is None or p.account_type in types)]
+
+    def _here(self, profile: AmazonProfile) -> bool:
+        """Whether this host (its region) serves the profile."""
+        return self.region is None or profile.region == self.region
 
     # -- reports ----------------------------------------------------------------------------
 

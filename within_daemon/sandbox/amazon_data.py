@@ -40,6 +40,17 @@ _PRODUCTS = (
     "trail backpack", "desk lamp", "dog chew toy", "rain jacket", "protein powder",
 )
 
+#: Advertising API region of each marketplace country (ad-apis.md §0/§3.1: NA
+#: advertising-api.amazon.com, EU advertising-api-eu.amazon.com, FE
+#: advertising-api-fe.amazon.com; the same grouping as Amazon's SP-API endpoints page,
+#: developer-docs.amazon.com/sp-api/docs/sp-api-endpoints). A profile lives on one host only.
+REGION_OF_COUNTRY: dict[str, str] = {
+    **dict.fromkeys(("US", "CA", "MX", "BR"), "NA"),
+    **dict.fromkeys(("UK", "GB", "IE", "ES", "FR", "BE", "NL", "DE", "IT", "SE", "ZA", "PL",
+                     "SA", "EG", "TR", "AE", "IN"), "EU"),
+    **dict.fromkeys(("SG", "AU", "JP"), "FE"),
+}
+
 #: Columns each supported (reportTypeId, level) may ask for (reporting v3 base metrics).
 _METRIC_COLUMNS = frozenset(
     {"impressions", "clicks", "cost", "spend", "costPerClick", "clickThroughRate",
@@ -82,6 +93,11 @@ class AmazonProfile(msgspec.Struct, frozen=True):
         if not self.profile_id.isdigit():
             raise ValueError(f"profile_id must be digits: {self.profile_id!r}")
         dt.date.fromisoformat(self.active_from)
+
+    @property
+    def region(self) -> str:
+        """The API region whose host serves this profile (NA, EU or FE)."""
+        return REGION_OF_COUNTRY.get(self.country_code, "NA")
 
     def as_api(self) -> dict[str, Any]:
         """The ``GET /v2/profiles`` item (profileId is a JSON number, as documented)."""

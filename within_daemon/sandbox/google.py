@@ -5,11 +5,22 @@ Serves ``POST /v{N}/customers/{id}/googleAds:search`` (pages of 10,000 by defaul
 batch without rows omits ``results``), ``GET /v{N}/customers:listAccessibleCustomers`` and
 ``POST /token`` (also ``/oauth2/v3/token``) for the refresh-token grant, over the
 deterministic customers of ``google_data``. Requests need a live ``Authorization: Bearer``
-token minted here, the ``developer-token`` (unless ``developer_token=None``) and, for a
-customer under a manager, ``login-customer-id``. Errors are google.rpc.Status bodies with a
-GoogleAdsFailure detail (ad-apis.md §2.5); on searchStream they come wrapped in an array
-unless ``wrap_stream_errors`` is off. Faults are switched from Python (``set_fault``) or
-over HTTP (``/_sandbox/faults``), reusing ``faults.FaultPlan``.
+token minted here and, for a customer under a manager, ``login-customer-id``. The
+``developer-token`` header follows ``developer_token_policy``: ``optional`` (the default:
+Google's developer-token policy page says the header became optional and is ignored since
+September 2026, quota now belonging to the Cloud project; ad-apis.md §0), ``required`` (the
+versions before: it must match ``developer_token``) or ``rejected`` (a future major version
+that refuses it, as the same page announces; the exact answer is unconfirmed [U]).
+Errors are google.rpc.Status bodies with a GoogleAdsFailure detail (ad-apis.md §2.5); on
+searchStream they come wrapped in an array unless ``wrap_stream_errors`` is off. Faults
+are switched from Python (``set_fault``) or over HTTP (``/_sandbox/faults``), reusing
+``faults.FaultPlan``.
+
+A searchStream answer is written as it is "computed": one piece per batch, ``stream_delay``
+seconds apart, as the real API streams a big account's query over minutes ("searchStream
+... returns all rows in a stream", a large account takes longer than a minute; ad-apis.md
+§0, §2.4). The ``stall`` fault stops a stream after ``after`` pieces for ``delay`` seconds
+(a connection that goes quiet), the case an inactivity timeout is for.
 """
 
 from __future__ import annotations
@@ -32,14 +43,12 @@ from aiohttp import web
 from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
 from within_daemon.sandbox.google_data import (
     CustomerData,
-    GaqlError,
     SandboxCustomer,
-    camel,
     default_customers,
     expected_totals,
-    parse_gaql,
     run_query,
 )
+from within_daemon.sandbox.google_gaql import GaqlError, camel, parse_gaql
 from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
@@ -47,10 +56,10 @@ log = logging.getLogger(__name__)
 FAULT_KINDS = (
     "quota_exhausted", "rate_exceeded", "permission_denied", "invalid_argument",
     "server_error", "expired_token", "refresh_refused", "malformed", "truncated", "slow",
-    "echo_form",
+    "echo_form", "stall",
 )
 #: Path kinds: the FROM resource of the query, the token endpoint, anything else.
-PATH_KINDS = ("customer", "ad_group_ad", "token", "other")
+PATH_KINDS = ("customer", "campaign", "ad_group_ad", "token", "other")
 DEFAULT_VERSION = "v26"
 #: Sunset dates from the Google Ads developer blog's sunset reminders (v19 2026-02-11, v20
 #: 2026-06-10, v21 2026-08-05, v22 2026-10-07: "all vNN API requests will begin to fail");
@@ -120,6 +129,9 @@ class _Ctx:
     wrap: bool | None = None
     midstream: GoogleApiError | None = None
     shown: dict[str, str] = field(default_factory=dict)
+    #: Byte offsets where the pieces of a streamed answer end.
+    pieces: list[int] = field(default_factory=list)
+    stall: Fault | None = None
 
 
 class GoogleAdsEmulator(PlatformEmulator):
@@ -132,6 +144,7 @@ class GoogleAdsEmulator(PlatformEmulator):
         seed: int = 11,
         api_version: str = DEFAULT_VERSION,
         developer_token: str | None = "sandbox-developer-token",
+        developer_token_policy: Literal["optional", "required", "rejected"] = "optional",
         client_id: str = "sandbox-client-id",
         client_secret: str = "sandbox-client-secret",
         token_lifetime: float = 3599.0,
@@ -139,16 +152,22 @@ class GoogleAdsEmulator(PlatformEmulator):
         stream_batch_size: int = 10_000,
         wrap_stream_errors: bool = True,
         empty_stream: Literal["omit", "empty_list", "no_batches"] = "omit",
+        stream_delay: float = 0.0,
     ) -> None:
         self.customers = {c.customer_id: c for c in (customers or default_customers())}
         self.seed, self.api_version = seed, api_version
         #: The emulator's calendar for version sunsets (None: the real date, UTC).
         self.today: dt.date | None = None
         self.developer_token = developer_token
+        self.developer_token_policy = developer_token_policy
         self.client_id, self.client_secret = client_id, client_secret
         self.token_lifetime = token_lifetime
         self.search_page_size, self.stream_batch_size = search_page_size, stream_batch_size
         self.wrap_stream_errors, self.empty_stream = wrap_stream_errors, empty_stream
+        #: Seconds between the pieces (batches) of a searchStream answer.
+        self.stream_delay = stream_delay
+        #: Per FROM resource, the last streamed answer: [pieces, pieces written, bytes].
+        self.streams: dict[str, list[int]] = {}
         self.faults = FaultPlan(FAULT_KINDS, PATH_KINDS)
         self.stats = Stats()
         self.base_url = self.token_url = ""
@@ -192,9 +211,12 @@ class GoogleAdsEmulator(PlatformEmulator):
         return expected_totals(self.data(customer_id), str(since), str(until))
 
     def expected_rows(self, customer_id: str, since: str | dt.date, until: str | dt.date,
-                      resource: str = "ad_group_ad") -> int:
-        """Rows a complete pull returns: ad-days (or days, for ``customer``) with impressions."""
-        key = "rows" if resource == "ad_group_ad" else "days"
+                      resource: str = "pull") -> int:
+        """Rows with impressions of a pull, an ``ad_group_ad`` or a ``customer`` query.
+
+        ``pull``: ad-days and PMax campaign-days; ``ad_group_ad``: ad-days; else days.
+        """
+        key = {"pull": "rows", "ad_group_ad": "ad_rows"}.get(resource, "days")
         return int(self.expected_totals(customer_id, since, until)[key])
 
     # -- serving ----------------------------------------------------------------------------
@@ -243,8 +265,31 @@ class GoogleAdsEmulator(PlatformEmulator):
                                        .body(ctx.version, rid))
         self.stats.record(RequestRecord(request.method, request.path, ctx.shown,
                                         ctx.account_id, ctx.kind, status, arrived))
+        if status == 200 and ctx.stream:
+            return await self._write_stream(ctx, body, rid)
         return web.Response(body=body, status=status, content_type="application/json",
                             headers={"request-id": rid})
+
+    async def _write_stream(self, ctx: _Ctx, body: bytes, rid: str) -> web.StreamResponse:
+        """Send a searchStream answer piece by piece (chunked), pausing between pieces."""
+        resp = web.StreamResponse(headers={"request-id": rid, "Content-Type": "application/json"})
+        await resp.prepare(ctx.request)
+        start = 0
+        ends = [e for e in ctx.pieces if 0 < e < len(body)] + [len(body)]
+        progress = self.streams[ctx.kind] = [len(ends), 0, len(body)]
+        try:
+            for n, end in enumerate(ends):
+                if n and self.stream_delay:
+                    await asyncio.sleep(self.stream_delay)
+                if ctx.stall is not None and n == int(ctx.stall.params.get("after", 1)):
+                    await asyncio.sleep(float(ctx.stall.params.get("delay", 5.0)))
+                await resp.write(body[start:end])
+                progress[1] += 1
+                start = end
+            await resp.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass  # the client hung up (an inactivity timeout): nothing more to send
+        return resp
 
     # -- OAuth --------------------------------------------------------------------------------
 
@@ -292,10 +337,15 @@ class GoogleAdsEmulator(PlatformEmulator):
             raise GoogleApiError(401, "Request had invalid authentication credentials.",
                                  family="authenticationError", reason="OAUTH_TOKEN_EXPIRED")
         dev = ctx.request.headers.get("developer-token")
-        if self.developer_token is not None and dev != self.developer_token:
+        policy = self.developer_token_policy
+        if policy == "required" and self.developer_token is not None \
+                and dev != self.developer_token:
             # [U] the exact answer to a missing or wrong developer token is unconfirmed.
             raise GoogleApiError(401, "The developer token is not valid.",
                                  family="authenticationError", reason="DEVELOPER_TOKEN_INVALID")
+        if policy == "rejected" and dev is not None:
+            raise GoogleApiError(400, "The developer-token header is no longer supported.",
+                                 family="requestError", reason="UNSUPPORTED_HEADER")
 
     # -- GAQL ---------------------------------------------------------------------------------
 
@@ -337,6 +387,8 @@ class GoogleAdsEmulator(PlatformEmulator):
         except GaqlError as exc:
             raise GoogleApiError(400, str(exc), family="queryError", reason=exc.reason) from None
         mask = ",".join(camel(f) for f in query.fields)
+        if ctx.stream:
+            ctx.stall = faults.take("stall", acct, kind_)
         body = (self._stream(ctx, rows, mask, rid) if ctx.stream
                 else self._page(ctx, text, payload, rows, mask))
         if faults.take("malformed", acct, kind_):
@@ -413,7 +465,12 @@ class GoogleAdsEmulator(PlatformEmulator):
             batches[-1]["queryResourceConsumption"] = str(100 + len(rows))
         if ctx.midstream is not None:
             batches = batches[:1] + [ctx.midstream.body(ctx.version, rid)]
-        return msgspec.json.encode(batches)
+        parts = [msgspec.json.encode(b) for b in batches]
+        at = 1
+        for p in parts:  # a piece ends after each batch (and its comma)
+            at += len(p) + 1
+            ctx.pieces.append(at)
+        return b"[" + b",".join(parts) + b"]"
 
     def _page(self, ctx: _Ctx, text: str, payload: dict[str, Any], rows: list[dict[str, Any]],
               mask: str) -> bytes:

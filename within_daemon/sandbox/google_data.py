@@ -6,23 +6,31 @@ sandbox), so a test can ask the oracle (``expected_rows`` / ``expected_totals`` 
 ``expected_active``) what a complete pull must return without storing any rows.
 
 Money is generated in cents and served as ``costMicros`` (cents x 10,000), conversions in
-hundredths (served as doubles such as ``2.5``), so sums are exact and conversions exercise
-round-half-to-even. Ad-days without impressions have no row at all, and zero metrics are
-left out of a row, as proto3 JSON does (ad-apis.md §2.4).
+hundredths (served as doubles such as ``2.57``), so sums are exact. ``metrics.conversions``
+is a double in the real API: data-driven attribution credits fractions of a conversion to
+each ad ("Conversions" metric reference, developers.google.com/google-ads/api/fields/
+latest/metrics#conversions: type DOUBLE; ad-apis.md §0), and the customer total is the sum
+of those fractions, so the oracle's totals are the exact fractional sums. Ad-days without
+impressions have no row at all, and zero metrics are left out of a row, as proto3 JSON does
+(ad-apis.md §2.4).
 
-``run_query`` answers ``SELECT … FROM customer|ad_group_ad [WHERE …] [ORDER BY …] [LIMIT n]``
-(and ``age_range_view`` / ``gender_view``, see ``google_audience``) with conditions
-joined by ``AND`` (``BETWEEN``, comparisons, ``IN``, ``DURING``), grouping by day only
-when ``segments.date`` is selected.
+Performance Max: a customer has ``pmax_campaigns`` (one by default) whose spend counts in the
+``customer`` and ``campaign`` totals but which has no ``ad_group_ad`` rows at all, as Google
+documents: PMax campaigns "don't have standard AdGroup and AdGroupAd entities ...
+querying resources such as ad_group or ad_group_ad won't return any data for your
+Performance Max campaigns" (developers.google.com/google-ads/api/performance-max/reporting;
+ad-apis.md §0). Their metrics are at ``campaign`` level (``campaign.advertising_channel_type
+= 'PERFORMANCE_MAX'``). ``expected_totals`` sums ads and PMax, as the customer row does.
+
+``run_query`` answers a query parsed by ``google_gaql`` over ``customer``, ``campaign`` or
+``ad_group_ad`` (and ``age_range_view`` / ``gender_view``, see ``google_audience``),
+grouping by day only when ``segments.date`` is selected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import operator
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +39,14 @@ import msgspec
 from within_daemon.sandbox.facebook_data import mix64
 from within_daemon.sandbox.google_audience import FIELDS as AUDIENCE_FIELDS
 from within_daemon.sandbox.google_audience import audience_rows
+from within_daemon.sandbox.google_gaql import (
+    GaqlError,
+    Query,
+    camel,
+    date_range,
+    holds,
+)
+from within_daemon.sandbox.google_gaql import parse_gaql as parse_gaql  # kept importable here
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -60,6 +76,8 @@ class SandboxCustomer(msgspec.Struct, frozen=True):
     active_from: str = "2024-01-01"
     active_to: str | None = None
     manager_id: str | None = None
+    #: Performance Max campaigns: campaign-level metrics only, no ad_group_ad rows.
+    pmax_campaigns: int = 1
 
     def __post_init__(self) -> None:
         if not (self.customer_id.isdigit() and len(self.customer_id) == 10):
@@ -76,103 +94,15 @@ def default_customers() -> list[SandboxCustomer]:
     ]
 
 
-class GaqlError(ValueError):
-    """A query the API would refuse: ``reason`` is the QueryError enum name."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    field: str
-    op: str
-    values: tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    text: str
-    fields: tuple[str, ...]
-    resource: str
-    conditions: tuple[Condition, ...]
-    limit: int | None
-
-
-_QUERY = re.compile(
-    r"^\s*SELECT\s+(?P<select>.+?)\s+FROM\s+(?P<res>[a-z_]+)"
-    r"(?:\s+WHERE\s+(?P<where>.+?))?(?:\s+ORDER\s+BY\s+(?P<order>.+?))?"
-    r"(?:\s+LIMIT\s+(?P<limit>\d+))?(?:\s+PARAMETERS\s+.+?)?\s*$", re.I | re.S)
-_LIT = r"'[^']*'|\"[^\"]*\"|-?[A-Za-z0-9_.]+"
-_COND = re.compile(
-    rf"(?P<field>[a-z][a-z0-9_.]*)\s*(?:(?i:BETWEEN)\s+(?P<lo>{_LIT})\s+(?i:AND)\s+(?P<hi>{_LIT})"
-    rf"|(?P<op>!=|>=|<=|=|>|<|(?i:NOT\s+IN|IN|DURING))\s*(?P<val>\([^)]*\)|{_LIT}))\s*")
-_AND = re.compile(r"(?i:AND)\s+")
-_FIELD = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-
-
-def _literal(raw: str) -> Any:
-    if raw[:1] in "'\"":
-        return raw[1:-1]
-    try:
-        return int(raw)
-    except ValueError:
-        try:
-            return float(raw)
-        except ValueError:
-            return raw  # an enum name or a DURING constant
-
-
-def parse_gaql(text: str) -> Query:
-    """Parse the supported GAQL subset; ``GaqlError`` names what the API would say."""
-    m = _QUERY.match(text)
-    if m is None:
-        raise GaqlError("UNEXPECTED_INPUT", f"Error in query: unexpected input {text[:60]!r}.")
-    fields = tuple(f.strip() for f in m.group("select").split(","))
-    for f in fields:
-        if not _FIELD.match(f):
-            raise GaqlError("UNRECOGNIZED_FIELD", f"Unrecognized field in the query: '{f}'.")
-    conds: list[Condition] = []
-    where, pos = m.group("where") or "", 0
-    while pos < len(where):
-        c = _COND.match(where, pos)
-        if c is None:
-            raise GaqlError("UNEXPECTED_INPUT", f"Error in query: unexpected input "
-                                                f"{where[pos:pos + 40]!r}.")
-        if c.group("lo") is not None:
-            conds.append(Condition(c.group("field"), "BETWEEN",
-                                   (_literal(c.group("lo")), _literal(c.group("hi")))))
-        else:
-            op = " ".join(c.group("op").upper().split())
-            val = c.group("val")
-            vals = (tuple(_literal(v.strip()) for v in val[1:-1].split(",") if v.strip())
-                    if val.startswith("(") else (_literal(val),))
-            conds.append(Condition(c.group("field"), op, vals))
-        pos = c.end()
-        if pos < len(where):
-            a = _AND.match(where, pos)
-            if a is None:
-                raise GaqlError("UNEXPECTED_INPUT", "Error in query: expected AND.")
-            pos = a.end()
-    limit = int(m.group("limit")) if m.group("limit") else None
-    return Query(text, fields, m.group("res").lower(), tuple(conds), limit)
-
-
-def camel(path: str) -> str:
-    """``ad_group_ad.ad.final_urls`` -> ``adGroupAd.ad.finalUrls`` (the REST JSON names)."""
-    return ".".join(
-        p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) for p in path.split(".")
-    )
-
-
 _CUSTOMER_FIELDS = frozenset({"customer.id", "customer.descriptive_name",
                               "customer.currency_code", "customer.time_zone",
                               "customer.resource_name"})
 _METRIC_FIELDS = frozenset({"metrics.impressions", "metrics.clicks", "metrics.cost_micros",
                             "metrics.conversions", "metrics.conversions_value", "metrics.ctr"})
-_AD_FIELDS = frozenset({
-    "campaign.id", "campaign.name", "campaign.status", "ad_group.id", "ad_group.name",
+_CAMPAIGN_FIELDS = frozenset({"campaign.id", "campaign.name", "campaign.status",
+                              "campaign.resource_name", "campaign.advertising_channel_type"})
+_AD_FIELDS = _CAMPAIGN_FIELDS | frozenset({
+    "ad_group.id", "ad_group.name",
     "ad_group.status", "ad_group_ad.status", "ad_group_ad.resource_name", "ad_group_ad.ad.id",
     "ad_group_ad.ad.name", "ad_group_ad.ad.type", "ad_group_ad.ad.final_urls",
     "ad_group_ad.ad.responsive_search_ad.headlines",
@@ -182,6 +112,7 @@ _AD_FIELDS = frozenset({
 #: Fields each FROM resource may select or filter on.
 FIELDS: dict[str, frozenset[str]] = {
     "customer": _CUSTOMER_FIELDS | _METRIC_FIELDS | {"segments.date"},
+    "campaign": _CUSTOMER_FIELDS | _METRIC_FIELDS | _CAMPAIGN_FIELDS | {"segments.date"},
     "ad_group_ad": _CUSTOMER_FIELDS | _METRIC_FIELDS | _AD_FIELDS | {"segments.date"},
 }
 #: Resource objects of a row that carry a ``resourceName`` (JSON key -> flat field).
@@ -216,14 +147,26 @@ class CustomerData:
                 "customer.resource_name": f"customers/{cid}"}
         self.customer_attrs = cust
         base = (cid % 1000) * 1_000_000
+        #: Campaign rows: attributes and the metric profiles they sum (search: their ads).
+        self.campaigns: list[tuple[dict[str, Any], tuple[int, ...]]] = []
         for c in range(customer.n_campaigns):
             camp_id = 21_000_000_000 + base + c
             product = _PRODUCTS[mix64(self._key + c) % len(_PRODUCTS)]
+            first = len(self.attrs)
             for g in range(customer.ad_groups_per_campaign):
                 gi = c * customer.ad_groups_per_campaign + g
                 group_id = 140_000_000_000 + base + gi
                 for _ in range(customer.ads_per_ad_group):
                     self._add_ad(cust, c, camp_id, group_id, product)
+            self.campaigns.append((_campaign(cust, camp_id, f"Search | {product.title()}",
+                                             "SEARCH"), tuple(range(first, len(self.attrs)))))
+        for k in range(customer.pmax_campaigns):
+            camp_id = 21_000_000_000 + base + 900 + k
+            self.campaigns.append((_campaign(cust, camp_id, f"PMax | All products {k + 1}",
+                                             "PERFORMANCE_MAX"), (len(self._profiles),)))
+            self._profiles.append(self._profile(len(self._profiles), scale=4))
+        self.pmax_campaign_ids = [int(a["campaign.id"]) for a, _ in self.campaigns
+                                  if a["campaign.advertising_channel_type"] == "PERFORMANCE_MAX"]
 
     def _add_ad(self, cust: dict[str, Any], c: int, camp_id: int, group_id: int,
                 product: str) -> None:
@@ -255,19 +198,28 @@ class CustomerData:
             "ad_group_ad.ad.responsive_search_ad.path1": slug[:15],
         })
         self.campaign_of.append(c)
-        p = mix64(h)
-        self._profiles.append((
+        self._profiles.append(self._profile(i))
+
+    def _profile(self, i: int, scale: int = 1) -> tuple[int, int, int, int, int, int]:
+        """The metric profile of entity ``i`` (an ad, or a PMax campaign after the ads)."""
+        p = mix64(mix64(self._key + (i + 1) * 0xD1B54A32D192ED03))
+        return (
             mix64(self._key ^ mix64(i + 0x6A09)),
-            20 + p % 1500,  # impressions per day before noise
+            (20 + p % 1500) * scale,  # impressions per day before noise
             50 + (p >> 16) % 750,  # ctr in basis points: 0.5 % .. 8 %
             30 + (p >> 28) % 270,  # cost per click in cents
             (p >> 40) % 1500,  # conversions per click, basis points
             1500 + (p >> 52) % 9000,  # value per conversion in cents
-        ))
+        )
 
     @property
     def n_ads(self) -> int:
         return len(self.attrs)
+
+    @property
+    def n_profiles(self) -> int:
+        """Ads and PMax campaigns: every entity with metrics of its own."""
+        return len(self._profiles)
 
     def ad_day(self, i: int, ordinal: int) -> Metrics:
         """Metrics of ad ``i`` on day ``ordinal``: the oracle every query sums from."""
@@ -297,6 +249,12 @@ class CustomerData:
         return range(max(lo, self.active_from), top + 1)
 
 
+def _campaign(cust: dict[str, Any], camp_id: int, name: str, channel: str) -> dict[str, Any]:
+    return {**cust, "campaign.id": camp_id, "campaign.name": name, "campaign.status": "ENABLED",
+            "campaign.resource_name": f"customers/{cust['customer.id']}/campaigns/{camp_id}",
+            "campaign.advertising_channel_type": channel}
+
+
 def metric_values(m: Metrics) -> dict[str, Any]:
     """The ``metrics.*`` fields of one sample (int64 as int, doubles as float)."""
     return {"metrics.impressions": m[0], "metrics.clicks": m[1], "metrics.cost_micros": m[2],
@@ -305,66 +263,6 @@ def metric_values(m: Metrics) -> dict[str, Any]:
 
 
 #: DURING constants as (first, last) days back from today.
-_DURING = {"TODAY": (0, 0), "YESTERDAY": (1, 1), "LAST_7_DAYS": (7, 1), "LAST_14_DAYS": (14, 1),
-           "LAST_30_DAYS": (30, 1)}
-
-
-def _date_range(q: Query, today: int) -> tuple[int | None, int | None]:
-    lo: int | None = None
-    hi: int | None = None
-
-    def day(v: Any) -> int:
-        try:
-            return dt.date.fromisoformat(str(v)).toordinal()
-        except ValueError:
-            raise GaqlError("INVALID_VALUE_WITH_BETWEEN_OPERATOR",
-                            f"Invalid date literal {v!r}.") from None
-
-    for c in q.conditions:
-        if c.field != "segments.date":
-            continue
-        a = b = None
-        if c.op == "BETWEEN":
-            a, b = day(c.values[0]), day(c.values[1])
-        elif c.op in ("=", ">=", ">"):
-            a = day(c.values[0]) + (c.op == ">")
-            b = a if c.op == "=" else None
-        elif c.op in ("<=", "<"):
-            b = day(c.values[0]) - (c.op == "<")
-        elif c.op == "DURING":
-            back = _DURING.get(str(c.values[0]).upper())
-            if back is None:
-                raise GaqlError("INVALID_VALUE_WITH_DURING_OPERATOR",
-                                f"Unsupported DURING value {c.values[0]!r}.")
-            a, b = today - back[0], today - back[1]
-        else:
-            raise GaqlError("PROHIBITED_FIELD_IN_SELECT_WHERE_CLAUSE",
-                            f"Operator {c.op} is not supported on segments.date here.")
-        lo = a if lo is None or (a is not None and a > lo) else lo
-        hi = b if hi is None or (b is not None and b < hi) else hi
-    return lo, hi
-
-
-_OPS = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
-        "<": operator.lt, "<=": operator.le}
-
-
-def _holds(c: Condition, row: dict[str, Any]) -> bool:
-    """Numbers compare as numbers, everything else (enums, names) as strings."""
-    v = row.get(c.field)
-    conv: Any = float if isinstance(v, int | float) else str
-    try:
-        want = [conv(x) for x in c.values]
-        v = conv("" if v is None else v)
-    except ValueError:
-        raise GaqlError("INVALID_VALUE", f"Cannot compare {c.field} with {c.values}.") from None
-    if c.op in ("IN", "NOT IN"):
-        return (v in want) == (c.op == "IN")
-    if c.op not in _OPS:
-        raise GaqlError("INVALID_OPERATOR", f"Cannot apply {c.op} to {c.field}.")
-    return bool(_OPS[c.op](v, want[0]))
-
-
 def project(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """A GoogleAdsRow in REST JSON: nested camelCase, int64 as strings, defaults left out."""
     out: dict[str, Any] = {}
@@ -397,7 +295,7 @@ def run_query(data: CustomerData, q: Query) -> list[dict[str, Any]]:
             raise GaqlError("UNRECOGNIZED_FIELD",
                             f"Field '{f}' cannot be used with resource '{q.resource}'.")
     today = data.today()
-    lo, hi = _date_range(q, today)
+    lo, hi = date_range(q, today)
     by_day = "segments.date" in q.fields
     if by_day and (lo is None or hi is None):
         raise GaqlError("EXPECTED_FILTERS_ON_DATE_RANGE",
@@ -410,37 +308,38 @@ def run_query(data: CustomerData, q: Query) -> list[dict[str, Any]]:
                             "The sandbox serves audience views by segments.date only.")
         found = [project(r, q.fields) for r in audience_rows(
                      data, q.resource, data.span(lo or data.active_from, hi or today))
-                 if all(_holds(c, r) for c in others)]
+                 if all(holds(c, r) for c in others)]
         return found[: q.limit] if q.limit is not None else found
-    # Entity -1 is the customer itself: its metrics are the sum over all its ads.
-    ents = list(range(data.n_ads)) if q.resource == "ad_group_ad" else [-1]
+    # Entities and the metric profiles each one sums: an ad its own, a campaign its ads (or
+    # itself, for PMax), the customer everything (PMax included: it is in the totals).
+    ents: list[tuple[dict[str, Any], tuple[int, ...]]] = (
+        [(a, (i,)) for i, a in enumerate(data.attrs)] if q.resource == "ad_group_ad"
+        else data.campaigns if q.resource == "campaign"
+        else [(data.customer_attrs, tuple(range(data.n_profiles)))])
     days = data.span(lo or data.active_from, hi or today)
 
-    def ads_of(i: int) -> range:
-        return range(i, i + 1) if i >= 0 else range(data.n_ads)
-
-    cells: Iterable[tuple[int, int | None, Metrics | None]] = (
-        ((i, o, _sum(data, ads_of(i), range(o, o + 1))) for o in days for i in ents) if by_day
-        else ((i, None, _sum(data, ads_of(i), days)) for i in ents) if with_metrics
-        else ((i, None, None) for i in ents)
+    cells: Iterable[tuple[dict[str, Any], int | None, Metrics | None]] = (
+        ((a, o, _sum(data, ix, range(o, o + 1))) for o in days for a, ix in ents) if by_day
+        else ((a, None, _sum(data, ix, days)) for a, ix in ents) if with_metrics
+        else ((a, None, None) for a, _ in ents)
     )
     out: list[dict[str, Any]] = []
-    for i, o, m in cells:
+    for attrs, o, m in cells:
         if m == ZERO:
             continue  # no activity: Google returns no row
-        row = dict(data.attrs[i] if i >= 0 else data.customer_attrs)
+        row = dict(attrs)
         if m is not None:
             row.update(metric_values(m))
         if o is not None:
             row["segments.date"] = dt.date.fromordinal(o).isoformat()
-        if all(_holds(c, row) for c in others):
+        if all(holds(c, row) for c in others):
             out.append(project(row, q.fields))
             if q.limit is not None and len(out) >= q.limit:
                 break
     return out
 
 
-def _sum(data: CustomerData, ads: range | list[int], days: range) -> Metrics:
+def _sum(data: CustomerData, ads: range | tuple[int, ...], days: range) -> Metrics:
     acc = [0, 0, 0, 0, 0]
     for o in days:
         for i in ads:
@@ -451,26 +350,35 @@ def _sum(data: CustomerData, ads: range | list[int], days: range) -> Metrics:
 
 
 def expected_totals(data: CustomerData, since: str, until: str) -> dict[str, Any]:
-    """Sums over a range: what the normalized ad rows of a complete pull must add up to."""
+    """Sums over a range: what a complete pull's rows (ads and PMax campaigns) add up to.
+
+    The sums are the customer's own totals. ``rows`` counts every row loaded: ``ad_rows``
+    ad-days plus ``pmax_rows`` PMax campaign-days; ``active`` is, per day, the campaigns
+    (PMax included) and the ads with impressions.
+    """
     days = data.span(dt.date.fromisoformat(since).toordinal(),
                      dt.date.fromisoformat(until).toordinal())
-    tot = _sum(data, range(data.n_ads), days)
-    rows = conv = 0
+    tot = _sum(data, range(data.n_profiles), days)
+    ad_rows = pmax_rows = 0
     active: dict[str, tuple[int, int]] = {}
     for o in days:
         camps: set[int] = set()
         n_ads = 0
-        for i in range(data.n_ads):
-            m = data.ad_day(i, o)
-            if m[0] > 0:
-                rows += 1
+        for i in range(data.n_profiles):
+            if data.ad_day(i, o)[0] <= 0:
+                continue
+            if i < data.n_ads:
+                ad_rows += 1
                 n_ads += 1
                 camps.add(data.campaign_of[i])
-                conv += round(m[3] / 100)  # half-to-even, as the normalizer does per row
-        if n_ads:
+            else:
+                pmax_rows += 1
+                camps.add(-1 - i)
+        if camps:
             active[dt.date.fromordinal(o).isoformat()] = (len(camps), n_ads)
     return {
-        "rows": rows, "impressions": tot[0], "clicks": tot[1], "cost_micros": tot[2],
-        "spend": round(tot[2] / 1_000_000, 2), "conversions": conv,
+        "rows": ad_rows + pmax_rows, "ad_rows": ad_rows, "pmax_rows": pmax_rows,
+        "impressions": tot[0], "clicks": tot[1], "cost_micros": tot[2],
+        "spend": round(tot[2] / 1_000_000, 2), "conversions": tot[3] / 100,
         "conversions_value": round(tot[4] / 100, 2), "days": len(active), "active": active,
     }

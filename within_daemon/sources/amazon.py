@@ -30,8 +30,15 @@ import anyio
 import msgspec
 
 from ..config import AccountConfig, AmazonConfig, LoadedConfig, Secret
-from ..errors import PermanentSourceError, ReportStalledError, SourceError, TransientError
+from ..errors import (
+    AuthError,
+    PermanentSourceError,
+    ReportStalledError,
+    SourceError,
+    TransientError,
+)
 from ..observability.metrics import Metrics
+from ..platform_config import AMAZON_REGIONS, AmazonRegion
 from ..utils.retry import backoff_delay
 from .amazon_errors import (
     classify_error,
@@ -61,6 +68,27 @@ log = logging.getLogger(__name__)
 
 #: Longest wait between two status polls (reports can take hours; polling fast gets 429s).
 MAX_POLL_SECONDS = 60.0
+#: Status polls answered 401 even after a token refresh that are retried before the 401
+#: stands (Amazon's polling 401s are transient; Airbyte retries them 5 times).
+POLL_AUTH_RETRIES = 5
+
+
+def hosts_for(config: AmazonConfig, region: AmazonRegion | None = None,
+              base_url: str | None = None, token_url: str | None = None) -> tuple[str, str]:
+    """API and token URLs of an account: its own, else its region's, else the platform's.
+
+    A region's hosts are ``[platforms.amazon.regions.<R>]`` where configured, else Amazon's
+    (``AMAZON_REGIONS``); an account without a region uses ``[platforms.amazon]``.
+    """
+    api, token = config.base_url, config.token_url
+    if region is not None:
+        over = config.regions.get(region)
+        api, token = AMAZON_REGIONS[region]
+        if over is not None:
+            api, token = over.base_url or api, over.token_url or token
+    return (base_url or api).rstrip("/"), token_url or token
+
+
 _json = msgspec.json.Decoder()
 
 
@@ -77,6 +105,9 @@ class AmazonAdsConnector(HttpSource):
         client_secret: Secret,
         refresh_token: Secret,
         rate_limit: float = 200.0,
+        region: AmazonRegion | None = None,
+        base_url: str | None = None,
+        token_url: str | None = None,
         config: AmazonConfig | None = None,
         session: aiohttp.ClientSession | None = None,
         metrics: Metrics | None = None,
@@ -84,7 +115,9 @@ class AmazonAdsConnector(HttpSource):
         self.config = config or AmazonConfig()
         super().__init__(account_id, rate_limit, settings_from(self.config), session=session,
                          metrics=metrics)
-        self.base_url = self.config.base_url.rstrip("/")
+        #: A profile lives on its region's host, and its tokens come from that region's LwA.
+        self.region = region
+        self.base_url, self.token_url = hosts_for(self.config, region, base_url, token_url)
         self.window = self.config.attribution_window
         self._client_id = client_id
         self._client_secret = client_secret
@@ -110,7 +143,7 @@ class AmazonAdsConnector(HttpSource):
         if self._oauth is None:
             self._oauth = OAuthClient(
                 platform=self.platform, account_id=self.account_id,
-                token_url=self.config.token_url, client_id=self._client_id,
+                token_url=self.token_url, client_id=self._client_id,
                 client_secret=self._client_secret, refresh_token=self._refresh_token,
                 session=self._get_session(), timeout=self.settings.timeout_seconds,
             )
@@ -183,7 +216,8 @@ class AmazonAdsConnector(HttpSource):
             if not mine:
                 raise PermanentSourceError(
                     f"profile {self.account_id} is not among the {len(profiles)} profiles this "
-                    f"token sees at {self.base_url} (wrong region host or no access?)",
+                    f"token sees at {self.base_url} (region {self.region or 'not set'}: set the "
+                    "account's region = NA/EU/FE, or no access?)",
                     platform=self.platform, account_id=self.account_id)
             p = mine[0]
             info: dict[str, Any] = p.get("accountInfo") or {}
@@ -236,9 +270,23 @@ class AmazonAdsConnector(HttpSource):
         interval = self.config.poll_interval_seconds
         last: tuple[Any, Any] | None = None
         last_move = time.monotonic()
+        refused = 0
         while True:
             await anyio.sleep(interval)
-            st = await self.report_status(report_id)
+            try:
+                st = await self.report_status(report_id)
+            except AuthError as exc:
+                # Polls answer 401 now and then even with a fresh token (the request has
+                # already refreshed once); the report is fine, so poll again, a bounded
+                # number of times, before the 401 stops the account.
+                refused += 1
+                if refused > POLL_AUTH_RETRIES:
+                    raise
+                log.warning("report %s: status poll refused (%s); polling again (%d/%d)",
+                            report_id, exc, refused, POLL_AUTH_RETRIES)
+                self.oauth.invalidate()
+                continue
+            refused = 0
             status = st.get("status")
             if (status == DONE and st.get("url")) or status in FAILED:
                 return st
@@ -356,7 +404,8 @@ def _build(
     assert client_id is not None and client_secret is not None and refresh is not None
     return AmazonAdsConnector(
         acc.account_id, client_id=client_id, client_secret=client_secret, refresh_token=refresh,
-        rate_limit=acc.rate_limit, config=loaded.config.platforms.amazon, session=session,
+        rate_limit=acc.rate_limit, region=acc.region, base_url=acc.base_url,
+        token_url=acc.token_url, config=loaded.config.platforms.amazon, session=session,
         metrics=metrics,
     )
 

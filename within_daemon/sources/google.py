@@ -3,10 +3,12 @@
 ``GoogleAdsConnector(customer_id, refresh_token=…, client_id=…, client_secret=…,
 developer_token=…, login_customer_id=…)`` pulls one customer. Every call is a GAQL query
 POSTed as JSON to ``customers/{id}/googleAds:searchStream`` (one answer, a JSON array of
-batches) or, with ``use_search_stream = false``, to ``…:search`` following
-``nextPageToken`` until it is absent. Access tokens come from the shared ``OAuthClient``;
-a 401 drops the cached token and the request is sent once more with a fresh one before it
-counts as an ``AuthError``.
+batches, decoded as it streams, ``timeout_seconds`` limiting each silence rather than the
+whole answer; see ``google_stream``) or, with ``use_search_stream = false``, to
+``…:search`` following ``nextPageToken`` until it is absent. Queries order their rows, so a
+stream that breaks is read again from where it stopped. Access tokens come from the
+shared ``OAuthClient``; a 401 drops the cached token and the request is sent once more with
+a fresh one before it counts as an ``AuthError``.
 
 Quota: the daily ``RESOURCE_EXHAUSTED`` answer carries a retry delay of hours; it becomes
 a ThrottledError of that length, so the base parks the account (``AccountPausedError``)
@@ -31,8 +33,9 @@ from ..config import AccountConfig, LoadedConfig, Secret
 from ..errors import ConfigError, SourceError, ThrottledError, TransientError
 from ..observability.metrics import Metrics
 from ..platform_config import GOOGLE_DEFAULT_BASE_URL, GOOGLE_DEFAULT_TOKEN_URL, GoogleConfig
-from .base import HttpSource, Prepared, settings_from
+from .base import Prepared, settings_from
 from .google_errors import classify_error, error_object, quota_info
+from .google_stream import StreamingSource
 from .oauth import OAuthClient
 from .pacing import UsageReading
 from .registry import register_connector, require
@@ -46,15 +49,32 @@ ACCOUNT_QUERY = ("SELECT customer.id, customer.descriptive_name, customer.curren
 ADS_QUERY = ("SELECT campaign.id, ad_group.id, ad_group_ad.ad.id, ad_group_ad.ad.name, "
              "ad_group_ad.ad.type, ad_group_ad.status, ad_group_ad.ad.final_urls, "
              "ad_group_ad.ad.responsive_search_ad.headlines, "
-             "ad_group_ad.ad.responsive_search_ad.descriptions FROM ad_group_ad")
+             "ad_group_ad.ad.responsive_search_ad.descriptions FROM ad_group_ad "
+             "ORDER BY ad_group.id, ad_group_ad.ad.id")
 AD_ROWS_QUERY = ("SELECT campaign.id, ad_group.id, ad_group_ad.ad.id, ad_group_ad.status, "
                  f"segments.date, {_METRICS} FROM ad_group_ad "
-                 "WHERE segments.date BETWEEN '{since}' AND '{until}'")
+                 "WHERE segments.date BETWEEN '{since}' AND '{until}' "
+                 "ORDER BY segments.date, ad_group.id, ad_group_ad.ad.id")
 ACCOUNT_ROWS_QUERY = (f"SELECT customer.id, segments.date, {_METRICS} FROM customer "
-                      "WHERE segments.date BETWEEN '{since}' AND '{until}'")
+                      "WHERE segments.date BETWEEN '{since}' AND '{until}' "
+                      "ORDER BY segments.date")
+#: Performance Max campaigns have no ad_group_ad rows ("querying resources such as ad_group
+#: or ad_group_ad won't return any data for your Performance Max campaigns", Google's
+#: Performance Max reporting guide), yet their spend is in the customer's totals: their
+#: metrics are pulled per campaign and day and loaded as campaign-level rows.
+PMAX_ROWS_QUERY = ("SELECT campaign.id, campaign.status, campaign.advertising_channel_type, "
+                   f"segments.date, {_METRICS} FROM campaign "
+                   "WHERE segments.date BETWEEN '{since}' AND '{until}' "
+                   "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX' "
+                   "ORDER BY segments.date, campaign.id")
+PMAX_ACTIVE_QUERY = ("SELECT campaign.id, segments.date, metrics.impressions FROM campaign "
+                     "WHERE segments.date BETWEEN '{since}' AND '{until}' "
+                     "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX' "
+                     "AND metrics.impressions > 0 ORDER BY segments.date, campaign.id")
 ACTIVE_QUERY = ("SELECT campaign.id, ad_group_ad.ad.id, segments.date, metrics.impressions "
                 "FROM ad_group_ad WHERE segments.date BETWEEN '{since}' AND '{until}' "
-                "AND metrics.impressions > 0")
+                "AND metrics.impressions > 0 "
+                "ORDER BY segments.date, campaign.id, ad_group_ad.ad.id")
 
 #: Developer-token quota pauses shared by all connectors of one token (monotonic deadline),
 #: keyed by a hash of base URL and token. Process-wide on purpose: every account of the
@@ -72,7 +92,7 @@ def _secret(v: str | Secret | None, source: str) -> Secret | None:
     return v if isinstance(v, Secret) or v is None else Secret(v, source)
 
 
-class GoogleAdsConnector(HttpSource):
+class GoogleAdsConnector(StreamingSource):
     """One Google Ads customer: rate limited, circuit broken, OAuth refreshed."""
 
     platform = "google"
@@ -204,16 +224,9 @@ class GoogleAdsConnector(HttpSource):
     async def gaql(self, query: str, *, endpoint: str) -> AsyncIterator[list[dict[str, Any]]]:
         """Pages of GoogleAdsRow dicts: one per stream batch, or one per search page."""
         if self.config.use_search_stream:
-            body = await self.request("POST", self._url("searchStream"), endpoint=endpoint,
-                                      data={"query": query})
-            if not isinstance(body, list):
-                raise self._bad(endpoint, "searchStream answer is not a JSON array")
-            for batch in body:
-                rows = batch.get("results", []) if isinstance(batch, dict) else None
-                if not isinstance(rows, list):
-                    raise self._bad(endpoint, "searchStream batch without a results list")
-                if rows:
-                    yield rows
+            async for batch in self.stream_rows(self._url("searchStream"), query,
+                                                endpoint=endpoint):
+                yield batch
             return
         token: str | None = None
         seen: set[str] = set()
@@ -261,11 +274,19 @@ class GoogleAdsConnector(HttpSource):
             if out:
                 yield out
 
-    def iter_ad_rows(
+    async def iter_ad_rows(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Raw ad-day GoogleAdsRows (Google has no async reports: ``use_async`` is moot)."""
-        return self.gaql(AD_ROWS_QUERY.format(**_dates(date_range)), endpoint="ad_rows")
+        """Raw ad-day GoogleAdsRows, then Performance Max campaign-day rows.
+
+        PMax campaigns have no ads of their own (see ``PMAX_ROWS_QUERY``). Google has no
+        async reports: ``use_async`` is moot.
+        """
+        dates = _dates(date_range)
+        async for rows in self.gaql(AD_ROWS_QUERY.format(**dates), endpoint="ad_rows"):
+            yield rows
+        async for rows in self.gaql(PMAX_ROWS_QUERY.format(**dates), endpoint="pmax_rows"):
+            yield rows
 
     def iter_account_rows(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
@@ -277,21 +298,24 @@ class GoogleAdsConnector(HttpSource):
     async def active_counts(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
     ) -> dict[str, tuple[int | None, int | None]]:
-        """Per day, the campaigns and ads with impressions > 0 (from the ad-level query)."""
+        """Per day, the campaigns (Performance Max included) and ads with impressions > 0."""
         camps: dict[str, set[str]] = {}
         ads: dict[str, set[str]] = {}
-        async for rows in self.gaql(ACTIVE_QUERY.format(**_dates(date_range)),
-                                    endpoint="active"):
-            for r in rows:
-                try:
-                    if int(r.get("metrics", {}).get("impressions") or 0) <= 0:
+        dates = _dates(date_range)
+        for query, endpoint in ((ACTIVE_QUERY, "active"), (PMAX_ACTIVE_QUERY, "pmax_active")):
+            async for rows in self.gaql(query.format(**dates), endpoint=endpoint):
+                for r in rows:
+                    try:
+                        if int(r.get("metrics", {}).get("impressions") or 0) <= 0:
+                            continue
+                    except (TypeError, ValueError, AttributeError):
                         continue
-                except (TypeError, ValueError, AttributeError):
-                    continue
-                d = str(r.get("segments", {}).get("date"))
-                camps.setdefault(d, set()).add(str(r.get("campaign", {}).get("id")))
-                ads.setdefault(d, set()).add(str(r.get("adGroupAd", {}).get("ad", {}).get("id")))
-        return {d: (len(camps[d]), len(ads[d])) for d in sorted(camps)}
+                    d = str(r.get("segments", {}).get("date"))
+                    camps.setdefault(d, set()).add(str(r.get("campaign", {}).get("id")))
+                    ad = r.get("adGroupAd", {}).get("ad", {}).get("id")
+                    if ad is not None:  # PMax campaigns have no ads
+                        ads.setdefault(d, set()).add(str(ad))
+        return {d: (len(camps[d]), len(ads.get(d, ()))) for d in sorted(camps)}
 
     async def token_expiry(self) -> float | None:
         """Unknown: Google publishes no lifetime for refresh tokens (revocation is silent)."""
@@ -316,10 +340,9 @@ def _build(
         require(loaded.platform_secret("google", "client_id"), "platforms.google.client_id")
         require(loaded.platform_secret("google", "client_secret"),
                 "platforms.google.client_secret")
+    # Optional: Google's developer-token policy made the header optional (and ignored) in
+    # September 2026, quota belonging to the Cloud project; it is sent only when configured.
     developer = loaded.platform_secret("google", "developer_token")
-    if developer is None:
-        # Newer API versions sunset the developer token; older ones refuse the call.
-        log.warning("platforms.google.developer_token is not set; requests go without it")
     return GoogleAdsConnector(
         acc.account_id, refresh_token=refresh, access_token=None if refresh else access,
         client_id=loaded.platform_secret("google", "client_id"),

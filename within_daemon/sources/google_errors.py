@@ -143,6 +143,11 @@ def classify_error(
     kw["code"] = code
     name = str(err.get("status") or "")
     label = _label(err, code)
+    if "developer" in label.lower() and code in (400, 401, 403):
+        # Optional since September 2026 and refused by a later major version: say which
+        # setting decides whether it is sent.
+        label += (" (check [platforms.google] developer_token: it is sent only when set; "
+                  "remove it for API versions that refuse it)")
     reason, scope, delay = quota_info(err)
     if name == "UNAUTHENTICATED" or code == 401:
         return AuthError(label, **kw)

@@ -37,9 +37,10 @@ GROUP_KEYS: dict[str, tuple[str, ...]] = {
     "account": ("platform", "account_id", "currency"),
     "platform": ("platform", "currency"),
 }
-#: Summed record fields and whether their sum is an integer.
+#: Summed record fields and whether their sum is an integer. Conversions are real numbers:
+#: attribution credits fractions of a conversion (Google's data-driven attribution).
 SUM_FIELDS: tuple[tuple[str, bool], ...] = (
-    ("impressions", True), ("clicks", True), ("spend", False), ("conversions", True),
+    ("impressions", True), ("clicks", True), ("spend", False), ("conversions", False),
     ("revenue", False),
 )
 #: Derived ratios: name -> (numerator, denominator), both sums.

@@ -223,7 +223,8 @@ def derived_ratios(
     value is a raw string the validator will reject), so a ratio is never made up.
     """
     clk_ok = clk.__class__ is int
-    conv_ok = conv.__class__ is int
+    # Conversions are real numbers (attribution splits them; see _as_conversions).
+    conv_ok = conv.__class__ is int or conv.__class__ is float
     spend_ok = spend.__class__ is float
     return (
         clk / imp if clk_ok and imp.__class__ is int and imp != 0 else None,
@@ -251,6 +252,20 @@ def _as_int(v: Any) -> Any:
     if cls is float and v.is_integer():
         return int(v)
     return v
+
+
+def _as_conversions(v: Any) -> Any:
+    """Conversions: ``int`` when whole, a finite ``float`` when fractional, else raw.
+
+    Attribution models (Google's data-driven attribution) credit fractions of a conversion
+    to each ad, and the account total is the sum of those fractions; rounding per ad-day
+    would break sums, CPA and the drift check, so a fraction is kept as it came.
+    """
+    whole = _as_int(v)
+    if whole.__class__ is int:
+        return whole
+    f = _as_float(v)
+    return f if f.__class__ is float and f - f == 0.0 else v
 
 
 def _as_float(v: Any) -> Any:
@@ -370,7 +385,7 @@ def _facebook_ads(
         imp = _as_int(row.get("impressions"))
         clk = _as_int(row.get("clicks"))
         spend = _as_float(row.get("spend"))
-        conv = _action_total(row.get("actions"), conv_types, _as_int)
+        conv = _action_total(row.get("actions"), conv_types, _as_conversions)
         rev = _action_total(row.get("action_values"), rev_types, _as_float)
         if rev.__class__ is int:
             rev = float(rev)
@@ -443,7 +458,7 @@ def _facebook_accounts(
             "daily_impressions": _as_int(row.get("impressions")),
             "daily_clicks": _as_int(row.get("clicks")),
             "daily_conversions": _action_total(
-                row.get("actions"), cfg.conversion_action_types, _as_int
+                row.get("actions"), cfg.conversion_action_types, _as_conversions
             ),
             "daily_revenue": rev,
             "daily_roas": (

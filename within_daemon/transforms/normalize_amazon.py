@@ -21,6 +21,7 @@ from typing import Any
 from within_daemon.transforms.normalization import (
     DataNormalizer,
     Record,
+    _as_conversions,
     _as_float,
     _as_int,
     derived_ratios,
@@ -77,7 +78,7 @@ def amazon_ads(
         imp = _as_int(row.get("impressions"))
         clk = _as_int(row.get("clicks"))
         spend = _money(row.get("cost"))
-        conv = None if row.get(p_col) is None else _as_int(row[p_col])
+        conv = None if row.get(p_col) is None else _as_conversions(row[p_col])
         rev = _money(row.get(s_col))
         ratio = _derived(imp, clk, spend, conv, rev)
         out.append({
@@ -142,7 +143,8 @@ def amazon_accounts(
             "daily_spend": spend,
             "daily_impressions": _as_int(row.get("impressions")),
             "daily_clicks": _as_int(row.get("clicks")),
-            "daily_conversions": None if row.get(p_col) is None else _as_int(row[p_col]),
+            "daily_conversions": (None if row.get(p_col) is None
+                                  else _as_conversions(row[p_col])),
             "daily_revenue": rev,
             "daily_roas": _derived(None, None, spend, None, rev)["roas"],
             "campaign_count": campaigns if campaigns is not None else row.get("campaigns"),

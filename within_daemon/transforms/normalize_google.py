@@ -4,11 +4,16 @@ Rows arrive in the REST JSON mapping (ad-apis.md §2.4): nested lowerCamelCase o
 int64 values (ids, impressions, clicks, ``costMicros``) as strings, doubles
 (``conversions``, ``conversionsValue``) as numbers, and zero metrics left out entirely —
 an absent metric is 0, not unknown. Money is ``costMicros / 1e6`` in the customer's
-currency. Conversions are fractional in Google (attribution models split them); they are
-rounded half-to-even to an int, while revenue keeps ``conversionsValue`` as is, and the
-derived ratios follow Facebook's normalizer (cpa and conversion_rate from the rounded
-count). A value that does not parse is passed through raw so the validator quarantines
-the record.
+currency. Conversions are fractional in Google (data-driven attribution splits them;
+``metrics.conversions`` is a double): the fraction is kept as it came, so ad rows add up to
+the customer's total and cpa / conversion_rate use the exact count (an ``int`` when whole).
+Revenue keeps ``conversionsValue`` as is. A value that does not parse is passed through
+raw so the validator quarantines the record.
+
+Performance Max campaigns have no ads: their rows come from ``FROM campaign`` (no
+``adGroupAd``, ``campaign.advertisingChannelType = PERFORMANCE_MAX``) and become campaign-level
+ad-day records, ``ad_id = "campaign:<id>"`` (``schema.CAMPAIGN_LEVEL_PREFIX``), with no ad
+group and no creative, so ad rows add up to the customer's totals.
 
 Ad text comes from the ``iter_ads`` rows (keyed by ad id): the first responsive search ad
 headline (a headline pinned to HEADLINE_1 wins) and description, and the first final URL.
@@ -20,9 +25,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from within_daemon.schema import CAMPAIGN_LEVEL_PREFIX
 from within_daemon.transforms.normalization import (
     DataNormalizer,
     Record,
+    _as_conversions,
     _as_float,
     _as_int,
     derived_ratios,
@@ -57,11 +64,8 @@ def _micros(v: Any) -> Any:
 
 
 def _conversions(v: Any) -> Any:
-    """Fractional conversions rounded half-to-even (``round`` on a float is exactly that)."""
-    if v is None:
-        return 0
-    f = _as_float(v)
-    return round(f) if f.__class__ is float else v
+    """Conversions as the API served them, fraction included; absent is 0."""
+    return 0 if v is None else _as_conversions(v)
 
 
 def _value(v: Any) -> Any:
@@ -117,8 +121,14 @@ def _google_ads(
         aga = _d(row.get("adGroupAd"))
         ad = _d(aga.get("ad"))
         ad_id = _id(ad.get("id"))
+        camp = _d(row.get("campaign"))
         info = _NO_TEXT
-        if ad_id.__class__ is str:
+        pmax = "adGroupAd" not in row and camp.get("advertisingChannelType") == "PERFORMANCE_MAX"
+        if pmax:
+            cid = _id(camp.get("id"))
+            ad_id = f"{CAMPAIGN_LEVEL_PREFIX}{cid}" if cid.__class__ is str else None
+            info = (None, None, None, camp.get("status"))
+        elif ad_id.__class__ is str:
             cached = texts.get(ad_id)
             if cached is None:
                 # The row itself may carry the ad text when a caller selected it there.

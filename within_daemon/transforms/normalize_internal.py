@@ -29,6 +29,7 @@ from within_daemon.schema import AD_DATA_SCHEMA, AD_FIELDS
 from within_daemon.transforms.normalization import (
     DataNormalizer,
     Record,
+    _as_conversions,
     _as_float,
     _as_int,
     derived_ratios,
@@ -37,9 +38,10 @@ from within_daemon.transforms.normalization import (
 
 PLATFORM = "internal"
 
-COUNT_FIELDS = frozenset({"impressions", "clicks", "conversions"})
+#: Conversions are real numbers (attribution models credit fractions; see schema.py).
+COUNT_FIELDS = frozenset({"impressions", "clicks"})
 FLOAT_FIELDS = frozenset({"ctr", "spend", "conversion_rate", "cpa", "roas", "relevance_score",
-                          "quality_score", "revenue"})
+                          "quality_score", "revenue", "conversions"})
 DATE_FIELDS = frozenset({"date", "start_date", "end_date"})
 ID_FIELDS = frozenset({"ad_id", "account_id", "campaign_id", "ad_group_id"})
 STATUSES = frozenset({"active", "paused", "archived", "deleted", "other"})
@@ -186,6 +188,8 @@ def _coercers(mapping: InternalMapping) -> dict[str, Callable[[Any], Any]]:
     for f in AD_FIELDS:
         if f in COUNT_FIELDS:
             out[f] = _as_int
+        elif f == "conversions":
+            out[f] = _as_conversions
         elif f in FLOAT_FIELDS:
             out[f] = _as_float
         elif f in DATE_FIELDS:

@@ -27,6 +27,7 @@ from typing import Any
 from within_daemon.transforms.normalization import (
     DataNormalizer,
     Record,
+    _as_conversions,
     _as_float,
     _as_int,
     derived_ratios,
@@ -60,6 +61,11 @@ def _day(v: Any) -> Any:
 
 def _count(v: Any) -> Any:
     return None if v is None else _as_int(v)
+
+
+def _conversions(v: Any) -> Any:
+    """Conversions are real numbers on every platform (a fraction is kept, not rejected)."""
+    return None if v is None else _as_conversions(v)
 
 
 def _money(v: Any) -> Any:
@@ -128,7 +134,7 @@ def _tiktok_ads(
         imp = _count(mets.get("impressions"))
         clk = _count(mets.get("clicks"))
         spend = _money(mets.get("spend"))
-        conv = _count(mets.get("conversion"))
+        conv = _conversions(mets.get("conversion"))
         ctr, cvr, cpa, _ = derived_ratios(imp, clk, spend, conv, None)
         out.append({
             "ad_id": ad_id,
@@ -188,7 +194,7 @@ def _tiktok_accounts(
             "daily_spend": _money(mets.get("spend")),
             "daily_impressions": _count(mets.get("impressions")),
             "daily_clicks": _count(mets.get("clicks")),
-            "daily_conversions": _count(mets.get("conversion")),
+            "daily_conversions": _conversions(mets.get("conversion")),
             "daily_revenue": None,
             "daily_roas": None,
             "campaign_count": n_camp,

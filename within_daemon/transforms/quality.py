@@ -35,7 +35,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
-from within_daemon.schema import AD_DATA_SCHEMA, AD_KEY
+from within_daemon.schema import AD_DATA_SCHEMA, AD_KEY, is_ad_level
 from within_daemon.transforms.validation import CROSS_FIELD_RULES, DataValidator, record_key
 
 DIMENSIONS: tuple[str, ...] = (
@@ -50,8 +50,9 @@ ALLOWED_STATUSES: tuple[str, ...] = tuple(AD_DATA_SCHEMA["status"]["allowed"])
 #: Range rules checked for accuracy (types included: a string where a number belongs is
 #: not a value in range).
 ACCURACY_SCHEMA: dict[str, dict[str, Any]] = {
-    **{f: {"type": "integer", "min": 0} for f in ("impressions", "clicks", "conversions")},
-    **{f: {"type": "float", "min": 0} for f in ("spend", "revenue")},
+    **{f: {"type": "integer", "min": 0} for f in ("impressions", "clicks")},
+    # Conversions are real numbers: attribution credits fractions (schema.py).
+    **{f: {"type": "float", "min": 0} for f in ("spend", "revenue", "conversions")},
     "ctr": {"type": "float", "min": 0, "max": 1},
     **{f: {"type": "date"} for f in ("date", "start_date", "end_date")},
 }
@@ -71,6 +72,9 @@ DRIFT_FIELDS: dict[str, str] = {
 MAX_UTC_OFFSET = _dt.timedelta(hours=14)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _ABS_EPS = 1e-9
+#: Creative fields: not applicable to campaign-level rows (``schema.is_ad_level``).
+_CREATIVE_FIELDS = frozenset({"headline", "description", "cta", "image_url", "video_url",
+                              "landing_page_url"})
 
 Account = tuple[Any, Any]
 Records = list[Mapping[str, Any]]
@@ -253,11 +257,16 @@ class DataQualityMonitor:
         n, fields = len(records), self.completeness_fields
         nulls = dict.fromkeys(fields, 0)
         seen: set[tuple[Any, Any, Any]] = set()
+        # A campaign-level row (Google Performance Max) has no creative: no gap there.
+        creative = [f for f in fields if f in _CREATIVE_FIELDS]
         for rec in records:
             get = rec.get
             for f in fields:
                 if get(f) is None:
                     nulls[f] += 1
+            if creative and not is_ad_level(get("ad_id")):
+                for f in creative:
+                    nulls[f] -= get(f) is None
             if expected:
                 seen.add((get("platform"), get("account_id"), _iso(get("date"))))
         issues = []

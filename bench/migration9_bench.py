@@ -1,0 +1,73 @@
+"""Schema migration 9 (conversion columns to REAL) on a SQLite database of N ad-day rows.
+
+Builds a version-8 database (the daemon as released before migration 9) with N ``ad_data``
+rows and their rollups, then opens it with this version and times the migration, which
+rebuilds the tables that hold conversions.
+
+    python bench/migration9_bench.py --rows 1000000 --db /tmp/m9.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from typing import Any
+
+from within_daemon.loaders import DatabaseLoader
+from within_daemon.loaders import analytics as store
+from within_daemon.loaders import sqlite_schema as sq
+from within_daemon.schema import AD_FIELDS
+
+
+def rec(i: int, day: str) -> dict[str, Any]:
+    r: dict[str, Any] = dict.fromkeys(AD_FIELDS)
+    r.update(platform="google", account_id=f"acct{i % 4}", ad_id=f"ad{i}", campaign_id="c",
+             date=day, impressions=1000, clicks=40, spend=20.0, conversions=3, revenue=50.0,
+             currency="USD")
+    return r
+
+
+async def build(url: str, rows: int, ads: int) -> None:
+    released = sq.migrations
+    sq.migrations = lambda d=sq.SQLITE: released(d)[:8]  # type: ignore[assignment]
+    try:
+        async with DatabaseLoader.from_url(url) as db:
+            days = rows // ads
+            for d in range(days):
+                day = f"2025-{1 + d // 28:02d}-{1 + d % 28:02d}"
+                await db.write_batch(run_id="r", task="t", kind="ad",
+                                     fetched_at="2026-01-01T00:00:00+00:00",
+                                     records=[rec(i, day) for i in range(ads)])
+            await store.refresh_rollups(db, [f"2025-{1 + d // 28:02d}-{1 + d % 28:02d}"
+                                             for d in range(days)])
+    finally:
+        sq.migrations = released  # type: ignore[assignment]
+
+
+async def migrate(url: str) -> float:
+    t0 = time.perf_counter()
+    async with DatabaseLoader.from_url(url):
+        pass
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--ads", type=int, default=1000)
+    ap.add_argument("--db", default="/tmp/within-m9-bench.db")
+    args = ap.parse_args()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(args.db + suffix):
+            os.remove(args.db + suffix)
+    url = f"sqlite:///{args.db}"
+    asyncio.run(build(url, args.rows, args.ads))
+    size = os.path.getsize(args.db) / 1e6
+    secs = asyncio.run(migrate(url))
+    print(f"{args.rows} ad rows, {size:.0f} MB before: migration 9 took {secs:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
