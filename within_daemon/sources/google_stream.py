@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
-import anyio
 import msgspec
 
 from ..errors import PermanentSourceError, SourceError, ThrottledError, TransientError
@@ -318,9 +317,14 @@ class StreamingSource(HttpSource):
                 else:
                     failures += 1
                     if failures > self.settings.max_retries:
-                        raise
-                    await anyio.sleep(backoff_delay(failures - 1, self.settings.backoff_factor,
-                                                    base=self.settings.backoff_base_seconds))
+                        # As for any request: the circuit opens and the next attempt waits
+                        # for the probe (within the outage budget) instead of failing.
+                        self.breaker.trip(f"{type(exc).__name__}: {exc}")
+                        failures = 0
+                    else:
+                        await self.clock.sleep(backoff_delay(
+                            failures - 1, self.settings.backoff_factor,
+                            base=self.settings.backoff_base_seconds))
                 log.warning("%s; streaming again, skipping the %d row(s) already read",
                             exc, sent)
             finally:
