@@ -82,8 +82,10 @@ enrich = {ENRICH}
     q = dbq.rows
     assert q(loaded, "SELECT DISTINCT platform, level FROM audience_data") == [
         ("google", "ad_group")]
+    # Performance Max rows are campaign-level (no ad group): Google has no demographics
+    # for them in age_range_view / gender_view.
     ads = dict(q(loaded, "SELECT ad_group_id || '/' || date, SUM(impressions) FROM ad_data "
-                         "GROUP BY ad_group_id, date"))
+                         "WHERE ad_group_id IS NOT NULL GROUP BY ad_group_id, date"))
     for split in ("gender = 'all'", "age = 'all'"):
         got = dict(q(loaded, "SELECT ad_id || '/' || date, SUM(impressions) FROM "
                              f"audience_data WHERE {split} GROUP BY ad_id, date"))

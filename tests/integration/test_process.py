@@ -209,6 +209,11 @@ def test_status_lists_an_account_added_by_sighup_before_it_runs(tmp_path: Path,
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: http_ok(base + "/healthz"), 30, "healthz")
+        # The listener opens before the engine (a port in use is a one-line error), so the
+        # schedule shows up a moment after /healthz answers.
+        wait_for(lambda: all(a["next_run"] for a in json.loads(
+            http_get(base + "/status")[1])["accounts"] or [{"next_run": None}]),
+                 30, "the schedule in /status")
         [acc] = json.loads(http_get(base + "/status")[1])["accounts"]
         assert (acc["account_id"], acc["state"], acc["last_run"]) == ("1000000001", "idle", None)
         assert acc["next_run"]["task"] == "ads" and acc["tasks"] == ["ads"]
