@@ -3,8 +3,9 @@
 Files (:meth:`InternalDataPipeline.run_files`): each matching file of the drop folder, by
 name, is hashed; a file whose (name, sha256) the ledger already has is not loaded again,
 only moved to the done folder. Otherwise it is read in chunks; each chunk is normalized
-by the field map, validated, and written with ``write_batch`` (malformed lines and
-rejected rows go to quarantine with the file name and line number). The file's ledger
+by the field map, validated, and written with ``write_isolating`` (malformed lines and
+rejected rows go to quarantine with the file name and line number; rows the database
+refuses are isolated and quarantined with its reason, the rest load). The file's ledger
 marker rides in the same transaction as its last rows, and the file is moved only after
 that commit: a crash before the commit reloads the file (upserts make that harmless), a
 crash after it finds the marker and just moves the file. A file whose bytes change while
@@ -38,6 +39,7 @@ import msgspec
 from ..config import LoadedConfig
 from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
+from ..loaders.isolate import write_isolating
 from ..observability.metrics import Metrics
 from ..platform_config import InternalConfig
 from ..sources.internal import (
@@ -275,11 +277,12 @@ class InternalDataPipeline:
                         key = file_marker(account_id, path.name, out.sha256)
                         day = datetime.now(UTC).date().isoformat()
                         complete = [(PLATFORM, key, day, out.loaded + len(records))]
-                await db.write_batch(run_id=run_id, task=task, kind="ad", records=records,
-                                     fetched_at=fetched_at, complete_days=complete,
-                                     quarantined=quarantined, count_in_run=True)
-                out.loaded += len(records)
-                out.quarantined += len(quarantined)
+                res = await write_isolating(db, run_id=run_id, task=task, kind="ad",
+                                            records=records, fetched_at=fetched_at,
+                                            complete_days=complete, quarantined=quarantined,
+                                            days_cover_batch=True)
+                out.loaded += len(records) - res.refused
+                out.quarantined += res.quarantined
                 if not nxt:
                     break
                 chunk = nxt
@@ -391,12 +394,12 @@ class InternalDataPipeline:
                 complete: list[tuple[str, str, str, int]] = []
                 if nxt is None:
                     complete = [(PLATFORM, acct, d, day_rows[d]) for d in wdays if d < today]
-                await db.write_batch(run_id=run_id, task=task, kind="ad", records=records,
-                                     fetched_at=fetched_at, complete_days=complete,
-                                     quarantined=quarantined, count_in_run=True)
+                res = await write_isolating(db, run_id=run_id, task=task, kind="ad",
+                                            records=records, fetched_at=fetched_at,
+                                            complete_days=complete, quarantined=quarantined)
                 out.rows += len(rows)
-                out.loaded += len(records)
-                out.quarantined += len(quarantined)
+                out.loaded += len(records) - res.refused
+                out.quarantined += res.quarantined
                 if nxt is None:
                     out.days_completed = len(complete)
                     break
