@@ -25,12 +25,12 @@ from ..errors import AccountPausedError, SourceError, ThrottledError, TransientE
 from ..observability.metrics import Metrics
 from ..platform_config import HttpKnobs
 from ..utils.retry import retry_with_backoff
+from .bodies import decode_json, read_body
 from .breaker import STATE_CODES, AccountBreaker
 from .pacing import Pacer, UsageReading
 
 log = logging.getLogger(__name__)
 
-_json = msgspec.json.Decoder()
 
 
 class Prepared(NamedTuple):
@@ -338,7 +338,7 @@ class HttpSource:
                         # Per platform: the engine's session is shared by all of them.
                         timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
                     ) as resp:
-                        body = await resp.read()
+                        body = await read_body(resp, self, endpoint)  # capped, in chunks
                         status = resp.status
                         resp_headers = resp.headers
                 except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -359,13 +359,7 @@ class HttpSource:
                 return special
             if not self.success_status(status):
                 raise self.classify(status, body, usage)
-            try:
-                obj = _json.decode(body)
-            except msgspec.DecodeError as exc:
-                raise TransientError(
-                    f"{endpoint}: malformed or truncated JSON ({len(body)} bytes): {exc}",
-                    platform=self.platform, account_id=self.account_id, status=status,
-                ) from None
+            obj = decode_json(body, self, endpoint, status)  # never an escaped RecursionError
             in_body = self.body_error(obj, body, usage)
             if in_body is not None:
                 raise in_body

@@ -301,7 +301,7 @@ class GoogleAdsConnector(HttpSource):
 def _decode(body: bytes) -> Any:
     try:
         return msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
         return None
 
 

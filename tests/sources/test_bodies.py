@@ -1,0 +1,105 @@
+"""Bodies are bounded: huge, gzip-bombed and deeply nested answers are clear errors, cheaply.
+
+Real connectors over real sockets against the emulators' hostile-body faults.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from typing import Any
+
+import anyio
+import pytest
+
+from within_daemon.config import FacebookConfig
+from within_daemon.errors import PermanentSourceError, SourceError
+from within_daemon.observability.metrics import Metrics
+from within_daemon.sandbox import FacebookEmulator
+from within_daemon.sandbox.faults import deep_json, gzip_bomb
+from within_daemon.sources import FacebookAdsConnector
+from within_daemon.sources.bodies import (
+    MAX_BODY_BYTES,
+    MiB,
+    body_limit,
+    loads_or_none,
+)
+
+from ..conftest import FAST_FACEBOOK, TOKEN
+
+ACC = "1000000001"
+RANGE = ("2024-03-01", "2024-03-05")
+
+
+def connector(emu: FacebookEmulator, cap: int | None = None) -> FacebookAdsConnector:
+    settings = FacebookConfig(base_url=emu.base_url, **{**FAST_FACEBOOK, "max_retries": 0})
+    conn = FacebookAdsConnector(ACC, TOKEN, rate_limit=60000, config=settings,
+                                metrics=Metrics())
+    if cap is not None:
+        conn.max_body_bytes = cap  # type: ignore[attr-defined]
+    return conn
+
+
+async def first_page(conn: FacebookAdsConnector) -> list[dict[str, Any]]:
+    with anyio.fail_after(60):
+        async for page in conn.iter_insights(RANGE):
+            return page
+    return []
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["announced", "chunked"])
+async def test_huge_body_is_refused_at_the_cap(emulator: FacebookEmulator, chunked: bool) -> None:
+    """A 64 MiB answer against a 1 MiB cap fails naming the cap, announced or not."""
+    emulator.set_fault(None, "huge_body", size=64 * MiB, chunked=chunked, count=1)
+    async with connector(emulator, cap=MiB) as conn:
+        with pytest.raises(PermanentSourceError, match=r"larger than 1048576 bytes"):
+            await first_page(conn)
+        # The next answer is normal again: the connection and the connector are fine.
+        assert await first_page(conn)
+
+
+async def test_gzip_bomb_never_inflates_past_the_cap(emulator: FacebookEmulator) -> None:
+    """A 256 KiB gzip that inflates to 256 MiB is refused after about the cap in memory."""
+    assert len(gzip_bomb(256 * MiB)) < 512 * 1024
+    emulator.set_fault(None, "gzip_bomb_body", size=256 * MiB, count=1)
+    async with connector(emulator, cap=4 * MiB) as conn:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            with pytest.raises(PermanentSourceError, match="larger than"):
+                await first_page(conn)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # Cap plus aiohttp's 256 KiB decompression steps and buffers: far below the 256 MiB.
+    assert peak < 32 * MiB, f"peak {peak / MiB:.0f} MiB"
+
+
+async def test_deep_json_is_an_error_of_the_page(emulator: FacebookEmulator) -> None:
+    """JSON nested 100,000 deep is a SourceError of that call, not an escaped RecursionError."""
+    emulator.set_fault(None, "deep_json", depth=100_000, count=1)
+    async with connector(emulator) as conn:
+        with pytest.raises(PermanentSourceError, match="nested deeper than the decoder"):
+            await first_page(conn)
+
+
+async def test_deep_json_error_body_is_classified(emulator: FacebookEmulator) -> None:
+    """A deeply nested error body still becomes the platform's error, not a crash."""
+    emulator.set_fault(None, "deep_json", depth=100_000, status=400, count=1)
+    async with connector(emulator) as conn:
+        with pytest.raises(SourceError, match="HTTP 400|400"):
+            await first_page(conn)
+    assert loads_or_none(deep_json(50_000)) is None
+    assert loads_or_none(b'{"error": {"code": 1}}') == {"error": {"code": 1}}
+
+
+def test_caps_per_platform() -> None:
+    """Each platform has a cap; a connector's own max_body_bytes wins."""
+
+    class Src:
+        platform, account_id = "google", "1"
+
+    src = Src()
+    assert body_limit(src) == MAX_BODY_BYTES["google"] > MAX_BODY_BYTES["facebook"]
+    src.max_body_bytes = 123  # type: ignore[attr-defined]
+    assert body_limit(src) == 123
