@@ -38,6 +38,9 @@ DEFAULT_CHUNK_LINES = 1000
 DEFAULT_PAGE_SIZE = 1000
 #: Longest raw line text kept for the quarantine (a runaway line must not bloat it).
 MAX_TEXT_CHARS = 10_000
+#: Longest line read (a row of ad data is about a kilobyte; a line past this is reported,
+#: never held in memory whole).
+MAX_LINE_BYTES = 1 << 20
 _HASH_BLOCK = 1 << 20
 
 FileFormat = Literal["csv", "jsonl"]
@@ -127,7 +130,8 @@ class FileParser:
     :attr:`sha256` is the hash of every byte read.
     """
 
-    def __init__(self, path: Path, *, chunk_lines: int = DEFAULT_CHUNK_LINES) -> None:
+    def __init__(self, path: Path, *, chunk_lines: int = DEFAULT_CHUNK_LINES,
+                 max_line_bytes: int = MAX_LINE_BYTES) -> None:
         fmt = file_format(path)
         if fmt is None:
             raise ValueError(
@@ -140,6 +144,9 @@ class FileParser:
         self.format: FileFormat = fmt
         self.chunk_lines = chunk_lines
         self.header: list[str] | None = None
+        self.max_line_bytes = max_line_bytes
+        #: Physical line numbers that were longer than ``max_line_bytes`` (not read).
+        self.long_lines: set[int] = set()
         self._hash = hashlib.sha256()
         self._file: BinaryIO | None = None
         self._records: Iterator[ParsedLine] | None = None
@@ -175,10 +182,26 @@ class FileParser:
         return out
 
     def _text_lines(self, f: BinaryIO) -> Iterator[str]:
-        """Decoded lines (newlines kept), hashing every byte on the way."""
+        """Decoded lines (newlines kept), hashing every byte on the way.
+
+        A line longer than ``max_line_bytes`` is never held whole: its rest is read and
+        hashed in blocks, its number noted in ``long_lines``, and an empty line stands in
+        for it (the record it belongs to is then reported, not parsed).
+        """
         first = True
-        for raw in f:
+        cap = self.max_line_bytes
+        n = 0
+        while raw := f.readline(cap + 1):
+            n += 1
             self._hash.update(raw)
+            if len(raw) > cap and not raw.endswith(b"\n"):
+                while (rest := f.readline(_HASH_BLOCK)) and not rest.endswith(b"\n"):
+                    self._hash.update(rest)
+                self._hash.update(rest)
+                self.long_lines.add(n)
+                first = False
+                yield "\n"
+                continue
             # surrogateescape keeps a bad byte visible instead of failing the whole file;
             # the line holding it is quarantined below.
             text = raw.decode("utf-8", "surrogateescape")
@@ -187,8 +210,15 @@ class FileParser:
                 first = False
             yield text
 
+    def _too_long(self, n: int) -> ParsedLine:
+        return ParsedLine(n, error=f"line {n}: longer than {self.max_line_bytes} bytes; "
+                          "not read")
+
     def _jsonl(self, lines: Iterator[str]) -> Iterator[ParsedLine]:
         for n, text in enumerate(lines, start=1):
+            if n in self.long_lines:
+                yield self._too_long(n)
+                continue
             if not text.strip():
                 continue
             body = text.rstrip("\r\n")
@@ -200,6 +230,10 @@ class FileParser:
                 obj = _json.decode(body)
             except msgspec.DecodeError as exc:
                 yield ParsedLine(n, error=f"line {n}: invalid JSON: {exc}", text=_clip(body))
+                continue
+            except RecursionError:
+                yield ParsedLine(n, error=f"line {n}: JSON nested deeper than the decoder "
+                                 "allows", text=_clip(body))
                 continue
             if not isinstance(obj, dict):
                 yield ParsedLine(n, error=f"line {n}: expected a JSON object, got "
@@ -224,6 +258,9 @@ class FileParser:
                 yield ParsedLine(n, error=f"line {n}: unreadable CSV: {exc}")
                 continue
             n, prev = prev + 1, reader.line_num
+            if self.long_lines and any(i in self.long_lines for i in range(n, prev + 1)):
+                yield self._too_long(n)
+                continue
             if not fields or fields == [""]:
                 continue  # a blank line is not a row
             if self.header is None:
