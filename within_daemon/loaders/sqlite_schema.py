@@ -113,7 +113,7 @@ TABLES: tuple[str, ...] = (
     "rollup_campaign_daily", "rollup_account_daily", "rollup_account_weekly",
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
     "audience_data", "ad_audience_summary", "feature_online", "feature_history",
-    "replicas", "leases", "task_slots", "ad_creative_history",
+    "replicas", "leases", "task_slots", "ad_creative_history", "image_failures",
 )
 
 
@@ -263,6 +263,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     )
     from .audience_schema import audience_ddl
     from .feature_store import feature_store_ddl
+    from .image_failures import image_failures_ddl
     return (
         Migration(
             1,
@@ -282,6 +283,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         Migration(7, "replicas, leases and task slots for several daemons", (
             *cluster_ddl(d), "ALTER TABLE runs ADD COLUMN holder TEXT")),
         Migration(8, "dated versions of ad creatives", tuple(creative_history_ddl(d))),
+        Migration(10, "image fetch failures", tuple(image_failures_ddl(d))),
     )
 
 
