@@ -108,6 +108,9 @@ class InternalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     done_folder: str | None = None
     #: Glob patterns of files to load.
     patterns: tuple[str, ...] = ("*.csv", "*.jsonl")
+    #: A dropped file is loaded once unchanged this long (and ending with a newline), so a
+    #: file still being written is never read half-way.
+    settle_seconds: NonNegFloat = 30.0
     #: Database to query (``sqlite:///path``) and the query; it must return the mapped
     #: source columns. ``:since`` and ``:until`` are bound to the window's first and last day.
     sql_url: str | None = None

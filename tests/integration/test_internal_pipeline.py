@@ -42,9 +42,10 @@ def _internal_accounts_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_config(tmp_path: Path, **internal: Any) -> LoadedConfig:
+    # Files here are complete when written; the settle time has tests of its own.
     section = {"drop_folder": "drop", "field_map": FIELD_MAP,
                "constants": {"currency": "EUR", "campaign_id": "C-9"},
-               "date_format": "%d/%m/%Y", **internal}
+               "date_format": "%d/%m/%Y", "settle_seconds": 0, **internal}
     lines = ['[database]\nurl = "sqlite:///data/within.db"\n', "[metrics]\nenabled = false\n",
              "[platforms.internal]"]
     lines += [f"{k} = {toml(v)}" for k, v in section.items()]

@@ -1,7 +1,8 @@
 """The company's own data: dropped CSV / JSONL files and one SQL query (reading only).
 
-Files: :func:`discover_files` lists the matching files of the drop folder by name,
-:func:`file_sha256` hashes one, :func:`move_to_done` files it away, and
+Files: :func:`scan_drop_folder` sorts the matching entries of the drop folder into files
+ready to load, files still settling and entries refused (:mod:`.drop_folder`: the drop
+folder is not a door), :func:`file_sha256` hashes one, :func:`move_to_done` files it away, and
 :class:`FileParser` reads one in chunks of :class:`ParsedLine` (a row with the physical
 line it starts on, or the reason the line could not be read), hashing exactly the bytes it
 parsed so the caller can tell whether the file changed while it was being loaded. CSV rows
@@ -32,6 +33,19 @@ import msgspec
 
 from ..config import sqlite_path
 from ..errors import PermanentSourceError, SourceError
+from .drop_folder import (  # re-exported: the internal source's file API lives here
+    DEFAULT_SETTLE_SECONDS,
+    DropScan,
+    open_regular,
+    scan_drop_folder,
+)
+
+__all__ = [
+    "DEFAULT_CHUNK_LINES", "DEFAULT_PAGE_SIZE", "DEFAULT_SETTLE_SECONDS", "FORMATS",
+    "MAX_LINE_BYTES", "MAX_TEXT_CHARS", "PLATFORM", "DropScan", "FileParser", "ParsedLine",
+    "discover_files", "file_format", "file_sha256", "iter_query", "move_to_done",
+    "open_regular", "scan_drop_folder", "sqlite_source_path",
+]
 
 PLATFORM = "internal"
 DEFAULT_CHUNK_LINES = 1000
@@ -82,17 +96,18 @@ def discover_files(folder: Path, patterns: Sequence[str]) -> list[Path]:
     for pattern in patterns:
         for p in folder.glob(pattern):
             # pathlib's glob matches dotfiles with "*"; editors and copy tools use them
-            # for temporary files, which are not ready to load.
-            if p.name.startswith(".") or not p.is_file():
+            # for temporary files, which are not ready to load. Only plain files: a
+            # symbolic link would let whoever writes here make us read any file.
+            if p.name.startswith(".") or p.is_symlink() or not p.is_file():
                 continue
             found[p.name] = p
     return [found[n] for n in sorted(found)]
 
 
 def file_sha256(path: Path) -> str:
-    """Hex sha256 of the file's bytes."""
+    """Hex sha256 of the file's bytes (a plain file only: see :func:`open_regular`)."""
     h = hashlib.sha256()
-    with path.open("rb") as f:
+    with open_regular(path) as f:
         while block := f.read(_HASH_BLOCK):
             h.update(block)
     return h.hexdigest()
@@ -152,7 +167,7 @@ class FileParser:
         self._records: Iterator[ParsedLine] | None = None
 
     def __enter__(self) -> FileParser:
-        self._file = self.path.open("rb")
+        self._file = open_regular(self.path)
         lines = self._text_lines(self._file)
         self._records = self._csv(lines) if self.format == "csv" else self._jsonl(lines)
         return self
