@@ -24,6 +24,7 @@ from within_daemon.sources.bodies import (
     body_limit,
     loads_or_none,
 )
+from within_daemon.sources.pacing import read_usage_headers
 
 from ..conftest import FAST_FACEBOOK, TOKEN
 
@@ -103,3 +104,11 @@ def test_caps_per_platform() -> None:
     assert body_limit(src) == MAX_BODY_BYTES["google"] > MAX_BODY_BYTES["facebook"]
     src.max_body_bytes = 123  # type: ignore[attr-defined]
     assert body_limit(src) == 123
+
+
+def test_deep_json_in_usage_headers_is_ignored() -> None:
+    """A usage header nested past the decoder is unreadable, not a crash of the request."""
+    deep = "[" * 4000 + "]" * 4000
+    assert read_usage_headers({"X-App-Usage": deep, "X-Business-Use-Case-Usage": deep}) is None
+    ok = read_usage_headers({"X-App-Usage": '{"call_count": 80}'})
+    assert ok is not None and ok.max_percent == 80
