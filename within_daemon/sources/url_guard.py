@@ -124,10 +124,13 @@ class GuardedResolver(AbstractResolver):
 
     def __init__(self, policy: UrlPolicy, inner: AbstractResolver | None = None) -> None:
         self.policy = policy
-        self._inner = inner if inner is not None else DefaultResolver()
+        # Made on first use: aiohttp's DefaultResolver may be aiodns, which wants a loop.
+        self._inner = inner
 
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        if self._inner is None:
+            self._inner = DefaultResolver()
         found = await self._inner.resolve(host, port, family)
         kept, reasons = [], []
         for r in found:
@@ -147,4 +150,5 @@ class GuardedResolver(AbstractResolver):
         return kept
 
     async def close(self) -> None:
-        await self._inner.close()
+        if self._inner is not None:
+            await self._inner.close()
