@@ -58,6 +58,8 @@ _ENDPOINT = "image"
 _STAGE = "image_analyze"
 _READ_CHUNK = 64 * 1024
 MAX_REDIRECTS = 5
+#: Longest a failure may take to be written to the store.
+_STORE_SECONDS = 5.0
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -178,7 +180,8 @@ class ImageFetcher:
             features = await self._analyze_uncached(url)
             self._remember(url, features)
             if not features.ok and self.failure_store is not None:
-                with anyio.CancelScope(shield=True):  # a time box must not lose the record
+                # Shielded (a time box must not lose the record) but bounded.
+                with anyio.move_on_after(_STORE_SECONDS, shield=True):
                     try:
                         await self.failure_store.record(url, features)
                     except Exception as exc:  # noqa: BLE001 - the cache is an optimisation
