@@ -58,6 +58,9 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     max_throttle_wait_seconds: NonNegFloat = 7200.0
     breaker_fail_max: Positive = 5
     breaker_reset_seconds: PositiveFloat = 60.0
+    #: Largest decoded API answer read (bytes); unset: the platform's default (64 MiB,
+    #: Google 256 MiB, Amazon 16 MiB; see sources/bodies.py).
+    max_body_bytes: Positive | None = None
 
 
 class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):

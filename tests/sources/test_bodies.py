@@ -95,15 +95,27 @@ async def test_deep_json_error_body_is_classified(emulator: FacebookEmulator) ->
 
 
 def test_caps_per_platform() -> None:
-    """Each platform has a cap; a connector's own max_body_bytes wins."""
+    """Each platform has a cap; [platforms.X] max_body_bytes, then the connector's own, win."""
 
     class Src:
         platform, account_id = "google", "1"
 
     src = Src()
     assert body_limit(src) == MAX_BODY_BYTES["google"] > MAX_BODY_BYTES["facebook"]
+    src.config = FacebookConfig(max_body_bytes=456)  # type: ignore[attr-defined]
+    assert body_limit(src) == 456
     src.max_body_bytes = 123  # type: ignore[attr-defined]
     assert body_limit(src) == 123
+
+
+async def test_configured_cap_applies(emulator: FacebookEmulator) -> None:
+    """[platforms.facebook] max_body_bytes is the cap the connector reads under."""
+    emulator.set_fault(None, "huge_body", size=4 * MiB, count=1)
+    settings = FacebookConfig(base_url=emulator.base_url, max_body_bytes=MiB,
+                              **{**FAST_FACEBOOK, "max_retries": 0})
+    async with FacebookAdsConnector(ACC, TOKEN, rate_limit=60000, config=settings) as conn:
+        with pytest.raises(PermanentSourceError, match="larger than 1048576 bytes"):
+            await first_page(conn)
 
 
 def test_deep_json_in_usage_headers_is_ignored() -> None:

@@ -1,8 +1,8 @@
 """Bounded reading and safe decoding of bodies that come from servers we do not control.
 
-Every API answer is read in chunks under a per-platform cap (:data:`MAX_BODY_BYTES`): a
-server that sends more, announced or not, costs at most the cap and one chunk, and the
-call fails with an error naming the cap. The cap counts *decoded* bytes: aiohttp
+Every API answer is read in chunks under a per-platform cap (:data:`MAX_BODY_BYTES`, or
+``[platforms.<name>] max_body_bytes``): a server that sends more, announced or not, costs
+at most the cap and one chunk, and the call fails with an error naming the cap. The cap counts *decoded* bytes: aiohttp
 decompresses gzip and deflate as the bytes are read, in steps of at most 256 KiB and only
 as fast as we read (aiohttp >= 3.13.3, GHSA-6mq8-rvhq-8wgg; earlier versions inflated a
 whole network chunk at once), so a 1 MB gzip bomb is refused after ``cap`` bytes, never
@@ -48,10 +48,15 @@ class _Source(Protocol):
 
 
 def body_limit(source: _Source) -> int:
-    """The cap for ``source``: its own ``max_body_bytes`` if set, else its platform's."""
-    own = getattr(source, "max_body_bytes", None)
-    if isinstance(own, int) and own > 0:
-        return own
+    """The cap for ``source``: its own, its config's, else its platform's default.
+
+    Its own is a ``max_body_bytes`` attribute; its config's is ``[platforms.<name>]
+    max_body_bytes``.
+    """
+    for own in (getattr(source, "max_body_bytes", None),
+                getattr(getattr(source, "config", None), "max_body_bytes", None)):
+        if isinstance(own, int) and own > 0:
+            return own
     return MAX_BODY_BYTES.get(source.platform, DEFAULT_MAX_BODY_BYTES)
 
 
