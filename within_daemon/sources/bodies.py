@@ -2,11 +2,11 @@
 
 Every API answer is read in chunks under a per-platform cap (:data:`MAX_BODY_BYTES`, or
 ``[platforms.<name>] max_body_bytes``): a server that sends more, announced or not, costs
-at most the cap and one chunk, and the call fails with an error naming the cap. The cap counts *decoded* bytes: aiohttp
-decompresses gzip and deflate as the bytes are read, in steps of at most 256 KiB and only
-as fast as we read (aiohttp >= 3.13.3, GHSA-6mq8-rvhq-8wgg; earlier versions inflated a
-whole network chunk at once), so a 1 MB gzip bomb is refused after ``cap`` bytes, never
-inflated to a gigabyte.
+at most the cap and one chunk, and the call fails with an error naming the cap. The cap
+counts *decoded* bytes: aiohttp decompresses gzip and deflate as the bytes are read, in
+steps of at most 256 KiB and only as fast as we read (aiohttp >= 3.13.3,
+GHSA-6mq8-rvhq-8wgg; earlier versions inflated a whole network chunk at once), so a 1 MB
+gzip bomb is refused after ``cap`` bytes, never inflated to a gigabyte.
 
 JSON nested deeper than msgspec's recursion limit makes it raise ``RecursionError``, not
 ``DecodeError``; :func:`decode_json` and :func:`loads_or_none` turn that into an error of
