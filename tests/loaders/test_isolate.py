@@ -17,8 +17,8 @@ import pytest
 
 from within_daemon.errors import RowsRefusedError
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders.database import refused_values
 from within_daemon.loaders.isolate import write_isolating
+from within_daemon.loaders.refusals import refused_values
 from within_daemon.pipelines.loader_actor import LoaderActor, RunTracker
 from within_daemon.pipelines.messages import RecordBatch, RunRef, SourceDone, WindowDone
 from within_daemon.transforms import DataValidator

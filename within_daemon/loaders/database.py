@@ -16,7 +16,6 @@ are still safe: every call takes one lock, so nobody sees, or joins, a half-done
 from __future__ import annotations
 
 import logging
-import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -31,6 +30,7 @@ from within_daemon.errors import LeaseLostError, LoaderError, RowsRefusedError
 from within_daemon.loaders import backends
 from within_daemon.loaders import rows as rows_
 from within_daemon.loaders import sqlite_schema as sq
+from within_daemon.loaders.refusals import first_line, refused_values
 
 T = TypeVar("T")
 
@@ -72,39 +72,6 @@ def _utc_iso(value: str | datetime) -> str:
     if dt.tzinfo is None:  # the daemon stamps UTC; a naive value is taken to be UTC
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-#: SQLSTATE classes of errors about the data, not the connection: 22 data exception (a NUL
-#: in text, a number out of range), 23 integrity constraint (a CHECK), 54 program limit
-#: exceeded (an index row too large for its btree page).
-_REFUSED_SQLSTATE = ("22", "23", "54")
-
-
-def refused_values(exc: BaseException) -> bool:
-    """True when the database (or its driver) refused the values, not the connection.
-
-    asyncpg reports server errors with ``sqlstate`` and values it cannot encode as
-    TypeError / ValueError / OverflowError (UnicodeEncodeError for a lone surrogate);
-    sqlite3 raises IntegrityError for CHECK and STRICT type failures, OverflowError for
-    integers past 64 bits and ProgrammingError for a value of a type it cannot bind.
-    """
-    sqlstate = getattr(exc, "sqlstate", None)
-    if isinstance(sqlstate, str):
-        return sqlstate[:2] in _REFUSED_SQLSTATE
-    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):
-        return True
-    if isinstance(exc, sqlite3.ProgrammingError):
-        return str(exc).startswith("Error binding parameter")
-    if isinstance(exc, sqlite3.Error):
-        return False
-    return isinstance(exc, TypeError | ValueError | OverflowError)
-
-
-def _first_line(exc: BaseException) -> str:
-    # PostgreSQL's DETAIL lines repeat the whole failing row; the first line is the reason.
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else type(exc).__name__
-    return first if len(first) <= 300 else first[:297] + "..."
 
 
 class DatabaseLoader:
@@ -274,7 +241,7 @@ class DatabaseLoader:
                 if isinstance(exc, Exception) and not isinstance(exc, LoaderError):
                     msg = f"database write failed, rolled back: {exc}"
                     if refused_values(exc):
-                        raise RowsRefusedError(msg, detail=_first_line(exc)) from exc
+                        raise RowsRefusedError(msg, detail=first_line(exc)) from exc
                     raise LoaderError(msg) from exc
                 raise
 
