@@ -95,6 +95,21 @@ async def test_a_file_without_final_newline_waits(tmp_path: Path, db: DatabaseLo
     assert res["files_loaded"] == 1 and res["records_processed"] == 4
 
 
+def test_patterns_do_not_walk_into_linked_folders(tmp_path: Path) -> None:
+    """A pattern like */*.csv does not read files through a symbolically linked folder."""
+    elsewhere = tmp_path / "elsewhere" / "sub"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "x.csv").write_text("a\n")
+    drop_dir = tmp_path / "drop"
+    (drop_dir / "real").mkdir(parents=True)
+    (drop_dir / "real" / "y.csv").write_text("a\n")
+    (drop_dir / "link").symlink_to(tmp_path / "elsewhere")
+    scan = scan_drop_folder(drop_dir, ["*/*.csv", "*/*/*.csv"], settle_seconds=0)
+    assert [p.name for p in scan.ready] == ["y.csv"]
+    assert [(p.name, why.split(",")[0]) for p, why in scan.refused] == [
+        ("x.csv", "inside link")]
+
+
 def test_scan_sorts_ready_waiting_refused(tmp_path: Path) -> None:
     """scan_drop_folder: empty files are complete; folders and dotfiles are left out."""
     (tmp_path / "empty.csv").write_text("")

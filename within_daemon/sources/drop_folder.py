@@ -80,6 +80,18 @@ def _ends_with_newline(path: Path, size: int) -> bool:
         return f.read(1) == b"\n"
 
 
+def _linked_folder(folder: Path, path: Path) -> str | None:
+    """The first folder between ``folder`` and ``path`` that is a symbolic link, if any.
+
+    A pattern like ``*/*.csv`` walks into a linked folder (``**`` does not).
+    """
+    parts = path.relative_to(folder).parts[:-1]
+    for i in range(1, len(parts) + 1):
+        if (folder.joinpath(*parts[:i])).is_symlink():
+            return "/".join(parts[:i])
+    return None
+
+
 def scan_drop_folder(folder: Path, patterns: Sequence[str], *,
                      settle_seconds: float = DEFAULT_SETTLE_SECONDS,
                      now: Callable[[], float] = time.time) -> DropScan:
@@ -104,6 +116,11 @@ def scan_drop_folder(folder: Path, patterns: Sequence[str], *,
     for name in sorted(seen):
         p = seen[name]
         try:
+            linked = _linked_folder(folder, p)
+            if linked is not None:
+                out.refused.append((p, f"inside {linked}, a symbolic link to a folder; only "
+                                       "files in the drop folder itself are read"))
+                continue
             st = p.lstat()
             if stat.S_ISDIR(st.st_mode):
                 continue
