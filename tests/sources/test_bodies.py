@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from within_daemon.config import FacebookConfig
-from within_daemon.errors import PermanentSourceError, SourceError
+from within_daemon.errors import PermanentSourceError, SourceError, TransientError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
 from within_daemon.sandbox.faults import deep_json, gzip_bomb
@@ -22,9 +22,11 @@ from within_daemon.sources.bodies import (
     MAX_BODY_BYTES,
     MiB,
     body_limit,
+    decode_json,
     loads_or_none,
 )
 from within_daemon.sources.pacing import read_usage_headers
+from within_daemon.transforms import DataValidator
 
 from ..conftest import FAST_FACEBOOK, TOKEN
 
@@ -124,3 +126,19 @@ def test_deep_json_in_usage_headers_is_ignored() -> None:
     assert read_usage_headers({"X-App-Usage": deep, "X-Business-Use-Case-Usage": deep}) is None
     ok = read_usage_headers({"X-App-Usage": '{"call_count": 80}'})
     assert ok is not None and ok.max_percent == 80
+
+
+def test_a_lone_surrogate_escape_fails_its_record_not_the_page() -> None:
+    """A string cut inside a surrogate pair decodes; validation then quarantines that record."""
+    class Src:
+        platform, account_id = "facebook", "1"
+
+    body = b'{"data": [{"title": "Sale \\ud83d"}, {"title": "ok \\ud83d\\ude00"}]}'
+    obj = decode_json(body, Src(), "insights")
+    assert obj["data"][0]["title"] == "Sale \ud83d" and obj["data"][1]["title"] == "ok 😀"
+    errs = DataValidator().record_errors({"headline": obj["data"][0]["title"]},
+                                         schema={"headline": {"type": "string"}})
+    assert [e["message"] for e in errs] == ["text contains a lone surrogate, which is not "
+                                            "valid Unicode"]
+    with pytest.raises(TransientError, match="malformed or truncated"):
+        decode_json(b'{"data": [', Src(), "insights")

@@ -119,6 +119,15 @@ def test_overlong_and_deeply_nested_lines_are_errors_of_their_line(tmp_path: Pat
     assert all(len(pl.text or "") <= 10_003 for pl in got)
 
 
+def test_jsonl_line_with_a_lone_surrogate_escape_parses(tmp_path: Path) -> None:
+    """Such a line is a row (validation quarantines the value), not an invalid-JSON line."""
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"ad": "x\\ud83d"}\n')
+    with FileParser(path) as p:
+        (pl,) = p.next_chunk()
+    assert pl.error is None and pl.row == {"ad": "x\ud83d"}
+
+
 def test_overlong_csv_line_is_an_error_of_its_row(tmp_path: Path) -> None:
     """In CSV the row holding an over-long line is reported; the rows around it load."""
     path = tmp_path / "a.csv"

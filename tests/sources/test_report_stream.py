@@ -80,3 +80,9 @@ def test_trailing_data_after_the_array_is_bounded() -> None:
     assert stream.feed(b'[{"a": 1}] ') == [{"a": 1}]
     with pytest.raises(ValueError, match="after the end"):
         stream.feed(b"x" * 4096)
+
+
+def test_lone_surrogate_escape_does_not_fail_the_report() -> None:
+    """A row with a lone surrogate escape decodes (validation judges it); the rest too."""
+    raw = b'[{"a": "x\\ud83d"}, {"a": "y"}]'
+    assert feed_all(JsonArrayStream(), raw, chunk=7) == [{"a": "x\ud83d"}, {"a": "y"}]

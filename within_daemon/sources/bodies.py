@@ -15,6 +15,8 @@ the page (or ``None`` for an error body), so it never escapes into an actor as a
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Protocol
 
 import aiohttp
@@ -40,6 +42,30 @@ DEFAULT_MAX_BODY_BYTES = 64 * MiB
 MAX_TOKEN_BODY_BYTES = 1 * MiB
 
 _json = msgspec.json.Decoder()
+#: A \u escape of a UTF-16 surrogate (msgspec refuses a lone one, Python's json keeps it).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_STR = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def decode_lenient(data: bytes | str) -> Any:
+    r"""JSON through msgspec, or Python's json when msgspec refuses a lone surrogate escape.
+
+    A string cut between the two halves of a surrogate pair (``"\ud83d"``) would otherwise
+    fail the whole page; decoded, it fails only its record, which validation quarantines.
+    Raises like msgspec.
+    """
+    try:
+        return _json.decode(data)
+    except msgspec.DecodeError:
+        found = (_SURROGATE_ESCAPE_STR.search(data) if isinstance(data, str)
+                 else _SURROGATE_ESCAPE.search(data))
+        if found is None:
+            raise
+        try:
+            return json.loads(data)
+        except ValueError:
+            pass
+        raise
 
 
 class _Source(Protocol):
@@ -90,7 +116,7 @@ async def read_body(resp: aiohttp.ClientResponse, source: _Source, what: str,
 def decode_json(body: bytes, source: _Source, what: str, status: int | None = None) -> Any:
     """A JSON answer; malformed or truncated is transient, too deeply nested is not."""
     try:
-        return _json.decode(body)
+        return decode_lenient(body)
     except msgspec.DecodeError as exc:
         raise TransientError(
             f"{what}: malformed or truncated JSON ({len(body)} bytes): {exc}",

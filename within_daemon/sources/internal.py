@@ -33,6 +33,7 @@ import msgspec
 
 from ..config import sqlite_path
 from ..errors import PermanentSourceError, SourceError
+from .bodies import decode_lenient
 from .drop_folder import (  # re-exported: the internal source's file API lives here
     DEFAULT_SETTLE_SECONDS,
     DropScan,
@@ -60,7 +61,6 @@ _HASH_BLOCK = 1 << 20
 FileFormat = Literal["csv", "jsonl"]
 FORMATS: dict[str, FileFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
-_json = msgspec.json.Decoder()
 
 
 class ParsedLine(msgspec.Struct, frozen=True):
@@ -242,7 +242,7 @@ class FileParser:
                                  text=_clip(_printable({"t": body})["t"]))
                 continue
             try:
-                obj = _json.decode(body)
+                obj = decode_lenient(body)  # a lone surrogate escape: validation's to judge
             except msgspec.DecodeError as exc:
                 yield ParsedLine(n, error=f"line {n}: invalid JSON: {exc}", text=_clip(body))
                 continue

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from .bodies import decode_lenient
+
 _WS = b" \t\r\n"
 
 # Tokens of the incremental scan (possessive quantifiers: no backtracking, linear time).
@@ -151,7 +153,10 @@ class JsonArrayStream:
         try:
             rows: list[Any] = self._decode(b"[" + part + b"]")
         except msgspec.DecodeError as exc:
-            raise ValueError(f"malformed JSON array: {exc}") from None
+            try:  # a lone surrogate escape fails its row in validation, not the report
+                rows = decode_lenient(b"[" + part + b"]")
+            except (msgspec.DecodeError, RecursionError):
+                raise ValueError(f"malformed JSON array: {exc}") from None
         except RecursionError:
             raise ValueError("a row nested deeper than the decoder allows") from None
         self._rows_seen = self._rows_seen or bool(rows)
