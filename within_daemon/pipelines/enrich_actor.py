@@ -110,7 +110,6 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         if len(self.seen) > CACHE_LIMIT:
             self.seen.clear()
         images: dict[str, ImageFeatures] = {}
-        boxed: set[str] = set()
         if image:
             urls = {str(r["image_url"]) for r, _ in todo.values() if r.get("image_url")}
             images = await self._images(urls)
