@@ -16,7 +16,10 @@ from within_daemon.config import FacebookConfig
 from within_daemon.errors import PermanentSourceError, SourceError, TransientError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
+from within_daemon.sandbox.amazon import AmazonEmulator
 from within_daemon.sandbox.faults import deep_json, gzip_bomb
+from within_daemon.sandbox.google import GoogleAdsEmulator
+from within_daemon.sandbox.tiktok import TikTokEmulator
 from within_daemon.sources import FacebookAdsConnector
 from within_daemon.sources.bodies import (
     MAX_BODY_BYTES,
@@ -29,6 +32,7 @@ from within_daemon.sources.pacing import read_usage_headers
 from within_daemon.transforms import DataValidator
 
 from ..conftest import FAST_FACEBOOK, TOKEN
+from . import test_amazon, test_google, test_tiktok
 
 ACC = "1000000001"
 RANGE = ("2024-03-01", "2024-03-05")
@@ -142,3 +146,31 @@ def test_a_lone_surrogate_escape_fails_its_record_not_the_page() -> None:
                                             "valid Unicode"]
     with pytest.raises(TransientError, match="malformed or truncated"):
         decode_json(b'{"data": [', Src(), "insights")
+
+
+@pytest.mark.parametrize("platform", ["google", "tiktok", "amazon"])
+@pytest.mark.parametrize("fault", ["huge_body", "gzip_bomb_body", "deep_json"])
+async def test_every_platform_is_bounded(platform: str, fault: str) -> None:
+    """Google, TikTok and Amazon answers (Amazon's token answer first) are bounded the same."""
+    emu: Any
+    if platform == "google":
+        emu = GoogleAdsEmulator()
+    elif platform == "tiktok":
+        emu = TikTokEmulator()
+    else:
+        emu = AmazonEmulator()
+    params = {"depth": 100_000} if fault == "deep_json" else {"size": 16 * MiB}
+    emu.set_fault(None, fault, count=1, **params)
+    async with emu.serve():
+        if platform == "google":
+            conn: Any = test_google.connector(emu, max_body_bytes=MiB, max_retries=0)
+        elif platform == "tiktok":
+            conn = test_tiktok.connector(emu, max_body_bytes=MiB, max_retries=0)
+        else:
+            conn = test_amazon.connector(emu, max_body_bytes=MiB, max_retries=0)
+        # Too deep a token answer is the OAuth client's "unreadable answer" (transient).
+        expected = SourceError if fault == "deep_json" else PermanentSourceError
+        async with conn:
+            with anyio.fail_after(30), pytest.raises(
+                    expected, match="larger than|nested deeper|unreadable answer"):
+                await conn.get_account_info()
