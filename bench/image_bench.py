@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from within_daemon.sandbox.images import ImageServer, render_image
 from within_daemon.sources.images import ImageFetcher
+from within_daemon.sources.url_guard import UrlPolicy
 from within_daemon.transforms.enrichment import image as im
 
 
@@ -86,7 +87,8 @@ async def fetch_rate(n: int) -> float:
         # Render before timing, so the figure is the client's work (the sandbox images
         # are two flat colours: they decode faster than a photo).
         render_image(name, "JPEG")
-    async with server.serve(), ImageFetcher(max_concurrency=8) as fetcher:
+    policy = UrlPolicy(allow_loopback=True)  # the sandbox image server is on 127.0.0.1
+    async with server.serve(), ImageFetcher(max_concurrency=8, policy=policy) as fetcher:
         t = time.perf_counter()
         async with anyio.create_task_group() as tg:
             for name in names:

@@ -206,6 +206,14 @@ class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     image_timeout_seconds: PositiveFloat = 10.0
     image_max_bytes: Positive = 5 * 1024 * 1024
     image_max_concurrency: Positive = 8
+    #: Longest the image stage may hold one batch; images not done by then are left for
+    #: a later batch (a slow image host must not stall loading).
+    image_batch_seconds: PositiveFloat = 30.0
+    #: Only these hosts (``cdn.example.com``, ``*.example.com``); empty: any public host.
+    image_allowed_hosts: tuple[str, ...] = ()
+    #: Let image URLs point at 127.0.0.1 / ::1. For the sandbox and tests, whose emulators
+    #: serve images there; never in production (SECURITY.md).
+    image_allow_loopback: bool = False
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

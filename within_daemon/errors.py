@@ -15,7 +15,8 @@
     │   └── ReportStalledError      an async report stopped making progress
     ├── ValidationFailure           a record broke its schema (quarantined, never raised to the run)
     └── LoaderError                 the database refused a write
-        └── LeaseLostError          another replica holds the account now (never retried)
+        ├── LeaseLostError          another replica holds the account now (never retried)
+        └── RowsRefusedError        the database refused values of the batch (the loader bisects)
 
 ``retriable`` is a class attribute so that the retry decorator and the circuit breaker can
 classify an error without a table of types.
@@ -133,6 +134,18 @@ class LoaderError(WithinError):
 
 class LeaseLostError(LoaderError):
     """A replica wrote for an account whose lease it no longer holds: refused, not retried."""
+
+
+class RowsRefusedError(LoaderError):
+    """The database refused values of a batch (a constraint, a type, an encoding).
+
+    Retrying the same rows cannot help; the loader splits the batch to find the rows the
+    database refuses and quarantines them. ``detail`` is the database's own short reason.
+    """
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 _CLASS_LABELS: dict[type[SourceError], str] = {

@@ -101,6 +101,9 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     max_outage_seconds: NonNegFloat = 1800.0
     #: The same for ``backfill``; unset means no limit (until Ctrl-C).
     backfill_max_outage_seconds: NonNegFloat | None = None
+    #: Largest decoded API answer read (bytes); unset: the platform's default (64 MiB,
+    #: Google 256 MiB, Amazon 16 MiB; see sources/bodies.py).
+    max_body_bytes: Positive | None = None
 
 
 class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -176,6 +179,9 @@ class InternalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     done_folder: str | None = None
     #: Glob patterns of files to load.
     patterns: tuple[str, ...] = ("*.csv", "*.jsonl")
+    #: A dropped file is loaded once unchanged this long (and ending with a newline), so a
+    #: file still being written is never read half-way.
+    settle_seconds: NonNegFloat = 30.0
     #: Database to query (``sqlite:///path``) and the query; it must return the mapped
     #: source columns. ``:since`` and ``:until`` are bound to the window's first and last day.
     sql_url: str | None = None

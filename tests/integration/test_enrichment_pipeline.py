@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from within_daemon.config import LoadedConfig, sqlite_path
@@ -38,6 +39,20 @@ async def emulator(sandbox_accounts: list[SandboxAccount],
     emu = FacebookEmulator(sandbox_accounts, job_step=50, image_base_url=images.url("/"))
     async with emu.serve():
         yield emu
+
+
+@pytest.fixture
+def make_config(make_config: Callable[..., LoadedConfig]) -> Callable[..., LoadedConfig]:
+    """The shared config, opted in to images on loopback (where the image server runs)."""
+
+    def make(**kw: Any) -> LoadedConfig:
+        loaded = make_config(**kw)
+        cfg = loaded.config
+        en = msgspec.structs.replace(cfg.enrichment, image_allow_loopback=True)
+        return msgspec.structs.replace(loaded, config=msgspec.structs.replace(
+            cfg, enrichment=en))
+
+    return make
 
 
 def q(loaded: LoadedConfig, sql: str, *args: Any) -> list[tuple[Any, ...]]:

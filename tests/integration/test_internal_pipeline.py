@@ -42,9 +42,10 @@ def _internal_accounts_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_config(tmp_path: Path, **internal: Any) -> LoadedConfig:
+    # Files here are complete when written; the settle time has tests of its own.
     section = {"drop_folder": "drop", "field_map": FIELD_MAP,
                "constants": {"currency": "EUR", "campaign_id": "C-9"},
-               "date_format": "%d/%m/%Y", **internal}
+               "date_format": "%d/%m/%Y", "settle_seconds": 0, **internal}
     lines = ['[database]\nurl = "sqlite:///data/within.db"\n', "[metrics]\nenabled = false\n",
              "[platforms.internal]"]
     lines += [f"{k} = {toml(v)}" for k, v in section.items()]
@@ -194,10 +195,11 @@ async def test_same_file_again_is_skipped_changed_file_reloads(tmp_path: Path,
 
 
 async def test_file_moves_to_done_only_after_commit(tmp_path: Path, db: DatabaseLoader) -> None:
-    """When the database refuses the last chunk the file stays put, unmarked, for next run."""
+    """When the database fails the last chunk (not over its values) the file stays, unmarked."""
     loaded = make_config(tmp_path)
     pg = db.dialect.name == "postgresql"
     if pg:
+        # P0001 (raise_exception) is no data error, so it is not isolated row by row.
         await db.execute_in_transaction([(
             "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             "IF NEW.ad_id = 'boom' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; "
@@ -205,15 +207,16 @@ async def test_file_moves_to_done_only_after_commit(tmp_path: Path, db: Database
             "CREATE TRIGGER refuse BEFORE INSERT ON ad_data FOR EACH ROW "
             "EXECUTE FUNCTION refuse_boom()", [()])])
     else:
+        # A runtime error in a trigger: an OperationalError, not a refusal of the values.
         await db.execute_in_transaction([(
             "CREATE TRIGGER refuse BEFORE INSERT ON ad_data WHEN NEW.ad_id = 'boom'"
-            " BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END", [()])])
+            " BEGIN SELECT abs(-9223372036854775808); END", [()])])
     a = drop(tmp_path, "a.csv", CSV + "boom,03/03/2024,1,1,1,x\n")
     b = drop(tmp_path, "b.jsonl", JSONL)
     pipe = InternalDataPipeline(chunk_lines=2)
     res = await pipe.run_files(loaded, db)
     assert not res["success"] and res["status"] == "failed"
-    assert "refused by the test trigger" in res["error"]
+    assert ("refused by the test trigger" if pg else "integer overflow") in res["error"]
     assert [f["file"] for f in res["files"]] == ["a.csv"]  # b.jsonl left for the next run
     assert a.exists() and b.exists() and not (tmp_path / "drop" / "done").exists()
     assert await markers(db) == []
@@ -225,6 +228,28 @@ async def test_file_moves_to_done_only_after_commit(tmp_path: Path, db: Database
     assert res["success"] and res["files_loaded"] == 2
     assert not a.exists() and not b.exists()
     assert len(await ad_rows(db)) == 6  # 4 + boom from a.csv, 2 from b.jsonl: no duplicates
+
+
+async def test_row_the_database_refuses_is_quarantined_and_the_file_loads(
+        tmp_path: Path, db: DatabaseLoader) -> None:
+    """A row only the database refuses (a CHECK) is quarantined with its reason; the file loads."""
+    loaded = make_config(tmp_path)
+    if db.dialect.name == "postgresql":
+        await db.execute_in_transaction([(
+            "ALTER TABLE ad_data ADD CONSTRAINT no_boom CHECK (ad_id <> 'boom')", [()])])
+    else:  # SQLite cannot add a CHECK to a table; RAISE(ABORT) is the same constraint error
+        await db.execute_in_transaction([(
+            "CREATE TRIGGER refuse BEFORE INSERT ON ad_data WHEN NEW.ad_id = 'boom'"
+            " BEGIN SELECT RAISE(ABORT, 'no_boom'); END", [()])])
+    a = drop(tmp_path, "a.csv", CSV + "boom,03/03/2024,1,1,1,x\n")
+    res = await InternalDataPipeline(chunk_lines=2).run_files(loaded, db)
+    assert res["success"] and res["files_loaded"] == 1 and not a.exists()
+    assert (res["records_processed"], res["records_quarantined"]) == (3, 1)
+    assert len(await ad_rows(db)) == 3
+    assert [n for _m, n in await markers(db)] == [3]  # the marker counts rows loaded
+    rows = await db.fetch_dicts("SELECT record_key, reason FROM quarantine")
+    assert [r["record_key"].split("|")[2] for r in rows] == ["boom"]
+    assert "no_boom" in rows[0]["reason"]
 
 
 async def test_crash_between_commit_and_move_recovers(tmp_path: Path,

@@ -14,9 +14,12 @@ from prometheus_client import CollectorRegistry
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.images import ImageServer, image_spec, render_image
 from within_daemon.sources.images import ImageFetcher
+from within_daemon.sources.url_guard import UrlPolicy
 from within_daemon.transforms.enrichment.image import analyze_image
 
 MAX_BYTES = 200_000
+#: The image server runs on 127.0.0.1, which the default policy refuses.
+LOOPBACK = UrlPolicy(allow_loopback=True)
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ async def server() -> AsyncIterator[ImageServer]:
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[ImageFetcher]:
-    async with ImageFetcher(timeout_seconds=0.5, max_bytes=MAX_BYTES) as f:
+    async with ImageFetcher(timeout_seconds=0.5, max_bytes=MAX_BYTES, policy=LOOPBACK) as f:
         yield f
 
 
@@ -201,7 +204,7 @@ async def test_cache_is_bounded_and_evicts_the_least_recently_used(
     server: ImageServer,
 ) -> None:
     """With cache_size=2, a, b, a, c evicts b: a stays cached, b is fetched again."""
-    async with ImageFetcher(cache_size=2) as fetcher:
+    async with ImageFetcher(cache_size=2, policy=LOOPBACK) as fetcher:
         with anyio.fail_after(5):
             for name in ("a", "b", "a", "c", "a", "b"):
                 await fetcher.analyze(server.url(f"/img/{name}.png"))
@@ -220,7 +223,7 @@ async def test_concurrent_fetches_never_exceed_the_cap() -> None:
     paths = [f"/img/c{i}.png" for i in range(12)]
     for p in paths:
         server.set(p, "slow")
-    async with server.serve(), ImageFetcher(max_concurrency=3) as fetcher:
+    async with server.serve(), ImageFetcher(max_concurrency=3, policy=LOOPBACK) as fetcher:
         with anyio.fail_after(10):
             async with anyio.create_task_group() as tg:
                 for p in paths:
@@ -232,7 +235,7 @@ async def test_concurrent_fetches_never_exceed_the_cap() -> None:
 async def test_shared_session_is_used_and_left_open(server: ImageServer) -> None:
     """A session passed in is used for the requests and not closed by aclose()."""
     async with aiohttp.ClientSession() as session:
-        fetcher = ImageFetcher(session)
+        fetcher = ImageFetcher(session, policy=LOOPBACK)
         with anyio.fail_after(5):
             features = await fetcher.analyze(server.url("/img/s.gif"))
         await fetcher.aclose()
@@ -244,7 +247,7 @@ async def test_outcomes_are_counted_in_existing_metrics(server: ImageServer) -> 
     """Each fetch increments within_http_requests_total{platform="images"} by its status."""
     metrics = Metrics(CollectorRegistry())
     server.set("/img/x.png", "404")
-    async with ImageFetcher(metrics=metrics) as fetcher:
+    async with ImageFetcher(metrics=metrics, policy=LOOPBACK) as fetcher:
         with anyio.fail_after(5):
             await fetcher.analyze(server.url("/img/ok.png"))
             await fetcher.analyze(server.url("/img/x.png"))

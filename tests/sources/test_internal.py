@@ -101,6 +101,44 @@ def test_chunks_and_hash_of_bytes_read(tmp_path: Path) -> None:
     assert digest == file_sha256(f) == hashlib.sha256(f.read_bytes()).hexdigest()
 
 
+def test_overlong_and_deeply_nested_lines_are_errors_of_their_line(tmp_path: Path) -> None:
+    """A line past the cap is reported unread and a too-deep one is an error; the rest load."""
+    path = tmp_path / "a.jsonl"
+    deep = '{"x": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    path.write_text('{"ad": 1}\n' + '{"ad": "' + "x" * 5_000_000 + '"}\n' + deep + "\n"
+                    + '{"ad": 4}\n')
+    with FileParser(path, max_line_bytes=100_000) as p:
+        got = p.next_chunk()
+        assert not p.next_chunk()
+        assert p.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [(pl.line, pl.row) for pl in got if pl.error is None] == [(1, {"ad": 1}),
+                                                                     (4, {"ad": 4})]
+    errors = {pl.line: pl.error for pl in got if pl.error}
+    assert errors[2] == "line 2: longer than 100000 bytes; not read"
+    assert "nested deeper" in str(errors[3])
+    assert all(len(pl.text or "") <= 10_003 for pl in got)
+
+
+def test_jsonl_line_with_a_lone_surrogate_escape_parses(tmp_path: Path) -> None:
+    """Such a line is a row (validation quarantines the value), not an invalid-JSON line."""
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"ad": "x\\ud83d"}\n')
+    with FileParser(path) as p:
+        (pl,) = p.next_chunk()
+    assert pl.error is None and pl.row == {"ad": "x\ud83d"}
+
+
+def test_overlong_csv_line_is_an_error_of_its_row(tmp_path: Path) -> None:
+    """In CSV the row holding an over-long line is reported; the rows around it load."""
+    path = tmp_path / "a.csv"
+    path.write_text("ad,n\n1,a\n2," + "y" * 300 + "\n3,c\n")
+    with FileParser(path, max_line_bytes=100) as p:
+        got = p.next_chunk()
+    assert [(pl.line, pl.row, pl.error) for pl in got] == [
+        (2, {"ad": "1", "n": "a"}, None), (3, None, "line 3: longer than 100 bytes; not read"),
+        (4, {"ad": "3", "n": "c"}, None)]
+
+
 def test_unknown_file_type_is_refused(tmp_path: Path) -> None:
     """A suffix that is neither CSV nor JSONL is a ValueError naming the file."""
     with pytest.raises(ValueError, match=r"x\.txt: unknown file type"):

@@ -221,3 +221,35 @@ def test_schema_compiled_once_per_identity() -> None:
     assert v._compiled(schema) is first
     assert v._compiled(dict(schema)) is not first
     assert v._compiled(None) is v._compiled(AD_DATA_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("headline", "Sale\x00now", "NUL character"),
+        ("cta", "Buy \udc80", "lone surrogate"),  # a field the schema does not type
+        ("impressions", 2**63, "64-bit integer range"),
+        ("impressions", -(2**63) - 1, "64-bit integer range"),
+        ("impressions", 1e19, "64-bit integer range"),  # integral float past int64
+        ("impressions", 10**5000, "64-bit integer range"),  # str() of it would raise
+        ("clicks", 10**5000, "64-bit integer range"),
+        ("spend", -(10**5000), "64-bit integer range"),
+        ("cpa", float("inf"), "finite"),
+        ("roas", float("nan"), "finite"),
+    ],
+    ids=["nul", "surrogate", "int64+1", "int64-1", "float1e19", "huge", "huge-clicks",
+         "huge-neg-spend", "inf", "nan"],
+)
+def test_unstorable_values_are_errors_of_their_record(field: str, value: Any, why: str) -> None:
+    """Values no database column holds are reported on their field, typed in the schema or not."""
+    errs = [m for f, m in errors_of(ad(**{field: value})) if f == field]
+    assert sum(why in m for m in errs) == 1, errs
+    good, bad = DataValidator().split([ad(), ad(ad_id="2", **{field: value})])
+    assert [r["ad_id"] for r in good] == ["123"] and len(bad) == 1
+
+
+def test_storable_edge_values_pass() -> None:
+    """The int64 bounds themselves and non-ASCII text are fine."""
+    assert fields_of(ad(impressions=2**63 - 1, clicks=0, ctr=0.0, campaign_id="été ✓",
+                        headline="日本語")) == []
+    assert fields_of(ad(campaign_id=-(2**63)), cross_field_rules=()) == []

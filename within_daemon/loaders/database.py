@@ -26,10 +26,11 @@ from typing import Any, Literal, NamedTuple, Self, TypeVar
 
 import anyio
 
-from within_daemon.errors import LeaseLostError, LoaderError
+from within_daemon.errors import LeaseLostError, LoaderError, RowsRefusedError
 from within_daemon.loaders import backends
 from within_daemon.loaders import rows as rows_
 from within_daemon.loaders import sqlite_schema as sq
+from within_daemon.loaders.refusals import first_line, refused_values
 from within_daemon.redaction import redact
 
 T = TypeVar("T")
@@ -239,7 +240,10 @@ class DatabaseLoader:
                     except conn.errors:
                         log.exception("rollback failed on %s", self.display_url)
                 if isinstance(exc, Exception) and not isinstance(exc, LoaderError):
-                    raise LoaderError(f"database write failed, rolled back: {exc}") from exc
+                    msg = f"database write failed, rolled back: {exc}"
+                    if refused_values(exc):
+                        raise RowsRefusedError(msg, detail=first_line(exc)) from exc
+                    raise LoaderError(msg) from exc
                 raise
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:

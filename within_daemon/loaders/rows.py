@@ -2,7 +2,8 @@
 
 Kept apart from the statement text, but built from the same column lists
 (``FACT_TABLES``), so a field added to the schema reaches the DDL, the upsert and these
-tuples together. Quarantine encoding never fails: a strange record is why it is there.
+tuples together. Quarantine encoding never fails and never makes the database refuse the row:
+a strange record is why it is there (NUL and lone surrogates are stored as escapes).
 """
 
 from __future__ import annotations
@@ -61,15 +62,45 @@ def ledger_rows(task: str, kind: str, run_id: str,
 
 
 _raw_encoder = msgspec.json.Encoder(enc_hook=str)  # anything odd in a raw record -> its str()
+_INT_RANGE = (-(2**63), 2**64)
+_MAX_DEPTH = 64
+
+
+def safe_text(text: str) -> str:
+    """``text`` as any database stores it: lone surrogates and NUL spelled as escapes."""
+    if text.isascii():
+        return text.replace("\x00", "\\x00") if "\x00" in text else text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _plain(obj: Any, depth: int = 0) -> Any:
+    """A JSON-encodable copy: escaped surrogates, huge ints and odd objects by description."""
+    if obj is None or isinstance(obj, bool | float):
+        return obj if not isinstance(obj, float) or obj - obj == 0 else repr(obj)
+    if isinstance(obj, str):
+        return safe_text(obj)
+    if isinstance(obj, int):
+        return obj if _INT_RANGE[0] <= obj < _INT_RANGE[1] else f"<int of {obj.bit_length()} bits>"
+    if depth >= _MAX_DEPTH:
+        return "<nested too deep>"
+    if isinstance(obj, dict):
+        return {safe_text(str(_plain(k, depth + 1))): _plain(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(x, depth + 1) for x in obj]
+    try:
+        return safe_text(str(obj))
+    except Exception:  # noqa: BLE001 - a value whose str() fails is still quarantined
+        return f"<unprintable {type(obj).__name__}>"
 
 
 def _encode(obj: Any) -> str:
     # Quarantine must never fail because the rejected record is strange (that is why it is
-    # there), so an unencodable value degrades to its repr instead of raising.
+    # there): a value msgspec refuses (a lone surrogate, an int past 4300 digits, deep
+    # nesting) is encoded from a plain, escaped copy instead of raising.
     try:
         return _raw_encoder.encode(obj).decode()
     except (TypeError, ValueError, msgspec.EncodeError, RecursionError):
-        return _raw_encoder.encode(repr(obj)).decode()
+        return _raw_encoder.encode(_plain(obj)).decode()
 
 
 def reason(errors: Iterable[Any]) -> str:
@@ -84,6 +115,21 @@ def reason(errors: Iterable[Any]) -> str:
     return "; ".join(parts) or "rejected"
 
 
+#: Indexed quarantine columns (platform, account_id) stay far below PostgreSQL's btree limit
+#: of 2704 bytes an entry: the value that got a row refused may be exactly a huge id.
+MAX_INDEXED_CHARS = 256
+
+
+def _short(text: str) -> str:
+    if len(text) <= MAX_INDEXED_CHARS:
+        return text
+    return f"{text[:MAX_INDEXED_CHARS - 20]}...<{len(text)} chars>"
+
+
+def _opt_text(v: str | None) -> str | None:
+    return None if v is None else _short(safe_text(str(v)))
+
+
 def quarantine_rows(
     run_id: str, task: str, kind: str,
     items: Iterable[tuple[str | None, str | None, Any, list[dict[str, Any]]]], now: str,
@@ -95,8 +141,10 @@ def quarantine_rows(
     out = []
     for platform, account_id, raw, errors in items:
         # The natural key as far as the raw record has it, so a reject can be found again.
-        record_key = "|".join(str(raw.get(k, "")) for k in key) if isinstance(raw, dict) else None
+        record_key = ("|".join(_short(safe_text(str(_plain(raw.get(k, ""))))) for k in key)
+                      if isinstance(raw, dict) else None)
         # Rejected text is stored verbatim except for secrets (an echoed token in a raw row).
-        out.append((run_id, task, platform, account_id, kind, record_key and redact(record_key),
-                    redact(reason(errors)), redact(_encode(errors)), redact(_encode(raw)), now))
+        out.append((run_id, task, _opt_text(platform), _opt_text(account_id), kind,
+                    record_key and redact(record_key), redact(safe_text(reason(errors))),
+                    redact(_encode(errors)), redact(_encode(raw)), now))
     return out

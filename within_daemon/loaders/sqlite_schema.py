@@ -116,7 +116,7 @@ TABLES: tuple[str, ...] = (
     "rollup_campaign_daily", "rollup_account_daily", "rollup_account_weekly",
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
     "audience_data", "ad_audience_summary", "feature_online", "feature_history",
-    "replicas", "leases", "task_slots", "ad_creative_history",
+    "replicas", "leases", "task_slots", "ad_creative_history", "image_failures",
 )
 
 
@@ -273,6 +273,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     from .audience_schema import audience_ddl, audience_level_ddl
     from .conversions_migration import as_released, migration_9
     from .feature_store import feature_store_ddl
+    from .image_failures import image_failures_ddl
     # Migrations 1-3 build their DDL from today's column types; as_released keeps the
     # conversion columns INTEGER there, as released, and migration 9 makes them REAL.
     return (
@@ -296,6 +297,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
             *cluster_ddl(d), "ALTER TABLE runs ADD COLUMN holder TEXT")),
         Migration(8, "dated versions of ad creatives", tuple(creative_history_ddl(d))),
         Migration(9, "conversions as real numbers (fractional attribution)", migration_9(d)),
+        Migration(10, "image fetch failures", tuple(image_failures_ddl(d))),
         Migration(12, "audience level: ad, or ad group (Google)", tuple(audience_level_ddl())),
     )
 

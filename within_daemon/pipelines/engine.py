@@ -33,10 +33,9 @@ from ..runtime import QueueSet
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..sources import HttpSource, build_connector
 from ..sources.base import open_session
-from ..sources.images import ImageFetcher
 from ..transforms import DataNormalizer, DataValidator
 from .analytics import AccountDays, after_task
-from .enrich_actor import EnrichActor
+from .enrich_actor import EnrichActor, image_fetcher
 from .loader_actor import LoaderActor, RunTracker
 from .messages import Kind, RunRef, SourceDone, SourceMsg
 from .source_actor import AccountStop, SourceActor
@@ -441,14 +440,13 @@ async def open_engine(
     transform = TransformActor(raw_recv, rec_send, normalizers=normalizers, validate=validate,
                                schemas=validation_schemas(loaded), metrics=metrics)
     # One keep-alive pool per platform host shared by every account (bounded per host).
-    async with open_session(pool_per_host=rt.http_pool_per_host) as session:
-        en = loaded.config.enrichment
-        fetcher = ImageFetcher(session, timeout_seconds=en.image_timeout_seconds,
-                               max_bytes=en.image_max_bytes,
-                               max_concurrency=en.image_max_concurrency, metrics=metrics)
+    # Images get their own session: its resolver refuses inward addresses (url_guard).
+    async with open_session(pool_per_host=rt.http_pool_per_host) as session, \
+            image_fetcher(loaded.config.enrichment, db, metrics) as fetcher:
         engine = Engine(loaded, db, metrics=metrics, queues=queues, session=session,
                         raw_send=raw_send)
-        enrich = EnrichActor(rec_recv, enr_send, fetcher=fetcher, metrics=metrics)
+        enrich = EnrichActor(rec_recv, enr_send, fetcher=fetcher, metrics=metrics,
+                             batch_seconds=loaded.config.enrichment.image_batch_seconds)
         loader = LoaderActor(enr_recv, db=db, tracker=engine.tracker, batch_size=rt.batch_size,
                              metrics=metrics)
         async with anyio.create_task_group() as tg:

@@ -6,7 +6,10 @@ enrichers and, if asked, the image analysis, and sends one ``CreativeFeatures`` 
 to the loader, before the batch itself. Everything else passes through in order, so a
 window's ``WindowDone`` still follows its rows. Images are fetched concurrently within a
 batch (bounded by the fetcher); a broken image is a recorded failure status, never an
-error of the run.
+error of the run. The image stage of a batch is time-boxed (``batch_seconds``): one actor
+serves every account, so a slow image host would otherwise hold all of them; the images
+not done in time get status ``timeout`` and are not marked seen, so a later batch tries
+them again. Failures the database remembers (``image_failures``) are not fetched again.
 
 Each row carries ``observed_on``, the day the creative was seen, from which a new version
 of it holds in ``ad_creative_history``. Sources serve an ad's creative as it is when asked,
@@ -26,18 +29,24 @@ from typing import Any
 import anyio
 import msgspec
 
+from ..config import EnrichmentConfig
+from ..loaders import DatabaseLoader
 from ..loaders.analytics_schema import CREATIVE_COLUMNS
+from ..loaders.image_failures import ImageFailureStore
 from ..observability.metrics import Metrics
 from ..runtime import Actor
 from ..schema import is_ad_level
 from ..sources.images import ImageFetcher
+from ..sources.url_guard import UrlPolicy
 from ..transforms.enrichment import TEXT_ENRICHERS, enrich_text
 from ..transforms.enrichment.enricher import creative_key
-from ..transforms.enrichment.image import ImageFeatures, failed
+from ..transforms.enrichment.image import STATUS_TIMEOUT, ImageFeatures, failed
 from .messages import CreativeFeatures, LoaderMsg, RecordBatch
 
 #: Creatives remembered per process; past this the memory is cleared and rebuilt.
 CACHE_LIMIT = 200_000
+#: What an image not done within the batch's time box gets (and it is tried again later).
+_TIMED_OUT = failed(STATUS_TIMEOUT, "the image stage's time box for this batch ran out")
 
 
 def _utc_day(ts: str) -> str | None:
@@ -49,15 +58,27 @@ def _utc_day(ts: str) -> str | None:
     return (dt if dt.tzinfo is None else dt.astimezone(UTC)).date().isoformat()
 
 
+def image_fetcher(cfg: EnrichmentConfig, db: DatabaseLoader | None,
+                  metrics: Metrics | None) -> ImageFetcher:
+    """The fetcher ``[enrichment]`` describes, its failures kept in ``db`` (if given)."""
+    return ImageFetcher(
+        timeout_seconds=cfg.image_timeout_seconds, max_bytes=cfg.image_max_bytes,
+        max_concurrency=cfg.image_max_concurrency, metrics=metrics,
+        policy=UrlPolicy(allow_loopback=cfg.image_allow_loopback,
+                         allowed_hosts=cfg.image_allowed_hosts),
+        failure_store=ImageFailureStore(db) if db is not None else None)
+
+
 class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
     name = "enrich"
 
     def __init__(
         self, inbox: Any, outbox: Any, *, fetcher: ImageFetcher | None,
-        metrics: Metrics | None = None,
+        metrics: Metrics | None = None, batch_seconds: float = 30.0,
     ) -> None:
         super().__init__(inbox, outbox, metrics=metrics)
         self.fetcher = fetcher
+        self.batch_seconds = batch_seconds
         #: (platform, account, ad, enrichments) -> creative hash last enriched.
         self.seen: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
         self.enriched = 0
@@ -95,6 +116,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         if image:
             urls = {str(r["image_url"]) for r, _ in todo.values() if r.get("image_url")}
             images = await self._images(urls)
+        boxed = {u for u, f in images.items() if f is _TIMED_OUT}
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         # The account's own day when the source knew it (its time zone); else the UTC day.
         fetched_day = batch.local_day or _utc_day(batch.fetched_at) or now[:10]
@@ -113,7 +135,8 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
                 feats = images.get(str(url)) if url else failed("empty", "no image_url")
                 row.update(msgspec.structs.asdict(feats or failed("fetch_error")))
             out.append(row)
-            self.seen[(rec["platform"], rec["account_id"], ad_id, names)] = ck
+            if not (image and str(rec.get("image_url")) in boxed):
+                self.seen[(rec["platform"], rec["account_id"], ad_id, names)] = ck
         self.enriched += len(out)
         return out
 
@@ -122,14 +145,18 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         if self.fetcher is None:
             return {u: failed("fetch_error", "no image fetcher configured") for u in urls}
         fetcher = self.fetcher
+        await fetcher.preload_failures(urls)
 
         async def one(url: str) -> None:
             out[url] = await fetcher.analyze(url)
 
         t0 = time.perf_counter()
-        async with anyio.create_task_group() as tg:
-            for url in urls:
-                tg.start_soon(one, url)
+        with anyio.move_on_after(self.batch_seconds):
+            async with anyio.create_task_group() as tg:
+                for url in urls:
+                    tg.start_soon(one, url)
+        for url in urls - out.keys():
+            out[url] = _TIMED_OUT
         if self.metrics is not None and urls:
             self.metrics.stage_latency.labels("image_batch").observe(time.perf_counter() - t0)
         return out

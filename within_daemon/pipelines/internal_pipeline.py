@@ -3,8 +3,9 @@
 Files (:meth:`InternalDataPipeline.run_files`): each matching file of the drop folder, by
 name, is hashed; a file whose (name, sha256) the ledger already has is not loaded again,
 only moved to the done folder. Otherwise it is read in chunks; each chunk is normalized
-by the field map, validated, and written with ``write_batch`` (malformed lines and
-rejected rows go to quarantine with the file name and line number). The file's ledger
+by the field map, validated, and written with ``write_isolating`` (malformed lines and
+rejected rows go to quarantine with the file name and line number; rows the database
+refuses are isolated and quarantined with its reason, the rest load). The file's ledger
 marker rides in the same transaction as its last rows, and the file is moved only after
 that commit: a crash before the commit reloads the file (upserts make that harmless), a
 crash after it finds the marker and just moves the file. A file whose bytes change while
@@ -23,10 +24,11 @@ in the same transaction as the window's last rows, like the API platforms' windo
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,17 +40,20 @@ import msgspec
 from ..config import LoadedConfig
 from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
+from ..loaders.isolate import write_isolating
+from ..observability.logging import redact
 from ..observability.metrics import Metrics
 from ..platform_config import InternalConfig
 from ..sources.internal import (
     DEFAULT_CHUNK_LINES,
     PLATFORM,
+    DropScan,
     FileParser,
     ParsedLine,
-    discover_files,
     file_sha256,
     iter_query,
     move_to_done,
+    scan_drop_folder,
     sqlite_source_path,
 )
 from ..transforms.normalize_internal import (
@@ -126,6 +131,19 @@ def _summary(res: dict[str, Any], outcomes: Sequence[FileOutcome | WindowOutcome
     })
 
 
+def _scrubbed(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    # A dropped file is written by people: a pasted token must not reach the quarantine.
+    if row is None:
+        return None
+    return {k: redact(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
+def _scrubbed_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**e, "message": redact(str(e.get("message") or "")),
+             "value": redact(e["value"]) if isinstance(e.get("value"), str) else e.get("value")}
+            for e in errors]
+
+
 def _line_errors(errs: list[dict[str, Any]], name: str, line: int) -> list[dict[str, Any]]:
     # The validator's index counts within a chunk; the line number is what a person needs.
     return [{**{k: v for k, v in e.items() if k != "index"},
@@ -137,9 +155,12 @@ class InternalDataPipeline:
     """Loads the ``[platforms.internal]`` files and query; see the module docstring."""
 
     def __init__(self, *, chunk_lines: int = DEFAULT_CHUNK_LINES,
-                 validator: DataValidator | None = None) -> None:
+                 validator: DataValidator | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.chunk_lines = chunk_lines
         self.validator = validator or DataValidator()
+        #: Wall clock the settle time is measured on (tests move it instead of sleeping).
+        self.clock = clock
 
     # -- files ----------------------------------------------------------------------------
 
@@ -161,13 +182,21 @@ class InternalDataPipeline:
         error: str | None = None
         try:
             try:
-                files = await anyio.to_thread.run_sync(discover_files, drop, cfg.patterns)
+                scan = await anyio.to_thread.run_sync(functools.partial(
+                    scan_drop_folder, drop, cfg.patterns, settle_seconds=cfg.settle_seconds,
+                    now=self.clock))
                 # A recursive pattern would find the done folder's files again, and each run
                 # would "move" them once more under a new suffix.
-                files = [p for p in files if done.resolve() not in p.resolve().parents]
+                files = [p for p in scan.ready if done.resolve() not in p.resolve().parents]
             except OSError as exc:
                 error = f"platforms.internal.drop_folder: {exc}"
-                files = []
+                scan, files = DropScan([], [], []), []
+            for path, why in scan.refused:
+                log.error("internal file %s refused: %s", path.name, why)
+                outcomes.append(FileOutcome(path.name, status="failed", error=f"refused: {why}"))
+            for path, why in scan.waiting:
+                log.info("internal file %s not loaded yet: %s", path.name, why)
+            res["waiting"] = [{"file": p.name, "reason": why} for p, why in scan.waiting]
             for path in files:
                 out = FileOutcome(path.name)
                 outcomes.append(out)
@@ -218,7 +247,7 @@ class InternalDataPipeline:
         raised, since it concerns every file.
         """
         try:
-            before = path.stat()
+            before = path.lstat()
             out.sha256 = await anyio.to_thread.run_sync(file_sha256, path)
             if await self.is_loaded(db, task=task, account_id=account_id, name=path.name,
                                     sha256=out.sha256):
@@ -226,7 +255,7 @@ class InternalDataPipeline:
             else:
                 await self.load_file(path, out, db=db, run_id=run_id, task=task,
                                      account_id=account_id, mapping=mapping)
-            now = path.stat()
+            now = path.lstat()
             if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
                 # Written to after the hash: moving it would file away rows never loaded.
                 out.status = "failed"
@@ -275,11 +304,12 @@ class InternalDataPipeline:
                         key = file_marker(account_id, path.name, out.sha256)
                         day = datetime.now(UTC).date().isoformat()
                         complete = [(PLATFORM, key, day, out.loaded + len(records))]
-                await db.write_batch(run_id=run_id, task=task, kind="ad", records=records,
-                                     fetched_at=fetched_at, complete_days=complete,
-                                     quarantined=quarantined, count_in_run=True)
-                out.loaded += len(records)
-                out.quarantined += len(quarantined)
+                res = await write_isolating(db, run_id=run_id, task=task, kind="ad",
+                                            records=records, fetched_at=fetched_at,
+                                            complete_days=complete, quarantined=quarantined,
+                                            days_cover_batch=True)
+                out.loaded += len(records) - res.refused
+                out.quarantined += res.quarantined
                 if not nxt:
                     break
                 chunk = nxt
@@ -296,17 +326,20 @@ class InternalDataPipeline:
                 rows.append(pl)
                 continue
             raw: dict[str, Any] = {"file": name, "line": pl.line}
-            raw.update({"row": pl.row} if pl.row is not None else {"text": pl.text})
+            raw.update({"row": _scrubbed(pl.row)} if pl.row is not None
+                       else {"text": redact(pl.text or "")})
             quarantined.append((PLATFORM, acct, raw, [
-                {"field": None, "message": pl.error, "file": name, "line": pl.line}]))
+                {"field": None, "message": redact(pl.error or ""), "file": name,
+                 "line": pl.line}]))
         records = normalize_internal([pl.row for pl in rows], mapping)
         good, bad = self.validator.split(records, INTERNAL_AD_SCHEMA)
         for rec, errs in bad:
             pl = rows[errs[0]["index"]]
-            raw = {"file": name, "line": pl.line, "row": pl.row,
-                   **{k: rec.get(k) for k in ("platform", "account_id", "ad_id", "date")}}
+            keys = {k: rec.get(k) for k in ("platform", "account_id", "ad_id", "date")}
+            raw = {"file": name, "line": pl.line, "row": _scrubbed(pl.row),
+                   **(_scrubbed(keys) or {})}
             quarantined.append((PLATFORM, rec.get("account_id") or acct, raw,
-                                _line_errors(errs, name, pl.line)))
+                                _scrubbed_errors(_line_errors(errs, name, pl.line))))
         return good, quarantined
 
     @staticmethod
@@ -391,12 +424,12 @@ class InternalDataPipeline:
                 complete: list[tuple[str, str, str, int]] = []
                 if nxt is None:
                     complete = [(PLATFORM, acct, d, day_rows[d]) for d in wdays if d < today]
-                await db.write_batch(run_id=run_id, task=task, kind="ad", records=records,
-                                     fetched_at=fetched_at, complete_days=complete,
-                                     quarantined=quarantined, count_in_run=True)
+                res = await write_isolating(db, run_id=run_id, task=task, kind="ad",
+                                            records=records, fetched_at=fetched_at,
+                                            complete_days=complete, quarantined=quarantined)
                 out.rows += len(rows)
-                out.loaded += len(records)
-                out.quarantined += len(quarantined)
+                out.loaded += len(records) - res.refused
+                out.quarantined += res.quarantined
                 if nxt is None:
                     out.days_completed = len(complete)
                     break

@@ -4,7 +4,9 @@ It buffers records per run and writes a transaction when a buffer reaches ``batc
 or when a ``WindowDone`` arrives; in the latter case the window's days are marked complete
 in the ledger inside the same transaction as their last rows, so the ledger can never be
 ahead of the data. A failed write is retried; if it keeps failing the run is marked failed
-and its days stay incomplete, so the next run pulls them again.
+and its days stay incomplete, so the next run pulls them again. Rows the database refuses
+(a value validation let through) are isolated by bisection and quarantined with the
+database's reason while the rest of the batch loads (:mod:`within_daemon.loaders.isolate`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 
 import anyio
 
-from ..errors import LeaseLostError, LoaderError
+from ..errors import LoaderError
 from ..loaders import DatabaseLoader
 from ..loaders.analytics import upsert_creative_features
+from ..loaders.isolate import write_isolating
 from ..observability.metrics import Metrics
 from ..runtime import Actor
 from .messages import CreativeFeatures, LoaderMsg, RecordBatch, RunRef, SourceDone, WindowDone
@@ -143,26 +146,24 @@ class LoaderActor(Actor[LoaderMsg, None]):
             buf.records.clear()
             buf.quarantined.clear()
             return
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                written = await self.db.write_batch(
-                    run_id=ref.run_id, task=ref.task, kind=ref.kind, records=buf.records,
-                    fetched_at=buf.fetched_at or "1970-01-01T00:00:00Z",
-                    complete_days=days, quarantined=buf.quarantined, count_in_run=True,
-                    context=buf.context if ref.kind == "ad" else None,
-                )
-                break
-            except LoaderError as exc:
-                if isinstance(exc, LeaseLostError) or attempt + 1 == WRITE_ATTEMPTS:
-                    log.error("write for run %s failed (attempt %d): %s; its days stay "
-                              "incomplete", ref.run_id, attempt + 1, exc)
-                    if st is not None:
-                        st.status, st.error = "failed", f"database write failed: {exc}"
-                    buf.records.clear()
-                    buf.quarantined.clear()
-                    return
-                await anyio.sleep(0.5 * 2 ** attempt)
-        nq = len(buf.quarantined)
+        try:
+            result = await write_isolating(
+                self.db, run_id=ref.run_id, task=ref.task, kind=ref.kind, records=buf.records,
+                fetched_at=buf.fetched_at or "1970-01-01T00:00:00Z", complete_days=days,
+                quarantined=buf.quarantined, context=buf.context if ref.kind == "ad" else None,
+                attempts=WRITE_ATTEMPTS)
+        except LoaderError as exc:
+            log.error("write for run %s failed: %s; its days stay incomplete", ref.run_id, exc)
+            if st is not None:
+                st.status, st.error = "failed", f"database write failed: {exc}"
+            buf.records.clear()
+            buf.quarantined.clear()
+            return
+        written, nq = result.written, result.quarantined
+        in_this_write = {d for _p, _a, d, _n in days}
+        for d in result.refused_dates:  # refused rows do not count toward a later day
+            if d not in in_this_write and buf.day_rows.get(d):
+                buf.day_rows[d] -= 1
         if st is not None:
             st.loaded += written
             st.quarantined += nq

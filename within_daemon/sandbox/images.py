@@ -11,8 +11,10 @@ answering); ``huge`` (an image content type, ``Content-Length`` of ``huge_bytes`
 streamed until the client hangs up); ``huge_chunked`` (the same without a Content-Length,
 so only a streaming cap stops it); ``bomb`` (a valid little PNG whose header claims
 ``bomb_size`` pixels); ``corrupt`` (random bytes as image/jpeg); ``truncated`` (the first
-half of the real JPEG). ``requests`` counts requests per path, ``bytes_sent`` the body
-bytes written, and ``max_in_flight`` the most requests handled at once.
+half of the real JPEG). ``server.redirect(path, location)`` answers ``path`` with a 302 to
+``location`` (another path, or any URL: a public page redirecting inward is what the
+fetcher's redirect checks are for). ``requests`` counts requests per path, ``bytes_sent``
+the body bytes written, and ``max_in_flight`` the most requests handled at once.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ class ImageServer:
         self.bomb_size = bomb_size
         self.base_url = ""
         self.faults: dict[str, str] = {}
+        self.redirects: dict[str, str] = {}
         self.requests: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
         self.in_flight = 0
@@ -123,6 +126,13 @@ class ImageServer:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
         self.faults[path] = kind
+
+    def redirect(self, path: str, location: str | None) -> None:
+        """Answer ``path`` with a 302 to ``location`` (None switches it off)."""
+        if location is None:
+            self.redirects.pop(path, None)
+        else:
+            self.redirects[path] = location
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on the running server."""
@@ -158,6 +168,9 @@ class ImageServer:
     async def _answer(
         self, request: web.Request, path: str, fault: str | None
     ) -> web.StreamResponse:
+        if path in self.redirects:
+            return self._sent(path, web.Response(
+                status=302, headers={"Location": self.redirects[path]}))
         if fault == "slow":
             await asyncio.sleep(self.slow_seconds)
         if fault == "404":

@@ -12,7 +12,13 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from within_daemon.sandbox.faults import FaultPlan, Stats, handle_admin, with_transport_faults
+from within_daemon.sandbox.faults import (
+    FaultPlan,
+    Stats,
+    body_fault_middleware,
+    handle_admin,
+    with_transport_faults,
+)
 
 
 @asynccontextmanager
@@ -46,7 +52,7 @@ class PlatformEmulator:
     base_url: str
 
     def make_app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[body_fault_middleware(self.faults)])
         app.router.add_route("*", "/{tail:.*}", self._on_request)
         return app
 

@@ -36,7 +36,7 @@ def error_text(body: bytes) -> str:
     """The human part of an error body (``detail``, ``details``, ``message``...), shortened."""
     try:
         obj: Any = _json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
         obj = None
     if isinstance(obj, dict):
         parts = [str(obj[k]) for k in ("code", "error") if obj.get(k) is not None]

@@ -4,7 +4,9 @@ The report file is a gzip of one JSON array of rows and comes from a URL we do n
 so ``ReportStream`` unpacks it chunk by chunk with ``zlib.decompressobj`` and a hard cap on
 the unpacked size (a gzip bomb is refused with an error naming the cap; at most about 1 MiB
 is ever unpacked past the bytes already parsed), and ``JsonArrayStream`` decodes the rows as
-they arrive, so memory follows the page size rather than the report size.
+they arrive, in time linear in the report (each byte scanned once), so memory follows the
+page size rather than the report size; an over-long or over-nested row is an error of
+the report, not a crash.
 """
 
 from __future__ import annotations
@@ -17,16 +19,15 @@ from typing import Any
 
 import aiohttp
 import anyio
-import msgspec
 
 from ..errors import PermanentSourceError, SourceError, TransientError
 from .amazon_errors import classify_download
+from .json_stream import JsonArrayStream  # also imported from here by older callers
 
 #: Longest range a Sponsored Products report may cover (report-types docs: 31 days).
 MAX_REPORT_DAYS = 31
 #: Most bytes one ``decompress`` call may produce: bounds the overshoot past the cap.
 _STEP = 1 << 20
-_WS = b" \t\r\n"
 #: Rows per page handed to the pipeline from a streamed report.
 PAGE_ROWS = 2000
 _CHUNK = 64 * 1024
@@ -81,62 +82,6 @@ def chunks(since: str, until: str, days: int = MAX_REPORT_DAYS) -> list[tuple[st
         out.append((lo.isoformat(), end.isoformat()))
         lo = end + timedelta(days=1)
     return out
-
-
-class JsonArrayStream:
-    """Elements of one top-level JSON array, decoded as its bytes arrive.
-
-    Rows are objects, so every complete row ends at a ``}``: the buffer is cut at its last
-    ``}`` and the part before it decoded as an array. A ``}`` inside a string or a nested
-    object does not make a valid cut (the decode fails), and an earlier one is tried.
-    """
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self._started = False
-        self._rows_seen = False
-        self._decode = msgspec.json.Decoder().decode
-
-    def feed(self, data: bytes) -> list[Any]:
-        buf = self._buf
-        buf += data
-        if not self._started:
-            stripped = bytes(buf).lstrip(_WS)
-            if not stripped:
-                buf.clear()
-                return []
-            if stripped[:1] != b"[":
-                raise ValueError(f"not a JSON array (starts with {stripped[:20]!r})")
-            buf[:] = stripped[1:]
-            self._started = True
-        return self._drain()
-
-    def _drain(self) -> list[Any]:
-        buf, end = self._buf, len(self._buf)
-        for _ in range(4):
-            pos = buf.rfind(b"}", 0, end)
-            if pos < 0:
-                return []
-            part = bytes(buf[: pos + 1]).lstrip(_WS)
-            if self._rows_seen and part[:1] == b",":
-                part = part[1:]
-            try:
-                rows: list[Any] = self._decode(b"[" + part + b"]")
-            except msgspec.DecodeError:
-                end = pos
-                continue
-            del buf[: pos + 1]
-            self._rows_seen = self._rows_seen or bool(rows)
-            return rows
-        return []
-
-    def close(self) -> None:
-        """Check that exactly the closing ``]`` is left."""
-        rest = bytes(self._buf).strip(_WS)
-        if self._rows_seen and rest[:1] == b",":
-            rest = rest[1:].lstrip(_WS)
-        if not self._started or rest != b"]":
-            raise ValueError(f"not a complete JSON array of objects (left over: {rest[:40]!r})")
 
 
 class ReportStream:

@@ -28,13 +28,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
-import msgspec
 from aiolimiter import AsyncLimiter
 
 from ..errors import CircuitOpenError, SourceError, ThrottledError, TransientError
 from ..observability.metrics import Metrics
 from ..utils.retry import backoff_delay
 from ..utils.sync import refuse_in_event_loop, run_blocking
+from .bodies import decode_json, read_body
 from .breaker import AccountBreaker
 from .clock import Clock, current_clock
 from .pacing import Pacer, UsageReading
@@ -46,7 +46,6 @@ __all__ = ["DEFAULT_POOL_PER_HOST", "HttpSettings", "HttpSource", "OutageBudgetS
 
 log = logging.getLogger(__name__)
 
-_json = msgspec.json.Decoder()
 T = TypeVar("T")
 
 
@@ -312,7 +311,7 @@ class HttpSource(AccountWaits):
                         # Per platform: the engine's session is shared by all of them.
                         timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
                     ) as resp:
-                        body = await resp.read()
+                        body = await read_body(resp, self, endpoint)  # capped, in chunks
                         status = resp.status
                         resp_headers = resp.headers
                 except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -333,13 +332,7 @@ class HttpSource(AccountWaits):
                 return special
             if not self.success_status(status):
                 raise self.classify(status, body, usage)
-            try:
-                obj = _json.decode(body)
-            except msgspec.DecodeError as exc:
-                raise TransientError(
-                    f"{endpoint}: malformed or truncated JSON ({len(body)} bytes): {exc}",
-                    platform=self.platform, account_id=self.account_id, status=status,
-                ) from None
+            obj = decode_json(body, self, endpoint, status)  # never an escaped RecursionError
             in_body = self.body_error(obj, body, usage)
             if in_body is not None:
                 raise in_body

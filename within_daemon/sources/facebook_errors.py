@@ -42,7 +42,7 @@ _json = msgspec.json.Decoder()
 def _error_object(body: bytes) -> dict[str, Any] | None:
     try:
         obj = _json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
         return None
     if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
         err: dict[str, Any] = obj["error"]

@@ -325,7 +325,7 @@ class GoogleAdsConnector(StreamingSource):
 def _decode(body: bytes) -> Any:
     try:
         return msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
         return None
 
 

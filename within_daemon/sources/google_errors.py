@@ -123,7 +123,7 @@ def classify_error(
     if obj is None:
         try:
             obj = _json.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
             obj = None
     err = error_object(obj)
     if err is None:

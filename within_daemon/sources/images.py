@@ -1,8 +1,11 @@
 """Fetch creative images over HTTP and turn them into cached ``ImageFeatures``.
 
 ``ImageFetcher.fetch(url)`` downloads one image with the guards an untrusted URL needs:
-http/https only, a total timeout, an ``image/*`` content type, and a size cap that refuses a
-declared ``Content-Length`` above it without reading, and otherwise stops streaming at
+http/https only, no user-info, only public addresses (the :class:`~.url_guard.UrlPolicy`:
+checked before the request, at connection time by the session's resolver, and on every
+redirect, which the fetcher follows itself, at most :data:`MAX_REDIRECTS`), a total
+timeout, an ``image/*`` content type, and a size cap that refuses a declared
+``Content-Length`` above it without reading, and otherwise stops streaming at
 ``max_bytes + 1`` bytes. Every outcome is a ``FetchResult`` (bytes, or a failure status from
 ``within_daemon.transforms.enrichment.image.STATUSES``), never an exception.
 
@@ -11,7 +14,9 @@ declared ``Content-Length`` above it without reading, and otherwise stops stream
 limiter, since decoding is CPU work), and cache the resulting features, failures included,
 by URL in a bounded LRU. Concurrent calls for the same URL share one download. One slot of
 the fetch limiter covers both the download and the analysis of its bytes, so at most
-``max_concurrency`` bodies (each ≤ ``max_bytes``) are held in memory at once.
+``max_concurrency`` bodies (each ≤ ``max_bytes``) are held in memory at once. With a
+``failure_store`` (the database's ``image_failures``), failures also outlive the process:
+:meth:`ImageFetcher.preload_failures` puts the stored ones in the cache before a batch.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Collection
 from types import TracebackType
-from urllib.parse import urlsplit
+from typing import Protocol
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import anyio
@@ -34,6 +41,7 @@ from ..transforms.enrichment.image import (
     STATUS_INVALID_URL,
     STATUS_NOT_FOUND,
     STATUS_OK,
+    STATUS_REFUSED_HOST,
     STATUS_TIMEOUT,
     STATUS_TOO_LARGE,
     STATUS_WRONG_TYPE,
@@ -41,6 +49,7 @@ from ..transforms.enrichment.image import (
     analyze_image,
     failed,
 )
+from .url_guard import GuardedResolver, RefusedAddressError, UrlPolicy
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,18 @@ _PLATFORM = "images"  # the "platform" label of the shared HTTP metrics
 _ENDPOINT = "image"
 _STAGE = "image_analyze"
 _READ_CHUNK = 64 * 1024
+MAX_REDIRECTS = 5
+#: Longest a failure may take to be written to the store.
+_STORE_SECONDS = 5.0
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class FailureStore(Protocol):
+    """Where failures outlive the process (``loaders.image_failures.ImageFailureStore``)."""
+
+    async def failures(self, urls: Collection[str]) -> dict[str, ImageFeatures]: ...
+
+    async def record(self, url: str, features: ImageFeatures) -> None: ...
 
 
 class FetchResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,8 +92,11 @@ class FetchResult(msgspec.Struct, frozen=True, kw_only=True):
 class ImageFetcher:
     """Download images and cache their features; see the module docstring.
 
-    Pass the daemon's shared ``session``; without one the fetcher opens its own on first
-    use and closes it in ``aclose`` (or on leaving ``async with``).
+    Without a ``session`` the fetcher opens its own on first use, whose connector resolves
+    through the policy's :class:`GuardedResolver` (the address checked is the address
+    connected to), and closes it in ``aclose`` (or on leaving ``async with``). A session
+    passed in is used as it is: host names are then checked by a lookup of their own before
+    each request, which a DNS answer changing in between could slip past; prefer none.
     """
 
     def __init__(
@@ -86,6 +110,8 @@ class ImageFetcher:
         cache_size: int = 10_000,
         max_pixels: int = 40_000_000,
         metrics: Metrics | None = None,
+        policy: UrlPolicy | None = None,
+        failure_store: FailureStore | None = None,
     ) -> None:
         if timeout_seconds <= 0 or max_bytes <= 0 or cache_size <= 0:
             raise ValueError("timeout_seconds, max_bytes and cache_size must be > 0")
@@ -94,6 +120,10 @@ class ImageFetcher:
         self.cache_size = cache_size
         self.max_pixels = max_pixels
         self.metrics = metrics
+        #: Default: public addresses only (loopback too is refused).
+        self.policy = policy or UrlPolicy()
+        self.failure_store = failure_store
+        self._resolver = GuardedResolver(self.policy)
         self._session = session
         self._own_session = session is None
         self._fetch_limiter = anyio.CapacityLimiter(max_concurrency)
@@ -149,10 +179,33 @@ class ImageFetcher:
         try:
             features = await self._analyze_uncached(url)
             self._remember(url, features)
+            if not features.ok and self.failure_store is not None:
+                # Shielded (a time box must not lose the record) but bounded.
+                with anyio.move_on_after(_STORE_SECONDS, shield=True):
+                    try:
+                        await self.failure_store.record(url, features)
+                    except Exception as exc:  # noqa: BLE001 - the cache is an optimisation
+                        log.warning("Storing the image failure of %s failed: %s", url, exc)
             return features
         finally:
             del self._inflight[url]
             done.set()
+
+    async def preload_failures(self, urls: Collection[str]) -> int:
+        """Put the store's still-believed failures of ``urls`` in the cache; how many."""
+        if self.failure_store is None:
+            return 0
+        todo = [u for u in urls if u not in self._cache]
+        if not todo:
+            return 0
+        try:
+            found = await self.failure_store.failures(todo)
+        except Exception as exc:  # noqa: BLE001 - the cache is an optimisation
+            log.warning("Reading stored image failures failed: %s", exc)
+            return 0
+        for url, features in found.items():
+            self._remember(url, features)
+        return len(found)
 
     async def _analyze_uncached(self, url: str) -> ImageFeatures:
         try:
@@ -191,10 +244,9 @@ class ImageFetcher:
             return await self._fetch(url)
 
     async def _fetch(self, url: str) -> FetchResult:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return FetchResult(url=url, status=STATUS_INVALID_URL,
-                               error=f"not an http(s) URL: {url[:80]!r}")
+        refused = self.policy.check_url(url)
+        if refused is not None:
+            return FetchResult(url=url, status=refused[0], error=refused[1])
         started = time.perf_counter()
         result: FetchResult | None = None
         # The cancel scope bounds everything, including a body that trickles in forever;
@@ -211,21 +263,51 @@ class ImageFetcher:
             )
         return result
 
-    async def _get(self, url: str) -> FetchResult:
+    def _session_for_fetching(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # No cookies: a cookie one image host sets must not travel to the next.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(resolver=self._resolver),
+                cookie_jar=aiohttp.DummyCookieJar())
+        return self._session
+
+    async def _get(self, url: str) -> FetchResult:
+        session = self._session_for_fetching()
         timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
         headers = {"Accept": "image/*", "Accept-Encoding": "identity"}
+        current = url
         try:
-            async with self._session.get(
-                url, timeout=timeout, headers=headers, max_redirects=5
-            ) as resp:
-                return await self._read(url, resp)
+            for hop in range(MAX_REDIRECTS + 1):
+                if hop:
+                    # Each hop is a new untrusted URL: a public page may redirect inward.
+                    refused = self.policy.check_url(current)
+                    if refused is not None:
+                        return FetchResult(url=url, status=refused[0],
+                                           error=f"redirect {hop}: {refused[1]}")
+                if not self._own_session:
+                    host = urlsplit(current).hostname or ""
+                    await self._resolver.resolve(host, 443)  # raises when refused
+                async with session.get(current, timeout=timeout, headers=headers,
+                                       allow_redirects=False) as resp:
+                    location = resp.headers.get("Location")
+                    if resp.status not in _REDIRECTS or not location:
+                        return await self._read(url, resp)
+                current = urljoin(current, location)
+            return FetchResult(url=url, status=STATUS_HTTP_ERROR,
+                               error=f"more than {MAX_REDIRECTS} redirects")
         except TimeoutError:
             return FetchResult(url=url, status=STATUS_TIMEOUT,
                                error=f"timed out after {self.timeout_seconds:g} s")
         except aiohttp.InvalidURL as exc:
             return FetchResult(url=url, status=STATUS_INVALID_URL, error=f"invalid URL: {exc}")
+        except RefusedAddressError as exc:
+            return FetchResult(url=url, status=STATUS_REFUSED_HOST, error=str(exc)[:200])
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedAddressError):
+                return FetchResult(url=url, status=STATUS_REFUSED_HOST,
+                                   error=str(exc.os_error)[:200])
+            return FetchResult(url=url, status=STATUS_FETCH_ERROR,
+                               error=f"{type(exc).__name__}: {exc}"[:200])
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             return FetchResult(url=url, status=STATUS_FETCH_ERROR,
                                error=f"{type(exc).__name__}: {exc}"[:200])

@@ -1,7 +1,8 @@
 """The company's own data: dropped CSV / JSONL files and one SQL query (reading only).
 
-Files: :func:`discover_files` lists the matching files of the drop folder by name,
-:func:`file_sha256` hashes one, :func:`move_to_done` files it away, and
+Files: :func:`scan_drop_folder` sorts the matching entries of the drop folder into files
+ready to load, files still settling and entries refused (:mod:`.drop_folder`: the drop
+folder is not a door), :func:`file_sha256` hashes one, :func:`move_to_done` files it away, and
 :class:`FileParser` reads one in chunks of :class:`ParsedLine` (a row with the physical
 line it starts on, or the reason the line could not be read), hashing exactly the bytes it
 parsed so the caller can tell whether the file changed while it was being loaded. CSV rows
@@ -32,18 +33,34 @@ import msgspec
 
 from ..config import sqlite_path
 from ..errors import PermanentSourceError, SourceError
+from .bodies import decode_lenient
+from .drop_folder import (  # re-exported: the internal source's file API lives here
+    DEFAULT_SETTLE_SECONDS,
+    DropScan,
+    open_regular,
+    scan_drop_folder,
+)
+
+__all__ = [
+    "DEFAULT_CHUNK_LINES", "DEFAULT_PAGE_SIZE", "DEFAULT_SETTLE_SECONDS", "FORMATS",
+    "MAX_LINE_BYTES", "MAX_TEXT_CHARS", "PLATFORM", "DropScan", "FileParser", "ParsedLine",
+    "discover_files", "file_format", "file_sha256", "iter_query", "move_to_done",
+    "open_regular", "scan_drop_folder", "sqlite_source_path",
+]
 
 PLATFORM = "internal"
 DEFAULT_CHUNK_LINES = 1000
 DEFAULT_PAGE_SIZE = 1000
 #: Longest raw line text kept for the quarantine (a runaway line must not bloat it).
 MAX_TEXT_CHARS = 10_000
+#: Longest line read (a row of ad data is about a kilobyte; a line past this is reported,
+#: never held in memory whole).
+MAX_LINE_BYTES = 1 << 20
 _HASH_BLOCK = 1 << 20
 
 FileFormat = Literal["csv", "jsonl"]
 FORMATS: dict[str, FileFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
-_json = msgspec.json.Decoder()
 
 
 class ParsedLine(msgspec.Struct, frozen=True):
@@ -79,17 +96,18 @@ def discover_files(folder: Path, patterns: Sequence[str]) -> list[Path]:
     for pattern in patterns:
         for p in folder.glob(pattern):
             # pathlib's glob matches dotfiles with "*"; editors and copy tools use them
-            # for temporary files, which are not ready to load.
-            if p.name.startswith(".") or not p.is_file():
+            # for temporary files, which are not ready to load. Only plain files: a
+            # symbolic link would let whoever writes here make us read any file.
+            if p.name.startswith(".") or p.is_symlink() or not p.is_file():
                 continue
             found[p.name] = p
     return [found[n] for n in sorted(found)]
 
 
 def file_sha256(path: Path) -> str:
-    """Hex sha256 of the file's bytes."""
+    """Hex sha256 of the file's bytes (a plain file only: see :func:`open_regular`)."""
     h = hashlib.sha256()
-    with path.open("rb") as f:
+    with open_regular(path) as f:
         while block := f.read(_HASH_BLOCK):
             h.update(block)
     return h.hexdigest()
@@ -127,7 +145,8 @@ class FileParser:
     :attr:`sha256` is the hash of every byte read.
     """
 
-    def __init__(self, path: Path, *, chunk_lines: int = DEFAULT_CHUNK_LINES) -> None:
+    def __init__(self, path: Path, *, chunk_lines: int = DEFAULT_CHUNK_LINES,
+                 max_line_bytes: int = MAX_LINE_BYTES) -> None:
         fmt = file_format(path)
         if fmt is None:
             raise ValueError(
@@ -140,12 +159,15 @@ class FileParser:
         self.format: FileFormat = fmt
         self.chunk_lines = chunk_lines
         self.header: list[str] | None = None
+        self.max_line_bytes = max_line_bytes
+        #: Physical line numbers that were longer than ``max_line_bytes`` (not read).
+        self.long_lines: set[int] = set()
         self._hash = hashlib.sha256()
         self._file: BinaryIO | None = None
         self._records: Iterator[ParsedLine] | None = None
 
     def __enter__(self) -> FileParser:
-        self._file = self.path.open("rb")
+        self._file = open_regular(self.path)
         lines = self._text_lines(self._file)
         self._records = self._csv(lines) if self.format == "csv" else self._jsonl(lines)
         return self
@@ -175,10 +197,26 @@ class FileParser:
         return out
 
     def _text_lines(self, f: BinaryIO) -> Iterator[str]:
-        """Decoded lines (newlines kept), hashing every byte on the way."""
+        """Decoded lines (newlines kept), hashing every byte on the way.
+
+        A line longer than ``max_line_bytes`` is never held whole: its rest is read and
+        hashed in blocks, its number noted in ``long_lines``, and an empty line stands in
+        for it (the record it belongs to is then reported, not parsed).
+        """
         first = True
-        for raw in f:
+        cap = self.max_line_bytes
+        n = 0
+        while raw := f.readline(cap + 1):
+            n += 1
             self._hash.update(raw)
+            if len(raw) > cap and not raw.endswith(b"\n"):
+                while (rest := f.readline(_HASH_BLOCK)) and not rest.endswith(b"\n"):
+                    self._hash.update(rest)
+                self._hash.update(rest)
+                self.long_lines.add(n)
+                first = False
+                yield "\n"
+                continue
             # surrogateescape keeps a bad byte visible instead of failing the whole file;
             # the line holding it is quarantined below.
             text = raw.decode("utf-8", "surrogateescape")
@@ -187,8 +225,15 @@ class FileParser:
                 first = False
             yield text
 
+    def _too_long(self, n: int) -> ParsedLine:
+        return ParsedLine(n, error=f"line {n}: longer than {self.max_line_bytes} bytes; "
+                          "not read")
+
     def _jsonl(self, lines: Iterator[str]) -> Iterator[ParsedLine]:
         for n, text in enumerate(lines, start=1):
+            if n in self.long_lines:
+                yield self._too_long(n)
+                continue
             if not text.strip():
                 continue
             body = text.rstrip("\r\n")
@@ -197,9 +242,13 @@ class FileParser:
                                  text=_clip(_printable({"t": body})["t"]))
                 continue
             try:
-                obj = _json.decode(body)
+                obj = decode_lenient(body)  # a lone surrogate escape: validation's to judge
             except msgspec.DecodeError as exc:
                 yield ParsedLine(n, error=f"line {n}: invalid JSON: {exc}", text=_clip(body))
+                continue
+            except RecursionError:
+                yield ParsedLine(n, error=f"line {n}: JSON nested deeper than the decoder "
+                                 "allows", text=_clip(body))
                 continue
             if not isinstance(obj, dict):
                 yield ParsedLine(n, error=f"line {n}: expected a JSON object, got "
@@ -224,6 +273,9 @@ class FileParser:
                 yield ParsedLine(n, error=f"line {n}: unreadable CSV: {exc}")
                 continue
             n, prev = prev + 1, reader.line_num
+            if self.long_lines and any(i in self.long_lines for i in range(n, prev + 1)):
+                yield self._too_long(n)
+                continue
             if not fields or fields == [""]:
                 continue  # a blank line is not a row
             if self.header is None:

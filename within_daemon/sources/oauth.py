@@ -20,6 +20,7 @@ import msgspec
 from ..config import Secret
 from ..errors import AuthError, TransientError
 from ..redaction import register_secret
+from .bodies import MAX_TOKEN_BODY_BYTES, read_body
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class OAuthClient:
             async with session.post(
                 self.token_url, data=form, timeout=aiohttp.ClientTimeout(total=self._timeout)
             ) as resp:
-                body = await resp.read()
+                body = await read_body(resp, self, "token refresh", MAX_TOKEN_BODY_BYTES)
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransientError(f"token refresh: {type(exc).__name__}: {exc}", **kw) from None
@@ -106,7 +107,7 @@ class OAuthClient:
                             **kw)
         try:
             answer = _decode.decode(body)
-        except msgspec.MsgspecError as exc:
+        except (msgspec.MsgspecError, RecursionError) as exc:
             raise TransientError(f"token refresh: unreadable answer: {exc}", **kw) from None
         self._token = answer.access_token
         # A minted token is a secret like the configured ones; its slot replaces the

@@ -58,7 +58,7 @@ def read_usage_headers(headers: Mapping[str, str]) -> UsageReading | None:
             continue
         try:
             obj = _json.decode(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
             continue
         if isinstance(obj, dict):
             found = True
@@ -75,7 +75,7 @@ def read_usage_headers(headers: Mapping[str, str]) -> UsageReading | None:
     if raw:
         try:
             buc = _json.decode(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
             buc = None
         if isinstance(buc, dict):
             found = True

@@ -82,7 +82,7 @@ def classify_http(
     """The exception for a non-200 answer (gateway errors, a path without its slash)."""
     try:
         obj = _json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
         obj = None
     if isinstance(obj, dict) and _code(obj.get("code")):
         # An envelope with a code: the code takes precedence over the HTTP status.

@@ -16,11 +16,19 @@ be mutated afterwards.
 
 Cross-field rules (``CROSS_FIELD_RULES``) see the whole record; each one only fires when
 its fields are present and correctly typed, so ad and account records share one rule set.
+
+Storability (every field, in the schema or not): a value no database column can hold is an
+error of its record, so one bad value is quarantined with a reason instead of making the
+database refuse the whole batch. Text with a NUL character (PostgreSQL refuses it) or a lone
+surrogate (not encodable as UTF-8, so neither driver can send it), an integer outside the
+64-bit range (both databases' integer columns), and a nan or infinite float (SQLite stores
+nan as NULL, PostgreSQL as NaN: the backends would disagree).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
@@ -37,10 +45,21 @@ TYPE_NAMES = ("string", "integer", "float", "date")
 CTR_TOLERANCE = 1e-6
 _NUM = (int, float)
 _DATE_CACHE_MAX = 50_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _n(v: Any) -> str:
+    """A number for a message; a huge int by its size (past 4300 digits str() raises)."""
+    return f"<int of {v.bit_length()} bits>" if v.__class__ is int and v.bit_length() > 64 \
+        else str(v)
 
 
 def _show(v: Any) -> str:
     """Short description of an offending value for error messages."""
+    if v.__class__ is int and v.bit_length() > 64:
+        # repr of a huge int is slow and, past 4300 digits, a ValueError
+        return f"int of {v.bit_length()} bits"
     text = repr(v)
     return f"{type(v).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
@@ -55,28 +74,28 @@ def _num(v: Any) -> TypeGuard[float]:
 def _clicks_le_impressions(r: Record) -> tuple[str, str, Any] | None:
     c, i = r.get("clicks"), r.get("impressions")
     if _num(c) and _num(i) and c > i:
-        return "clicks", f"clicks ({c}) exceed impressions ({i})", c
+        return "clicks", f"clicks ({_n(c)}) exceed impressions ({_n(i)})", c
     return None
 
 
 def _daily_clicks_le_impressions(r: Record) -> tuple[str, str, Any] | None:
     c, i = r.get("daily_clicks"), r.get("daily_impressions")
     if _num(c) and _num(i) and c > i:
-        return "daily_clicks", f"daily_clicks ({c}) exceed daily_impressions ({i})", c
+        return "daily_clicks", f"daily_clicks ({_n(c)}) exceed daily_impressions ({_n(i)})", c
     return None
 
 
 def _conversions_le_clicks(r: Record) -> tuple[str, str, Any] | None:
     v, c = r.get("conversions"), r.get("clicks")
     if _num(v) and _num(c) and v > c:
-        return "conversions", f"conversions ({v}) exceed clicks ({c})", v
+        return "conversions", f"conversions ({_n(v)}) exceed clicks ({_n(c)})", v
     return None
 
 
 def _spend_non_negative(r: Record) -> tuple[str, str, Any] | None:
     s: Any = r.get("spend")
     if _num(s) and s < 0:
-        return "spend", f"spend is negative ({s})", s
+        return "spend", f"spend is negative ({_n(s)})", s
     return None
 
 
@@ -108,8 +127,12 @@ def _ctr_consistent(r: Record) -> tuple[str, str, Any] | None:
         return None
     if i == 0:
         return "ctr", f"ctr is {ctr} but impressions is 0", ctr
-    if abs(ctr - c / i) > CTR_TOLERANCE:
-        return "ctr", f"ctr {ctr} != clicks / impressions ({c}/{i} = {c / i:.6g})", ctr
+    try:
+        ratio = c / i
+    except OverflowError:  # counts past any float: the int64 check reports them
+        return None
+    if abs(ctr - ratio) > CTR_TOLERANCE:
+        return "ctr", f"ctr {ctr} != clicks / impressions ({_n(c)}/{_n(i)} = {ratio:.6g})", ctr
     return None
 
 
@@ -159,10 +182,12 @@ def _number_check(
                     return f"expected a finite {expected}, got {v!r}"
                 if integer and not v.is_integer():
                     return f"expected integer, got non-integral {v!r}"
+        if (integer or cls is int) and not INT64_MIN <= v <= INT64_MAX:
+            return f"{_show(v)} is outside the 64-bit integer range a database column holds"
         if lo is not None and v < lo:
-            return f"{v!r} is below min {lo}"
+            return f"{_n(v)} is below min {lo}"
         if hi is not None and v > hi:
-            return f"{v!r} is above max {hi}"
+            return f"{_n(v)} is above max {hi}"
         if allowed is not None and v not in allowed:
             return f"{v!r} is not one of {sorted(allowed, key=str)}"
         return None
@@ -192,6 +217,23 @@ def _date_check(allowed: frozenset[Any] | None) -> Check:
         return None
 
     return check
+
+
+def unstorable(v: Any) -> str | None:
+    """Why no database column can hold ``v`` (None when one can); see the module docstring."""
+    cls = v.__class__
+    if cls is str:
+        if "\x00" in v:
+            return "text contains a NUL character, which the database cannot store"
+        if not v.isascii() and _SURROGATE.search(v) is not None:
+            return "text contains a lone surrogate, which is not valid Unicode"
+    elif cls is int:
+        if not INT64_MIN <= v <= INT64_MAX:
+            return f"{_show(v)} is outside the 64-bit integer range a database column holds"
+    elif cls is float:
+        if v - v != 0:  # nan or inf
+            return f"expected a finite number, got {v!r}"
+    return None
 
 
 def _any_check(allowed: frozenset[Any]) -> Check:
@@ -345,6 +387,19 @@ class DataValidator:
         return good, bad
 
 
+def _unstorable_fields(
+    rec: Record, problems: list[tuple[str, str, Any]] | None
+) -> list[tuple[str, str, Any]]:
+    """Add an error for each unstorable value whose field has no error yet."""
+    problems = problems or []
+    flagged = {p[0] for p in problems}
+    for field, v in rec.items():
+        msg = unstorable(v)
+        if msg is not None and field not in flagged:
+            problems.append((field, msg, v))
+    return problems
+
+
 def _record_errors(rec: Any, index: int, compiled: _Compiled) -> list[Error] | None:
     """Hot path: no allocation unless something is wrong."""
     if not isinstance(rec, Mapping):
@@ -365,6 +420,22 @@ def _record_errors(rec: Any, index: int, compiled: _Compiled) -> list[Error] | N
             if msg is not None:
                 problems = problems or []
                 problems.append((field, msg, v))
+    for v in rec.values():
+        # Every value, typed by the schema or not. Inline class checks, and the field names
+        # only on a hit: a call per value would double the cost of a clean record.
+        if v is None:
+            continue
+        cls = v.__class__
+        if cls is str:
+            if "\x00" not in v and (v.isascii() or _SURROGATE.search(v) is None):
+                continue
+        elif cls is int:
+            if INT64_MIN <= v <= INT64_MAX:
+                continue
+        elif cls is not float or v - v == 0:
+            continue
+        problems = _unstorable_fields(rec, problems)
+        break
     for rule in compiled.rules:
         found = rule(rec)
         if found is not None:

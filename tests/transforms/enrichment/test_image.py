@@ -258,3 +258,30 @@ def test_features_are_frozen_and_encode_as_a_flat_row() -> None:
     row = msgspec.json.decode(msgspec.json.encode(f))
     assert all(not isinstance(v, dict | list) for v in row.values())
     assert row["image_status"] == "ok"
+
+
+# -- bounded decoding --------------------------------------------------------------------------
+
+
+def test_png_too_big_to_decode_within_the_memory_cap_is_refused() -> None:
+    """A 5000x5000 RGBA PNG (100 MB decoded) is refused before decoding; JPEGs decode reduced."""
+    big = encode(Image.new("RGBA", (5000, 5000), (10, 20, 30, 255)))
+    f = analyze_image(big)
+    assert f.image_status == "too_many_pixels" and "MiB to decode" in str(f.image_error)
+    assert analyze_image(big, max_decode_bytes=128 << 20).image_status == "ok"
+    jpeg = encode(Image.new("RGB", (7000, 5000), (10, 20, 30)), "JPEG")
+    f = analyze_image(jpeg)
+    assert (f.image_status, f.image_width) == ("ok", 7000)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "L", "I;16"])
+def test_large_images_are_reduced_before_conversion(mode: str) -> None:
+    """Images above twice the thumbnail are reduced first; their measures do not change."""
+    colour: object = {"RGB": (200, 10, 10), "RGBA": (200, 10, 10, 255), "P": 3,
+                      "L": 90, "I;16": 30000}[mode]
+    small = Image.new(mode, (300, 200), colour)  # type: ignore[arg-type]
+    large = Image.new(mode, (3000, 2000), colour)  # type: ignore[arg-type]
+    a, b = analyze_image(encode(small)), analyze_image(encode(large))
+    assert a.image_status == b.image_status == "ok"
+    assert (a.image_brightness, a.image_dominant_colours) == (
+        b.image_brightness, b.image_dominant_colours)

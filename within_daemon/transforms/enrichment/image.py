@@ -9,10 +9,12 @@ whatever URL an ad names), so every way they can be bad becomes a failure row wi
 decompression bombs are refused from the header, before any pixel is decoded; corrupt or
 truncated data and formats other than JPEG/PNG/WEBP/GIF are refused too.
 
-Speed: the pixels are analysed on a thumbnail of at most ``THUMBNAIL_PX`` on the long side
-(JPEGs are decoded straight at a reduced scale through Pillow's draft mode), colours on a
-smaller copy of at most ``COLOUR_PX``. There is no I/O here: fetching lives in
-``within_daemon.sources.images``, which runs this function in a worker thread.
+Speed and memory: the pixels are analysed on a thumbnail of at most ``THUMBNAIL_PX`` on the
+long side (JPEGs are decoded straight at a reduced scale through Pillow's draft mode; other
+formats decode whole, within ``MAX_DECODE_BYTES``, and are reduced by an integer factor
+before any conversion copies them), colours on a smaller copy of at most ``COLOUR_PX``.
+There is no I/O here: fetching lives in ``within_daemon.sources.images``, which runs this
+function in a worker thread.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ THUMBNAIL_PX: Final = 256
 COLOUR_PX: Final = 64
 #: Colours the median-cut quantizer may use before the top three are picked.
 QUANTIZE_COLOURS: Final = 8
+#: Most memory one decode may take (a 4096 x 4096 RGBA PNG; JPEGs decode reduced).
+MAX_DECODE_BYTES: Final = 64 * 1024 * 1024
 
 #: Formats we decode; WEBP only if this Pillow was built with libwebp.
 SUPPORTED_FORMATS: Final[tuple[str, ...]] = tuple(
@@ -53,12 +57,14 @@ STATUS_WRONG_TYPE: Final = "wrong_content_type"
 STATUS_TOO_LARGE: Final = "too_large"
 STATUS_TIMEOUT: Final = "timeout"
 STATUS_FETCH_ERROR: Final = "fetch_error"
+#: The URL's host is not public (loopback, private, link-local...) or not allow-listed.
+STATUS_REFUSED_HOST: Final = "refused_host"
 
 #: Every value ``image_status`` can take.
 STATUSES: Final[tuple[str, ...]] = (
     STATUS_OK, STATUS_EMPTY, STATUS_CORRUPT, STATUS_UNSUPPORTED, STATUS_TOO_MANY_PIXELS,
     STATUS_INVALID_URL, STATUS_NOT_FOUND, STATUS_HTTP_ERROR, STATUS_WRONG_TYPE,
-    STATUS_TOO_LARGE, STATUS_TIMEOUT, STATUS_FETCH_ERROR,
+    STATUS_TOO_LARGE, STATUS_TIMEOUT, STATUS_FETCH_ERROR, STATUS_REFUSED_HOST,
 )
 
 _MAX_ERROR_CHARS: Final = 200
@@ -116,18 +122,22 @@ def failed(reason: str, error: str | None = None) -> ImageFeatures:
     return ImageFeatures(image_status=reason, image_error=error)
 
 
-def analyze_image(data: bytes, *, max_pixels: int = 40_000_000) -> ImageFeatures:
+def analyze_image(data: bytes, *, max_pixels: int = 40_000_000,
+                  max_decode_bytes: int = MAX_DECODE_BYTES) -> ImageFeatures:
     """Features of the image in ``data``, or a failure row; never raises on bad bytes.
 
     ``max_pixels`` caps width × height as read from the header, before decoding. Pillow's
     own guard (``Image.MAX_IMAGE_PIXELS``) still applies on top: above twice that limit
     the image is refused at open; between once and twice it emits a
-    ``DecompressionBombWarning`` before our smaller cap refuses it.
+    ``DecompressionBombWarning`` before our smaller cap refuses it. ``max_decode_bytes``
+    caps the memory of the decode itself: JPEGs decode at a reduced scale (draft), so
+    they stay small whatever their size; other formats decode whole, so one whose pixels
+    would need more than this is refused before decoding.
     """
     if not data:
         return failed(STATUS_EMPTY, "no bytes")
     try:
-        return _analyze(data, max_pixels)
+        return _analyze(data, max_pixels, max_decode_bytes)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # The warning is only raised when warnings are errors (python -W error).
         return failed(STATUS_TOO_MANY_PIXELS, str(exc))
@@ -141,7 +151,7 @@ def analyze_image(data: bytes, *, max_pixels: int = 40_000_000) -> ImageFeatures
         return failed(STATUS_CORRUPT, f"{type(exc).__name__}: {exc}")
 
 
-def _analyze(data: bytes, max_pixels: int) -> ImageFeatures:
+def _analyze(data: bytes, max_pixels: int, max_decode_bytes: int) -> ImageFeatures:
     with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as img:
         width, height = img.size
         fmt = img.format or "?"
@@ -155,7 +165,14 @@ def _analyze(data: bytes, max_pixels: int) -> ImageFeatures:
         # JPEG only: decode at 1/2, 1/4 or 1/8 scale straight from the DCT, keeping at
         # least twice the thumbnail so the final resize still has pixels to average.
         img.draft("RGB", (2 * THUMBNAIL_PX, 2 * THUMBNAIL_PX))
-        rgb = _to_rgb(img)
+        need = _decode_bytes(img)
+        if need > max_decode_bytes:
+            return failed(
+                STATUS_TOO_MANY_PIXELS,
+                f"{width}x{height} {fmt} would take {need >> 20} MiB to decode "
+                f"(limit {max_decode_bytes >> 20} MiB)",
+            )
+        rgb = _to_rgb(_reduced(img))
     rgb.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX), Image.Resampling.BICUBIC)
     brightness, contrast = _luma_stats(rgb)
     small = rgb.copy()
@@ -175,6 +192,35 @@ def _analyze(data: bytes, max_pixels: int) -> ImageFeatures:
         image_dominant_share=round(share, 4),
         image_status=STATUS_OK,
     )
+
+
+def _decode_bytes(img: Image.Image) -> int:
+    """Bytes Pillow holds for the decoded image (multi-band modes take 4 bytes a pixel)."""
+    w, h = img.size
+    if img.mode in ("1", "L", "P"):
+        per = 1
+    elif img.mode.startswith("I;16"):
+        per = 2
+    else:
+        per = 4
+    return w * h * per
+
+
+def _reduced(img: Image.Image) -> Image.Image:
+    """The decoded image shrunk by an integer factor to about twice the thumbnail.
+
+    Done before any conversion, so the RGB / alpha copies are made at the small size;
+    ``reduce`` averages blocks; with alpha it would first copy the whole image premultiplied,
+    so those, and modes it does not take (palette, 16-bit), are sampled instead.
+    """
+    img.load()
+    factor = max(img.size) // (2 * THUMBNAIL_PX)
+    if factor < 2:
+        return img
+    if img.mode in ("L", "RGB", "I", "F"):
+        return img.reduce(factor)
+    w, h = img.size
+    return img.resize((max(1, w // factor), max(1, h // factor)), Image.Resampling.NEAREST)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

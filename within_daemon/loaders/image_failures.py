@@ -1,0 +1,95 @@
+"""Image fetches that failed, remembered in the database so a restart does not refetch them.
+
+A poison image (a decompression bomb, a 50 MB body, a host that hangs) costs its full time
+and bandwidth on every fetch; the fetcher's in-memory cache forgets it at every restart.
+This table keeps each failed URL (by its sha256) with the failure status and until when to
+believe it: a failure of the image itself (too large, corrupt, refused host...) for
+:data:`PERMANENT_TTL`, a failure that may pass (timeout, HTTP 5xx, connection error) for
+:data:`TRANSIENT_TTL`. Migration 10 creates it (:func:`image_failures_ddl`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+
+from within_daemon.transforms.enrichment.image import (
+    STATUS_FETCH_ERROR,
+    STATUS_HTTP_ERROR,
+    STATUS_TIMEOUT,
+    ImageFeatures,
+    failed,
+)
+
+from .database import DatabaseLoader
+from .rows import safe_text
+from .sqlite_schema import SQLITE, Dialect, chunks
+
+PERMANENT_TTL = timedelta(days=30)
+TRANSIENT_TTL = timedelta(hours=6)
+TRANSIENT = frozenset({STATUS_TIMEOUT, STATUS_HTTP_ERROR, STATUS_FETCH_ERROR})
+_MAX_URL_CHARS = 2000
+
+
+def image_failures_ddl(d: Dialect = SQLITE) -> list[str]:
+    """DDL of migration 10."""
+    return [f"""CREATE TABLE IF NOT EXISTS image_failures (
+  url_sha256 TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  image_status TEXT NOT NULL,
+  image_error TEXT,
+  failed_at TEXT NOT NULL,
+  retry_after TEXT NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 1
+){d.table_suffix}"""]
+
+
+def _key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class ImageFailureStore:
+    """The ``image_failures`` table through a :class:`DatabaseLoader`."""
+
+    def __init__(self, db: DatabaseLoader) -> None:
+        self.db = db
+
+    async def failures(self, urls: Collection[str], *,
+                       now: datetime | None = None) -> dict[str, ImageFeatures]:
+        """The failures still believed for ``urls`` (by URL)."""
+        by_key = {_key(u): u for u in urls}
+        out: dict[str, ImageFeatures] = {}
+        stamp = _iso(now or datetime.now(UTC))
+        for part in chunks(list(by_key)):
+            rows = await self.db.fetch_dicts(
+                "SELECT url_sha256, image_status, image_error FROM image_failures "
+                f"WHERE url_sha256 IN ({', '.join('?' * len(part))}) AND retry_after > ?",
+                [*part, stamp])
+            for r in rows:
+                try:
+                    out[by_key[r["url_sha256"]]] = failed(r["image_status"], r["image_error"])
+                except ValueError:  # a status this version no longer knows: refetch
+                    continue
+        return out
+
+    async def record(self, url: str, features: ImageFeatures, *,
+                     now: datetime | None = None) -> None:
+        """Remember that ``url`` failed with ``features``' status."""
+        if features.ok:
+            return
+        t = now or datetime.now(UTC)
+        ttl = TRANSIENT_TTL if features.image_status in TRANSIENT else PERMANENT_TTL
+        await self.db.execute_in_transaction([(
+            "INSERT INTO image_failures (url_sha256, url, image_status, image_error, failed_at,"
+            " retry_after, failures) VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (url_sha256) DO"
+            " UPDATE SET image_status = excluded.image_status, image_error ="
+            " excluded.image_error, failed_at = excluded.failed_at, retry_after ="
+            " excluded.retry_after, failures = image_failures.failures + 1",
+            [(_key(url), safe_text(url[:_MAX_URL_CHARS]), features.image_status,
+              None if features.image_error is None else safe_text(features.image_error),
+              _iso(t), _iso(t + ttl))])])
