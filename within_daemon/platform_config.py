@@ -68,7 +68,8 @@ class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only
     stall_seconds: PositiveFloat = 1800.0
     job_budget_seconds: PositiveFloat = 3600.0
     page_size: Annotated[int, Meta(gt=0, le=5000)] = 500
-    conversion_action_types: tuple[str, ...] = ("offsite_conversion.fb_pixel_purchase",)
+    #: Ads Manager's "Purchases" column by default (reference §0; docs/metrics.md).
+    conversion_action_types: tuple[str, ...] = ("omni_purchase",)
 
 
 class GoogleConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):

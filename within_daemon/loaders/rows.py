@@ -24,27 +24,40 @@ def fact_rows(kind: str, records: Sequence[dict[str, Any]], run_id: str, fetched
               loaded_at: str, context: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Bind tuples for ``upsert[kind]``; a record must have exactly the table's fields.
 
-    ``context`` gives the batch-wide ``extras`` columns (missing ones are NULL).
+    ``extras`` columns come from the record when it has them, else from ``context`` (the
+    batch-wide value), else NULL.
     """
     table = FACT_TABLES.get(kind)
     if table is None:
         raise LoaderError(f"unknown record kind {kind!r} (expected 'ad' or 'account')")
     get, n = _GETTERS[kind], len(table.fields)
-    extra = tuple((context or {}).get(e) for e in table.extras)
+    ctx = context or {}
+    extra = tuple(ctx.get(e) for e in table.extras)
+    names = table.extras
+    allowed = set(names)
     try:
-        rows = [(*get(r), *extra, run_id, fetched_at, loaded_at) for r in records]
-    except (KeyError, TypeError):
+        rows = [
+            (*get(r), *(extra if len(r) == n else
+                        tuple(x if (v := r.get(e)) is None else v
+                              for e, x in zip(names, extra, strict=True))),
+             run_id, fetched_at, loaded_at)
+            for r in records
+        ]
+    except (KeyError, TypeError, AttributeError):
         rows = []
-    # Every field present plus the same length means exactly the field set: a stray key would
-    # otherwise be dropped without a word.
-    if len(rows) == len(records) and all(len(r) == n for r in records):
+    # Every field present, and any further key an extra, means the right key set: a stray
+    # key would otherwise be dropped without a word.
+    if len(rows) == len(records) and all(
+        len(r) == n or set(r).difference(table.fields) <= allowed for r in records
+    ):
         return rows
     want = set(table.fields)
     for i, r in enumerate(records):
         keys = set(r) if isinstance(r, dict) else set()
-        if keys != want:
+        if not want <= keys or not keys - want <= allowed:
             raise LoaderError(f"{kind} record {i} has the wrong keys: "
-                              f"missing {sorted(want - keys)}, extra {sorted(keys - want)}")
+                              f"missing {sorted(want - keys)}, "
+                              f"extra {sorted(keys - want - allowed)}")
     raise LoaderError(f"{kind} records could not be read")
 
 
