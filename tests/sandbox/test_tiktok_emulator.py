@@ -122,6 +122,23 @@ async def test_advertiser_rows_are_sums_of_ad_rows(tt: tuple[TikTokEmulator, Cli
     assert sum(round(float(r["metrics"]["spend"]) * 100) for r in ads) == totals["spend_cents"]
 
 
+async def test_purchase_value_and_roas(tt: tuple[TikTokEmulator, Client]) -> None:
+    """total_complete_payment_rate is the purchase VALUE; complete_payment_roas = value/spend."""
+    emu, c = tt
+    mets = '["spend", "complete_payment", "total_complete_payment_rate", "complete_payment_roas"]'
+    ads = await c.all_rows(filtering=ALL, metrics=mets)
+    cents = 0
+    for r in ads:
+        m = r["metrics"]
+        value, spend = float(m["total_complete_payment_rate"]), float(m["spend"])
+        cents += round(value * 100)
+        assert int(m["complete_payment"]) > 0 or value == 0
+        if spend:
+            assert float(m["complete_payment_roas"]) == pytest.approx(value / spend, abs=0.006)
+    totals = emu.expected_totals(ADV, "2024-03-01", "2024-03-03")
+    assert cents == totals["revenue_cents"] > 0
+
+
 async def test_expected_counts_match_delivering_rows(tt: tuple[TikTokEmulator, Client]) -> None:
     """expected_counts counts campaigns and ads with impressions > 0 per day."""
     emu, c = tt

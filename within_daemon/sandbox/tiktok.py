@@ -159,14 +159,15 @@ class TikTokEmulator(PlatformEmulator):
     def expected_totals(
         self, advertiser_id: str, since: str | dt.date, until: str | dt.date
     ) -> dict[str, Any]:
-        """Sums over the range: impressions, clicks, spend (2 dp), spend_cents, conversions."""
+        """Sums over the range: impressions, clicks, spend (2 dp), conversions, revenue."""
         data = self.data(advertiser_id)
-        acc = [0, 0, 0, 0]
+        acc = [0, 0, 0, 0, 0]
         for o in self._days(advertiser_id, since, until):
             for k, v in enumerate(data.day_total(o)):
                 acc[k] += v
         return {"impressions": acc[0], "clicks": acc[1], "spend": round(acc[2] / 100, 2),
-                "spend_cents": acc[2], "conversions": acc[3]}
+                "spend_cents": acc[2], "conversions": acc[3],
+                "revenue": round(acc[4] / 100, 2), "revenue_cents": acc[4]}
 
     def expected_counts(
         self, advertiser_id: str, since: str | dt.date, until: str | dt.date

@@ -61,15 +61,17 @@ class ReportSpec(NamedTuple):
 
 
 #: Attribute metrics (campaign_id, adgroup_id, ad_name) are allowed at AUCTION_AD level;
-#: ctr, cpc and friends are recomputed, so they are not asked for.
+#: ctr, cpc, roas and friends are recomputed, so they are not asked for. Purchase value is
+#: ``total_complete_payment_rate`` (a value despite its name; reference §0).
 AD_REPORT = ReportSpec(
     "AUCTION_AD", ("ad_id", "stat_time_day"),
-    ("spend", "impressions", "clicks", "conversion", "campaign_id", "adgroup_id", "ad_name"),
+    ("spend", "impressions", "clicks", "conversion", "total_complete_payment_rate",
+     "campaign_id", "adgroup_id", "ad_name"),
     ALL_AD_STATUSES,
 )
 ACCOUNT_REPORT = ReportSpec(
     "AUCTION_ADVERTISER", ("advertiser_id", "stat_time_day"),
-    ("spend", "impressions", "clicks", "conversion"),
+    ("spend", "impressions", "clicks", "conversion", "total_complete_payment_rate"),
 )
 COUNTS_REPORT = ReportSpec(
     "AUCTION_AD", ("ad_id", "stat_time_day"), ("campaign_id", "impressions"), ALL_AD_STATUSES,

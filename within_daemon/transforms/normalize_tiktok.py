@@ -13,9 +13,11 @@ Mapping choices (TikTok has no field for some of ours):
   ``landing_page_urls``); ``start_date`` the date of ``create_time``.
 * ``status`` from ``secondary_status`` / ``operation_status``: deleted, paused (any
   ``*_DISABLE``), active (delivering or enabled), else other.
-* ``conversions`` is TikTok's ``conversion`` (``null`` stays ``None``). The connector asks
-  for no purchase value (its metric names are not confirmed), so ``revenue`` and ``roas``
-  are ``None``; ``cpa`` = spend / conversions, ``conversion_rate`` = conversions / clicks.
+* ``conversions`` is TikTok's ``conversion`` (the "Conversions" column: each ad group's own
+  optimization event; ``null`` stays ``None``). ``revenue`` is ``total_complete_payment_rate``,
+  the purchase VALUE despite its name, and ``roas`` = revenue / spend, which is TikTok's
+  ``complete_payment_roas`` (reference §0 "Metric definitions"); ``cpa`` = spend /
+  conversions, ``conversion_rate`` = conversions / clicks.
 * ``ctr`` is recomputed as clicks / impressions (TikTok's own ``ctr`` is a percentage).
 """
 
@@ -36,9 +38,12 @@ from within_daemon.transforms.normalization import (
 _NO_AD: tuple[Any, ...] = (None,) * 8
 #: Report metrics each normalizer needs; the connector's requests must include them (a
 #: field read but never requested would be silently empty; tests check the two agree).
-AD_METRICS_READ = ("spend", "impressions", "clicks", "conversion", "campaign_id",
-                   "adgroup_id")
-ACCOUNT_METRICS_READ = ("spend", "impressions", "clicks", "conversion")
+AD_METRICS_READ = ("spend", "impressions", "clicks", "conversion",
+                   "total_complete_payment_rate", "campaign_id", "adgroup_id")
+ACCOUNT_METRICS_READ = ("spend", "impressions", "clicks", "conversion",
+                        "total_complete_payment_rate")
+#: The purchase value metric (see the module docstring).
+REVENUE = "total_complete_payment_rate"
 
 
 def _id(v: Any) -> Any:
@@ -129,7 +134,8 @@ def _tiktok_ads(
         clk = _count(mets.get("clicks"))
         spend = _money(mets.get("spend"))
         conv = _count(mets.get("conversion"))
-        ctr, cvr, cpa, _ = derived_ratios(imp, clk, spend, conv, None)
+        rev = _money(mets.get(REVENUE))
+        ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
         out.append({
             "ad_id": ad_id,
             "platform": "tiktok",
@@ -152,12 +158,12 @@ def _tiktok_ads(
             "conversions": conv,
             "conversion_rate": cvr,
             "cpa": cpa,
-            "roas": None,  # no purchase value (see the module docstring)
+            "roas": roas,
             "relevance_score": None,
             "quality_score": None,
             "date": _day(dims.get("stat_time_day")),
             "currency": mets.get("currency") or currency,
-            "revenue": None,
+            "revenue": rev,
         })
     return out
 
@@ -175,6 +181,7 @@ def _tiktok_accounts(
     for row in data:
         dims, mets = _parts(row)
         day = _day(dims.get("stat_time_day"))
+        spend, rev = _money(mets.get("spend")), _money(mets.get(REVENUE))
         # With counts from the same window, a day they do not list had no delivery.
         n_camp, n_ads = (None, None) if counts is None or day.__class__ is not str \
             else counts.get(day, (0, 0))
@@ -185,12 +192,12 @@ def _tiktok_accounts(
             "currency": mets.get("currency") or acct.get("currency"),
             "timezone": acct.get("timezone_name"),
             "date": day,
-            "daily_spend": _money(mets.get("spend")),
+            "daily_spend": spend,
             "daily_impressions": _count(mets.get("impressions")),
             "daily_clicks": _count(mets.get("clicks")),
             "daily_conversions": _count(mets.get("conversion")),
-            "daily_revenue": None,
-            "daily_roas": None,
+            "daily_revenue": rev,
+            "daily_roas": derived_ratios(None, None, spend, None, rev)[3],
             "campaign_count": n_camp,
             "ad_count": n_ads,
         })
