@@ -10,7 +10,8 @@ hundredths (served as doubles such as ``2.5``), so sums are exact and conversion
 round-half-to-even. Ad-days without impressions have no row at all, and zero metrics are
 left out of a row, as proto3 JSON does (ad-apis.md §2.4).
 
-``run_query`` answers ``SELECT … FROM customer|ad_group_ad [WHERE …] [ORDER BY …] [LIMIT n]``
+``run_query`` answers ``SELECT … FROM customer|ad_group_ad|conversion_action [WHERE …]
+[ORDER BY …] [LIMIT n]``
 with conditions joined by ``AND`` (``BETWEEN``, comparisons, ``IN``, ``DURING``), grouping
 by day only when ``segments.date`` is selected.
 """
@@ -57,6 +58,9 @@ class SandboxCustomer(msgspec.Struct, frozen=True):
     active_from: str = "2024-01-01"
     active_to: str | None = None
     manager_id: str | None = None
+    #: Click-through window (days) of the customer's primary purchase action; 30 is Google's
+    #: default, up to 90 (reference §0 "Metric definitions").
+    conversion_window_days: int = 30
 
     def __post_init__(self) -> None:
         if not (self.customer_id.isdigit() and len(self.customer_id) == 10):
@@ -176,8 +180,16 @@ _AD_FIELDS = frozenset({
     "ad_group_ad.ad.responsive_search_ad.descriptions",
     "ad_group_ad.ad.responsive_search_ad.path1", "ad_group_ad.ad.responsive_search_ad.path2",
 })
+_CONVERSION_ACTION_FIELDS = frozenset({
+    "conversion_action.id", "conversion_action.name", "conversion_action.status",
+    "conversion_action.category", "conversion_action.primary_for_goal",
+    "conversion_action.include_in_conversions_metric",
+    "conversion_action.click_through_lookback_window_days",
+    "conversion_action.view_through_lookback_window_days",
+})
 #: Fields each FROM resource may select or filter on.
 FIELDS: dict[str, frozenset[str]] = {
+    "conversion_action": _CONVERSION_ACTION_FIELDS,
     "customer": _CUSTOMER_FIELDS | _METRIC_FIELDS | {"segments.date"},
     "ad_group_ad": _CUSTOMER_FIELDS | _METRIC_FIELDS | _AD_FIELDS | {"segments.date"},
 }
@@ -347,9 +359,10 @@ _OPS = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge
 
 
 def _holds(c: Condition, row: dict[str, Any]) -> bool:
-    """Numbers compare as numbers, everything else (enums, names) as strings."""
+    """Numbers compare as numbers, booleans as TRUE/FALSE, the rest (enums) as strings."""
     v = row.get(c.field)
-    conv: Any = float if isinstance(v, int | float) else str
+    conv: Any = (_bool_text if isinstance(v, bool) else float if isinstance(v, int | float)
+                 else str)
     try:
         want = [conv(x) for x in c.values]
         v = conv("" if v is None else v)
@@ -360,6 +373,44 @@ def _holds(c: Condition, row: dict[str, Any]) -> bool:
     if c.op not in _OPS:
         raise GaqlError("INVALID_OPERATOR", f"Cannot apply {c.op} to {c.field}.")
     return bool(_OPS[c.op](v, want[0]))
+
+
+def _bool_text(v: Any) -> str:
+    return str(v).upper()
+
+
+def conversion_actions(customer: SandboxCustomer) -> list[dict[str, Any]]:
+    """The customer's conversion actions as flat rows.
+
+    One primary purchase action with the customer's window (counted in
+    ``metrics.conversions``), a secondary action with a longer window (not counted) and a
+    removed one. ``include_in_conversions_metric`` is
+    the API's read-only flag for "counts in the Conversions column" (Google Ads API
+    ConversionAction reference); windows are int64, so REST JSON carries them as strings.
+    """
+    cid = int(customer.customer_id)
+    base = cid % 1000 * 1000
+    return [
+        {"conversion_action.id": base + 1, "conversion_action.name": "Purchase",
+         "conversion_action.status": "ENABLED", "conversion_action.category": "PURCHASE",
+         "conversion_action.primary_for_goal": True,
+         "conversion_action.include_in_conversions_metric": True,
+         "conversion_action.click_through_lookback_window_days":
+             customer.conversion_window_days,
+         "conversion_action.view_through_lookback_window_days": 1},
+        {"conversion_action.id": base + 2, "conversion_action.name": "Newsletter signup",
+         "conversion_action.status": "ENABLED", "conversion_action.category": "SIGNUP",
+         "conversion_action.primary_for_goal": False,
+         "conversion_action.include_in_conversions_metric": False,
+         "conversion_action.click_through_lookback_window_days": 90,
+         "conversion_action.view_through_lookback_window_days": 30},
+        {"conversion_action.id": base + 3, "conversion_action.name": "Old purchase tag",
+         "conversion_action.status": "REMOVED", "conversion_action.category": "PURCHASE",
+         "conversion_action.primary_for_goal": True,
+         "conversion_action.include_in_conversions_metric": False,
+         "conversion_action.click_through_lookback_window_days": 7,
+         "conversion_action.view_through_lookback_window_days": 1},
+    ]
 
 
 def project(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -393,6 +444,9 @@ def run_query(data: CustomerData, q: Query) -> list[dict[str, Any]]:
         if f not in allowed:
             raise GaqlError("UNRECOGNIZED_FIELD",
                             f"Field '{f}' cannot be used with resource '{q.resource}'.")
+    if q.resource == "conversion_action":
+        return [project(row, q.fields) for row in conversion_actions(data.customer)
+                if all(_holds(c, row) for c in q.conditions)]
     today = data.today()
     lo, hi = _date_range(q, today)
     by_day = "segments.date" in q.fields
