@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from within_daemon.sandbox.tiktok import TikTokEmulator
-from within_daemon.sandbox.tiktok_data import TikTokAdvertiser
+from within_daemon.sandbox.tiktok_data import ATTRIBUTION, TikTokAdvertiser
 
 ADV = "7100000000000000001"
 BERLIN = "7100000000000000002"
@@ -137,6 +137,18 @@ async def test_purchase_value_and_roas(tt: tuple[TikTokEmulator, Client]) -> Non
             assert float(m["complete_payment_roas"]) == pytest.approx(value / spend, abs=0.006)
     totals = emu.expected_totals(ADV, "2024-03-01", "2024-03-03")
     assert cents == totals["revenue_cents"] > 0
+
+
+async def test_adgroups_carry_attribution_windows(tt: tuple[TikTokEmulator, Client]) -> None:
+    """/adgroup/get/ lists every ad group with its click and view attribution windows."""
+    emu, c = tt
+    body = await c.get("/adgroup/get/", advertiser_id=ADV, page_size="100")
+    groups = body["data"]["list"]
+    data = emu.data(ADV)
+    assert [g["adgroup_id"] for g in groups] == [g[0] for g in data.adgroups]
+    assert {(g["click_attribution_window"], g["view_attribution_window"]) for g in groups} == \
+        set(ATTRIBUTION[: len(groups)])
+    assert body["data"]["page_info"]["total_number"] == len(data.adgroups)
 
 
 async def test_expected_counts_match_delivering_rows(tt: tuple[TikTokEmulator, Client]) -> None:

@@ -41,6 +41,13 @@ _TEXTS = (
 )
 _CTAS = ("SHOP_NOW", "LEARN_MORE", "ORDER_NOW", "SIGN_UP", "DOWNLOAD", "GET_QUOTE")
 _OBJECTIVES = ("WEB_CONVERSIONS", "TRAFFIC", "REACH", "WEB_CONVERSIONS")
+#: Ad group attribution settings by ad group index: (click_attribution_window,
+#: view_attribution_window). Each ad group counts conversions with its own windows
+#: (TikTok ad group fields; enum values as in bububa/tiktok-business adgroup model and
+#: TikTok's "Attribution window and event count" page); 7-day click + 1-day view is the
+#: web-conversion default.
+ATTRIBUTION = (("SEVEN_DAYS", "ONE_DAY"), ("SEVEN_DAYS", "ONE_DAY"), ("ONE_DAY", "OFF"),
+               ("TWENTY_EIGHT_DAYS", "SEVEN_DAYS"))
 #: ``secondary_status`` of a deleted ad; the report hides such ads unless asked not to.
 DELETED = "AD_STATUS_DELETE"
 

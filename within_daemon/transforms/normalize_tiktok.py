@@ -19,6 +19,9 @@ Mapping choices (TikTok has no field for some of ours):
   ``complete_payment_roas`` (reference §0 "Metric definitions"); ``cpa`` = spend /
   conversions, ``conversion_rate`` = conversions / clicks.
 * ``ctr`` is recomputed as clicks / impressions (TikTok's own ``ctr`` is a percentage).
+* ``attribution_window`` is the ad's ad group setting, e.g. ``7d_click_1d_view`` from
+  ``click_attribution_window`` SEVEN_DAYS and ``view_attribution_window`` ONE_DAY (the
+  connector copies them onto each ad); OFF parts are left out.
 """
 
 from __future__ import annotations
@@ -35,7 +38,21 @@ from within_daemon.transforms.normalization import (
     register_normalizer,
 )
 
-_NO_AD: tuple[Any, ...] = (None,) * 8
+_NO_AD: tuple[Any, ...] = (None,) * 9
+_WINDOW_DAYS = {"ONE_DAY": 1, "SEVEN_DAYS": 7, "FOURTEEN_DAYS": 14, "TWENTY_EIGHT_DAYS": 28,
+                "THIRTY_DAYS": 30}
+
+
+def attribution_window(ad: Mapping[str, Any]) -> str | None:
+    """``7d_click_1d_view`` from an ad group's window enums; None when none is known."""
+    parts = []
+    for key, kind in (("click_attribution_window", "click"),
+                      ("engaged_view_attribution_window", "engaged_view"),
+                      ("view_attribution_window", "view")):
+        days = _WINDOW_DAYS.get(str(ad.get(key)))
+        if days:
+            parts.append(f"{days}d_{kind}")
+    return "_".join(parts) or None
 #: Report metrics each normalizer needs; the connector's requests must include them (a
 #: field read but never requested would be silently empty; tests check the two agree).
 AD_METRICS_READ = ("spend", "impressions", "clicks", "conversion",
@@ -87,7 +104,7 @@ def _status(ad: Mapping[str, Any]) -> str | None:
 
 
 def _ad_info(ad: Any) -> tuple[Any, ...]:
-    """(campaign, ad group, text, cta, landing page, start date, status, name) of one ad."""
+    """Per-ad fields: campaign, ad group, text, cta, landing page, start, status, name, window."""
     if ad.__class__ is not dict:
         return _NO_AD
     urls = ad.get("landing_page_urls")
@@ -101,6 +118,7 @@ def _ad_info(ad: Any) -> tuple[Any, ...]:
         _day(ad.get("create_time")) if ad.get("create_time") else None,
         _status(ad),
         ad.get("ad_name"),
+        attribution_window(ad),
     )
 
 
@@ -164,6 +182,7 @@ def _tiktok_ads(
             "date": _day(dims.get("stat_time_day")),
             "currency": mets.get("currency") or currency,
             "revenue": rev,
+            "attribution_window": info[8],
         })
     return out
 
