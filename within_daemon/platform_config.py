@@ -57,6 +57,10 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     #: Throttle waiting one account may do in a run; past it the account is parked
     #: until the platform lets it back, and the next run resumes from the ledger.
     max_throttle_wait_seconds: NonNegFloat = 7200.0
+    #: Days after which the platform stops changing a day's numbers: older days are pulled
+    #: again every ``settle_every_days`` until then (pipelines/settling.py); 0 turns it off.
+    settle_days: Annotated[int, Meta(ge=0, le=120)] = 28
+    settle_every_days: Positive = 7
     breaker_fail_max: Positive = 5
     breaker_reset_seconds: PositiveFloat = 60.0
 
@@ -78,6 +82,9 @@ class GoogleConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     developer_token: SecretValue = None
     client_id: SecretValue = None
     client_secret: SecretValue = None
+    #: Conversions land on the click date for the conversion window (30 days by default);
+    #: the account's own longest window replaces this once the connector has read it.
+    settle_days: Annotated[int, Meta(ge=0, le=120)] = 30
     #: searchStream (one answer per query) or search with nextPageToken; API v17+ fixes
     #: the page size of search itself, so there is no page size knob.
     use_search_stream: bool = True
@@ -97,6 +104,8 @@ class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     throttle_pause_seconds: NonNegFloat = 2.0
     # Reports may sit in PROCESSING for hours without their updatedAt moving.
     stall_seconds: PositiveFloat = 4 * 3600.0
+    #: Sales land for 7 days (14 for vendors), plus cancellations.
+    settle_days: Annotated[int, Meta(ge=0, le=120)] = 14
 
 
 class TikTokConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):

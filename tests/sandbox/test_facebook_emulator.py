@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import signal
@@ -576,3 +577,18 @@ async def test_attribution_setting_is_each_ad_sets_own(emu_client: Any) -> None:
     assert acct["attribution_setting"] == "mixed"
     plain = await client.insights(fields="ad_id", limit="5")
     assert all("attribution_setting" not in r for r in plain)
+
+
+def test_young_days_show_part_of_their_purchases() -> None:
+    """With as_of set, a day younger than 28 days reports fewer purchases, growing with age."""
+    data = FacebookEmulator().data(ACCT)
+    day = dt.date(2024, 3, 1).toordinal()
+    settled = data.sum_days(range(len(data.ads)), day, day)
+    seen = []
+    for age in (0, 7, 27, 28, 40):
+        data.as_of = day + age
+        seen.append(data.sum_days(range(len(data.ads)), day, day))
+    purchases = [m[5] for m in seen]
+    assert purchases == sorted(purchases) and purchases[0] < purchases[-1] == settled[5]
+    assert seen[3] == seen[4] == settled  # settled from day 28 on
+    assert all(m[0] == settled[0] and m[2] == settled[2] for m in seen)  # delivery is final

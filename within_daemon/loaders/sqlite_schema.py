@@ -291,7 +291,7 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
             *cluster_ddl(d), "ALTER TABLE runs ADD COLUMN holder TEXT")),
         Migration(8, "dated versions of ad creatives", tuple(creative_history_ddl(d))),
         # 9-12 are taken by branches merged alongside; the lead renumbers at merge if needed.
-        Migration(13, "link clicks of ad rows; last pull of each ledger day", (
+        Migration(13, "link clicks of ad rows", (
             "ALTER TABLE ad_data ADD COLUMN link_clicks INTEGER",
         )),
     )
@@ -371,6 +371,12 @@ _TEMPLATES: dict[str, str] = {
     "completed_days": (
         "SELECT day FROM ledger WHERE platform = ? AND account_id = ? AND kind = ?"
         " AND status = 'complete' AND day IN ({days})"
+    ),
+    # The last pull of each complete day of an account, by any task or backfill
+    # (settling, pipelines/settling).
+    "last_pulls": (
+        "SELECT day, MAX(completed_at) FROM ledger WHERE platform = ? AND account_id = ?"
+        " AND kind = ? AND status = 'complete' AND day >= ? AND day <= ? GROUP BY day"
     ),
     # Optional filters appended to completed_days, parameters in this order.
     "and_task": " AND task = ?",

@@ -136,6 +136,15 @@ def default_accounts() -> list[SandboxAccount]:
     ]
 
 
+#: Days after which Meta stops changing a day's insights.
+SETTLE_DAYS = 28
+
+
+def seen_share(age: int) -> int:
+    """Percent of a day's final purchases reported when the day is ``age`` days old."""
+    return 100 if age >= SETTLE_DAYS else 70 + max(age, 0)
+
+
 def as_metrics(acc: list[int]) -> Metrics:
     """A list of ``N_METRICS`` sums as a ``Metrics`` tuple."""
     a, b, c, d, e, f, g, h, i, j = acc
@@ -207,6 +216,11 @@ class AccountData:
         self._profiles = [self._profile(ad.index) for ad in self.ads]
         #: Scratch space for derived per-account caches (see ``InsightsTable``).
         self.memo: dict[Any, Any] = {}
+        #: With a day ordinal, purchases are served as seen on that day: Meta keeps
+        #: crediting conversions to past days until they are 28 days old (reference §0,
+        #: "insights stop changing after 28 days"), so a young day shows only part of its
+        #: final purchases. None (the default) serves every day settled.
+        self.as_of: int | None = None
 
     # -- entities ---------------------------------------------------------------------------
 
@@ -363,6 +377,10 @@ class AccountData:
         # About a fifth of the purchases happen on Meta (shops), the rest on the website.
         web = purchases - (purchases + (h >> 20 & 0xF) % 5) // 5
         web_value = value * web // purchases if purchases else 0
+        if self.as_of is not None and self.as_of - ordinal < SETTLE_DAYS:
+            share = seen_share(self.as_of - ordinal)
+            purchases, value = purchases * share // 100, value * share // 100
+            web, web_value = web * share // 100, web_value * share // 100
         return (impressions, clicks, spend, reach, link_clicks, purchases, value, leads, web,
                 web_value)
 

@@ -122,6 +122,9 @@ class GoogleAdsConnector(HttpSource):
         self._dev_key = hashlib.sha256(f"{self.base_url}|{dev}".encode()).hexdigest()[:16]
         self._oauth: OAuthClient | None = None
         self._account_info: dict[str, Any] | None = None
+        #: The account's longest conversion window once read (kept across runs): the
+        #: engine's settle horizon for this account (pipelines/settling.py).
+        self.conversion_window_days: int | None = None
 
     def __repr__(self) -> str:
         return f"GoogleAdsConnector(account_id={self.account_id!r}, base_url={self.base_url!r})"
@@ -271,6 +274,7 @@ class GoogleAdsConnector(HttpSource):
                 if isinstance(raw, str | int) and str(raw).isdigit():
                     days.add(int(raw))
         longest = max(days, default=DEFAULT_CONVERSION_WINDOW_DAYS)
+        self.conversion_window_days = longest
         return {"attribution_window": f"{longest}d_click" if len(days) <= 1 else "mixed",
                 "conversion_window_days": longest}
 
