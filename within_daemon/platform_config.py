@@ -95,8 +95,9 @@ class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     token_url: str = AMAZON_DEFAULT_TOKEN_URL
     client_id: SecretValue = None
     client_secret: SecretValue = None
-    #: Attribution window for conversions and sales, recorded with the rows.
-    attribution_window: Literal["1d", "7d", "14d", "30d"] = "7d"
+    #: Attribution window for conversions and sales, recorded with the rows. Unset: the
+    #: console's own per account type, 7d for sellers and 14d for vendors (reference §0).
+    attribution_window: Literal["1d", "7d", "14d", "30d"] | None = None
     #: Largest decompressed report accepted (a gzip bomb is refused, not unpacked).
     max_report_bytes: Positive = 512 * 1024 * 1024
     window_days: Annotated[int, Meta(gt=0, le=31)] = 31

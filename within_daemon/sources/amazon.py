@@ -59,6 +59,15 @@ from .registry import register_connector, require
 
 log = logging.getLogger(__name__)
 
+
+def window_for(account_type: Any) -> str:
+    """The console's window for an account type (seller 7d, vendor 14d).
+
+    Sponsored Products "Orders"/"Sales" are the 7-day columns for sellers and the 14-day
+    ones for vendors (reference §0 "Metric definitions").
+    """
+    return "14d" if account_type == "vendor" else "7d"
+
 #: Longest wait between two status polls (reports can take hours; polling fast gets 429s).
 MAX_POLL_SECONDS = 60.0
 _json = msgspec.json.Decoder()
@@ -85,6 +94,7 @@ class AmazonAdsConnector(HttpSource):
         super().__init__(account_id, rate_limit, settings_from(self.config), session=session,
                          metrics=metrics)
         self.base_url = self.config.base_url.rstrip("/")
+        #: The configured window; None: the account type's (see ``get_account_info``).
         self.window = self.config.attribution_window
         self._client_id = client_id
         self._client_secret = client_secret
@@ -197,10 +207,14 @@ class AmazonAdsConnector(HttpSource):
                 "country_code": p.get("countryCode"),
                 "marketplace_id": info.get("marketplaceStringId"),
                 "account_type": info.get("type"),
-                # Not a column yet: the normalizer reads it to pick purchasesNd / salesNd.
-                "attribution_window": self.window,
+                # The normalizer reads it to pick purchasesNd / salesNd; rows record it.
+                "attribution_window": self.window or window_for(info.get("type")),
             }
         return self._account_info
+
+    async def _window(self) -> str:
+        """The window the report columns are asked for: the account info's."""
+        return str((await self.get_account_info())["attribution_window"])
 
     async def token_expiry(self) -> float | None:
         """0: LwA refresh tokens do not expire (access tokens are refreshed hourly)."""
@@ -301,8 +315,9 @@ class AmazonAdsConnector(HttpSource):
         self, date_range: tuple[str, str], *, use_async: bool | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Raw ``spAdvertisedProduct`` DAILY rows (always an async report on Amazon)."""
+        window = await self._window()
         for since, until in chunks(*date_range):
-            async for page in self.report_rows(report_body("ad", since, until, self.window)):
+            async for page in self.report_rows(report_body("ad", since, until, window)):
                 yield page
 
     async def iter_account_rows(
@@ -318,9 +333,10 @@ class AmazonAdsConnector(HttpSource):
 
     async def _day_totals(self, since: str, until: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        async for page in self.report_rows(report_body("campaign", since, until, self.window)):
+        window = await self._window()
+        async for page in self.report_rows(report_body("campaign", since, until, window)):
             rows.extend(page)
-        return daily_totals(rows, self.window)
+        return daily_totals(rows, window)
 
     async def active_counts(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
@@ -339,7 +355,8 @@ class AmazonAdsConnector(HttpSource):
         self, since: str, until: str, out: dict[str, tuple[int | None, int | None]]
     ) -> None:
         seen: dict[str, tuple[set[Any], set[Any]]] = {}
-        async for page in self.report_rows(report_body("counts", since, until, self.window)):
+        window = await self._window()
+        async for page in self.report_rows(report_body("counts", since, until, window)):
             add_active(page, seen)
         out.update({d: (len(c), len(a)) for d, (c, a) in seen.items()})
 

@@ -1,0 +1,44 @@
+"""Amazon's attribution window follows the profile's account type, as the console does."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import anyio
+
+from within_daemon.config import load_config
+from within_daemon.daemon import run_once
+from within_daemon.observability.metrics import Metrics
+from within_daemon.sandbox.amazon import AmazonEmulator
+
+from .. import dbq
+from .test_amazon_pipeline import CA, LOOKBACK, US, config_text, emu  # noqa: F401
+
+MX = "3000000003"  # the emulator's vendor profile
+
+
+async def test_sellers_count_7_days_and_vendors_14(
+    emu: AmazonEmulator, tmp_path: Path, db_url: str  # noqa: F811
+) -> None:
+    """With no window configured, a seller's rows use 7-day and a vendor's 14-day columns."""
+    text = config_text(emu, db_url).replace('attribution_window = "14d"\n', "")
+    path = tmp_path / "within.toml"
+    path.write_text(text.replace(f'"{CA}"', f'"{MX}"'))
+    loaded = load_config(path)
+    with anyio.fail_after(30):
+        ads, _ = await run_once(loaded, metrics=Metrics())
+    assert ads.status == "success", ads
+    end = datetime.now(ZoneInfo("America/Los_Angeles")).date() - timedelta(days=1)
+    since, until = (end - timedelta(days=LOOKBACK - 1)).isoformat(), end.isoformat()
+    for pid, window in ((US, "7d"), (MX, "14d")):
+        want = emu.expected_totals(pid, since, until, window=window)
+        [(conv, rev, windows)] = dbq.rows(
+            loaded, "SELECT SUM(conversions), SUM(revenue), COUNT(DISTINCT attribution_window)"
+            " FROM ad_data WHERE account_id = ?", pid)
+        assert (conv, round(rev, 2), windows) == (want["purchases"], want["sales"], 1)
+        assert dbq.rows(loaded, "SELECT DISTINCT attribution_window FROM ad_data"
+                        " WHERE account_id = ?", pid) == [(window,)]
+    assert emu.expected_totals(MX, since, until, "14d")["purchases"] > \
+        emu.expected_totals(MX, since, until, "7d")["purchases"]
