@@ -107,6 +107,9 @@ class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     stall_seconds: PositiveFloat = 4 * 3600.0
     #: Sales land for 7 days (14 for vendors), plus cancellations.
     settle_days: Annotated[int, Meta(ge=0, le=120)] = 14
+    #: Ad products whose campaign reports make the account totals (sp is always pulled):
+    #: Sponsored Brands and Display are part of the console's totals.
+    ad_products: tuple[Literal["sp", "sb", "sd"], ...] = ("sp", "sb", "sd")
 
 
 class TikTokConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=True):

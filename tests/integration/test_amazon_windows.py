@@ -42,3 +42,27 @@ async def test_sellers_count_7_days_and_vendors_14(
                         " WHERE account_id = ?", pid) == [(window,)]
     assert emu.expected_totals(MX, since, until, "14d")["purchases"] > \
         emu.expected_totals(MX, since, until, "7d")["purchases"]
+
+
+async def test_account_totals_include_brands_and_display(
+    emu: AmazonEmulator, tmp_path: Path, db_url: str  # noqa: F811
+) -> None:
+    """account_data equals the console's totals: Sponsored Products, Brands and Display."""
+    path = tmp_path / "within.toml"
+    path.write_text(config_text(emu, db_url).replace('attribution_window = "14d"\n', ""))
+    loaded = load_config(path)
+    with anyio.fail_after(30):
+        _, accounts = await run_once(loaded, metrics=Metrics())
+    assert accounts.status == "success", accounts
+    end = datetime.now(ZoneInfo("America/Los_Angeles")).date() - timedelta(days=1)
+    since, until = (end - timedelta(days=LOOKBACK - 1)).isoformat(), end.isoformat()
+    for pid in (US, CA):
+        want = emu.console_totals(pid, since, until, window="7d")
+        [(spend, imp, clicks, conv, rev)] = dbq.rows(
+            loaded, "SELECT SUM(daily_spend), SUM(daily_impressions), SUM(daily_clicks),"
+            " SUM(daily_conversions), SUM(daily_revenue) FROM account_data"
+            " WHERE account_id = ?", pid)
+        assert (round(spend, 2), imp, clicks, conv, round(rev, 2)) == (
+            want["spend"], want["impressions"], want["clicks"], want["purchases"],
+            want["sales"])
+        assert want["spend"] > emu.expected_totals(pid, since, until)["spend"]

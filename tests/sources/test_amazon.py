@@ -401,11 +401,12 @@ async def test_account_rows_and_counts(emu: AmazonEmulator) -> None:
             account = await conn.get_account_info()
             counts = await conn.active_counts(RANGE)
             pages = [p async for p in conn.iter_account_rows(RANGE)]
-    assert len(creates(emu)) == 2  # the campaign report ran beside the counts report
+    # the SP, SB and SD campaign reports ran beside the counts report
+    assert len(creates(emu)) == 4
     [days] = pages
     recs = DataNormalizer().normalize_account_data(days, "amazon", account=account,
                                                    counts=counts)
-    want = emu.expected_totals(US, *RANGE)
+    want = emu.console_totals(US, *RANGE)
     assert [r["date"] for r in recs] == sorted(counts) and len(recs) == 7
     assert round(sum(r["daily_spend"] for r in recs), 2) == want["spend"]
     assert sum(r["daily_impressions"] for r in recs) == want["impressions"]

@@ -150,6 +150,12 @@ class AmazonEmulator(PlatformEmulator):
         lo, hi = dt.date.fromisoformat(since).toordinal(), dt.date.fromisoformat(until).toordinal()
         return self.data(profile_id).totals(lo, hi, window)
 
+    def console_totals(self, profile_id: str, since: str, until: str,
+                       window: str = "7d") -> dict[str, Any]:
+        """The console's account totals: Sponsored Products (``window``), Brands, Display."""
+        lo, hi = dt.date.fromisoformat(since).toordinal(), dt.date.fromisoformat(until).toordinal()
+        return self.data(profile_id).console_totals(lo, hi, window)
+
     # -- serving ----------------------------------------------------------------------------
 
     # serve() yields the origin as the base URL (token URL: + /auth/o2/token).

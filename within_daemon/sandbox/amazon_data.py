@@ -56,11 +56,24 @@ REPORT_COLUMNS: dict[str, frozenset[str]] = {
     "campaign": _METRIC_COLUMNS | _TIME_COLUMNS | {
         "campaignId", "campaignName", "campaignStatus", "campaignBudgetAmount"},
 }
+#: Sponsored Brands and Sponsored Display campaign reports (``sbCampaigns`` /
+#: ``sdCampaigns``, groupBy campaign): their conversions carry no window suffix
+#: (``purchases``, ``sales``: 14 days, views included for SD), and they are part of the
+#: console's account totals (reference §0; public v3 clients request these columns).
+_OTHER_COLUMNS = frozenset({
+    "impressions", "clicks", "cost", "purchases", "sales", "unitsSold", "purchasesClicks",
+    "salesClicks", "campaignBudgetCurrencyCode", "campaignId", "campaignName",
+    "campaignStatus"}) | _TIME_COLUMNS
+REPORT_COLUMNS["sbCampaign"] = REPORT_COLUMNS["sdCampaign"] = _OTHER_COLUMNS
 #: groupBy values per report type and the entity level each one reports.
 GROUP_LEVELS: dict[str, dict[str, str]] = {
     "spAdvertisedProduct": {"advertiser": "ad"},
     "spCampaigns": {"campaign": "campaign", "adGroup": "adGroup"},
+    "sbCampaigns": {"campaign": "sbCampaign"},
+    "sdCampaigns": {"campaign": "sdCampaign"},
 }
+#: The adProduct each report type belongs to.
+AD_PRODUCTS = {"sp": "SPONSORED_PRODUCTS", "sb": "SPONSORED_BRANDS", "sd": "SPONSORED_DISPLAY"}
 
 
 class AmazonProfile(msgspec.Struct, frozen=True):
@@ -77,6 +90,9 @@ class AmazonProfile(msgspec.Struct, frozen=True):
     ad_groups_per_campaign: int = 2
     ads_per_ad_group: int = 2
     active_from: str = "2020-01-01"
+    #: Sponsored Brands and Sponsored Display campaigns beside the Sponsored Products ones.
+    sb_campaigns: int = 1
+    sd_campaigns: int = 1
 
     def __post_init__(self) -> None:
         if not self.profile_id.isdigit():
@@ -165,6 +181,13 @@ class ProfileData:
                     self.ads.append(Entity(i, self._id(3, i), product, c, g, asin,
                                            f"SKU-{product.replace(' ', '-')}-{i + 1}"))
         self._profiles = [self._ad_profile(i) for i in range(len(self.ads))]
+        #: SB and SD campaigns, by level name ("sbCampaign" / "sdCampaign").
+        self.others: dict[str, list[Entity]] = {
+            level: [Entity(c, self._id(kind, c), f"{level[:2].upper()} | campaign {c + 1}", c,
+                           -1) for c in range(n)]
+            for level, kind, n in (("sbCampaign", 5, profile.sb_campaigns),
+                                   ("sdCampaign", 6, profile.sd_campaigns))
+        }
 
     def _id(self, kind: int, index: int) -> int:
         return self._id_base + kind * 10_000_000 + index
@@ -202,6 +225,56 @@ class ProfileData:
         units = tuple(p + p * (h >> 56 & 1) for p in purchases)
         return (imp, clicks, cost, *purchases, *sales, *units)
 
+    def other_day(self, level: str, c: int, ordinal: int) -> tuple[int, int, int, int, int]:
+        """An SB/SD campaign's day: impressions, clicks, cost cents, purchases, sales cents."""
+        if ordinal < self.active_from:
+            return (0, 0, 0, 0, 0)
+        h = mix64(self._key + (1 if level == "sbCampaign" else 2) * 0x9E37 + c * 131
+                  + ordinal * _GOLDEN & _MASK)
+        imp = 500 + h % 4000
+        clicks = imp * (20 + (h >> 12) % 80) // 10_000
+        cost = clicks * (60 + (h >> 20) % 140)
+        purchases = clicks * (200 + (h >> 28) % 800) // 10_000
+        return (imp, clicks, cost, purchases, purchases * (1500 + (h >> 40) % 4000))
+
+    def other_rows(self, level: str, since: int, until: int, columns: list[str],
+                   daily: bool) -> Iterator[dict[str, Any]]:
+        """Rows of an SB/SD campaign report (campaigns with impressions), by date, campaign."""
+        days = self.span(since, until)
+        for d in ([range(o, o + 1) for o in days] if daily else [days]):
+            for ent in self.others[level]:
+                m = [sum(x) for x in zip(*(self.other_day(level, ent.index, o) for o in d),
+                                         strict=True)] if len(d) else [0] * 5
+                if m[0] <= 0:
+                    continue
+                values: dict[str, Any] = {
+                    "date": dt.date.fromordinal(d.start).isoformat(),
+                    "startDate": dt.date.fromordinal(since).isoformat(),
+                    "endDate": dt.date.fromordinal(until).isoformat(),
+                    "campaignId": ent.id, "campaignName": ent.name, "campaignStatus": "ENABLED",
+                    "campaignBudgetCurrencyCode": self.profile.currency,
+                    "impressions": m[0], "clicks": m[1], "cost": m[2] / 100,
+                    "purchases": m[3], "sales": m[4] / 100, "unitsSold": m[3],
+                    "purchasesClicks": m[3], "salesClicks": m[4] / 100,
+                }
+                yield {c: values[c] for c in columns}
+
+    def console_totals(self, since: int, until: int, window: str = "7d") -> dict[str, Any]:
+        """What the console's account totals show: SP (``window``) + SB + SD (14 days)."""
+        out = self.totals(since, until, window)
+        for level, ents in self.others.items():
+            for ent in ents:
+                for o in self.span(since, until):
+                    imp, clk, cost, pur, sales = self.other_day(level, ent.index, o)
+                    out["impressions"] += imp
+                    out["clicks"] += clk
+                    out["spend_cents"] += cost
+                    out["purchases"] += pur
+                    out["sales_cents"] += sales
+        out["spend"] = round(out["spend_cents"] / 100, 2)
+        out["sales"] = round(out["sales_cents"] / 100, 2)
+        return out
+
     def sum_days(self, ads: list[int] | range, days: range) -> Metrics:
         acc = [0] * N_METRICS
         for o in days:
@@ -225,6 +298,9 @@ class ProfileData:
         self, level: str, since: int, until: int, columns: list[str], daily: bool
     ) -> Iterator[dict[str, Any]]:
         """Report rows (only entities with impressions), by date then entity."""
+        if level in self.others:
+            yield from self.other_rows(level, since, until, columns, daily)
+            return
         days = self.span(since, until)
         members = [(e, self.ads_of(level, e)) for e in self.entities(level)]
         slices = [range(o, o + 1) for o in days] if daily else [days]
@@ -311,12 +387,12 @@ def parse_report_request(
     if retention_days is not None and start.toordinal() < today - retention_days:
         raise ValueError(f"Report date is too far in the past. Reports are available for "
                          f"{retention_days} days")
-    if cfg.get("adProduct") != "SPONSORED_PRODUCTS":
-        raise ValueError(f"adProduct {cfg.get('adProduct')!r} is not supported here")
     rtype = cfg.get("reportTypeId")
     if rtype not in GROUP_LEVELS:
         raise ValueError(f"reportTypeId {rtype!r} is not supported (emulated: "
                          f"{', '.join(GROUP_LEVELS)})")
+    if cfg.get("adProduct") != AD_PRODUCTS[str(rtype)[:2]]:
+        raise ValueError(f"adProduct {cfg.get('adProduct')!r} does not match {rtype}")
     group_by = cfg.get("groupBy")
     if not isinstance(group_by, list) or not group_by:
         raise ValueError("groupBy must be a non-empty list")

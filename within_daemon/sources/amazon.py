@@ -46,6 +46,7 @@ from .amazon_reports import (
     PAGE_ROWS,
     STATUS_ACCEPT,
     add_active,
+    as_window_columns,
     both,
     chunks,
     daily_totals,
@@ -332,10 +333,16 @@ class AmazonAdsConnector(HttpSource):
                 yield rows
 
     async def _day_totals(self, since: str, until: str) -> list[dict[str, Any]]:
+        """Sponsored Products campaign rows plus the configured SB/SD ones, summed per day."""
         rows: list[dict[str, Any]] = []
         window = await self._window()
         async for page in self.report_rows(report_body("campaign", since, until, window)):
             rows.extend(page)
+        for kind in self.config.ad_products:
+            if kind == "sp":
+                continue
+            async for page in self.report_rows(report_body(kind, since, until, window)):
+                rows.extend(as_window_columns(page, window))
         return daily_totals(rows, window)
 
     async def active_counts(
