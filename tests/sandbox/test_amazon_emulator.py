@@ -348,3 +348,28 @@ async def test_faults_over_http_and_stats(client: Client) -> None:
     _, _, raw = await client.call("GET", "/_sandbox/stats")
     counts = msgspec.json.decode(raw)["counts"]
     assert {"account_id": CA, "kind": "status", "status": 502, "n": 1} in counts
+
+
+async def test_brands_and_display_ad_reports_and_sb_creatives(client: Client) -> None:
+    """SB and SD ad report rows sum to their campaign rows; the SB ads list has headlines."""
+    since, until = days_ago(6), days_ago(1)
+    cols = ["date", "campaignId", "adId", "impressions", "cost", "purchases"]
+    for rtype, group_by, product, camp_type in (
+        ("sbAds", ["ads"], "SPONSORED_BRANDS", "sbCampaigns"),
+        ("sdAdvertisedProduct", ["advertiser"], "SPONSORED_DISPLAY", "sdCampaigns"),
+    ):
+        b = body(since, until, rtype=rtype, group_by=group_by, columns=cols)
+        b["configuration"]["adProduct"] = product
+        ads = await client.rows(b)
+        c = body(since, until, rtype=camp_type, group_by=["campaign"], columns=cols[:2] + cols[3:])
+        c["configuration"]["adProduct"] = product
+        camps = await client.rows(c)
+        assert ads and sum(r["impressions"] for r in ads) == sum(r["impressions"] for r in camps)
+        assert sum(r["purchases"] for r in ads) == sum(r["purchases"] for r in camps)
+    status, _, raw = await client.call(
+        "POST", "/sb/v4/ads/list", data=b'{"maxResults": 1}',
+        headers=client.headers(US, **{"Content-Type": "application/vnd.sbadresource.v4+json"}))
+    assert status == 200
+    page = msgspec.json.decode(raw)
+    [ad] = page["ads"]
+    assert ad["creative"]["headline"] and page["nextToken"] == "1"

@@ -65,12 +65,18 @@ _OTHER_COLUMNS = frozenset({
     "salesClicks", "campaignBudgetCurrencyCode", "campaignId", "campaignName",
     "campaignStatus"}) | _TIME_COLUMNS
 REPORT_COLUMNS["sbCampaign"] = REPORT_COLUMNS["sdCampaign"] = _OTHER_COLUMNS
+#: Ad-level reports: ``sbAds`` (groupBy ``ads``) and ``sdAdvertisedProduct`` (groupBy
+#: ``advertiser``), bare conversion names as above (public v3 clients).
+REPORT_COLUMNS["sbAd"] = _OTHER_COLUMNS | {"adGroupId", "adId"}
+REPORT_COLUMNS["sdAd"] = _OTHER_COLUMNS | {"adGroupId", "adId", "promotedAsin"}
 #: groupBy values per report type and the entity level each one reports.
 GROUP_LEVELS: dict[str, dict[str, str]] = {
     "spAdvertisedProduct": {"advertiser": "ad"},
     "spCampaigns": {"campaign": "campaign", "adGroup": "adGroup"},
     "sbCampaigns": {"campaign": "sbCampaign"},
     "sdCampaigns": {"campaign": "sdCampaign"},
+    "sbAds": {"ads": "sbAd"},
+    "sdAdvertisedProduct": {"advertiser": "sdAd"},
 }
 #: The adProduct each report type belongs to.
 AD_PRODUCTS = {"sp": "SPONSORED_PRODUCTS", "sb": "SPONSORED_BRANDS", "sd": "SPONSORED_DISPLAY"}
@@ -181,13 +187,17 @@ class ProfileData:
                     self.ads.append(Entity(i, self._id(3, i), product, c, g, asin,
                                            f"SKU-{product.replace(' ', '-')}-{i + 1}"))
         self._profiles = [self._ad_profile(i) for i in range(len(self.ads))]
-        #: SB and SD campaigns, by level name ("sbCampaign" / "sdCampaign").
-        self.others: dict[str, list[Entity]] = {
-            level: [Entity(c, self._id(kind, c), f"{level[:2].upper()} | campaign {c + 1}", c,
-                           -1) for c in range(n)]
-            for level, kind, n in (("sbCampaign", 5, profile.sb_campaigns),
-                                   ("sdCampaign", 6, profile.sd_campaigns))
-        }
+        #: Sponsored Brands ("sb") and Display ("sd") campaigns and their ads (two each);
+        #: an ad's ``campaign`` is its campaign's index in the same product's list.
+        self.other_campaigns: dict[str, list[Entity]] = {}
+        self.other_ads: dict[str, list[Entity]] = {}
+        for product, kind, n in (("sb", 5, profile.sb_campaigns), ("sd", 6, profile.sd_campaigns)):
+            camps = [Entity(c, self._id(kind, c), f"{product.upper()} | campaign {c + 1}", c, -1)
+                     for c in range(n)]
+            ads = [Entity(i, self._id(kind + 2, i), f"{product.upper()} ad {i + 1}", i // 2, -1,
+                          "B0" + _base36(mix64(self._key ^ (i + 77) * kind), 8))
+                   for i in range(2 * n)]
+            self.other_campaigns[product], self.other_ads[product] = camps, ads
 
     def _id(self, kind: int, index: int) -> int:
         return self._id_base + kind * 10_000_000 + index
@@ -225,33 +235,57 @@ class ProfileData:
         units = tuple(p + p * (h >> 56 & 1) for p in purchases)
         return (imp, clicks, cost, *purchases, *sales, *units)
 
-    def other_day(self, level: str, c: int, ordinal: int) -> tuple[int, int, int, int, int]:
-        """An SB/SD campaign's day: impressions, clicks, cost cents, purchases, sales cents."""
+    def other_day(self, product: str, i: int, ordinal: int) -> tuple[int, int, int, int, int]:
+        """An SB/SD ad's day: impressions, clicks, cost cents, purchases, sales cents."""
         if ordinal < self.active_from:
             return (0, 0, 0, 0, 0)
-        h = mix64(self._key + (1 if level == "sbCampaign" else 2) * 0x9E37 + c * 131
+        h = mix64(self._key + (1 if product == "sb" else 2) * 0x9E37 + i * 131
                   + ordinal * _GOLDEN & _MASK)
-        imp = 500 + h % 4000
+        imp = 300 + h % 2500
         clicks = imp * (20 + (h >> 12) % 80) // 10_000
         cost = clicks * (60 + (h >> 20) % 140)
         purchases = clicks * (200 + (h >> 28) % 800) // 10_000
         return (imp, clicks, cost, purchases, purchases * (1500 + (h >> 40) % 4000))
 
+    def sb_creative(self, ad: Entity) -> dict[str, Any]:
+        """The ``/sb/v4/ads/list`` item of an SB ad: its headline creative and landing page."""
+        brand = self.profile.name.split(" (")[0]
+        return {
+            "adId": str(ad.id), "name": ad.name, "state": "ENABLED",
+            "campaignId": str(self.other_campaigns["sb"][ad.campaign].id),
+            "adGroupId": str(self.other_campaigns["sb"][ad.campaign].id + 5_000_000),
+            "creative": {"type": "PRODUCT_COLLECTION", "brandName": brand,
+                         "headline": f"{brand}: {_PRODUCTS[ad.index % len(_PRODUCTS)]} "
+                                     "for every trail",
+                         "asins": [ad.asin]},
+            "landingPage": {"pageType": "STORE",
+                            "url": f"https://www.amazon.com/stores/page/{ad.id}"},
+        }
+
     def other_rows(self, level: str, since: int, until: int, columns: list[str],
                    daily: bool) -> Iterator[dict[str, Any]]:
-        """Rows of an SB/SD campaign report (campaigns with impressions), by date, campaign."""
+        """Rows of an SB/SD campaign or ad report (with impressions), by date then entity."""
+        product, per_ad = level[:2], level.endswith("Ad")
         days = self.span(since, until)
+        ents = self.other_ads[product] if per_ad else self.other_campaigns[product]
         for d in ([range(o, o + 1) for o in days] if daily else [days]):
-            for ent in self.others[level]:
-                m = [sum(x) for x in zip(*(self.other_day(level, ent.index, o) for o in d),
-                                         strict=True)] if len(d) else [0] * 5
+            for ent in ents:
+                members = [ent] if per_ad else [
+                    a for a in self.other_ads[product] if a.campaign == ent.index]
+                m = [0] * 5
+                for a in members:
+                    for o in d:
+                        for k, v in enumerate(self.other_day(product, a.index, o)):
+                            m[k] += v
                 if m[0] <= 0:
                     continue
+                camp = self.other_campaigns[product][ent.campaign if per_ad else ent.index]
                 values: dict[str, Any] = {
                     "date": dt.date.fromordinal(d.start).isoformat(),
                     "startDate": dt.date.fromordinal(since).isoformat(),
                     "endDate": dt.date.fromordinal(until).isoformat(),
-                    "campaignId": ent.id, "campaignName": ent.name, "campaignStatus": "ENABLED",
+                    "campaignId": camp.id, "campaignName": camp.name, "campaignStatus": "ENABLED",
+                    "adGroupId": camp.id + 5_000_000, "adId": ent.id, "promotedAsin": ent.asin,
                     "campaignBudgetCurrencyCode": self.profile.currency,
                     "impressions": m[0], "clicks": m[1], "cost": m[2] / 100,
                     "purchases": m[3], "sales": m[4] / 100, "unitsSold": m[3],
@@ -262,10 +296,10 @@ class ProfileData:
     def console_totals(self, since: int, until: int, window: str = "7d") -> dict[str, Any]:
         """What the console's account totals show: SP (``window``) + SB + SD (14 days)."""
         out = self.totals(since, until, window)
-        for level, ents in self.others.items():
-            for ent in ents:
+        for product, ads in self.other_ads.items():
+            for ad in ads:
                 for o in self.span(since, until):
-                    imp, clk, cost, pur, sales = self.other_day(level, ent.index, o)
+                    imp, clk, cost, pur, sales = self.other_day(product, ad.index, o)
                     out["impressions"] += imp
                     out["clicks"] += clk
                     out["spend_cents"] += cost
@@ -298,7 +332,7 @@ class ProfileData:
         self, level: str, since: int, until: int, columns: list[str], daily: bool
     ) -> Iterator[dict[str, Any]]:
         """Report rows (only entities with impressions), by date then entity."""
-        if level in self.others:
+        if level[:2] in self.other_ads:
             yield from self.other_rows(level, since, until, columns, daily)
             return
         days = self.span(since, until)

@@ -11,8 +11,11 @@ stream the gzip JSON download without auth headers under the ``max_report_bytes`
 (``amazon_reports``). A download that breaks midway is fetched again from a fresh URL and
 the rows already sent are skipped, so a window never yields a row twice.
 
-``iter_ads`` yields nothing: Sponsored Products product ads carry no creative text, and
-ad names or ASINs would need the campaign-management API, which this daemon does not pull.
+``iter_ads`` lists the Sponsored Brands ads (``/sb/v4/ads/list``) for their headline
+creatives; Sponsored Products and Display product ads carry no creative text. Ad rows are
+the SP ``spAdvertisedProduct`` report plus, per ``ad_products``, ``sbAds`` and
+``sdAdvertisedProduct`` (bare ``purchases``/``sales``: 14-day), so ad sums reach the
+console's totals.
 Account rows are the ``spCampaigns`` report summed per day (Amazon has no account-level
 report); ``active_counts`` runs an ad-level report next to it and caches the day totals
 for the ``iter_account_rows`` call that follows, so both reports generate concurrently.
@@ -44,6 +47,7 @@ from .amazon_reports import (
     DONE,
     FAILED,
     PAGE_ROWS,
+    SB_ADS_TYPE,
     STATUS_ACCEPT,
     add_active,
     as_window_columns,
@@ -156,8 +160,9 @@ class AmazonAdsConnector(HttpSource):
         payload: bytes | None = None
         if data is not None and "json" in data:
             payload = data["json"].encode()
-            headers["Content-Type"] = CREATE_CONTENT_TYPE
-            headers["Accept"] = CREATE_ACCEPT
+            sb = endpoint == "sb_ads"
+            headers["Content-Type"] = SB_ADS_TYPE if sb else CREATE_CONTENT_TYPE
+            headers["Accept"] = SB_ADS_TYPE if sb else CREATE_ACCEPT
         elif endpoint == "report_status":
             headers["Accept"] = STATUS_ACCEPT
         return Prepared(params or None, payload, headers)
@@ -317,9 +322,31 @@ class AmazonAdsConnector(HttpSource):
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Raw ``spAdvertisedProduct`` DAILY rows (always an async report on Amazon)."""
         window = await self._window()
+        kinds = ["ad", *(f"{k}_ad" for k in self.config.ad_products if k != "sp")]
         for since, until in chunks(*date_range):
-            async for page in self.report_rows(report_body("ad", since, until, window)):
-                yield page
+            for kind in kinds:
+                async for page in self.report_rows(report_body(kind, since, until, window)):
+                    yield page
+
+    async def iter_ads(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """Sponsored Brands ads with their creative (headline, brand) and landing page."""
+        if "sb" not in self.config.ad_products:
+            return
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"maxResults": 100}
+            if token:
+                body["nextToken"] = token
+            page = await self.request("POST", self._url("/sb/v4/ads/list"), endpoint="sb_ads",
+                                      data={"json": msgspec.json.encode(body).decode()})
+            ads = page.get("ads") if isinstance(page, dict) else None
+            out = [{**a, "id": str(a["adId"])} for a in ads or []
+                   if isinstance(a, dict) and a.get("adId") is not None]
+            if out:
+                yield out
+            token = page.get("nextToken") if isinstance(page, dict) else None
+            if not token or not ads:
+                return
 
     async def iter_account_rows(
         self, date_range: tuple[str, str], *, use_async: bool | None = None

@@ -49,6 +49,11 @@ def window_columns(window: str) -> list[str]:
 #: ``sdCampaigns``) whose conversions carry no window suffix (14 days; SD counts views).
 #: They are part of the console's account totals, so the day totals add them.
 OTHER_PRODUCTS = {"sb": "SPONSORED_BRANDS", "sd": "SPONSORED_DISPLAY"}
+#: Their ad-level reports: ``sbAds`` is grouped by ``ads``, ``sdAdvertisedProduct`` by
+#: ``advertiser`` (public v3 clients: "sbAds requires groupBy=["ads"]").
+OTHER_AD_REPORTS = {"sb_ad": ("sbAds", ["ads"]), "sd_ad": ("sdAdvertisedProduct", ["advertiser"])}
+#: Content type of the Sponsored Brands v4 ads list (request and answer).
+SB_ADS_TYPE = "application/vnd.sbadresource.v4+json"
 OTHER_COLUMNS = ("impressions", "clicks", "cost", "campaignBudgetCurrencyCode", "purchases",
                  "sales", "unitsSold")
 
@@ -77,6 +82,9 @@ def report_body(kind: str, since: str, until: str, window: str) -> dict[str, Any
     elif kind in OTHER_PRODUCTS:
         rtype, group_by = f"{kind}Campaigns", ["campaign"]
         columns = ["date", "campaignId", *OTHER_COLUMNS]
+    elif kind in OTHER_AD_REPORTS:
+        rtype, group_by = OTHER_AD_REPORTS[kind]
+        columns = ["date", "campaignId", "adGroupId", "adId", *OTHER_COLUMNS]
     else:
         raise ValueError(f"unknown report kind {kind!r}")
     return {
@@ -84,7 +92,7 @@ def report_body(kind: str, since: str, until: str, window: str) -> dict[str, Any
         "startDate": since,
         "endDate": until,
         "configuration": {
-            "adProduct": OTHER_PRODUCTS.get(kind, "SPONSORED_PRODUCTS"), "groupBy": group_by,
+            "adProduct": OTHER_PRODUCTS.get(kind[:2], "SPONSORED_PRODUCTS"), "groupBy": group_by,
             "columns": columns,
             "reportTypeId": rtype, "timeUnit": "DAILY", "format": "GZIP_JSON",
         },
