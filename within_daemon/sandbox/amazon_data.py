@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from within_daemon.sandbox.amazon_brands import OtherProducts
 from within_daemon.sandbox.facebook_data import mix64
 
 _MASK = (1 << 64) - 1
@@ -130,7 +131,7 @@ def default_profiles() -> list[AmazonProfile]:
     ]
 
 
-def _base36(n: int, width: int) -> str:
+def base36(n: int, width: int) -> str:
     """``width`` base-36 digits of ``n`` (ASINs are ten upper-case letters and digits)."""
     digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     out = []
@@ -160,7 +161,7 @@ class Entity:
     sku: str = ""
 
 
-class ProfileData:
+class ProfileData(OtherProducts):
     """Generated campaigns, ad groups and ads of one profile and the per-(ad, day) oracle."""
 
     def __init__(self, profile: AmazonProfile, seed: int) -> None:
@@ -183,21 +184,11 @@ class ProfileData:
                 for _ in range(profile.ads_per_ad_group):
                     i = len(self.ads)
                     h = mix64(self._key ^ (i + 1) * 0xD1B54A32D192ED03)
-                    asin = "B0" + _base36(h, 8)
+                    asin = "B0" + base36(h, 8)
                     self.ads.append(Entity(i, self._id(3, i), product, c, g, asin,
                                            f"SKU-{product.replace(' ', '-')}-{i + 1}"))
         self._profiles = [self._ad_profile(i) for i in range(len(self.ads))]
-        #: Sponsored Brands ("sb") and Display ("sd") campaigns and their ads (two each);
-        #: an ad's ``campaign`` is its campaign's index in the same product's list.
-        self.other_campaigns: dict[str, list[Entity]] = {}
-        self.other_ads: dict[str, list[Entity]] = {}
-        for product, kind, n in (("sb", 5, profile.sb_campaigns), ("sd", 6, profile.sd_campaigns)):
-            camps = [Entity(c, self._id(kind, c), f"{product.upper()} | campaign {c + 1}", c, -1)
-                     for c in range(n)]
-            ads = [Entity(i, self._id(kind + 2, i), f"{product.upper()} ad {i + 1}", i // 2, -1,
-                          "B0" + _base36(mix64(self._key ^ (i + 77) * kind), 8))
-                   for i in range(2 * n)]
-            self.other_campaigns[product], self.other_ads[product] = camps, ads
+        self._build_others(profile)
 
     def _id(self, kind: int, index: int) -> int:
         return self._id_base + kind * 10_000_000 + index
@@ -234,80 +225,6 @@ class ProfileData:
         sales = tuple(p * price * (90 + (h >> 48 & 0xFF) % 21) // 100 for p in purchases)
         units = tuple(p + p * (h >> 56 & 1) for p in purchases)
         return (imp, clicks, cost, *purchases, *sales, *units)
-
-    def other_day(self, product: str, i: int, ordinal: int) -> tuple[int, int, int, int, int]:
-        """An SB/SD ad's day: impressions, clicks, cost cents, purchases, sales cents."""
-        if ordinal < self.active_from:
-            return (0, 0, 0, 0, 0)
-        h = mix64(self._key + (1 if product == "sb" else 2) * 0x9E37 + i * 131
-                  + ordinal * _GOLDEN & _MASK)
-        imp = 300 + h % 2500
-        clicks = imp * (20 + (h >> 12) % 80) // 10_000
-        cost = clicks * (60 + (h >> 20) % 140)
-        purchases = clicks * (200 + (h >> 28) % 800) // 10_000
-        return (imp, clicks, cost, purchases, purchases * (1500 + (h >> 40) % 4000))
-
-    def sb_creative(self, ad: Entity) -> dict[str, Any]:
-        """The ``/sb/v4/ads/list`` item of an SB ad: its headline creative and landing page."""
-        brand = self.profile.name.split(" (")[0]
-        return {
-            "adId": str(ad.id), "name": ad.name, "state": "ENABLED",
-            "campaignId": str(self.other_campaigns["sb"][ad.campaign].id),
-            "adGroupId": str(self.other_campaigns["sb"][ad.campaign].id + 5_000_000),
-            "creative": {"type": "PRODUCT_COLLECTION", "brandName": brand,
-                         "headline": f"{brand}: {_PRODUCTS[ad.index % len(_PRODUCTS)]} "
-                                     "for every trail",
-                         "asins": [ad.asin]},
-            "landingPage": {"pageType": "STORE",
-                            "url": f"https://www.amazon.com/stores/page/{ad.id}"},
-        }
-
-    def other_rows(self, level: str, since: int, until: int, columns: list[str],
-                   daily: bool) -> Iterator[dict[str, Any]]:
-        """Rows of an SB/SD campaign or ad report (with impressions), by date then entity."""
-        product, per_ad = level[:2], level.endswith("Ad")
-        days = self.span(since, until)
-        ents = self.other_ads[product] if per_ad else self.other_campaigns[product]
-        for d in ([range(o, o + 1) for o in days] if daily else [days]):
-            for ent in ents:
-                members = [ent] if per_ad else [
-                    a for a in self.other_ads[product] if a.campaign == ent.index]
-                m = [0] * 5
-                for a in members:
-                    for o in d:
-                        for k, v in enumerate(self.other_day(product, a.index, o)):
-                            m[k] += v
-                if m[0] <= 0:
-                    continue
-                camp = self.other_campaigns[product][ent.campaign if per_ad else ent.index]
-                values: dict[str, Any] = {
-                    "date": dt.date.fromordinal(d.start).isoformat(),
-                    "startDate": dt.date.fromordinal(since).isoformat(),
-                    "endDate": dt.date.fromordinal(until).isoformat(),
-                    "campaignId": camp.id, "campaignName": camp.name, "campaignStatus": "ENABLED",
-                    "adGroupId": camp.id + 5_000_000, "adId": ent.id, "promotedAsin": ent.asin,
-                    "campaignBudgetCurrencyCode": self.profile.currency,
-                    "impressions": m[0], "clicks": m[1], "cost": m[2] / 100,
-                    "purchases": m[3], "sales": m[4] / 100, "unitsSold": m[3],
-                    "purchasesClicks": m[3], "salesClicks": m[4] / 100,
-                }
-                yield {c: values[c] for c in columns}
-
-    def console_totals(self, since: int, until: int, window: str = "7d") -> dict[str, Any]:
-        """What the console's account totals show: SP (``window``) + SB + SD (14 days)."""
-        out = self.totals(since, until, window)
-        for product, ads in self.other_ads.items():
-            for ad in ads:
-                for o in self.span(since, until):
-                    imp, clk, cost, pur, sales = self.other_day(product, ad.index, o)
-                    out["impressions"] += imp
-                    out["clicks"] += clk
-                    out["spend_cents"] += cost
-                    out["purchases"] += pur
-                    out["sales_cents"] += sales
-        out["spend"] = round(out["spend_cents"] / 100, 2)
-        out["sales"] = round(out["sales_cents"] / 100, 2)
-        return out
 
     def sum_days(self, ads: list[int] | range, days: range) -> Metrics:
         acc = [0] * N_METRICS
