@@ -33,7 +33,13 @@ import anyio
 import msgspec
 
 from ..config import AccountConfig, AmazonConfig, LoadedConfig, Secret
-from ..errors import PermanentSourceError, ReportStalledError, SourceError, TransientError
+from ..errors import (
+    AuthError,
+    PermanentSourceError,
+    ReportStalledError,
+    SourceError,
+    TransientError,
+)
 from ..observability.metrics import Metrics
 from ..utils.retry import backoff_delay
 from .amazon_errors import (
@@ -337,8 +343,17 @@ class AmazonAdsConnector(HttpSource):
             body: dict[str, Any] = {"maxResults": 100}
             if token:
                 body["nextToken"] = token
-            page = await self.request("POST", self._url("/sb/v4/ads/list"), endpoint="sb_ads",
-                                      data={"json": msgspec.json.encode(body).decode()})
+            try:
+                page = await self.request(
+                    "POST", self._url("/sb/v4/ads/list"), endpoint="sb_ads",
+                    data={"json": msgspec.json.encode(body).decode()})
+            except (AuthError, PermanentSourceError) as exc:
+                # Headlines are optional: a profile without Sponsored Brands access still
+                # loads its rows (a token problem shows on the reports anyway).
+                log.warning("Sponsored Brands ads list refused (%s): no SB headlines this "
+                            "run; drop \"sb\" from [platforms.amazon] ad_products if the "
+                            "profile has no Sponsored Brands", exc)
+                return
             ads = page.get("ads") if isinstance(page, dict) else None
             out = [{**a, "id": str(a["adId"])} for a in ads or []
                    if isinstance(a, dict) and a.get("adId") is not None]
