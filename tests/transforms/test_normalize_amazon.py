@@ -40,7 +40,7 @@ def norm(data: list[Any], account: dict[str, Any] | None = ACCOUNT) -> list[dict
 def test_sample_rows_map_to_every_ad_field() -> None:
     """Each sample row becomes one record with AD_FIELDS + its window, ids as strings."""
     first, second = norm(rows())
-    assert list(first) == [*AD_FIELDS, "attribution_window"]
+    assert list(first) == [*AD_FIELDS, "attribution_window", "link_clicks"]
     assert first["ad_id"] == "301234567890123" and second["ad_id"] is None
     assert first["campaign_id"] == "158410630682987" and first["ad_group_id"] == "72320882861500"
     assert (first["account_id"], first["platform"], first["date"]) == (

@@ -12,8 +12,8 @@ from within_daemon.transforms import DataNormalizer, DataValidator
 from within_daemon.transforms import normalize_tiktok as _registers  # noqa: F401
 from within_daemon.transforms.normalize_tiktok import attribution_window
 
-#: TikTok records add their ad group's attribution window to the seed's fields.
-TT_FIELDS = [*AD_FIELDS, "attribution_window"]
+#: TikTok records add the extra columns (their ad group's attribution window; no link clicks).
+TT_FIELDS = [*AD_FIELDS, "attribution_window", "link_clicks"]
 
 # §4.5 "Report page" (v1.3, Airbyte fixture values), verbatim row.
 V13_ROW: dict[str, Any] = {

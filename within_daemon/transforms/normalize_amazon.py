@@ -119,6 +119,7 @@ def amazon_ads(
             "currency": row.get("campaignBudgetCurrencyCode") or acct_currency,
             "revenue": rev,
             "attribution_window": OTHER_WINDOW if other else window,
+            "link_clicks": None,  # every Amazon click is a click to the product page
         })
     return out
 

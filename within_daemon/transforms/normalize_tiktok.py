@@ -183,6 +183,7 @@ def _tiktok_ads(
             "currency": mets.get("currency") or currency,
             "revenue": rev,
             "attribution_window": info[8],
+            "link_clicks": None,  # TikTok reports destination clicks only (``clicks``)
         })
     return out
 
