@@ -93,6 +93,10 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     #: Throttle waiting one account may do in a run; past it the account is parked
     #: until the platform lets it back, and the next run resumes from the ledger.
     max_throttle_wait_seconds: NonNegFloat = 7200.0
+    #: Days after which the platform stops changing a day's numbers: older days are pulled
+    #: again every ``settle_every_days`` until then (pipelines/settling.py); 0 turns it off.
+    settle_days: Annotated[int, Meta(ge=0, le=120)] = 28
+    settle_every_days: Positive = 7
     breaker_fail_max: Positive = 5
     breaker_reset_seconds: PositiveFloat = 60.0
     #: Waiting on an open circuit (platform down for this account) one scheduled or
@@ -113,7 +117,8 @@ class FacebookConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only
     stall_seconds: PositiveFloat = 1800.0
     job_budget_seconds: PositiveFloat = 3600.0
     page_size: Annotated[int, Meta(gt=0, le=5000)] = 500
-    conversion_action_types: tuple[str, ...] = ("offsite_conversion.fb_pixel_purchase",)
+    #: Ads Manager's "Purchases" column by default (reference §0; docs/metrics.md).
+    conversion_action_types: tuple[str, ...] = ("omni_purchase",)
 
     __repr__ = masked_repr
 
@@ -124,6 +129,9 @@ class GoogleConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     developer_token: SecretValue = None
     client_id: SecretValue = None
     client_secret: SecretValue = None
+    #: Conversions land on the click date for the conversion window (30 days by default);
+    #: the account's own longest window replaces this once the connector has read it.
+    settle_days: Annotated[int, Meta(ge=0, le=120)] = 30
     #: searchStream (one answer per query) or search with nextPageToken; API v17+ fixes
     #: the page size of search itself, so there is no page size knob.
     use_search_stream: bool = True
@@ -146,8 +154,9 @@ class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     regions: dict[AmazonRegion, AmazonHosts] = msgspec.field(default_factory=dict)
     client_id: SecretValue = None
     client_secret: SecretValue = None
-    #: Attribution window for conversions and sales, recorded with the rows.
-    attribution_window: Literal["1d", "7d", "14d", "30d"] = "7d"
+    #: Attribution window for conversions and sales, recorded with the rows. Unset: the
+    #: console's own per account type, 7d for sellers and 14d for vendors (reference §0).
+    attribution_window: Literal["1d", "7d", "14d", "30d"] | None = None
     #: Largest decompressed report accepted (a gzip bomb is refused, not unpacked).
     max_report_bytes: Positive = 512 * 1024 * 1024
     window_days: Annotated[int, Meta(gt=0, le=31)] = 31
@@ -155,6 +164,11 @@ class AmazonConfig(HttpKnobs, frozen=True, forbid_unknown_fields=True, kw_only=T
     throttle_pause_seconds: NonNegFloat = 2.0
     # Reports may sit in PROCESSING for hours without their updatedAt moving.
     stall_seconds: PositiveFloat = 4 * 3600.0
+    #: Sales land for 7 days (14 for vendors), plus cancellations.
+    settle_days: Annotated[int, Meta(ge=0, le=120)] = 14
+    #: Ad products whose campaign reports make the account totals (sp is always pulled):
+    #: Sponsored Brands and Display are part of the console's totals.
+    ad_products: tuple[Literal["sp", "sb", "sd"], ...] = ("sp", "sb", "sd")
 
     __repr__ = masked_repr
 

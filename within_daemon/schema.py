@@ -25,6 +25,13 @@ AD_SEED_FIELDS: tuple[str, ...] = (
 #: Every normalized ad-day record has exactly these keys.
 AD_FIELDS: tuple[str, ...] = (*AD_SEED_FIELDS, "date", "currency", "revenue")
 
+#: Ad-day columns beside ``AD_FIELDS`` that a normalizer MAY add to a record (a record
+#: without one stores the batch's value, or NULL): ``attribution_window``, the attribution
+#: the platform counted conversions with (Facebook: the ad set's setting, e.g.
+#: ``7d_click_1d_view``; Amazon: ``7d``/``14d``); ``link_clicks``, Facebook's "Link clicks"
+#: (``inline_link_clicks``) beside "Clicks (all)". See docs/metrics.md.
+AD_EXTRA_FIELDS: tuple[str, ...] = ("attribution_window", "link_clicks")
+
 #: Natural key of an ad-day row.
 AD_KEY: tuple[str, ...] = ("platform", "account_id", "ad_id", "date")
 
@@ -72,6 +79,7 @@ AD_DATA_SCHEMA: dict[str, dict[str, Any]] = {
     # Added by the transforms: values the normalizer could not parse stay raw strings, so
     # every numeric column that is not derived arithmetic must be typed here to be caught.
     "revenue": {"type": "float", "required": False, "min": 0},
+    "link_clicks": {"type": "integer", "required": False, "min": 0},
     "status": {
         "type": "string", "required": False,
         "allowed": ["active", "paused", "archived", "deleted", "other"],

@@ -89,16 +89,17 @@ async def test_ad_and_account_tasks_load_exact_rows_and_totals(
     end = datetime.now(ZoneInfo("America/Los_Angeles")).date() - timedelta(days=1)
     since, until = (end - timedelta(days=LOOKBACK - 1)).isoformat(), end.isoformat()
     assert (ads.status, accounts.status) == ("success", "success"), (ads, accounts)
-    want_rows = sum(emu.expected_rows(p, since, until) for p in (US, CA))
+    want_rows = sum(emu.expected_rows(p, since, until, "all_ads") for p in (US, CA))
     assert ads.fetched == ads.loaded == want_rows and ads.quarantined == 0
     for pid, currency in ((US, "USD"), (CA, "CAD")):
-        want = emu.expected_totals(pid, since, until, window="14d")
+        # Sponsored Products (14d configured) + Brands + Display: the console's totals.
+        want = emu.console_totals(pid, since, until, window="14d")
         [(n, spend, clicks, imp, conv, rev, cur)] = query(
             loaded, "SELECT COUNT(*), SUM(spend), SUM(clicks), SUM(impressions), "
             "SUM(conversions), SUM(revenue), MIN(currency) FROM ad_data "
             "WHERE platform = 'amazon' AND account_id = ? AND date BETWEEN ? AND ?",
             pid, since, until)
-        assert n == emu.expected_rows(pid, since, until)
+        assert n == emu.expected_rows(pid, since, until, "all_ads")
         assert (round(spend, 2), clicks, imp) == (want["spend"], want["clicks"],
                                                   want["impressions"])
         assert (conv, round(rev, 2), cur) == (want["purchases"], want["sales"], currency)
@@ -106,6 +107,7 @@ async def test_ad_and_account_tasks_load_exact_rows_and_totals(
             loaded, "SELECT COUNT(*), SUM(daily_spend), SUM(daily_impressions), "
             "MIN(campaign_count) FROM account_data WHERE platform = 'amazon' AND "
             "account_id = ?", pid)
+        # Account totals are the console's too, so ad sums and account totals agree.
         assert (days, round(a_spend, 2), a_imp) == (LOOKBACK, want["spend"],
                                                     want["impressions"])
         assert camps >= 1

@@ -101,10 +101,16 @@ async def test_run_once_loads_exact_rows_and_totals(emu: TikTokEmulator, tmp_pat
     since, until = window()
     for adv in (LA, BERLIN):
         want = emu.expected_totals(adv, since, until)
-        [(rows, spend, clicks, imps)] = query(
-            loaded, "SELECT COUNT(*), SUM(spend), SUM(clicks), SUM(impressions) "
+        [(rows, spend, clicks, imps, revenue)] = query(
+            loaded, "SELECT COUNT(*), SUM(spend), SUM(clicks), SUM(impressions), SUM(revenue) "
             "FROM ad_data WHERE platform='tiktok' AND account_id=?", adv)
         assert rows == emu.expected_rows(adv, since, until)
+        # Purchase value is total_complete_payment_rate (a value despite its name).
+        assert round(revenue, 2) == want["revenue"] > 0
+        [(daily_rev, roas_rows)] = query(
+            loaded, "SELECT SUM(daily_revenue), COUNT(daily_roas) FROM account_data"
+            " WHERE account_id=?", adv)
+        assert round(daily_rev, 2) == want["revenue"] and roas_rows == LOOKBACK
         assert (round(spend, 2), clicks, imps) == (want["spend"], want["clicks"],
                                                    want["impressions"])
         days = query(loaded, "SELECT date, daily_spend, daily_clicks, campaign_count, ad_count, "

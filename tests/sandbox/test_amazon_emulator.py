@@ -233,6 +233,29 @@ async def test_campaign_rows_sum_the_ads_and_summary_has_ranges(client: Client) 
     assert len(summary) == 6 and {r["startDate"] for r in summary} == {since}
 
 
+async def test_brands_and_display_reports_complete_the_console_totals(client: Client) -> None:
+    """SB and SD campaign reports (adProduct must match) plus SP make the console totals."""
+    since, until = days_ago(6), days_ago(1)
+    cols = ["date", "campaignId", "impressions", "clicks", "cost", "purchases", "sales"]
+    other = []
+    for rtype, product in (("sbCampaigns", "SPONSORED_BRANDS"),
+                           ("sdCampaigns", "SPONSORED_DISPLAY")):
+        b = body(since, until, rtype=rtype, group_by=["campaign"], columns=cols)
+        b["configuration"]["adProduct"] = product
+        rows = await client.rows(b)
+        assert rows and all(set(r) == set(cols) for r in rows)
+        other += rows
+        wrong = body(since, until, rtype=rtype, group_by=["campaign"], columns=cols)
+        status, _ = await client.create(wrong)  # adProduct SPONSORED_PRODUCTS
+        assert status == 400
+    sp = client.emu.expected_totals(US, since, until)
+    console = client.emu.console_totals(US, since, until)
+    assert console["impressions"] == sp["impressions"] + sum(r["impressions"] for r in other)
+    assert console["purchases"] == sp["purchases"] + sum(r["purchases"] for r in other)
+    assert console["spend"] == round(sp["spend"] + sum(r["cost"] for r in other), 2)
+    assert console["spend"] > sp["spend"]
+
+
 def test_data_is_deterministic_and_windows_grow() -> None:
     """Same seed, same rows; purchases, sales and units never shrink with a longer window."""
     a, b = AmazonEmulator(seed=3), AmazonEmulator(seed=3)
@@ -325,3 +348,28 @@ async def test_faults_over_http_and_stats(client: Client) -> None:
     _, _, raw = await client.call("GET", "/_sandbox/stats")
     counts = msgspec.json.decode(raw)["counts"]
     assert {"account_id": CA, "kind": "status", "status": 502, "n": 1} in counts
+
+
+async def test_brands_and_display_ad_reports_and_sb_creatives(client: Client) -> None:
+    """SB and SD ad report rows sum to their campaign rows; the SB ads list has headlines."""
+    since, until = days_ago(6), days_ago(1)
+    cols = ["date", "campaignId", "adId", "impressions", "cost", "purchases"]
+    for rtype, group_by, product, camp_type in (
+        ("sbAds", ["ads"], "SPONSORED_BRANDS", "sbCampaigns"),
+        ("sdAdvertisedProduct", ["advertiser"], "SPONSORED_DISPLAY", "sdCampaigns"),
+    ):
+        b = body(since, until, rtype=rtype, group_by=group_by, columns=cols)
+        b["configuration"]["adProduct"] = product
+        ads = await client.rows(b)
+        c = body(since, until, rtype=camp_type, group_by=["campaign"], columns=cols[:2] + cols[3:])
+        c["configuration"]["adProduct"] = product
+        camps = await client.rows(c)
+        assert ads and sum(r["impressions"] for r in ads) == sum(r["impressions"] for r in camps)
+        assert sum(r["purchases"] for r in ads) == sum(r["purchases"] for r in camps)
+    status, _, raw = await client.call(
+        "POST", "/sb/v4/ads/list", data=b'{"maxResults": 1}',
+        headers=client.headers(US, **{"Content-Type": "application/vnd.sbadresource.v4+json"}))
+    assert status == 200
+    page = msgspec.json.decode(raw)
+    [ad] = page["ads"]
+    assert ad["creative"]["headline"] and page["nextToken"] == "1"

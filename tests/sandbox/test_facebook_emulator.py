@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import signal
@@ -19,7 +20,9 @@ import msgspec
 import pytest
 
 from within_daemon.sandbox import FacebookEmulator, SandboxAccount, default_accounts
+from within_daemon.sandbox.facebook_data import ATTRIBUTION_SETTINGS
 from within_daemon.sandbox.facebook_graph import parse_fields
+from within_daemon.sandbox.facebook_insights import WEB_PURCHASE_TYPES
 
 ACCT = "1000000001"
 OTHER = "1000000002"
@@ -115,7 +118,11 @@ async def test_rows_only_inside_active_period(emu_client: Any) -> None:
 
 
 async def test_metrics_are_strings_and_ctr_is_percent(emu_client: Any) -> None:
-    """Every metric is a JSON string; ctr is clicks/impressions*100; purchases overlap."""
+    """Every metric is a JSON string; ctr is clicks/impressions*100; purchase types overlap.
+
+    "Purchases" (omni_purchase, purchase) = website purchases (the pixel type and its
+    synonyms, all equal) + purchases on Meta; values split the same way.
+    """
     _, client = emu_client
     rows = await client.insights(fields=FULL, limit="200")
     money_re = re.compile(r"^\d+\.\d{2}$")
@@ -129,11 +136,19 @@ async def test_metrics_are_strings_and_ctr_is_percent(emu_client: Any) -> None:
         acts = {a["action_type"]: a["value"] for a in r.get("actions", [])}
         assert all(isinstance(v, str) for v in acts.values())
         if "purchase" in acts:
-            assert acts["purchase"] == acts["offsite_conversion.fb_pixel_purchase"]
-            assert int(acts["omni_purchase"]) >= int(acts["purchase"])
             values = {a["action_type"]: a["value"] for a in r["action_values"]}
+            assert acts["purchase"] == acts["omni_purchase"]
+            web = {acts.get(t, "0") for t in WEB_PURCHASE_TYPES}
+            assert len(web) == 1
+            on_meta = int(acts.get("onsite_conversion.purchase", "0"))
+            assert int(web.pop()) + on_meta == int(acts["omni_purchase"])
             assert money_re.match(values["omni_purchase"])
-    assert any("purchase" in {a["action_type"] for a in r.get("actions", [])} for r in rows)
+            web_v = {values.get(t, "0.00") for t in WEB_PURCHASE_TYPES}
+            assert len(web_v) == 1
+            on_meta_v = Decimal(values.get("onsite_conversion.purchase", "0"))
+            assert Decimal(web_v.pop()) + on_meta_v == Decimal(values["omni_purchase"])
+    acts_seen = {a["action_type"] for r in rows for a in r.get("actions", [])}
+    assert {"purchase", "onsite_conversion.purchase", *WEB_PURCHASE_TYPES} <= acts_seen
 
 
 async def test_only_requested_fields_are_returned(emu_client: Any) -> None:
@@ -155,23 +170,27 @@ async def test_higher_levels_are_exact_sums_of_ad_rows(
     fields = "campaign_id,adset_id,impressions,clicks,spend,actions"
     ads = await client.insights(fields=fields, limit="1000")
     upper = await client.insights(fields=fields, level=level, limit="1000")
-    sums: dict[tuple[str, str | None], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0), 0])
+    sums: dict[tuple[str, str | None], list[Any]] = defaultdict(
+        lambda: [0, 0, Decimal(0), 0, 0])
     for r in ads:
         s = sums[(r["date_start"], r[key] if key else None)]
         s[0] += int(r["impressions"])
         s[1] += int(r["clicks"])
         s[2] += Decimal(r["spend"])
         s[3] += sum(int(a["value"]) for a in r.get("actions", []) if a["action_type"] == "purchase")
+        s[4] += sum(int(a["value"]) for a in r.get("actions", [])
+                    if a["action_type"] == "offsite_conversion.fb_pixel_purchase")
     assert len(upper) == len(sums) == emu.expected_rows(ACCT, "2024-02-27", "2024-03-03", level)
     for r in upper:
-        purchases = sum(
-            int(a["value"]) for a in r.get("actions", []) if a["action_type"] == "purchase"
-        )
-        got = [int(r["impressions"]), int(r["clicks"]), Decimal(r["spend"]), purchases]
+        acts = {a["action_type"]: int(a["value"]) for a in r.get("actions", [])}
+        got = [int(r["impressions"]), int(r["clicks"]), Decimal(r["spend"]),
+               acts.get("purchase", 0), acts.get("offsite_conversion.fb_pixel_purchase", 0)]
         assert got == sums[(r["date_start"], r[key] if key else None)]
     totals = emu.expected_totals(ACCT, "2024-02-27", "2024-03-03")
     assert totals["impressions"] == sum(int(r["impressions"]) for r in ads)
     assert Decimal(str(totals["spend"])) == sum(Decimal(r["spend"]) for r in ads)
+    assert totals["website_purchases"] == sum(s[4] for s in sums.values())
+    assert totals["purchases"] == sum(s[3] for s in sums.values()) > totals["website_purchases"]
 
 
 @pytest.mark.parametrize("increment,buckets", [("7", 3), ("all_days", 1)])
@@ -548,3 +567,36 @@ async def test_token_in_an_oauth_header_keeps_it_out_of_next_links(emu_client: A
     async with client.session.get(url, params=params,
                                   headers={"Authorization": "Basic s3cret"}) as resp:
         assert resp.status == 400 and (await resp.json())["error"]["code"] == 190
+
+
+async def test_attribution_setting_is_each_ad_sets_own(emu_client: Any) -> None:
+    """attribution_setting is the ad set's setting on ad rows, "mixed" above mixed ad sets."""
+    emu, client = emu_client
+    fields = "ad_id,adset_id,attribution_setting"
+    ads = await client.insights(fields=fields, limit="1000")
+    data = emu.data(ACCT)
+    by_id = {s.id: s for s in data.adsets}
+    assert ads and {r["attribution_setting"] for r in ads} > {"7d_click_1d_view"}
+    for r in ads:
+        setting = ATTRIBUTION_SETTINGS[by_id[r["adset_id"]].index % len(ATTRIBUTION_SETTINGS)]
+        assert r["attribution_setting"] == setting
+    [acct] = await client.insights(fields="attribution_setting", level="account",
+                                   time_increment="all_days")
+    assert acct["attribution_setting"] == "mixed"
+    plain = await client.insights(fields="ad_id", limit="5")
+    assert all("attribution_setting" not in r for r in plain)
+
+
+def test_young_days_show_part_of_their_purchases() -> None:
+    """With as_of set, a day younger than 28 days reports fewer purchases, growing with age."""
+    data = FacebookEmulator().data(ACCT)
+    day = dt.date(2024, 3, 1).toordinal()
+    settled = data.sum_days(range(len(data.ads)), day, day)
+    seen = []
+    for age in (0, 7, 27, 28, 40):
+        data.as_of = day + age
+        seen.append(data.sum_days(range(len(data.ads)), day, day))
+    purchases = [m[5] for m in seen]
+    assert purchases == sorted(purchases) and purchases[0] < purchases[-1] == settled[5]
+    assert seen[3] == seen[4] == settled  # settled from day 28 on
+    assert all(m[0] == settled[0] and m[2] == settled[2] for m in seen)  # delivery is final

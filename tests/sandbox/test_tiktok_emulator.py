@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from within_daemon.sandbox.tiktok import TikTokEmulator
-from within_daemon.sandbox.tiktok_data import TikTokAdvertiser
+from within_daemon.sandbox.tiktok_data import ATTRIBUTION, TikTokAdvertiser
 
 ADV = "7100000000000000001"
 BERLIN = "7100000000000000002"
@@ -120,6 +120,35 @@ async def test_advertiser_rows_are_sums_of_ad_rows(tt: tuple[TikTokEmulator, Cli
     totals = emu.expected_totals(ADV, "2024-03-01", "2024-03-03")
     assert sum(int(r["metrics"]["clicks"]) for r in ads) == totals["clicks"]
     assert sum(round(float(r["metrics"]["spend"]) * 100) for r in ads) == totals["spend_cents"]
+
+
+async def test_purchase_value_and_roas(tt: tuple[TikTokEmulator, Client]) -> None:
+    """total_complete_payment_rate is the purchase VALUE; complete_payment_roas = value/spend."""
+    emu, c = tt
+    mets = '["spend", "complete_payment", "total_complete_payment_rate", "complete_payment_roas"]'
+    ads = await c.all_rows(filtering=ALL, metrics=mets)
+    cents = 0
+    for r in ads:
+        m = r["metrics"]
+        value, spend = float(m["total_complete_payment_rate"]), float(m["spend"])
+        cents += round(value * 100)
+        assert int(m["complete_payment"]) > 0 or value == 0
+        if spend:
+            assert float(m["complete_payment_roas"]) == pytest.approx(value / spend, abs=0.006)
+    totals = emu.expected_totals(ADV, "2024-03-01", "2024-03-03")
+    assert cents == totals["revenue_cents"] > 0
+
+
+async def test_adgroups_carry_attribution_windows(tt: tuple[TikTokEmulator, Client]) -> None:
+    """/adgroup/get/ lists every ad group with its click and view attribution windows."""
+    emu, c = tt
+    body = await c.get("/adgroup/get/", advertiser_id=ADV, page_size="100")
+    groups = body["data"]["list"]
+    data = emu.data(ADV)
+    assert [g["adgroup_id"] for g in groups] == [g[0] for g in data.adgroups]
+    assert {(g["click_attribution_window"], g["view_attribution_window"]) for g in groups} == \
+        set(ATTRIBUTION[: len(groups)])
+    assert body["data"]["page_info"]["total_number"] == len(data.adgroups)
 
 
 async def test_expected_counts_match_delivering_rows(tt: tuple[TikTokEmulator, Client]) -> None:

@@ -27,6 +27,7 @@ from within_daemon.errors import (
 )
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.amazon import AmazonEmulator
+from within_daemon.sandbox.amazon_data import AmazonProfile
 from within_daemon.schema import AD_DATA_SCHEMA
 from within_daemon.sources.amazon import POLL_AUTH_RETRIES, AmazonAdsConnector
 from within_daemon.sources.amazon_errors import (
@@ -48,6 +49,8 @@ US, CA = "3000000001", "3000000002"
 FAST: dict[str, Any] = {
     "poll_interval_seconds": 0.01, "backoff_base_seconds": 0.01, "throttle_pause_seconds": 0.01,
     "breaker_reset_seconds": 0.2, "max_retries": 2, "stall_seconds": 5.0,
+    # Sponsored Products report mechanics; SB/SD: tests/integration/test_amazon_windows.py
+    "ad_products": ("sp",),
 }
 
 
@@ -435,3 +438,26 @@ async def test_account_rows_and_counts(emu: AmazonEmulator) -> None:
     assert all((r["campaign_count"], r["ad_count"]) == counts[r["date"]] for r in recs)
     assert all(1 <= r["campaign_count"] <= 3 and 1 <= r["ad_count"] <= 12 for r in recs)
     assert daily_totals([{"date": "d", "cost": "x", "clicks": 1}], "7d")[0]["cost"] == "x"
+
+
+async def test_sb_ads_list_refused_leaves_headlines_out_not_the_rows(emu: AmazonEmulator) -> None:
+    """A refused /sb/v4/ads/list (no SB access) yields no creatives; ad rows still come."""
+    emu.set_fault(US, "bad_request", path="sb_ads")
+    async with connector(emu, ad_products=("sp", "sb", "sd")) as conn:
+        with anyio.fail_after(10):
+            ads = [p async for p in conn.iter_ads()]
+            rows = await ad_rows(conn)
+    assert ads == []
+    assert len(rows) == emu.expected_rows(US, *RANGE, "all_ads")
+
+
+async def test_sb_ads_list_pages_with_next_token() -> None:
+    """iter_ads follows nextToken (120 SB ads, 100 a page), keying each ad by its adId."""
+    many = AmazonEmulator(profiles=[AmazonProfile(US, "Many brands (sandbox)",
+                                                  sb_campaigns=60)])
+    async with many.serve(), connector(many, ad_products=("sp", "sb")) as conn:
+        with anyio.fail_after(10):
+            ads = [a async for p in conn.iter_ads() for a in p]
+    want = [str(a.id) for a in many.data(US).other_ads["sb"]]
+    assert len(want) == 120
+    assert [a["id"] for a in ads] == want and all(a["creative"]["headline"] for a in ads)

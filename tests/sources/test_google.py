@@ -135,9 +135,14 @@ async def test_account_info_and_manager_headers(gemu: GoogleAdsEmulator) -> None
         with anyio.fail_after(10):
             info = await conn.get_account_info()
     assert info == {"account_id": MANAGED, "name": "Harbor Roasters (sandbox)",
-                    "currency": "EUR", "timezone_name": "Europe/Berlin"}
-    [call] = api_calls(gemu, MANAGED)
-    assert call.query["login-customer-id"] == MANAGER and call.query["developer-token"] == DEV
+                    "currency": "EUR", "timezone_name": "Europe/Berlin",
+                    # the primary action's click window (a secondary 90-day one is ignored)
+                    "attribution_window": "30d_click", "conversion_window_days": 30}
+    calls = api_calls(gemu, MANAGED)
+    assert len(calls) == 2  # the customer row and its conversion windows
+    for call in calls:
+        assert call.query["login-customer-id"] == MANAGER
+        assert call.query["developer-token"] == DEV
 
 
 async def test_ads_carry_text_and_active_counts_match(gemu: GoogleAdsEmulator) -> None:
@@ -187,7 +192,9 @@ async def test_token_is_cached_across_requests(gemu: GoogleAdsEmulator) -> None:
         await rows_of(conn)
         with anyio.fail_after(10):
             await conn.get_account_info()
-    assert gemu.refreshes == 1 and len(api_calls(gemu)) == 5  # 2 x (ads, PMax) + info
+    # two row pulls (ads and PMax each), then the account info: the customer and its
+    # conversion windows
+    assert gemu.refreshes == 1 and len(api_calls(gemu)) == 6
 
 
 async def test_expired_token_is_refreshed_once(gemu: GoogleAdsEmulator) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from within_daemon.schema import ACCOUNT_FIELDS, AD_FIELDS
+from within_daemon.schema import ACCOUNT_FIELDS, AD_EXTRA_FIELDS, AD_FIELDS
 from within_daemon.transforms import (
     CrossPlatformNormalizer,
     DataNormalizer,
@@ -72,7 +72,7 @@ def purchases(n: str = "3", value: str = "120.5") -> dict[str, Any]:
 def test_fixture_row_normalizes() -> None:
     """The §1.9 fixture row: strings become numbers, ctr is the fraction 9/185, not percent."""
     rec = one(row())
-    assert tuple(rec) == AD_FIELDS
+    assert tuple(rec) == (*AD_FIELDS, *AD_EXTRA_FIELDS)
     assert rec["impressions"] == 185 and type(rec["impressions"]) is int
     assert rec["clicks"] == 9 and type(rec["clicks"]) is int
     assert rec["spend"] == 14.35 and type(rec["spend"]) is float
@@ -115,6 +115,67 @@ def test_overlapping_types_refused_at_construction() -> None:
                                                 "offsite_conversion.fb_pixel_purchase"))
     with pytest.raises(ValueError, match="non-empty"):
         DataNormalizer(conversion_action_types=())
+
+
+WEB_SYNONYMS = ("offsite_conversion.fb_pixel_purchase", "onsite_web_purchase",
+                "web_in_store_purchase", "web_app_in_store_purchase")
+
+
+def ui_row() -> dict[str, Any]:
+    """Graph's purchase types for 5 purchases: 4 on the website, 1 on Meta."""
+    counts = [*((t, 4) for t in WEB_SYNONYMS), ("onsite_conversion.purchase", 1),
+              ("purchase", 5), ("omni_purchase", 5)]
+    return row(actions=[{"action_type": t, "value": str(n)} for t, n in counts],
+               action_values=[{"action_type": t, "value": f"{n * 10}.0"} for t, n in counts],
+               inline_link_clicks="7", attribution_setting="7d_click_1d_view")
+
+
+def test_default_is_the_purchases_column() -> None:
+    """By default conversions/revenue are Ads Manager's "Purchases" (omni_purchase): 5, not 4."""
+    rec = one(ui_row())
+    assert (rec["conversions"], rec["revenue"]) == (5, 50.0)
+    [acct] = DataNormalizer().normalize_account_data([ui_row()], "facebook")
+    assert (acct["daily_conversions"], acct["daily_revenue"]) == (5, 50.0)
+
+
+def test_website_synonyms_count_once() -> None:
+    """The pixel purchase and its synonyms report the same 4 events: counted 4 times, never 16."""
+    rec = one(ui_row(), DataNormalizer(
+        conversion_action_types=("offsite_conversion.fb_pixel_purchase",)))
+    assert (rec["conversions"], rec["revenue"]) == (4, 40.0)
+    # A row that lacks the configured name but carries a synonym still counts, once.
+    r = ui_row()
+    r["actions"] = [a for a in r["actions"] if a["action_type"] != "omni_purchase"]
+    assert one(r)["conversions"] == 5
+
+
+@pytest.mark.parametrize("types", [
+    ("offsite_conversion.fb_pixel_purchase", "onsite_web_purchase"),
+    ("offsite_conversion.fb_pixel_purchase", "web_app_in_store_purchase"),
+    ("purchase", "omni_purchase"),
+    ("omni_purchase", "onsite_conversion.purchase"),
+])
+def test_synonyms_and_aggregates_refused(types: tuple[str, ...]) -> None:
+    """Two names of one synonym group, or a total with a part, would double count: refused."""
+    with pytest.raises(ValueError, match="double count"):
+        DataNormalizer(conversion_action_types=types)
+
+
+def test_disjoint_parts_add_up() -> None:
+    """Website and on-Meta purchases are different events: configured together they add."""
+    n = DataNormalizer(conversion_action_types=("offsite_conversion.fb_pixel_purchase",
+                                                "onsite_conversion.purchase"))
+    assert one(ui_row(), n)["conversions"] == 5
+
+
+def test_link_clicks_and_attribution_setting_kept() -> None:
+    """inline_link_clicks -> link_clicks; attribution_setting -> attribution_window."""
+    rec = one(ui_row())
+    assert (rec["link_clicks"], rec["clicks"]) == (7, 9)
+    assert rec["attribution_window"] == "7d_click_1d_view"
+    assert one(row())["link_clicks"] is None and one(row())["attribution_window"] is None
+    bad = one(row(inline_link_clicks="-2"))
+    assert [e["field"] for e in DataValidator().validate(bad)["errors"]] == ["link_clicks"]
 
 
 def test_disjoint_types_summed_and_revenue_types_separate() -> None:
@@ -235,17 +296,17 @@ def test_unparsable_numbers_kept_raw_and_rejected() -> None:
 def test_bad_action_values_and_junk_rows_do_not_raise() -> None:
     """Garbage inside actions or a non-dict row becomes a rejectable record, not an exception."""
     recs = DataNormalizer().normalize_ad_data(
-        [row(actions=[{"action_type": "offsite_conversion.fb_pixel_purchase", "value": "x"}]),
+        [row(actions=[{"action_type": "omni_purchase", "value": "x"}]),
          row(actions="oops"), "not a row", row(quality_ranking=["odd"])],
         "facebook",
     )
     assert len(recs) == 4  # one record per row, in order: validator indexes point at raw rows
     assert recs[0]["conversions"] == "x" and recs[0]["cpa"] is None
     assert recs[1]["conversions"] == "oops"
-    assert recs[2]["ad_id"] is None and tuple(recs[2]) == AD_FIELDS
+    assert recs[2]["ad_id"] is None and tuple(recs[2]) == (*AD_FIELDS, *AD_EXTRA_FIELDS)
     assert recs[3]["quality_score"] is None
     [bad] = DataNormalizer().normalize_ad_data([row(action_values=[
-        {"action_type": "offsite_conversion.fb_pixel_purchase", "value": "12,50"}])], "facebook")
+        {"action_type": "omni_purchase", "value": "12,50"}])], "facebook")
     assert bad["revenue"] == "12,50" and bad["roas"] is None
     assert [e["field"] for e in DataValidator().validate(bad)["errors"]] == ["revenue"]
     assert DataValidator().validate(recs)["valid"] is False

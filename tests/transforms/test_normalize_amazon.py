@@ -38,9 +38,9 @@ def norm(data: list[Any], account: dict[str, Any] | None = ACCOUNT) -> list[dict
 
 
 def test_sample_rows_map_to_every_ad_field() -> None:
-    """Each sample row becomes one record with exactly AD_FIELDS, ids as strings."""
+    """Each sample row becomes one record with AD_FIELDS + its window, ids as strings."""
     first, second = norm(rows())
-    assert list(first) == list(AD_FIELDS)
+    assert list(first) == [*AD_FIELDS, "attribution_window", "link_clicks"]
     assert first["ad_id"] == "301234567890123" and second["ad_id"] is None
     assert first["campaign_id"] == "158410630682987" and first["ad_group_id"] == "72320882861500"
     assert (first["account_id"], first["platform"], first["date"]) == (
@@ -112,3 +112,17 @@ def test_account_rows_use_counts_and_account_fields() -> None:
     assert (second["campaign_count"], second["ad_count"]) == (2, None)
     errors = DataValidator().validate(recs, ACCOUNT_DATA_SCHEMA)["errors"]
     assert [(e["index"], e["field"]) for e in errors] == [(1, "daily_spend")]
+
+
+def test_brands_and_display_rows_use_their_bare_14_day_columns() -> None:
+    """An SB/SD row's bare purchases/sales count (window 14d); an SB ad gets its headline."""
+    row = {"date": "2024-03-01", "campaignId": 1, "adGroupId": 2, "adId": 3,
+           "impressions": 100, "clicks": 4, "cost": 2.5, "purchases": 2, "sales": 40.0}
+    sb_ad = {"id": "3", "creative": {"headline": "Trail gear that lasts"},
+             "landingPage": {"url": "https://www.amazon.com/stores/page/3"}}
+    [rec] = DataNormalizer().normalize_ad_data([row], "amazon", ads={"3": sb_ad},
+                                               account={"account_id": "9",
+                                                        "attribution_window": "7d"})
+    assert (rec["conversions"], rec["revenue"], rec["attribution_window"]) == (2, 40.0, "14d")
+    assert rec["headline"] == "Trail gear that lasts"
+    assert rec["landing_page_url"] == "https://www.amazon.com/stores/page/3"

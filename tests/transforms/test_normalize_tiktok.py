@@ -10,6 +10,10 @@ import pytest
 from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_DATA_SCHEMA, AD_FIELDS
 from within_daemon.transforms import DataNormalizer, DataValidator
 from within_daemon.transforms import normalize_tiktok as _registers  # noqa: F401
+from within_daemon.transforms.normalize_tiktok import attribution_window
+
+#: TikTok records add the extra columns (their ad group's attribution window; no link clicks).
+TT_FIELDS = [*AD_FIELDS, "attribution_window", "link_clicks"]
 
 # §4.5 "Report page" (v1.3, Airbyte fixture values), verbatim row.
 V13_ROW: dict[str, Any] = {
@@ -46,7 +50,7 @@ def daily(row: dict[str, Any], day: str = "2024-01-01 00:00:00") -> dict[str, An
 def test_v13_example_row() -> None:
     """The v1.3 example (as a daily row) maps to typed values; ctr is a fraction, not %."""
     [rec] = norm([daily(V13_ROW)], account=ACCOUNT)
-    assert list(rec) == list(AD_FIELDS)
+    assert list(rec) == TT_FIELDS
     assert rec["ad_id"] == "11111111" and rec["platform"] == "tiktok"
     assert (rec["impressions"], rec["clicks"], rec["spend"]) == (5830, 69, 20.0)
     assert rec["ctr"] == pytest.approx(69 / 5830)
@@ -131,7 +135,7 @@ def test_one_record_per_row_in_order_even_for_junk() -> None:
     recs = norm([daily(V12_ROW), "junk", {"dimensions": None}], account=ACCOUNT)
     assert len(recs) == 3 and recs[0]["ad_id"] == "1678604629756978"
     assert recs[1]["ad_id"] is None and recs[2]["date"] is None
-    assert all(list(r) == list(AD_FIELDS) for r in recs)
+    assert all(list(r) == TT_FIELDS for r in recs)
 
 
 def test_account_rows_with_counts() -> None:
@@ -156,3 +160,18 @@ def test_account_rows_with_counts() -> None:
     assert DataValidator().split([a, b], ACCOUNT_DATA_SCHEMA)[1] == []
     [c] = n.normalize_account_data(rows[:1], "tiktok", account={})
     assert (c["account_id"], c["campaign_count"]) == ("872746382648", None)
+
+
+@pytest.mark.parametrize("ad,want", [
+    ({"click_attribution_window": "SEVEN_DAYS", "view_attribution_window": "ONE_DAY"},
+     "7d_click_1d_view"),
+    ({"click_attribution_window": "ONE_DAY", "view_attribution_window": "OFF"}, "1d_click"),
+    ({"click_attribution_window": "TWENTY_EIGHT_DAYS",
+      "engaged_view_attribution_window": "SEVEN_DAYS", "view_attribution_window": "ONE_DAY"},
+     "28d_click_7d_engaged_view_1d_view"),
+    ({}, None),
+    ({"click_attribution_window": "NEW_ENUM"}, None),
+])
+def test_attribution_window_spelled_from_ad_group(ad: dict[str, Any], want: str | None) -> None:
+    """An ad group's window enums become 7d_click_1d_view; OFF and unknown parts drop out."""
+    assert attribution_window(ad) == want

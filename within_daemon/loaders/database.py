@@ -362,6 +362,13 @@ class DatabaseLoader:
             done.update(str(r[0]) for r in rows)
         return done
 
+    async def last_pulls(self, *, platform: str, account_id: str, kind: str,
+                         since: str, until: str) -> dict[str, str]:
+        """Day -> ``completed_at`` of its last pull (by any task), for complete days in range."""
+        rows = await self._fetchall(self._sql["last_pulls"],
+                                    [platform, account_id, kind, since, until])
+        return {str(r[0]): str(r[1]) for r in rows}
+
     # -- runs -------------------------------------------------------------------------
 
     async def start_run(self, *, task: str, pipeline: str | None = None,

@@ -20,33 +20,54 @@ from within_daemon.redaction import redact
 from .sqlite_schema import FACT_TABLES
 
 _GETTERS = {k: itemgetter(*t.fields) for k, t in FACT_TABLES.items()}
+_FULL_GETTERS = {k: itemgetter(*t.fields, *t.extras) for k, t in FACT_TABLES.items()}
 
 
 def fact_rows(kind: str, records: Sequence[dict[str, Any]], run_id: str, fetched_at: str,
               loaded_at: str, context: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-    """Bind tuples for ``upsert[kind]``; a record must have exactly the table's fields.
+    """Bind tuples for ``upsert[kind]``: a record has the table's fields, and may have extras.
 
-    ``context`` gives the batch-wide ``extras`` columns (missing ones are NULL).
+    ``extras`` columns come from the record when it has them, else from ``context`` (the
+    batch-wide value), else NULL.
     """
     table = FACT_TABLES.get(kind)
     if table is None:
         raise LoaderError(f"unknown record kind {kind!r} (expected 'ad' or 'account')")
-    get, n = _GETTERS[kind], len(table.fields)
-    extra = tuple((context or {}).get(e) for e in table.extras)
+    get, full, n = _GETTERS[kind], _FULL_GETTERS[kind], len(table.fields)
+    names, ne = table.extras, len(table.extras)
+    ctx = context or {}
+    extra = tuple(ctx.get(e) for e in names)
+    fill = any(x is not None for x in extra)
+    allowed = set(names)
+    prov = (run_id, fetched_at, loaded_at)
+
+    def bind(r: dict[str, Any]) -> tuple[Any, ...]:
+        # Fast paths by key count: the seed fields only, or every extra too.
+        k = len(r)
+        if k == n:
+            return (*get(r), *extra, *prov)
+        if k == n + ne:
+            vals = full(r)
+            if fill and None in vals[n:]:
+                vals = (*vals[:n], *(x if v is None else v
+                                     for v, x in zip(vals[n:], extra, strict=True)))
+            return (*vals, *prov)
+        if not set(r).difference(table.fields) <= allowed:
+            raise KeyError("stray key")
+        return (*get(r), *(x if (v := r.get(e)) is None else v
+                           for e, x in zip(names, extra, strict=True)), *prov)
+
     try:
-        rows = [(*get(r), *extra, run_id, fetched_at, loaded_at) for r in records]
-    except (KeyError, TypeError):
-        rows = []
-    # Every field present plus the same length means exactly the field set: a stray key would
-    # otherwise be dropped without a word.
-    if len(rows) == len(records) and all(len(r) == n for r in records):
-        return rows
+        return [bind(r) for r in records]
+    except (KeyError, TypeError, AttributeError):
+        pass
     want = set(table.fields)
     for i, r in enumerate(records):
         keys = set(r) if isinstance(r, dict) else set()
-        if keys != want:
+        if not want <= keys or not keys - want <= allowed:
             raise LoaderError(f"{kind} record {i} has the wrong keys: "
-                              f"missing {sorted(want - keys)}, extra {sorted(keys - want)}")
+                              f"missing {sorted(want - keys)}, "
+                              f"extra {sorted(keys - want - allowed)}")
     raise LoaderError(f"{kind} records could not be read")
 
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from within_daemon.schema import ACCOUNT_FIELDS, ACCOUNT_KEY, AD_FIELDS, AD_KEY
+from within_daemon.schema import (
+    ACCOUNT_FIELDS,
+    ACCOUNT_KEY,
+    AD_EXTRA_FIELDS,
+    AD_FIELDS,
+    AD_KEY,
+)
 
 #: Columns every fact row carries besides its record fields: which run wrote it, when the
 #: source served it and when it was committed.
@@ -22,7 +28,7 @@ PROVENANCE: tuple[str, ...] = ("run_id", "fetched_at", "loaded_at")
 
 #: Numeric columns; everything else in the record lists is TEXT (dates as ISO strings).
 INTEGER_COLUMNS: frozenset[str] = frozenset({
-    "impressions", "clicks",
+    "impressions", "clicks", "link_clicks",
     "daily_impressions", "daily_clicks", "campaign_count", "ad_count",
 })
 #: Conversions are REAL since migration 9: attribution credits fractions of a conversion
@@ -82,7 +88,8 @@ class FactTable:
     name: str
     fields: tuple[str, ...]
     key: tuple[str, ...]
-    #: Columns set per batch rather than per record (added by later migrations).
+    #: Columns added by later migrations: a record may carry them, otherwise the batch's
+    #: context gives the value (or NULL).
     extras: tuple[str, ...] = ()
 
     @property
@@ -103,8 +110,9 @@ class FactTable:
 
 
 #: ``attribution_window``: the conversion window the platform counted with (Amazon's
-#: 1d/7d/14d/30d setting), so rows pulled under different settings stay distinguishable.
-AD_TABLE = FactTable("ad", "ad_data", AD_FIELDS, AD_KEY, extras=("attribution_window",))
+#: 1d/7d/14d/30d setting), so rows pulled under different settings stay distinguishable;
+#: ``link_clicks`` (migration 13). See ``schema.AD_EXTRA_FIELDS``.
+AD_TABLE = FactTable("ad", "ad_data", AD_FIELDS, AD_KEY, extras=AD_EXTRA_FIELDS)
 ACCOUNT_TABLE = FactTable("account", "account_data", ACCOUNT_FIELDS, ACCOUNT_KEY)
 FACT_TABLES: dict[str, FactTable] = {t.kind: t for t in (AD_TABLE, ACCOUNT_TABLE)}
 
@@ -130,7 +138,7 @@ def column_type(column: str) -> str:
 
 def _check_type_lists() -> None:
     # A renamed field in schema.py would otherwise silently become a TEXT column.
-    known = set(AD_FIELDS) | set(ACCOUNT_FIELDS)
+    known = set(AD_FIELDS) | set(AD_EXTRA_FIELDS) | set(ACCOUNT_FIELDS)
     stray = sorted((INTEGER_COLUMNS | REAL_COLUMNS) - known)
     if stray:
         raise RuntimeError(f"numeric column(s) not in schema field lists: {stray}")
@@ -299,6 +307,9 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         Migration(9, "conversions as real numbers (fractional attribution)", migration_9(d)),
         Migration(10, "image fetch failures", tuple(image_failures_ddl(d))),
         Migration(12, "audience level: ad, or ad group (Google)", tuple(audience_level_ddl())),
+        Migration(13, "link clicks of ad rows", (
+            "ALTER TABLE ad_data ADD COLUMN link_clicks INTEGER",
+        )),
     )
 
 
@@ -376,6 +387,12 @@ _TEMPLATES: dict[str, str] = {
     "completed_days": (
         "SELECT day FROM ledger WHERE platform = ? AND account_id = ? AND kind = ?"
         " AND status = 'complete' AND day IN ({days})"
+    ),
+    # The last pull of each complete day of an account, by any task or backfill
+    # (settling, pipelines/settling).
+    "last_pulls": (
+        "SELECT day, MAX(completed_at) FROM ledger WHERE platform = ? AND account_id = ?"
+        " AND kind = ? AND status = 'complete' AND day >= ? AND day <= ? GROUP BY day"
     ),
     # Optional filters appended to completed_days, parameters in this order.
     "and_task": " AND task = ?",

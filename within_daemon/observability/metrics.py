@@ -109,6 +109,17 @@ class Metrics:
             "Account-days re-pulled although already complete (lookback restatements).",
             ["platform", "pipeline"], registry=r,
         )
+        self.days_unsettled = Gauge(
+            "within_ledger_days_unsettled",
+            "Complete days the platform may still change (last pull before the settle "
+            "horizon), per task, after its last run.",
+            ["task", "platform"], registry=r,
+        )
+        self.days_settling = Counter(
+            "within_ledger_days_settling_total",
+            "Older days pulled again by the settling schedule (beyond the lookback).",
+            ["platform", "pipeline"], registry=r,
+        )
         self.ledger_completeness = Gauge(
             "within_ledger_completeness_ratio",
             "Share of the days the last run of a task asked for that it completed (0..1).",

@@ -38,6 +38,7 @@ from .analytics import AccountDays, after_task
 from .enrich_actor import EnrichActor, image_fetcher
 from .loader_actor import LoaderActor, RunTracker
 from .messages import Kind, RunRef, SourceDone, SourceMsg
+from .settling import SettlePlan, account_plan
 from .source_actor import AccountStop, SourceActor
 from .transform_actor import TransformActor
 
@@ -59,6 +60,8 @@ class AccountResult(msgspec.Struct):
     days_skipped: int = 0
     days_completed: int = 0
     days_restated: int = 0
+    #: Older days pulled again by the settling schedule (pipelines/settling.py).
+    days_settling: int = 0
     #: Days of this run that are over in the account's time zone (the others can't finish).
     days_final: int = 0
     error: str | None = None
@@ -249,6 +252,10 @@ class Engine:
             connectors={actor.ref.account_id: conn for actor, conn, _ in actors}, mode=mode)
         if task.destination == "feature_store" and self.last_postprocess.get("error"):
             _features_missing(results, str(self.last_postprocess["error"]))
+        if mode == "task":
+            unsettled = sum([(await self._settle(kind, acc, [], today)).unsettled
+                             for acc in accounts])
+            self.metrics.days_unsettled.labels(task.name, task.platform).set(unsettled)
         status = _overall([r.status for r in results])
         wanted = sum(r.days_final for r in results)
         if wanted:
@@ -356,9 +363,18 @@ class Engine:
                 task=task_name, platform=acc.platform, account_id=acc.account_id, kind=kind,
                 days=days, run_id=resume)
         todo = [d for d in days if d not in skip]
+        if mode == "task":
+            extra = [d for d in (await self._settle(kind, acc, days, today)).extra
+                     if d not in skip]
+            res.days_settling = len(extra)
+            if extra:
+                self.metrics.days_settling.labels(acc.platform, task.pipeline).inc(len(extra))
+                todo = sorted({*todo, *extra})
+                use_async = use_async or len(todo) > self.loaded.config.platforms.get(
+                    acc.platform).async_after_days
         self.stopped_accounts.discard((acc.platform, acc.account_id))  # ours again
-        res.days_skipped = len(days) - len(todo)
-        res.days_restated = len(already & set(todo))
+        res.days_skipped = len(days) - len(set(todo) & set(days))
+        res.days_restated = len(already & set(todo)) + res.days_settling
         if res.days_restated:
             self.metrics.days_restated.labels(acc.platform, task.pipeline).inc(res.days_restated)
         if not todo:
@@ -385,6 +401,13 @@ class Engine:
             backfill=mode == "backfill",
         )
         return res, actor
+
+    async def _settle(self, kind: Kind, acc: AccountConfig, days: list[str],
+                      today: date) -> SettlePlan:
+        cached = self.connectors.get((acc.platform, acc.account_id))
+        return await account_plan(self.db, self.loaded.config.platforms.get(acc.platform),
+                                  cached[2] if cached else None, kind, acc, days, today,
+                                  self.tz)
 
     def stop_account(self, platform: str, account_id: str) -> None:
         """Stop pulling one account at its next page (its run ends 'interrupted')."""

@@ -54,7 +54,7 @@ FAULT_KINDS = (
     "report_failed", "report_stall", "gzip_bomb", "truncated", "url_expired", "slow",
     "poll_unauthorized",
 )
-PATH_KINDS = ("token", "profiles", "create", "status", "download")
+PATH_KINDS = ("token", "profiles", "create", "status", "download", "sb_ads")
 CLIENT_ID = "amzn1.application-oa2-client.sandbox0001"
 CLIENT_SECRET = "sandbox-client-secret"
 _REPORT = re.compile(r"^/reporting/reports/([0-9a-fA-F-]{36})/?$")
@@ -152,8 +152,16 @@ class AmazonEmulator(PlatformEmulator):
 
     def expected_rows(self, profile_id: str, since: str, until: str,
                       report: str = "spAdvertisedProduct") -> int:
-        """Rows a complete DAILY pull of ``since..until`` returns (ads, or campaigns)."""
-        level = "ad" if report == "spAdvertisedProduct" else "campaign"
+        """Rows a complete DAILY pull of ``since..until`` returns (ads, or campaigns).
+
+        ``report="all_ads"``: the SP, SB and SD ad reports together.
+        """
+        if report == "all_ads":
+            return sum(self.expected_rows(profile_id, since, until, r)
+                       for r in ("spAdvertisedProduct", "sbAds", "sdAdvertisedProduct"))
+        level = {"spAdvertisedProduct": "ad", "sbAds": "sbAd", "sdAdvertisedProduct": "sdAd",
+                 "sbCampaigns": "sbCampaign", "sdCampaigns": "sdCampaign"}.get(report,
+                                                                               "campaign")
         lo, hi = dt.date.fromisoformat(since).toordinal(), dt.date.fromisoformat(until).toordinal()
         return sum(1 for _ in self.data(profile_id).rows(level, lo, hi, ["impressions"], True))
 
@@ -162,6 +170,12 @@ class AmazonEmulator(PlatformEmulator):
         """Sums over the range: impressions, clicks, spend (2 dp) and the window's sales."""
         lo, hi = dt.date.fromisoformat(since).toordinal(), dt.date.fromisoformat(until).toordinal()
         return self.data(profile_id).totals(lo, hi, window)
+
+    def console_totals(self, profile_id: str, since: str, until: str,
+                       window: str = "7d") -> dict[str, Any]:
+        """The console's account totals: Sponsored Products (``window``), Brands, Display."""
+        lo, hi = dt.date.fromisoformat(since).toordinal(), dt.date.fromisoformat(until).toordinal()
+        return self.data(profile_id).console_totals(lo, hi, window)
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -209,11 +223,35 @@ class AmazonEmulator(PlatformEmulator):
             seen.update(kind="status", account=scope)
             await self._api_checks(request, "status", scope)
             return self._json(200, self._status(m.group(1), scope))
+        if path == "/sb/v4/ads/list" and method == "POST":
+            seen.update(kind="sb_ads", account=scope)
+            await self._api_checks(request, "sb_ads", scope)
+            return self._json(200, await self._sb_ads(request, scope))
         if (m := _DOWNLOAD.match(path)) and method == "GET":
             report = self.reports.get(m.group(1))
             seen.update(kind="download", account=report.profile_id if report else "")
             return await self._download(request, report)
         raise api_error(404, "NOT_FOUND", f"No resource at {method} {path}")
+
+    async def _sb_ads(self, request: web.Request, scope: str) -> dict[str, Any]:
+        """``POST /sb/v4/ads/list``: Sponsored Brands ads with their headline creative.
+
+        Each ad carries its creative (headline, brand, ASINs) and landing page, ``maxResults``
+        per page with ``nextToken`` (Amazon Ads API, Sponsored Brands v4
+        "ListSponsoredBrandsAds"; content type ``application/vnd.sbadresource.v4+json``).
+        """
+        try:
+            body = msgspec.json.decode(await request.read() or b"{}")
+        except msgspec.DecodeError:
+            raise api_error(400, "400", "Malformed request body") from None
+        data = self.data(scope)
+        items = [data.sb_creative(ad) for ad in data.other_ads["sb"]]
+        size = int(body.get("maxResults") or 100) if isinstance(body, dict) else 100
+        start = int(body.get("nextToken") or 0) if isinstance(body, dict) else 0
+        page: dict[str, Any] = {"ads": items[start:start + size]}
+        if start + size < len(items):
+            page["nextToken"] = str(start + size)
+        return page
 
     def _json(self, status: int, obj: Any) -> web.Response:
         return web.Response(body=msgspec.json.encode(obj), status=status,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from within_daemon.sandbox.amazon_brands import OtherProducts
 from within_daemon.sandbox.facebook_data import mix64
 
 _MASK = (1 << 64) - 1
@@ -67,11 +68,30 @@ REPORT_COLUMNS: dict[str, frozenset[str]] = {
     "campaign": _METRIC_COLUMNS | _TIME_COLUMNS | {
         "campaignId", "campaignName", "campaignStatus", "campaignBudgetAmount"},
 }
+#: Sponsored Brands and Sponsored Display campaign reports (``sbCampaigns`` /
+#: ``sdCampaigns``, groupBy campaign): their conversions carry no window suffix
+#: (``purchases``, ``sales``: 14 days, views included for SD), and they are part of the
+#: console's account totals (reference §0; public v3 clients request these columns).
+_OTHER_COLUMNS = frozenset({
+    "impressions", "clicks", "cost", "purchases", "sales", "unitsSold", "purchasesClicks",
+    "salesClicks", "campaignBudgetCurrencyCode", "campaignId", "campaignName",
+    "campaignStatus"}) | _TIME_COLUMNS
+REPORT_COLUMNS["sbCampaign"] = REPORT_COLUMNS["sdCampaign"] = _OTHER_COLUMNS
+#: Ad-level reports: ``sbAds`` (groupBy ``ads``) and ``sdAdvertisedProduct`` (groupBy
+#: ``advertiser``), bare conversion names as above (public v3 clients).
+REPORT_COLUMNS["sbAd"] = _OTHER_COLUMNS | {"adGroupId", "adId"}
+REPORT_COLUMNS["sdAd"] = _OTHER_COLUMNS | {"adGroupId", "adId", "promotedAsin"}
 #: groupBy values per report type and the entity level each one reports.
 GROUP_LEVELS: dict[str, dict[str, str]] = {
     "spAdvertisedProduct": {"advertiser": "ad"},
     "spCampaigns": {"campaign": "campaign", "adGroup": "adGroup"},
+    "sbCampaigns": {"campaign": "sbCampaign"},
+    "sdCampaigns": {"campaign": "sdCampaign"},
+    "sbAds": {"ads": "sbAd"},
+    "sdAdvertisedProduct": {"advertiser": "sdAd"},
 }
+#: The adProduct each report type belongs to.
+AD_PRODUCTS = {"sp": "SPONSORED_PRODUCTS", "sb": "SPONSORED_BRANDS", "sd": "SPONSORED_DISPLAY"}
 
 
 class AmazonProfile(msgspec.Struct, frozen=True):
@@ -88,6 +108,9 @@ class AmazonProfile(msgspec.Struct, frozen=True):
     ad_groups_per_campaign: int = 2
     ads_per_ad_group: int = 2
     active_from: str = "2020-01-01"
+    #: Sponsored Brands and Sponsored Display campaigns beside the Sponsored Products ones.
+    sb_campaigns: int = 1
+    sd_campaigns: int = 1
 
     def __post_init__(self) -> None:
         if not self.profile_id.isdigit():
@@ -124,7 +147,7 @@ def default_profiles() -> list[AmazonProfile]:
     ]
 
 
-def _base36(n: int, width: int) -> str:
+def base36(n: int, width: int) -> str:
     """``width`` base-36 digits of ``n`` (ASINs are ten upper-case letters and digits)."""
     digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     out = []
@@ -154,7 +177,7 @@ class Entity:
     sku: str = ""
 
 
-class ProfileData:
+class ProfileData(OtherProducts):
     """Generated campaigns, ad groups and ads of one profile and the per-(ad, day) oracle."""
 
     def __init__(self, profile: AmazonProfile, seed: int) -> None:
@@ -177,10 +200,11 @@ class ProfileData:
                 for _ in range(profile.ads_per_ad_group):
                     i = len(self.ads)
                     h = mix64(self._key ^ (i + 1) * 0xD1B54A32D192ED03)
-                    asin = "B0" + _base36(h, 8)
+                    asin = "B0" + base36(h, 8)
                     self.ads.append(Entity(i, self._id(3, i), product, c, g, asin,
                                            f"SKU-{product.replace(' ', '-')}-{i + 1}"))
         self._profiles = [self._ad_profile(i) for i in range(len(self.ads))]
+        self._build_others(profile)
 
     def _id(self, kind: int, index: int) -> int:
         return self._id_base + kind * 10_000_000 + index
@@ -241,6 +265,9 @@ class ProfileData:
         self, level: str, since: int, until: int, columns: list[str], daily: bool
     ) -> Iterator[dict[str, Any]]:
         """Report rows (only entities with impressions), by date then entity."""
+        if level[:2] in self.other_ads:
+            yield from self.other_rows(level, since, until, columns, daily)
+            return
         days = self.span(since, until)
         members = [(e, self.ads_of(level, e)) for e in self.entities(level)]
         slices = [range(o, o + 1) for o in days] if daily else [days]
@@ -327,12 +354,12 @@ def parse_report_request(
     if retention_days is not None and start.toordinal() < today - retention_days:
         raise ValueError(f"Report date is too far in the past. Reports are available for "
                          f"{retention_days} days")
-    if cfg.get("adProduct") != "SPONSORED_PRODUCTS":
-        raise ValueError(f"adProduct {cfg.get('adProduct')!r} is not supported here")
     rtype = cfg.get("reportTypeId")
     if rtype not in GROUP_LEVELS:
         raise ValueError(f"reportTypeId {rtype!r} is not supported (emulated: "
                          f"{', '.join(GROUP_LEVELS)})")
+    if cfg.get("adProduct") != AD_PRODUCTS[str(rtype)[:2]]:
+        raise ValueError(f"adProduct {cfg.get('adProduct')!r} does not match {rtype}")
     group_by = cfg.get("groupBy")
     if not isinstance(group_by, list) or not group_by:
         raise ValueError("groupBy must be a non-empty list")

@@ -170,6 +170,9 @@ class FacebookEmulator(PlatformEmulator):
             "impressions": m[0], "clicks": m[1], "spend": round(m[2] / 100, 2),
             "spend_cents": m[2], "reach": m[3], "link_clicks": m[4], "purchases": m[5],
             "purchase_value": round(m[6] / 100, 2), "leads": m[7],
+            # "Website purchases" (the pixel type and its synonyms); "purchases" is the
+            # "Purchases" column (omni_purchase).
+            "website_purchases": m[8], "website_purchase_value": round(m[9] / 100, 2),
         }
 
     # -- serving ----------------------------------------------------------------------------

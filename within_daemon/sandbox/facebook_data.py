@@ -20,9 +20,13 @@ _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 
 #: Tuple layout of one metrics sample (ad-day or a sum of them).
-IMPRESSIONS, CLICKS, SPEND_CENTS, REACH, LINK_CLICKS, PURCHASES, VALUE_CENTS, LEADS = range(8)
-Metrics = tuple[int, int, int, int, int, int, int, int]
-ZERO: Metrics = (0, 0, 0, 0, 0, 0, 0, 0)
+#: ``WEB_PURCHASES`` / ``WEB_VALUE_CENTS`` are the website part of the purchases (the rest
+#: happen on Meta), kept per ad-day so that every level's website purchases are exact sums.
+(IMPRESSIONS, CLICKS, SPEND_CENTS, REACH, LINK_CLICKS, PURCHASES, VALUE_CENTS, LEADS,
+ WEB_PURCHASES, WEB_VALUE_CENTS) = range(10)
+N_METRICS = 10
+Metrics = tuple[int, int, int, int, int, int, int, int, int, int]
+ZERO: Metrics = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 # Weekends get more impressions, as consumer-retail accounts usually do (index: ordinal % 7,
 # so index 0 is Sunday and 6 is Saturday).
@@ -61,6 +65,15 @@ GOALS = {
     "OUTCOME_SALES": "OFFSITE_CONVERSIONS",
     "OUTCOME_TRAFFIC": "LINK_CLICKS",
     "OUTCOME_LEADS": "LEAD_GENERATION",
+}
+#: Ad set attribution settings, by ad set index. Since 10 June 2025 insights report each ad
+#: set's own setting (the ``attribution_setting`` field), as Ads Manager does, and ignore
+#: ``action_attribution_windows`` (reference §0; Meta insights best practices).
+ATTRIBUTION_SETTINGS = ("7d_click_1d_view", "1d_click", "7d_click_1d_view", "7d_click")
+_SPEC_EVENT = {"click": "CLICK_THROUGH", "view": "VIEW_THROUGH"}
+_SPEC_PARTS = {
+    "7d_click_1d_view": ("7d_click", "1d_view"), "1d_click": ("1d_click",),
+    "7d_click": ("7d_click",),
 }
 _AUDIENCES = (
     "US 18-34 | Broad", "US 25-54 | Lookalike 1%", "US 35-65 | Interests", "Retargeting 30d",
@@ -121,6 +134,21 @@ def default_accounts() -> list[SandboxAccount]:
             timezone_name="America/New_York", active_from="2024-03-01",
         ),
     ]
+
+
+#: Days after which Meta stops changing a day's insights.
+SETTLE_DAYS = 28
+
+
+def seen_share(age: int) -> int:
+    """Percent of a day's final purchases reported when the day is ``age`` days old."""
+    return 100 if age >= SETTLE_DAYS else 70 + max(age, 0)
+
+
+def as_metrics(acc: list[int]) -> Metrics:
+    """A list of ``N_METRICS`` sums as a ``Metrics`` tuple."""
+    a, b, c, d, e, f, g, h, i, j = acc
+    return (a, b, c, d, e, f, g, h, i, j)
 
 
 def mix64(x: int) -> int:
@@ -188,6 +216,11 @@ class AccountData:
         self._profiles = [self._profile(ad.index) for ad in self.ads]
         #: Scratch space for derived per-account caches (see ``InsightsTable``).
         self.memo: dict[Any, Any] = {}
+        #: With a day ordinal, purchases are served as seen on that day: Meta keeps
+        #: crediting conversions to past days until they are 28 days old (reference §0,
+        #: "insights stop changing after 28 days"), so a young day shows only part of its
+        #: final purchases. None (the default) serves every day settled.
+        self.as_of: int | None = None
 
     # -- entities ---------------------------------------------------------------------------
 
@@ -231,6 +264,11 @@ class AccountData:
             "start_time": graph_time(begin, (h >> 8) % 86400, self.tz),
             "daily_budget": str(2000 + (h >> 20) % 50 * 500),
         }
+        setting = ATTRIBUTION_SETTINGS[a % len(ATTRIBUTION_SETTINGS)]
+        graph["attribution_spec"] = [
+            {"event_type": _SPEC_EVENT[kind], "window_days": int(days[:-1])}
+            for days, kind in (part.split("_") for part in _SPEC_PARTS[setting])
+        ]
         if a % 4 == 3:
             graph["end_time"] = graph_time(begin + dt.timedelta(days=400 + a * 13), 0, self.tz)
         aset = Entity(a, aset_id, graph["name"], camp.index, graph)
@@ -336,15 +374,23 @@ class AccountData:
         purchases = (link_clicks * cvr_bp + (h >> 40 & 0xFFFF) % 10_000) // 10_000
         value = purchases * aov * (80 + (h >> 56) % 41) // 100
         leads = (link_clicks * 600 + (h >> 40 & 0xFFFF) % 10_000) // 10_000 if lead else 0
-        return (impressions, clicks, spend, reach, link_clicks, purchases, value, leads)
+        # About a fifth of the purchases happen on Meta (shops), the rest on the website.
+        web = purchases - (purchases + (h >> 20 & 0xF) % 5) // 5
+        web_value = value * web // purchases if purchases else 0
+        if self.as_of is not None and self.as_of - ordinal < SETTLE_DAYS:
+            share = seen_share(self.as_of - ordinal)
+            purchases, value = purchases * share // 100, value * share // 100
+            web, web_value = web * share // 100, web_value * share // 100
+        return (impressions, clicks, spend, reach, link_clicks, purchases, value, leads, web,
+                web_value)
 
     def sum_days(self, ads: range | list[int], lo: int, hi: int) -> Metrics:
         """Sum of ``ad_day`` over the given ads and days ``lo..hi`` (ordinals, inclusive)."""
-        acc = [0] * 8
+        acc = [0] * N_METRICS
         ad_day = self.ad_day
         for o in range(lo, hi + 1):
             for i in ads:
                 m = ad_day(i, o)
-                for k in range(8):
+                for k in range(N_METRICS):
                     acc[k] += m[k]
-        return (acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7])
+        return as_metrics(acc)

@@ -30,7 +30,15 @@ from typing import Any
 
 import msgspec
 
-from within_daemon.sandbox.facebook_data import AccountData, Metrics, mix64, money
+from within_daemon.sandbox.facebook_data import (
+    ATTRIBUTION_SETTINGS,
+    N_METRICS,
+    AccountData,
+    Metrics,
+    as_metrics,
+    mix64,
+    money,
+)
 from within_daemon.sandbox.facebook_graph import (
     HIDDEN_STATUSES,
     invalid_parameter,
@@ -44,7 +52,19 @@ _PRESETS = {
     "today": (0, 0), "yesterday": (1, 1), "last_3d": (3, 1), "last_7d": (7, 1),
     "last_14d": (14, 1), "last_28d": (28, 1), "last_30d": (30, 1), "last_90d": (90, 1),
 }
-_PURCHASE_TYPES = ("offsite_conversion.fb_pixel_purchase", "purchase", "omni_purchase")
+#: Purchase action types, as Graph reports them for one account with a pixel and a shop on
+#: Meta. "Purchases" in Ads Manager is ``omni_purchase`` (website + app + offline + on-Meta;
+#: ``purchase`` carries the same events); "Website purchases" is the pixel type, and its
+#: synonyms carry the same website events again (reference §0 "Metric definitions"; Meta
+#: documents no table, practitioner parsers list these names). A fifth of the emulator's
+#: purchases happen on Meta (``onsite_conversion.purchase``), so the pixel count is below the
+#: "Purchases" column, as it is for any account selling outside its website.
+WEB_PURCHASE_TYPES = (
+    "offsite_conversion.fb_pixel_purchase", "onsite_web_purchase", "web_in_store_purchase",
+    "web_app_in_store_purchase",
+)
+ALL_PURCHASE_TYPES = ("purchase", "omni_purchase")
+ON_META_PURCHASE = "onsite_conversion.purchase"
 _RANKINGS = ("ABOVE_AVERAGE", "AVERAGE", "BELOW_AVERAGE_35", "BELOW_AVERAGE_20",
              "BELOW_AVERAGE_10", "UNKNOWN")
 RANKING_FIELDS = ("quality_ranking", "engagement_rate_ranking", "conversion_rate_ranking")
@@ -204,7 +224,7 @@ def segment_weights(data: AccountData, ad: int, ordinal: int,
 
 def split_metrics(m: Metrics, weights: list[int]) -> list[Metrics]:
     """One ad-day's metrics split over segments; each metric's parts sum to its total."""
-    impressions, clicks, spend, reach, link_clicks, purchases, value, leads = m
+    impressions, clicks, spend, reach, link_clicks, purchases, value, leads, web, web_v = m
     imp = _split(impressions, weights)
     # Parts of a count follow the parts of the count that contains it; a zero container
     # falls back to the audience weights.
@@ -212,12 +232,14 @@ def split_metrics(m: Metrics, weights: list[int]) -> list[Metrics]:
     clk = _split(clicks, by_imp)
     lnk = _split(link_clicks, clk if clicks else by_imp)
     pur = _split(purchases, lnk if link_clicks else by_imp)
+    val = _split(value, pur if purchases else by_imp)
+    web_p = _split(web, pur if purchases else by_imp)
     parts = zip(
-        imp, clk, _split(spend, by_imp), _split(reach, by_imp), lnk, pur,
-        _split(value, pur if purchases else by_imp),
-        _split(leads, lnk if link_clicks else by_imp), strict=True,
+        imp, clk, _split(spend, by_imp), _split(reach, by_imp), lnk, pur, val,
+        _split(leads, lnk if link_clicks else by_imp), web_p,
+        _split(web_v, val if value else by_imp), strict=True,
     )
-    return [(a, b, c, d, e, f, g, h) for a, b, c, d, e, f, g, h in parts]
+    return [as_metrics(list(p)) for p in parts]
 
 
 class InsightsTable:
@@ -261,7 +283,7 @@ class InsightsTable:
     def _ident(self, e: int) -> dict[str, str]:
         ident = self._idents[e]
         if ident is None:
-            full = _identity(self.data, self.query.level, self.groups[e][0])
+            full = _identity(self.data, self.query.level, self.groups[e])
             ident = self._idents[e] = {k: v for k, v in full.items() if k in self.want}
         return ident
 
@@ -296,16 +318,16 @@ class InsightsTable:
         rows are exact sums of the ad-day segment rows.
         """
         data, bd = self.data, self.query.breakdowns
-        acc = [[0] * 8 for _ in range(self.per_base)]
+        acc = [[0] * N_METRICS for _ in range(self.per_base)]
         a_lo, a_hi = data.active_span(lo, hi)
         for o in range(a_lo, a_hi + 1):
             for i in self.groups[e]:
                 for s, part in enumerate(split_metrics(data.ad_day(i, o),
                                                        segment_weights(data, i, o, bd))):
                     row = acc[s]
-                    for k in range(8):
+                    for k in range(N_METRICS):
                         row[k] += part[k]
-        return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in acc]
+        return [as_metrics(r) for r in acc]
 
     def _split_rows(self, rows: range) -> list[dict[str, Any]]:
         """Rows of a query with breakdowns: each (bucket, entity) split per segment."""
@@ -343,7 +365,7 @@ class InsightsTable:
         windows = self.query.windows
 
         def build(ident: dict[str, str], m: Metrics, ds: str, de: str) -> dict[str, Any]:
-            impressions, clicks, spend, reach, link_clicks, purchases, value, leads = m
+            impressions, clicks, spend, reach, link_clicks, purchases, value, leads, web, wv = m
             row: dict[str, Any] = dict(ident)
             row["date_start"] = ds
             row["date_stop"] = de
@@ -364,14 +386,15 @@ class InsightsTable:
             if w_actions and (link_clicks or purchases or leads):
                 # Graph leaves empty action lists out of the row rather than sending [].
                 row["actions"] = (
-                    _with_windows(_action_counts(link_clicks, purchases, leads), str, windows)
-                    if windows else _action_list(link_clicks, purchases, leads)
+                    _with_windows(_action_counts(link_clicks, purchases, leads, web), str,
+                                  windows)
+                    if windows else _action_list(link_clicks, purchases, leads, web)
                 )
             if w_values and purchases:
-                v = money(value)
+                vals = _purchase_counts(purchases, web, value, wv)
                 row["action_values"] = (
-                    _with_windows([(t, value) for t in _PURCHASE_TYPES], money, windows)
-                    if windows else [{"action_type": t, "value": v} for t in _PURCHASE_TYPES]
+                    _with_windows(vals, money, windows)
+                    if windows else [{"action_type": t, "value": money(v)} for t, v in vals]
                 )
             if extras:
                 _add_extras(row, want, m)
@@ -388,7 +411,7 @@ _EXTRA_FIELDS = frozenset({
 
 def _add_extras(row: dict[str, Any], want: frozenset[str], m: Metrics) -> None:
     """The rarely requested metrics, kept off the common path."""
-    impressions, clicks, spend, reach, link_clicks, purchases, value, leads = m
+    impressions, clicks, spend, reach, link_clicks, purchases, value, leads, web, _ = m
     if "frequency" in want and reach:  # a breakdown segment can have no reach
         row["frequency"] = f"{impressions / reach:.6f}"
     if "cpp" in want and reach:
@@ -399,7 +422,7 @@ def _add_extras(row: dict[str, Any], want: frozenset[str], m: Metrics) -> None:
         row["inline_link_click_ctr"] = f"{link_clicks * 100 / impressions:.6f}"
     if "outbound_clicks" in want and link_clicks:
         row["outbound_clicks"] = [{"action_type": "outbound_click", "value": str(link_clicks)}]
-    counts = _action_counts(link_clicks, purchases, leads)
+    counts = _action_counts(link_clicks, purchases, leads, web)
     if "cost_per_action_type" in want and counts:
         row["cost_per_action_type"] = [
             {"action_type": t, "value": f"{spend / 100 / c:.6f}"} for t, c in counts
@@ -408,7 +431,9 @@ def _add_extras(row: dict[str, Any], want: frozenset[str], m: Metrics) -> None:
         row["purchase_roas"] = [{"action_type": "omni_purchase", "value": f"{value / spend:.6f}"}]
 
 
-def _action_list(link_clicks: int, purchases: int, leads: int) -> list[dict[str, str]]:
+def _action_list(
+    link_clicks: int, purchases: int, leads: int, web: int
+) -> list[dict[str, str]]:
     """``_action_counts`` as Graph action entries, built directly (the common case)."""
     acts: list[dict[str, str]] = []
     if link_clicks:
@@ -419,11 +444,23 @@ def _action_list(link_clicks: int, purchases: int, leads: int) -> list[dict[str,
     if leads:
         acts.append({"action_type": "lead", "value": str(leads)})
     if purchases:
-        p = str(purchases)
-        acts.append({"action_type": "offsite_conversion.fb_pixel_purchase", "value": p})
-        acts.append({"action_type": "purchase", "value": p})
-        acts.append({"action_type": "omni_purchase", "value": p})
+        acts.extend({"action_type": t, "value": str(c)}
+                    for t, c in _purchase_counts(purchases, web, purchases, web))
     return acts
+
+
+def _purchase_counts(purchases: int, web: int, total: int, web_total: int
+                     ) -> list[tuple[str, int]]:
+    """Every purchase type with its amount; synonyms repeat the same events.
+
+    ``total`` is the amount of all purchases and ``web_total`` of the website ones: the
+    counts themselves, or their values.
+    """
+    out = [(t, web_total) for t in WEB_PURCHASE_TYPES] if web else []
+    if purchases - web:
+        out.append((ON_META_PURCHASE, total - web_total))
+    out.extend((t, total) for t in ALL_PURCHASE_TYPES)
+    return out
 
 
 def _with_windows(
@@ -444,7 +481,9 @@ def _with_windows(
     return out
 
 
-def _action_counts(link_clicks: int, purchases: int, leads: int) -> list[tuple[str, int]]:
+def _action_counts(
+    link_clicks: int, purchases: int, leads: int, web: int
+) -> list[tuple[str, int]]:
     counts: list[tuple[str, int]] = []
     if link_clicks:
         counts.append(("link_click", link_clicks))
@@ -454,8 +493,8 @@ def _action_counts(link_clicks: int, purchases: int, leads: int) -> list[tuple[s
     if leads:
         counts.append(("lead", leads))
     if purchases:
-        # The same purchases reported under three overlapping types, as Graph does.
-        counts.extend((t, purchases) for t in _PURCHASE_TYPES)
+        # The same purchases reported under several overlapping types, as Graph does.
+        counts.extend(_purchase_counts(purchases, web, purchases, web))
     return counts
 
 
@@ -478,13 +517,19 @@ def _groups(data: AccountData, level: str) -> list[range]:
     return groups
 
 
-def _identity(data: AccountData, level: str, first_ad: int) -> dict[str, str]:
+def _identity(data: AccountData, level: str, group: range) -> dict[str, str]:
     """The id/name columns of an entity, read from the first ad it contains."""
     acct = data.account
+    # An ad set's own attribution setting; above it, the one setting all its ad sets share,
+    # or "mixed" ([U]: Meta says only that it "is calculated based on existing ad sets").
+    settings = {ATTRIBUTION_SETTINGS[data.ads[i].parent % len(ATTRIBUTION_SETTINGS)]
+                for i in group}
     ident = {
         "account_id": acct.account_id, "account_name": acct.name,
         "account_currency": acct.currency, "buying_type": "AUCTION",
+        "attribution_setting": settings.pop() if len(settings) == 1 else "mixed",
     }
+    first_ad = group[0]
     if level == "account":
         return ident
     ad = data.ads[first_ad]

@@ -22,9 +22,9 @@ Performance Max campaigns" (developers.google.com/google-ads/api/performance-max
 ad-apis.md §0). Their metrics are at ``campaign`` level (``campaign.advertising_channel_type
 = 'PERFORMANCE_MAX'``). ``expected_totals`` sums ads and PMax, as the customer row does.
 
-``run_query`` answers a query parsed by ``google_gaql`` over ``customer``, ``campaign`` or
-``ad_group_ad`` (and ``age_range_view`` / ``gender_view``, see ``google_audience``),
-grouping by day only when ``segments.date`` is selected.
+``run_query`` answers a query parsed by ``google_gaql`` over ``customer``, ``campaign``,
+``ad_group_ad`` or ``conversion_action`` (and ``age_range_view`` / ``gender_view``, see
+``google_audience``), grouping by day only when ``segments.date`` is selected.
 """
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ class SandboxCustomer(msgspec.Struct, frozen=True):
     manager_id: str | None = None
     #: Performance Max campaigns: campaign-level metrics only, no ad_group_ad rows.
     pmax_campaigns: int = 1
+    #: Click-through window (days) of the customer's primary purchase action; 30 is Google's
+    #: default, up to 90 (reference §0 "Metric definitions").
+    conversion_window_days: int = 30
 
     def __post_init__(self) -> None:
         if not (self.customer_id.isdigit() and len(self.customer_id) == 10):
@@ -109,8 +112,16 @@ _AD_FIELDS = _CAMPAIGN_FIELDS | frozenset({
     "ad_group_ad.ad.responsive_search_ad.descriptions",
     "ad_group_ad.ad.responsive_search_ad.path1", "ad_group_ad.ad.responsive_search_ad.path2",
 })
+_CONVERSION_ACTION_FIELDS = frozenset({
+    "conversion_action.id", "conversion_action.name", "conversion_action.status",
+    "conversion_action.category", "conversion_action.primary_for_goal",
+    "conversion_action.include_in_conversions_metric",
+    "conversion_action.click_through_lookback_window_days",
+    "conversion_action.view_through_lookback_window_days",
+})
 #: Fields each FROM resource may select or filter on.
 FIELDS: dict[str, frozenset[str]] = {
+    "conversion_action": _CONVERSION_ACTION_FIELDS,
     "customer": _CUSTOMER_FIELDS | _METRIC_FIELDS | {"segments.date"},
     "campaign": _CUSTOMER_FIELDS | _METRIC_FIELDS | _CAMPAIGN_FIELDS | {"segments.date"},
     "ad_group_ad": _CUSTOMER_FIELDS | _METRIC_FIELDS | _AD_FIELDS | {"segments.date"},
@@ -263,6 +274,40 @@ def metric_values(m: Metrics) -> dict[str, Any]:
 
 
 #: DURING constants as (first, last) days back from today.
+def conversion_actions(customer: SandboxCustomer) -> list[dict[str, Any]]:
+    """The customer's conversion actions as flat rows.
+
+    One primary purchase action with the customer's window (counted in
+    ``metrics.conversions``), a secondary action with a longer window (not counted) and a
+    removed one. ``include_in_conversions_metric`` is
+    the API's read-only flag for "counts in the Conversions column" (Google Ads API
+    ConversionAction reference); windows are int64, so REST JSON carries them as strings.
+    """
+    cid = int(customer.customer_id)
+    base = cid % 1000 * 1000
+    return [
+        {"conversion_action.id": base + 1, "conversion_action.name": "Purchase",
+         "conversion_action.status": "ENABLED", "conversion_action.category": "PURCHASE",
+         "conversion_action.primary_for_goal": True,
+         "conversion_action.include_in_conversions_metric": True,
+         "conversion_action.click_through_lookback_window_days":
+             customer.conversion_window_days,
+         "conversion_action.view_through_lookback_window_days": 1},
+        {"conversion_action.id": base + 2, "conversion_action.name": "Newsletter signup",
+         "conversion_action.status": "ENABLED", "conversion_action.category": "SIGNUP",
+         "conversion_action.primary_for_goal": False,
+         "conversion_action.include_in_conversions_metric": False,
+         "conversion_action.click_through_lookback_window_days": 90,
+         "conversion_action.view_through_lookback_window_days": 30},
+        {"conversion_action.id": base + 3, "conversion_action.name": "Old purchase tag",
+         "conversion_action.status": "REMOVED", "conversion_action.category": "PURCHASE",
+         "conversion_action.primary_for_goal": True,
+         "conversion_action.include_in_conversions_metric": False,
+         "conversion_action.click_through_lookback_window_days": 7,
+         "conversion_action.view_through_lookback_window_days": 1},
+    ]
+
+
 def project(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """A GoogleAdsRow in REST JSON: nested camelCase, int64 as strings, defaults left out."""
     out: dict[str, Any] = {}
@@ -294,6 +339,9 @@ def run_query(data: CustomerData, q: Query) -> list[dict[str, Any]]:
         if f not in allowed:
             raise GaqlError("UNRECOGNIZED_FIELD",
                             f"Field '{f}' cannot be used with resource '{q.resource}'.")
+    if q.resource == "conversion_action":
+        return [project(row, q.fields) for row in conversion_actions(data.customer)
+                if all(holds(c, row) for c in q.conditions)]
     today = data.today()
     lo, hi = date_range(q, today)
     by_day = "segments.date" in q.fields

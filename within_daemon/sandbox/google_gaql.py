@@ -149,10 +149,15 @@ _OPS = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge
         "<": operator.lt, "<=": operator.le}
 
 
+def _bool_text(v: Any) -> str:
+    return str(v).upper()
+
+
 def holds(c: Condition, row: dict[str, Any]) -> bool:
-    """Numbers compare as numbers, everything else (enums, names) as strings."""
+    """Numbers compare as numbers, booleans as TRUE/FALSE, the rest (enums) as strings."""
     v = row.get(c.field)
-    conv: Any = float if isinstance(v, int | float) else str
+    conv: Any = (_bool_text if isinstance(v, bool) else float if isinstance(v, int | float)
+                 else str)
     try:
         want = [conv(x) for x in c.values]
         v = conv("" if v is None else v)

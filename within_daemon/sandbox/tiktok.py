@@ -29,6 +29,7 @@ from within_daemon.sandbox.serving import PlatformEmulator
 from within_daemon.sandbox.tiktok_audience import audience_report, check_audience
 from within_daemon.sandbox.tiktok_data import (
     AD_ATTRIBUTES,
+    ATTRIBUTION,
     VALUE_METRICS,
     AdvertiserData,
     TikTokAdvertiser,
@@ -49,14 +50,14 @@ FAULT_KINDS = (
     "throttle", "auth_error", "server_error", "query_too_large", "error_code", "slow",
     "malformed", "truncated", "mixed_types", "null_metrics", "ids_as_numbers", "drop_rows",
 )
-PATH_KINDS = ("report", "ads", "advertiser")
+PATH_KINDS = ("report", "ads", "advertiser", "adgroups")
 API_VERSION = "v1.3"
 MAX_PAGE_SIZE = 1000
 #: Longest date range of a daily report (Airbyte steps daily reports by 30 days).
 MAX_DAYS = 30
 _PATH = re.compile(r"^/open_api/v\d+\.\d+(/.*)$")
 _ROUTES = {"/report/integrated/get/": "report", "/ad/get/": "ads",
-           "/advertiser/info/": "advertiser"}
+           "/advertiser/info/": "advertiser", "/adgroup/get/": "adgroups"}
 def gmt_offset_name(zone: str) -> str:
     """The fixed-offset form TikTok reports as ``timezone`` (``Etc/GMT+8`` for UTC-8).
 
@@ -161,14 +162,15 @@ class TikTokEmulator(PlatformEmulator):
     def expected_totals(
         self, advertiser_id: str, since: str | dt.date, until: str | dt.date
     ) -> dict[str, Any]:
-        """Sums over the range: impressions, clicks, spend (2 dp), spend_cents, conversions."""
+        """Sums over the range: impressions, clicks, spend (2 dp), conversions, revenue."""
         data = self.data(advertiser_id)
-        acc = [0, 0, 0, 0]
+        acc = [0, 0, 0, 0, 0]
         for o in self._days(advertiser_id, since, until):
             for k, v in enumerate(data.day_total(o)):
                 acc[k] += v
         return {"impressions": acc[0], "clicks": acc[1], "spend": round(acc[2] / 100, 2),
-                "spend_cents": acc[2], "conversions": acc[3]}
+                "spend_cents": acc[2], "conversions": acc[3],
+                "revenue": round(acc[4] / 100, 2), "revenue_cents": acc[4]}
 
     def expected_counts(
         self, advertiser_id: str, since: str | dt.date, until: str | dt.date
@@ -267,6 +269,8 @@ class TikTokEmulator(PlatformEmulator):
             return self._advertiser_info(data, params, ctx)
         if kind == "ads":
             return self._ads(data, params, ctx)
+        if kind == "adgroups":
+            return self._adgroups(data, params)
         return self._report(data, params, ctx)
 
     def _mangle(self, ctx: dict[str, Any], body: bytes) -> bytes:
@@ -322,6 +326,22 @@ class TikTokEmulator(PlatformEmulator):
                 ids_as_numbers(item)
             out.append(item)
         return {"list": out, "page_info": page_info(page, size, len(ads))}
+
+    def _adgroups(self, data: AdvertiserData, params: dict[str, str]) -> dict[str, Any]:
+        """``/adgroup/get/``: ad groups with their attribution windows, paged."""
+        groups = [
+            {"adgroup_id": gid, "adgroup_name": name, "campaign_id": data.campaigns[c][0],
+             "click_attribution_window": ATTRIBUTION[g % len(ATTRIBUTION)][0],
+             "view_attribution_window": ATTRIBUTION[g % len(ATTRIBUTION)][1],
+             "attribution_event_count": "EVERY"}
+            for g, (gid, name, c) in enumerate(data.adgroups)
+        ]
+        page = _int_param(params, "page", 1, 10**9)
+        size = _int_param(params, "page_size", 10, MAX_PAGE_SIZE)
+        fields = _json_list(params, "fields")
+        out = [{k: v for k, v in obj.items() if not fields or k in fields or k == "adgroup_id"}
+               for obj in groups[(page - 1) * size: page * size]]
+        return {"list": out, "page_info": page_info(page, size, len(groups))}
 
     def _report(
         self, data: AdvertiserData, params: dict[str, str], ctx: dict[str, Any]

@@ -68,7 +68,7 @@ def audience_report(data: AdvertiserData, dims: list[Any], metrics: list[Any],
             w = weights(int(ad.id), [f"{a}/{g}" for a, g in segs])
             parts = [split(v, w) for v in sample]
             for k, (age, gender) in enumerate(segs):
-                m = (parts[0][k], parts[1][k], parts[2][k], parts[3][k])
+                m = (parts[0][k], parts[1][k], parts[2][k], parts[3][k], parts[4][k])
                 if m[0] == 0:
                     continue
                 d: dict[str, Any] = {"ad_id": ad.id,

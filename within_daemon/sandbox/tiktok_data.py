@@ -22,9 +22,10 @@ from within_daemon.sandbox.facebook_data import mix64, money
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 
-#: Layout of one metrics sample: (impressions, clicks, spend in cents, conversions).
-Sample = tuple[int, int, int, int]
-ZERO: Sample = (0, 0, 0, 0)
+#: Layout of one metrics sample: (impressions, clicks, spend in cents, conversions, purchase
+#: value in cents). Conversions are complete payments here (web-conversion advertisers).
+Sample = tuple[int, int, int, int, int]
+ZERO: Sample = (0, 0, 0, 0, 0)
 
 _PRODUCTS = (
     "sneakers", "phone cases", "lip tint", "gaming chairs", "matcha", "tote bags",
@@ -40,6 +41,13 @@ _TEXTS = (
 )
 _CTAS = ("SHOP_NOW", "LEARN_MORE", "ORDER_NOW", "SIGN_UP", "DOWNLOAD", "GET_QUOTE")
 _OBJECTIVES = ("WEB_CONVERSIONS", "TRAFFIC", "REACH", "WEB_CONVERSIONS")
+#: Ad group attribution settings by ad group index: (click_attribution_window,
+#: view_attribution_window). Each ad group counts conversions with its own windows
+#: (TikTok ad group fields; enum values as in bububa/tiktok-business adgroup model and
+#: TikTok's "Attribution window and event count" page); 7-day click + 1-day view is the
+#: web-conversion default.
+ATTRIBUTION = (("SEVEN_DAYS", "ONE_DAY"), ("SEVEN_DAYS", "ONE_DAY"), ("ONE_DAY", "OFF"),
+               ("TWENTY_EIGHT_DAYS", "SEVEN_DAYS"))
 #: ``secondary_status`` of a deleted ad; the report hides such ads unless asked not to.
 DELETED = "AD_STATUS_DELETE"
 
@@ -213,22 +221,27 @@ class AdvertiserData:
         clicks = impressions * ctr_bp * (50 + (h >> 12 & 0xFF) % 101) // 1_000_000
         spend = impressions * cpm * (80 + (h >> 20 & 0xFF) % 41) // 100_000
         conversions = (clicks * cvr_bp + (h >> 28 & 0xFFFF) % 10_000) // 10_000
-        return impressions, clicks, spend, conversions
+        value = conversions * (1500 + (h >> 44 & 0xFFF) % 6000)  # order value $15 .. $75
+        return impressions, clicks, spend, conversions, value
 
     def day_total(self, ordinal: int) -> Sample:
-        acc = [0, 0, 0, 0]
+        acc = [0, 0, 0, 0, 0]
         for i in range(len(self.ads)):
             m = self.ad_day(i, ordinal)
-            for k in range(4):
+            for k in range(5):
                 acc[k] += m[k]
-        return acc[0], acc[1], acc[2], acc[3]
+        return acc[0], acc[1], acc[2], acc[3], acc[4]
 
 
 #: Metrics a report row can carry (values computed from a Sample) and the attribute
 #: metrics that only exist on ad rows.
+#: ``complete_payment`` counts purchases, ``total_complete_payment_rate`` is their VALUE
+#: despite its name, and ``complete_payment_roas`` = value / spend (reference §0 "Metric
+#: definitions"; practitioner connectors request the same three).
 VALUE_METRICS = frozenset({
     "spend", "impressions", "clicks", "conversion", "ctr", "cpc", "cpm",
-    "cost_per_conversion", "conversion_rate",
+    "cost_per_conversion", "conversion_rate", "complete_payment",
+    "total_complete_payment_rate", "complete_payment_roas",
 })
 AD_ATTRIBUTES = frozenset({
     "campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_name", "ad_text",
@@ -241,7 +254,13 @@ def _ratio(num: int, den: int, scale: int = 1) -> str:
 
 def metric_value(name: str, m: Sample) -> str:
     """A metric as TikTok sends it by default: a decimal string (ctr in percent)."""
-    imp, clk, cents, conv = m
+    imp, clk, cents, conv, value = m
+    if name == "total_complete_payment_rate":
+        return money(value)
+    if name == "complete_payment_roas":
+        return f"{value / cents:.2f}" if cents else "0.00"
+    if name == "complete_payment":
+        return str(conv)
     if name == "spend":
         return money(cents)
     if name == "impressions":
@@ -275,7 +294,7 @@ def ad_attribute(name: str, data: AdvertiserData, ad: Ad) -> str:
 
 # -- report rows ---------------------------------------------------------------------------
 
-_COUNTS = ("impressions", "clicks", "conversion")
+_COUNTS = ("impressions", "clicks", "conversion", "complete_payment")
 _ID_KEYS = ("ad_id", "advertiser_id", "campaign_id", "adgroup_id")
 
 

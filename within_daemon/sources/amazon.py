@@ -11,8 +11,11 @@ stream the gzip JSON download without auth headers under the ``max_report_bytes`
 (``amazon_reports``). A download that breaks midway is fetched again from a fresh URL and
 the rows already sent are skipped, so a window never yields a row twice.
 
-``iter_ads`` yields nothing: Sponsored Products product ads carry no creative text, and
-ad names or ASINs would need the campaign-management API, which this daemon does not pull.
+``iter_ads`` lists the Sponsored Brands ads (``/sb/v4/ads/list``) for their headline
+creatives; Sponsored Products and Display product ads carry no creative text. Ad rows are
+the SP ``spAdvertisedProduct`` report plus, per ``ad_products``, ``sbAds`` and
+``sdAdvertisedProduct`` (bare ``purchases``/``sales``: 14-day), so ad sums reach the
+console's totals.
 Account rows are the ``spCampaigns`` report summed per day (Amazon has no account-level
 report); ``active_counts`` runs an ad-level report next to it and caches the day totals
 for the ``iter_account_rows`` call that follows, so both reports generate concurrently.
@@ -51,8 +54,10 @@ from .amazon_reports import (
     DONE,
     FAILED,
     PAGE_ROWS,
+    SB_ADS_TYPE,
     STATUS_ACCEPT,
     add_active,
+    as_window_columns,
     both,
     chunks,
     daily_totals,
@@ -65,6 +70,15 @@ from .pacing import UsageReading
 from .registry import register_connector, require
 
 log = logging.getLogger(__name__)
+
+
+def window_for(account_type: Any) -> str:
+    """The console's window for an account type (seller 7d, vendor 14d).
+
+    Sponsored Products "Orders"/"Sales" are the 7-day columns for sellers and the 14-day
+    ones for vendors (reference §0 "Metric definitions").
+    """
+    return "14d" if account_type == "vendor" else "7d"
 
 #: Longest wait between two status polls (reports can take hours; polling fast gets 429s).
 MAX_POLL_SECONDS = 60.0
@@ -118,6 +132,7 @@ class AmazonAdsConnector(HttpSource):
         #: A profile lives on its region's host, and its tokens come from that region's LwA.
         self.region = region
         self.base_url, self.token_url = hosts_for(self.config, region, base_url, token_url)
+        #: The configured window; None: the account type's (see ``get_account_info``).
         self.window = self.config.attribution_window
         self._client_id = client_id
         self._client_secret = client_secret
@@ -178,8 +193,9 @@ class AmazonAdsConnector(HttpSource):
         payload: bytes | None = None
         if data is not None and "json" in data:
             payload = data["json"].encode()
-            headers["Content-Type"] = CREATE_CONTENT_TYPE
-            headers["Accept"] = CREATE_ACCEPT
+            sb = endpoint == "sb_ads"
+            headers["Content-Type"] = SB_ADS_TYPE if sb else CREATE_CONTENT_TYPE
+            headers["Accept"] = SB_ADS_TYPE if sb else CREATE_ACCEPT
         elif endpoint == "report_status":
             headers["Accept"] = STATUS_ACCEPT
         return Prepared(params or None, payload, headers)
@@ -231,10 +247,14 @@ class AmazonAdsConnector(HttpSource):
                 "country_code": p.get("countryCode"),
                 "marketplace_id": info.get("marketplaceStringId"),
                 "account_type": info.get("type"),
-                # Not a column yet: the normalizer reads it to pick purchasesNd / salesNd.
-                "attribution_window": self.window,
+                # The normalizer reads it to pick purchasesNd / salesNd; rows record it.
+                "attribution_window": self.window or window_for(info.get("type")),
             }
         return self._account_info
+
+    async def _window(self) -> str:
+        """The window the report columns are asked for: the account info's."""
+        return str((await self.get_account_info())["attribution_window"])
 
     async def token_expiry(self) -> float | None:
         """0: LwA refresh tokens do not expire (access tokens are refreshed hourly)."""
@@ -349,9 +369,41 @@ class AmazonAdsConnector(HttpSource):
         self, date_range: tuple[str, str], *, use_async: bool | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Raw ``spAdvertisedProduct`` DAILY rows (always an async report on Amazon)."""
+        window = await self._window()
+        kinds = ["ad", *(f"{k}_ad" for k in self.config.ad_products if k != "sp")]
         for since, until in chunks(*date_range):
-            async for page in self.report_rows(report_body("ad", since, until, self.window)):
-                yield page
+            for kind in kinds:
+                async for page in self.report_rows(report_body(kind, since, until, window)):
+                    yield page
+
+    async def iter_ads(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """Sponsored Brands ads with their creative (headline, brand) and landing page."""
+        if "sb" not in self.config.ad_products:
+            return
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"maxResults": 100}
+            if token:
+                body["nextToken"] = token
+            try:
+                page = await self.request(
+                    "POST", self._url("/sb/v4/ads/list"), endpoint="sb_ads",
+                    data={"json": msgspec.json.encode(body).decode()})
+            except (AuthError, PermanentSourceError) as exc:
+                # Headlines are optional: a profile without Sponsored Brands access still
+                # loads its rows (a token problem shows on the reports anyway).
+                log.warning("Sponsored Brands ads list refused (%s): no SB headlines this "
+                            "run; drop \"sb\" from [platforms.amazon] ad_products if the "
+                            "profile has no Sponsored Brands", exc)
+                return
+            ads = page.get("ads") if isinstance(page, dict) else None
+            out = [{**a, "id": str(a["adId"])} for a in ads or []
+                   if isinstance(a, dict) and a.get("adId") is not None]
+            if out:
+                yield out
+            token = page.get("nextToken") if isinstance(page, dict) else None
+            if not token or not ads:
+                return
 
     async def iter_account_rows(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
@@ -365,10 +417,17 @@ class AmazonAdsConnector(HttpSource):
                 yield rows
 
     async def _day_totals(self, since: str, until: str) -> list[dict[str, Any]]:
+        """Sponsored Products campaign rows plus the configured SB/SD ones, summed per day."""
         rows: list[dict[str, Any]] = []
-        async for page in self.report_rows(report_body("campaign", since, until, self.window)):
+        window = await self._window()
+        async for page in self.report_rows(report_body("campaign", since, until, window)):
             rows.extend(page)
-        return daily_totals(rows, self.window)
+        for kind in self.config.ad_products:
+            if kind == "sp":
+                continue
+            async for page in self.report_rows(report_body(kind, since, until, window)):
+                rows.extend(as_window_columns(page, window))
+        return daily_totals(rows, window)
 
     async def active_counts(
         self, date_range: tuple[str, str], *, use_async: bool | None = None
@@ -387,7 +446,8 @@ class AmazonAdsConnector(HttpSource):
         self, since: str, until: str, out: dict[str, tuple[int | None, int | None]]
     ) -> None:
         seen: dict[str, tuple[set[Any], set[Any]]] = {}
-        async for page in self.report_rows(report_body("counts", since, until, self.window)):
+        window = await self._window()
+        async for page in self.report_rows(report_body("counts", since, until, window)):
             add_active(page, seen)
         out.update({d: (len(c), len(a)) for d, (c, a) in seen.items()})
 

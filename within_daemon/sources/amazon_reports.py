@@ -46,6 +46,28 @@ def window_columns(window: str) -> list[str]:
     return [f"purchases{window}", f"sales{window}", f"unitsSoldClicks{window}"]
 
 
+#: Sponsored Brands and Sponsored Display: campaign reports (``sbCampaigns``,
+#: ``sdCampaigns``) whose conversions carry no window suffix (14 days; SD counts views).
+#: They are part of the console's account totals, so the day totals add them.
+OTHER_PRODUCTS = {"sb": "SPONSORED_BRANDS", "sd": "SPONSORED_DISPLAY"}
+#: Their ad-level reports: ``sbAds`` is grouped by ``ads``, ``sdAdvertisedProduct`` by
+#: ``advertiser`` (public v3 clients: "sbAds requires groupBy=["ads"]").
+OTHER_AD_REPORTS = {"sb_ad": ("sbAds", ["ads"]), "sd_ad": ("sdAdvertisedProduct", ["advertiser"])}
+#: Content type of the Sponsored Brands v4 ads list (request and answer).
+SB_ADS_TYPE = "application/vnd.sbadresource.v4+json"
+OTHER_COLUMNS = ("impressions", "clicks", "cost", "campaignBudgetCurrencyCode", "purchases",
+                 "sales", "unitsSold")
+
+
+def as_window_columns(rows: list[dict[str, Any]], window: str) -> list[dict[str, Any]]:
+    """SB/SD campaign rows under the SP day-total column names, for ``daily_totals``.
+
+    Their own 14-day purchases and sales are added to the SP window's, as the console does.
+    """
+    names = dict(zip(("purchases", "sales", "unitsSold"), window_columns(window), strict=True))
+    return [{names.get(k, k): v for k, v in r.items()} for r in rows if isinstance(r, dict)]
+
+
 def report_body(kind: str, since: str, until: str, window: str) -> dict[str, Any]:
     """The create body of one report; identical inputs give identical bodies (for 425)."""
     money = ["impressions", "clicks", "cost", "campaignBudgetCurrencyCode", *window_columns(window)]
@@ -58,6 +80,12 @@ def report_body(kind: str, since: str, until: str, window: str) -> dict[str, Any
     elif kind == "counts":
         rtype, group_by = "spAdvertisedProduct", ["advertiser"]
         columns = ["date", "campaignId", "adId", "impressions"]
+    elif kind in OTHER_PRODUCTS:
+        rtype, group_by = f"{kind}Campaigns", ["campaign"]
+        columns = ["date", "campaignId", *OTHER_COLUMNS]
+    elif kind in OTHER_AD_REPORTS:
+        rtype, group_by = OTHER_AD_REPORTS[kind]
+        columns = ["date", "campaignId", "adGroupId", "adId", *OTHER_COLUMNS]
     else:
         raise ValueError(f"unknown report kind {kind!r}")
     return {
@@ -65,7 +93,8 @@ def report_body(kind: str, since: str, until: str, window: str) -> dict[str, Any
         "startDate": since,
         "endDate": until,
         "configuration": {
-            "adProduct": "SPONSORED_PRODUCTS", "groupBy": group_by, "columns": columns,
+            "adProduct": OTHER_PRODUCTS.get(kind[:2], "SPONSORED_PRODUCTS"), "groupBy": group_by,
+            "columns": columns,
             "reportTypeId": rtype, "timeUnit": "DAILY", "format": "GZIP_JSON",
         },
     }

@@ -16,10 +16,14 @@ AD_FIELDS = (
 )
 #: Only what normalization uses: account id and currency come from the account itself,
 #: and ctr is recomputed from clicks / impressions, so asking for them would only make
-#: every row bigger to download and decode.
+#: every row bigger to download and decode. ``inline_link_clicks`` is "Link clicks" (the
+#: clicks most advertisers read; ``clicks`` is "Clicks (all)"); ``attribution_setting`` is
+#: the ad set's own attribution setting, which insights use since 10 June 2025 (Meta
+#: insights best practices; reference §0 "Metric definitions").
 INSIGHT_FIELDS = (
-    "ad_id,adset_id,campaign_id,impressions,clicks,spend,actions,action_values,"
-    "quality_ranking,engagement_rate_ranking,conversion_rate_ranking"
+    "ad_id,adset_id,campaign_id,impressions,clicks,inline_link_clicks,spend,actions,"
+    "action_values,attribution_setting,quality_ranking,engagement_rate_ranking,"
+    "conversion_rate_ranking"
 )
 #: Every ``effective_status`` an ad can have. Graph leaves DELETED and ARCHIVED ads out of
 #: ad-level insights and the ads edge unless the filter names them, while the account row

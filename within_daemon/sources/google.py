@@ -46,6 +46,15 @@ _METRICS = ("metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.c
             "metrics.conversions_value")
 ACCOUNT_QUERY = ("SELECT customer.id, customer.descriptive_name, customer.currency_code, "
                  "customer.time_zone FROM customer")
+#: The click-through windows of the actions counted in ``metrics.conversions`` (the UI's
+#: "Conversions" column: primary actions, view-through excluded); Google credits a
+#: conversion to the click date for that long (reference §0 "Metric definitions").
+CONVERSION_WINDOW_QUERY = (
+    "SELECT conversion_action.click_through_lookback_window_days FROM conversion_action "
+    "WHERE conversion_action.status = 'ENABLED' "
+    "AND conversion_action.include_in_conversions_metric = TRUE")
+#: Google's default click-through conversion window, for an account with no action.
+DEFAULT_CONVERSION_WINDOW_DAYS = 30
 ADS_QUERY = ("SELECT campaign.id, ad_group.id, ad_group_ad.ad.id, ad_group_ad.ad.name, "
              "ad_group_ad.ad.type, ad_group_ad.status, ad_group_ad.ad.final_urls, "
              "ad_group_ad.ad.responsive_search_ad.headlines, "
@@ -133,6 +142,9 @@ class GoogleAdsConnector(StreamingSource):
         self._dev_key = hashlib.sha256(f"{self.base_url}|{dev}".encode()).hexdigest()[:16]
         self._oauth: OAuthClient | None = None
         self._account_info: dict[str, Any] | None = None
+        #: The account's longest conversion window once read (kept across runs): the
+        #: engine's settle horizon for this account (pipelines/settling.py).
+        self.conversion_window_days: int | None = None
 
     def __repr__(self) -> str:
         return f"GoogleAdsConnector(account_id={self.account_id!r}, base_url={self.base_url!r})"
@@ -260,8 +272,24 @@ class GoogleAdsConnector(StreamingSource):
                 "name": cust.get("descriptiveName"),
                 "currency": cust.get("currencyCode"),
                 "timezone_name": cust.get("timeZone"),
+                **await self._conversion_window(),
             }
         return self._account_info
+
+    async def _conversion_window(self) -> dict[str, Any]:
+        """``attribution_window`` (``30d_click``, or ``mixed``) and the longest window."""
+        days: set[int] = set()
+        async for page in self.gaql(CONVERSION_WINDOW_QUERY, endpoint="account"):
+            for r in page:
+                action = r.get("conversionAction") if isinstance(r, dict) else None
+                raw = action.get("clickThroughLookbackWindowDays") if isinstance(
+                    action, dict) else None
+                if isinstance(raw, str | int) and str(raw).isdigit():
+                    days.add(int(raw))
+        longest = max(days, default=DEFAULT_CONVERSION_WINDOW_DAYS)
+        self.conversion_window_days = longest
+        return {"attribution_window": f"{longest}d_click" if len(days) <= 1 else "mixed",
+                "conversion_window_days": longest}
 
     async def iter_ads(self) -> AsyncIterator[list[dict[str, Any]]]:
         """Pages of ads (rows of the ad-text query) keyed by ``id`` = the ad id."""

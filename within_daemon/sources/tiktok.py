@@ -61,19 +61,28 @@ class ReportSpec(NamedTuple):
 
 
 #: Attribute metrics (campaign_id, adgroup_id, ad_name) are allowed at AUCTION_AD level;
-#: ctr, cpc and friends are recomputed, so they are not asked for.
+#: ctr, cpc, roas and friends are recomputed, so they are not asked for. Purchase value is
+#: ``total_complete_payment_rate`` (a value despite its name; reference §0).
 AD_REPORT = ReportSpec(
     "AUCTION_AD", ("ad_id", "stat_time_day"),
-    ("spend", "impressions", "clicks", "conversion", "campaign_id", "adgroup_id", "ad_name"),
+    ("spend", "impressions", "clicks", "conversion", "total_complete_payment_rate",
+     "campaign_id", "adgroup_id", "ad_name"),
     ALL_AD_STATUSES,
 )
 ACCOUNT_REPORT = ReportSpec(
     "AUCTION_ADVERTISER", ("advertiser_id", "stat_time_day"),
-    ("spend", "impressions", "clicks", "conversion"),
+    ("spend", "impressions", "clicks", "conversion", "total_complete_payment_rate"),
 )
 COUNTS_REPORT = ReportSpec(
     "AUCTION_AD", ("ad_id", "stat_time_day"), ("campaign_id", "impressions"), ALL_AD_STATUSES,
 )
+
+
+#: What ``adgroup/get`` is asked for: the attribution setting of each ad group
+#: (``click_attribution_window``: OFF, ONE_DAY, SEVEN_DAYS, FOURTEEN_DAYS, TWENTY_EIGHT_DAYS,
+#: ...; ``view_attribution_window``: OFF, ONE_DAY, SEVEN_DAYS; TikTok ad group reference).
+ADGROUP_FIELDS = ("adgroup_id", "click_attribution_window", "view_attribution_window",
+                  "engaged_view_attribution_window")
 
 
 def _json(v: Any) -> str:
@@ -240,8 +249,27 @@ class TikTokAdsConnector(HttpSource):
         return self._account_info
 
     # -- ads -----------------------------------------------------------------------------
+    async def _adgroup_windows(self) -> dict[str, dict[str, Any]]:
+        """Ad group id -> its attribution fields (one listing per run).
+
+        Each ad group counts conversions with its own click and view windows, so its ads
+        inherit them.
+        """
+        params = {"advertiser_id": self.account_id, "fields": _json(list(ADGROUP_FIELDS))}
+        out: dict[str, dict[str, Any]] = {}
+        async for page in self.pages("adgroup/get", params, endpoint="ads", check_total=False):
+            for g in page:
+                if isinstance(g, dict) and g.get("adgroup_id") is not None:
+                    out[id_str(g["adgroup_id"])] = {
+                        k: g[k] for k in ADGROUP_FIELDS[1:] if g.get(k) is not None}
+        return out
+
     async def iter_ads(self) -> AsyncIterator[list[dict[str, Any]]]:
-        """Pages of ads (deleted ones too), each with ``id`` = its ``ad_id`` as a string."""
+        """Pages of ads (deleted ones too), each with ``id`` = its ``ad_id`` as a string.
+
+        Each ad also carries its ad group's attribution windows.
+        """
+        windows = await self._adgroup_windows()
         params = {"advertiser_id": self.account_id,
                   "filtering": _json({"secondary_status": "AD_STATUS_ALL"})}
         # Ads change while we page; a short ad list costs creative text, not metrics.
@@ -252,6 +280,7 @@ class TikTokAdsConnector(HttpSource):
                     ad = {**ad, **{k: id_str(ad[k]) for k in
                                    ("ad_id", "campaign_id", "adgroup_id") if k in ad}}
                     ad["id"] = ad.get("ad_id")
+                    ad.update(windows.get(str(ad.get("adgroup_id")), {}))
                     out.append(ad)
             yield out
 

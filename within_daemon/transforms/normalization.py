@@ -25,6 +25,7 @@ from typing import Any
 
 from within_daemon.schema import AD_KEY
 from within_daemon.transforms.currency import FxTable
+from within_daemon.transforms.facebook_actions import ActionPlan
 
 Record = dict[str, Any]
 AdNormalizeFn = Callable[..., list[Record]]
@@ -36,25 +37,9 @@ ACCOUNT_NORMALIZERS: dict[str, AdNormalizeFn] = {}
 
 FB_WATCH_URL = "https://www.facebook.com/watch/?v={}"
 
-# Facebook reports an aggregate action type next to the narrower types it already
-# contains ("purchase" / "omni_purchase" include the pixel, app and offline purchases), so
-# configuring an aggregate together with another member of its family double counts.
-_ACTION_FAMILIES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
-    (frozenset(aggregates), frozenset(members))
-    for aggregates, members in (
-        (("purchase", "omni_purchase"), (
-            "offsite_conversion.fb_pixel_purchase", "app_custom_event.fb_mobile_purchase",
-            "onsite_web_purchase", "onsite_web_app_purchase", "web_in_store_purchase",
-            "onsite_conversion.purchase", "offline_conversion.purchase")),
-        (("lead", "omni_lead"),
-         ("offsite_conversion.fb_pixel_lead", "onsite_conversion.lead_grouped")),
-        (("add_to_cart", "omni_add_to_cart"), ("offsite_conversion.fb_pixel_add_to_cart",)),
-        (("complete_registration", "omni_complete_registration"),
-         ("offsite_conversion.fb_pixel_complete_registration",)),
-        (("initiate_checkout", "omni_initiated_checkout"),
-         ("offsite_conversion.fb_pixel_initiate_checkout",)),
-    )
-)
+#: Ads Manager's default "Purchases" column: website, app, offline and on-Meta purchases
+#: (reference §0 "Metric definitions"). "Website purchases" is the pixel type.
+DEFAULT_CONVERSION_ACTION_TYPES: tuple[str, ...] = ("omni_purchase",)
 
 _FB_STATUS: dict[str, str] = {
     "active": "active",
@@ -79,38 +64,23 @@ _AdInfo = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
 _NO_AD: _AdInfo = (None,) * 11
 
 
-def _action_set(types: Sequence[str], what: str) -> frozenset[str]:
-    """Check a configured action-type list once, at construction time."""
-    if isinstance(types, str) or not types or not all(isinstance(t, str) and t for t in types):
-        raise ValueError(f"{what} must be a non-empty sequence of action type names")
-    chosen = frozenset(types)
-    for aggregates, members in _ACTION_FAMILIES:
-        overlap = chosen & (aggregates | members)
-        if chosen & aggregates and len(overlap) > 1:
-            raise ValueError(
-                f"{what} {sorted(overlap)} overlap ({sorted(chosen & aggregates)} already "
-                "includes the others); summing them would double count"
-            )
-    return chosen
-
-
 class DataNormalizer:
     """Turns raw platform rows into normalized records; see the module docstring."""
 
     def __init__(
         self,
         *,
-        conversion_action_types: Sequence[str] = ("offsite_conversion.fb_pixel_purchase",),
+        conversion_action_types: Sequence[str] = DEFAULT_CONVERSION_ACTION_TYPES,
         revenue_action_types: Sequence[str] | None = None,
     ) -> None:
-        self.conversion_action_types = _action_set(
-            conversion_action_types, "conversion_action_types"
-        )
-        self.revenue_action_types = (
-            self.conversion_action_types
+        self.conversion_plan = ActionPlan(conversion_action_types, "conversion_action_types")
+        self.revenue_plan = (
+            self.conversion_plan
             if revenue_action_types is None
-            else _action_set(revenue_action_types, "revenue_action_types")
+            else ActionPlan(revenue_action_types, "revenue_action_types")
         )
+        self.conversion_action_types = self.conversion_plan.types
+        self.revenue_action_types = self.revenue_plan.types
 
     def normalize_ad_data(
         self,
@@ -308,22 +278,6 @@ def _first(*values: Any) -> Any:
     return None
 
 
-def _action_total(actions: Any, types: frozenset[str], parse: Callable[[Any], Any]) -> Any:
-    """Sum the ``value`` of entries whose type is configured; absent list -> 0."""
-    if actions is None:
-        return 0
-    if actions.__class__ is not list:
-        return actions
-    total: Any = 0
-    for a in actions:
-        if a.__class__ is dict and a.get("action_type") in types:
-            v = parse(a.get("value"))
-            if v.__class__ is not int and v.__class__ is not float:
-                return v
-            total += v
-    return total
-
-
 # --- Facebook ---------------------------------------------------------------------------
 
 
@@ -362,8 +316,8 @@ def _facebook_ads(
     ads: Mapping[str, Any] | None = None,
     account: Mapping[str, Any] | None = None,
 ) -> list[Record]:
-    conv_types = cfg.conversion_action_types
-    rev_types = cfg.revenue_action_types
+    conv_total = cfg.conversion_plan.total
+    rev_total = cfg.revenue_plan.total
     acct = account or {}
     acct_id = _strip_act(acct.get("account_id"))
     acct_currency = acct.get("currency")
@@ -385,8 +339,8 @@ def _facebook_ads(
         imp = _as_int(row.get("impressions"))
         clk = _as_int(row.get("clicks"))
         spend = _as_float(row.get("spend"))
-        conv = _action_total(row.get("actions"), conv_types, _as_conversions)
-        rev = _action_total(row.get("action_values"), rev_types, _as_float)
+        conv = conv_total(row.get("actions"), _as_conversions)
+        rev = rev_total(row.get("action_values"), _as_float)
         if rev.__class__ is int:
             rev = float(rev)
         ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
@@ -420,6 +374,12 @@ def _facebook_ads(
             "date": row.get("date_start"),
             "currency": row.get("account_currency") or acct_currency,
             "revenue": rev,
+            # Beside the seed's fields (loaded into columns of the same name): "Link clicks"
+            # next to "Clicks (all)", and the ad set's own attribution setting, which
+            # insights report since June 2025 (reference §0).
+            "attribution_window": row.get("attribution_setting"),
+            "link_clicks": _as_int(lc) if (lc := row.get("inline_link_clicks")) is not None
+            else None,
         })
     return out
 
@@ -441,7 +401,7 @@ def _facebook_accounts(
             row = {}
         day = row.get("date_start")
         spend = _as_float(row.get("spend"))
-        rev = _action_total(row.get("action_values"), cfg.revenue_action_types, _as_float)
+        rev = cfg.revenue_plan.total(row.get("action_values"), _as_float)
         if rev.__class__ is int:
             rev = float(rev)
         campaigns, ad_count = (
@@ -457,9 +417,7 @@ def _facebook_accounts(
             "daily_spend": spend,
             "daily_impressions": _as_int(row.get("impressions")),
             "daily_clicks": _as_int(row.get("clicks")),
-            "daily_conversions": _action_total(
-                row.get("actions"), cfg.conversion_action_types, _as_conversions
-            ),
+            "daily_conversions": cfg.conversion_plan.total(row.get("actions"), _as_conversions),
             "daily_revenue": rev,
             "daily_roas": (
                 rev / spend

@@ -8,8 +8,11 @@ the same column names (plus ``campaigns``). The attribution window (``1d``/``7d`
 picks ``purchasesNd`` as conversions and ``salesNd`` as revenue; a row without that column
 gets ``None``, not 0, because Amazon always sends the columns it was asked for.
 
-Sponsored Products ads have no creative text, so headline, description, cta, image, video
-and landing page stay ``None``; so do status and start/end dates (not in these reports).
+Sponsored Brands (``sbAds``) and Display (``sdAdvertisedProduct``) rows carry bare
+``purchases``/``sales`` (14 days; ``attribution_window`` 14d on their records). Sponsored
+Products and Display ads have no creative text; a Sponsored Brands ad gets its headline and
+landing page from the connector's ``/sb/v4/ads/list`` (the ``ads`` mapping). Status and
+start/end dates stay ``None`` (not in these reports).
 Values that do not parse stay raw for the validator, exactly as for Facebook.
 """
 
@@ -30,6 +33,8 @@ from within_daemon.transforms.normalization import (
 
 WINDOWS = ("1d", "7d", "14d", "30d")
 DEFAULT_WINDOW = "7d"
+#: Sponsored Brands and Display report their conversions over 14 days.
+OTHER_WINDOW = "14d"
 
 
 def attribution_window(account: Mapping[str, Any] | None) -> str:
@@ -71,6 +76,7 @@ def amazon_ads(
     window = attribution_window(acct)
     p_col, s_col = f"purchases{window}", f"sales{window}"
     acct_id, acct_currency = _id(acct.get("account_id")), acct.get("currency")
+    ads = ads or {}
     out: list[Record] = []
     for row in data:
         if row.__class__ is not dict:
@@ -78,21 +84,25 @@ def amazon_ads(
         imp = _as_int(row.get("impressions"))
         clk = _as_int(row.get("clicks"))
         spend = _money(row.get("cost"))
-        conv = None if row.get(p_col) is None else _as_conversions(row[p_col])
-        rev = _money(row.get(s_col))
+        # Sponsored Brands / Display rows carry bare purchases/sales (their 14 days).
+        other = "purchases" in row or "sales" in row
+        pc, sc = ("purchases", "sales") if other else (p_col, s_col)
+        conv = None if row.get(pc) is None else _as_conversions(row[pc])
+        rev = _money(row.get(sc))
         ratio = _derived(imp, clk, spend, conv, rev)
+        creative, page = _sb_creative(ads.get(str(_id(row.get("adId")))))
         out.append({
             "ad_id": _id(row.get("adId")),
             "platform": "amazon",
             "account_id": acct_id,
             "campaign_id": _id(row.get("campaignId")),
             "ad_group_id": _id(row.get("adGroupId")),
-            "headline": None,
+            "headline": creative.get("headline"),
             "description": None,
             "cta": None,
             "image_url": None,
             "video_url": None,
-            "landing_page_url": None,
+            "landing_page_url": page.get("url"),
             "start_date": None,
             "end_date": None,
             "status": None,
@@ -109,8 +119,19 @@ def amazon_ads(
             "date": row.get("date"),
             "currency": row.get("campaignBudgetCurrencyCode") or acct_currency,
             "revenue": rev,
+            "attribution_window": OTHER_WINDOW if other else window,
+            "link_clicks": None,  # every Amazon click is a click to the product page
         })
     return out
+
+
+def _sb_creative(ad: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(creative, landingPage) of a Sponsored Brands ad from ``/sb/v4/ads/list``."""
+    if ad.__class__ is not dict:
+        return {}, {}
+    creative, page = ad.get("creative"), ad.get("landingPage")
+    return (creative if creative.__class__ is dict else {},
+            page if page.__class__ is dict else {})
 
 
 def amazon_accounts(

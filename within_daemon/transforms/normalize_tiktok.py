@@ -13,10 +13,15 @@ Mapping choices (TikTok has no field for some of ours):
   ``landing_page_urls``); ``start_date`` the date of ``create_time``.
 * ``status`` from ``secondary_status`` / ``operation_status``: deleted, paused (any
   ``*_DISABLE``), active (delivering or enabled), else other.
-* ``conversions`` is TikTok's ``conversion`` (``null`` stays ``None``). The connector asks
-  for no purchase value (its metric names are not confirmed), so ``revenue`` and ``roas``
-  are ``None``; ``cpa`` = spend / conversions, ``conversion_rate`` = conversions / clicks.
+* ``conversions`` is TikTok's ``conversion`` (the "Conversions" column: each ad group's own
+  optimization event; ``null`` stays ``None``). ``revenue`` is ``total_complete_payment_rate``,
+  the purchase VALUE despite its name, and ``roas`` = revenue / spend, which is TikTok's
+  ``complete_payment_roas`` (reference §0 "Metric definitions"); ``cpa`` = spend /
+  conversions, ``conversion_rate`` = conversions / clicks.
 * ``ctr`` is recomputed as clicks / impressions (TikTok's own ``ctr`` is a percentage).
+* ``attribution_window`` is the ad's ad group setting, e.g. ``7d_click_1d_view`` from
+  ``click_attribution_window`` SEVEN_DAYS and ``view_attribution_window`` ONE_DAY (the
+  connector copies them onto each ad); OFF parts are left out.
 """
 
 from __future__ import annotations
@@ -34,12 +39,29 @@ from within_daemon.transforms.normalization import (
     register_normalizer,
 )
 
-_NO_AD: tuple[Any, ...] = (None,) * 8
+_NO_AD: tuple[Any, ...] = (None,) * 9
+_WINDOW_DAYS = {"ONE_DAY": 1, "SEVEN_DAYS": 7, "FOURTEEN_DAYS": 14, "TWENTY_EIGHT_DAYS": 28,
+                "THIRTY_DAYS": 30}
+
+
+def attribution_window(ad: Mapping[str, Any]) -> str | None:
+    """``7d_click_1d_view`` from an ad group's window enums; None when none is known."""
+    parts = []
+    for key, kind in (("click_attribution_window", "click"),
+                      ("engaged_view_attribution_window", "engaged_view"),
+                      ("view_attribution_window", "view")):
+        days = _WINDOW_DAYS.get(str(ad.get(key)))
+        if days:
+            parts.append(f"{days}d_{kind}")
+    return "_".join(parts) or None
 #: Report metrics each normalizer needs; the connector's requests must include them (a
 #: field read but never requested would be silently empty; tests check the two agree).
-AD_METRICS_READ = ("spend", "impressions", "clicks", "conversion", "campaign_id",
-                   "adgroup_id")
-ACCOUNT_METRICS_READ = ("spend", "impressions", "clicks", "conversion")
+AD_METRICS_READ = ("spend", "impressions", "clicks", "conversion",
+                   "total_complete_payment_rate", "campaign_id", "adgroup_id")
+ACCOUNT_METRICS_READ = ("spend", "impressions", "clicks", "conversion",
+                        "total_complete_payment_rate")
+#: The purchase value metric (see the module docstring).
+REVENUE = "total_complete_payment_rate"
 
 
 def _id(v: Any) -> Any:
@@ -88,7 +110,7 @@ def _status(ad: Mapping[str, Any]) -> str | None:
 
 
 def _ad_info(ad: Any) -> tuple[Any, ...]:
-    """(campaign, ad group, text, cta, landing page, start date, status, name) of one ad."""
+    """Per-ad fields: campaign, ad group, text, cta, landing page, start, status, name, window."""
     if ad.__class__ is not dict:
         return _NO_AD
     urls = ad.get("landing_page_urls")
@@ -102,6 +124,7 @@ def _ad_info(ad: Any) -> tuple[Any, ...]:
         _day(ad.get("create_time")) if ad.get("create_time") else None,
         _status(ad),
         ad.get("ad_name"),
+        attribution_window(ad),
     )
 
 
@@ -135,7 +158,8 @@ def _tiktok_ads(
         clk = _count(mets.get("clicks"))
         spend = _money(mets.get("spend"))
         conv = _conversions(mets.get("conversion"))
-        ctr, cvr, cpa, _ = derived_ratios(imp, clk, spend, conv, None)
+        rev = _money(mets.get(REVENUE))
+        ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
         out.append({
             "ad_id": ad_id,
             "platform": "tiktok",
@@ -158,12 +182,14 @@ def _tiktok_ads(
             "conversions": conv,
             "conversion_rate": cvr,
             "cpa": cpa,
-            "roas": None,  # no purchase value (see the module docstring)
+            "roas": roas,
             "relevance_score": None,
             "quality_score": None,
             "date": _day(dims.get("stat_time_day")),
             "currency": mets.get("currency") or currency,
-            "revenue": None,
+            "revenue": rev,
+            "attribution_window": info[8],
+            "link_clicks": None,  # TikTok reports destination clicks only (``clicks``)
         })
     return out
 
@@ -181,6 +207,7 @@ def _tiktok_accounts(
     for row in data:
         dims, mets = _parts(row)
         day = _day(dims.get("stat_time_day"))
+        spend, rev = _money(mets.get("spend")), _money(mets.get(REVENUE))
         # With counts from the same window, a day they do not list had no delivery.
         n_camp, n_ads = (None, None) if counts is None or day.__class__ is not str \
             else counts.get(day, (0, 0))
@@ -191,12 +218,12 @@ def _tiktok_accounts(
             "currency": mets.get("currency") or acct.get("currency"),
             "timezone": acct.get("timezone_name"),
             "date": day,
-            "daily_spend": _money(mets.get("spend")),
+            "daily_spend": spend,
             "daily_impressions": _count(mets.get("impressions")),
             "daily_clicks": _count(mets.get("clicks")),
             "daily_conversions": _conversions(mets.get("conversion")),
-            "daily_revenue": None,
-            "daily_roas": None,
+            "daily_revenue": rev,
+            "daily_roas": derived_ratios(None, None, spend, None, rev)[3],
             "campaign_count": n_camp,
             "ad_count": n_ads,
         })
