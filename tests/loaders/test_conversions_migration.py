@@ -51,10 +51,11 @@ async def column_types(db: DatabaseLoader) -> dict[tuple[str, str], str]:
 
 async def test_old_database_migrates_and_keeps_rows(db_url: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """A version-8 database gets REAL conversion columns, keeps its rows, then takes fractions."""
+    """A database from before migration 13 gets REAL conversion columns, keeps its rows, then takes fractions."""
     released = sq.migrations
-    with monkeypatch.context() as m:  # the daemon as released before migration 9
-        m.setattr(sq, "migrations", lambda d=sq.SQLITE: released(d)[:8])
+    with monkeypatch.context() as m:  # the daemon as it was before migration 13
+        m.setattr(sq, "migrations",
+                  lambda d=sq.SQLITE: tuple(x for x in released(d) if x.version < 13))
         async with DatabaseLoader.from_url(db_url) as old:
             await old.write_batch(run_id="r1", task="t", kind="ad", fetched_at=FETCHED,
                                   records=[ad(i, d, 3) for i in range(2) for d in DAYS])
@@ -63,7 +64,7 @@ async def test_old_database_migrates_and_keeps_rows(db_url: str,
             await store.refresh_rollups(old, list(DAYS))
             before = await column_types(old)
             assert set(before.values()) <= {"INTEGER", "BIGINT"}, before
-            assert await old.count_rows("schema_migrations") == 8
+            assert await old.count_rows("schema_migrations") == len(released()) - 1
 
     async with DatabaseLoader.from_url(db_url) as db:
         after = await column_types(db)

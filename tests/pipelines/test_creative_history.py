@@ -320,17 +320,17 @@ async def test_migration_8_seeds_the_history_of_an_older_database(
     """A database at migration 7 gets the table, its current creatives as first versions."""
     every = sqlite_schema.migrations
     with monkeypatch.context() as m:
-        # 13 adds ad_data.link_clicks, a fact column the loader checks for on every open.
+        # 9 adds ad_data.link_clicks, a fact column the loader checks for on every open.
         m.setattr(sqlite_schema, "migrations",
                   lambda d=sqlite_schema.SQLITE: tuple(x for x in every(d)
-                                                       if x.version <= 7 or x.version == 13))
+                                                       if x.version <= 7 or x.version == 9))
         async with DatabaseLoader.from_url(db_url) as old:
             await old.execute_in_transaction([(
                 "INSERT INTO ad_creative_features (platform, account_id, ad_id, creative_hash, "
                 "enrichments, enriched_at, topic) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [("facebook", "acct1", "ad1", "h", "", "2024-01-05T00:00:00Z", "shoes")])])
             applied = await old.fetch_dicts(
-                "SELECT MAX(version) AS v FROM schema_migrations WHERE version < 13")
+                "SELECT MAX(version) AS v FROM schema_migrations WHERE version < 9")
             assert applied == [{"v": 7}]
     async with DatabaseLoader.from_url(db_url) as db:
         rows = await db.fetch_dicts("SELECT version FROM schema_migrations WHERE version = 8")

@@ -163,12 +163,16 @@ async def test_every_platform_is_bounded(platform: str, fault: str) -> None:
     emu.set_fault(None, fault, count=1, **params)
     async with emu.serve():
         if platform == "google":
-            conn: Any = test_google.connector(emu, max_body_bytes=MiB, max_retries=0)
+            conn: Any = test_google.connector(emu, max_body_bytes=MiB, max_retries=0,
+                                              max_outage_seconds=0)
         elif platform == "tiktok":
-            conn = test_tiktok.connector(emu, max_body_bytes=MiB, max_retries=0)
+            conn = test_tiktok.connector(emu, max_body_bytes=MiB, max_retries=0,
+                                         max_outage_seconds=0)
         else:
-            conn = test_amazon.connector(emu, max_body_bytes=MiB, max_retries=0)
-        # Too deep a token answer is the OAuth client's "unreadable answer" (transient).
+            conn = test_amazon.connector(emu, max_body_bytes=MiB, max_retries=0,
+                                         max_outage_seconds=0)
+        # Too deep a token answer is the OAuth client's "unreadable answer" (transient: with
+        # no outage budget the open circuit ends the call instead of waiting for a probe).
         expected = SourceError if fault == "deep_json" else PermanentSourceError
         async with conn:
             with anyio.fail_after(30), pytest.raises(

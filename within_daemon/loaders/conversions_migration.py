@@ -1,6 +1,6 @@
-"""Schema migration 9: conversions become real numbers in every table that stores them.
+"""Schema migration 13: conversions become real numbers in every table that stores them.
 
-Until migration 9 ``conversions`` (ad rows, rollups, the unified dataset) and
+Until migration 13 ``conversions`` (ad rows, rollups, the unified dataset) and
 ``daily_conversions`` (account rows) were ``INTEGER``, as the seed's schema has them. Google's
 ``metrics.conversions`` is a double (data-driven attribution credits fractions of a
 conversion to each ad; ad-apis.md §0), and rounding each ad-day loses conversions, skews CPA
@@ -22,9 +22,9 @@ How each backend changes a column's type:
   the migration's one transaction, so an interrupted migration leaves the old tables.
   Whole numbers already stored are copied as REAL (2 -> 2.0), which loses nothing.
 
-The rebuilt tables take the column lists migration 9 knows: the fact tables' extras are
-frozen in ``_V9_EXTRAS``; the rollup and unified tables come from today's definitions, so a
-later change to those tables must freeze their migration-9 form here first.
+The rebuilt tables take the column lists migration 13 knows: the fact tables' extras are
+frozen in ``_FROZEN_EXTRAS``; the rollup and unified tables come from today's definitions, so a
+later change to those tables must freeze their migration-13 form here first.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ CONVERSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "unified_ad_data": ("conversions",),
     **{name: ("conversions",) for name in ROLLUP_TABLES},
 }
-#: The fact tables' columns added by migrations before 9, frozen here: a column a later
-#: migration adds must not appear in this rebuild (it does not exist yet when 9 runs).
-_V9_EXTRAS: dict[str, tuple[str, ...]] = {"ad_data": ("attribution_window",), "account_data": ()}
+#: The fact tables' columns added by migrations before 13, frozen here: a column a later
+#: migration adds must not appear in this rebuild (it does not exist yet when 13 runs).
+_FROZEN_EXTRAS: dict[str, tuple[str, ...]] = {
+    "ad_data": ("attribution_window", "link_clicks"), "account_data": ()}
 #: Indexes to re-create after a SQLite rebuild (dropping a table drops its indexes).
 _INDEXES: dict[str, tuple[str, ...]] = {
     "ad_data": ("CREATE INDEX IF NOT EXISTS ad_data_by_date ON ad_data (date)",),
@@ -65,7 +66,7 @@ def _create(table: str, d: Dialect) -> tuple[str, tuple[str, ...]]:
     if table in ("ad_data", "account_data"):
         t = AD_TABLE if table == "ad_data" else ACCOUNT_TABLE
         # Column order as the released migrations left it: extras were added by ALTER.
-        extras = _V9_EXTRAS[table]
+        extras = _FROZEN_EXTRAS[table]
         return fact_table_ddl(t, d, extras=extras), (*t.fields, *PROVENANCE, *extras)
     if table == "unified_ad_data":
         ddl = unified_ddl(d)[0]
@@ -75,8 +76,8 @@ def _create(table: str, d: Dialect) -> tuple[str, tuple[str, ...]]:
     return ddl, tuple(c for c in cols if c != "PRIMARY")
 
 
-def migration_9(d: Dialect) -> tuple[str, ...]:
-    """Statements of migration 9 on one backend."""
+def conversions_to_real(d: Dialect) -> tuple[str, ...]:
+    """Statements of migration 13 on one backend."""
     out: list[str] = []
     for table, columns in CONVERSION_COLUMNS.items():
         if d.name == "postgresql":

@@ -31,7 +31,7 @@ INTEGER_COLUMNS: frozenset[str] = frozenset({
     "impressions", "clicks", "link_clicks",
     "daily_impressions", "daily_clicks", "campaign_count", "ad_count",
 })
-#: Conversions are REAL since migration 9: attribution credits fractions of a conversion
+#: Conversions are REAL since migration 13: attribution credits fractions of a conversion
 #: (see :mod:`.conversions_migration`).
 REAL_COLUMNS: frozenset[str] = frozenset({
     "ctr", "spend", "conversion_rate", "cpa", "roas", "relevance_score", "quality_score",
@@ -111,7 +111,7 @@ class FactTable:
 
 #: ``attribution_window``: the conversion window the platform counted with (Amazon's
 #: 1d/7d/14d/30d setting), so rows pulled under different settings stay distinguishable;
-#: ``link_clicks`` (migration 13). See ``schema.AD_EXTRA_FIELDS``.
+#: ``link_clicks`` (migration 9). See ``schema.AD_EXTRA_FIELDS``.
 AD_TABLE = FactTable("ad", "ad_data", AD_FIELDS, AD_KEY, extras=AD_EXTRA_FIELDS)
 ACCOUNT_TABLE = FactTable("account", "account_data", ACCOUNT_FIELDS, ACCOUNT_KEY)
 FACT_TABLES: dict[str, FactTable] = {t.kind: t for t in (AD_TABLE, ACCOUNT_TABLE)}
@@ -279,11 +279,11 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         unified_ddl,
     )
     from .audience_schema import audience_ddl, audience_level_ddl
-    from .conversions_migration import as_released, migration_9
+    from .conversions_migration import as_released, conversions_to_real
     from .feature_store import feature_store_ddl
     from .image_failures import image_failures_ddl
     # Migrations 1-3 build their DDL from today's column types; as_released keeps the
-    # conversion columns INTEGER there, as released, and migration 9 makes them REAL.
+    # conversion columns INTEGER there, as released, and migration 13 makes them REAL.
     return (
         Migration(
             1,
@@ -304,12 +304,14 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         Migration(7, "replicas, leases and task slots for several daemons", (
             *cluster_ddl(d), "ALTER TABLE runs ADD COLUMN holder TEXT")),
         Migration(8, "dated versions of ad creatives", tuple(creative_history_ddl(d))),
-        Migration(9, "conversions as real numbers (fractional attribution)", migration_9(d)),
-        Migration(10, "image fetch failures", tuple(image_failures_ddl(d))),
-        Migration(12, "audience level: ad, or ad group (Google)", tuple(audience_level_ddl())),
-        Migration(13, "link clicks of ad rows", (
+        Migration(9, "link clicks of ad rows", (
             "ALTER TABLE ad_data ADD COLUMN link_clicks INTEGER",
         )),
+        Migration(10, "image fetch failures", tuple(image_failures_ddl(d))),
+        Migration(12, "audience level: ad, or ad group (Google)", tuple(audience_level_ddl())),
+        # Last, so the tables it rebuilds (SQLite) already have every column added before.
+        Migration(13, "conversions as real numbers (fractional attribution)",
+                  conversions_to_real(d)),
     )
 
 

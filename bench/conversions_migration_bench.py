@@ -1,10 +1,10 @@
-"""Schema migration 9 (conversion columns to REAL) on a SQLite database of N ad-day rows.
+"""Schema migration 13 (conversion columns to REAL) on a SQLite database of N ad-day rows.
 
-Builds a version-8 database (the daemon as released before migration 9) with N ``ad_data``
+Builds a database from before migration 13 (the daemon as it was before it) with N ``ad_data``
 rows and their rollups, then opens it with this version and times the migration, which
 rebuilds the tables that hold conversions.
 
-    python bench/migration9_bench.py --rows 1000000 --db /tmp/m9.db
+    python bench/conversions_migration_bench.py --rows 1000000 --db /tmp/m13.db
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def rec(i: int, day: str) -> dict[str, Any]:
 
 async def build(url: str, rows: int, ads: int) -> None:
     released = sq.migrations
-    sq.migrations = lambda d=sq.SQLITE: released(d)[:8]  # type: ignore[assignment]
+    sq.migrations = (  # type: ignore[assignment]
+        lambda d=sq.SQLITE: tuple(x for x in released(d) if x.version < 13))
     try:
         async with DatabaseLoader.from_url(url) as db:
             days = rows // ads
@@ -66,7 +67,7 @@ def main() -> None:
     asyncio.run(build(url, args.rows, args.ads))
     size = os.path.getsize(args.db) / 1e6
     secs = asyncio.run(migrate(url))
-    print(f"{args.rows} ad rows, {size:.0f} MB before: migration 9 took {secs:.1f}s")
+    print(f"{args.rows} ad rows, {size:.0f} MB before: migration 13 took {secs:.1f}s")
 
 
 if __name__ == "__main__":
