@@ -51,7 +51,7 @@ async def column_types(db: DatabaseLoader) -> dict[tuple[str, str], str]:
 
 async def test_old_database_migrates_and_keeps_rows(db_url: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """A database from before migration 13 gets REAL conversion columns, keeps its rows, then takes fractions."""
+    """A pre-13 database gets REAL conversion columns, keeps its rows, then takes fractions."""
     released = sq.migrations
     with monkeypatch.context() as m:  # the daemon as it was before migration 13
         m.setattr(sq, "migrations",
