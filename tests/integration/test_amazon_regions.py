@@ -92,7 +92,7 @@ async def test_three_regions_one_daemon(tmp_path: Path, db_url: str,
     since, until = (end - timedelta(days=LOOKBACK - 1)).isoformat(), end.isoformat()
     for pid, region in REGION.items():
         emu = hosts[region]
-        want = emu.expected_rows(pid, since, until)
+        want = emu.expected_rows(pid, since, until, "all_ads")  # SP, SB and SD ads
         [(n, cur)] = dbq.rows(loaded, "SELECT COUNT(*), MIN(currency) FROM ad_data "
                               "WHERE account_id = ?", pid)
         assert n == want > 0, pid
