@@ -20,13 +20,15 @@ from .errors import ConfigError
 from .loaders import DatabaseLoader
 from .observability.metrics import Metrics
 from .pipelines.engine import Engine, TaskResult, open_engine
+from .pipelines.registry import ACCOUNTLESS
 from .tasks import registry
+
+__all__ = ["ACCOUNTLESS", "all_tasks", "open_database", "run_backfill", "run_daemon", "run_once",
+           "warn_if_leased"]
 
 log = logging.getLogger(__name__)
 
 
-#: Pipelines that run once per slot over the database, not once per account.
-ACCOUNTLESS = frozenset({"PlatformDataPipeline", "TrainingDataPipeline"})
 
 
 def all_tasks(loaded: LoadedConfig) -> list[TaskConfig]:
