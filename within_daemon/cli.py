@@ -164,7 +164,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
-    from .account_status import describe
+    from .daemon.status import describe
 
     loaded = _load(args)
     host, _, port = loaded.config.metrics.listen.rpartition(":")
@@ -194,7 +194,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    from .cluster import cluster_view
+    from .daemon.cluster import cluster_view
     from .loaders import DatabaseLoader
 
     loaded = _load(args)

@@ -22,11 +22,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .config import AccountConfig, LoadedConfig, TaskConfig
-from .observability.metrics import Metrics
+from ..config import AccountConfig, LoadedConfig, TaskConfig
+from ..observability.metrics import Metrics
 
 if TYPE_CHECKING:
-    from .loaders import DatabaseLoader
+    from ..loaders import DatabaseLoader
 
 #: Warn this long before an access token expires (the WithinTokenExpiringSoon alert's 7 days).
 TOKEN_WARN_SECONDS = 7 * 86400

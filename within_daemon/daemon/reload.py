@@ -4,7 +4,7 @@
 :mod:`within_daemon.checks` finds, the validation schemas, the schedule in the new time
 zone, a connector for each account whose settings or token changed) and returns what the
 swap needs. It changes nothing that runs, so a reload that fails anywhere leaves the
-daemon exactly as it was; :class:`~within_daemon.service.Service` then swaps in one step.
+daemon exactly as it was; :class:`~.service.Service` then swaps in one step.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any
 import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
-from .checks import all_tasks, config_problems
-from .config import AccountConfig, LoadedConfig
-from .errors import ConfigError
-from .observability.metrics import Metrics
-from .pipelines.engine import Engine, validation_schemas
-from .sources import HttpSource, build_connector
-from .tasks import Tick, build_scheduler
+from ..checks import all_tasks, config_problems
+from ..config import AccountConfig, LoadedConfig
+from ..errors import ConfigError
+from ..observability.metrics import Metrics
+from ..pipelines.engine import Engine, validation_schemas
+from ..sources import HttpSource, build_connector
+from ..tasks import Tick, build_scheduler
 
 Connectors = dict[tuple[str, str], tuple[AccountConfig, Any, HttpSource]]
 
