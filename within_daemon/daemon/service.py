@@ -21,10 +21,9 @@ not still busy with the same task (an overlap is logged and counted, never dupli
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from functools import partial
@@ -32,7 +31,6 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import msgspec
 
 from ..checks import all_tasks
 from ..config import LoadedConfig, TaskConfig, load_config
@@ -47,20 +45,12 @@ from ..sources.versions import enforce_versions
 from ..tasks import Tick, build_scheduler
 from ..tasks.scheduler import last_slot
 from .cluster import Cluster, Replica, cluster_enabled
-from .reload import ReloadPlan, prepare_reload, reschedule
+from .lifecycle import announce_ready, drain, watchdog, watchdog_interval
+from .reload import ReloadPlan, keep_restart_settings, prepare_reload, reschedule
 from .resources import open_database, open_replica
-from .status import LastRuns, accounts_status, iso_or_none, next_runs_of, token_expiry_of
+from .status import LastRuns, accounts_status, next_runs_of, status_document, token_expiry_of
 
 log = logging.getLogger(__name__)
-
-
-def watchdog_interval() -> float | None:
-    """Half of systemd's ``WATCHDOG_USEC`` in seconds, if the watchdog is for us."""
-    usec = os.environ.get("WATCHDOG_USEC")
-    pid = os.environ.get("WATCHDOG_PID")
-    if not usec or not usec.isdigit() or (pid and pid != str(os.getpid())):
-        return None
-    return int(usec) / 2_000_000
 
 
 class Service:
@@ -103,27 +93,12 @@ class Service:
         if self.cluster is not None:  # in config order, like the entries
             for entry, acc in zip(accounts, self.loaded.config.accounts, strict=True):
                 entry["leased_here"] = self.cluster.holds(acc)
-        return {
-            "config": str(self.loaded.path),
-            "stopping": self.stopping,
-            "reloads": self.reloads,
-            "tasks": [
-                {"name": t.name, "pipeline": t.pipeline, "cadence": t.cadence,
-                 "run_time": t.run_time, "platform": t.platform,
-                 "running_accounts": sorted(a for (n, a) in self.running if n == t.name),
-                 "last_run": self.last.get(t.name),
-                 "next_run": iso_or_none(next_runs.get(t.name))}
-                for t in tasks
-            ],
-            "accounts": accounts,
-            "parked_accounts": [a for a in accounts if a["paused_seconds"] > 0],
-            "open_circuits": [a for a in accounts if a["circuit"] != "closed"],
-            # Runs ended early by a spent budget: why, and when the account is probed next.
-            "stopped_accounts": [a for a in accounts if a.get("stopped")],
-            "cluster": None if self.cluster is None else {
+        return status_document(
+            self.loaded, tasks, accounts, running=self.running, last=self.last,
+            next_runs=next_runs, stopping=self.stopping, reloads=self.reloads,
+            cluster=None if self.cluster is None else {
                 "replica_id": self.cluster.replica_id,
-                "leased_accounts": sorted(self.cluster.held)},
-        }
+                "leased_accounts": sorted(self.cluster.held)})
 
     def _summary(self) -> str:
         busy = len(self.running)
@@ -247,14 +222,7 @@ class Service:
     def apply(self, new: LoadedConfig, plan: ReloadPlan | None = None) -> None:
         """Switch to ``new``; pull accounts it adds to existing or new tasks right away."""
         old = self.loaded
-        if new.config.database != old.config.database:
-            log.warning("reload: [database] changes need a restart; keeping the old database")
-            new = msgspec.structs.replace(
-                new, config=msgspec.structs.replace(new.config, database=old.config.database))
-        if new.config.cluster != old.config.cluster:
-            log.warning("reload: [cluster] changes need a restart; keeping the old settings")
-        if new.config.metrics != old.config.metrics:
-            log.warning("reload: [metrics] changes need a restart; the listener stays")
+        new = keep_restart_settings(old, new)
         plan = plan if plan is not None else self.prepare(new)
         old_tasks = {t.name: t for t in all_tasks(old)}
         self.loaded = new
@@ -339,14 +307,6 @@ class Service:
                 log.info("received %s: draining", signal.Signals(sig).name)
                 stop()
 
-    async def watchdog(self, interval: float) -> None:
-        while True:
-            # Ping only while the database answers: a wedged database means systemd
-            # should restart us.
-            if self.db is not None and await self.db.ping():
-                notify("WATCHDOG=1")
-            await anyio.sleep(interval)
-
     # -- lifecycle -------------------------------------------------------------------------
     async def open(self, stack: AsyncExitStack) -> Engine:
         """Open the database, the listener, the cluster membership and the engine on ``stack``.
@@ -415,7 +375,7 @@ class Service:
                 root.start_soon(self.signals, root, stop, exit_now)
                 interval = watchdog_interval()
                 if interval:
-                    root.start_soon(self.watchdog, interval)
+                    root.start_soon(watchdog, self.db, interval)
                 async with anyio.create_task_group() as work:
                     self.work = work
                     root.start_soon(self.dispatch, ticks_recv)
@@ -424,7 +384,7 @@ class Service:
                     await self.start_work(run_at_start)
                     if self.cluster is not None:
                         root.start_soon(self.cluster_loop)
-                    self._announce_ready(ready_file)
+                    announce_ready(self.loaded, all_tasks(self.loaded), ready_file)
                     await stop_event.wait()
                     notify("STOPPING=1")
                     await drain(self.running, rt.grace_seconds)
@@ -432,31 +392,6 @@ class Service:
                 root.cancel_scope.cancel()
         log.info("daemon stopped%s", " at once on a second signal" if hard else "")
         return 1 if hard else 0
-
-    def _announce_ready(self, ready_file: str | None) -> None:
-        tasks = all_tasks(self.loaded)
-        notify("READY=1", f"STATUS=serving {len(tasks)} task(s), "
-                          f"{len(self.loaded.config.accounts)} account(s)")
-        if ready_file:
-            with open(ready_file, "w") as fh:
-                fh.write("ready\n")
-        log.info("daemon ready: %d tasks, %d accounts", len(tasks),
-                 len(self.loaded.config.accounts))
-
-
-async def drain(running: Mapping[Any, float], grace_seconds: float) -> bool:
-    """Give the runs in flight ``grace_seconds`` to end; True when the grace ran out.
-
-    ``running`` is the service's live map of runs in flight (entries leave as runs end).
-    """
-    with anyio.move_on_after(grace_seconds) as scope:
-        while running:
-            await anyio.sleep(0.05)
-    if scope.cancelled_caught:
-        log.warning("grace period of %.0fs over; cancelling %d run(s)", grace_seconds,
-                    len(running))
-    return scope.cancelled_caught
-
 
 async def run_daemon(loaded: LoadedConfig, *, metrics: Metrics,
                      ready_file: str | None = None, run_at_start: bool = False) -> int:

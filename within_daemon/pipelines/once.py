@@ -11,18 +11,27 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..config import TaskConfig
+from ..config import LoadedConfig, TaskConfig
+from ..loaders import DatabaseLoader
+from ..observability.metrics import Metrics
 from .results import AccountResult
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 log = logging.getLogger(__name__)
 
 
-async def unify(engine: Engine, task: TaskConfig, start: date, end: date
+class EngineParts(Protocol):
+    """What a run once uses of the engine (the engine itself, without importing it)."""
+
+    loaded: LoadedConfig
+    db: DatabaseLoader
+    metrics: Metrics
+    #: The newest training run's datasets, for callers that want them after the run.
+    last_training: list[AccountResult]
+
+
+async def unify(engine: EngineParts, task: TaskConfig, start: date, end: date
                 ) -> list[AccountResult]:
     """The cross-platform task: no API calls, a rebuild of unified_ad_data."""
     from .platform_data_pipeline import PlatformDataPipeline
@@ -33,7 +42,7 @@ async def unify(engine: Engine, task: TaskConfig, start: date, end: date
                           fetched=out["records_processed"], error=out["error"])]
 
 
-async def train(engine: Engine, task: TaskConfig, start: date, end: date
+async def train(engine: EngineParts, task: TaskConfig, start: date, end: date
                 ) -> list[AccountResult]:
     """Versioned training datasets for both models; an unchanged input makes no version."""
     from .training_data_pipeline import DATASETS, InsufficientDataError, TrainingDataPipeline
@@ -59,7 +68,7 @@ async def train(engine: Engine, task: TaskConfig, start: date, end: date
     return results
 
 
-async def internal(engine: Engine, task: TaskConfig, start: date, end: date
+async def internal(engine: EngineParts, task: TaskConfig, start: date, end: date
                    ) -> list[AccountResult]:
     """The company's own data: new dropped files, then the SQL query over the window."""
     from .internal_pipeline import InternalDataPipeline

@@ -18,18 +18,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ..config import TaskConfig
 from . import once
 from .messages import Kind
 from .results import AccountResult
 
-if TYPE_CHECKING:
-    from .engine import Engine
-
 #: A database-wide run: its accounts' (or datasets') results, from the engine's resources.
-OnceRun = Callable[["Engine", TaskConfig, date, date], Awaitable[list[AccountResult]]]
+OnceRun = Callable[[once.EngineParts, TaskConfig, date, date], Awaitable[list[AccountResult]]]
 
 
 @dataclass(frozen=True)
