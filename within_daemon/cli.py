@@ -150,9 +150,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  account {a.platform}/{a.account_id}: {a.rate_limit:g} req/min, token from "
               f"{src.source if src else 'nowhere (missing)'}")
     from .daemon import all_tasks
+    from .pipelines.registry import spec_for
 
     for t in all_tasks(loaded):
-        scope = ("all platforms" if t.pipeline == "PlatformDataPipeline"
+        scope = ("all platforms" if spec_for(t).accountless
                  else f"{len(loaded.accounts_for(t))} {t.platform} account(s)")
         print(f"  task {t.name}: {t.pipeline} {t.cadence} at {t.run_time}, "
               f"lookback {t.lookback_days}d, {scope}")
