@@ -8,14 +8,14 @@ from typing import Any
 
 import anyio
 
-from within_daemon.account_status import (
+from within_daemon.config import AccountConfig, load_config
+from within_daemon.daemon.status import (
     LastRuns,
     account_entry,
     accounts_status,
     describe,
     token_expiry_of,
 )
-from within_daemon.config import AccountConfig, load_config
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.observability.metrics import Metrics
 
@@ -108,16 +108,15 @@ async def test_last_runs_seeded_from_the_runs_table(tmp_path: Path) -> None:
 
 async def test_cluster_status_says_which_accounts_this_replica_pulls(tmp_path: Path) -> None:
     """In cluster mode each account entry says whether this replica holds its lease."""
-    from within_daemon.cluster import Cluster, resource
-    from within_daemon.service import Service
+    from within_daemon.daemon import Service
+    from within_daemon.daemon.cluster import Cluster, Replica, resource
 
     cfg = write_config(tmp_path, base_url="http://127.0.0.1:1/v27.0",
                        accounts=[fb_account("1"), fb_account("2")], tasks=[{"name": "a"}])
-    service = Service(load_config(cfg), Metrics())
     async with DatabaseLoader.from_url(f"sqlite:///{tmp_path}/w.db") as db:
         cluster = Cluster(db, "replica-a", 30.0)
         cluster.held[resource("facebook", "2")] = 1  # the lease generation
-        service.cluster = cluster
+        service = Service(load_config(cfg), Metrics(), replica=Replica(cluster, Metrics()))
         with anyio.fail_after(10):
             status = await service.status()
     assert [(a["account_id"], a["leased_here"]) for a in status["accounts"]] == [

@@ -14,13 +14,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from within_daemon.cluster import Cluster, resource
 from within_daemon.config import load_config
 from within_daemon.daemon import warn_if_leased
+from within_daemon.daemon.cluster import Cluster, Replica, resource
 from within_daemon.errors import LeaseLostError, LoaderError
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.observability.metrics import Metrics
-from within_daemon.replica import Replica
 from within_daemon.schema import AD_FIELDS
 
 ACCOUNTS = [resource("facebook", f"10000000{i:02d}") for i in range(1, 7)]

@@ -30,11 +30,12 @@ from .errors import ConfigError, LoaderError
 from .loaders.backends import redact
 from .observability.logging import RedactingStream, setup_logging
 from .observability.metrics import Metrics
-from .pipelines.engine import Engine, TaskResult
+from .pipelines.engine import Engine
+from .pipelines.results import EXIT_FAILED, EXIT_OK, TaskResult, exit_code, print_results
 
 log = logging.getLogger("within_daemon")
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DB, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_CONFIG, EXIT_DB, EXIT_INTERNAL = 2, 3, 4
 
 
 def _date(s: str) -> date:
@@ -100,18 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _print_results(results: Sequence[TaskResult], out: Any = sys.stdout) -> None:
-    print(f"{'task':<28} {'status':<8} {'fetched':>9} {'loaded':>9} {'quarantined':>11} "
-          f"{'accounts':>8} {'seconds':>8}", file=out)
-    for r in results:
-        print(f"{r.task:<28} {r.status:<8} {r.fetched:>9} {r.loaded:>9} {r.quarantined:>11} "
-              f"{len(r.accounts):>8} {r.duration_seconds:>8.1f}", file=out)
-        for a in r.accounts:
-            if a.status != "success" or a.error:
-                print(f"  {a.platform}/{a.account_id}: {a.status}"
-                      + (f": {a.error}" if a.error else ""), file=out)
-
-
 def _load(args: argparse.Namespace) -> LoadedConfig:
     # Loading registers every secret (tokens, client secrets, url passwords) for redaction.
     return load_config(find_config_path(args.config))
@@ -147,10 +136,6 @@ def _check_versions(loaded: LoadedConfig, metrics: Metrics | None = None) -> lis
     return [n.message for n in notices]
 
 
-def _exit_for(results: Sequence[TaskResult]) -> int:
-    return EXIT_OK if all(r.success for r in results) else EXIT_FAILED
-
-
 def cmd_check_config(args: argparse.Namespace) -> int:
     loaded = _load_checked(args)
     warnings = _check_versions(loaded)
@@ -165,9 +150,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  account {a.platform}/{a.account_id}: {a.rate_limit:g} req/min, token from "
               f"{src.source if src else 'nowhere (missing)'}")
     from .daemon import all_tasks
+    from .pipelines.registry import spec_for
 
     for t in all_tasks(loaded):
-        scope = ("all platforms" if t.pipeline == "PlatformDataPipeline"
+        scope = ("all platforms" if spec_for(t).accountless
                  else f"{len(loaded.accounts_for(t))} {t.platform} account(s)")
         print(f"  task {t.name}: {t.pipeline} {t.cadence} at {t.run_time}, "
               f"lookback {t.lookback_days}d, {scope}")
@@ -179,7 +165,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
-    from .account_status import describe
+    from .daemon.status import describe
 
     loaded = _load(args)
     host, _, port = loaded.config.metrics.listen.rpartition(":")
@@ -209,7 +195,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    from .cluster import cluster_view
+    from .daemon.cluster import cluster_view
     from .loaders import DatabaseLoader
 
     loaded = _load(args)
@@ -334,8 +320,8 @@ def cmd_once(args: argparse.Namespace) -> int:
         return await run_once(loaded, metrics=metrics, task_names=args.task)
 
     results = anyio.run(go, backend="asyncio")
-    _print_results(results)
-    return _exit_for(results)
+    print_results(results)
+    return exit_code(results)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -394,11 +380,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     res = anyio.run(go, backend="asyncio")
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    _print_results([res])
+    print_results([res])
     for a in res.accounts:
         print(f"days requested {a.days_requested}, skipped (already complete) {a.days_skipped}, "
               f"completed now {a.days_completed}")
-    return _exit_for([res])
+    return exit_code([res])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ import msgspec
 from .config import LoadedConfig, load_config, parse_config, resolve_config
 from .daemon import run_once
 from .observability.metrics import Metrics
+from .pipelines.results import exit_code, print_results
 from .sandbox import FacebookEmulator
 from .sandbox.amazon import CLIENT_ID as AMAZON_CLIENT_ID
 from .sandbox.amazon import CLIENT_SECRET as AMAZON_CLIENT_SECRET
@@ -211,8 +212,7 @@ async def _run_demo(db: Path, *, config: str | None, faults: bool, image_base: s
                 "amazon": (a_url, amazon.token_url), "tiktok": (t_url, "")}
         loaded = demo_config(db, urls, config)
         results = await run_once(loaded, metrics=Metrics())
-    from .cli import _exit_for, _print_results
 
-    _print_results(results)
+    print_results(results)
     _summary(db)
-    return _exit_for(results)
+    return exit_code(results)

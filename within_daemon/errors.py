@@ -6,19 +6,22 @@
     ├── ConfigError                 bad or unreadable config (never retriable)
     ├── SourceError                 anything a platform API did to us
     │   ├── TransientError          5xx, timeouts, resets, is_transient, truncated bodies (retry)
-    │   │   └── ThrottledError      platform throttle codes / 429; carries retry_after seconds
+    │   │   ├── ThrottledError      platform throttle codes / 429; carries retry_after seconds
+    │   │   └── ReportStalledError  an async report stopped making progress (retry: a new job)
     │   ├── ReduceDataError         "reduce the amount of data": retry with a smaller page
     │   ├── AuthError               expired or invalid token: stop this account, no retry storm
     │   ├── PermanentSourceError    4xx the platform will keep returning (bad params, permissions)
     │   ├── AccountPausedError      the account is paused until a known time (usage pacing)
-    │   ├── CircuitOpenError        our breaker for this account is open (requests wait to probe)
-    │   └── ReportStalledError      an async report stopped making progress
+    │   └── CircuitOpenError        our breaker for this account is open (requests wait to probe)
+    │       └── OutageBudgetSpent   the circuit stayed open past the run's outage budget
+    │                               (``sources/waits.py``): the account's run ends
     ├── ValidationFailure           a record broke its schema (quarantined, never raised to the run)
     └── LoaderError                 the database refused a write
         ├── LeaseLostError          another replica holds the account now (never retried)
         └── RowsRefusedError        the database refused values of the batch (the loader bisects)
 
-``retriable`` is a class attribute so that the retry decorator and the circuit breaker can
+``tests/test_errors.py`` holds this drawing to the classes. ``retriable`` is a class
+attribute so that the retry decorator and the circuit breaker can
 classify an error without a table of types.
 
 Messages are redacted when the error is made (:func:`within_daemon.redaction.redact`): an

@@ -205,7 +205,7 @@ def test_check_config_refuses_a_sunset_version(tmp_path: Path) -> None:
 async def test_reload_refuses_a_sunset_version(tmp_path: Path) -> None:
     """A SIGHUP reload naming a sunset version is refused and the running config kept."""
     from within_daemon.config import load_config
-    from within_daemon.service import Service
+    from within_daemon.daemon import Service
 
     cfg = tmp_path / "w.toml"
     account = ('\n[[accounts]]\nplatform = "facebook"\naccount_id = "1"\n'

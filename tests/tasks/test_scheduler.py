@@ -10,14 +10,13 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
-from within_daemon.cluster import Cluster, resource
 from within_daemon.config import LoadedConfig, TaskConfig
-from within_daemon.daemon import all_tasks, open_database
+from within_daemon.daemon import Service, all_tasks, open_database
+from within_daemon.daemon.cluster import Cluster, Replica, resource
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.engine import open_engine
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.service import Service
 from within_daemon.tasks import (
     DEFAULT_ENRICHMENTS,
     Tick,
@@ -228,14 +227,18 @@ async def test_a_scheduled_slot_runs_once_per_cluster(
     replicas: list[Service] = []
     async with AsyncExitStack() as stack:
         for i in range(2):
-            svc = Service(loaded, Metrics())
+            lease_db = DatabaseLoader.from_url(loaded.config.database.url,
+                                               base_dir=loaded.base_dir)
+            await lease_db.open()
+            stack.push_async_callback(lease_db.close)
+            cluster = Cluster(lease_db, f"r{i}", 30)
+            svc = Service(loaded, Metrics(), replica=Replica(cluster, Metrics()))
             svc.db = DatabaseLoader.from_url(loaded.config.database.url,
-                                             base_dir=loaded.base_dir)
+                                             base_dir=loaded.base_dir,
+                                             holder=f"r{i}", fence=cluster.lease_for)
             await svc.db.open()
             stack.push_async_callback(svc.db.close)
-            svc.cluster = Cluster(svc.db, f"r{i}", 30)
-            svc.db.holder, svc.db.fence = f"r{i}", svc.cluster.lease_for
-            await svc.cluster.heartbeat()
+            await cluster.heartbeat()
             svc.engine = await stack.enter_async_context(
                 open_engine(loaded, svc.db, metrics=svc.metrics))
             replicas.append(svc)

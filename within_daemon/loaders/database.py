@@ -75,11 +75,16 @@ def _utc_iso(value: str | datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+#: A cluster replica's lease lookup: ``(platform, account_id) -> (resource, generation)``.
+Fence = Callable[[str, str], tuple[str, int] | None]
+
+
 class DatabaseLoader:
     """Async loader (SQLite in WAL, or PostgreSQL) with migrations, upserts, ledger, runs."""
 
     def __init__(self, path: Path | None, *, url: str | None = None,
-                 busy_timeout_ms: int = 5000) -> None:
+                 busy_timeout_ms: int = 5000, holder: str | None = None,
+                 fence: Fence | None = None) -> None:
         #: None means an in-memory database (unit tests only: it dies with the connection)
         #: or a PostgreSQL url.
         self.path = path
@@ -90,10 +95,10 @@ class DatabaseLoader:
         self._lock: anyio.Lock | None = None
         self._sql = sq.Statements(self._backend.dialect)
         #: The replica id written into ``runs.holder`` (None: a single process, no cluster).
-        self.holder: str | None = None
+        self.holder = holder
         #: In a cluster: ``(platform, account_id) -> (lease resource, generation)`` or None.
         #: Every batch then checks, inside its transaction, that the lease is still ours.
-        self.fence: Callable[[str, str], tuple[str, int] | None] | None = None
+        self.fence = fence
 
     @property
     def dialect(self) -> sq.Dialect:
@@ -108,8 +113,11 @@ class DatabaseLoader:
     # -- construction and lifecycle -------------------------------------------------------
 
     @classmethod
-    def from_url(cls, url: str, *, base_dir: Path | None = None) -> DatabaseLoader:
+    def from_url(cls, url: str, *, base_dir: Path | None = None, holder: str | None = None,
+                 fence: Fence | None = None) -> DatabaseLoader:
         """A loader for ``sqlite:///rel.db`` (against ``base_dir``) or ``postgresql://``.
+
+        ``holder`` and ``fence`` are a cluster replica's id and lease lookup (see ``fence``).
 
         SQLite also takes ``sqlite:////abs.db`` and ``sqlite:///:memory:``; PostgreSQL takes
         ``postgresql://user[:password]@host[:port]/database`` (libpq-style ``?host=/socket``).
@@ -119,7 +127,7 @@ class DatabaseLoader:
             raise LoaderError(f"not a database url: {url!r} "
                               "(expected sqlite:///path.db or postgresql://host/db)")
         if scheme in ("postgresql", "postgres"):
-            return cls(None, url=url)
+            return cls(None, url=url, holder=holder, fence=fence)
         if scheme != "sqlite":
             raise LoaderError(f"unsupported database url scheme {scheme!r} "
                               "(sqlite:/// or postgresql://)")
@@ -129,11 +137,11 @@ class DatabaseLoader:
         if not rest or "?" in rest:
             raise LoaderError(f"sqlite url needs a file path and no query string: {url!r}")
         if rest == ":memory:":
-            return cls(None, url=url)
+            return cls(None, url=url, holder=holder, fence=fence)
         p = Path(rest)
         if not p.is_absolute():
             p = (base_dir if base_dir is not None else Path.cwd()) / p
-        return cls(p, url=url)
+        return cls(p, url=url, holder=holder, fence=fence)
 
     async def open(self) -> None:
         """Connect, configure and apply pending migrations (idempotent)."""

@@ -26,7 +26,8 @@ from ..loaders import DatabaseLoader
 from ..observability.metrics import Metrics
 from ..tasks import seed_task
 from ..utils.sync import run_blocking
-from .engine import open_engine, result_dict
+from .engine import open_engine
+from .results import result_dict
 
 DateRange = tuple[str | date, str | date]
 

@@ -32,6 +32,7 @@ from ..transforms.enrichment.audience import (
 from ..transforms.enrichment.competitive import benchmarks
 from ..transforms.enrichment.history import rolling_performance
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
+from .registry import PIPELINES
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ async def after_task(
     """
     touched = [t for t in touched if t.days]
     summary: dict[str, Any] = {}
-    if task.pipeline != "AdDataPipeline" or not touched:
+    if not PIPELINES[task.pipeline].post_load or not touched:
         return summary
     t0 = time.perf_counter()
     steps: dict[str, float] = {}

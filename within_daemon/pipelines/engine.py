@@ -1,10 +1,12 @@
 """The engine: long-lived transform and loader actors, and task runs that feed them.
 
-``open_engine`` starts the chain (raw queue → transform → records queue → loader) inside
-one task group. ``Engine.run_task`` starts one source actor per account of a task, each
-with its own connector, rate limit and circuit breaker, and returns when the loader has
-committed everything those actors sent. Leaving ``open_engine`` closes the raw queue,
-which drains the chain in order.
+``open_engine`` starts the chain (raw queue → transform → enrich → loader) inside one task
+group. ``Engine.run_task`` only dispatches: the registry (``pipelines.registry``) says what
+the task's pipeline is. A pull starts one source actor per account, each with its own
+connector, rate limit and circuit breaker, and returns when the loader has committed
+everything those actors sent; a run once (``pipelines.once``) works on the database. Every
+kind ends in :func:`~.results.finish`. Leaving ``open_engine`` closes the raw queue, which
+drains the chain in order.
 """
 
 from __future__ import annotations
@@ -16,13 +18,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import anyio
-import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ..config import AccountConfig, LoadedConfig, TaskConfig
@@ -38,59 +38,21 @@ from .analytics import AccountDays, after_task
 from .enrich_actor import EnrichActor, image_fetcher
 from .loader_actor import LoaderActor, RunTracker
 from .messages import Kind, RunRef, SourceDone, SourceMsg
+from .registry import PIPELINES, spec_for
+from .results import AccountResult, TaskResult, finish, result_dict
 from .settling import SettlePlan, account_plan
 from .source_actor import AccountStop, SourceActor
 from .transform_actor import TransformActor
 
+__all__ = ["PIPELINE_KINDS", "AccountResult", "Engine", "TaskResult", "day_list",
+           "default_window", "open_engine", "result_dict", "validation_schemas"]
+
 log = logging.getLogger(__name__)
 
 GC_THRESHOLD = 50_000
-PIPELINE_KINDS: dict[str, Kind] = {"AdDataPipeline": "ad", "AccountDataPipeline": "account"}
-
-
-class AccountResult(msgspec.Struct):
-    account_id: str
-    platform: str
-    run_id: str | None
-    status: str
-    fetched: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    days_requested: int = 0
-    days_skipped: int = 0
-    days_completed: int = 0
-    days_restated: int = 0
-    #: Older days pulled again by the settling schedule (pipelines/settling.py).
-    days_settling: int = 0
-    #: Days of this run that are over in the account's time zone (the others can't finish).
-    days_final: int = 0
-    error: str | None = None
-    resumed: bool = False
-
-
-class TaskResult(msgspec.Struct):
-    task: str
-    pipeline: str
-    window: tuple[str, str]
-    status: str
-    duration_seconds: float
-    accounts: list[AccountResult]
-
-    @property
-    def fetched(self) -> int:
-        return sum(a.fetched for a in self.accounts)
-
-    @property
-    def loaded(self) -> int:
-        return sum(a.loaded for a in self.accounts)
-
-    @property
-    def quarantined(self) -> int:
-        return sum(a.quarantined for a in self.accounts)
-
-    @property
-    def success(self) -> bool:
-        return self.status == "success"
+#: Kept for callers of the old name; the registry (``pipelines.registry``) is the source.
+PIPELINE_KINDS: dict[str, Kind] = {
+    name: spec.record_kind for name, spec in PIPELINES.items() if spec.record_kind}
 
 
 def _features_missing(results: list[AccountResult], error: str) -> None:
@@ -103,14 +65,6 @@ def _features_missing(results: list[AccountResult], error: str) -> None:
         if res.loaded and res.status == "success":
             res.status = "partial"
             res.error = f"rows loaded, but the feature store was not materialized: {error}"
-
-
-def _overall(statuses: list[str]) -> str:
-    if not statuses or all(s in ("success", "skipped") for s in statuses):
-        return "success"
-    if all(s in ("failed", "interrupted") for s in statuses):
-        return "failed"
-    return "partial"
 
 
 def default_window(task: TaskConfig, today: date) -> tuple[date, date]:
@@ -201,14 +155,23 @@ class Engine:
         if start is None or end is None:
             dstart, dend = default_window(task, today)
             start, end = start or dstart, end or dend
-        if task.pipeline == "PlatformDataPipeline":
-            return await self._unify(task, start, end, t0)
-        if task.pipeline == "TrainingDataPipeline":
-            return await self._train(task, start, end, t0)
-        if task.platform == "internal":
-            return await self._internal(task, start, end, t0)
+        spec = spec_for(task)
+        if spec.run is not None:
+            results = await spec.run(self, task, start, end)
+        else:
+            assert spec.record_kind is not None
+            results = await self._pull(task, spec.record_kind, start, end, today, mode=mode,
+                                       force=force, account_ids=account_ids, jitter=jitter,
+                                       on_account_done=on_account_done)
+        return finish(task.name, task.pipeline, (start, end), t0, results, self.metrics)
+
+    async def _pull(
+        self, task: TaskConfig, kind: Kind, start: date, end: date, today: date, *, mode: str,
+        force: bool, account_ids: list[str] | None, jitter: float,
+        on_account_done: Callable[[str], None] | None,
+    ) -> list[AccountResult]:
+        """One source actor per account; the post-load steps once all are committed."""
         days = day_list(start, end)
-        kind = PIPELINE_KINDS[task.pipeline]
         pcfg = self.loaded.config.platforms.get(task.platform)
         use_async = len(days) > pcfg.async_after_days
         accounts = self.loaded.accounts_for(task)
@@ -256,93 +219,7 @@ class Engine:
             unsettled = sum([(await self._settle(kind, acc, [], today)).unsettled
                              for acc in accounts])
             self.metrics.days_unsettled.labels(task.name, task.platform).set(unsettled)
-        status = _overall([r.status for r in results])
-        wanted = sum(r.days_final for r in results)
-        if wanted:
-            done = sum(r.days_completed for r in results)
-            self.metrics.ledger_completeness.labels(task.name).set(done / wanted)
-        dur = time.monotonic() - t0
-        self.metrics.runs.labels(task.name, status).inc()
-        self.metrics.run_duration.labels(task.name).observe(dur)
-        if status == "success":
-            self.metrics.last_success.labels(task.name).set(time.time())
-        return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()), status,
-                          round(dur, 3), results)
-
-    async def _unify(self, task: TaskConfig, start: date, end: date, t0: float) -> TaskResult:
-        """The cross-platform task: no API calls, a rebuild of unified_ad_data."""
-        from .platform_data_pipeline import PlatformDataPipeline
-
-        out = await PlatformDataPipeline(self.loaded).run_with(self.db, (start, end))
-        status = "success" if out["success"] else "failed"
-        res = AccountResult("*", "all", None, status, loaded=out["records_processed"],
-                            fetched=out["records_processed"], error=out["error"])
-        self.metrics.runs.labels(task.name, status).inc()
-        if status == "success":
-            self.metrics.last_success.labels(task.name).set(time.time())
-        return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()),
-                          status, round(time.monotonic() - t0, 3), [res])
-
-    async def _train(self, task: TaskConfig, start: date, end: date, t0: float) -> TaskResult:
-        """Versioned training datasets for both models; an unchanged input makes no version."""
-        from .training_data_pipeline import DATASETS, InsufficientDataError, TrainingDataPipeline
-
-        ms = self.loaded.config.model_store
-        root = Path(ms.root)
-        root = root if root.is_absolute() else self.loaded.base_dir / root
-        pipe = TrainingDataPipeline(self.db, root)
-        results: list[AccountResult] = []
-        for name in DATASETS:
-            try:
-                out = await pipe.build(name, horizon_days=ms.horizon_days)
-            except InsufficientDataError as exc:
-                log.warning("training dataset %s not built: %s", name, exc)
-                results.append(AccountResult(name, "model_store", None, "skipped",
-                                             error=str(exc)))
-                continue
-            rows = sum(out["rows"].values())
-            log.info("training dataset %s version %s (%s): %d rows at %s", name,
-                     out["version"], "new" if out["created"] else "unchanged", rows, out["path"])
-            results.append(AccountResult(name, "model_store", out["version"], "success",
-                                         fetched=rows, loaded=rows if out["created"] else 0))
-        self.last_training = results
-        status = _overall([r.status for r in results])
-        self.metrics.runs.labels(task.name, status).inc()
-        if status == "success":
-            self.metrics.last_success.labels(task.name).set(time.time())
-        return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()),
-                          status, round(time.monotonic() - t0, 3), results)
-
-    async def _internal(self, task: TaskConfig, start: date, end: date, t0: float) -> TaskResult:
-        """The company's own data: new dropped files, then the SQL query over the window."""
-        from .internal_pipeline import InternalDataPipeline
-
-        cfg = self.loaded.config.platforms.internal
-        accounts = self.loaded.accounts_for(task)
-        account_id = accounts[0].account_id if accounts else "internal"
-        pipe = InternalDataPipeline()
-        results: list[AccountResult] = []
-        outs: list[dict[str, Any]] = []
-        if cfg.drop_folder:
-            outs.append(await pipe.run_files(self.loaded, self.db, task_name=task.name,
-                                             account_id=account_id, metrics=self.metrics))
-        if cfg.sql_query:
-            outs.append(await pipe.run_query(self.loaded, self.db, since=start, until=end,
-                                             task_name=task.name, account_id=account_id,
-                                             metrics=self.metrics))
-        for out in outs:
-            status = "success" if out.get("success") else "failed"
-            results.append(AccountResult(
-                account_id, "internal", out.get("run_id"), status,
-                fetched=int(out.get("records_fetched") or 0),
-                loaded=int(out.get("records_processed") or 0),
-                quarantined=int(out.get("records_quarantined") or 0), error=out.get("error")))
-        status = _overall([r.status for r in results])
-        self.metrics.runs.labels(task.name, status).inc()
-        if status == "success":
-            self.metrics.last_success.labels(task.name).set(time.time())
-        return TaskResult(task.name, task.pipeline, (start.isoformat(), end.isoformat()),
-                          status, round(time.monotonic() - t0, 3), results)
+        return results
 
     async def _prepare(
         self, task: TaskConfig, kind: Kind, acc: AccountConfig, days: list[str], start: date,
@@ -496,17 +373,3 @@ def validation_schemas(loaded: LoadedConfig) -> dict[str, dict[str, dict[str, An
         except ValueError as exc:
             raise ConfigError(f"{loaded.path}: validation.{kind}: {exc}") from None
     return schemas
-
-
-def result_dict(res: TaskResult) -> dict[str, Any]:
-    """The seed's pipeline result shape, plus our counts."""
-    return {
-        "success": res.success,
-        "status": res.status,
-        "records_processed": res.loaded,
-        "records_fetched": res.fetched,
-        "records_quarantined": res.quarantined,
-        "duration_seconds": res.duration_seconds,
-        "error": "; ".join(f"{a.account_id}: {a.error}" for a in res.accounts if a.error) or None,
-        "accounts": [msgspec.structs.asdict(a) for a in res.accounts],
-    }

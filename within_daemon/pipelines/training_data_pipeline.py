@@ -50,26 +50,26 @@ from ..loaders.database import DatabaseLoader
 from ..loaders.model_store import SPLITS, ModelStore
 from ..schema import is_ad_level
 from .training_datasets import (
-    _ACCOUNT_KEY,
-    _AD_KEY,
-    _CLK,
-    _CONV,
-    _IMP,
-    _METRICS,
-    _REV,
-    _SPEND,
-    _SUMS,
     ACCOUNT_HEALTH,
+    ACCOUNT_KEY,
+    AD_KEY,
     AD_SCORE,
+    CLK,
+    CONV,
     CREATIVE_FEATURES,
     DATASETS,
+    IMP,
+    METRICS,
+    REV,
+    SPEND,
+    SUMS,
     AdMetric,
     HealthLabel,
     LabelConfig,
-    _history_features,
+    history_features,
 )
 from .training_hash import HASH_ALGORITHM, content_hash
-from .training_split import InsufficientDataError, _day, split_dates, split_rows
+from .training_split import InsufficientDataError, shift_day, split_dates, split_rows
 
 __all__ = [
     "ACCOUNT_HEALTH", "AD_SCORE", "CREATIVE_FEATURES", "DATASETS", "AdMetric", "HealthLabel",
@@ -122,7 +122,7 @@ class TrainingDataPipeline:
         # Primary-key order on SQLite (platform, account_id, date, ad_id): no sort there.
         order = _byte_order(self.db, "platform", "account_id", "date", "ad_id")
         return await self.db.fetch_dicts(
-            "SELECT platform, account_id, ad_id, date, " + ", ".join(_SUMS) + ", run_id "
+            "SELECT platform, account_id, ad_id, date, " + ", ".join(SUMS) + ", run_id "
             f"FROM ad_data {where} ORDER BY {order}", params)
 
     @staticmethod
@@ -134,7 +134,7 @@ class TrainingDataPipeline:
         for r in rows:
             acct = (str(r["platform"]), str(r["account_id"]))
             day = str(r["date"])
-            per_ad[(*acct, str(r["ad_id"]))][day] = [float(r[k] or 0) for k in _SUMS]
+            per_ad[(*acct, str(r["ad_id"]))][day] = [float(r[k] or 0) for k in SUMS]
             if day > last.get(acct, ""):
                 last[acct] = day
         return per_ad, last
@@ -149,7 +149,7 @@ class TrainingDataPipeline:
         if horizon_days < 1 or min_impressions < 0:
             raise ValueError("horizon_days must be >= 1 and min_impressions >= 0")
         metric = self.labels.ad_score_metric
-        num_i, den_i, metric_def = _METRICS[metric]
+        num_i, den_i, metric_def = METRICS[metric]
         ad_rows = await self._ad_days(as_of)
         per_ad, last = self._daily(ad_rows)
         ads_of: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
@@ -159,11 +159,11 @@ class TrainingDataPipeline:
 
         def future(ad: tuple[str, str, str], d: str) -> float | None:
             daily = per_ad.get(ad, {})
-            s = [0.0] * len(_SUMS)
+            s = [0.0] * len(SUMS)
             for i in range(horizon_days):
-                for j, v in enumerate(daily.get(_day(d, i), ())):
+                for j, v in enumerate(daily.get(shift_day(d, i), ())):
                     s[j] += v
-            if s[_IMP] < min_impressions or not s[den_i]:
+            if s[IMP] < min_impressions or not s[den_i]:
                 return None
             return s[num_i] / s[den_i]
 
@@ -191,7 +191,7 @@ class TrainingDataPipeline:
             if not is_ad_level(h["ad_id"]):
                 continue
             acct, d = (str(h["platform"]), str(h["account_id"])), str(h["date"])
-            if acct not in last or _day(d, horizon_days - 1) > last[acct]:
+            if acct not in last or shift_day(d, horizon_days - 1) > last[acct]:
                 continue  # label window not wholly loaded
             value = future((*acct, str(h["ad_id"])), d)
             base = account_median(acct, d)
@@ -205,7 +205,7 @@ class TrainingDataPipeline:
             row.update(label=int(value > base), label_value=value, label_account_median=base)
             rows.append(row)
 
-        features = [(n, t, dfn) for n, t, dfn in _history_features()] + [
+        features = [(n, t, dfn) for n, t, dfn in history_features()] + [
             (n, t, dfn) for n, (t, dfn) in CREATIVE_FEATURES.items()]
         labels = [
             ("label", "int64", "1 if label_value > label_account_median else 0"),
@@ -223,7 +223,7 @@ class TrainingDataPipeline:
             "is not wholly loaded are dropped")
         params_doc = {"horizon_days": horizon_days, "min_impressions": min_impressions,
                       "metric": metric, "split": list(split), "purge": purge}
-        return self._save(AD_SCORE, rows, _AD_KEY, features, labels, definition, params_doc,
+        return self._save(AD_SCORE, rows, AD_KEY, features, labels, definition, params_doc,
                           ad_rows, as_of, horizon_days, split, purge)
 
     # -- account health -------------------------------------------------------------------
@@ -242,10 +242,10 @@ class TrainingDataPipeline:
             lambda: defaultdict(set))
         for (p, a, ad), daily in per_ad.items():
             for d, vals in daily.items():
-                acc = acct_daily[(p, a)].setdefault(d, [0.0] * len(_SUMS))
+                acc = acct_daily[(p, a)].setdefault(d, [0.0] * len(SUMS))
                 for j, v in enumerate(vals):
                     acc[j] += v
-                if vals[_IMP] or vals[_SPEND]:
+                if vals[IMP] or vals[SPEND]:
                     acct_ads[(p, a)][d].add(ad)
 
         wanted = set(self.labels.account_health_labels)
@@ -253,37 +253,38 @@ class TrainingDataPipeline:
         for acct in sorted(acct_daily):
             daily = acct_daily[acct]
             days = sorted(daily)
-            prefix = [[0.0] * len(_SUMS)]
+            prefix = [[0.0] * len(SUMS)]
             for d in days:
                 prefix.append([x + y for x, y in zip(prefix[-1], daily[d], strict=True)])
 
             first, last_day = days[0], days[-1]
             for d in days:
-                if _day(d, -trailing_days) < first or _day(d, horizon_days - 1) > last_day:
+                since = shift_day(d, -trailing_days)
+                if since < first or shift_day(d, horizon_days - 1) > last_day:
                     continue
-                trail, active = _window(days, prefix, _day(d, -trailing_days), d)
-                week, _ = _window(days, prefix, _day(d, -7), d)
-                nxt, _ = _window(days, prefix, d, _day(d, horizon_days))
-                expected = trail[_SPEND] * horizon_days / trailing_days
-                next_roas = _ratio(nxt[_REV], nxt[_SPEND])
-                pacing = _ratio(nxt[_SPEND], expected)
+                trail, active = _window(days, prefix, since, d)
+                week, _ = _window(days, prefix, shift_day(d, -7), d)
+                nxt, _ = _window(days, prefix, d, shift_day(d, horizon_days))
+                expected = trail[SPEND] * horizon_days / trailing_days
+                next_roas = _ratio(nxt[REV], nxt[SPEND])
+                pacing = _ratio(nxt[SPEND], expected)
                 if ("next_roas" in wanted and next_roas is None) or (
                         "spend_pacing" in wanted and pacing is None):
                     continue
                 ads: set[str] = set()
-                for day in days[bisect_left(days, _day(d, -trailing_days)):bisect_left(days, d)]:
+                for day in days[bisect_left(days, since):bisect_left(days, d)]:
                     ads |= acct_ads[acct][day]
                 row: dict[str, Any] = {"platform": acct[0], "account_id": acct[1], "date": d}
                 row.update(
-                    trail_spend=trail[_SPEND], trail_impressions=trail[_IMP],
-                    trail_clicks=trail[_CLK], trail_conversions=trail[_CONV],
-                    trail_revenue=trail[_REV], trail_ctr=_ratio(trail[_CLK], trail[_IMP]),
-                    trail_cvr=_ratio(trail[_CONV], trail[_CLK]),
-                    trail_roas=_ratio(trail[_REV], trail[_SPEND]), trail_active_days=active,
-                    trail_ad_count=len(ads), last7_spend=week[_SPEND],
-                    last7_roas=_ratio(week[_REV], week[_SPEND]),
-                    last7_ctr=_ratio(week[_CLK], week[_IMP]),
-                    spend_trend_7d=_ratio(week[_SPEND], trail[_SPEND] * 7 / trailing_days),
+                    trail_spend=trail[SPEND], trail_impressions=trail[IMP],
+                    trail_clicks=trail[CLK], trail_conversions=trail[CONV],
+                    trail_revenue=trail[REV], trail_ctr=_ratio(trail[CLK], trail[IMP]),
+                    trail_cvr=_ratio(trail[CONV], trail[CLK]),
+                    trail_roas=_ratio(trail[REV], trail[SPEND]), trail_active_days=active,
+                    trail_ad_count=len(ads), last7_spend=week[SPEND],
+                    last7_roas=_ratio(week[REV], week[SPEND]),
+                    last7_ctr=_ratio(week[CLK], week[IMP]),
+                    spend_trend_7d=_ratio(week[SPEND], trail[SPEND] * 7 / trailing_days),
                 )
                 if "next_roas" in wanted:
                     row["next_roas"] = next_roas
@@ -323,7 +324,7 @@ class TrainingDataPipeline:
         params_doc = {"horizon_days": horizon_days, "trailing_days": trailing_days,
                       "labels": list(self.labels.account_health_labels), "split": list(split),
                       "purge": purge}
-        return self._save(ACCOUNT_HEALTH, rows, _ACCOUNT_KEY, features, labels, definition,
+        return self._save(ACCOUNT_HEALTH, rows, ACCOUNT_KEY, features, labels, definition,
                           params_doc, ad_rows, as_of, horizon_days, split, purge)
 
     # -- split, hash, store --------------------------------------------------------------

@@ -23,13 +23,13 @@ ACCOUNT_HEALTH = "account_health"
 DATASETS: tuple[str, ...] = (AD_SCORE, ACCOUNT_HEALTH)
 
 #: Summed ad_data columns, in this order everywhere below.
-_SUMS = ("impressions", "clicks", "spend", "conversions", "revenue")
-_IMP, _CLK, _SPEND, _CONV, _REV = range(5)
-#: Future-window metric of the ad score: (numerator, denominator) indexes into _SUMS.
-_METRICS: dict[str, tuple[int, int, str]] = {
-    "ctr": (_CLK, _IMP, "clicks / impressions"),
-    "cvr": (_CONV, _CLK, "conversions / clicks"),
-    "roas": (_REV, _SPEND, "revenue / spend"),
+SUMS = ("impressions", "clicks", "spend", "conversions", "revenue")
+IMP, CLK, SPEND, CONV, REV = range(5)
+#: Future-window metric of the ad score: (numerator, denominator) indexes into SUMS.
+METRICS: dict[str, tuple[int, int, str]] = {
+    "ctr": (CLK, IMP, "clicks / impressions"),
+    "cvr": (CONV, CLK, "conversions / clicks"),
+    "roas": (REV, SPEND, "revenue / spend"),
 }
 
 
@@ -46,7 +46,7 @@ class LabelConfig:
     account_health_labels: tuple[HealthLabel, ...] = ("next_roas", "spend_pacing")
 
     def __post_init__(self) -> None:
-        if self.ad_score_metric not in _METRICS:
+        if self.ad_score_metric not in METRICS:
             raise ValueError(f"unknown ad score metric {self.ad_score_metric!r}")
         bad = set(self.account_health_labels) - {"next_roas", "spend_pacing"}
         if bad or not self.account_health_labels:
@@ -81,7 +81,7 @@ CREATIVE_FEATURES: dict[str, tuple[str, str]] = {
 }
 
 
-def _history_features() -> list[tuple[str, str, str]]:
+def history_features() -> list[tuple[str, str, str]]:
     out = []
     for name, sql_type in HISTORY_COLUMNS:
         prefix, metric, window = name.split("_")
@@ -92,6 +92,6 @@ def _history_features() -> list[tuple[str, str, str]]:
     return out
 
 
-_AD_KEY = (("platform", "string"), ("account_id", "string"), ("ad_id", "string"),
+AD_KEY = (("platform", "string"), ("account_id", "string"), ("ad_id", "string"),
            ("date", "date"))
-_ACCOUNT_KEY = (("platform", "string"), ("account_id", "string"), ("date", "date"))
+ACCOUNT_KEY = (("platform", "string"), ("account_id", "string"), ("date", "date"))

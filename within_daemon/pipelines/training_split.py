@@ -22,7 +22,8 @@ class InsufficientDataError(ValueError):
     """Too few labelled dates to make a time split (fewer than three)."""
 
 
-def _day(s: str, n: int) -> str:
+def shift_day(s: str, n: int) -> str:
+    """The ISO day ``n`` days after ``s`` (before, for a negative ``n``)."""
     return (date.fromisoformat(s) + timedelta(days=n)).isoformat()
 
 
@@ -56,7 +57,7 @@ def split_rows(
     purged = 0
     for r in rows:
         s = assign[str(r["date"])]
-        if purge and s in nxt and _day(str(r["date"]), horizon_days - 1) >= nxt[s]:
+        if purge and s in nxt and shift_day(str(r["date"]), horizon_days - 1) >= nxt[s]:
             purged += 1
             continue
         parts[s].append(r)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .actors import Actor, QueueSet, Supervisor
+from .actors import Actor, QueueSet
 
-__all__ = ["Actor", "QueueSet", "Supervisor"]
+__all__ = ["Actor", "QueueSet"]

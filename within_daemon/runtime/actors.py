@@ -5,13 +5,18 @@ until its inbox is closed by the upstream, then flushes and closes its outbox, s
 the first stream drains the whole chain in order. Queues are always bounded: a full queue
 makes the sender wait (backpressure), it never drops or grows. ``QueueSet`` names the
 queues so their depth can be exported.
+
+Supervision: an actor that crashes is logged and counted (``within_actor_crashes_total``),
+closes its outbox and lets the error end its task group; the daemon then exits non-zero
+and systemd restarts it, and the ledger resumes the interrupted runs. Nothing restarts an
+actor in-process: the message it held would be lost, and the runs waiting for that
+message's end-of-window marker would wait forever.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -105,49 +110,12 @@ class Actor(Generic[In, Out]):
                             time.perf_counter() - t0
                         )
                 await self.flush()
+        except Exception:
+            log.exception("actor %s crashed; the engine stops (see the module docstring)",
+                          self.name)
+            if self.metrics is not None:
+                self.metrics.actor_restarts.labels(self.name).inc()
+            raise
         finally:
             if self.outbox is not None:
                 await self.outbox.aclose()
-
-
-class Supervisor:
-    """Restarts a crashed long-lived actor with backoff; escalates after too many crashes.
-
-    ``factory`` builds a fresh actor run (a coroutine function) each time. After
-    ``max_crashes`` within ``window`` seconds the last error propagates, which ends the
-    task group and makes the process exit non-zero (systemd then restarts it).
-    """
-
-    def __init__(
-        self,
-        name: str,
-        factory: Callable[[], Awaitable[None]],
-        *,
-        max_crashes: int = 5,
-        window: float = 300.0,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self.name = name
-        self.factory = factory
-        self.max_crashes = max_crashes
-        self.window = window
-        self.metrics = metrics
-        self.crashes: list[float] = []
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.factory()
-                return
-            except Exception:
-                now = time.monotonic()
-                self.crashes = [t for t in self.crashes if now - t < self.window] + [now]
-                if self.metrics is not None:
-                    self.metrics.actor_restarts.labels(self.name).inc()
-                if len(self.crashes) >= self.max_crashes:
-                    log.critical("%s crashed %d times in %.0fs; giving up",
-                                 self.name, len(self.crashes), self.window)
-                    raise
-                delay = min(30.0, 0.5 * 2 ** (len(self.crashes) - 1))
-                log.exception("%s crashed; restarting in %.1fs", self.name, delay)
-                await anyio.sleep(delay)

@@ -43,14 +43,19 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+def metric_values(m: tuple[int, int, int, int, int]) -> dict[str, Any]:
+    """The ``metrics.*`` fields of one sample (int64 as int, doubles as float)."""
+    return {"metrics.impressions": m[0], "metrics.clicks": m[1], "metrics.cost_micros": m[2],
+            "metrics.conversions": m[3] / 100, "metrics.conversions_value": m[4] / 100,
+            "metrics.ctr": m[1] / m[0] if m[0] else 0.0}
+
+
 def audience_rows(data: Any, resource: str, days: range) -> list[dict[str, Any]]:
     """Flat rows (field -> value) of ``resource`` over ``days``, ad group by ad group.
 
     ``data`` is a ``google_data.CustomerData``; ad groups without delivery on a day and
     segments without impressions have no row, as in the real API.
     """
-    from within_daemon.sandbox.google_data import metric_values
-
     segments, type_field = VIEWS[resource]
     groups: dict[int, list[int]] = {}
     for i, attrs in enumerate(data.attrs):

@@ -38,7 +38,7 @@ import msgspec
 
 from within_daemon.sandbox.facebook_data import mix64
 from within_daemon.sandbox.google_audience import FIELDS as AUDIENCE_FIELDS
-from within_daemon.sandbox.google_audience import audience_rows
+from within_daemon.sandbox.google_audience import audience_rows, metric_values
 from within_daemon.sandbox.google_gaql import (
     GaqlError,
     Query,
@@ -264,13 +264,6 @@ def _campaign(cust: dict[str, Any], camp_id: int, name: str, channel: str) -> di
     return {**cust, "campaign.id": camp_id, "campaign.name": name, "campaign.status": "ENABLED",
             "campaign.resource_name": f"customers/{cust['customer.id']}/campaigns/{camp_id}",
             "campaign.advertising_channel_type": channel}
-
-
-def metric_values(m: Metrics) -> dict[str, Any]:
-    """The ``metrics.*`` fields of one sample (int64 as int, doubles as float)."""
-    return {"metrics.impressions": m[0], "metrics.clicks": m[1], "metrics.cost_micros": m[2],
-            "metrics.conversions": m[3] / 100, "metrics.conversions_value": m[4] / 100,
-            "metrics.ctr": m[1] / m[0] if m[0] else 0.0}
 
 
 #: DURING constants as (first, last) days back from today.

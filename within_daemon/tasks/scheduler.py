@@ -111,7 +111,8 @@ registry = TaskRegistry()
 
 #: What the seed's ``enrich=True`` turns on: every enrichment computed from the ad rows
 #: alone, on any platform. ``image_analysis`` (downloads untrusted images) and
-#: ``audience_insights`` (a further Facebook pull) are asked for by name in ``enrich_with``.
+#: ``audience_insights`` (a further pull: Facebook, Google, TikTok) are asked for by name in
+#: ``enrich_with``.
 DEFAULT_ENRICHMENTS: tuple[str, ...] = (
     "sentiment", "topic_classification", "entity_extraction", "historical_performance",
     "competitive_analysis",

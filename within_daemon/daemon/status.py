@@ -22,11 +22,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .config import AccountConfig, LoadedConfig, TaskConfig
-from .observability.metrics import Metrics
+from ..config import AccountConfig, LoadedConfig, TaskConfig
+from ..observability.metrics import Metrics
 
 if TYPE_CHECKING:
-    from .loaders import DatabaseLoader
+    from ..loaders import DatabaseLoader
 
 #: Warn this long before an access token expires (the WithinTokenExpiringSoon alert's 7 days).
 TOKEN_WARN_SECONDS = 7 * 86400
@@ -218,3 +218,37 @@ def describe(entry: Mapping[str, Any]) -> str:
         parts.append(f"usage {entry['usage_percent']:.0f}%")
     parts.append(f"{entry.get('requests', 0)} requests")
     return f"account {entry['platform']}/{entry['account_id']}: " + "; ".join(parts)
+
+
+def status_document(
+    loaded: LoadedConfig,
+    tasks: Iterable[TaskConfig],
+    accounts: list[dict[str, Any]],
+    *,
+    running: Mapping[tuple[str, str], float],
+    last: Mapping[str, Mapping[str, Any]],
+    next_runs: Mapping[str, datetime | None],
+    stopping: bool,
+    reloads: int,
+    cluster: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The whole ``/status`` answer: tasks, the account entries and the views over them."""
+    return {
+        "config": str(loaded.path),
+        "stopping": stopping,
+        "reloads": reloads,
+        "tasks": [
+            {"name": t.name, "pipeline": t.pipeline, "cadence": t.cadence,
+             "run_time": t.run_time, "platform": t.platform,
+             "running_accounts": sorted(a for (n, a) in running if n == t.name),
+             "last_run": last.get(t.name),
+             "next_run": iso_or_none(next_runs.get(t.name))}
+            for t in tasks
+        ],
+        "accounts": accounts,
+        "parked_accounts": [a for a in accounts if a["paused_seconds"] > 0],
+        "open_circuits": [a for a in accounts if a["circuit"] != "closed"],
+        # Runs ended early by a spent budget: why, and when the account is probed next.
+        "stopped_accounts": [a for a in accounts if a.get("stopped")],
+        "cluster": dict(cluster) if cluster is not None else None,
+    }

@@ -4,23 +4,26 @@
 :mod:`within_daemon.checks` finds, the validation schemas, the schedule in the new time
 zone, a connector for each account whose settings or token changed) and returns what the
 swap needs. It changes nothing that runs, so a reload that fails anywhere leaves the
-daemon exactly as it was; :class:`~within_daemon.service.Service` then swaps in one step.
+daemon exactly as it was; :class:`~.service.Service` then swaps in one step.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
-from .checks import all_tasks, config_problems
-from .config import AccountConfig, LoadedConfig
-from .errors import ConfigError
-from .observability.metrics import Metrics
-from .pipelines.engine import Engine, validation_schemas
-from .sources import HttpSource, build_connector
-from .tasks import Tick, build_scheduler
+from ..checks import all_tasks, config_problems
+from ..config import AccountConfig, LoadedConfig
+from ..errors import ConfigError
+from ..observability.metrics import Metrics
+from ..pipelines.engine import Engine, validation_schemas
+from ..sources import HttpSource, build_connector
+from ..tasks import Tick, build_scheduler
+
+log = logging.getLogger(__name__)
 
 Connectors = dict[tuple[str, str], tuple[AccountConfig, Any, HttpSource]]
 
@@ -71,3 +74,20 @@ def reschedule(running: Any, fresh: Any) -> None:
             coalesce=True, max_instances=1, misfire_grace_time=job.misfire_grace_time,
             replace_existing=True,
         )
+
+
+def keep_restart_settings(old: LoadedConfig, new: LoadedConfig) -> LoadedConfig:
+    """``new``, with what only a restart can change kept from ``old`` (each change logged).
+
+    The database stays the old one; ``[cluster]`` and ``[metrics]`` changes are logged and
+    take effect at the next start (the lease loop and the listener keep running as they are).
+    """
+    if new.config.database != old.config.database:
+        log.warning("reload: [database] changes need a restart; keeping the old database")
+        new = msgspec.structs.replace(
+            new, config=msgspec.structs.replace(new.config, database=old.config.database))
+    if new.config.cluster != old.config.cluster:
+        log.warning("reload: [cluster] changes need a restart; keeping the old settings")
+    if new.config.metrics != old.config.metrics:
+        log.warning("reload: [metrics] changes need a restart; the listener stays")
+    return new

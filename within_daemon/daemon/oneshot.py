@@ -2,7 +2,7 @@
 
 Both open the database (marking runs left ``running`` by a crash as interrupted, so they
 resume), start the engine's actors, run, and drain. The long-running service with its
-clock and signals is ``within_daemon.service``.
+clock and signals is :mod:`.service`.
 """
 
 from __future__ import annotations
@@ -15,35 +15,18 @@ from datetime import date
 
 import anyio
 
-from .config import LoadedConfig, TaskConfig
-from .errors import ConfigError
-from .loaders import DatabaseLoader
-from .observability.metrics import Metrics
-from .pipelines.engine import Engine, TaskResult, open_engine
-from .tasks import registry
+from ..checks import all_tasks
+from ..config import LoadedConfig, TaskConfig
+from ..errors import ConfigError
+from ..loaders import DatabaseLoader
+from ..observability.metrics import Metrics
+from ..pipelines.engine import Engine, TaskResult, open_engine
+from .cluster import cluster_view, resource
+from .resources import open_database
 
 log = logging.getLogger(__name__)
 
 
-#: Pipelines that run once per slot over the database, not once per account.
-ACCOUNTLESS = frozenset({"PlatformDataPipeline", "TrainingDataPipeline"})
-
-
-def all_tasks(loaded: LoadedConfig) -> list[TaskConfig]:
-    """The config's tasks plus those registered from Python (config wins on a name)."""
-    tasks = {t.name: t for t in registry.tasks.values()}
-    tasks.update({t.name: t for t in loaded.config.tasks})
-    return list(tasks.values())
-
-
-async def open_database(loaded: LoadedConfig) -> DatabaseLoader:
-    db = DatabaseLoader.from_url(loaded.config.database.url, base_dir=loaded.base_dir)
-    await db.open()
-    interrupted = await db.mark_interrupted_runs()
-    if interrupted:
-        log.warning("%d run(s) were interrupted by the last exit; they resume on their next "
-                    "run: %s", len(interrupted), ", ".join(interrupted[:5]))
-    return db
 
 
 async def warn_if_leased(db: DatabaseLoader, accounts: list[tuple[str, str]]) -> list[str]:
@@ -51,8 +34,6 @@ async def warn_if_leased(db: DatabaseLoader, accounts: list[tuple[str, str]]) ->
 
     The rows stay exact (upserts), but both processes spend the account's API budget.
     """
-    from .cluster import cluster_view, resource
-
     view = await cluster_view(db)
     live = {str(r["replica_id"]) for r in view["replicas"] if r["alive"]}
     wanted = {resource(p, a) for p, a in accounts}
@@ -129,12 +110,3 @@ async def run_backfill(
             tg.cancel_scope.cancel()
         assert result is not None
         return result
-
-
-async def run_daemon(loaded: LoadedConfig, *, metrics: Metrics,
-                     ready_file: str | None = None, run_at_start: bool = False) -> int:
-    """Serve until SIGTERM/SIGINT; return the exit code (see ``within_daemon.service``)."""
-    from .service import Service
-
-    return await Service(loaded, metrics).serve(ready_file=ready_file,
-                                                run_at_start=run_at_start)

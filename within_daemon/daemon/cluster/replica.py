@@ -1,6 +1,6 @@
 """The service's part in a cluster: lease rounds, slot claims, and starting leased work.
 
-:mod:`within_daemon.cluster` holds the database side (leases, heartbeats, slot claims);
+:mod:`.leases` holds the database side (leases, heartbeats, slot claims);
 this module decides what the service does with them: each round renews and rebalances the
 leases, sweeps runs of dead replicas, and starts work on accounts just leased (their
 interrupted runs, accounts a reload added, or everything when the daemon starts with
@@ -15,9 +15,9 @@ from collections.abc import Callable, Collection
 
 import anyio
 
-from .cluster import Cluster, resource
-from .config import LoadedConfig, TaskConfig
-from .observability.metrics import Metrics
+from ...config import LoadedConfig, TaskConfig
+from ...observability.metrics import Metrics
+from .leases import Cluster, resource
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +73,29 @@ class Replica:
 
     async def round(self, loaded: LoadedConfig, tasks: list[TaskConfig],
                     running: Collection[tuple[str, str]], start: StartFn, *,
-                    run_all: bool = False) -> None:
+                    run_all: bool = False, stop: StopFn | None = None) -> None:
         """Renew and rebalance leases; start work on accounts just leased.
 
         ``tasks`` are the per-account tasks (database-wide ones run on slot claims only);
-        ``running`` the service's (task, account) pairs in flight.
+        ``running`` the service's (task, account) pairs in flight; ``stop`` (or the
+        constructor's ``stop_account``) stops the pulls of accounts whose lease was lost.
         """
         async with self._lock:  # the periodic loop and a reload may both ask
-            await self._round(loaded, tasks, running, start, run_all)
+            await self._round(loaded, tasks, running, start, run_all,
+                              stop or self.stop_account)
 
     async def safe_round(self, loaded: LoadedConfig, tasks: list[TaskConfig],
-                         running: Collection[tuple[str, str]], start: StartFn) -> None:
+                         running: Collection[tuple[str, str]], start: StartFn, *,
+                         stop: StopFn | None = None) -> None:
+        """A round whose failure is logged (leases expire if failures persist)."""
         try:
-            await self.round(loaded, tasks, running, start)
+            await self.round(loaded, tasks, running, start, stop=stop)
         except Exception:  # noqa: BLE001 - the next round tries again; leases expire meanwhile
             log.exception("lease round failed")
 
     async def _round(self, loaded: LoadedConfig, tasks: list[TaskConfig],
                      running: Collection[tuple[str, str]], start: StartFn,
-                     run_all: bool) -> None:
+                     run_all: bool, stop: StopFn | None) -> None:
         c = self.cluster
         resources = {resource(a.platform, a.account_id): (a.platform, a.account_id)
                      for a in loaded.config.accounts}
@@ -106,8 +110,8 @@ class Replica:
             if items:
                 self.metrics.cluster_lease_events.labels(event).inc(len(items))
         for r in res.lost:
-            if self.stop_account is not None and r in resources:
-                self.stop_account(*resources[r])
+            if stop is not None and r in resources:
+                stop(*resources[r])
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
             self._pruned_at = time.monotonic()
             n = await c.prune()

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .config import AccountConfig, LoadedConfig
-from .loaders import DatabaseLoader
+from ...config import AccountConfig, LoadedConfig
+from ...loaders import DatabaseLoader
 
 log = logging.getLogger(__name__)
 

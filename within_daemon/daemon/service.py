@@ -13,7 +13,7 @@ not still busy with the same task (an overlap is logged and counted, never dupli
   unchanged accounts go on untouched.
 - systemd: READY=1, RELOADING=1 + MONOTONIC_USEC then READY=1, STOPPING=1, STATUS=, and
   WATCHDOG=1 every half ``WATCHDOG_USEC`` while the loop and the database answer.
-- Cluster mode (PostgreSQL by default, see :mod:`within_daemon.cluster`): a replica pulls
+- Cluster mode (PostgreSQL by default, see :mod:`.cluster`): a replica pulls
   only the accounts it holds a lease on, claims each scheduled slot before running it, and
   resumes the interrupted runs of accounts it takes over from a dead replica.
 """
@@ -21,56 +21,43 @@ not still busy with the same task (an overlap is logged and counted, never dupli
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import anyio
 import anyio.abc
-import msgspec
 
-from . import cluster as cl
-from .account_status import (
-    LastRuns,
-    accounts_status,
-    iso_or_none,
-    next_runs_of,
-    token_expiry_of,
-)
-from .config import LoadedConfig, TaskConfig, load_config
-from .daemon import ACCOUNTLESS, all_tasks, open_database
-from .errors import ConfigError
-from .loaders import DatabaseLoader
-from .observability.metrics import Metrics
-from .observability.sd_notify import notify
-from .observability.server import serve_http
-from .pipelines.engine import Engine, open_engine
-from .reload import ReloadPlan, prepare_reload, reschedule
-from .replica import Replica
-from .sources.versions import enforce_versions
-from .tasks import Tick, build_scheduler
-from .tasks.scheduler import last_slot
+from ..checks import all_tasks
+from ..config import LoadedConfig, TaskConfig, load_config
+from ..errors import ConfigError
+from ..loaders import DatabaseLoader
+from ..observability.metrics import Metrics
+from ..observability.sd_notify import notify
+from ..observability.server import serve_http
+from ..pipelines.engine import Engine, open_engine
+from ..pipelines.registry import spec_for
+from ..sources.versions import enforce_versions
+from ..tasks import Tick, build_scheduler
+from ..tasks.scheduler import last_slot
+from .cluster import Cluster, Replica, cluster_enabled
+from .lifecycle import announce_ready, drain, watchdog, watchdog_interval
+from .reload import ReloadPlan, keep_restart_settings, prepare_reload, reschedule
+from .resources import open_database, open_replica
+from .status import LastRuns, accounts_status, next_runs_of, status_document, token_expiry_of
 
 log = logging.getLogger(__name__)
-
-
-def watchdog_interval() -> float | None:
-    """Half of systemd's ``WATCHDOG_USEC`` in seconds, if the watchdog is for us."""
-    usec = os.environ.get("WATCHDOG_USEC")
-    pid = os.environ.get("WATCHDOG_PID")
-    if not usec or not usec.isdigit() or (pid and pid != str(os.getpid())):
-        return None
-    return int(usec) / 2_000_000
 
 
 class Service:
     """State of the running daemon: config, engine, runs in flight, last results."""
 
-    def __init__(self, loaded: LoadedConfig, metrics: Metrics) -> None:
+    def __init__(self, loaded: LoadedConfig, metrics: Metrics, *,
+                 replica: Replica | None = None) -> None:
         self.loaded = loaded
         self.metrics = metrics
         #: (task, account) -> unix start time of the run in flight.
@@ -87,8 +74,9 @@ class Service:
         self.reloading = False
         self.reload_pending = False
         self.reloads = 0
-        #: Cluster mode (see within_daemon.replica); None for a single daemon.
-        self.replica: Replica | None = None
+        #: Cluster mode (see :mod:`.cluster`): given, or joined by ``serve`` when the
+        #: config enables it; None for a single daemon.
+        self.replica = replica
 
     # -- what the HTTP server shows ------------------------------------------------------
     async def ready(self) -> bool:
@@ -99,33 +87,18 @@ class Service:
         tasks = all_tasks(self.loaded)
         next_runs = {} if self.stopping else next_runs_of(self.scheduler)
         accounts = accounts_status(
-            self.loaded, [t for t in tasks if t.pipeline not in ACCOUNTLESS],
+            self.loaded, [t for t in tasks if not spec_for(t).accountless],
             connectors=connectors, running=list(self.running), last_runs=self.last_runs.runs,
             next_runs=next_runs, token_expiry=token_expiry_of(self.metrics), now=time.time())
         if self.cluster is not None:  # in config order, like the entries
             for entry, acc in zip(accounts, self.loaded.config.accounts, strict=True):
                 entry["leased_here"] = self.cluster.holds(acc)
-        return {
-            "config": str(self.loaded.path),
-            "stopping": self.stopping,
-            "reloads": self.reloads,
-            "tasks": [
-                {"name": t.name, "pipeline": t.pipeline, "cadence": t.cadence,
-                 "run_time": t.run_time, "platform": t.platform,
-                 "running_accounts": sorted(a for (n, a) in self.running if n == t.name),
-                 "last_run": self.last.get(t.name),
-                 "next_run": iso_or_none(next_runs.get(t.name))}
-                for t in tasks
-            ],
-            "accounts": accounts,
-            "parked_accounts": [a for a in accounts if a["paused_seconds"] > 0],
-            "open_circuits": [a for a in accounts if a["circuit"] != "closed"],
-            # Runs ended early by a spent budget: why, and when the account is probed next.
-            "stopped_accounts": [a for a in accounts if a.get("stopped")],
-            "cluster": None if self.cluster is None else {
+        return status_document(
+            self.loaded, tasks, accounts, running=self.running, last=self.last,
+            next_runs=next_runs, stopping=self.stopping, reloads=self.reloads,
+            cluster=None if self.cluster is None else {
                 "replica_id": self.cluster.replica_id,
-                "leased_accounts": sorted(self.cluster.held)},
-        }
+                "leased_accounts": sorted(self.cluster.held)})
 
     def _summary(self) -> str:
         busy = len(self.running)
@@ -175,8 +148,8 @@ class Service:
             return
         accounts = [a.account_id for a in self.loaded.accounts_for(task)
                     if self.cluster is None or self.cluster.holds(a)]
-        if task.pipeline in ACCOUNTLESS or (task.platform == "internal"
-                                            and not self.loaded.accounts_for(task)):
+        if spec_for(task).accountless or (task.platform == "internal"
+                                          and not self.loaded.accounts_for(task)):
             # These tasks read the database (or a drop folder), not per-account APIs.
             accounts = ["*"]
         if self.cluster is not None and slot is not None and self.work is not None:
@@ -208,13 +181,8 @@ class Service:
 
     # -- cluster ---------------------------------------------------------------------------
     @property
-    def cluster(self) -> cl.Cluster | None:
+    def cluster(self) -> Cluster | None:
         return self.replica.cluster if self.replica is not None else None
-
-    @cluster.setter
-    def cluster(self, value: cl.Cluster | None) -> None:
-        self.replica = (Replica(value, self.metrics, self._stop_account)
-                        if value is not None else None)
 
     def _stop_account(self, platform: str, account_id: str) -> None:
         if self.engine is not None:
@@ -224,13 +192,13 @@ class Service:
         self._tick_accounts(task, accounts, jitter=False)
 
     def _account_tasks(self) -> list[TaskConfig]:
-        return [t for t in all_tasks(self.loaded) if t.pipeline not in ACCOUNTLESS]
+        return [t for t in all_tasks(self.loaded) if not spec_for(t).accountless]
 
     async def cluster_round(self, *, run_all: bool = False) -> None:
         """Renew and rebalance leases; start work on accounts just leased."""
         assert self.replica is not None
         await self.replica.round(self.loaded, self._account_tasks(), list(self.running),
-                                 self._start_now, run_all=run_all)
+                                 self._start_now, run_all=run_all, stop=self._stop_account)
 
     async def cluster_loop(self) -> None:
         assert self.replica is not None
@@ -241,7 +209,8 @@ class Service:
                 return
             # A failure is logged and retried; leases expire if it persists.
             await self.replica.safe_round(self.loaded, self._account_tasks(),
-                                          list(self.running), self._start_now)
+                                          list(self.running), self._start_now,
+                                          stop=self._stop_account)
 
     # -- reload ----------------------------------------------------------------------------
     def prepare(self, new: LoadedConfig) -> ReloadPlan:
@@ -253,14 +222,7 @@ class Service:
     def apply(self, new: LoadedConfig, plan: ReloadPlan | None = None) -> None:
         """Switch to ``new``; pull accounts it adds to existing or new tasks right away."""
         old = self.loaded
-        if new.config.database != old.config.database:
-            log.warning("reload: [database] changes need a restart; keeping the old database")
-            new = msgspec.structs.replace(
-                new, config=msgspec.structs.replace(new.config, database=old.config.database))
-        if new.config.cluster != old.config.cluster:
-            log.warning("reload: [cluster] changes need a restart; keeping the old settings")
-        if new.config.metrics != old.config.metrics:
-            log.warning("reload: [metrics] changes need a restart; the listener stays")
+        new = keep_restart_settings(old, new)
         plan = plan if plan is not None else self.prepare(new)
         old_tasks = {t.name: t for t in all_tasks(old)}
         self.loaded = new
@@ -278,9 +240,9 @@ class Service:
                 # Accounts not leased yet are pulled the moment the (prompt) round takes them.
                 held = self.replica.note_added(new, task, added)
                 if len(held) < len(added) and self.work is not None:
-                    self.work.start_soon(self.replica.safe_round, new,
-                                         self._account_tasks(), list(self.running),
-                                         self._start_now)
+                    self.work.start_soon(partial(
+                        self.replica.safe_round, new, self._account_tasks(),
+                        list(self.running), self._start_now, stop=self._stop_account))
                 added = held
             if added:
                 log.info("reload: task %s gained account(s) %s; pulling them now", task.name,
@@ -345,54 +307,53 @@ class Service:
                 log.info("received %s: draining", signal.Signals(sig).name)
                 stop()
 
-    async def watchdog(self, interval: float) -> None:
-        while True:
-            # Ping only while the database answers: a wedged database means systemd
-            # should restart us.
-            if self.db is not None and await self.db.ping():
-                notify("WATCHDOG=1")
-            await anyio.sleep(interval)
-
-    async def _leave_cluster(self) -> None:
-        if self.replica is not None:
-            await self.replica.leave()
-
     # -- lifecycle -------------------------------------------------------------------------
+    async def open(self, stack: AsyncExitStack) -> Engine:
+        """Open the database, the listener, the cluster membership and the engine on ``stack``.
+
+        The replica comes first: the database is built knowing its id and lease fence.
+        """
+        if self.replica is None and cluster_enabled(self.loaded):
+            self.replica = await open_replica(self.loaded, self.metrics, stack)
+        c = self.cluster
+        self.db = await open_database(self.loaded, holder=c.replica_id if c else None,
+                                      fence=c.lease_for if c else None)
+        stack.push_async_callback(self.db.close)
+        await self.last_runs.seed(self.db)
+        # The listener before the engine: a port in use is a config problem reported in
+        # one line (inside the engine's task group it would arrive wrapped in a group).
+        if self.loaded.config.metrics.enabled:
+            listen = self.loaded.config.metrics.listen
+            try:
+                await stack.enter_async_context(serve_http(
+                    listen, self.metrics, ready=self.ready, status=self.status))
+            except OSError as exc:  # a port in use, a host that is not ours: one line
+                raise ConfigError(f"{self.loaded.path}: metrics.listen: cannot listen on "
+                                  f"{listen}: {exc.strerror or exc}") from None
+        if c is not None:
+            # Let replicas started together see each other before the first share.
+            await anyio.sleep(min(2.0, c.lease_seconds / 3))
+        self.engine = await stack.enter_async_context(
+            open_engine(self.loaded, self.db, metrics=self.metrics))
+        return self.engine
+
+    async def start_work(self, run_at_start: bool) -> None:
+        """The first lease round, and the ``--run-at-start`` runs."""
+        if self.cluster is not None:
+            await self.cluster_round(run_all=run_at_start)
+            if run_at_start:  # database-wide tasks: once per cluster start
+                for t in all_tasks(self.loaded):
+                    if spec_for(t).accountless:
+                        self.on_tick(t.name, jitter=False, slot="start")
+        elif run_at_start:
+            for t in all_tasks(self.loaded):
+                self.on_tick(t.name, jitter=False)
+
     async def serve(self, *, ready_file: str | None = None, run_at_start: bool = False) -> int:
         rt = self.loaded.config.runtime
         hard = False
         async with AsyncExitStack() as stack:
-            self.db = await open_database(self.loaded)
-            stack.push_async_callback(self.db.close)
-            await self.last_runs.seed(self.db)
-            # The listener before the engine: a port in use is a config problem reported in
-            # one line (inside the engine's task group it would arrive wrapped in a group).
-            if self.loaded.config.metrics.enabled:
-                listen = self.loaded.config.metrics.listen
-                try:
-                    await stack.enter_async_context(serve_http(
-                        listen, self.metrics, ready=self.ready, status=self.status))
-                except OSError as exc:  # a port in use, a host that is not ours: one line
-                    raise ConfigError(f"{self.loaded.path}: metrics.listen: cannot listen on "
-                                      f"{listen}: {exc.strerror or exc}") from None
-            if cl.cluster_enabled(self.loaded):
-                cc = self.loaded.config.cluster
-                # Leases get their own connection: a long write on the loader's (a rollup
-                # refresh) must not delay a renewal past the lease.
-                lease_db = DatabaseLoader.from_url(self.loaded.config.database.url,
-                                                   base_dir=self.loaded.base_dir)
-                await lease_db.open()
-                stack.push_async_callback(lease_db.close)
-                self.cluster = cl.Cluster(lease_db, cc.replica_id or cl.default_replica_id(),
-                                          cc.lease_seconds)
-                self.db.holder = self.cluster.replica_id
-                self.db.fence = self.cluster.lease_for
-                stack.push_async_callback(self._leave_cluster)
-                await self.cluster.heartbeat()
-                # Let replicas started together see each other before the first share.
-                await anyio.sleep(min(2.0, cc.lease_seconds / 3))
-            self.engine = await stack.enter_async_context(
-                open_engine(self.loaded, self.db, metrics=self.metrics))
+            engine = await self.open(stack)
             ticks_send, ticks_recv = anyio.create_memory_object_stream[Tick](64)
             self.ticks_send = ticks_send
             self.scheduler = build_scheduler(all_tasks(self.loaded), rt.timezone, ticks_send)
@@ -401,8 +362,7 @@ class Service:
             def stop() -> None:
                 self.stopping = True
                 self.scheduler.shutdown(wait=False)
-                assert self.engine is not None
-                self.engine.stop.set()
+                engine.stop.set()
                 stop_event.set()
 
             async with anyio.create_task_group() as root:
@@ -415,40 +375,26 @@ class Service:
                 root.start_soon(self.signals, root, stop, exit_now)
                 interval = watchdog_interval()
                 if interval:
-                    root.start_soon(self.watchdog, interval)
+                    root.start_soon(watchdog, self.db, interval)
                 async with anyio.create_task_group() as work:
                     self.work = work
                     root.start_soon(self.dispatch, ticks_recv)
-                    root.start_soon(self.engine.queues.sample_forever)
+                    root.start_soon(engine.queues.sample_forever)
                     self.scheduler.start()
+                    await self.start_work(run_at_start)
                     if self.cluster is not None:
-                        await self.cluster_round(run_all=run_at_start)
                         root.start_soon(self.cluster_loop)
-                        if run_at_start:  # database-wide tasks: once per cluster start
-                            for t in all_tasks(self.loaded):
-                                if t.pipeline in ACCOUNTLESS:
-                                    self.on_tick(t.name, jitter=False, slot="start")
-                    elif run_at_start:
-                        for t in all_tasks(self.loaded):
-                            self.on_tick(t.name, jitter=False)
-                    tasks = all_tasks(self.loaded)
-                    notify("READY=1", f"STATUS=serving {len(tasks)} task(s), "
-                                      f"{len(self.loaded.config.accounts)} account(s)")
-                    if ready_file:
-                        with open(ready_file, "w") as fh:
-                            fh.write("ready\n")
-                    log.info("daemon ready: %d tasks, %d accounts", len(tasks),
-                             len(self.loaded.config.accounts))
+                    announce_ready(self.loaded, all_tasks(self.loaded), ready_file)
                     await stop_event.wait()
                     notify("STOPPING=1")
-                    with anyio.move_on_after(rt.grace_seconds) as scope:
-                        while self.running:
-                            await anyio.sleep(0.05)
-                    if scope.cancelled_caught:
-                        log.warning("grace period of %.0fs over; cancelling %d run(s)",
-                                    rt.grace_seconds, len(self.running))
+                    await drain(self.running, rt.grace_seconds)
                     work.cancel_scope.cancel()
                 root.cancel_scope.cancel()
         log.info("daemon stopped%s", " at once on a second signal" if hard else "")
         return 1 if hard else 0
 
+async def run_daemon(loaded: LoadedConfig, *, metrics: Metrics,
+                     ready_file: str | None = None, run_at_start: bool = False) -> int:
+    """Serve until SIGTERM/SIGINT; return the exit code (0, or 1 on a second signal)."""
+    return await Service(loaded, metrics).serve(ready_file=ready_file,
+                                                run_at_start=run_at_start)
