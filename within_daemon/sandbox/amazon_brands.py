@@ -13,17 +13,55 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from within_daemon.sandbox.facebook_data import mix64
-
-if TYPE_CHECKING:
-    from within_daemon.sandbox.amazon_data import AmazonProfile, Entity
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _HEADLINE_PRODUCTS = ("water bottles", "yoga mats", "chargers", "cold brew", "serums",
                       "backpacks", "desk lamps", "chew toys", "rain jackets", "protein")
+
+
+def base36(n: int, width: int) -> str:
+    """``width`` base-36 digits of ``n`` (ASINs are ten upper-case letters and digits)."""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = []
+    for _ in range(width):
+        n, r = divmod(n, 36)
+        out.append(digits[r])
+    return "".join(out)
+
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A campaign, ad group or product ad with the ids a report row shows."""
+
+    index: int
+    id: int
+    name: str
+    campaign: int  # index of the campaign (itself for campaigns)
+    ad_group: int  # index of the ad group (-1 for campaigns)
+    asin: str = ""
+    sku: str = ""
+
+
+class ProfileFacts(Protocol):
+    """What this half reads of ``amazon_data.AmazonProfile`` (no import: no cycle)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def currency(self) -> str: ...
+
+    @property
+    def sb_campaigns(self) -> int: ...
+
+    @property
+    def sd_campaigns(self) -> int: ...
 
 
 class OtherProducts:
@@ -32,7 +70,7 @@ class OtherProducts:
     It uses ``_key``, ``_id``, ``profile``, ``active_from``, ``span`` and ``totals`` of it.
     """
 
-    profile: AmazonProfile
+    profile: ProfileFacts
     _key: int
     active_from: int
     other_campaigns: dict[str, list[Entity]]
@@ -47,9 +85,7 @@ class OtherProducts:
     def totals(self, since: int, until: int, window: str = "7d") -> dict[str, Any]:
         raise NotImplementedError
 
-    def _build_others(self, profile: AmazonProfile) -> None:
-        from within_daemon.sandbox.amazon_data import Entity, base36
-
+    def _build_others(self, profile: ProfileFacts) -> None:
         #: Sponsored Brands ("sb") and Display ("sd") campaigns and their ads (two each);
         #: an ad's ``campaign`` is its campaign's index in the same product's list.
         self.other_campaigns = {}

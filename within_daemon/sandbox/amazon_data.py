@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from within_daemon.sandbox.amazon_brands import OtherProducts
+from within_daemon.sandbox.amazon_brands import Entity, OtherProducts, base36
 from within_daemon.sandbox.facebook_data import mix64
 
 _MASK = (1 << 64) - 1
@@ -147,34 +147,11 @@ def default_profiles() -> list[AmazonProfile]:
     ]
 
 
-def base36(n: int, width: int) -> str:
-    """``width`` base-36 digits of ``n`` (ASINs are ten upper-case letters and digits)."""
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    out = []
-    for _ in range(width):
-        n, r = divmod(n, 36)
-        out.append(digits[r])
-    return "".join(out)
-
-
 def zone(name: str) -> dt.tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return dt.UTC
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """A campaign, ad group or product ad with the ids a report row shows."""
-
-    index: int
-    id: int
-    name: str
-    campaign: int  # index of the campaign (itself for campaigns)
-    ad_group: int  # index of the ad group (-1 for campaigns)
-    asin: str = ""
-    sku: str = ""
 
 
 class ProfileData(OtherProducts):
