@@ -134,6 +134,8 @@ UPSERT = (f"INSERT INTO ad_data ({COLS}) VALUES ({','.join('?' * len(COLS.split(
           "ON CONFLICT (platform, ad_id, date) DO UPDATE SET "
           + ",".join(f"{c}=excluded.{c}" for c in COLS.split(",")[3:]))
 
+_n = iter(range(1, 100))
+PG_UPSERT = "".join(f"${next(_n)}" if ch == "?" else ch for ch in UPSERT)
 _ads_dec = msgspec.json.Decoder(AdPage)
 _page_dec = msgspec.json.Decoder(Page)
 
@@ -171,7 +173,48 @@ async def _pages(session: aiohttp.ClientSession, url: str, params: dict[str, str
         url, params = nxt, {}
 
 
-async def pull(base_url: str, account: str, start: date, end: date, db: sqlite3.Connection,
+class Sink:
+    """Where rows go: a ``sqlite3`` file, or PostgreSQL through asyncpg (``--db`` url)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.pg: Any = None
+        self.lite: sqlite3.Connection | None = None
+        self.batches: list[list[tuple[Any, ...]]] = []
+
+    async def open(self) -> None:
+        if self.target.startswith("postgresql://"):
+            import asyncpg
+            self.pg = await asyncpg.connect(self.target)
+            await self.pg.execute(SCHEMA.replace(" REAL", " DOUBLE PRECISION")
+                                  .replace(" INTEGER", " BIGINT"))
+        else:
+            self.lite = open_db(self.target)
+
+    async def write(self, batch: list[tuple[Any, ...]]) -> None:
+        if self.lite is not None:
+            self.lite.executemany(UPSERT, batch)
+        else:
+            self.batches.append(batch)
+
+    async def commit(self) -> None:
+        """End a window's transaction (PostgreSQL: the window's pages in one transaction)."""
+        if self.lite is not None:
+            self.lite.commit()
+            return
+        async with self.pg.transaction():
+            for batch in self.batches:
+                await self.pg.executemany(PG_UPSERT, batch)
+        self.batches.clear()
+
+    async def close(self) -> None:
+        if self.pg is not None:
+            await self.pg.close()
+        if self.lite is not None:
+            self.lite.close()
+
+
+async def pull(base_url: str, account: str, start: date, end: date, db: Sink,
                *, page_size: int = 500, window_days: int = 7) -> int:
     """Pull one account's ads and ad-day insights into ``db``; return the rows stored."""
     headers = {"Authorization": "OAuth bench-token"}
@@ -209,9 +252,9 @@ async def pull(base_url: str, account: str, start: date, end: date, db: sqlite3.
                         rev / spend if spend else None,
                         QUALITY.get(r.quality_ranking or ""), currency, rev, fetched_at,
                     ))
-                db.executemany(UPSERT, batch)
+                await db.write(batch)
                 rows += len(batch)
-            db.commit()
+            await db.commit()
             day = until + timedelta(days=1)
     return rows
 
@@ -230,16 +273,23 @@ def main() -> None:
     ap.add_argument("--account", action="append", required=True)
     ap.add_argument("--from", dest="start", required=True, type=date.fromisoformat)
     ap.add_argument("--to", dest="end", required=True, type=date.fromisoformat)
-    ap.add_argument("--db", required=True)
+    ap.add_argument("--db", required=True, help="SQLite file, or a postgresql:// url")
     ap.add_argument("--page-size", type=int, default=500)
     ap.add_argument("--window-days", type=int, default=7)
     args = ap.parse_args()
-    db = open_db(args.db)
     t0 = time.perf_counter()
-    total = 0
-    for acc in args.account:
-        total += asyncio.run(pull(args.base_url, acc, args.start, args.end, db,
-                                  page_size=args.page_size, window_days=args.window_days))
+
+    async def run() -> int:
+        db = Sink(args.db)
+        await db.open()
+        try:
+            return sum([await pull(args.base_url, acc, args.start, args.end, db,
+                                   page_size=args.page_size, window_days=args.window_days)
+                        for acc in args.account])
+        finally:
+            await db.close()
+
+    total = asyncio.run(run())
     elapsed = time.perf_counter() - t0
     print(f"floor: {total} rows in {elapsed:.2f}s -> {total / elapsed:,.0f} rows/s")
 

@@ -65,6 +65,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--postgres", action="store_true", help="both sides load into PostgreSQL")
     ap.add_argument("--enrich", action="store_true", help="daemon runs every enrichment")
+    ap.add_argument("--sync", action="store_true",
+                    help="daemon config async_after_days = 100000: sync paging like the floor "
+                         "(by default a backfill longer than 14 days uses async report jobs, "
+                         "one per 7-day window, each polled from 2 s on)")
     ap.add_argument("--profile", metavar="PATH",
                     help="cProfile the (first account's) daemon process into PATH")
     args = ap.parse_args()
@@ -112,13 +116,14 @@ def main() -> None:
                         "--to", end.isoformat(), "--db", floor_db])
                     f_s += s
                 env = {**os.environ, "BENCH_TOKEN": "bench-token"}
-                cfg = _config(work, "daemon", base_url, new_db("daemon"), ids, days)
+                cfg = _config(work, "daemon", base_url, new_db("daemon"), ids, days, args.sync)
                 d_s, peak = _daemon(args, cfg, env, ids, start, end, ads * days, "backfill")
                 p_s = e_s = e_peak = 0.0
                 if args.enrich:  # each on a fresh database: the ledger would skip the days
-                    cfg = _config(work, "plain", base_url, new_db("plain"), ids, days)
+                    cfg = _config(work, "plain", base_url, new_db("plain"), ids, days, args.sync)
                     p_s, _ = _daemon(args, cfg, env, ids, start, end, rows, "plain")
-                    cfg = _config(work, "enrich", base_url, new_db("enrich"), ids, days)
+                    cfg = _config(work, "enrich", base_url, new_db("enrich"), ids, days,
+                                  args.sync)
                     e_s, e_peak = _daemon(args, cfg, env, ids, start, end, rows, "enrich")
                 load1 = os.getloadavg()[0]
                 print(f"[{rep + 1}] floor {rows / f_s:,.0f} rows/s ({f_s:.1f}s)  daemon "
@@ -177,7 +182,7 @@ def _daemon(args: argparse.Namespace, cfg: Path, env: dict[str, str], ids: list[
 
 
 def _config(work: Path, name: str, base_url: str, db_url: str, ids: list[str],
-            days: int) -> Path:
+            days: int, sync: bool) -> Path:
     accounts = "".join(
         f'[[accounts]]\nplatform = "facebook"\naccount_id = "{a}"\n'
         f'access_token = {{ env = "BENCH_TOKEN" }}\nrate_limit = 600000\n' for a in ids)
@@ -188,7 +193,8 @@ def _config(work: Path, name: str, base_url: str, db_url: str, ids: list[str],
     path = work / f"{name}.toml"
     path.write_text(f'[database]\nurl = "{db_url}"\n[metrics]\nlisten = '
                     f'"127.0.0.1:{_free_port()}"\n[platforms.facebook]\nbase_url = '
-                    f'"{base_url}"\n{accounts}{task}')
+                    f'"{base_url}"\n' + ("async_after_days = 100000\n" if sync else "")
+                    + f"{accounts}{task}")
     return path
 
 

@@ -133,6 +133,12 @@ class DataNormalizer:
         self._ad_infos[id(ads)] = (ads, cache)
         return cache
 
+    def forget_ads(self, ads: Mapping[str, Any] | None) -> None:
+        """Drop the metadata cache of ``ads`` (its run is over): frees the ads it holds."""
+        hit = self._ad_infos.get(id(ads))
+        if hit is not None and hit[0] is ads:
+            del self._ad_infos[id(ads)]
+
     def normalize_ad_data(
         self,
         data: Iterable[Any],
