@@ -361,6 +361,10 @@ class DataValidator:
         self._cache[id(schema)] = (schema, compiled)
         return compiled
 
+    def clean_check(self, schema: Mapping[str, Any] | None = None) -> CleanCheck:
+        """The schema's compiled check: True only for a dict with no errors at all."""
+        return self._compiled(schema).clean
+
     def record_errors(
         self, rec: Any, index: int = 0, schema: Mapping[str, Any] | None = None
     ) -> list[Error]:

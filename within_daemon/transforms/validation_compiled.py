@@ -152,6 +152,6 @@ def compile_clean_check(
     body.append("return True")
     src = "def clean(rec):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, f"<clean check of {len(fields)} fields>", "exec"), ns)  # noqa: S102
-    fn: CleanCheck = ns["clean"]
-    fn.__doc__ = src  # the generated source, for whoever debugs it
-    return fn
+    clean: CleanCheck = ns["clean"]
+    clean.__doc__ = src  # the generated source, for whoever debugs it
+    return clean
