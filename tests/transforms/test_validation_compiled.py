@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from within_daemon.schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
-from within_daemon.transforms import DataValidator
+from within_daemon.transforms import DataQualityMonitor, DataValidator
 from within_daemon.transforms.validation import CROSS_FIELD_RULES, _record_errors
 
 from .test_validation import ad
@@ -77,3 +77,28 @@ def test_replaced_rule_is_called_not_inlined(monkeypatch: pytest.MonkeyPatch) ->
     good, bad = validator.split([ad(clicks=5), ad(clicks=6, ctr=0.06)])
     assert [r["clicks"] for r in good] == [6]
     assert [errs[0]["message"] for _r, errs in bad] == ["never five"]
+
+
+def test_quality_report_same_when_only_suspects_are_walked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Accuracy, consistency and validity walking only suspect records report the same."""
+    rnd = random.Random(16)
+    hashable = [v for v in TRICKY if v.__hash__ is not None]  # a day is a dict key there
+    records = []
+    for i in range(4000):
+        rec = ad(ad_id=str(i), date=f"2023-01-{1 + i % 28:02d}")
+        if rnd.random() < 0.1:
+            for f in rnd.sample([*rec], 2):
+                rec[f] = rnd.choice(hashable)
+        records.append(rec)
+    records[7]["date"] = "2099-01-01"
+    records[9]["currency"] = "usd"
+    records[11].update(impressions=0, clicks=0, ctr=None, conversions=0)
+    monitor = DataQualityMonitor()
+    now = dt.date(2023, 2, 1)
+    fast = monitor.check_quality(records, now=now)
+    assert len(monitor._suspects(records, now)) < 1000
+    monkeypatch.setattr(monitor, "_suspects", lambda recs, _latest: list(range(len(recs))))
+    assert monitor.check_quality(records, now=now) == fast
+    assert fast["scores"]["accuracy"] < 1 and fast["scores"]["validity"] < 1

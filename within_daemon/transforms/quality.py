@@ -172,6 +172,12 @@ class DataQualityMonitor:
             cross_field_rules=(),
         )
         self._conversions_le_clicks = CROSS_FIELD_RULES["conversions_le_clicks"]
+        # One compiled check for what accuracy, consistency and validity look at per record:
+        # True only when none of the three would note anything about it (see _suspects).
+        self._row_clean = DataValidator(
+            {**ACCURACY_SCHEMA, "status": self._status.schema["status"]},
+            cross_field_rules=(*CONSISTENCY_RULES, "conversions_le_clicks"),
+        ).clean_check()
 
     def check_quality(
         self,
@@ -207,13 +213,15 @@ class DataQualityMonitor:
                     for acct, days in (expected_days or {}).items()}
         report: dict[str, Any] = {"issues": [], "scores": {}, "passed": {},
                                   "record_count": len(records), "details": {}}
+        suspects = self._suspects(records, latest) if {
+            "accuracy", "consistency", "validity"} & set(dims) else []
         checks: dict[str, Callable[[], Result]] = {
             "completeness": lambda: self._completeness(records, expected),
-            "accuracy": lambda: self._accuracy_check(records, latest),
-            "consistency": lambda: self._consistency_check(records, account_totals),
+            "accuracy": lambda: self._accuracy_check(records, latest, suspects),
+            "consistency": lambda: self._consistency_check(records, account_totals, suspects),
             "timeliness": lambda: self._timeliness(records, expected, as_of or today),
             "uniqueness": lambda: self._uniqueness(records, tuple(key_fields)),
-            "validity": lambda: self._validity(records),
+            "validity": lambda: self._validity(records, suspects),
         }
         for dim in dims:
             score, issues, details = checks[dim]()
@@ -252,6 +260,32 @@ class DataQualityMonitor:
         return out
 
     # --- dimensions: each returns (score, issues, details) -------------------------------
+
+    def _suspects(self, records: Records, latest: _dt.date) -> list[int]:
+        """Indexes of the records accuracy, consistency or validity may note, in order.
+
+        The others pass all three (the compiled check of their combined rules, a currency
+        code, no spend without impressions, a date not in the future), so those dimensions
+        walk only these records: the same issues, examples and counts, in the same order.
+        """
+        clean, currency = self._row_clean, _CURRENCY.fullmatch
+        future: dict[Any, bool] = {}
+        out: list[int] = []
+        for i, rec in enumerate(records):
+            if rec.__class__ is dict and clean(rec):
+                get = rec.get
+                cur, spend = get("currency"), get("spend")
+                day = get("date")
+                is_future = future.get(day)
+                if is_future is None:
+                    parsed = _day(day)
+                    is_future = future[day] = parsed is not None and parsed > latest
+                if not is_future and cur.__class__ is str and currency(cur) and not (
+                        _num(spend) and spend > 0 and not (
+                            _num(imps := get("impressions")) and imps > 0)):
+                    continue
+            out.append(i)
+        return out
 
     def _completeness(self, records: Records, expected: dict[Account, set[str]]) -> Result:
         n, fields = len(records), self.completeness_fields
@@ -294,15 +328,14 @@ class DataQualityMonitor:
                    "expected_days": n_expected, "missing_days": missing}
         return min(field_share, day_share), issues, details
 
-    def _accuracy_check(self, records: Records, latest: _dt.date) -> Result:
+    def _accuracy_check(self, records: Records, latest: _dt.date,
+                        suspects: Sequence[int] | None = None) -> Result:
         grouped = _Grouped("accuracy", self.max_examples)
         future: dict[Any, bool] = {}
         bad = 0
-        clean = self._accuracy.clean_check()
-        for i, rec in enumerate(records):
-            # The compiled check first: a clean record costs one call, not the full walk.
-            errors = () if rec.__class__ is dict and clean(rec) else \
-                self._accuracy.record_errors(rec, i)
+        for i in range(len(records)) if suspects is None else suspects:
+            rec = records[i]
+            errors = self._accuracy.record_errors(rec, i)
             for e in errors:
                 grouped.add(e["field"], "range", "error", rec, i, e["message"])
             day = rec.get("date")
@@ -317,11 +350,13 @@ class DataQualityMonitor:
         return _share(len(records) - bad, len(records)), grouped.issues(), {"bad_records": bad}
 
     def _consistency_check(
-        self, records: Records, account_totals: Iterable[Mapping[str, Any]] | None
+        self, records: Records, account_totals: Iterable[Mapping[str, Any]] | None,
+        suspects: Sequence[int] | None = None,
     ) -> Result:
         grouped = _Grouped("consistency", self.max_examples)
         bad = 0
-        for i, rec in enumerate(records):
+        for i in range(len(records)) if suspects is None else suspects:
+            rec = records[i]
             failed = False
             for name, rule in self._consistency:
                 found = rule(rec)
@@ -421,15 +456,13 @@ class DataQualityMonitor:
                           for k, c in repeated[: self.max_examples]]))
         return _share(unique, n), issues, {"unique_keys": unique, "duplicate_rows": n - unique}
 
-    def _validity(self, records: Records) -> Result:
+    def _validity(self, records: Records, suspects: Sequence[int] | None = None) -> Result:
         grouped = _Grouped("validity", self.max_examples)
         bad = 0
-        clean = self._status.clean_check()
-        for i, rec in enumerate(records):
+        for i in range(len(records)) if suspects is None else suspects:
+            rec = records[i]
             failed = False
-            status_errors = () if rec.__class__ is dict and clean(rec) else \
-                self._status.record_errors(rec, i)
-            for e in status_errors:
+            for e in self._status.record_errors(rec, i):
                 grouped.add("status", "allowed_status", "error", rec, i, e["message"])
                 failed = True
             cur = rec.get("currency")
