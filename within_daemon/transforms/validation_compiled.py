@@ -48,9 +48,17 @@ _INLINE_RULES: dict[str, list[str]] = {
         "        q = None",
         "    if q is not None and abs(r - q) > CTR_TOLERANCE: return False",
     ],
+    # ISO dates compare as text; when either is not one, the rule cannot fire anyway.
     "end_date_after_start": [
         "e = get('end_date')",
-        "if e is not None and RULES['end_date_after_start'](rec) is not None: return False",
+        "if e is not None:",
+        "    t = get('start_date')",
+        "    if not (e.__class__ is str and t.__class__ is str and e >= t) and "
+        "RULES['end_date_after_start'](rec) is not None: return False",
+    ],
+    "conversions_le_clicks": [
+        "n = get('conversions'); c = get('clicks')",
+        f"if {_NUM.format(x='n')} and {_NUM.format(x='c')} and n > c: return False",
     ],
 }
 
