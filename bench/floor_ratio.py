@@ -40,7 +40,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+#: CPU seconds (user + system) of the processes timed, by side: the emulator bounds the
+#: floor's wall time, so CPU per row shows the work each side does for the same rows.
+CPU: dict[str, float] = {}
+
+
+def _timed(cmd: list[str], env: dict[str, str] | None = None,
+           side: str = "") -> tuple[float, float, str]:
     """Run ``cmd`` to completion: (seconds, peak RSS MB of that process, stdout)."""
     with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
         t0 = time.perf_counter()
@@ -51,6 +57,7 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
         fout.seek(0)
         ferr.seek(0)
         out, err = fout.read(), ferr.read()
+    CPU[side] = CPU.get(side, 0.0) + usage.ru_utime + usage.ru_stime
     if proc.returncode:
         raise SystemExit(f"{cmd[:4]} failed ({proc.returncode}):\n{out}\n{err[-3000:]}")
     return elapsed, usage.ru_maxrss / 1024, out
@@ -108,12 +115,13 @@ def main() -> None:
                     return (server.create_database() if server is not None
                             else f"sqlite:///{name}.db")
                 load0 = os.getloadavg()[0]
+                CPU.clear()
                 f_s = 0.0
                 for acc in ids:
                     s, _rss, _out = _timed([
                         sys.executable, str(ROOT / "bench" / "bare_floor.py"),
                         "--base-url", base_url, "--account", acc, "--from", start.isoformat(),
-                        "--to", end.isoformat(), "--db", floor_db])
+                        "--to", end.isoformat(), "--db", floor_db], side="floor")
                     f_s += s
                 env = {**os.environ, "BENCH_TOKEN": "bench-token"}
                 cfg = _config(work, "daemon", base_url, new_db("daemon"), ids, days, args.sync)
@@ -130,6 +138,8 @@ def main() -> None:
                       f"{rows / d_s:,.0f} rows/s ({d_s:.1f}s)  ratio {f_s / d_s:.2f}  "
                       f"daemon peak RSS {peak:.0f} MB  load {load0:.1f}->{load1:.1f}",
                       flush=True)
+                print(f"    CPU s: floor {CPU['floor']:.1f}, daemon {CPU['backfill']:.1f} "
+                      f"(ratio {CPU['floor'] / CPU['backfill']:.2f})", flush=True)
                 if args.enrich:
                     print(f"    once, plain {rows / p_s:,.0f} rows/s ({p_s:.1f}s), enrich "
                           f"{rows / e_s:,.0f} rows/s ({e_s:.1f}s): enrich / plain "
@@ -172,7 +182,7 @@ def _daemon(args: argparse.Namespace, cfg: Path, env: dict[str, str], ids: list[
         cmd = (["backfill", "--config", str(cfg), "--platform", "facebook", "--account", acc,
                 "--from", start.isoformat(), "--to", end.isoformat()] if what == "backfill"
                else ["once", "--config", str(cfg), "--task", what])
-        s, rss, out = _timed(pre + cmd, env)
+        s, rss, out = _timed(pre + cmd, env, side=what)
         total += s
         peak = max(peak, rss)
         loaded = _loaded(out)

@@ -86,7 +86,7 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
         seen: set[tuple[Any, ...]] = set()
         unique: list[dict[str, Any]] = []
         for rec in good:
-            k = tuple(rec.get(f) for f in key_fields)
+            k = tuple(map(rec.get, key_fields))
             if k in seen:
                 bad.append((rec, _dup_error(" ".join(f"{f}={v}" for f, v in zip(key_fields, k,
                                                                                   strict=True)))))

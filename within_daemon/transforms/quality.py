@@ -440,7 +440,7 @@ class DataQualityMonitor:
     def _uniqueness(self, records: Records, key_fields: tuple[str, ...]) -> Result:
         counts: dict[tuple[Any, ...], int] = {}
         for rec in records:
-            k = tuple(rec.get(f) for f in key_fields)
+            k = tuple(map(rec.get, key_fields))
             counts[k] = counts.get(k, 0) + 1
         n, unique = len(records), len(counts)
         issues = []
