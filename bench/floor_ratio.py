@@ -77,7 +77,8 @@ def main() -> None:
                          "(by default a backfill longer than 14 days uses async report jobs, "
                          "one per 7-day window, each polled from 2 s on)")
     ap.add_argument("--profile", metavar="PATH",
-                    help="cProfile the (first account's) daemon process into PATH")
+                    help="cProfile the (first account's) daemon process into PATH "
+                         "(with --enrich, the enriched run into PATH.enrich too)")
     args = ap.parse_args()
     accounts, ads, days = CASES[args.case] if args.case else (args.accounts, args.ads, args.days)
     sys.path.insert(0, str(ROOT))
@@ -176,8 +177,9 @@ def _daemon(args: argparse.Namespace, cfg: Path, env: dict[str, str], ids: list[
     total, peak = 0.0, 0.0
     runs = ids if what == "backfill" else [""]
     for i, acc in enumerate(runs):
-        pre = ([sys.executable, "-m", "cProfile", "-o", args.profile, "-m", "within_daemon"]
-               if args.profile and i == 0 and what == "backfill"
+        out_file = args.profile if what == "backfill" else f"{args.profile}.{what}"
+        pre = ([sys.executable, "-m", "cProfile", "-o", out_file, "-m", "within_daemon"]
+               if args.profile and i == 0 and what in ("backfill", "enrich")
                else [sys.executable, "-m", "within_daemon"])
         cmd = (["backfill", "--config", str(cfg), "--platform", "facebook", "--account", acc,
                 "--from", start.isoformat(), "--to", end.isoformat()] if what == "backfill"
