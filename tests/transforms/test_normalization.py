@@ -396,3 +396,24 @@ def test_get_ads_output_normalizes_with_its_nested_insights() -> None:
     assert recs[0]["status"] == "active"
     # Plain insights rows are untouched by the check.
     assert DataNormalizer().normalize_ad_data([row()], "facebook")[0]["headline"] is None
+
+
+def test_facebook_ad_metadata_is_computed_once_per_ad_per_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages of one run share its ads mapping: each ad's creative is read once, not per page."""
+    from within_daemon.transforms import normalization
+
+    calls: list[Any] = []
+    real = normalization._fb_ad_info
+    monkeypatch.setattr(normalization, "_fb_ad_info", lambda ad: calls.append(ad) or real(ad))
+    ads = {str(i): {"id": str(i), "creative": {"title": f"T{i}"}} for i in range(3)}
+    norm = DataNormalizer()
+    pages = [[{"ad_id": str(i), "date_start": f"2024-01-0{day}"} for i in range(3)]
+             for day in (1, 2, 3)]
+    out = [norm.normalize_ad_data(p, "facebook", ads=ads) for p in pages]
+    assert len(calls) == 3
+    assert [r["headline"] for r in out[2]] == ["T0", "T1", "T2"]
+    norm.forget_ads(ads)  # the run ended: the next run's pages read the ads again
+    norm.normalize_ad_data(pages[0], "facebook", ads=ads)
+    assert len(calls) == 6

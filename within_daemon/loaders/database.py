@@ -269,7 +269,14 @@ class DatabaseLoader:
         """Rows of a read-only query as dicts."""
         async with self._locked():
             names, rows = await self._guard(self._require().fetch(sql, params))
-        return [dict(zip(names, r, strict=True)) for r in rows]
+        # Converted from the end, each tuple freed as its dict is made: a large read (a
+        # month of many ads for the quality check) never holds both forms at once.
+        out: list[dict[str, Any]] = []
+        rows.reverse()
+        pop, append = rows.pop, out.append
+        while rows:
+            append(dict(zip(names, pop(), strict=True)))
+        return out
 
     async def execute_in_transaction(
         self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]

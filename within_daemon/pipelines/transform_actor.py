@@ -13,7 +13,7 @@ from ..observability.metrics import Metrics
 from ..runtime import Actor
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..transforms import DataNormalizer, DataValidator
-from .messages import LoaderMsg, RawPage, RecordBatch, SourceMsg
+from .messages import LoaderMsg, RawPage, RecordBatch, SourceDone, SourceMsg
 
 
 def _dup_error(key: str) -> list[dict[str, Any]]:
@@ -41,11 +41,21 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
         self.schemas = schemas or {"ad": AD_DATA_SCHEMA, "account": ACCOUNT_DATA_SCHEMA}
         for schema in self.schemas.values():
             self.validator.validate([], schema)  # a bad rule fails here, at start-up
+        #: run id -> the ads mapping its pages carry, so the normalizer's per-ad cache of
+        #: it is dropped when the run ends (a long-lived daemon must not keep old ads).
+        self._run_ads: dict[str, Any] = {}
 
     async def handle(self, msg: SourceMsg) -> None:
         if isinstance(msg, RawPage):
+            if msg.ads is not None:
+                self._run_ads[msg.ref.run_id] = msg.ads
             await self.emit(self.transform(msg))
         else:
+            if isinstance(msg, SourceDone):
+                ads = self._run_ads.pop(msg.ref.run_id, None)
+                norm = self.normalizers.get(msg.ref.platform)
+                if ads is not None and norm is not None:
+                    norm.forget_ads(ads)
             await self.emit(msg)
 
     def transform(self, page: RawPage) -> RecordBatch:
@@ -76,7 +86,7 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
         seen: set[tuple[Any, ...]] = set()
         unique: list[dict[str, Any]] = []
         for rec in good:
-            k = tuple(rec.get(f) for f in key_fields)
+            k = tuple(map(rec.get, key_fields))
             if k in seen:
                 bad.append((rec, _dup_error(" ".join(f"{f}={v}" for f, v in zip(key_fields, k,
                                                                                   strict=True)))))

@@ -35,6 +35,9 @@ AD_NORMALIZERS: dict[str, AdNormalizeFn] = {}
 #: platform -> function(normalizer, data, *, account, counts) -> account-day records
 ACCOUNT_NORMALIZERS: dict[str, AdNormalizeFn] = {}
 
+#: ``ads`` mappings whose per-ad metadata is kept (one per account in flight).
+AD_INFO_CACHES = 16
+
 FB_WATCH_URL = "https://www.facebook.com/watch/?v={}"
 
 #: Ads Manager's default "Purchases" column: website, app, offline and on-Meta purchases
@@ -81,6 +84,30 @@ class DataNormalizer:
         )
         self.conversion_action_types = self.conversion_plan.types
         self.revenue_action_types = self.revenue_plan.types
+        #: Per-ad metadata by the identity of the ``ads`` mapping it came from: the
+        #: pipeline passes one mapping per (run, account) with every page, and a page lists
+        #: up to 500 different ads, so a per-page cache recomputed it for nearly every row.
+        #: Holding the mapping keeps its id from being reused; the newest few are kept.
+        self._ad_infos: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+
+    def ad_infos(self, ads: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The per-ad metadata cache of ``ads`` (an empty one for ``None``)."""
+        if ads is None:
+            return {}
+        hit = self._ad_infos.get(id(ads))
+        if hit is not None and hit[0] is ads:
+            return hit[1]
+        if len(self._ad_infos) >= AD_INFO_CACHES:
+            del self._ad_infos[next(iter(self._ad_infos))]
+        cache: dict[str, Any] = {}
+        self._ad_infos[id(ads)] = (ads, cache)
+        return cache
+
+    def forget_ads(self, ads: Mapping[str, Any] | None) -> None:
+        """Drop the metadata cache of ``ads`` (its run is over): frees the ads it holds."""
+        hit = self._ad_infos.get(id(ads))
+        if hit is not None and hit[0] is ads:
+            del self._ad_infos[id(ads)]
 
     def normalize_ad_data(
         self,
@@ -321,8 +348,8 @@ def _facebook_ads(
     acct = account or {}
     acct_id = _strip_act(acct.get("account_id"))
     acct_currency = acct.get("currency")
+    infos: dict[str, _AdInfo] = cfg.ad_infos(ads)
     ads = ads or {}
-    infos: dict[str, _AdInfo] = {}
     quality = _FB_QUALITY
     out: list[Record] = []
     append = out.append

@@ -172,6 +172,12 @@ class DataQualityMonitor:
             cross_field_rules=(),
         )
         self._conversions_le_clicks = CROSS_FIELD_RULES["conversions_le_clicks"]
+        # One compiled check for what accuracy, consistency and validity look at per record:
+        # True only when none of the three would note anything about it (see _suspects).
+        self._row_clean = DataValidator(
+            {**ACCURACY_SCHEMA, "status": self._status.schema["status"]},
+            cross_field_rules=(*CONSISTENCY_RULES, "conversions_le_clicks"),
+        ).clean_check()
 
     def check_quality(
         self,
@@ -207,13 +213,15 @@ class DataQualityMonitor:
                     for acct, days in (expected_days or {}).items()}
         report: dict[str, Any] = {"issues": [], "scores": {}, "passed": {},
                                   "record_count": len(records), "details": {}}
+        suspects = self._suspects(records, latest) if {
+            "accuracy", "consistency", "validity"} & set(dims) else []
         checks: dict[str, Callable[[], Result]] = {
             "completeness": lambda: self._completeness(records, expected),
-            "accuracy": lambda: self._accuracy_check(records, latest),
-            "consistency": lambda: self._consistency_check(records, account_totals),
+            "accuracy": lambda: self._accuracy_check(records, latest, suspects),
+            "consistency": lambda: self._consistency_check(records, account_totals, suspects),
             "timeliness": lambda: self._timeliness(records, expected, as_of or today),
             "uniqueness": lambda: self._uniqueness(records, tuple(key_fields)),
-            "validity": lambda: self._validity(records),
+            "validity": lambda: self._validity(records, suspects),
         }
         for dim in dims:
             score, issues, details = checks[dim]()
@@ -253,6 +261,32 @@ class DataQualityMonitor:
 
     # --- dimensions: each returns (score, issues, details) -------------------------------
 
+    def _suspects(self, records: Records, latest: _dt.date) -> list[int]:
+        """Indexes of the records accuracy, consistency or validity may note, in order.
+
+        The others pass all three (the compiled check of their combined rules, a currency
+        code, no spend without impressions, a date not in the future), so those dimensions
+        walk only these records: the same issues, examples and counts, in the same order.
+        """
+        clean, currency = self._row_clean, _CURRENCY.fullmatch
+        future: dict[Any, bool] = {}
+        out: list[int] = []
+        for i, rec in enumerate(records):
+            if rec.__class__ is dict and clean(rec):
+                get = rec.get
+                cur, spend = get("currency"), get("spend")
+                day = get("date")
+                is_future = future.get(day)
+                if is_future is None:
+                    parsed = _day(day)
+                    is_future = future[day] = parsed is not None and parsed > latest
+                if not is_future and cur.__class__ is str and currency(cur) and not (
+                        _num(spend) and spend > 0 and not (
+                            _num(imps := get("impressions")) and imps > 0)):
+                    continue
+            out.append(i)
+        return out
+
     def _completeness(self, records: Records, expected: dict[Account, set[str]]) -> Result:
         n, fields = len(records), self.completeness_fields
         nulls = dict.fromkeys(fields, 0)
@@ -261,9 +295,10 @@ class DataQualityMonitor:
         creative = [f for f in fields if f in _CREATIVE_FIELDS]
         for rec in records:
             get = rec.get
-            for f in fields:
-                if get(f) is None:
-                    nulls[f] += 1
+            if None in tuple(map(get, fields)):  # one C-level pass; most rows have no gap
+                for f in fields:
+                    if get(f) is None:
+                        nulls[f] += 1
             if creative and not is_ad_level(get("ad_id")):
                 for f in creative:
                     nulls[f] -= get(f) is None
@@ -294,11 +329,13 @@ class DataQualityMonitor:
                    "expected_days": n_expected, "missing_days": missing}
         return min(field_share, day_share), issues, details
 
-    def _accuracy_check(self, records: Records, latest: _dt.date) -> Result:
+    def _accuracy_check(self, records: Records, latest: _dt.date,
+                        suspects: Sequence[int] | None = None) -> Result:
         grouped = _Grouped("accuracy", self.max_examples)
         future: dict[Any, bool] = {}
         bad = 0
-        for i, rec in enumerate(records):
+        for i in range(len(records)) if suspects is None else suspects:
+            rec = records[i]
             errors = self._accuracy.record_errors(rec, i)
             for e in errors:
                 grouped.add(e["field"], "range", "error", rec, i, e["message"])
@@ -314,11 +351,13 @@ class DataQualityMonitor:
         return _share(len(records) - bad, len(records)), grouped.issues(), {"bad_records": bad}
 
     def _consistency_check(
-        self, records: Records, account_totals: Iterable[Mapping[str, Any]] | None
+        self, records: Records, account_totals: Iterable[Mapping[str, Any]] | None,
+        suspects: Sequence[int] | None = None,
     ) -> Result:
         grouped = _Grouped("consistency", self.max_examples)
         bad = 0
-        for i, rec in enumerate(records):
+        for i in range(len(records)) if suspects is None else suspects:
+            rec = records[i]
             failed = False
             for name, rule in self._consistency:
                 found = rule(rec)
@@ -402,7 +441,7 @@ class DataQualityMonitor:
     def _uniqueness(self, records: Records, key_fields: tuple[str, ...]) -> Result:
         counts: dict[tuple[Any, ...], int] = {}
         for rec in records:
-            k = tuple(rec.get(f) for f in key_fields)
+            k = tuple(map(rec.get, key_fields))
             counts[k] = counts.get(k, 0) + 1
         n, unique = len(records), len(counts)
         issues = []
@@ -418,10 +457,11 @@ class DataQualityMonitor:
                           for k, c in repeated[: self.max_examples]]))
         return _share(unique, n), issues, {"unique_keys": unique, "duplicate_rows": n - unique}
 
-    def _validity(self, records: Records) -> Result:
+    def _validity(self, records: Records, suspects: Sequence[int] | None = None) -> Result:
         grouped = _Grouped("validity", self.max_examples)
         bad = 0
-        for i, rec in enumerate(records):
+        for i in range(len(records)) if suspects is None else suspects:
+            rec = records[i]
             failed = False
             for e in self._status.record_errors(rec, i):
                 grouped.add("status", "allowed_status", "error", rec, i, e["message"])
@@ -457,6 +497,6 @@ def _ad_sums(records: Records) -> dict[tuple[Any, Any, Any], dict[str, list[Any]
             acc = sums[key] = {f: [] for f in DRIFT_FIELDS}
         for f in DRIFT_FIELDS:
             v = rec.get(f)
-            if _num(v):
+            if v.__class__ is int or v.__class__ is float:  # _num, inlined: every row
                 acc[f].append(v)
     return sums

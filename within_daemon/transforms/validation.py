@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
 from within_daemon.schema import AD_DATA_SCHEMA
+from within_daemon.transforms.validation_compiled import CleanCheck, compile_clean_check
 
 Record = Mapping[str, Any]
 Error = dict[str, Any]
@@ -145,6 +146,8 @@ CROSS_FIELD_RULES: dict[str, CrossRule] = {
     # View-through conversions legitimately exceed clicks, so this one is opt-in.
     "conversions_le_clicks": _conversions_le_clicks,
 }
+#: The rules as shipped: the compiled check inlines these (and only while unreplaced).
+_STOCK_RULES: dict[str, CrossRule] = dict(CROSS_FIELD_RULES)
 DEFAULT_CROSS_FIELD_RULES: tuple[str, ...] = (
     "clicks_le_impressions", "end_date_after_start", "spend_non_negative", "ctr_consistent",
     "daily_clicks_le_impressions",
@@ -302,7 +305,7 @@ def compile_field(field: str, spec: Any) -> tuple[str, bool, Check | None]:
 class _Compiled:
     """A schema's per-field checks plus the cross-field rules that apply to it."""
 
-    __slots__ = ("fields", "rules")
+    __slots__ = ("clean", "fields", "rules")
 
     def __init__(self, schema: Mapping[str, Any], rules: Sequence[str]) -> None:
         if not isinstance(schema, Mapping):
@@ -314,6 +317,10 @@ class _Compiled:
             # the schema's own min already reports negative spend; one error is enough
             rules = [r for r in rules if r != "spend_non_negative"]
         self.rules = tuple(CROSS_FIELD_RULES[r] for r in rules)
+        #: True only for a plain dict the checks above would pass (see validation_compiled).
+        self.clean: CleanCheck = compile_clean_check(
+            schema, self.fields, [(r, CROSS_FIELD_RULES[r]) for r in rules],
+            surrogate=_SURROGATE, ctr_tolerance=CTR_TOLERANCE, stock=_STOCK_RULES)
 
 
 def record_key(rec: Record) -> str | None:
@@ -354,6 +361,10 @@ class DataValidator:
         self._cache[id(schema)] = (schema, compiled)
         return compiled
 
+    def clean_check(self, schema: Mapping[str, Any] | None = None) -> CleanCheck:
+        """The schema's compiled check: True only for a dict with no errors at all."""
+        return self._compiled(schema).clean
+
     def record_errors(
         self, rec: Any, index: int = 0, schema: Mapping[str, Any] | None = None
     ) -> list[Error]:
@@ -376,9 +387,13 @@ class DataValidator:
     ) -> tuple[list[Any], list[tuple[Any, list[Error]]]]:
         """Partition into good records and ``(bad record, its errors)`` pairs, order kept."""
         compiled = self._compiled(schema)
+        clean = compiled.clean
         good: list[Any] = []
         bad: list[tuple[Any, list[Error]]] = []
         for index, rec in enumerate(records):
+            if rec.__class__ is dict and clean(rec):
+                good.append(rec)
+                continue
             errs = _record_errors(rec, index, compiled)
             if errs:
                 bad.append((rec, errs))
@@ -402,6 +417,8 @@ def _unstorable_fields(
 
 def _record_errors(rec: Any, index: int, compiled: _Compiled) -> list[Error] | None:
     """Hot path: no allocation unless something is wrong."""
+    if rec.__class__ is dict and compiled.clean(rec):
+        return None
     if not isinstance(rec, Mapping):
         return [{"field": None, "message": f"record is not a mapping: {_show(rec)}",
                  "index": index, "key": None, "value": rec}]
