@@ -227,8 +227,7 @@ class Service:
         old_tasks = {t.name: t for t in all_tasks(old)}
         self.loaded = new
         if self.engine is not None:
-            self.engine.loaded = new
-            self.engine.connectors.update(plan.connectors)  # only changed ones
+            self.engine.reconfigure(new, plan.connectors)
         reschedule(self.scheduler, plan.scheduler)
         for task in all_tasks(new):
             before = {a.account_id for a in old.accounts_for(old_tasks[task.name])} \

@@ -121,6 +121,18 @@ class Engine:
         self.connectors[key] = (acc, secret, conn)
         return conn
 
+    def reconfigure(
+        self, loaded: LoadedConfig,
+        connectors: dict[tuple[str, str], tuple[AccountConfig, Any, HttpSource]],
+    ) -> None:
+        """Take a reloaded config, and the connectors a reload rebuilt (only changed ones).
+
+        Runs in flight keep the connector they started with; the next run of an account
+        gets the new one.
+        """
+        self.loaded = loaded
+        self.connectors.update(connectors)
+
     def account_states(self) -> list[dict[str, Any]]:
         """Breaker, pause, usage and next probe per account, for /status."""
         return [conn.state() for _, (_, _, conn) in sorted(self.connectors.items())]
