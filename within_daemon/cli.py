@@ -32,6 +32,7 @@ from .observability.logging import RedactingStream, setup_logging
 from .observability.metrics import Metrics
 from .pipelines.engine import Engine
 from .pipelines.results import EXIT_FAILED, EXIT_OK, TaskResult, exit_code, print_results
+from .sources.versions import enforce_config_versions
 
 log = logging.getLogger("within_daemon")
 
@@ -124,21 +125,9 @@ def _load_checked(args: argparse.Namespace) -> LoadedConfig:
     return loaded
 
 
-def _check_versions(loaded: LoadedConfig, metrics: Metrics | None = None) -> list[str]:
-    """Refuse a sunset API version (ConfigError, exit 2); return the warnings."""
-    from datetime import UTC, datetime
-
-    from .sources.versions import enforce_versions
-
-    used = {a.platform for a in loaded.config.accounts}
-    notices = enforce_versions(loaded.config.platforms, used, datetime.now(UTC).date(),
-                               where=str(loaded.path), metrics=metrics)
-    return [n.message for n in notices]
-
-
 def cmd_check_config(args: argparse.Namespace) -> int:
     loaded = _load_checked(args)
-    warnings = _check_versions(loaded)
+    warnings = enforce_config_versions(loaded)
     cfg = loaded.config
     print(f"{loaded.path}: OK")
     for w in warnings:
@@ -314,7 +303,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 
     loaded = _load_checked(args)
     metrics = Metrics()
-    _check_versions(loaded, metrics)
+    enforce_config_versions(loaded, metrics)
 
     async def go() -> list[TaskResult]:
         return await run_once(loaded, metrics=metrics, task_names=args.task)
@@ -329,7 +318,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     loaded = _load_checked(args)
     metrics = Metrics()
-    _check_versions(loaded, metrics)
+    enforce_config_versions(loaded, metrics)
 
     async def go() -> int:
         return await run_daemon(loaded, metrics=metrics, ready_file=args.ready_file,
@@ -368,7 +357,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
     loaded = _load_checked(args)
     metrics = Metrics()
-    _check_versions(loaded, metrics)
+    enforce_config_versions(loaded, metrics)
 
     async def go() -> TaskResult:
         return await run_backfill(

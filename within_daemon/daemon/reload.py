@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..observability.metrics import Metrics
 from ..pipelines.engine import Engine, validation_schemas
 from ..sources import HttpSource, build_connector
+from ..sources.versions import enforce_config_versions
 from ..tasks import Tick, build_scheduler
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def prepare_reload(new: LoadedConfig, *, engine: Engine | None, metrics: Metrics
     problems = config_problems(new, resolve=False)
     if problems:
         raise ConfigError("; ".join(problems))
+    # A sunset API version fails every call: refuse it like a bad key.
+    enforce_config_versions(new, metrics)
     validation_schemas(new)
     scheduler = None
     if ticks_send is not None:

@@ -25,7 +25,6 @@ import signal
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -41,7 +40,6 @@ from ..observability.sd_notify import notify
 from ..observability.server import serve_http
 from ..pipelines.engine import Engine, open_engine
 from ..pipelines.registry import spec_for
-from ..sources.versions import enforce_versions
 from ..tasks import Tick, build_scheduler
 from ..tasks.scheduler import last_slot
 from .cluster import Cluster, Replica, cluster_enabled
@@ -265,10 +263,6 @@ class Service:
                 notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
                 try:
                     new = await anyio.to_thread.run_sync(load_config, self.loaded.path)
-                    # A sunset API version fails every call: refuse it like a bad key.
-                    used = {a.platform for a in new.config.accounts}
-                    enforce_versions(new.config.platforms, used, datetime.now(UTC).date(),
-                                     where=str(new.path), metrics=self.metrics)
                     plan = self.prepare(new)
                 except Exception as exc:  # noqa: BLE001 - any failure keeps the old config
                     why = str(exc) if isinstance(exc, ConfigError) else \

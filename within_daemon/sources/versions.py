@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Literal, NamedTuple
 
+from ..config import LoadedConfig
 from ..errors import ConfigError
 from ..observability.metrics import Metrics
 from ..platform_config import PlatformsConfig
@@ -213,3 +214,14 @@ def enforce_versions(
             raise ConfigError(f"{where}: {n.message}")
         log.warning("%s", n.message)
     return notices
+
+
+def enforce_config_versions(loaded: LoadedConfig, metrics: Metrics | None = None) -> list[str]:
+    """:func:`enforce_versions` for the platforms a config's accounts use, as of today (UTC).
+
+    The one entry point of check-config, the commands that start runs, and a reload.
+    """
+    used = {a.platform for a in loaded.config.accounts}
+    notices = enforce_versions(loaded.config.platforms, used, datetime.now(UTC).date(),
+                               where=str(loaded.path), metrics=metrics)
+    return [n.message for n in notices]
