@@ -17,7 +17,7 @@ from typing import Any
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders import sqlite_schema as sq
+from within_daemon.loaders.schema import tables as sq
 from within_daemon.schema import AD_FIELDS
 
 

@@ -28,10 +28,10 @@ ENTRY_POINTS = {f"{PKG}.cli", f"{PKG}.demo", f"{PKG}.__main__"}
 KNOWN_CYCLES: list[frozenset[str]] = [
     # loaders/: table definitions and data access import each other (issue 14, item 3).
     frozenset({
-        "loaders.analytics", "loaders.analytics_schema", "loaders.audience_schema",
-        "loaders.backends", "loaders.conversions_migration", "loaders.database",
+        "loaders.analytics", "loaders.schema.analytics", "loaders.audience_schema",
+        "loaders.backends", "loaders.schema.conversions", "loaders.database",
         "loaders.feature_store", "loaders.feature_store_export", "loaders.feature_store_sql",
-        "loaders.image_failures", "loaders.rows", "loaders.sqlite_schema",
+        "loaders.image_failures", "loaders.rows", "loaders.schema.tables",
     }),
 ]
 

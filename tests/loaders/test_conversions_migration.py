@@ -8,8 +8,8 @@ import pytest
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders import sqlite_schema as sq
-from within_daemon.loaders.conversions_migration import CONVERSION_COLUMNS
+from within_daemon.loaders.schema import tables as sq
+from within_daemon.loaders.schema.conversions import CONVERSION_COLUMNS
 from within_daemon.schema import ACCOUNT_FIELDS, AD_FIELDS
 
 FETCHED = "2024-03-02T06:00:00+00:00"

@@ -23,7 +23,7 @@ import pytest
 
 from within_daemon.errors import LoaderError
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders import sqlite_schema as sq
+from within_daemon.loaders.schema import tables as sq
 from within_daemon.schema import (
     ACCOUNT_DATA_SCHEMA,
     ACCOUNT_FIELDS,

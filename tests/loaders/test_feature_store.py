@@ -22,12 +22,12 @@ from within_daemon.errors import LoaderError
 from within_daemon.features import FEATURES, FEATURES_BY_NAME, describe, features_of
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders.analytics_schema import (
+from within_daemon.loaders.feature_store import FeatureStore, day_end, normalize_ts
+from within_daemon.loaders.schema.analytics import (
     BENCHMARK_COLUMNS,
     CREATIVE_COLUMNS,
     HISTORY_COLUMNS,
 )
-from within_daemon.loaders.feature_store import FeatureStore, day_end, normalize_ts
 from within_daemon.schema import AD_FIELDS
 from within_daemon.transforms.aggregation import ROLLUP_TABLES
 

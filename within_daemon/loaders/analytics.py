@@ -38,7 +38,8 @@ from ..transforms.aggregation import (
     sum_sql,
     touched_periods,
 )
-from .analytics_schema import (
+from .database import DatabaseLoader
+from .schema.analytics import (
     AD_DAY_KEY_COLUMNS,
     AD_KEY_COLUMNS,
     BEGINNING,
@@ -46,7 +47,6 @@ from .analytics_schema import (
     CREATIVE_COLUMNS,
     HISTORY_COLUMNS,
 )
-from .database import DatabaseLoader
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Any
 from ..transforms.enrichment import audience
 from .analytics import upsert_statement
 from .database import DatabaseLoader
-from .sqlite_schema import SQLITE, Dialect
+from .schema.tables import SQLITE, Dialect
 
 AUDIENCE_TABLE = "audience_data"
 SUMMARY_TABLE = "ad_audience_summary"

@@ -29,8 +29,8 @@ import anyio
 from within_daemon.errors import LeaseLostError, LoaderError, RowsRefusedError
 from within_daemon.loaders import backends
 from within_daemon.loaders import rows as rows_
-from within_daemon.loaders import sqlite_schema as sq
 from within_daemon.loaders.refusals import first_line, refused_values
+from within_daemon.loaders.schema import tables as sq
 from within_daemon.redaction import redact
 
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from ..errors import LoaderError
 from ..features import ENTITIES, FEATURES, Entity, FeatureDef
-from .sqlite_schema import SQLITE, Dialect
+from .schema.tables import SQLITE, Dialect
 
 FEATURE_TABLES: tuple[str, ...] = ("feature_online", "feature_history")
 

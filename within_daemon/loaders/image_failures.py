@@ -24,7 +24,7 @@ from within_daemon.transforms.enrichment.image import (
 
 from .database import DatabaseLoader
 from .rows import safe_text
-from .sqlite_schema import SQLITE, Dialect, chunks
+from .schema.tables import SQLITE, Dialect, chunks
 
 PERMANENT_TTL = timedelta(days=30)
 TRANSIENT_TTL = timedelta(hours=6)

@@ -45,9 +45,9 @@ from statistics import median
 from typing import Any
 
 from ..loaders.analytics import creative_versions
-from ..loaders.analytics_schema import HISTORY_COLUMNS
 from ..loaders.database import DatabaseLoader
 from ..loaders.model_store import SPLITS, ModelStore
+from ..loaders.schema.analytics import HISTORY_COLUMNS
 from ..schema import is_ad_level
 from .training_datasets import (
     ACCOUNT_HEALTH,

@@ -16,10 +16,18 @@ code without its column.
 
 from __future__ import annotations
 
-from ..schema import AD_FIELDS, AD_KEY
-from ..transforms.aggregation import ROLLUP_TABLES
-from ..transforms.enrichment import competitive, entities, history, image, sentiment, topics
-from .sqlite_schema import SQLITE, Dialect, column_type, day_check
+from within_daemon.schema import AD_FIELDS, AD_KEY
+from within_daemon.transforms.aggregation import ROLLUP_TABLES
+from within_daemon.transforms.enrichment import (
+    competitive,
+    entities,
+    history,
+    image,
+    sentiment,
+    topics,
+)
+
+from .tables import SQLITE, Dialect, column_type, day_check
 
 #: Enrichments computed once per creative, stored in ``ad_creative_features``.
 CREATIVE_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -273,15 +273,15 @@ class Migration:
 
 def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     """The ordered migration list; append new versions, never edit applied ones."""
-    from .analytics_schema import (  # they import this module
+    from ..audience_schema import audience_ddl, audience_level_ddl
+    from ..feature_store import feature_store_ddl
+    from ..image_failures import image_failures_ddl
+    from .analytics import (  # they import this module
         analytics_ddl,
         creative_history_ddl,
         unified_ddl,
     )
-    from .audience_schema import audience_ddl, audience_level_ddl
-    from .conversions_migration import as_released, conversions_to_real
-    from .feature_store import feature_store_ddl
-    from .image_failures import image_failures_ddl
+    from .conversions import as_released, conversions_to_real
     # Migrations 1-3 build their DDL from today's column types; as_released keeps the
     # conversion columns INTEGER there, as released, and migration 13 makes them REAL.
     return (
