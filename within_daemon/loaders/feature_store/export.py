@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..features import FEATURES_BY_NAME, features_of
-from .database import DatabaseLoader
-from .feature_store_sql import _HIST_COLS
-from .feature_store_values import _check_entity, _load, _parse, split_key
+from within_daemon.features import FEATURES_BY_NAME, features_of
+
+from ..database import DatabaseLoader
+from .sql import _HIST_COLS
+from .values import _check_entity, _load, _parse, split_key
 
 
 async def export_parquet(db: DatabaseLoader, path: Path, entity: str, *,

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..errors import LoaderError
-from ..features import FEATURES, FEATURES_BY_NAME, Entity, FeatureDef, features_of
+from within_daemon.errors import LoaderError
+from within_daemon.features import FEATURES, FEATURES_BY_NAME, Entity, FeatureDef, features_of
 
 # -- timestamps -------------------------------------------------------------------------------
 

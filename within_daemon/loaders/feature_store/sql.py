@@ -15,9 +15,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ..errors import LoaderError
-from ..features import ENTITIES, FEATURES, Entity, FeatureDef
-from .schema.tables import SQLITE, Dialect
+from within_daemon.errors import LoaderError
+from within_daemon.features import ENTITIES, FEATURES, Entity, FeatureDef
+
+from ..schema.tables import SQLITE, Dialect
 
 FEATURE_TABLES: tuple[str, ...] = ("feature_online", "feature_history")
 

@@ -55,12 +55,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import LoaderError
-from ..features import FEATURES_BY_NAME, FeatureDef
-from .analytics import CreativeVersions, creative_versions
-from .database import DatabaseLoader
-from .feature_store_export import export_parquet
-from .feature_store_sql import (
+from within_daemon.errors import LoaderError
+from within_daemon.features import FEATURES_BY_NAME, FeatureDef
+
+from ..analytics import CreativeVersions, creative_versions
+from ..database import DatabaseLoader
+from .export import export_parquet
+from .sql import (
     _CREATIVE,
     _PIT_POSTGRES,
     FEATURE_TABLES,
@@ -70,7 +71,7 @@ from .feature_store_sql import (
     feature_store_ddl,
     statements,
 )
-from .feature_store_values import (
+from .values import (
     _account_of,
     _check_entity,
     _defs,
