@@ -273,7 +273,7 @@ class Migration:
 
 def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
     """The ordered migration list; append new versions, never edit applied ones."""
-    from ..audience_schema import audience_ddl, audience_level_ddl
+    from ..audience import audience_ddl, audience_level_ddl
     from ..feature_store.sql import feature_store_ddl
     from ..image_failures import image_failures_ddl
     from .analytics import (  # they import this module
