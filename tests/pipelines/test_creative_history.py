@@ -26,7 +26,7 @@ from within_daemon.loaders.schema.analytics import BEGINNING
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.enrich_actor import EnrichActor
 from within_daemon.pipelines.messages import RecordBatch, RunRef
-from within_daemon.pipelines.training_data_pipeline import CREATIVE_FEATURES, TrainingDataPipeline
+from within_daemon.pipelines.training import CREATIVE_FEATURES, TrainingDataPipeline
 from within_daemon.sandbox import FacebookEmulator
 
 from .test_training_data import (

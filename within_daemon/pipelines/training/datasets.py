@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
 
 AdMetric = Literal["ctr", "cvr", "roas"]
 HealthLabel = Literal["next_roas", "spend_pacing"]

@@ -44,12 +44,13 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from ..loaders.analytics import creative_versions
-from ..loaders.database import DatabaseLoader
-from ..loaders.model_store import SPLITS, ModelStore
-from ..loaders.schema.analytics import HISTORY_COLUMNS
-from ..schema import is_ad_level
-from .training_datasets import (
+from within_daemon.loaders.analytics import creative_versions
+from within_daemon.loaders.database import DatabaseLoader
+from within_daemon.loaders.model_store import SPLITS, ModelStore
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.schema import is_ad_level
+
+from .datasets import (
     ACCOUNT_HEALTH,
     ACCOUNT_KEY,
     AD_KEY,
@@ -68,8 +69,8 @@ from .training_datasets import (
     LabelConfig,
     history_features,
 )
-from .training_hash import HASH_ALGORITHM, content_hash
-from .training_split import InsufficientDataError, shift_day, split_dates, split_rows
+from .hash import HASH_ALGORITHM, content_hash
+from .split import InsufficientDataError, shift_day, split_dates, split_rows
 
 __all__ = [
     "ACCOUNT_HEALTH", "AD_SCORE", "CREATIVE_FEATURES", "DATASETS", "AdMetric", "HealthLabel",
