@@ -1,4 +1,4 @@
-"""Parameter tuples the loader binds, in the column order of :mod:`.sqlite_schema`'s statements.
+"""Parameter tuples the loader binds, in the column order of :mod:`.statements`.
 
 Kept apart from the statement text, but built from the same column lists
 (``FACT_TABLES``), so a field added to the schema reaches the DDL, the upsert and these

@@ -1,11 +1,11 @@
 """The feature store's SQL: its DDL, source reads, upserts and point-in-time reads.
 
 Everything here is statement text, in the spelling of one :class:`Dialect` where SQLite and
-PostgreSQL differ (``WITHOUT ROWID``, ``COLLATE "C"``, ``IS NOT`` / ``IS DISTINCT FROM``, a
-correlated subquery over ``VALUES`` / a ``LATERAL`` seek over ``unnest``-ed arrays). It is
-kept apart from :class:`~within_daemon.loaders.feature_store.FeatureStore` so the two
-dialects can be read side by side, and so the schema migration can take the DDL without the
-store's read and write logic. No statement here runs anything; the store executes them.
+PostgreSQL differ (``IS NOT`` / ``IS DISTINCT FROM``, a correlated subquery over ``VALUES``
+/ a ``LATERAL`` seek over ``unnest``-ed arrays). It is kept apart from
+:class:`~.store.FeatureStore` so the two dialects can be read side by side. The tables
+themselves are defined in ``loaders.schema.feature_store``. No statement here runs
+anything; the store executes them.
 """
 
 from __future__ import annotations
@@ -16,48 +16,13 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from within_daemon.errors import LoaderError
-from within_daemon.features import ENTITIES, FEATURES, Entity, FeatureDef
+from within_daemon.features import FEATURES, Entity, FeatureDef
 
-from ..schema.tables import SQLITE, Dialect
-
-FEATURE_TABLES: tuple[str, ...] = ("feature_online", "feature_history")
+from ..schema.dialect import Dialect
 
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
 _HIST_COLS = ("entity", "entity_key", "feature", "event_timestamp", "created_timestamp",
               "value_real", "value_text")
-
-
-def feature_store_ddl(d: Dialect = SQLITE) -> list[str]:
-    """DDL of migration 6."""
-    options = ", ".join(o for o in (
-        "WITHOUT ROWID" if d.name == "sqlite" else "", d.table_suffix.strip()) if o)
-    suffix = f" {options}" if options else ""
-    entities = ", ".join(f"'{e}'" for e in ENTITIES)
-    # SQLite compares TEXT as bytes; PostgreSQL by the database's locale, in which
-    # "ad_2" < "ad1" and the index order (the export's page order) would differ. "C" is
-    # byte order there too, and the faster comparison.
-    key = "TEXT NOT NULL" + ("" if d.name == "sqlite" else ' COLLATE "C"')
-    return [
-        f"""CREATE TABLE IF NOT EXISTS feature_online (
-  entity {key} CHECK (entity IN ({entities})),
-  entity_key {key},
-  feature {key},
-  value_real REAL,
-  value_text TEXT,
-  event_timestamp {key},
-  PRIMARY KEY (entity, entity_key, feature)
-){suffix}""",
-        f"""CREATE TABLE IF NOT EXISTS feature_history (
-  entity {key} CHECK (entity IN ({entities})),
-  entity_key {key},
-  feature {key},
-  event_timestamp {key},
-  created_timestamp TEXT NOT NULL,
-  value_real REAL,
-  value_text TEXT,
-  PRIMARY KEY (entity, entity_key, feature, event_timestamp)
-){suffix}""",
-    ]
 
 
 # -- reading the sources ----------------------------------------------------------------------

@@ -64,11 +64,9 @@ from .export import export_parquet
 from .sql import (
     _CREATIVE,
     _PIT_POSTGRES,
-    FEATURE_TABLES,
     SOURCES,
     _pit_sqlite,
     _source_sql,
-    feature_store_ddl,
     statements,
 )
 from .values import (
@@ -85,8 +83,8 @@ from .values import (
 )
 
 __all__ = [
-    "DAYS_PER_STEP", "EXPORT_PAGE", "FEATURE_TABLES", "ROWS_PER_QUERY", "SOURCES", "FeatureStore",
-    "day_end", "entity_key", "feature_store_ddl", "normalize_ts", "split_key", "statements",
+    "DAYS_PER_STEP", "EXPORT_PAGE", "ROWS_PER_QUERY", "SOURCES", "FeatureStore", "day_end",
+    "entity_key", "normalize_ts", "split_key", "statements",
 ]
 
 #: Days read and written per transaction by :meth:`FeatureStore.materialize`.

@@ -33,7 +33,9 @@ import re
 
 from within_daemon.transforms.aggregation import ROLLUP_TABLES
 
-from .tables import ACCOUNT_TABLE, AD_TABLE, PROVENANCE, Dialect, fact_table_ddl
+from .analytics import rollup_ddl, unified_ddl
+from .dialect import Dialect
+from .tables import ACCOUNT_TABLE, AD_TABLE, PROVENANCE, fact_table_ddl
 
 #: The conversion columns and the tables that carry them.
 CONVERSION_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -62,8 +64,6 @@ def as_released(statements: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 def _create(table: str, d: Dialect) -> tuple[str, tuple[str, ...]]:
     """Today's ``CREATE TABLE`` of ``table`` (named ``table``) and its columns in order."""
-    from .analytics import rollup_ddl, unified_ddl  # it imports .tables
-
     if table in ("ad_data", "account_data"):
         t = AD_TABLE if table == "ad_data" else ACCOUNT_TABLE
         # Column order as the released migrations left it: extras were added by ALTER.
