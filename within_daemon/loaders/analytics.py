@@ -1,4 +1,4 @@
-"""Reads and writes of the derived tables (see ``analytics_schema``), for the pipelines.
+"""Reads and writes of the derived tables (see ``schema.analytics``), for the pipelines.
 
 Upserts are built from the column lists, one statement per table; a rollup refresh deletes
 the touched periods and re-inserts them from ``ad_data`` in ONE transaction, so a group
