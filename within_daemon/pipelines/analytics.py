@@ -18,7 +18,7 @@ from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
-from ..loaders.audience_schema import refresh_summary, upsert_audience
+from ..loaders.audience import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
 from ..observability.metrics import Metrics
 from ..sources.google_audience import iter_google_audience

@@ -42,10 +42,10 @@ byte as in SQLite whatever the database's locale (the export then pages in the s
 along the index), and the point-in-time read as a ``LATERAL`` index seek over ``unnest``-ed
 arrays instead of a correlated subquery over a ``VALUES`` list.
 
-This module holds the store itself; the statement text of both dialects is in
-:mod:`.feature_store_sql`, the stored spellings of keys, times and values in
-:mod:`.feature_store_values`, and the Parquet export in :mod:`.feature_store_export`. Their
-public names are importable from here too.
+This module holds the store itself; the statement text of both dialects is in :mod:`.sql`,
+the stored spellings of keys, times and values in :mod:`.values`, the Parquet export in
+:mod:`.export` and the tables in ``loaders.schema.feature_store``. The package
+(``loaders.feature_store``) exports the store and the key and time helpers.
 """
 
 from __future__ import annotations
@@ -55,38 +55,33 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import LoaderError
-from ..features import FEATURES_BY_NAME, FeatureDef
-from .analytics import CreativeVersions, creative_versions
-from .database import DatabaseLoader
-from .feature_store_export import export_parquet
-from .feature_store_sql import (
-    _CREATIVE,
-    _PIT_POSTGRES,
-    FEATURE_TABLES,
+from within_daemon.errors import LoaderError
+from within_daemon.features import FEATURES_BY_NAME, FeatureDef
+
+from ..analytics import CreativeVersions, creative_versions
+from ..database import DatabaseLoader
+from .export import export_parquet
+from .sql import (
+    CREATIVE_SOURCE,
+    PIT_POSTGRES,
     SOURCES,
-    _pit_sqlite,
-    _source_sql,
-    feature_store_ddl,
+    pit_sqlite,
+    source_sql,
     statements,
 )
-from .feature_store_values import (
-    _account_of,
-    _check_entity,
-    _defs,
-    _load,
-    _now,
-    _store,
+from .values import (
+    account_of,
+    check_entity,
     day_end,
     entity_key,
+    feature_defs,
+    load_value,
     normalize_ts,
-    split_key,
+    now_stamp,
+    store_value,
 )
 
-__all__ = [
-    "DAYS_PER_STEP", "EXPORT_PAGE", "FEATURE_TABLES", "ROWS_PER_QUERY", "SOURCES", "FeatureStore",
-    "day_end", "entity_key", "feature_store_ddl", "normalize_ts", "split_key", "statements",
-]
+__all__ = ["DAYS_PER_STEP", "EXPORT_PAGE", "ROWS_PER_QUERY", "FeatureStore"]
 
 #: Days read and written per transaction by :meth:`FeatureStore.materialize`.
 DAYS_PER_STEP = 7
@@ -137,13 +132,13 @@ class FeatureStore:
         versions: dict[tuple[str, str, str], CreativeVersions] | None = None
         for i in range(0, len(ordered), DAYS_PER_STEP):
             chunk = ordered[i:i + DAYS_PER_STEP]
-            created = _now()
+            created = now_stamp()
             out: list[tuple[Any, ...]] = []
             online: dict[tuple[str, str, str], tuple[Any, ...]] = {}
             for src, feats in SOURCES.items():
                 rows = await self.db.fetch_dicts(
-                    _source_sql(src, feats, len(chunk)), [platform, account_id, *chunk])
-                if src == _CREATIVE:
+                    source_sql(src, feats, len(chunk)), [platform, account_id, *chunk])
+                if src == CREATIVE_SOURCE:
                     if versions is None:  # once per call: an account's creatives are few
                         versions = await creative_versions(
                             self.db, [f.source_column for f in feats], platform=platform,
@@ -154,7 +149,7 @@ class FeatureStore:
                                      r["ad_id"] if src.entity == "ad" else None)
                     ts = day_end(r["day"])
                     for f in feats:
-                        real, text = _store(f, r[f.name])
+                        real, text = store_value(f, r[f.name])
                         out.append((f.entity, key, f.name, ts, created, real, text))
                         slot = (f.entity, key, f.name)
                         seen = online.get(slot)
@@ -172,14 +167,14 @@ class FeatureStore:
     async def get_online(self, entity: str, key: str,
                          features: Sequence[str] | None = None) -> dict[str, Any]:
         """The newest value of each feature of one entity (``None`` where there is none)."""
-        ent = _check_entity(entity)
-        wanted = _defs(features, ent)
+        ent = check_entity(entity)
+        wanted = feature_defs(features, ent)
         rows = await self.db.fetch_dicts(self._sql.get_online, (ent, key))
         got = {r["feature"]: r for r in rows}
         out: dict[str, Any] = {}
         for f in wanted:
             r = got.get(f.name)
-            out[f.name] = None if r is None else _load(f, r["value_real"], r["value_text"])
+            out[f.name] = None if r is None else load_value(f, r["value_real"], r["value_text"])
         return out
 
     # -- offline --------------------------------------------------------------------------
@@ -195,12 +190,12 @@ class FeatureStore:
         ``None``. Ad and account features may be mixed: an account feature of an ad key is
         read for the ad's account.
         """
-        defs = _defs(features)
+        defs = feature_defs(features)
         if not defs:
             raise LoaderError("no features requested")
         reqs = []
         for key, ts in entity_rows:
-            reqs.append((key if key.count(":") >= 2 else None, _account_of(key),
+            reqs.append((key if key.count(":") >= 2 else None, account_of(key),
                          normalize_ts(ts)))
         out: list[dict[str, Any]] = [
             {"entity_key": key, "event_timestamp": ts, **dict.fromkeys(f.name for f in defs)}
@@ -210,16 +205,16 @@ class FeatureStore:
         for start in range(0, len(reqs), ROWS_PER_QUERY):
             part = reqs[start:start + ROWS_PER_QUERY]
             if postgres:
-                sql = _PIT_POSTGRES
+                sql = PIT_POSTGRES
                 params: list[Any] = [list(range(start, start + len(part))),
                                      *(list(col) for col in zip(*part, strict=True)),
                                      [f.entity for f in defs], [f.name for f in defs]]
             else:
-                sql = _pit_sqlite(len(part), len(defs))
+                sql = pit_sqlite(len(part), len(defs))
                 params = [x for j, r in enumerate(part) for x in (start + j, *r)] + fparams
             for r in await self.db.fetch_dicts(sql, params):
                 f = FEATURES_BY_NAME[r["feature"]]
-                out[r["i"]][f.name] = _load(f, r["value_real"], r["value_text"])
+                out[r["i"]][f.name] = load_value(f, r["value_real"], r["value_text"])
         return out
 
     # -- export ---------------------------------------------------------------------------

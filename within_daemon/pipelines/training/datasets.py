@@ -1,6 +1,6 @@
 """What the training datasets are: their names, key columns, feature catalogue and labels.
 
-The declarative half of :mod:`within_daemon.pipelines.training_data_pipeline`: the dataset
+The declarative half of the training datasets (:mod:`.pipeline` builds them): the dataset
 names the CLI and the scheduled task accept, which summed ``ad_data`` columns the builds
 use, the label options (:class:`LabelConfig`) and the documented feature lists that end up
 in every manifest and in the content hash. Kept apart from the builders so that a reader (or
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..loaders.analytics_schema import HISTORY_COLUMNS
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
 
 AdMetric = Literal["ctr", "cvr", "roas"]
 HealthLabel = Literal["next_roas", "spend_pacing"]

@@ -16,10 +16,19 @@ code without its column.
 
 from __future__ import annotations
 
-from ..schema import AD_FIELDS, AD_KEY
-from ..transforms.aggregation import ROLLUP_TABLES
-from ..transforms.enrichment import competitive, entities, history, image, sentiment, topics
-from .sqlite_schema import SQLITE, Dialect, column_type, day_check
+from within_daemon.schema import AD_FIELDS, AD_KEY
+from within_daemon.transforms.aggregation import ROLLUP_TABLES
+from within_daemon.transforms.enrichment import (
+    competitive,
+    entities,
+    history,
+    image,
+    sentiment,
+    topics,
+)
+
+from .dialect import SQLITE, Dialect, day_check
+from .tables import column_type, keyed_table_ddl
 
 #: Enrichments computed once per creative, stored in ``ad_creative_features``.
 CREATIVE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -40,24 +49,16 @@ CREATIVE_VERSION_KEY_COLUMNS = ("platform", "account_id", "ad_id", "valid_from")
 BEGINNING = "0001-01-01"
 
 
-def _table(name: str, key: tuple[str, ...], cols: tuple[tuple[str, str], ...],
-           extra: tuple[tuple[str, str], ...], d: Dialect) -> str:
-    lines = [f"  {k} TEXT NOT NULL" for k in key]
-    lines += [f"  {c} {t}" for c, t in (*extra, *cols)]
-    lines.append(f"  PRIMARY KEY ({', '.join(key)})")
-    return f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines) + f"\n){d.table_suffix}"
-
-
 def analytics_ddl(d: Dialect = SQLITE) -> list[str]:
     """DDL of migration 2."""
     out = [
-        _table("ad_creative_features", AD_KEY_COLUMNS, CREATIVE_COLUMNS,
-               (("creative_hash", "TEXT NOT NULL"), ("enrichments", "TEXT NOT NULL"),
-                ("enriched_at", "TEXT NOT NULL")), d),
-        _table("ad_history", AD_DAY_KEY_COLUMNS, HISTORY_COLUMNS,
-               (("computed_at", "TEXT NOT NULL"),), d),
-        _table("ad_benchmarks", AD_DAY_KEY_COLUMNS, BENCHMARK_COLUMNS,
-               (("computed_at", "TEXT NOT NULL"),), d),
+        keyed_table_ddl("ad_creative_features", AD_KEY_COLUMNS, (
+            ("creative_hash", "TEXT NOT NULL"), ("enrichments", "TEXT NOT NULL"),
+            ("enriched_at", "TEXT NOT NULL"), *CREATIVE_COLUMNS), d),
+        keyed_table_ddl("ad_history", AD_DAY_KEY_COLUMNS,
+                        (("computed_at", "TEXT NOT NULL"), *HISTORY_COLUMNS), d),
+        keyed_table_ddl("ad_benchmarks", AD_DAY_KEY_COLUMNS,
+                        (("computed_at", "TEXT NOT NULL"), *BENCHMARK_COLUMNS), d),
         f"""CREATE TABLE IF NOT EXISTS quality_reports (
   id {d.serial_pk},
   created_at TEXT NOT NULL,

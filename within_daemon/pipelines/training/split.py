@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from ..loaders.model_store import SPLITS
+from within_daemon.loaders.model_store import SPLITS
 
 
 class InsufficientDataError(ValueError):

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..features import FEATURES_BY_NAME, features_of
-from .database import DatabaseLoader
-from .feature_store_sql import _HIST_COLS
-from .feature_store_values import _check_entity, _load, _parse, split_key
+from within_daemon.features import FEATURES_BY_NAME, features_of
+
+from ..database import DatabaseLoader
+from .sql import FEATURE_HISTORY_COLUMNS
+from .values import check_entity, load_value, parse_ts, split_key
 
 
 async def export_parquet(db: DatabaseLoader, path: Path, entity: str, *,
@@ -29,7 +30,7 @@ async def export_parquet(db: DatabaseLoader, path: Path, entity: str, *,
     import pyarrow as pa  # imported here: only the export needs it
     import pyarrow.parquet as pq
 
-    ent = _check_entity(entity)
+    ent = check_entity(entity)
     defs = features_of(ent)
     key_cols = ("platform", "account_id", "ad_id") if ent == "ad" else ("platform",
                                                                         "account_id")
@@ -50,12 +51,12 @@ async def export_parquet(db: DatabaseLoader, path: Path, entity: str, *,
                 continue  # a feature since removed from the definitions
             w = wide.setdefault(r["event_timestamp"], {"created": r["created_timestamp"]})
             w["created"] = max(w["created"], r["created_timestamp"])
-            w[f.name] = _load(f, r["value_real"], r["value_text"])
+            w[f.name] = load_value(f, r["value_real"], r["value_text"])
         for ts in sorted(wide):
             w = wide[ts]
             buffer.append({**dict(zip(key_cols, parts, strict=True)),
-                           "event_timestamp": _parse(ts), **w,
-                           "created": _parse(w["created"])})
+                           "event_timestamp": parse_ts(ts), **w,
+                           "created": parse_ts(w["created"])})
 
     def table(rows: list[dict[str, Any]]) -> Any:
         return pa.Table.from_pylist(rows, schema=schema)
@@ -73,8 +74,9 @@ async def export_parquet(db: DatabaseLoader, path: Path, entity: str, *,
                 if cursor is not None:
                     where += " AND (entity_key, feature, event_timestamp) > (?, ?, ?)"
                     params += list(cursor)
+                cols = ", ".join(FEATURE_HISTORY_COLUMNS)
                 page = await db.fetch_dicts(
-                    f"SELECT {', '.join(_HIST_COLS)} FROM feature_history WHERE {where} "
+                    f"SELECT {cols} FROM feature_history WHERE {where} "
                     f"ORDER BY entity_key, feature, event_timestamp LIMIT {page_rows}",
                     params)
                 last_page = len(page) < page_rows

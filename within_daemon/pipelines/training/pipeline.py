@@ -29,9 +29,9 @@ reads have a total ``ORDER BY`` in byte order (``COLLATE "C"`` on PostgreSQL, wh
 collation follows the locale): the account sums add ad values up in row order, and float
 addition is not associative.
 
-This module holds the builders; the dataset definitions are in :mod:`.training_datasets`,
-the time split and purge in :mod:`.training_split` and the content hash in
-:mod:`.training_hash`. Their public names are importable from here too.
+This module holds the builders; the dataset definitions are in :mod:`.datasets`, the time
+split and purge in :mod:`.split` and the content hash in :mod:`.hash`. The package
+(``pipelines.training``) exports the public names of all four.
 """
 
 from __future__ import annotations
@@ -44,12 +44,13 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from ..loaders.analytics import creative_versions
-from ..loaders.analytics_schema import HISTORY_COLUMNS
-from ..loaders.database import DatabaseLoader
-from ..loaders.model_store import SPLITS, ModelStore
-from ..schema import is_ad_level
-from .training_datasets import (
+from within_daemon.loaders.analytics import creative_versions
+from within_daemon.loaders.database import DatabaseLoader
+from within_daemon.loaders.model_store import SPLITS, ModelStore
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.schema import is_ad_level
+
+from .datasets import (
     ACCOUNT_HEALTH,
     ACCOUNT_KEY,
     AD_KEY,
@@ -63,19 +64,13 @@ from .training_datasets import (
     REV,
     SPEND,
     SUMS,
-    AdMetric,
-    HealthLabel,
     LabelConfig,
     history_features,
 )
-from .training_hash import HASH_ALGORITHM, content_hash
-from .training_split import InsufficientDataError, shift_day, split_dates, split_rows
+from .hash import HASH_ALGORITHM, content_hash
+from .split import shift_day, split_rows
 
-__all__ = [
-    "ACCOUNT_HEALTH", "AD_SCORE", "CREATIVE_FEATURES", "DATASETS", "AdMetric", "HealthLabel",
-    "InsufficientDataError", "LabelConfig", "TrainingDataPipeline", "content_hash",
-    "split_dates",
-]
+__all__ = ["TrainingDataPipeline"]
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..errors import LoaderError
-from ..features import FEATURES, FEATURES_BY_NAME, Entity, FeatureDef, features_of
+from within_daemon.errors import LoaderError
+from within_daemon.features import FEATURES, FEATURES_BY_NAME, Entity, FeatureDef, features_of
 
 # -- timestamps -------------------------------------------------------------------------------
 
@@ -49,11 +49,13 @@ def normalize_ts(value: str | datetime | date) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _now() -> str:
+def now_stamp() -> str:
+    """Now, as a ``created_timestamp`` (UTC, microseconds, ``Z``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _parse(ts: str) -> datetime:
+def parse_ts(ts: str) -> datetime:
+    """A stored timestamp back as an aware ``datetime``."""
     return datetime.fromisoformat(ts)
 
 
@@ -73,12 +75,14 @@ def split_key(entity: Entity, key: str) -> tuple[str, ...]:
     return parts
 
 
-def _account_of(key: str) -> str | None:
+def account_of(key: str) -> str | None:
+    """The account key of an ad or account key (``None`` if it has no account part)."""
     parts = key.split(":", 2)
     return f"{parts[0]}:{parts[1]}" if len(parts) >= 2 and parts[0] and parts[1] else None
 
 
-def _store(f: FeatureDef, v: Any) -> tuple[float | None, str | None]:
+def store_value(f: FeatureDef, v: Any) -> tuple[float | None, str | None]:
+    """A value as its ``(value_real, value_text)`` columns."""
     if v is None:
         return None, None
     if f.dtype == "str":
@@ -86,7 +90,8 @@ def _store(f: FeatureDef, v: Any) -> tuple[float | None, str | None]:
     return float(v), None
 
 
-def _load(f: FeatureDef, real: float | None, text: str | None) -> Any:
+def load_value(f: FeatureDef, real: float | None, text: str | None) -> Any:
+    """The value stored as ``(value_real, value_text)``, in the feature's type."""
     if f.dtype == "str":
         return text
     if real is None:
@@ -94,7 +99,8 @@ def _load(f: FeatureDef, real: float | None, text: str | None) -> Any:
     return int(real) if f.dtype == "int" else float(real)
 
 
-def _check_entity(entity: str) -> Entity:
+def check_entity(entity: str) -> Entity:
+    """``entity`` if it is one the store knows, else a :class:`LoaderError`."""
     if entity == "ad":
         return "ad"
     if entity == "account":
@@ -102,7 +108,8 @@ def _check_entity(entity: str) -> Entity:
     raise LoaderError(f"unknown entity {entity!r} (expected 'ad' or 'account')")
 
 
-def _defs(names: Iterable[str] | None, entity: Entity | None = None) -> list[FeatureDef]:
+def feature_defs(names: Iterable[str] | None, entity: Entity | None = None) -> list[FeatureDef]:
+    """The definitions of ``names`` (all, or all of ``entity``, for ``None``), checked."""
     if names is None:
         return list(FEATURES if entity is None else features_of(entity))
     out = []

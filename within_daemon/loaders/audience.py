@@ -1,13 +1,9 @@
-"""Audience insights tables (schema migrations 4 and 12) and the functions that store them.
+"""Writes of the audience insights tables (defined in :mod:`.schema.audience`).
 
 - ``audience_data``: per ad, day, age band and gender, the delivery of that segment
   (impressions, clicks, spend, conversions), as ``transforms.enrichment.audience`` shapes it;
 - ``ad_audience_summary``: per ad, the top age band and the gender split of its impressions
   over everything stored in ``audience_data``.
-
-Migration 12 adds ``level`` to both: ``ad``, or ``ad_group`` for Google, whose
-demographics exist per ad group only (``ad_id`` then holds the ad group id). Google's age
-and gender come apart: an age row has ``gender = "all"``, a gender row ``age = "all"``.
 
 The summary of an account is recomputed from ``audience_data`` and replaced in one
 transaction, so a reader never sees a half-refreshed account and an ad whose rows are gone
@@ -24,11 +20,7 @@ from typing import Any
 from ..transforms.enrichment import audience
 from .analytics import upsert_statement
 from .database import DatabaseLoader
-from .sqlite_schema import SQLITE, Dialect
-
-AUDIENCE_TABLE = "audience_data"
-SUMMARY_TABLE = "ad_audience_summary"
-AUDIENCE_TABLES: tuple[str, ...] = (AUDIENCE_TABLE, SUMMARY_TABLE)
+from .schema.audience import AUDIENCE_TABLE, SUMMARY_TABLE
 
 AUDIENCE_TABLE_COLUMNS = (*audience.AUDIENCE_KEY, *(c for c, _ in audience.AUDIENCE_COLUMNS),
                           "level", "computed_at")
@@ -40,27 +32,6 @@ _AUDIENCE_UPSERT = upsert_statement(AUDIENCE_TABLE, AUDIENCE_TABLE_COLUMNS, audi
 # database may refresh one account at once, and the second's plain INSERT would then fail on
 # the first's committed rows instead of replacing them with the same sums.
 _SUMMARY_INSERT = upsert_statement(SUMMARY_TABLE, SUMMARY_TABLE_COLUMNS, audience.SUMMARY_KEY)
-
-
-def _table(name: str, key: Sequence[str], cols: Sequence[tuple[str, str]], d: Dialect) -> str:
-    lines = [f"  {k} TEXT NOT NULL" for k in key]
-    lines += [f"  {c} {t}" for c, t in (*cols, ("computed_at", "TEXT NOT NULL"))]
-    lines.append(f"  PRIMARY KEY ({', '.join(key)})")
-    return f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines) + f"\n){d.table_suffix}"
-
-
-def audience_ddl(d: Dialect = SQLITE) -> list[str]:
-    """DDL of migration 4."""
-    return [
-        _table(AUDIENCE_TABLE, audience.AUDIENCE_KEY, audience.AUDIENCE_COLUMNS, d),
-        _table(SUMMARY_TABLE, audience.SUMMARY_KEY, audience.columns(), d),
-    ]
-
-
-def audience_level_ddl() -> list[str]:
-    """DDL of migration 12: what ``ad_id`` names (existing rows are Facebook ads)."""
-    return [f"ALTER TABLE {t} ADD COLUMN level TEXT NOT NULL DEFAULT 'ad'"
-            for t in AUDIENCE_TABLES]
 
 
 def _now() -> str:

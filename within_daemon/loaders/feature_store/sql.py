@@ -1,11 +1,11 @@
 """The feature store's SQL: its DDL, source reads, upserts and point-in-time reads.
 
 Everything here is statement text, in the spelling of one :class:`Dialect` where SQLite and
-PostgreSQL differ (``WITHOUT ROWID``, ``COLLATE "C"``, ``IS NOT`` / ``IS DISTINCT FROM``, a
-correlated subquery over ``VALUES`` / a ``LATERAL`` seek over ``unnest``-ed arrays). It is
-kept apart from :class:`~within_daemon.loaders.feature_store.FeatureStore` so the two
-dialects can be read side by side, and so the schema migration can take the DDL without the
-store's read and write logic. No statement here runs anything; the store executes them.
+PostgreSQL differ (``IS NOT`` / ``IS DISTINCT FROM``, a correlated subquery over ``VALUES``
+/ a ``LATERAL`` seek over ``unnest``-ed arrays). It is kept apart from
+:class:`~.store.FeatureStore` so the two dialects can be read side by side. The tables
+themselves are defined in ``loaders.schema.feature_store``. No statement here runs
+anything; the store executes them.
 """
 
 from __future__ import annotations
@@ -15,63 +15,30 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ..errors import LoaderError
-from ..features import ENTITIES, FEATURES, Entity, FeatureDef
-from .sqlite_schema import SQLITE, Dialect
+from within_daemon.errors import LoaderError
+from within_daemon.features import FEATURES, Entity, FeatureDef
 
-FEATURE_TABLES: tuple[str, ...] = ("feature_online", "feature_history")
+from ..schema.dialect import Dialect
 
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
-_HIST_COLS = ("entity", "entity_key", "feature", "event_timestamp", "created_timestamp",
-              "value_real", "value_text")
-
-
-def feature_store_ddl(d: Dialect = SQLITE) -> list[str]:
-    """DDL of migration 6."""
-    options = ", ".join(o for o in (
-        "WITHOUT ROWID" if d.name == "sqlite" else "", d.table_suffix.strip()) if o)
-    suffix = f" {options}" if options else ""
-    entities = ", ".join(f"'{e}'" for e in ENTITIES)
-    # SQLite compares TEXT as bytes; PostgreSQL by the database's locale, in which
-    # "ad_2" < "ad1" and the index order (the export's page order) would differ. "C" is
-    # byte order there too, and the faster comparison.
-    key = "TEXT NOT NULL" + ("" if d.name == "sqlite" else ' COLLATE "C"')
-    return [
-        f"""CREATE TABLE IF NOT EXISTS feature_online (
-  entity {key} CHECK (entity IN ({entities})),
-  entity_key {key},
-  feature {key},
-  value_real REAL,
-  value_text TEXT,
-  event_timestamp {key},
-  PRIMARY KEY (entity, entity_key, feature)
-){suffix}""",
-        f"""CREATE TABLE IF NOT EXISTS feature_history (
-  entity {key} CHECK (entity IN ({entities})),
-  entity_key {key},
-  feature {key},
-  event_timestamp {key},
-  created_timestamp TEXT NOT NULL,
-  value_real REAL,
-  value_text TEXT,
-  PRIMARY KEY (entity, entity_key, feature, event_timestamp)
-){suffix}""",
-    ]
+#: The columns of ``feature_history`` in the order the store writes and the export reads them.
+FEATURE_HISTORY_COLUMNS = ("entity", "entity_key", "feature", "event_timestamp",
+                           "created_timestamp", "value_real", "value_text")
 
 
 # -- reading the sources ----------------------------------------------------------------------
 
 
-class _Source(NamedTuple):
+class Source(NamedTuple):
     table: str
     entity: Entity
 
 
 #: The creative source: its SQL gives the ad-days, the values come from the versions.
-_CREATIVE = _Source("ad_creative_features", "ad")
+CREATIVE_SOURCE = Source("ad_creative_features", "ad")
 
 
-def _source_sql(src: _Source, feats: Sequence[FeatureDef], n_days: int) -> str:
+def source_sql(src: Source, feats: Sequence[FeatureDef], n_days: int) -> str:
     """``platform, account_id, [ad_id,] day, <feature>...`` of one account on ``n_days`` days."""
     for f in feats:
         if not (_IDENT.match(f.source_column) and _IDENT.match(f.name)):
@@ -87,7 +54,7 @@ def _source_sql(src: _Source, feats: Sequence[FeatureDef], n_days: int) -> str:
         return (f"SELECT platform, account_id, date AS day, {cols} FROM ad_history "
                 f"WHERE platform = ? AND account_id = ? AND date IN ({marks}) "
                 "GROUP BY platform, account_id, date")
-    if src == _CREATIVE:
+    if src == CREATIVE_SOURCE:
         # The days the ad ran; each takes the creative version in effect on it.
         return ("SELECT DISTINCT platform, account_id, ad_id, date AS day FROM ad_data "
                 f"WHERE platform = ? AND account_id = ? AND date IN ({marks})")
@@ -103,12 +70,12 @@ def _source_sql(src: _Source, feats: Sequence[FeatureDef], n_days: int) -> str:
     raise LoaderError(f"no reader for {src.entity} features from {src.table}")
 
 
-def _sources() -> dict[_Source, list[FeatureDef]]:
-    groups: dict[_Source, list[FeatureDef]] = defaultdict(list)
+def _sources() -> dict[Source, list[FeatureDef]]:
+    groups: dict[Source, list[FeatureDef]] = defaultdict(list)
     for f in FEATURES:
-        groups[_Source(f.source_table, f.entity)].append(f)
+        groups[Source(f.source_table, f.entity)].append(f)
     for src, feats in groups.items():
-        _source_sql(src, feats, 1)  # fail at import, not at the first run
+        source_sql(src, feats, 1)  # fail at import, not at the first run
     return dict(groups)
 
 
@@ -117,7 +84,7 @@ SOURCES = _sources()
 # -- writing and the online read ----------------------------------------------------------------
 
 
-class _Statements(NamedTuple):
+class StoreStatements(NamedTuple):
     """The store's write and online-read statements in one dialect's spelling."""
 
     upsert_history: str
@@ -125,13 +92,14 @@ class _Statements(NamedTuple):
     get_online: str
 
 
-def _statements(d: Dialect) -> _Statements:
+def _statements(d: Dialect) -> StoreStatements:
     # A restated value replaces the stored one; an unchanged one keeps its row (and its
     # created_timestamp). The comparison must hold for NULLs: SQLite spells it IS NOT.
     differs = "IS NOT" if d.name == "sqlite" else "IS DISTINCT FROM"
-    return _Statements(
+    return StoreStatements(
         upsert_history=(
-            f"INSERT INTO feature_history ({', '.join(_HIST_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO feature_history ({', '.join(FEATURE_HISTORY_COLUMNS)}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO UPDATE SET "
             "created_timestamp = excluded.created_timestamp, value_real = excluded.value_real, "
             "value_text = excluded.value_text "
@@ -150,10 +118,10 @@ def _statements(d: Dialect) -> _Statements:
     )
 
 
-_STATEMENTS: dict[str, _Statements] = {}
+_STATEMENTS: dict[str, StoreStatements] = {}
 
 
-def statements(d: Dialect) -> _Statements:
+def statements(d: Dialect) -> StoreStatements:
     """The store's statements in ``d``'s spelling (built once per dialect)."""
     if d.name not in _STATEMENTS:
         _STATEMENTS[d.name] = _statements(d)
@@ -172,7 +140,7 @@ _PIT_SELECT = (
 )
 
 
-def _pit_sqlite(n_rows: int, n_feats: int) -> str:
+def pit_sqlite(n_rows: int, n_feats: int) -> str:
     # Markers: 4 per request row, then 2 per feature. SQLite has no LATERAL; its planner
     # turns the correlated subquery into one index seek per (row, feature).
     rvalues = ", ".join(["(?, ?, ?, ?)"] * n_rows)
@@ -192,7 +160,7 @@ def _pit_sqlite(n_rows: int, n_feats: int) -> str:
 #: 32,767-marker limit), cast so asyncpg knows each array's element type (the row number is
 #: an integer, not text); LATERAL makes the newest-at-or-before lookup one backward scan of
 #: the primary key per (row, feature).
-_PIT_POSTGRES = (
+PIT_POSTGRES = (
     "WITH req AS (SELECT * FROM unnest(CAST(? AS INTEGER[]), CAST(? AS TEXT[]), "
     "CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS t(i, k_ad, k_acct, ts)), "
     "f AS (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS t(entity, feature)), "

@@ -31,8 +31,11 @@ from __future__ import annotations
 
 import re
 
-from ..transforms.aggregation import ROLLUP_TABLES
-from .sqlite_schema import ACCOUNT_TABLE, AD_TABLE, PROVENANCE, Dialect, fact_table_ddl
+from within_daemon.transforms.aggregation import ROLLUP_TABLES
+
+from .analytics import rollup_ddl, unified_ddl
+from .dialect import Dialect
+from .tables import ACCOUNT_TABLE, AD_TABLE, PROVENANCE, fact_table_ddl
 
 #: The conversion columns and the tables that carry them.
 CONVERSION_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -61,8 +64,6 @@ def as_released(statements: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 def _create(table: str, d: Dialect) -> tuple[str, tuple[str, ...]]:
     """Today's ``CREATE TABLE`` of ``table`` (named ``table``) and its columns in order."""
-    from .analytics_schema import rollup_ddl, unified_ddl  # it imports sqlite_schema
-
     if table in ("ad_data", "account_data"):
         t = AD_TABLE if table == "ad_data" else ACCOUNT_TABLE
         # Column order as the released migrations left it: extras were added by ALTER.
