@@ -164,8 +164,8 @@ KNOWN_PRIVATE_IMPORTS: dict[tuple[str, str], set[str]] = {
     ("loaders.feature_store_export", "loaders.feature_store_sql"): {"_HIST_COLS"},
     ("loaders.feature_store_export", "loaders.feature_store_values"):
         {"_check_entity", "_load", "_parse"},
-    ("sources.tiktok_audience", "sources.tiktok"): {"_json"},
-    **{(f"transforms.normalize_{p}", "transforms.normalization"):
+    ("sources.tiktok.audience", "sources.tiktok.connector"): {"_json"},
+    **{(f"transforms.normalize.{p}", "transforms.normalize.normalizer"):
        {"_as_conversions", "_as_float", "_as_int"}
        for p in ("amazon", "google", "internal", "tiktok")},
 }
@@ -224,7 +224,7 @@ def test_all_modules_found() -> None:
     """The walk sees the whole package, including subpackages and __main__."""
     names = {m.name for m in MODULES}
     assert {PKG, f"{PKG}.cli", f"{PKG}.__main__", f"{PKG}.transforms",
-            f"{PKG}.runtime", f"{PKG}.sources.breaker"} <= names
+            f"{PKG}.runtime", f"{PKG}.sources.http.breaker"} <= names
     assert len(MODULES) >= 20
 
 

@@ -26,16 +26,16 @@ from within_daemon.errors import (
     TransientError,
 )
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.amazon import AmazonEmulator
-from within_daemon.sandbox.amazon_data import AmazonProfile
+from within_daemon.sandbox.amazon.data import AmazonProfile
+from within_daemon.sandbox.amazon.server import AmazonEmulator
 from within_daemon.schema import AD_DATA_SCHEMA
-from within_daemon.sources.amazon import POLL_AUTH_RETRIES, AmazonAdsConnector
-from within_daemon.sources.amazon_errors import (
+from within_daemon.sources.amazon.connector import POLL_AUTH_RETRIES, AmazonAdsConnector
+from within_daemon.sources.amazon.errors import (
     classify_error,
     duplicate_report_id,
     retry_after_seconds,
 )
-from within_daemon.sources.amazon_reports import (
+from within_daemon.sources.amazon.reports import (
     JsonArrayStream,
     ReportStream,
     chunks,
@@ -43,7 +43,7 @@ from within_daemon.sources.amazon_reports import (
     report_body,
 )
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms import normalize_amazon as _registers  # noqa: F401
+from within_daemon.transforms.normalize import amazon as _registers  # noqa: F401
 
 US, CA = "3000000001", "3000000002"
 FAST: dict[str, Any] = {

@@ -21,13 +21,13 @@ from within_daemon.errors import (
 )
 from within_daemon.observability.metrics import Metrics
 from within_daemon.platform_config import GoogleConfig
-from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.google_data import SandboxCustomer
+from within_daemon.sandbox.google.data import SandboxCustomer
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 from within_daemon.schema import is_ad_level
-from within_daemon.sources.google import DEVELOPER_PAUSES, GoogleAdsConnector
-from within_daemon.sources.google_errors import DAILY_QUOTA_FALLBACK_SECONDS, classify_error
-from within_daemon.transforms.normalization import DataNormalizer
-from within_daemon.transforms.normalize_google import _google_ads  # noqa: F401 - registers
+from within_daemon.sources.google.connector import DEVELOPER_PAUSES, GoogleAdsConnector
+from within_daemon.sources.google.errors import DAILY_QUOTA_FALLBACK_SECONDS, classify_error
+from within_daemon.transforms.normalize.google import _google_ads  # noqa: F401 - registers
+from within_daemon.transforms.normalize.normalizer import DataNormalizer
 
 DIRECT, MANAGED, MANAGER = "5550000001", "5550000002", "5559999999"
 DEV = "sandbox-developer-token"

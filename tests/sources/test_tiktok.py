@@ -19,18 +19,18 @@ from within_daemon.errors import (
     TransientError,
 )
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.tiktok import TikTokEmulator
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 from within_daemon.schema import AD_DATA_SCHEMA
-from within_daemon.sources.tiktok import (
+from within_daemon.sources.tiktok.connector import (
     ACCOUNT_REPORT,
     AD_REPORT,
     TikTokAdsConnector,
     _zone_name,
     day_chunks,
 )
-from within_daemon.sources.tiktok_errors import envelope_error
+from within_daemon.sources.tiktok.errors import envelope_error
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms.normalize_tiktok import ACCOUNT_METRICS_READ, AD_METRICS_READ
+from within_daemon.transforms.normalize.tiktok import ACCOUNT_METRICS_READ, AD_METRICS_READ
 
 ADV = "7100000000000000001"
 OTHER = "7100000000000000002"
@@ -299,7 +299,7 @@ async def test_today_follows_daylight_saving(emu: TikTokEmulator) -> None:
     from datetime import UTC, datetime
 
     from within_daemon.pipelines.source_actor import account_today
-    from within_daemon.sandbox.tiktok import gmt_offset_name
+    from within_daemon.sandbox.tiktok.server import gmt_offset_name
 
     assert gmt_offset_name("America/Los_Angeles") == "Etc/GMT+8"
     assert gmt_offset_name("Europe/Berlin") == "Etc/GMT-1"

@@ -16,9 +16,9 @@ from within_daemon.errors import ConfigError, PermanentSourceError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.platform_config import GoogleConfig, PlatformsConfig
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.sandbox.google import GoogleAdsEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 from within_daemon.sources import FacebookAdsConnector
-from within_daemon.sources.google import GoogleAdsConnector
+from within_daemon.sources.google.connector import GoogleAdsConnector
 from within_daemon.sources.versions import (
     DEFAULT_VERSIONS,
     VERSIONS,

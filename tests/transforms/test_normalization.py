@@ -12,8 +12,8 @@ from within_daemon.transforms import (
     CrossPlatformNormalizer,
     DataNormalizer,
     DataValidator,
-    normalization,
 )
+from within_daemon.transforms.normalize import normalizer as normalization
 
 # ad-apis.md §1.9 insights row (verbatim subset of the Airbyte fixture).
 FIXTURE_ROW: dict[str, Any] = {
@@ -402,7 +402,7 @@ def test_facebook_ad_metadata_is_computed_once_per_ad_per_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Pages of one run share its ads mapping: each ad's creative is read once, not per page."""
-    from within_daemon.transforms import normalization
+    from within_daemon.transforms.normalize import normalizer as normalization
 
     calls: list[Any] = []
     real = normalization._fb_ad_info

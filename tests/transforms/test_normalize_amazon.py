@@ -9,7 +9,7 @@ import pytest
 
 from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_DATA_SCHEMA, AD_FIELDS
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms.normalize_amazon import attribution_window
+from within_daemon.transforms.normalize.amazon import attribution_window
 
 # ad-apis.md §3.3 sample download (AMZ-DOCS get-started, verbatim), plus the daily columns
 # our ad report asks for (date, adId, sales7d, currency) on the first row.

@@ -24,7 +24,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import AccountPausedError, AuthError, CircuitOpenError, SourceError
 from ..observability.logging import account_var, platform_var, run_var
-from ..sources.base import HttpSource
+from ..sources.http.client import HttpSource
 from .messages import RawPage, RunRef, SourceDone, SourceMsg, WindowDone
 
 log = logging.getLogger(__name__)

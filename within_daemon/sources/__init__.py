@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .amazon import AmazonAdsConnector
-from .base import HttpSource
-from .facebook import FacebookAdsConnector
-from .google import GoogleAdsConnector
+from .amazon.connector import AmazonAdsConnector
+from .facebook.connector import FacebookAdsConnector
+from .google.connector import GoogleAdsConnector
+from .http.client import HttpSource
 from .registry import build_connector
-from .tiktok import TikTokAdsConnector
+from .tiktok.connector import TikTokAdsConnector
 
 __all__ = [
     "AmazonAdsConnector", "FacebookAdsConnector", "GoogleAdsConnector", "HttpSource",

@@ -7,15 +7,15 @@ package registers every platform's normalizer.
 
 from __future__ import annotations
 
-from within_daemon.transforms import (
-    normalize_amazon,  # noqa: F401  (registers "amazon")
-    normalize_google,  # noqa: F401  (registers "google")
-    normalize_internal,  # noqa: F401  (registers "internal")
-    normalize_tiktok,  # noqa: F401  (registers "tiktok")
-)
 from within_daemon.transforms.aggregation import DataAggregator
 from within_daemon.transforms.enrichment.enricher import DataEnricher
-from within_daemon.transforms.normalization import CrossPlatformNormalizer, DataNormalizer
+from within_daemon.transforms.normalize import (
+    amazon,  # noqa: F401  (registers "amazon")
+    google,  # noqa: F401  (registers "google")
+    internal,  # noqa: F401  (registers "internal")
+    tiktok,  # noqa: F401  (registers "tiktok")
+)
+from within_daemon.transforms.normalize.normalizer import CrossPlatformNormalizer, DataNormalizer
 from within_daemon.transforms.quality import DataQualityMonitor
 from within_daemon.transforms.validation import DataValidator
 
