@@ -165,9 +165,6 @@ KNOWN_PRIVATE_IMPORTS: dict[tuple[str, str], set[str]] = {
     ("loaders.feature_store_export", "loaders.feature_store_values"):
         {"_check_entity", "_load", "_parse"},
     ("sources.tiktok.audience", "sources.tiktok.connector"): {"_json"},
-    **{(f"transforms.normalize.{p}", "transforms.normalize.normalizer"):
-       {"_as_conversions", "_as_float", "_as_int"}
-       for p in ("amazon", "google", "internal", "tiktok")},
 }
 
 

@@ -15,7 +15,6 @@ import anyio
 import pytest
 
 import within_daemon.sources.amazon.connector  # noqa: F401 - registers the connector
-import within_daemon.transforms.normalize.amazon  # noqa: F401 - registers the normalizer
 from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics

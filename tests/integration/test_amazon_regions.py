@@ -16,7 +16,6 @@ import anyio
 import pytest
 
 import within_daemon.sources.amazon.connector  # noqa: F401 - registers the connector
-import within_daemon.transforms.normalize.amazon  # noqa: F401 - registers the normalizer
 from within_daemon.config import AmazonConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.errors import ConfigError

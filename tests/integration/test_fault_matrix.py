@@ -27,9 +27,6 @@ import pytest
 import within_daemon.sources.amazon.connector  # noqa: F401 - registers the connector
 import within_daemon.sources.google.connector  # noqa: F401 - registers the connector
 import within_daemon.sources.tiktok.connector  # noqa: F401 - registers the connector
-import within_daemon.transforms.normalize.amazon  # noqa: F401 - registers the normalizer
-import within_daemon.transforms.normalize.google  # noqa: F401 - registers the normalizer
-import within_daemon.transforms.normalize.tiktok  # noqa: F401 - registers the normalizer
 from within_daemon.config import load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics

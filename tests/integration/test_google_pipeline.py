@@ -16,7 +16,6 @@ import anyio
 import pytest
 
 import within_daemon.sources.google.connector  # noqa: F401 - registers the "google" connector
-import within_daemon.transforms.normalize.google  # noqa: F401 - registers its normalizer
 from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.errors import ConfigError

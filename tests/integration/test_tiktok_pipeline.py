@@ -22,7 +22,6 @@ from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.tiktok.server import TikTokEmulator
 from within_daemon.sources import build_connector
 from within_daemon.sources.tiktok import connector as _connector  # noqa: F401  (registers "tiktok")
-from within_daemon.transforms.normalize import tiktok as _normalizer  # noqa: F401
 
 from .. import dbq
 

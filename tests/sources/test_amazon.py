@@ -43,7 +43,6 @@ from within_daemon.sources.amazon.reports import (
     report_body,
 )
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms.normalize import amazon as _registers  # noqa: F401
 
 US, CA = "3000000001", "3000000002"
 FAST: dict[str, Any] = {

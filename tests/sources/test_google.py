@@ -26,7 +26,6 @@ from within_daemon.sandbox.google.server import GoogleAdsEmulator
 from within_daemon.schema import is_ad_level
 from within_daemon.sources.google.connector import DEVELOPER_PAUSES, GoogleAdsConnector
 from within_daemon.sources.google.errors import DAILY_QUOTA_FALLBACK_SECONDS, classify_error
-from within_daemon.transforms.normalize.google import _google_ads  # noqa: F401 - registers
 from within_daemon.transforms.normalize.normalizer import DataNormalizer
 
 DIRECT, MANAGED, MANAGER = "5550000001", "5550000002", "5559999999"

@@ -13,7 +13,8 @@ from within_daemon.transforms import (
     DataNormalizer,
     DataValidator,
 )
-from within_daemon.transforms.normalize import normalizer as normalization
+from within_daemon.transforms.normalize import facebook as fb_normalize
+from within_daemon.transforms.normalize import registry
 
 # ad-apis.md §1.9 insights row (verbatim subset of the Airbyte fixture).
 FIXTURE_ROW: dict[str, Any] = {
@@ -250,8 +251,8 @@ def test_timestamps_with_offsets_become_local_dates() -> None:
     assert rec["start_date"] == "2023-03-17"
     assert rec["end_date"] is None
     assert rec["status"] == "archived"
-    assert normalization._ts_date("2023-03-17T08:04:31+0530") == "2023-03-17"
-    assert normalization._ts_date("yesterday") == "yesterday"
+    assert fb_normalize._ts_date("2023-03-17T08:04:31+0530") == "2023-03-17"
+    assert fb_normalize._ts_date("yesterday") == "yesterday"
 
 
 @pytest.mark.parametrize(
@@ -346,7 +347,7 @@ def test_unknown_platform_raises() -> None:
 
 def test_registry_adds_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
     """A function registered for a platform is used without changing callers."""
-    monkeypatch.setitem(normalization.AD_NORMALIZERS, "google",
+    monkeypatch.setitem(registry.AD_NORMALIZERS, "google",
                         lambda cfg, data, ads=None, account=None: [{"n": len(data)}])
     assert DataNormalizer().normalize_ad_data([1, 2], "google") == [{"n": 2}]
 
@@ -402,11 +403,9 @@ def test_facebook_ad_metadata_is_computed_once_per_ad_per_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Pages of one run share its ads mapping: each ad's creative is read once, not per page."""
-    from within_daemon.transforms.normalize import normalizer as normalization
-
     calls: list[Any] = []
-    real = normalization._fb_ad_info
-    monkeypatch.setattr(normalization, "_fb_ad_info", lambda ad: calls.append(ad) or real(ad))
+    real = fb_normalize._fb_ad_info
+    monkeypatch.setattr(fb_normalize, "_fb_ad_info", lambda ad: calls.append(ad) or real(ad))
     ads = {str(i): {"id": str(i), "creative": {"title": f"T{i}"}} for i in range(3)}
     norm = DataNormalizer()
     pages = [[{"ad_id": str(i), "date_start": f"2024-01-0{day}"} for i in range(3)]

@@ -12,7 +12,6 @@ from within_daemon.transforms import (
     DataNormalizer,
     DataValidator,
 )
-from within_daemon.transforms.normalize import google  # noqa: F401 - registers "google"
 
 #: ad-apis.md §2.7: the Airbyte searchStream record for ad_group_ad, verbatim.
 AIRBYTE_ROW: dict[str, Any] = {

@@ -21,14 +21,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from within_daemon.transforms.normalize.normalizer import (
-    DataNormalizer,
+from within_daemon.transforms.normalize.values import (
+    NormalizerSettings,
     Record,
-    _as_conversions,
-    _as_float,
-    _as_int,
+    as_conversions,
+    as_float,
+    as_int,
     derived_ratios,
-    register_normalizer,
 )
 
 WINDOWS = ("1d", "7d", "14d", "30d")
@@ -55,7 +54,7 @@ def _id(v: Any) -> Any:
 
 def _money(v: Any) -> Any:
     """Decimal amount as float (ints too); None stays None, anything else stays raw."""
-    return None if v is None else _as_float(v)
+    return None if v is None else as_float(v)
 
 
 def _derived(imp: Any, clk: Any, spend: Any, conv: Any, rev: Any) -> dict[str, Any]:
@@ -65,7 +64,7 @@ def _derived(imp: Any, clk: Any, spend: Any, conv: Any, rev: Any) -> dict[str, A
 
 
 def amazon_ads(
-    cfg: DataNormalizer,
+    cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
@@ -81,13 +80,13 @@ def amazon_ads(
     for row in data:
         if row.__class__ is not dict:
             row = {}
-        imp = _as_int(row.get("impressions"))
-        clk = _as_int(row.get("clicks"))
+        imp = as_int(row.get("impressions"))
+        clk = as_int(row.get("clicks"))
         spend = _money(row.get("cost"))
         # Sponsored Brands / Display rows carry bare purchases/sales (their 14 days).
         other = "purchases" in row or "sales" in row
         pc, sc = ("purchases", "sales") if other else (p_col, s_col)
-        conv = None if row.get(pc) is None else _as_conversions(row[pc])
+        conv = None if row.get(pc) is None else as_conversions(row[pc])
         rev = _money(row.get(sc))
         ratio = _derived(imp, clk, spend, conv, rev)
         creative, page = _sb_creative(ads.get(str(_id(row.get("adId")))))
@@ -135,7 +134,7 @@ def _sb_creative(ad: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def amazon_accounts(
-    cfg: DataNormalizer,
+    cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
     account: Mapping[str, Any] | None = None,
@@ -162,16 +161,13 @@ def amazon_accounts(
             "timezone": acct.get("timezone_name"),
             "date": day,
             "daily_spend": spend,
-            "daily_impressions": _as_int(row.get("impressions")),
-            "daily_clicks": _as_int(row.get("clicks")),
+            "daily_impressions": as_int(row.get("impressions")),
+            "daily_clicks": as_int(row.get("clicks")),
             "daily_conversions": (None if row.get(p_col) is None
-                                  else _as_conversions(row[p_col])),
+                                  else as_conversions(row[p_col])),
             "daily_revenue": rev,
             "daily_roas": _derived(None, None, spend, None, rev)["roas"],
             "campaign_count": campaigns if campaigns is not None else row.get("campaigns"),
             "ad_count": n_ads,
         })
     return out
-
-
-register_normalizer("amazon", ad=amazon_ads, account=amazon_accounts)

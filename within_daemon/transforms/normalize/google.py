@@ -17,7 +17,6 @@ group and no creative, so ad rows add up to the customer's totals.
 
 Ad text comes from the ``iter_ads`` rows (keyed by ad id): the first responsive search ad
 headline (a headline pinned to HEADLINE_1 wins) and description, and the first final URL.
-Importing this module registers it for platform ``"google"``.
 """
 
 from __future__ import annotations
@@ -26,14 +25,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from within_daemon.schema import CAMPAIGN_LEVEL_PREFIX
-from within_daemon.transforms.normalize.normalizer import (
-    DataNormalizer,
+from within_daemon.transforms.normalize.values import (
+    NormalizerSettings,
     Record,
-    _as_conversions,
-    _as_float,
-    _as_int,
+    as_conversions,
+    as_float,
+    as_int,
     derived_ratios,
-    register_normalizer,
 )
 
 _STATUS = {"ENABLED": "active", "PAUSED": "paused", "REMOVED": "deleted"}
@@ -52,24 +50,24 @@ def _id(v: Any) -> Any:
 
 
 def _count(v: Any) -> Any:
-    return 0 if v is None else _as_int(v)
+    return 0 if v is None else as_int(v)
 
 
 def _micros(v: Any) -> Any:
     """``costMicros`` -> money; absent is 0.0, unparsable stays raw for the validator."""
     if v is None:
         return 0.0
-    n = _as_int(v)
+    n = as_int(v)
     return n / 1_000_000 if n.__class__ is int else v
 
 
 def _conversions(v: Any) -> Any:
     """Conversions as the API served them, fraction included; absent is 0."""
-    return 0 if v is None else _as_conversions(v)
+    return 0 if v is None else as_conversions(v)
 
 
 def _value(v: Any) -> Any:
-    return 0.0 if v is None else _as_float(v)
+    return 0.0 if v is None else as_float(v)
 
 
 def _pick(assets: Any, pinned: str) -> Any:
@@ -104,8 +102,8 @@ def _status(v: Any) -> Any:
     return _STATUS.get(v, "other") if v.__class__ is str else None
 
 
-def _google_ads(
-    cfg: DataNormalizer,
+def google_ads(
+    cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
@@ -174,8 +172,8 @@ def _google_ads(
     return out
 
 
-def _google_accounts(
-    cfg: DataNormalizer,
+def google_accounts(
+    cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
     account: Mapping[str, Any] | None = None,
@@ -216,6 +214,3 @@ def _google_accounts(
             "ad_count": ad_count,
         })
     return out
-
-
-register_normalizer("google", ad=_google_ads, account=_google_accounts)

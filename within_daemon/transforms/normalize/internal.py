@@ -26,14 +26,13 @@ from typing import Any
 import msgspec
 
 from within_daemon.schema import AD_DATA_SCHEMA, AD_FIELDS
-from within_daemon.transforms.normalize.normalizer import (
-    DataNormalizer,
+from within_daemon.transforms.normalize.values import (
+    NormalizerSettings,
     Record,
-    _as_conversions,
-    _as_float,
-    _as_int,
+    as_conversions,
+    as_float,
+    as_int,
     derived_ratios,
-    register_normalizer,
 )
 
 PLATFORM = "internal"
@@ -187,11 +186,11 @@ def _coercers(mapping: InternalMapping) -> dict[str, Callable[[Any], Any]]:
     out: dict[str, Callable[[Any], Any]] = {}
     for f in AD_FIELDS:
         if f in COUNT_FIELDS:
-            out[f] = _as_int
+            out[f] = as_int
         elif f == "conversions":
-            out[f] = _as_conversions
+            out[f] = as_conversions
         elif f in FLOAT_FIELDS:
-            out[f] = _as_float
+            out[f] = as_float
         elif f in DATE_FIELDS:
             out[f] = date
         elif f in ID_FIELDS:
@@ -243,14 +242,14 @@ def _derive(rec: Record, ctr: bool, cr: bool, cpa: bool, roas: bool) -> None:
             rec[name] = value
 
 
-def _internal_ads(
-    cfg: DataNormalizer,
+def internal_ads(
+    cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
     account: Mapping[str, Any] | None = None,
 ) -> list[Record]:
-    """The registered form: the mapping travels in ``account`` (``field_map`` and so on)."""
+    """The form in ``normalize.registry``: the mapping travels in ``account`` (``field_map``...)."""
     acct = account or {}
     mapping = acct.get("mapping")
     if not isinstance(mapping, InternalMapping):
@@ -261,6 +260,3 @@ def _internal_ads(
             account_id=acct.get("account_id"),
         )
     return normalize_internal(data, mapping)
-
-
-register_normalizer(PLATFORM, ad=_internal_ads)

@@ -29,14 +29,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from within_daemon.transforms.normalize.normalizer import (
-    DataNormalizer,
+from within_daemon.transforms.normalize.values import (
+    NormalizerSettings,
     Record,
-    _as_conversions,
-    _as_float,
-    _as_int,
+    as_conversions,
+    as_float,
+    as_int,
     derived_ratios,
-    register_normalizer,
 )
 
 _NO_AD: tuple[Any, ...] = (None,) * 9
@@ -82,16 +81,16 @@ def _day(v: Any) -> Any:
 
 
 def _count(v: Any) -> Any:
-    return None if v is None else _as_int(v)
+    return None if v is None else as_int(v)
 
 
 def _conversions(v: Any) -> Any:
     """Conversions are real numbers on every platform (a fraction is kept, not rejected)."""
-    return None if v is None else _as_conversions(v)
+    return None if v is None else as_conversions(v)
 
 
 def _money(v: Any) -> Any:
-    return None if v is None else _as_float(v)
+    return None if v is None else as_float(v)
 
 
 def _status(ad: Mapping[str, Any]) -> str | None:
@@ -135,8 +134,8 @@ def _parts(row: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return (dims if dims.__class__ is dict else {}), (mets if mets.__class__ is dict else {})
 
 
-def _tiktok_ads(
-    cfg: DataNormalizer,
+def tiktok_ads(
+    cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
@@ -194,8 +193,8 @@ def _tiktok_ads(
     return out
 
 
-def _tiktok_accounts(
-    cfg: DataNormalizer,
+def tiktok_accounts(
+    cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
     account: Mapping[str, Any] | None = None,
@@ -228,6 +227,3 @@ def _tiktok_accounts(
             "ad_count": n_ads,
         })
     return out
-
-
-register_normalizer("tiktok", ad=_tiktok_ads, account=_tiktok_accounts)
