@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from within_daemon.schema import ACCOUNT_FIELDS, AD_EXTRA_FIELDS, AD_FIELDS
+from within_daemon.schema import ACCOUNT_FIELDS, AD_EXTRA_FIELDS, AD_FIELDS, PLATFORMS
 from within_daemon.transforms import (
     CrossPlatformNormalizer,
     DataNormalizer,
@@ -416,3 +418,18 @@ def test_facebook_ad_metadata_is_computed_once_per_ad_per_run(
     norm.forget_ads(ads)  # the run ended: the next run's pages read the ads again
     norm.normalize_ad_data(pages[0], "facebook", ads=ads)
     assert len(calls) == 6
+
+
+def test_the_registry_names_a_normalizer_for_every_platform() -> None:
+    """Every platform has an ad normalizer in the one table, API platforms an account one.
+
+    A fresh interpreter finds them without importing any platform module first (nothing
+    registers itself on import).
+    """
+    assert set(registry.AD_NORMALIZERS) == set(PLATFORMS)
+    assert set(registry.ACCOUNT_NORMALIZERS) == set(PLATFORMS) - {"internal"}
+    code = ("from within_daemon.transforms.normalize.normalizer import DataNormalizer\n"
+            "print(len(DataNormalizer().normalize_ad_data([{'ad_id': '1'}], 'tiktok')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "1"
