@@ -43,7 +43,7 @@ from ...errors import (
 from ...observability.metrics import Metrics
 from ...platform_config import AMAZON_REGIONS, AmazonRegion
 from ...utils.retry import backoff_delay
-from ..http.client import HttpSource, Prepared, settings_from
+from ..http.client import BACKOFF_FACTOR, HttpSource, Prepared
 from ..http.oauth import OAuthClient
 from ..http.pacing import UsageReading
 from ..registry import register_connector, require
@@ -127,7 +127,7 @@ class AmazonAdsConnector(HttpSource):
         metrics: Metrics | None = None,
     ) -> None:
         self.config = config or AmazonConfig()
-        super().__init__(account_id, rate_limit, settings_from(self.config), session=session,
+        super().__init__(account_id, rate_limit, self.config, session=session,
                          metrics=metrics)
         #: A profile lives on its region's host, and its tokens come from that region's LwA.
         self.region = region
@@ -354,7 +354,7 @@ class AmazonAdsConnector(HttpSource):
                 failures += 1
                 if failures > self.settings.max_retries:
                     raise
-                delay = backoff_delay(failures - 1, self.settings.backoff_factor,
+                delay = backoff_delay(failures - 1, BACKOFF_FACTOR,
                                       base=self.settings.backoff_base_seconds)
                 log.warning("%s; downloading again in %.1fs (fresh URL)", exc, delay)
                 await anyio.sleep(delay)

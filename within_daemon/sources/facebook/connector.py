@@ -31,7 +31,7 @@ from ...config import (
 )
 from ...errors import AuthError, ReduceDataError, SourceError, TransientError
 from ...observability.metrics import Metrics
-from ..http.client import HttpSource, settings_from
+from ..http.client import HttpSource
 from ..http.clock import Clock
 from ..http.pacing import UsageReading, read_usage_headers
 from ..registry import register_connector, require
@@ -76,7 +76,7 @@ class FacebookAdsConnector(HttpSource):
     ) -> None:
         self.config = config or FacebookConfig()
         super().__init__(
-            account_id.removeprefix("act_"), rate_limit, settings_from(self.config),
+            account_id.removeprefix("act_"), rate_limit, self.config,
             session=session, metrics=metrics, clock=clock,
         )
         self._token = access_token if isinstance(access_token, Secret) else Secret(

@@ -33,7 +33,7 @@ from ...config import AccountConfig, LoadedConfig, Secret
 from ...errors import ConfigError, SourceError, ThrottledError, TransientError
 from ...observability.metrics import Metrics
 from ...platform_config import GOOGLE_DEFAULT_BASE_URL, GOOGLE_DEFAULT_TOKEN_URL, GoogleConfig
-from ..http.client import Prepared, settings_from
+from ..http.client import Prepared
 from ..http.oauth import OAuthClient
 from ..http.pacing import UsageReading
 from ..registry import register_connector, require
@@ -122,7 +122,7 @@ class GoogleAdsConnector(StreamingSource):
         metrics: Metrics | None = None,
     ) -> None:
         self.config = config or GoogleConfig()
-        super().__init__(account_id.replace("-", ""), rate_limit, settings_from(self.config),
+        super().__init__(account_id.replace("-", ""), rate_limit, self.config,
                          session=session, metrics=metrics)
         self.base_url = (self.config.base_url or GOOGLE_DEFAULT_BASE_URL).rstrip("/")
         self.token_url = self.config.token_url or GOOGLE_DEFAULT_TOKEN_URL

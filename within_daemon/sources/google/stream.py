@@ -23,7 +23,7 @@ import msgspec
 
 from ...errors import PermanentSourceError, SourceError, ThrottledError, TransientError
 from ...utils.retry import backoff_delay
-from ..http.client import HttpSource
+from ..http.client import BACKOFF_FACTOR, HttpSource
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ class StreamingSource(HttpSource):
                         failures = 0
                     else:
                         await self.clock.sleep(backoff_delay(
-                            failures - 1, self.settings.backoff_factor,
+                            failures - 1, BACKOFF_FACTOR,
                             base=self.settings.backoff_base_seconds))
                 log.warning("%s; streaming again, skipping the %d row(s) already read",
                             exc, sent)

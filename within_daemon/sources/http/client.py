@@ -32,17 +32,21 @@ from aiolimiter import AsyncLimiter
 
 from ...errors import CircuitOpenError, SourceError, ThrottledError, TransientError
 from ...observability.metrics import Metrics
+from ...platform_config import HttpKnobs
 from ...utils.retry import backoff_delay
 from ...utils.sync import refuse_in_event_loop, run_blocking
 from .bodies import decode_json, read_body
 from .breaker import AccountBreaker
 from .clock import Clock, current_clock
 from .pacing import Pacer, UsageReading
-from .settings import DEFAULT_POOL_PER_HOST, HttpSettings, open_session, settings_from
+from .settings import DEFAULT_POOL_PER_HOST, open_session
 from .waits import AccountWaits, OutageBudgetSpent
 
-__all__ = ["DEFAULT_POOL_PER_HOST", "HttpSettings", "HttpSource", "OutageBudgetSpent",
-           "Prepared", "open_session", "settings_from"]
+__all__ = ["BACKOFF_FACTOR", "DEFAULT_POOL_PER_HOST", "HttpSource", "OutageBudgetSpent",
+           "Prepared", "open_session"]
+
+#: Growth of the wait between retries of a transient failure (times ``backoff_base_seconds``).
+BACKOFF_FACTOR = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,7 @@ class HttpSource(AccountWaits):
         self,
         account_id: str,
         rate_limit: float,
-        settings: HttpSettings,
+        settings: HttpKnobs,
         *,
         session: aiohttp.ClientSession | None = None,
         metrics: Metrics | None = None,
@@ -253,7 +257,7 @@ class HttpSource(AccountWaits):
                     # as far as we can tell, so the circuit opens and we wait, not fail.
                     self.breaker.trip(f"{type(exc).__name__}: {exc}")
                     continue
-                delay = backoff_delay(failures - 1, self.settings.backoff_factor,
+                delay = backoff_delay(failures - 1, BACKOFF_FACTOR,
                                       base=self.settings.backoff_base_seconds)
                 self._on_retry(failures - 1, exc, delay)
                 log.info("%s failed (%s); retry %d/%d in %.1fs", endpoint, exc, failures,

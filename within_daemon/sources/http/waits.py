@@ -27,10 +27,10 @@ from yarl import URL
 
 from ...errors import AccountPausedError, CircuitOpenError, ThrottledError
 from ...observability.metrics import Metrics
+from ...platform_config import HttpKnobs
 from .breaker import STATE_CODES, AccountBreaker
 from .clock import Clock
 from .pacing import Pacer, app_quota
-from .settings import HttpSettings
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class AccountWaits:
     platform = "base"
     account_id: str
     rate_limit: float
-    settings: HttpSettings
+    settings: HttpKnobs
     metrics: Metrics | None
     clock: Clock
     pacer: Pacer

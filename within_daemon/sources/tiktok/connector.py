@@ -31,7 +31,7 @@ from ...config import AccountConfig, LoadedConfig, Secret, TikTokConfig
 from ...errors import PermanentSourceError, ReduceDataError, SourceError, TransientError
 from ...observability.metrics import Metrics
 from ...platform_config import TIKTOK_DEFAULT_BASE_URL
-from ..http.client import HttpSource, settings_from
+from ..http.client import HttpSource
 from ..http.pacing import UsageReading
 from ..registry import register_connector, require
 from .errors import classify_http, envelope_error
@@ -153,7 +153,7 @@ class TikTokAdsConnector(HttpSource):
         metrics: Metrics | None = None,
     ) -> None:
         self.config = config or TikTokConfig()
-        super().__init__(advertiser_id, rate_limit, settings_from(self.config),
+        super().__init__(advertiser_id, rate_limit, self.config,
                          session=session, metrics=metrics)
         self._token = access_token if isinstance(access_token, Secret) else Secret(
             access_token, "argument")
