@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from within_daemon.schema import ACCOUNT_FIELDS, AD_EXTRA_FIELDS, AD_FIELDS, PLATFORMS
+from within_daemon.schema import (
+    ACCOUNT_FIELDS,
+    AD_EXTRA_FIELDS,
+    AD_FIELDS,
+    PLATFORMS,
+    AccountInfo,
+)
 from within_daemon.transforms import (
     CrossPlatformNormalizer,
     DataNormalizer,
@@ -433,3 +439,18 @@ def test_the_registry_names_a_normalizer_for_every_platform() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_account_info_reads_the_seed_dict_form() -> None:
+    """A dict account (``timezone_name``, ``account_name``) becomes the same AccountInfo."""
+    typed = AccountInfo(account_id="1", name="N", currency="USD", timezone="Asia/Tokyo",
+                        details={"account_status": 1})
+    assert AccountInfo.of({"account_id": "1", "account_name": "N", "currency": "USD",
+                           "timezone_name": "Asia/Tokyo", "account_status": 1}) == typed
+    assert AccountInfo.of(typed) is typed
+    assert AccountInfo.of(None) == AccountInfo()
+    row = {"account_id": "1", "date_start": "2023-06-01", "spend": "1.00"}
+    norm = DataNormalizer()
+    assert norm.normalize_account_data([row], "facebook", account=typed) == \
+        norm.normalize_account_data([row], "facebook", account={
+            "account_name": "N", "currency": "USD", "timezone_name": "Asia/Tokyo"})

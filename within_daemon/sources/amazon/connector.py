@@ -42,6 +42,7 @@ from ...errors import (
 )
 from ...observability.metrics import Metrics
 from ...platform_config import AMAZON_REGIONS, AmazonRegion
+from ...schema import AccountInfo
 from ...utils.retry import backoff_delay
 from ..http.client import BACKOFF_FACTOR, HttpSource, Prepared
 from ..http.oauth import OAuthClient
@@ -138,7 +139,7 @@ class AmazonAdsConnector(HttpSource):
         self._client_secret = client_secret
         self._refresh_token = refresh_token
         self._oauth: OAuthClient | None = None
-        self._account_info: dict[str, Any] | None = None
+        self._account_info: AccountInfo | None = None
         #: Day totals computed by ``active_counts`` for the next ``iter_account_rows``.
         self._account_rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: Rows per page handed on from a streamed report download.
@@ -220,7 +221,7 @@ class AmazonAdsConnector(HttpSource):
         return f"{self.base_url}/{path.lstrip('/')}"
 
     # -- account -------------------------------------------------------------------------
-    async def get_account_info(self) -> dict[str, Any]:
+    async def get_account_info(self) -> AccountInfo:
         """The profile's name, currency, time zone and our attribution window (cached)."""
         if self._account_info is None:
             profiles = await self.request("GET", self._url("/v2/profiles"), endpoint="profiles")
@@ -239,22 +240,20 @@ class AmazonAdsConnector(HttpSource):
             info: dict[str, Any] = p.get("accountInfo") or {}
             if not isinstance(info, dict):
                 info = {}
-            self._account_info = {
-                "account_id": self.account_id,
-                "name": info.get("name"),
-                "currency": p.get("currencyCode"),
-                "timezone_name": p.get("timezone"),
-                "country_code": p.get("countryCode"),
-                "marketplace_id": info.get("marketplaceStringId"),
-                "account_type": info.get("type"),
+            self._account_info = AccountInfo(
+                account_id=self.account_id, name=info.get("name"),
+                currency=p.get("currencyCode"), timezone=p.get("timezone"),
                 # The normalizer reads it to pick purchasesNd / salesNd; rows record it.
-                "attribution_window": self.window or window_for(info.get("type")),
-            }
+                attribution_window=self.window or window_for(info.get("type")),
+                details={"country_code": p.get("countryCode"),
+                         "marketplace_id": info.get("marketplaceStringId"),
+                         "account_type": info.get("type")},
+            )
         return self._account_info
 
     async def _window(self) -> str:
         """The window the report columns are asked for: the account info's."""
-        return str((await self.get_account_info())["attribution_window"])
+        return str((await self.get_account_info()).attribution_window)
 
     async def token_expiry(self) -> float | None:
         """0: LwA refresh tokens do not expire (access tokens are refreshed hourly)."""

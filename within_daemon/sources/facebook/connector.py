@@ -31,6 +31,7 @@ from ...config import (
 )
 from ...errors import AuthError, ReduceDataError, SourceError, TransientError
 from ...observability.metrics import Metrics
+from ...schema import AccountInfo
 from ..http.client import HttpSource
 from ..http.clock import Clock
 from ..http.pacing import UsageReading, read_usage_headers
@@ -84,7 +85,7 @@ class FacebookAdsConnector(HttpSource):
         )
         self.base_url = (base_url or self.config.base_url or FACEBOOK_DEFAULT_BASE_URL).rstrip("/")
         self._origin = URL(self.base_url).origin()
-        self._account_info: dict[str, Any] | None = None
+        self._account_info: AccountInfo | None = None
 
     def __repr__(self) -> str:
         return f"FacebookAdsConnector(account_id={self.account_id!r}, base_url={self.base_url!r})"
@@ -162,7 +163,7 @@ class FacebookAdsConnector(HttpSource):
             url = str(nurl.with_query(None))
 
     # -- account -------------------------------------------------------------------------
-    async def get_account_info(self) -> dict[str, Any]:
+    async def get_account_info(self) -> AccountInfo:
         """Name, currency and time zone of the ad account (cached for the connector)."""
         if self._account_info is None:
             obj = await self._get(
@@ -173,7 +174,12 @@ class FacebookAdsConnector(HttpSource):
             if not isinstance(obj, dict):
                 raise TransientError("account: unexpected body", platform=self.platform,
                                      account_id=self.account_id)
-            self._account_info = obj
+            self._account_info = AccountInfo(
+                account_id=str(obj.get("account_id") or self.account_id),
+                name=obj.get("name"), currency=obj.get("currency"),
+                timezone=obj.get("timezone_name"),
+                details={"account_status": obj.get("account_status")},
+            )
         return self._account_info
 
     async def token_expiry(self) -> float | None:

@@ -33,6 +33,7 @@ from ...config import AccountConfig, LoadedConfig, Secret
 from ...errors import ConfigError, SourceError, ThrottledError, TransientError
 from ...observability.metrics import Metrics
 from ...platform_config import GOOGLE_DEFAULT_BASE_URL, GOOGLE_DEFAULT_TOKEN_URL, GoogleConfig
+from ...schema import AccountInfo
 from ..http.client import Prepared
 from ..http.oauth import OAuthClient
 from ..http.pacing import UsageReading
@@ -141,7 +142,7 @@ class GoogleAdsConnector(StreamingSource):
         dev = self._developer.reveal() if self._developer else ""
         self._dev_key = hashlib.sha256(f"{self.base_url}|{dev}".encode()).hexdigest()[:16]
         self._oauth: OAuthClient | None = None
-        self._account_info: dict[str, Any] | None = None
+        self._account_info: AccountInfo | None = None
         #: The account's longest conversion window once read (kept across runs): the
         #: engine's settle horizon for this account (pipelines/settling.py).
         self.conversion_window_days: int | None = None
@@ -259,7 +260,7 @@ class GoogleAdsConnector(StreamingSource):
             token = str(nxt)
 
     # -- the interface the source actor uses ---------------------------------------------
-    async def get_account_info(self) -> dict[str, Any]:
+    async def get_account_info(self) -> AccountInfo:
         """Id, name, currency and time zone of the customer (cached for the run)."""
         if self._account_info is None:
             rows = [r async for page in self.gaql(ACCOUNT_QUERY, endpoint="account")
@@ -267,17 +268,17 @@ class GoogleAdsConnector(StreamingSource):
             cust = rows[0].get("customer") if rows and isinstance(rows[0], dict) else None
             if not isinstance(cust, dict):
                 raise self._bad("account", "no customer row")
-            self._account_info = {
-                "account_id": str(cust.get("id") or self.account_id),
-                "name": cust.get("descriptiveName"),
-                "currency": cust.get("currencyCode"),
-                "timezone_name": cust.get("timeZone"),
-                **await self._conversion_window(),
-            }
+            window, longest = await self._conversion_window()
+            self._account_info = AccountInfo(
+                account_id=str(cust.get("id") or self.account_id),
+                name=cust.get("descriptiveName"), currency=cust.get("currencyCode"),
+                timezone=cust.get("timeZone"), attribution_window=window,
+                details={"conversion_window_days": longest},
+            )
         return self._account_info
 
-    async def _conversion_window(self) -> dict[str, Any]:
-        """``attribution_window`` (``30d_click``, or ``mixed``) and the longest window."""
+    async def _conversion_window(self) -> tuple[str, int]:
+        """The attribution window (``30d_click``, or ``mixed``) and the longest in days."""
         days: set[int] = set()
         async for page in self.gaql(CONVERSION_WINDOW_QUERY, endpoint="account"):
             for r in page:
@@ -288,8 +289,7 @@ class GoogleAdsConnector(StreamingSource):
                     days.add(int(raw))
         longest = max(days, default=DEFAULT_CONVERSION_WINDOW_DAYS)
         self.conversion_window_days = longest
-        return {"attribution_window": f"{longest}d_click" if len(days) <= 1 else "mixed",
-                "conversion_window_days": longest}
+        return f"{longest}d_click" if len(days) <= 1 else "mixed", longest
 
     async def iter_ads(self) -> AsyncIterator[list[dict[str, Any]]]:
         """Pages of ads (rows of the ad-text query) keyed by ``id`` = the ad id."""

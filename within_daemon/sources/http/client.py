@@ -33,6 +33,7 @@ from aiolimiter import AsyncLimiter
 from ...errors import CircuitOpenError, SourceError, ThrottledError, TransientError
 from ...observability.metrics import Metrics
 from ...platform_config import HttpKnobs
+from ...schema import AccountInfo
 from ...utils.retry import backoff_delay
 from ...utils.sync import refuse_in_event_loop, run_blocking
 from .bodies import decode_json, read_body
@@ -158,8 +159,8 @@ class HttpSource(AccountWaits):
         return self._session
 
     # -- the interface the source actor uses (one implementation per platform) -----------
-    async def get_account_info(self) -> dict[str, Any]:
-        """``account_id``, ``name``, ``currency`` and ``timezone_name`` of the account."""
+    async def get_account_info(self) -> AccountInfo:
+        """Id, name, currency and time zone of the account (read once per run)."""
         raise NotImplementedError
 
     async def iter_ads(self) -> AsyncIterator[list[dict[str, Any]]]:

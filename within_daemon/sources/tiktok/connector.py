@@ -31,6 +31,7 @@ from ...config import AccountConfig, LoadedConfig, Secret, TikTokConfig
 from ...errors import PermanentSourceError, ReduceDataError, SourceError, TransientError
 from ...observability.metrics import Metrics
 from ...platform_config import TIKTOK_DEFAULT_BASE_URL
+from ...schema import AccountInfo
 from ..http.client import HttpSource
 from ..http.pacing import UsageReading
 from ..registry import register_connector, require
@@ -158,7 +159,7 @@ class TikTokAdsConnector(HttpSource):
         self._token = access_token if isinstance(access_token, Secret) else Secret(
             access_token, "argument")
         self.base_url = (base_url or self.config.base_url or TIKTOK_DEFAULT_BASE_URL).rstrip("/")
-        self._account_info: dict[str, Any] | None = None
+        self._account_info: AccountInfo | None = None
         #: How many times a "query too large" answer split a date range (for tests and logs).
         self.splits = 0
 
@@ -222,8 +223,8 @@ class TikTokAdsConnector(HttpSource):
             log.warning("%s: %s", endpoint, msg)
 
     # -- account -------------------------------------------------------------------------
-    async def get_account_info(self) -> dict[str, Any]:
-        """``account_id``, ``name``, ``currency``, ``timezone_name`` from advertiser/info."""
+    async def get_account_info(self) -> AccountInfo:
+        """The advertiser's name, currency and time zone, from advertiser/info."""
         if self._account_info is None:
             body = await self.request(
                 "GET", self._url("advertiser/info"), endpoint="advertiser",
@@ -241,11 +242,11 @@ class TikTokAdsConnector(HttpSource):
                 raise PermanentSourceError(
                     f"advertiser/info: advertiser {self.account_id} not returned for this token",
                     platform=self.platform, account_id=self.account_id)
-            self._account_info = {
-                "account_id": self.account_id, "name": info.get("name"),
-                "currency": info.get("currency"), "timezone_name": _zone_name(info),
-                "status": info.get("status"),
-            }
+            self._account_info = AccountInfo(
+                account_id=self.account_id, name=info.get("name"),
+                currency=info.get("currency"), timezone=_zone_name(info),
+                details={"status": info.get("status")},
+            )
         return self._account_info
 
     # -- ads -----------------------------------------------------------------------------

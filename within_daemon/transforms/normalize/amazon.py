@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from within_daemon.schema import AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
     Record,
@@ -36,9 +37,9 @@ DEFAULT_WINDOW = "7d"
 OTHER_WINDOW = "14d"
 
 
-def attribution_window(account: Mapping[str, Any] | None) -> str:
+def attribution_window(account: AccountInfo) -> str:
     """The account's window, or the default when missing or not one Amazon offers."""
-    w = (account or {}).get("attribution_window")
+    w = account.attribution_window
     return w if w in WINDOWS else DEFAULT_WINDOW
 
 
@@ -68,13 +69,12 @@ def amazon_ads(
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
 ) -> list[Record]:
     """One ad-day record per report row, in input order."""
-    acct = account or {}
-    window = attribution_window(acct)
+    window = attribution_window(account)
     p_col, s_col = f"purchases{window}", f"sales{window}"
-    acct_id, acct_currency = _id(acct.get("account_id")), acct.get("currency")
+    acct_id, acct_currency = _id(account.account_id), account.currency
     ads = ads or {}
     out: list[Record] = []
     for row in data:
@@ -137,12 +137,11 @@ def amazon_accounts(
     cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
     counts: Mapping[str, tuple[int | None, int | None]] | None = None,
 ) -> list[Record]:
     """One account-day record per day-total row, in input order."""
-    acct = account or {}
-    window = attribution_window(acct)
+    window = attribution_window(account)
     p_col, s_col = f"purchases{window}", f"sales{window}"
     counts = counts or {}
     out: list[Record] = []
@@ -154,11 +153,11 @@ def amazon_accounts(
         rev = _money(row.get(s_col))
         campaigns, n_ads = counts.get(day, (None, None)) if day.__class__ is str else (None, None)
         out.append({
-            "account_id": _id(acct.get("account_id")),
+            "account_id": _id(account.account_id),
             "platform": "amazon",
-            "account_name": acct.get("name"),
-            "currency": row.get("campaignBudgetCurrencyCode") or acct.get("currency"),
-            "timezone": acct.get("timezone_name"),
+            "account_name": account.name,
+            "currency": row.get("campaignBudgetCurrencyCode") or account.currency,
+            "timezone": account.timezone,
             "date": day,
             "daily_spend": spend,
             "daily_impressions": as_int(row.get("impressions")),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from within_daemon.schema import AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
     Record,
@@ -136,13 +137,12 @@ def facebook_ads(
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
 ) -> list[Record]:
     conv_total = cfg.conversion_plan.total
     rev_total = cfg.revenue_plan.total
-    acct = account or {}
-    acct_id = _strip_act(acct.get("account_id"))
-    acct_currency = acct.get("currency")
+    acct_id = _strip_act(account.account_id)
+    acct_currency = account.currency
     infos: dict[str, _AdInfo] = cfg.ad_infos(ads)
     ads = ads or {}
     quality = _FB_QUALITY
@@ -210,12 +210,11 @@ def facebook_accounts(
     cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
     counts: Mapping[str, tuple[int | None, int | None]] | None = None,
 ) -> list[Record]:
-    acct = account or {}
-    acct_id = _strip_act(acct.get("account_id"))
-    acct_name = acct.get("name") or acct.get("account_name")
+    acct_id = _strip_act(account.account_id)
+    acct_name = account.name
     counts = counts or {}
     out: list[Record] = []
     for row in data:
@@ -233,8 +232,8 @@ def facebook_accounts(
             "account_id": _strip_act(row.get("account_id")) or acct_id,
             "platform": "facebook",
             "account_name": acct_name or row.get("account_name"),
-            "currency": row.get("account_currency") or acct.get("currency"),
-            "timezone": acct.get("timezone_name"),
+            "currency": row.get("account_currency") or account.currency,
+            "timezone": account.timezone,
             "date": day,
             "daily_spend": spend,
             "daily_impressions": as_int(row.get("impressions")),

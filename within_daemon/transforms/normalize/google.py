@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from within_daemon.schema import CAMPAIGN_LEVEL_PREFIX
+from within_daemon.schema import CAMPAIGN_LEVEL_PREFIX, AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
     Record,
@@ -107,9 +107,8 @@ def google_ads(
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
 ) -> list[Record]:
-    acct = account or {}
     ads = ads or {}
     texts: dict[str, tuple[Any, Any, Any, Any]] = {}
     out: list[Record] = []
@@ -143,7 +142,7 @@ def google_ads(
         out.append({
             "ad_id": ad_id,
             "platform": "google",
-            "account_id": _id(cust.get("id")) or _id(acct.get("account_id")),
+            "account_id": _id(cust.get("id")) or _id(account.account_id),
             "campaign_id": _id(_d(row.get("campaign")).get("id")),
             "ad_group_id": _id(_d(row.get("adGroup")).get("id")),
             "headline": info[0],
@@ -166,7 +165,7 @@ def google_ads(
             "relevance_score": None,
             "quality_score": None,  # Google scores keywords, not ads
             "date": _d(row.get("segments")).get("date"),
-            "currency": cust.get("currencyCode") or acct.get("currency"),
+            "currency": cust.get("currencyCode") or account.currency,
             "revenue": rev,
         })
     return out
@@ -176,10 +175,9 @@ def google_accounts(
     cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
     counts: Mapping[str, tuple[int | None, int | None]] | None = None,
 ) -> list[Record]:
-    acct = account or {}
     counts = counts or {}
     out: list[Record] = []
     for row in data:
@@ -194,11 +192,11 @@ def google_accounts(
             counts.get(day, (None, None)) if day.__class__ is str else (None, None)
         )
         out.append({
-            "account_id": _id(cust.get("id")) or _id(acct.get("account_id")),
+            "account_id": _id(cust.get("id")) or _id(account.account_id),
             "platform": "google",
-            "account_name": acct.get("name") or cust.get("descriptiveName"),
-            "currency": cust.get("currencyCode") or acct.get("currency"),
-            "timezone": cust.get("timeZone") or acct.get("timezone_name"),
+            "account_name": account.name or cust.get("descriptiveName"),
+            "currency": cust.get("currencyCode") or account.currency,
+            "timezone": cust.get("timeZone") or account.timezone,
             "date": day,
             "daily_spend": spend,
             "daily_impressions": _count(m.get("impressions")),

@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from within_daemon.schema import AD_DATA_SCHEMA, AD_FIELDS
+from within_daemon.schema import AD_DATA_SCHEMA, AD_FIELDS, AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
     Record,
@@ -247,16 +247,20 @@ def internal_ads(
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
 ) -> list[Record]:
-    """The form in ``normalize.registry``: the mapping travels in ``account`` (``field_map``...)."""
-    acct = account or {}
+    """The form in ``normalize.registry``: the mapping travels in ``account.details``.
+
+    ``details`` holds an ``InternalMapping`` under ``mapping``, or its parts (``field_map``,
+    ``constants``, ``date_format``); the account id is the account's.
+    """
+    acct = account.details
     mapping = acct.get("mapping")
     if not isinstance(mapping, InternalMapping):
         mapping = InternalMapping(
             field_map=dict(acct.get("field_map") or {}),
             constants=dict(acct.get("constants") or {}),
             date_format=str(acct.get("date_format") or "%Y-%m-%d"),
-            account_id=acct.get("account_id"),
+            account_id=account.account_id,
         )
     return normalize_internal(data, mapping)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from within_daemon.schema import AD_KEY
+from within_daemon.schema import AD_KEY, AccountInfo
 from within_daemon.transforms.currency import FxTable
 from within_daemon.transforms.normalize.facebook import split_ad_objects
 from within_daemon.transforms.normalize.facebook_actions import ActionPlan
@@ -82,7 +82,7 @@ class DataNormalizer:
         platform: str,
         *,
         ads: Mapping[str, Any] | None = None,
-        account: Mapping[str, Any] | None = None,
+        account: AccountInfo | Mapping[str, Any] | None = None,
     ) -> list[Record]:
         """Raw ad-level daily rows -> ad-day records with exactly ``AD_FIELDS``.
 
@@ -94,21 +94,21 @@ class DataNormalizer:
             raise ValueError(f"no normalizer for platform {platform!r}")
         if ads is None and platform == "facebook":
             data, ads = split_ad_objects(data)
-        return fn(self, data, ads=ads, account=account)
+        return fn(self, data, ads=ads, account=AccountInfo.of(account))
 
     def normalize_account_data(
         self,
         data: Iterable[Any],
         platform: str,
         *,
-        account: Mapping[str, Any] | None = None,
+        account: AccountInfo | Mapping[str, Any] | None = None,
         counts: Mapping[str, tuple[int | None, int | None]] | None = None,
     ) -> list[Record]:
         """Raw account-level daily rows -> account-day records with exactly ``ACCOUNT_FIELDS``."""
         fn = ACCOUNT_NORMALIZERS.get(platform)
         if fn is None:
             raise ValueError(f"no normalizer for platform {platform!r}")
-        return fn(self, data, account=account, counts=counts)
+        return fn(self, data, account=AccountInfo.of(account), counts=counts)
 
 
 class CrossPlatformNormalizer:

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from within_daemon.schema import AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
     Record,
@@ -139,11 +140,10 @@ def tiktok_ads(
     data: Iterable[Any],
     *,
     ads: Mapping[str, Any] | None = None,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
 ) -> list[Record]:
-    acct = account or {}
-    acct_id = _id(acct.get("account_id"))
-    currency = acct.get("currency")
+    acct_id = _id(account.account_id)
+    currency = account.currency
     ads = ads or {}
     infos: dict[Any, tuple[Any, ...]] = {}
     out: list[Record] = []
@@ -197,11 +197,10 @@ def tiktok_accounts(
     cfg: NormalizerSettings,
     data: Iterable[Any],
     *,
-    account: Mapping[str, Any] | None = None,
+    account: AccountInfo,
     counts: Mapping[str, tuple[int | None, int | None]] | None = None,
 ) -> list[Record]:
-    acct = account or {}
-    acct_id = _id(acct.get("account_id"))
+    acct_id = _id(account.account_id)
     out: list[Record] = []
     for row in data:
         dims, mets = _parts(row)
@@ -213,9 +212,9 @@ def tiktok_accounts(
         out.append({
             "account_id": acct_id or _id(dims.get("advertiser_id")),
             "platform": "tiktok",
-            "account_name": acct.get("name"),
-            "currency": mets.get("currency") or acct.get("currency"),
-            "timezone": acct.get("timezone_name"),
+            "account_name": account.name,
+            "currency": mets.get("currency") or account.currency,
+            "timezone": account.timezone,
             "date": day,
             "daily_spend": spend,
             "daily_impressions": _count(mets.get("impressions")),
