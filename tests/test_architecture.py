@@ -164,7 +164,6 @@ KNOWN_PRIVATE_IMPORTS: dict[tuple[str, str], set[str]] = {
     ("loaders.feature_store_export", "loaders.feature_store_sql"): {"_HIST_COLS"},
     ("loaders.feature_store_export", "loaders.feature_store_values"):
         {"_check_entity", "_load", "_parse"},
-    ("sources.tiktok.audience", "sources.tiktok.connector"): {"_json"},
 }
 
 

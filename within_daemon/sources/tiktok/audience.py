@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .connector import ALL_AD_STATUSES, MAX_DAYS, _json, day_chunks
+from .connector import ALL_AD_STATUSES, MAX_DAYS, day_chunks, query_json
 
 AUDIENCE_DIMENSIONS = ("ad_id", "stat_time_day", "age", "gender")
 AUDIENCE_METRICS = ("spend", "impressions", "clicks", "conversion")
@@ -26,9 +26,9 @@ async def iter_tiktok_audience(
         params = {
             "advertiser_id": conn.account_id, "service_type": "AUCTION",
             "report_type": "AUDIENCE", "data_level": "AUCTION_AD",
-            "dimensions": _json(list(AUDIENCE_DIMENSIONS)),
-            "metrics": _json(list(AUDIENCE_METRICS)),
-            "filtering": _json(ALL_AD_STATUSES), "start_date": since, "end_date": until,
+            "dimensions": query_json(list(AUDIENCE_DIMENSIONS)),
+            "metrics": query_json(list(AUDIENCE_METRICS)),
+            "filtering": query_json(ALL_AD_STATUSES), "start_date": since, "end_date": until,
         }
         async for rows in conn.pages("report/integrated/get", params, endpoint="audience"):
             yield rows

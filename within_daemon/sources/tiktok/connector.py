@@ -86,7 +86,8 @@ ADGROUP_FIELDS = ("adgroup_id", "click_attribution_window", "view_attribution_wi
                   "engaged_view_attribution_window")
 
 
-def _json(v: Any) -> str:
+def query_json(v: Any) -> str:
+    """A query parameter TikTok takes as JSON text (lists of fields, filters)."""
     return msgspec.json.encode(v).decode()
 
 
@@ -228,8 +229,8 @@ class TikTokAdsConnector(HttpSource):
         if self._account_info is None:
             body = await self.request(
                 "GET", self._url("advertiser/info"), endpoint="advertiser",
-                params={"advertiser_ids": _json([self.account_id]),
-                        "fields": _json(ADVERTISER_FIELDS)},
+                params={"advertiser_ids": query_json([self.account_id]),
+                        "fields": query_json(ADVERTISER_FIELDS)},
             )
             data = body.get("data") if isinstance(body, dict) else None
             found = data.get("list") if isinstance(data, dict) else None
@@ -256,7 +257,7 @@ class TikTokAdsConnector(HttpSource):
         Each ad group counts conversions with its own click and view windows, so its ads
         inherit them.
         """
-        params = {"advertiser_id": self.account_id, "fields": _json(list(ADGROUP_FIELDS))}
+        params = {"advertiser_id": self.account_id, "fields": query_json(list(ADGROUP_FIELDS))}
         out: dict[str, dict[str, Any]] = {}
         async for page in self.pages("adgroup/get", params, endpoint="ads", check_total=False):
             for g in page:
@@ -272,7 +273,7 @@ class TikTokAdsConnector(HttpSource):
         """
         windows = await self._adgroup_windows()
         params = {"advertiser_id": self.account_id,
-                  "filtering": _json({"secondary_status": "AD_STATUS_ALL"})}
+                  "filtering": query_json({"secondary_status": "AD_STATUS_ALL"})}
         # Ads change while we page; a short ad list costs creative text, not metrics.
         async for page in self.pages("ad/get", params, endpoint="ads", check_total=False):
             out = []
@@ -290,11 +291,12 @@ class TikTokAdsConnector(HttpSource):
         params = {
             "advertiser_id": self.account_id, "service_type": "AUCTION",
             "report_type": "BASIC", "data_level": spec.level,
-            "dimensions": _json(list(spec.dimensions)), "metrics": _json(list(spec.metrics)),
+            "dimensions": query_json(list(spec.dimensions)),
+            "metrics": query_json(list(spec.metrics)),
             "start_date": since, "end_date": until,
         }
         if spec.filtering:
-            params["filtering"] = _json(spec.filtering)
+            params["filtering"] = query_json(spec.filtering)
         return params
 
     async def report(
