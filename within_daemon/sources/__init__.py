@@ -1,4 +1,4 @@
-"""Platform connectors: one per platform, sharing the HTTP path in ``base``."""
+"""Platform connectors: one per platform, sharing the HTTP path in ``http``."""
 
 from __future__ import annotations
 

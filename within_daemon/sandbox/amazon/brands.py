@@ -49,7 +49,7 @@ class Entity:
 
 
 class ProfileFacts(Protocol):
-    """What this half reads of ``amazon_data.AmazonProfile`` (no import: no cycle)."""
+    """What this half reads of ``data.AmazonProfile`` (no import: no cycle)."""
 
     @property
     def name(self) -> str: ...

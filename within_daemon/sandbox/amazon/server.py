@@ -14,7 +14,7 @@ host; three emulators (NA, EU, FE) stand in for the three hosts and their token 
 answers 401 to report status polls even with a fresh token, as Amazon's polling does
 transiently (Airbyte's source-amazon-ads retries those polls: its
 ``report_polling_error_handler``). Data comes from
-``amazon_data``; faults are switched from Python (``emu.set_fault``) or over HTTP
+``data``; faults are switched from Python (``emu.set_fault``) or over HTTP
 (``/_sandbox/faults``) with the shared ``FaultPlan``, and ``Stats`` records every request.
 """
 

@@ -3,7 +3,7 @@
 Serves ``/vX.Y/act_{id}``, ``/ads`` (with field expansion), ``/insights`` (sync and async
 report jobs, optionally split by the ``age``/``gender`` breakdowns) and
 ``/{report_run_id}[/insights]`` with Graph's paging, error bodies and usage headers, over
-the deterministic data of ``facebook_data``. Faults are switched at run time
+the deterministic data of ``data``. Faults are switched at run time
 from Python (``emu.set_fault``) or over HTTP (``/_sandbox/faults``) so tests and the demo
 can drive throttling, 5xx, bad bodies and stuck jobs in a server running anywhere.
 Everything runs on the event loop: no threads, no per-row work beyond building a dict.

@@ -53,7 +53,7 @@ def metric_values(m: tuple[int, int, int, int, int]) -> dict[str, Any]:
 def audience_rows(data: Any, resource: str, days: range) -> list[dict[str, Any]]:
     """Flat rows (field -> value) of ``resource`` over ``days``, ad group by ad group.
 
-    ``data`` is a ``google_data.CustomerData``; ad groups without delivery on a day and
+    ``data`` is a ``data.CustomerData``; ad groups without delivery on a day and
     segments without impressions have no row, as in the real API.
     """
     segments, type_field = VIEWS[resource]

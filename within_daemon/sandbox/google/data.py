@@ -22,9 +22,9 @@ Performance Max campaigns" (developers.google.com/google-ads/api/performance-max
 ad-apis.md §0). Their metrics are at ``campaign`` level (``campaign.advertising_channel_type
 = 'PERFORMANCE_MAX'``). ``expected_totals`` sums ads and PMax, as the customer row does.
 
-``run_query`` answers a query parsed by ``google_gaql`` over ``customer``, ``campaign``,
+``run_query`` answers a query parsed by ``gaql`` over ``customer``, ``campaign``,
 ``ad_group_ad`` or ``conversion_action`` (and ``age_range_view`` / ``gender_view``, see
-``google_audience``), grouping by day only when ``segments.date`` is selected.
+``audience``), grouping by day only when ``segments.date`` is selected.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``parse_gaql`` reads ``SELECT … FROM <resource> [WHERE …] [ORDER BY …] [LIMIT n]`` with
 conditions joined by ``AND`` (``BETWEEN``, comparisons, ``IN``, ``DURING``); a query the
 API would refuse raises ``GaqlError`` with the QueryError enum name Google would send.
-``camel`` gives the REST JSON spelling of a field path. Used by ``google_data``.
+``camel`` gives the REST JSON spelling of a field path. Used by ``data``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Serves ``POST /v{N}/customers/{id}/googleAds:search`` (pages of 10,000 by defaul
 ``nextPageToken`` bound to the query) and ``…:searchStream`` (a JSON array of batches; a
 batch without rows omits ``results``), ``GET /v{N}/customers:listAccessibleCustomers`` and
 ``POST /token`` (also ``/oauth2/v3/token``) for the refresh-token grant, over the
-deterministic customers of ``google_data``. Requests need a live ``Authorization: Bearer``
+deterministic customers of ``data``. Requests need a live ``Authorization: Bearer``
 token minted here and, for a customer under a manager, ``login-customer-id``. The
 ``developer-token`` header follows ``developer_token_policy``: ``optional`` (the default:
 Google's developer-token policy page says the header became optional and is ignored since

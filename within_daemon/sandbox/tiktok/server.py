@@ -2,8 +2,8 @@
 
 Serves ``/open_api/v1.3/report/integrated/get/`` (BASIC reports at ``AUCTION_AD`` and
 ``AUCTION_ADVERTISER`` level, daily, paged by ``page``/``page_size``; AUDIENCE reports by
-age and gender, see ``tiktok_audience``), ``/ad/get/`` and
-``/advertiser/info/`` over the deterministic data of ``tiktok_data``. Like the real API,
+age and gender, see ``audience``), ``/ad/get/`` and
+``/advertiser/info/`` over the deterministic data of ``data``. Like the real API,
 every application error is HTTP 200 with a non-zero ``code`` in the envelope
 ``{code, message, request_id, data}``; a path without its trailing slash is a bare 404.
 Faults are switched from Python (``emu.set_fault``) or over HTTP (``/_sandbox/faults``),
@@ -346,7 +346,7 @@ class TikTokEmulator(PlatformEmulator):
     def _report(
         self, data: AdvertiserData, params: dict[str, str], ctx: dict[str, Any]
     ) -> dict[str, Any]:
-        audience = params.get("report_type") == "AUDIENCE"  # see tiktok_audience
+        audience = params.get("report_type") == "AUDIENCE"  # see audience.py
         if params.get("report_type") != "BASIC" and not audience:
             raise bad_param("report_type: the sandbox serves BASIC and AUDIENCE reports only.")
         level = params.get("data_level", "AUCTION_AD")

@@ -8,7 +8,7 @@ create (200 or 202; a 425 "duplicate of <id>" reuses that report), poll with gro
 intervals until ``COMPLETED`` (``FAILED``/``FAILURE`` re-create once, then fail the
 window), with a stall detector on status/``updatedAt`` rather than a fixed timeout, then
 stream the gzip JSON download without auth headers under the ``max_report_bytes`` cap
-(``amazon_reports``). A download that breaks midway is fetched again from a fresh URL and
+(``reports``). A download that breaks midway is fetched again from a fresh URL and
 the rows already sent are skipped, so a window never yields a row twice.
 
 ``iter_ads`` lists the Sponsored Brands ads (``/sb/v4/ads/list``) for their headline

@@ -6,7 +6,7 @@ So a job is judged by two clocks: it has *stalled* when ``async_percent_completi
 moved for ``stall_seconds`` (30 minutes by default), and it has *overrun* when it is still
 not done after ``job_budget_seconds`` (one hour). Either way ``wait_for_job`` raises
 ``ReportStalledError`` and the connector re-creates the job once. Time comes from the
-connector's ``Clock`` (``sources/clock.py``), so tests can spend hours of job time without
+connector's ``Clock`` (``sources/http/clock.py``), so tests can spend hours of job time without
 sleeping.
 """
 

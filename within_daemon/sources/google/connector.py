@@ -4,7 +4,7 @@
 developer_token=…, login_customer_id=…)`` pulls one customer. Every call is a GAQL query
 POSTed as JSON to ``customers/{id}/googleAds:searchStream`` (one answer, a JSON array of
 batches, decoded as it streams, ``timeout_seconds`` limiting each silence rather than the
-whole answer; see ``google_stream``) or, with ``use_search_stream = false``, to
+whole answer; see ``stream``) or, with ``use_search_stream = false``, to
 ``…:search`` following ``nextPageToken`` until it is absent. Queries order their rows, so a
 stream that breaks is read again from where it stopped. Access tokens come from the
 shared ``OAuthClient``; a 401 drops the cached token and the request is sent once more with

@@ -12,7 +12,7 @@
 Pages are numbered: the connector asks for ``page`` 1, 2, ... until ``page_info.total_page``
 and then checks that it received ``total_number`` rows, so a short page fails the window
 instead of leaving a silent hole. Every error comes as HTTP 200 with a ``code``
-(``tiktok_errors``); "query too large" (40067) splits the date range in two, down to one
+(``errors``); "query too large" (40067) splits the date range in two, down to one
 day. Ranges longer than TikTok's 30-day limit for daily reports are cut into 30-day pieces.
 """
 
