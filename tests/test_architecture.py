@@ -326,6 +326,34 @@ def test_the_sandbox_does_not_import_what_it_emulates_for() -> None:
     assert violations(f"{PKG}.sandbox", forbidden) == []
 
 
+API_PLATFORMS = ("facebook", "google", "amazon", "tiktok")
+
+
+@pytest.mark.parametrize("layer", ["sources", "sandbox"])
+def test_platform_packages_do_not_import_each_other(layer: str) -> None:
+    """One package per platform: sources/<p>/ and sandbox/<p>/ never reach into another's."""
+    bad = []
+    for p in API_PLATFORMS:
+        others = [f"{PKG}.{layer}.{q}" for q in API_PLATFORMS if q != p]
+        bad += violations(f"{PKG}.{layer}.{p}", others)
+    assert bad == []
+
+
+def test_platform_normalizers_stand_alone() -> None:
+    """A platform's normalizer imports neither another platform's nor the normalizer itself.
+
+    The registry imports them all, and ``DataNormalizer`` reads the registry; a platform
+    module that imported either would close a circle (and registration by import is gone).
+    """
+    norm = f"{PKG}.transforms.normalize"
+    names = (*API_PLATFORMS, "internal")
+    bad = []
+    for p in names:
+        others = [f"{norm}.{q}" for q in (*names, "normalizer", "registry") if q != p]
+        bad += violations(f"{norm}.{p}", others)
+    assert bad == []
+
+
 def test_runtime_does_not_import_higher_layers() -> None:
     """within_daemon.runtime never imports pipelines, sources, transforms or loaders."""
     forbidden = [f"{PKG}.{p}" for p in ("pipelines", "sources", "transforms", "loaders")]

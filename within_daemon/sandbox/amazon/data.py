@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from within_daemon.sandbox.amazon.brands import Entity, OtherProducts, base36
-from within_daemon.sandbox.facebook.data import mix64
+from within_daemon.sandbox.numbers import mix64
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from within_daemon.sandbox.numbers import mix64
+
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -149,20 +151,6 @@ def as_metrics(acc: list[int]) -> Metrics:
     """A list of ``N_METRICS`` sums as a ``Metrics`` tuple."""
     a, b, c, d, e, f, g, h, i, j = acc
     return (a, b, c, d, e, f, g, h, i, j)
-
-
-def mix64(x: int) -> int:
-    """SplitMix64 finaliser: a cheap, well-spread integer hash."""
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
-
-
-def money(cents: int) -> str:
-    """Graph money string, e.g. ``1435 -> "14.35"`` (negative values keep their sign)."""
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
 def graph_time(day: dt.date, seconds: int, tz: dt.tzinfo) -> str:

@@ -36,14 +36,13 @@ from within_daemon.sandbox.facebook.data import (
     AccountData,
     Metrics,
     as_metrics,
-    mix64,
-    money,
 )
 from within_daemon.sandbox.facebook.graph import (
     HIDDEN_STATUSES,
     invalid_parameter,
     status_filter,
 )
+from within_daemon.sandbox.numbers import mix64, money
 
 LEVELS = ("ad", "adset", "campaign", "account")
 #: What Graph returns when ``fields`` is omitted (plus date_start/date_stop).

@@ -36,7 +36,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from within_daemon.sandbox.facebook.data import mix64
 from within_daemon.sandbox.google.audience import FIELDS as AUDIENCE_FIELDS
 from within_daemon.sandbox.google.audience import audience_rows, metric_values
 from within_daemon.sandbox.google.gaql import (
@@ -47,6 +46,7 @@ from within_daemon.sandbox.google.gaql import (
     holds,
 )
 from within_daemon.sandbox.google.gaql import parse_gaql as parse_gaql  # kept importable here
+from within_daemon.sandbox.numbers import mix64
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15

@@ -88,6 +88,7 @@ class DataNormalizer:
 
         One record per input row, in input order, so ``errors[i]["index"]`` from the
         validator also points at the raw row (the pipeline quarantines the raw row).
+        ``account`` is the connector's ``AccountInfo``, or the seed's dict form.
         """
         fn = AD_NORMALIZERS.get(platform)
         if fn is None:
