@@ -10,7 +10,11 @@ criterion and day, with ``ad_group_criterion.age_range.type`` (``AGE_RANGE_18_24
 ``AGE_RANGE_65_UP``, ``AGE_RANGE_UNDETERMINED``) and the fixed criterion ids Google uses
 for them (503001 … 503006, 503999); ``FROM gender_view`` one per ad group, gender
 (``MALE``, ``FEMALE``, ``UNDETERMINED``; criteria 10, 11, 20) and day. The segments of an
-ad group-day add up exactly to the sum of its ads' metrics on ``ad_group_ad``.
+ad group-day add up exactly to the sum of its ads' metrics on ``ad_group_ad``. The ids are
+the enum numbers of ``AgeRangeTypeEnum`` and ``GenderTypeEnum`` in Google's generated client
+code (googleapis google-ads-python, ``enums/types/age_range_type.py`` and
+``gender_type.py``: 503001 … 503006, 503999; 10, 11, 20), which are also the criterion ids
+of the demographic criteria; checked 2026-12-05.
 """
 
 from __future__ import annotations
