@@ -27,7 +27,7 @@ AMAZON_DEFAULT_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 AmazonRegion = Literal["NA", "EU", "FE"]
 #: Amazon Ads API and Login-with-Amazon token hosts per region: a profile is served by its
 #: region's host only (Amazon Ads "API endpoints" page; LwA "access tokens" guide; Airbyte
-#: source-amazon-ads URL_MAPPING; ad-apis.md §0 and §3.1).
+#: source-amazon-ads URL_MAPPING; docs/api-reference.md §0 and §3.1).
 AMAZON_REGIONS: dict[str, tuple[str, str]] = {
     "NA": ("https://advertising-api.amazon.com", "https://api.amazon.com/auth/o2/token"),
     "EU": ("https://advertising-api-eu.amazon.com", "https://api.amazon.co.uk/auth/o2/token"),

@@ -101,7 +101,7 @@ THROTTLES: dict[str, tuple[str, dict[str, Any] | None, dict[str, Any]]] = {
                  {"estimated_time_to_regain_access": 0}),
     "google": ("rate_exceeded", {"retry_seconds": 30}, {}),
     "amazon": ("throttle", {"retry_after": 30}, {"retry_after": None}),
-    # TikTok's throttle codes name no wait at all (ad-apis.md §4.4).
+    # TikTok's throttle codes name no wait at all (docs/api-reference.md §4.4).
     "tiktok": ("throttle", None, {"code": 40100}),
 }
 

@@ -1,4 +1,4 @@
-"""classify_error: every row of the Graph error table (ad-apis.md §1.8) to our exception tree."""
+"""classify_error: every row of the Graph error table (docs/api-reference.md §1.8), mapped."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def classify(status: int, body: bytes, **kw: Any) -> SourceError:
     return classify_error(status, body, account_id=ACCOUNT, **kw)
 
 
-# The throttle fixture from ad-apis.md §1.9, verbatim (note type OAuthException).
+# The throttle fixture from docs/api-reference.md §1.9, verbatim (note type OAuthException).
 THROTTLE_80000 = json.dumps({"error": {
     "message": "(#80000) There have been too many calls from this ad-account. Wait a bit and "
                "try again. For more info, please refer to "

@@ -438,7 +438,7 @@ async def test_slow_answer_times_out_and_retries(gemu: GoogleAdsEmulator) -> Non
 
 # -- the classifier on the reference's payloads ---------------------------------------------
 
-#: ad-apis.md §2.5, the 429 from PipedreamHQ/pipedream#21554.
+#: docs/api-reference.md §2.5, the 429 from PipedreamHQ/pipedream#21554.
 QUOTA_429 = {"error": {
     "code": 429, "message": "Resource has been exhausted (e.g. check quota).",
     "status": "RESOURCE_EXHAUSTED",

@@ -16,7 +16,7 @@ from within_daemon.sources.http.pacing import (
     read_usage_headers,
 )
 
-# Header values in the shapes documented in ad-apis.md §1.7.
+# Header values in the shapes documented in docs/api-reference.md §1.7.
 APP_USAGE = '{"call_count": 28, "total_time": 25, "total_cputime": 25}'
 AD_ACCOUNT_USAGE = (
     '{"acc_id_util_pct": 9.67, "reset_time_duration": 0, "ads_api_access_tier": "standard_access"}'

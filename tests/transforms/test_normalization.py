@@ -1,4 +1,4 @@
-"""DataNormalizer / CrossPlatformNormalizer on Facebook rows shaped like ad-apis.md §1."""
+"""DataNormalizer / CrossPlatformNormalizer on Facebook rows (docs/api-reference.md §1)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from within_daemon.transforms import (
 from within_daemon.transforms.normalize import facebook as fb_normalize
 from within_daemon.transforms.normalize import registry
 
-# ad-apis.md §1.9 insights row (verbatim subset of the Airbyte fixture).
+# docs/api-reference.md §1.9 insights row (verbatim subset of the Airbyte fixture).
 FIXTURE_ROW: dict[str, Any] = {
     "account_currency": "USD",
     "account_id": "798085168510957",

@@ -1,4 +1,4 @@
-"""Amazon normalizer on report rows shaped like ad-apis.md §3.3 (the AMZ-DOCS sample)."""
+"""Amazon normalizer on report rows shaped like docs/api-reference.md §3.3 (the AMZ-DOCS sample)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from within_daemon.schema import (
 from within_daemon.transforms import DataNormalizer, DataValidator
 from within_daemon.transforms.normalize.amazon import attribution_window
 
-# ad-apis.md §3.3 sample download (AMZ-DOCS get-started, verbatim), plus the daily columns
+# docs/api-reference.md §3.3 sample download (AMZ-DOCS get-started, verbatim), plus the daily
+# columns
 # our ad report asks for (date, adId, sales7d, currency) on the first row.
 SAMPLE: list[dict[str, Any]] = [
     {"purchases7d": 2, "cost": 14.5, "purchases30d": 3, "endDate": "2022-07-10",

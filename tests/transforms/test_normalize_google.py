@@ -1,4 +1,4 @@
-"""The Google Ads normalizer on GoogleAdsRows shaped like ad-apis.md §2.4 and §2.7."""
+"""The Google Ads normalizer on GoogleAdsRows shaped like docs/api-reference.md §2.4 and §2.7."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from within_daemon.transforms import (
     DataValidator,
 )
 
-#: ad-apis.md §2.7: the Airbyte searchStream record for ad_group_ad, verbatim.
+#: docs/api-reference.md §2.7: the Airbyte searchStream record for ad_group_ad, verbatim.
 AIRBYTE_ROW: dict[str, Any] = {
     "adGroup": {"id": "400001"},
     "adGroupAd": {
@@ -24,7 +24,7 @@ AIRBYTE_ROW: dict[str, Any] = {
     "segments": {"date": "2024-01-01"},
     "metrics": {"costMicros": "500000"},
 }
-#: ad-apis.md §2.4: a responsive search ad as the ad-text query returns it.
+#: docs/api-reference.md §2.4: a responsive search ad as the ad-text query returns it.
 RSA_AD: dict[str, Any] = {
     "id": "500001",
     "adGroupAd": {"ad": {

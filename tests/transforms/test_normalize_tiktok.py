@@ -1,4 +1,4 @@
-"""TikTok normalizer on the reference's example payloads (shared/reference/ad-apis.md §4.5)."""
+"""TikTok normalizer on the reference's example payloads (docs/api-reference.md §4.5)."""
 
 from __future__ import annotations
 

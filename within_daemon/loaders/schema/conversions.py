@@ -3,7 +3,8 @@
 Until migration 13 ``conversions`` (ad rows, rollups, the unified dataset) and
 ``daily_conversions`` (account rows) were ``INTEGER``, as the seed's schema has them. Google's
 ``metrics.conversions`` is a double (data-driven attribution credits fractions of a
-conversion to each ad; ad-apis.md §0), and rounding each ad-day loses conversions, skews CPA
+conversion to each ad; docs/api-reference.md §0), and rounding each ad-day loses conversions, skews
+CPA
 and makes ad rows disagree with the account's total, so the columns are ``REAL`` now.
 
 Migrations 1 to 3 are released and must keep creating what they created, so their DDL (built

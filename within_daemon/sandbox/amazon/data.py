@@ -2,7 +2,7 @@
 
 Everything is a pure function of ``(seed, profile, index, day)``, so tests compute the exact
 rows and totals a complete pull must return (``ProfileData.ad_day`` is the single oracle,
-campaign rows are sums of it). Reports follow reporting v3 typing (ad-apis.md §3.3): ids
+campaign rows are sums of it). Reports follow reporting v3 typing (docs/api-reference.md §3.3): ids
 are JSON numbers, counts integers, ``cost`` / ``salesNd`` decimals in the profile currency,
 and a report lists only entities with activity, so ad-days without impressions have no row.
 Purchases, sales and units grow with the attribution window (1d <= 7d <= 14d <= 30d).
@@ -41,7 +41,7 @@ _PRODUCTS = (
     "trail backpack", "desk lamp", "dog chew toy", "rain jacket", "protein powder",
 )
 
-#: Advertising API region of each marketplace country (ad-apis.md §0/§3.1: NA
+#: Advertising API region of each marketplace country (docs/api-reference.md §0/§3.1: NA
 #: advertising-api.amazon.com, EU advertising-api-eu.amazon.com, FE
 #: advertising-api-fe.amazon.com; the same grouping as Amazon's SP-API endpoints page,
 #: developer-docs.amazon.com/sp-api/docs/sp-api-endpoints). A profile lives on one host only.

@@ -7,7 +7,8 @@ poll) and the pre-signed download of the gzip JSON report under ``/s3/...``, whi
 a request carrying an ``Authorization`` header like S3 does.
 
 Regions: each Amazon host serves one region's profiles only ("/v2/profiles" on the EU host
-lists EU profiles; a profile of another region is "Not authorized to access scope"; ad-apis.md
+lists EU profiles; a profile of another region is "Not authorized to access scope";
+docs/api-reference.md
 §0, Amazon's "API endpoints" page). ``region="EU"`` makes one emulator stand in for one such
 host; three emulators (NA, EU, FE) stand in for the three hosts and their token endpoints.
 ``region=None`` serves every profile, one host for all. The ``poll_unauthorized`` fault

@@ -2,7 +2,7 @@
 
 Kept apart from the server so the exact texts and shapes (which the reference marks as
 confirmed) live in one place, and so the parsing helpers can be tested without sockets.
-Error texts follow docs/reference ad-apis.md section 1.8.
+Error texts follow docs/api-reference.md section 1.8.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def reduce_data() -> GraphError:
 # -- filtering -------------------------------------------------------------------------------
 
 #: ``ad.effective_status`` values Graph accepts in a filter (Airbyte's full list, see
-#: shared/reference/ad-apis.md section 1.2); HIDDEN ones appear only when listed.
+#: docs/api-reference.md section 1.2); HIDDEN ones appear only when listed.
 EFFECTIVE_STATUSES = frozenset({
     "ACTIVE", "ADSET_PAUSED", "ARCHIVED", "CAMPAIGN_PAUSED", "DELETED", "DISAPPROVED",
     "IN_PROCESS", "PAUSED", "PENDING_BILLING_INFO", "PENDING_REVIEW", "PREAPPROVED",

@@ -6,7 +6,7 @@ polling, not by sleeping. The ``job_fail``, ``job_stall`` and ``job_queued`` fau
 
 ``job_queued`` keeps a job that has not started at 0 % "Job Not Started" for as many polls
 as the fault's count: Meta queues report runs, and a job can sit there for many minutes
-before it moves (shared/reference/ad-apis.md section 0; Airbyte's connector allows an hour
+before it moves (docs/api-reference.md section 0; Airbyte's connector allows an hour
 per job for this reason).
 """
 

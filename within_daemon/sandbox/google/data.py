@@ -9,18 +9,21 @@ Money is generated in cents and served as ``costMicros`` (cents x 10,000), conve
 hundredths (served as doubles such as ``2.57``), so sums are exact. ``metrics.conversions``
 is a double in the real API: data-driven attribution credits fractions of a conversion to
 each ad ("Conversions" metric reference, developers.google.com/google-ads/api/fields/
-latest/metrics#conversions: type DOUBLE; ad-apis.md §0), and the customer total is the sum
+latest/metrics#conversions: type DOUBLE; docs/api-reference.md §0), and the customer total is the
+sum
 of those fractions, so the oracle's totals are the exact fractional sums. Ad-days without
 impressions have no row at all, and zero metrics are left out of a row, as proto3 JSON does
-(ad-apis.md §2.4).
+(docs/api-reference.md §2.4).
 
 Performance Max: a customer has ``pmax_campaigns`` (one by default) whose spend counts in the
 ``customer`` and ``campaign`` totals but which has no ``ad_group_ad`` rows at all, as Google
 documents: PMax campaigns "don't have standard AdGroup and AdGroupAd entities ...
 querying resources such as ad_group or ad_group_ad won't return any data for your
-Performance Max campaigns" (developers.google.com/google-ads/api/performance-max/reporting;
-ad-apis.md §0). Their metrics are at ``campaign`` level (``campaign.advertising_channel_type
-= 'PERFORMANCE_MAX'``). ``expected_totals`` sums ads and PMax, as the customer row does.
+Performance Max campaigns"
+(developers.google.com/google-ads/api/performance-max/reporting;
+docs/api-reference.md §0). Their metrics are at ``campaign`` level
+(``campaign.advertising_channel_type = 'PERFORMANCE_MAX'``). ``expected_totals`` sums ads
+and PMax, as the customer row does.
 
 ``run_query`` answers a query parsed by ``gaql`` over ``customer``, ``campaign``,
 ``ad_group_ad`` or ``conversion_action`` (and ``age_range_view`` / ``gender_view``, see

@@ -8,17 +8,18 @@ deterministic customers of ``data``. Requests need a live ``Authorization: Beare
 token minted here and, for a customer under a manager, ``login-customer-id``. The
 ``developer-token`` header follows ``developer_token_policy``: ``optional`` (the default:
 Google's developer-token policy page says the header became optional and is ignored since
-September 2026, quota now belonging to the Cloud project; ad-apis.md §0), ``required`` (the
+September 2026, quota now belonging to the Cloud project; docs/api-reference.md §0), ``required``
+(the
 versions before: it must match ``developer_token``) or ``rejected`` (a future major version
 that refuses it, as the same page announces; the exact answer is unconfirmed [U]).
-Errors are google.rpc.Status bodies with a GoogleAdsFailure detail (ad-apis.md §2.5); on
+Errors are google.rpc.Status bodies with a GoogleAdsFailure detail (docs/api-reference.md §2.5); on
 searchStream they come wrapped in an array unless ``wrap_stream_errors`` is off. Faults
 are switched from Python (``set_fault``) or over HTTP (``/_sandbox/faults``), reusing
 ``faults.FaultPlan``.
 
 A searchStream answer is written as it is "computed": one piece per batch, ``stream_delay``
 seconds apart, as the real API streams a big account's query over minutes ("searchStream
-... returns all rows in a stream", a large account takes longer than a minute; ad-apis.md
+... returns all rows in a stream", a large account takes longer than a minute; docs/api-reference.md
 §0, §2.4). The ``stall`` fault stops a stream after ``after`` pieces for ``delay`` seconds
 (a connection that goes quiet), the case an inactivity timeout is for.
 """

@@ -5,7 +5,7 @@ SplitMix64 hash as the Facebook sandbox, so the rows a complete pull must load, 
 totals and the per-day active counts can be computed exactly (``AdvertiserData.ad_day``
 is the single oracle; advertiser-level rows are sums of it). Report rows are addressed
 by position, ``(day, ad)`` in that order, so a page costs only the rows it contains. The
-error codes and messages the emulator answers with live here too (ad-apis.md §4.4).
+error codes and messages the emulator answers with live here too (docs/api-reference.md §4.4).
 """
 
 from __future__ import annotations

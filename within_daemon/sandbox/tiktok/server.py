@@ -62,7 +62,7 @@ def gmt_offset_name(zone: str) -> str:
     """The fixed-offset form TikTok reports as ``timezone`` (``Etc/GMT+8`` for UTC-8).
 
     advertiser/info carries both ``timezone`` and ``display_timezone``
-    (shared/reference/ad-apis.md section 0); the first is a GMT offset without daylight
+    (docs/api-reference.md section 0); the first is a GMT offset without daylight
     saving (e.g. "Etc/GMT+8", POSIX sign: west of Greenwich is +), the second the region
     name such as "America/Los_Angeles" [P: field names from the reference, the offset form
     from TikTok's Advertiser Info page as recalled, not read from a stored copy]. Only the

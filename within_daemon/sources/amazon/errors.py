@@ -1,7 +1,8 @@
 """Turning Amazon Ads API and report-download answers into our exception tree.
 
 Amazon reports errors with the HTTP status and a small body, ``{"code", "details"}`` on most
-endpoints and ``{"code", "detail"}`` on reporting v3 (ad-apis.md §3.4); S3 downloads answer
+endpoints and ``{"code", "detail"}`` on reporting v3 (docs/api-reference.md §3.4); S3 downloads
+answer
 in XML. The status decides the class: 429 is a throttle that waits ``Retry-After``, 5xx is
 transient, 401/403 are auth problems, other 4xx are permanent. A 425 on report creation
 names the in-flight duplicate report, whose id the connector reuses instead of failing.

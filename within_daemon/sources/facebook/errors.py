@@ -1,7 +1,7 @@
 """Turning Facebook Graph API responses into our exception tree (one place, one function).
 
 The codes come from Meta's error reference and Airbyte's connector (see
-shared/reference/ad-apis.md §1.8): throttling codes wait (the usage headers' regain time
+docs/api-reference.md §1.8): throttling codes wait (the usage headers' regain time
 when they give one, code 4 for every account of the app) and retry, transient codes retry
 with backoff, 190 is an expired or invalid token, and "reduce the amount of data" asks for
 a smaller page. 2635 means the configured Graph version has expired: nothing but a config
@@ -91,7 +91,8 @@ def classify_error(
         return AuthError(label, **kw)
     if code in THROTTLE_CODES or status == 429:
         # The usage headers' regain time is the hint (estimated_time_to_regain_access in
-        # minutes, reset_time_duration in seconds, ad-apis.md §0); without one we back off.
+        # minutes, reset_time_duration in seconds, docs/api-reference.md §0); without one
+        # we back off.
         return ThrottledError(label, retry_after=throttle_pause, hint=regain_seconds or None,
                               app_wide=code in APP_THROTTLE_CODES, **kw)
     if "reduce the amount of data" in msg.lower() or (code, sub) in TIMEOUT_PAIRS:

@@ -1,7 +1,7 @@
 """Waiting for a Facebook async insights job (AdReportRun) with the patience Meta needs.
 
 A job can sit at 0 % ("Job Not Started") for many minutes while Meta queues it, and large
-jobs run for a long time; Airbyte allows an hour per job (shared/reference/ad-apis.md §0).
+jobs run for a long time; Airbyte allows an hour per job (docs/api-reference.md §0).
 So a job is judged by two clocks: it has *stalled* when ``async_percent_completion`` has not
 moved for ``stall_seconds`` (30 minutes by default), and it has *overrun* when it is still
 not done after ``job_budget_seconds`` (one hour). Either way ``wait_for_job`` raises

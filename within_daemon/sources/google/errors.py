@@ -3,7 +3,7 @@
 Google sends a google.rpc.Status (``{"error": {"code", "message", "status", "details"}}``)
 whose ``details`` carry a GoogleAdsFailure with ``errors[].errorCode`` such as
 ``{"quotaError": "RESOURCE_EXHAUSTED"}`` and, for quota errors, ``quotaErrorDetails`` with
-``rateScope`` and ``retryDelay`` (ad-apis.md §2.5). searchStream may wrap the object in a
+``rateScope`` and ``retryDelay`` (docs/api-reference.md §2.5). searchStream may wrap the object in a
 JSON array, and a stream that fails after it started answers 200 with the error as its
 last element, so both shapes are accepted everywhere.
 

@@ -1,7 +1,8 @@
 """Google Ads searchStream answers decoded as they arrive, with an inactivity timeout.
 
 A searchStream answer is one JSON array of batch objects (``[{"results": [...],
-"fieldMask": ..., "requestId": ...}, ...]``; ad-apis.md §2.4), streamed over minutes for a
+"fieldMask": ..., "requestId": ...}, ...]``; docs/api-reference.md §2.4), streamed over minutes for
+a
 big account. :class:`ArrayStream` cuts the array into its elements as the bytes come in and
 decodes each batch as soon as its last byte is there, so memory holds one batch (Google
 sends at most 10,000 rows per batch) rather than the whole answer; ``peak`` records the most

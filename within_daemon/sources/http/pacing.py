@@ -68,7 +68,7 @@ def read_usage_headers(headers: Mapping[str, str]) -> UsageReading | None:
                 if key == "app_id_util_pct" or name == "X-App-Usage":
                     app = max(app, _num(obj.get(key)))
             if _num(obj.get("acc_id_util_pct")) >= 100:
-                # Seconds until the ad account's usage resets (ad-apis.md §0): the pause
+                # Seconds until the ad account's usage resets (docs/api-reference.md §0): the pause
                 # length of an account that is at its limit.
                 regain = max(regain, _num(obj.get("reset_time_duration")))
     raw = headers.get("X-Business-Use-Case-Usage")

@@ -2,7 +2,7 @@
 
 TikTok reports application errors as HTTP 200 with a non-zero ``code`` in the envelope
 ``{code, message, request_id, data}`` and says the code wins over the HTTP status
-(shared/reference/ad-apis.md §4.1, §4.4). Rate limits wait and retry on the account's
+(docs/api-reference.md §4.1, §4.4). Rate limits wait and retry on the account's
 throttle budget; token errors stop the account; system errors retry with backoff;
 "query too large" asks the caller to split its date range; anything else is a definite
 answer that names the message and the ``request_id`` TikTok support asks for.

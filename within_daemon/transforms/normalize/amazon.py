@@ -1,6 +1,7 @@
 """Amazon Ads report rows -> normalized ad-day and account-day records (pure functions).
 
-Ad rows are ``spAdvertisedProduct`` DAILY rows (ad-apis.md §3.3): ids are JSON numbers and
+Ad rows are ``spAdvertisedProduct`` DAILY rows (docs/api-reference.md §3.3): ids are JSON numbers
+and
 become strings, ``cost`` and ``salesNd`` are decimals in the profile currency, counts are
 integers. Account rows are the connector's per-day sums of the ``spCampaigns`` report in
 the same column names (plus ``campaigns``). The attribution window (``1d``/``7d``/``14d``/

@@ -1,6 +1,6 @@
 """Facebook insights rows (and ad objects) -> normalized ad-day and account-day records.
 
-Rows are Graph API insights rows (ad-apis.md §1): numbers as strings, conversions and
+Rows are Graph API insights rows (docs/api-reference.md §1): numbers as strings, conversions and
 revenue as ``actions`` / ``action_values`` lists summed over the configured action types
 (``facebook_actions.ActionPlan``). Creative, landing page, dates and status come from the
 ad objects (the ``ads`` mapping, by ad id), computed once per ad per run.

@@ -1,6 +1,6 @@
 """Google Ads GoogleAdsRows -> normalized ad-day and account-day records (pure functions).
 
-Rows arrive in the REST JSON mapping (ad-apis.md §2.4): nested lowerCamelCase objects,
+Rows arrive in the REST JSON mapping (docs/api-reference.md §2.4): nested lowerCamelCase objects,
 int64 values (ids, impressions, clicks, ``costMicros``) as strings, doubles
 (``conversions``, ``conversionsValue``) as numbers, and zero metrics left out entirely —
 an absent metric is 0, not unknown. Money is ``costMicros / 1e6`` in the customer's

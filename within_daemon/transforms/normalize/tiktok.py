@@ -1,7 +1,7 @@
 """TikTok report rows -> normalized ad-day and account-day records (pure functions).
 
 A TikTok report row is ``{"dimensions": {"ad_id", "stat_time_day"}, "metrics": {...}}``
-(shared/reference/ad-apis.md §4.2). Metric values are usually decimal strings but may be
+(docs/api-reference.md §4.2). Metric values are usually decimal strings but may be
 JSON numbers, ``"116.0"``-style strings or ``null``; ids are strings or numbers;
 ``stat_time_day`` is ``"YYYY-MM-DD 00:00:00"``. Money is in the advertiser's currency.
 
