@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..config import AccountConfig, LoadedConfig, TaskConfig
 from ..errors import ConfigError
@@ -37,7 +37,7 @@ from ..transforms import DataNormalizer, DataValidator
 from .analytics import AccountDays, after_task
 from .enrich_actor import EnrichActor, image_fetcher
 from .loader_actor import LoaderActor, RunTracker
-from .messages import Kind, RunRef, SourceDone, SourceMsg
+from .messages import Kind, LoaderMsg, RunRef, SourceDone, SourceMsg
 from .registry import PIPELINES, spec_for
 from .results import AccountResult, TaskResult, finish, result_dict
 from .settling import SettlePlan, account_plan
@@ -343,10 +343,14 @@ async def open_engine(
     # waiting in the queues. A larger threshold cut end-to-end time by ~20% in bench/.
     if gc.get_threshold()[0] < GC_THRESHOLD:
         gc.set_threshold(GC_THRESHOLD, 20, 100)
-    raw_send: MemoryObjectSendStream[SourceMsg]
-    raw_send, raw_recv = queues.create("raw", rt.queue_size)
-    rec_send, rec_recv = queues.create("records", rt.queue_size)
-    enr_send, enr_recv = queues.create("enriched", rt.queue_size)
+    # Typed queues: a stage handed the wrong stream fails mypy, not a run.
+    raw: tuple[MemoryObjectSendStream[SourceMsg], MemoryObjectReceiveStream[SourceMsg]]
+    records: tuple[MemoryObjectSendStream[LoaderMsg], MemoryObjectReceiveStream[LoaderMsg]]
+    enriched: tuple[MemoryObjectSendStream[LoaderMsg], MemoryObjectReceiveStream[LoaderMsg]]
+    raw = queues.create("raw", rt.queue_size)
+    records = queues.create("records", rt.queue_size)
+    enriched = queues.create("enriched", rt.queue_size)
+    (raw_send, raw_recv), (rec_send, rec_recv), (enr_send, enr_recv) = raw, records, enriched
     fb = loaded.config.platforms.facebook
     normalizers = {"facebook": DataNormalizer(conversion_action_types=fb.conversion_action_types)}
     transform = TransformActor(raw_recv, rec_send, normalizers=normalizers, validate=validate,

@@ -28,6 +28,7 @@ from typing import Any
 
 import anyio
 import msgspec
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..config import EnrichmentConfig
 from ..loaders import DatabaseLoader
@@ -73,7 +74,8 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
     name = "enrich"
 
     def __init__(
-        self, inbox: Any, outbox: Any, *, fetcher: ImageFetcher | None,
+        self, inbox: MemoryObjectReceiveStream[LoaderMsg],
+        outbox: MemoryObjectSendStream[LoaderMsg], *, fetcher: ImageFetcher | None,
         metrics: Metrics | None = None, batch_seconds: float = 30.0,
     ) -> None:
         super().__init__(inbox, outbox, metrics=metrics)

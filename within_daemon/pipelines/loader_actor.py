@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ..errors import LoaderError
 from ..loaders import DatabaseLoader
@@ -84,7 +85,7 @@ class LoaderActor(Actor[LoaderMsg, None]):
 
     def __init__(
         self,
-        inbox: Any,
+        inbox: MemoryObjectReceiveStream[LoaderMsg],
         *,
         db: DatabaseLoader,
         tracker: RunTracker,

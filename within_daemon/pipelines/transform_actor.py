@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
 from ..observability.metrics import Metrics
 from ..runtime import Actor
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
@@ -26,8 +28,8 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
 
     def __init__(
         self,
-        inbox: Any,
-        outbox: Any,
+        inbox: MemoryObjectReceiveStream[SourceMsg],
+        outbox: MemoryObjectSendStream[LoaderMsg],
         *,
         normalizers: dict[str, DataNormalizer],
         validate: bool = True,

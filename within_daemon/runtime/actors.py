@@ -41,12 +41,11 @@ class QueueSet:
 
     def create(
         self, name: str, size: int
-    ) -> tuple[MemoryObjectSendStream[Any], MemoryObjectReceiveStream[Any]]:
+    ) -> tuple[MemoryObjectSendStream[T], MemoryObjectReceiveStream[T]]:
+        """A bounded queue; its item type comes from the annotated targets (see the engine)."""
         if size <= 0:
             raise ValueError("queues are bounded: size must be > 0")
-        send: MemoryObjectSendStream[Any]
-        recv: MemoryObjectReceiveStream[Any]
-        send, recv = anyio.create_memory_object_stream(size)
+        send, recv = anyio.create_memory_object_stream[T](size)
         self._queues[name] = recv
         if self.metrics is not None:
             self.metrics.queue_capacity.labels(name).set(size)
