@@ -158,9 +158,9 @@ def import_cycles(modules: list[Module]) -> list[frozenset[str]]:
 #: platform in transforms and sources, item 5); the test fails on any other.
 KNOWN_PRIVATE_IMPORTS: dict[tuple[str, str], set[str]] = {
     ("loaders.feature_store", "loaders.feature_store_sql"):
-        {"_CREATIVE", "_PIT_POSTGRES", "_pit_sqlite", "_source_sql"},
+        {"_PIT_POSTGRES", "_pit_sqlite"},
     ("loaders.feature_store", "loaders.feature_store_values"):
-        {"_account_of", "_check_entity", "_defs", "_load", "_now", "_store"},
+        {"_account_of", "_check_entity", "_defs", "_load", "_now"},
     ("loaders.feature_store_export", "loaders.feature_store_sql"): {"_HIST_COLS"},
     ("loaders.feature_store_export", "loaders.feature_store_values"):
         {"_check_entity", "_load", "_parse"},

@@ -56,17 +56,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LoaderError
-from ..features import FEATURES_BY_NAME, FeatureDef
-from .analytics import CreativeVersions, creative_versions
+from ..features import FEATURES_BY_NAME
 from .database import DatabaseLoader
 from .feature_store_export import export_parquet
+from .feature_store_materialize import check_sources, materialize_days
 from .feature_store_sql import (
-    _CREATIVE,
     _PIT_POSTGRES,
     FEATURE_TABLES,
     SOURCES,
     _pit_sqlite,
-    _source_sql,
     feature_store_ddl,
     statements,
 )
@@ -76,7 +74,6 @@ from .feature_store_values import (
     _defs,
     _load,
     _now,
-    _store,
     day_end,
     entity_key,
     normalize_ts,
@@ -88,7 +85,8 @@ __all__ = [
     "day_end", "entity_key", "feature_store_ddl", "normalize_ts", "split_key", "statements",
 ]
 
-#: Days read and written per transaction by :meth:`FeatureStore.materialize`.
+#: Days per transaction of the row-at-a-time materialize this module had; kept for
+#: importers. Steps are now sized by ad-days (``feature_store_materialize.AD_DAYS_PER_STEP``).
 DAYS_PER_STEP = 7
 #: Entity rows per point-in-time query (4 parameters each, under SQLite's 32,766).
 ROWS_PER_QUERY = 2000
@@ -96,18 +94,7 @@ ROWS_PER_QUERY = 2000
 #: test can shrink it with ``monkeypatch.setattr`` on this module).
 EXPORT_PAGE = 50_000
 
-
-def _with_creatives(rows: list[dict[str, Any]], feats: Sequence[FeatureDef],
-                    versions: dict[tuple[str, str, str], CreativeVersions],
-                    ) -> list[dict[str, Any]]:
-    """The ad-days of ``rows`` that have a creative, with its features on that day."""
-    out = []
-    for r in rows:
-        ad_versions = versions.get((r["platform"], r["account_id"], r["ad_id"]))
-        version = ad_versions.on(r["day"]) if ad_versions is not None else None
-        if version is not None:
-            out.append({**r, **{f.name: version[f.source_column] for f in feats}})
-    return out
+check_sources(list(SOURCES.items()))  # fail at import, not at the first run
 
 
 class FeatureStore:
@@ -124,8 +111,9 @@ class FeatureStore:
         """Record one account's feature values for ``days``; returns history rows offered.
 
         Call it after the derived tables of those days are written (history, benchmarks,
-        rollups). Each step of ``DAYS_PER_STEP`` days commits history and online rows in one
-        transaction, so a reader never sees an online value without its history row.
+        rollups). The values move inside the database (:mod:`.feature_store_materialize`);
+        each step (about ``AD_DAYS_PER_STEP`` ad-days) commits history and online rows in
+        one transaction, so a reader never sees an online value without its history row.
         """
         if ":" in platform or ":" in account_id:
             raise LoaderError(f"platform and account id must not contain ':' "
@@ -133,39 +121,10 @@ class FeatureStore:
         ordered = sorted({d for d in days})
         for d in ordered:
             day_end(d)
-        total = 0
-        versions: dict[tuple[str, str, str], CreativeVersions] | None = None
-        for i in range(0, len(ordered), DAYS_PER_STEP):
-            chunk = ordered[i:i + DAYS_PER_STEP]
-            created = _now()
-            out: list[tuple[Any, ...]] = []
-            online: dict[tuple[str, str, str], tuple[Any, ...]] = {}
-            for src, feats in SOURCES.items():
-                rows = await self.db.fetch_dicts(
-                    _source_sql(src, feats, len(chunk)), [platform, account_id, *chunk])
-                if src == _CREATIVE:
-                    if versions is None:  # once per call: an account's creatives are few
-                        versions = await creative_versions(
-                            self.db, [f.source_column for f in feats], platform=platform,
-                            account_id=account_id)
-                    rows = _with_creatives(rows, feats, versions)
-                for r in rows:
-                    key = entity_key(r["platform"], r["account_id"],
-                                     r["ad_id"] if src.entity == "ad" else None)
-                    ts = day_end(r["day"])
-                    for f in feats:
-                        real, text = _store(f, r[f.name])
-                        out.append((f.entity, key, f.name, ts, created, real, text))
-                        slot = (f.entity, key, f.name)
-                        seen = online.get(slot)
-                        if seen is None or seen[5] <= ts:
-                            online[slot] = (f.entity, key, f.name, real, text, ts)
-            await self.db.execute_in_transaction([
-                (self._sql.upsert_history, out),
-                (self._sql.upsert_online, list(online.values())),
-            ])
-            total += len(out)
-        return total
+        return await materialize_days(
+            self.db, sources=list(SOURCES.items()), upsert_history=self._sql.upsert_history,
+            upsert_online=self._sql.upsert_online, platform=platform, account_id=account_id,
+            days=ordered, created=_now)
 
     # -- online ---------------------------------------------------------------------------
 

@@ -1,0 +1,242 @@
+"""The feature store's materialization as set-based SQL: no feature value passes through Python.
+
+:meth:`~within_daemon.loaders.feature_store.FeatureStore.materialize` used to read every
+source row into dicts and offer one ``feature_history`` row per (entity, feature, day) with
+``executemany``: 18 rows per ad-day once an ad has history, benchmarks and a creative,
+which made the feature store the largest post-load step of an enriched run (11 s of a
+20 s run for 25,000 ad-days, see ``bench/README.md``). Here each step is three statements
+run inside the database:
+
+1. every source's values of the step's days, unpivoted (one scan per source, crossed with
+   its feature list) into a session temp table of the history's seven columns;
+2. ``INSERT INTO feature_history SELECT ... ORDER BY`` the primary key, with the store's
+   own conflict rule (an unchanged value keeps its row and ``created_timestamp``);
+3. the newest value per (entity, key, feature) of the step (its latest day, marked while
+   filling) into ``feature_online``, with its rule (an older day never replaces a newer
+   one).
+
+The values are those the Python path stored: numbers cast to ``REAL`` (``float(v)``), text
+features as text, ``NULL`` as ``NULL``; a creative value is the version in effect on the
+day (the latest ``ad_creative_history`` row starting on or before it; an ad with no
+history row has its current creative from the beginning), as ``analytics.creative_versions``
+reads it. Steps are sized by ad-days (:data:`AD_DAYS_PER_STEP`), not a fixed number of
+days: a commit on SQLite rewrites every B-tree page it touched, and a step of 7 days
+touches nearly every page of an account's history, so fewer, larger steps write far less
+(and one step never holds the write lock for long: its size is bounded).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+import anyio
+
+from ..errors import LoaderError
+from ..features import FeatureDef
+
+log = logging.getLogger(__name__)
+
+#: Ad-days (ad_data rows of the account) per step; each becomes up to ~20 history rows.
+AD_DAYS_PER_STEP = 10_000
+#: Most days per step whatever their size (the days are SQL parameters).
+MAX_DAYS_PER_STEP = 62
+
+_HIST_COLS = ("entity", "entity_key", "feature", "event_timestamp", "created_timestamp",
+              "value_real", "value_text")
+_KEY_COLS = "entity, entity_key, feature"
+
+
+class Database(Protocol):
+    """What this module needs of ``DatabaseLoader``.
+
+    Not imported: ``loaders.database`` reaches the feature store through the schema's
+    migrations, and this module stays out of that import cycle.
+    """
+
+    @property
+    def dialect(self) -> Any: ...
+
+    async def fetch_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+    async def execute_in_transaction(
+        self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None: ...
+
+
+class Source(Protocol):
+    """One feature source (``feature_store_sql.SOURCES``' keys)."""
+
+    @property
+    def table(self) -> str: ...
+
+    @property
+    def entity(self) -> str: ...
+
+
+def _collate(db: Database) -> str:
+    # PostgreSQL compares by the database's locale; the store's keys compare byte by byte.
+    return ' COLLATE "C"' if db.dialect.name == "postgresql" else ""
+
+
+def _temp_ddl(table: str, collate: str) -> str:
+    return (f"CREATE TEMP TABLE {table} (entity TEXT{collate}, entity_key TEXT{collate}, "
+            f"feature TEXT{collate}, event_timestamp TEXT{collate}, created_timestamp TEXT, "
+            "value_real REAL, value_text TEXT, is_last INTEGER)")
+
+
+def _wide_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) -> str:
+    """One account's source rows on the step's days: keys, ``day``, then ``v0``, ``v1``...
+
+    Parameters: platform, account id, the days (twice for the creative source).
+    """
+    vals = ", ".join(f"{f.source_column} AS v{i}" for i, f in enumerate(feats))
+    if table in ("ad_history", "ad_benchmarks") and entity == "ad":
+        return (f"SELECT platform, account_id, ad_id, date AS day, {vals} FROM {table} "
+                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})")
+    if table == "ad_history" and entity == "account":
+        # Every ad row of an account carries the same account ratios for a day.
+        vals = ", ".join(f"MAX({f.source_column}) AS v{i}" for i, f in enumerate(feats))
+        return (f"SELECT platform, account_id, date AS day, {vals} FROM ad_history "
+                f"WHERE platform = ? AND account_id = ? AND date IN ({marks}) "
+                "GROUP BY platform, account_id, date")
+    if table == "rollup_account_daily" and entity == "account":
+        # One row per currency the account reported that day: keep the dominant one.
+        return (f"SELECT platform, account_id, period_start AS day, {vals} FROM ("
+                "SELECT *, ROW_NUMBER() OVER (PARTITION BY platform, account_id, period_start "
+                "ORDER BY row_count DESC, spend DESC, currency) AS rn "
+                "FROM rollup_account_daily WHERE platform = ? AND account_id = ? "
+                f"AND period_start IN ({marks})) AS r WHERE rn = 1")
+    if table == "ad_creative_features" and entity == "ad":
+        # The days the ad ran, each with the creative version in effect on it.
+        days = ("(SELECT DISTINCT platform, account_id, ad_id, date AS day FROM ad_data "
+                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})) AS d")
+        same = "{t}.platform = d.platform AND {t}.account_id = d.account_id AND {t}.ad_id = d.ad_id"
+        hv = ", ".join(f"v.{f.source_column} AS v{i}" for i, f in enumerate(feats))
+        cv = ", ".join(f"c.{f.source_column} AS v{i}" for i, f in enumerate(feats))
+        return (
+            f"SELECT d.platform, d.account_id, d.ad_id, d.day, {hv} FROM {days} "
+            f"JOIN ad_creative_history v ON {same.format(t='v')} AND v.valid_from = ("
+            f"SELECT MAX(h.valid_from) FROM ad_creative_history h WHERE {same.format(t='h')} "
+            "AND h.valid_from <= d.day) "
+            f"UNION ALL SELECT d.platform, d.account_id, d.ad_id, d.day, {cv} FROM {days} "
+            f"JOIN ad_creative_features c ON {same.format(t='c')} WHERE NOT EXISTS ("
+            f"SELECT 1 FROM ad_creative_history h WHERE {same.format(t='h')})")
+    raise LoaderError(f"no reader for {entity} features from {table}")
+
+
+def _fill_sql(temp: str, table: str, entity: str, feats: Sequence[FeatureDef],
+              marks: str) -> str:
+    """Insert the source's values of the step, one row per (entity, day, feature), into temp.
+
+    ``is_last`` marks the entity's latest day in the step: each feature has one source, so
+    those rows are the step's online values, found here over the wide rows (one per
+    entity-day) rather than by ranking the long ones (one per entity-day-feature).
+    Parameters: the created timestamp, then those of :func:`_wide_sql`.
+    """
+    ids = "platform, account_id, ad_id" if entity == "ad" else "platform, account_id"
+    key = ("s.platform || ':' || s.account_id || ':' || s.ad_id" if entity == "ad"
+           else "s.platform || ':' || s.account_id")
+    names = ", ".join(f"({i}, '{f.name}')" for i, f in enumerate(feats))
+    real = " ".join(f"WHEN {i} THEN CAST(s.v{i} AS REAL)"
+                    for i, f in enumerate(feats) if f.dtype != "str")
+    text = " ".join(f"WHEN {i} THEN CAST(s.v{i} AS TEXT)"
+                    for i, f in enumerate(feats) if f.dtype == "str")
+    return (
+        f"INSERT INTO {temp} ({', '.join(_HIST_COLS)}, is_last) "
+        f"SELECT '{entity}', {key}, f.column2, CAST(s.day AS TEXT) || 'T23:59:59Z', "
+        f"CAST(? AS TEXT), {f'CASE f.column1 {real} END' if real else 'NULL'}, "
+        f"{f'CASE f.column1 {text} END' if text else 'NULL'}, "
+        "CASE WHEN s.day = s.last_day THEN 1 ELSE 0 END "
+        f"FROM (SELECT w.*, MAX(w.day) OVER (PARTITION BY {ids}) AS last_day "
+        f"FROM ({_wide_sql(table, entity, feats, marks)}) AS w) AS s "
+        f"CROSS JOIN (VALUES {names}) AS f")
+
+
+def _conflict(upsert: str) -> str:
+    # The conflict rule of the row-at-a-time statement, so the two cannot drift apart.
+    return upsert[upsert.index(" ON CONFLICT"):]
+
+
+async def _steps(db: Database, platform: str, account_id: str,
+                 days: list[str]) -> list[list[str]]:
+    """``days`` cut into runs of at most :data:`AD_DAYS_PER_STEP` ad-days of the account."""
+    rows = await db.fetch_dicts(
+        "SELECT date AS day, COUNT(*) AS n FROM ad_data WHERE platform = ? AND account_id = ? "
+        "AND date >= ? AND date <= ? GROUP BY date", [platform, account_id, days[0], days[-1]])
+    size = {str(r["day"]): int(r["n"]) for r in rows}
+    out: list[list[str]] = []
+    current: list[str] = []
+    n = 0
+    for d in days:
+        if current and ((n and n + size.get(d, 0) > AD_DAYS_PER_STEP)
+                        or len(current) >= MAX_DAYS_PER_STEP):
+            out.append(current)
+            current, n = [], 0
+        current.append(d)
+        n += size.get(d, 0)
+    if current:
+        out.append(current)
+    return out
+
+
+async def materialize_days(
+    db: Database, *, sources: Sequence[tuple[Source, Sequence[FeatureDef]]],
+    upsert_history: str,
+    upsert_online: str, platform: str, account_id: str, days: list[str],
+    created: Callable[[], str],
+) -> int:
+    """Record one account's feature values for the sorted ``days``; history rows offered.
+
+    ``sources``: the store's ``SOURCES`` as ``(source, features)`` pairs;
+    ``upsert_history`` / ``upsert_online``: its row-at-a-time statements in ``db``'s
+    dialect (their conflict rules are reused);
+    ``created`` gives each step's ``created_timestamp`` (called once per step). Each step
+    commits its history and online rows in one transaction.
+    """
+    if not days:
+        return 0
+    collate = _collate(db)
+    schema = "pg_temp" if db.dialect.name == "postgresql" else "temp"
+    # A name of its own per call: the connection (and its temp tables) is shared by every
+    # task of the process, and two may materialize at once.
+    temp = f"{schema}.feature_step_{uuid.uuid4().hex[:12]}"
+    cols = ", ".join(_HIST_COLS)
+    to_history = (f"INSERT INTO feature_history ({cols}) SELECT {cols} FROM {temp} "
+                  f"WHERE 1 = 1 ORDER BY {_KEY_COLS}, event_timestamp"
+                  + _conflict(upsert_history))
+    online_cols = "entity, entity_key, feature, value_real, value_text, event_timestamp"
+    to_online = (f"INSERT INTO feature_online ({online_cols}) SELECT {online_cols} "
+                 f"FROM {temp} WHERE is_last = 1" + _conflict(upsert_online))
+    await db.execute_in_transaction([(_temp_ddl(temp, collate), [()])])
+    total = 0
+    try:
+        for chunk in await _steps(db, platform, account_id, days):
+            marks = ", ".join("?" * len(chunk))
+            now = created()
+            steps: list[tuple[str, Sequence[Sequence[Any]]]] = [(f"DELETE FROM {temp}", [()])]
+            for src, feats in sources:
+                params = [platform, account_id, *chunk]
+                if src.table == "ad_creative_features":
+                    params = params * 2
+                steps.append((_fill_sql(temp, src.table, src.entity, feats, marks),
+                              [(now, *params)]))
+            steps += [(to_history, [()]), (to_online, [()])]
+            await db.execute_in_transaction(steps)
+            counted = await db.fetch_dicts(f"SELECT COUNT(*) AS n FROM {temp}")
+            total += int(counted[0]["n"])
+    finally:
+        # Shielded: a cancelled run would otherwise leave the table for the session.
+        with anyio.CancelScope(shield=True):
+            try:
+                await db.execute_in_transaction([(f"DROP TABLE IF EXISTS {temp}", [()])])
+            except LoaderError as exc:  # the step's own error (if any) matters more
+                log.warning("could not drop %s: %s", temp, exc)
+    return total
+
+
+def check_sources(sources: Iterable[tuple[Source, Sequence[FeatureDef]]]) -> None:
+    """Every feature source has a reader here (``LoaderError`` names the first without)."""
+    for src, feats in sources:
+        _wide_sql(src.table, src.entity, feats, "?")
