@@ -233,17 +233,6 @@ async def test_rows_offered_are_counted(db: DatabaseLoader) -> None:
     assert got == want
 
 
-async def test_no_temp_table_is_left_behind(db: DatabaseLoader) -> None:
-    await FeatureStore(db).materialize(platform="facebook", account_id="act_1", days=DAYS)
-    if db.dialect.name == "postgresql":
-        left = await db.fetch_dicts("SELECT tablename AS name FROM pg_tables "
-                                    "WHERE tablename LIKE 'feature_step_%'")
-    else:
-        left = await db.fetch_dicts("SELECT name FROM temp.sqlite_master "
-                                    "WHERE name LIKE 'feature_step_%'")
-    assert left == []
-
-
 async def test_steps_are_cut_by_ad_days(db: DatabaseLoader,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # Four ads run each day (one of five skips it): 12 ad-days are three days.
