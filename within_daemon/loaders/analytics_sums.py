@@ -1,4 +1,4 @@
-"""Narrow reads of ``ad_data`` for the post-load history and benchmark steps.
+"""Narrow reads of ``ad_data`` for the post-load history and benchmark steps, and their writes.
 
 ``analytics.ad_rows`` returns 17 columns per row for the quality check; rolling history
 and competitive benchmarks read only the keys and the five summed counts, and read every
@@ -10,9 +10,13 @@ sums of the history follow.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
-from .analytics import order_by
+from .analytics import HISTORY_TABLE_COLUMNS, order_by, upsert_statement
+from .analytics_schema import AD_DAY_KEY_COLUMNS
 from .database import DatabaseLoader
 
 #: The columns rolling history and benchmarks read.
@@ -34,3 +38,23 @@ async def ad_sums(db: DatabaseLoader, *, platform: str, account_id: str | None, 
         params.append(account_id)
     sql += order_by(db, "platform", "account_id", "date", "ad_id")
     return await db.fetch_dicts(sql, params)
+
+
+_HISTORY_UPSERT = upsert_statement("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
+if HISTORY_TABLE_COLUMNS[:2] != ("platform", "account_id") or \
+        HISTORY_TABLE_COLUMNS[-1] != "computed_at":  # what the tuples below are built for
+    raise ImportError("ad_history's columns moved: update upsert_history_rows")
+#: The feature row's part of a history row: everything between the account and the time.
+_FEATURES = itemgetter(*HISTORY_TABLE_COLUMNS[2:-1])
+
+
+async def upsert_history_rows(db: DatabaseLoader, platform: str, account_id: str,
+                              rows: Sequence[Mapping[str, Any]]) -> None:
+    """``analytics.upsert_history`` without a dict per row: tuples straight from the rows.
+
+    Each row must have every history column (``rolling_performance``'s rows do).
+    """
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    head, tail = (platform, account_id), (now,)
+    await db.execute_in_transaction(
+        [(_HISTORY_UPSERT, [head + _FEATURES(r) + tail for r in rows])])

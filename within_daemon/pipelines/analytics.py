@@ -18,7 +18,7 @@ from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
-from ..loaders.analytics_sums import ad_sums
+from ..loaders.analytics_sums import ad_sums, upsert_history_rows
 from ..loaders.audience_schema import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
 from ..observability.metrics import Metrics
@@ -143,7 +143,7 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
             days = set(chunk)
             targets = [(r["ad_id"], r["date"]) for r in rows if r["date"] in days]
             feats = rolling_performance(rows, targets)
-            await store.upsert_history(db, t.platform, t.account_id, feats)
+            await upsert_history_rows(db, t.platform, t.account_id, feats)
             n += len(feats)
     return n
 
