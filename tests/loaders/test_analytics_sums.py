@@ -9,8 +9,14 @@ import pytest
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders.analytics_sums import SUM_COLUMNS, ad_sums, upsert_history_rows
+from within_daemon.loaders.analytics_sums import (
+    SUM_COLUMNS,
+    ad_sums,
+    upsert_benchmark_rows,
+    upsert_history_rows,
+)
 from within_daemon.schema import AD_FIELDS
+from within_daemon.transforms.enrichment.competitive import benchmarks
 from within_daemon.transforms.enrichment.history import rolling_performance
 
 DAYS = [f"2024-03-{d:02d}" for d in range(1, 16)]
@@ -56,3 +62,17 @@ async def test_history_rows_stored_as_upsert_history_stores_them(db: DatabaseLoa
         got = await db.fetch_dicts("SELECT * FROM ad_history ORDER BY ad_id, date")
         stored.append([{k: v for k, v in r.items() if k != "computed_at"} for r in got])
     assert stored[0] == stored[1] and len(stored[0]) == len(feats)
+
+
+async def test_benchmark_rows_stored_as_upsert_benchmarks_stores_them(db: DatabaseLoader) -> None:
+    rows = await ad_sums(db, platform="facebook", account_id=None, first=DAYS[0],
+                         last=DAYS[-1])
+    out = benchmarks(rows, {("facebook", "act_1", "ad_b"): "apparel"}, min_peers=2)
+    stored = []
+    for write in (store.upsert_benchmarks, upsert_benchmark_rows):
+        await db.execute_in_transaction([("DELETE FROM ad_benchmarks", [()])])
+        await write(db, out)
+        got = await db.fetch_dicts("SELECT * FROM ad_benchmarks ORDER BY account_id, ad_id, date")
+        stored.append([{k: v for k, v in r.items() if k != "computed_at"} for r in got])
+    assert stored[0] == stored[1] and len(stored[0]) == len(out)
+    assert any(r["ctr_percentile"] is not None for r in stored[0])

@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from .analytics import HISTORY_TABLE_COLUMNS, order_by, upsert_statement
+from .analytics import (
+    BENCHMARK_TABLE_COLUMNS,
+    HISTORY_TABLE_COLUMNS,
+    order_by,
+    upsert_statement,
+)
 from .analytics_schema import AD_DAY_KEY_COLUMNS
 from .database import DatabaseLoader
 
@@ -41,11 +46,19 @@ async def ad_sums(db: DatabaseLoader, *, platform: str, account_id: str | None, 
 
 
 _HISTORY_UPSERT = upsert_statement("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
+_BENCH_UPSERT = upsert_statement("ad_benchmarks", BENCHMARK_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
 if HISTORY_TABLE_COLUMNS[:2] != ("platform", "account_id") or \
-        HISTORY_TABLE_COLUMNS[-1] != "computed_at":  # what the tuples below are built for
-    raise ImportError("ad_history's columns moved: update upsert_history_rows")
+        HISTORY_TABLE_COLUMNS[-1] != "computed_at" or \
+        BENCHMARK_TABLE_COLUMNS[-1] != "computed_at":  # what the tuples below are built for
+    raise ImportError("ad_history's or ad_benchmarks' columns moved: update this module")
 #: The feature row's part of a history row: everything between the account and the time.
 _FEATURES = itemgetter(*HISTORY_TABLE_COLUMNS[2:-1])
+#: A benchmark row's columns but the time.
+_BENCHMARK = itemgetter(*BENCHMARK_TABLE_COLUMNS[:-1])
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def upsert_history_rows(db: DatabaseLoader, platform: str, account_id: str,
@@ -54,7 +67,12 @@ async def upsert_history_rows(db: DatabaseLoader, platform: str, account_id: str
 
     Each row must have every history column (``rolling_performance``'s rows do).
     """
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    head, tail = (platform, account_id), (now,)
+    head, tail = (platform, account_id), (_now(),)
     await db.execute_in_transaction(
         [(_HISTORY_UPSERT, [head + _FEATURES(r) + tail for r in rows])])
+
+
+async def upsert_benchmark_rows(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``analytics.upsert_benchmarks`` without a dict per row (``benchmarks``' rows)."""
+    tail = (_now(),)
+    await db.execute_in_transaction([(_BENCH_UPSERT, [_BENCHMARK(r) + tail for r in rows])])

@@ -18,7 +18,7 @@ from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
-from ..loaders.analytics_sums import ad_sums, upsert_history_rows
+from ..loaders.analytics_sums import ad_sums, upsert_benchmark_rows, upsert_history_rows
 from ..loaders.audience_schema import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
 from ..observability.metrics import Metrics
@@ -157,7 +157,7 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
                              last=chunk[-1])
         wanted = set(chunk)
         out = benchmarks([r for r in rows if r["date"] in wanted], topic_map)
-        await store.upsert_benchmarks(db, out)
+        await upsert_benchmark_rows(db, out)
         n += len(out)
     return n
 
