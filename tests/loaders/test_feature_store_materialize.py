@@ -3,7 +3,7 @@
 ``reference_materialize`` below is the store's former ``materialize`` (every source row read
 into Python, one ``feature_history`` row offered per entity, day and feature). The same
 sources are materialized by it and by ``FeatureStore.materialize`` (SQL inside the
-database, :mod:`within_daemon.loaders.feature_store_materialize`), on each backend, in
+database, :mod:`within_daemon.loaders.feature_store.materialize`), on each backend, in
 steps of a few days, re-run over restated sources and in a backfill order (newest days
 first); the history (but its ``created_timestamp``) and online tables must be identical.
 """
@@ -18,17 +18,17 @@ import pytest
 from within_daemon.features import FeatureDef
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders import feature_store_materialize as fsm
 from within_daemon.loaders.analytics import CreativeVersions, creative_versions
-from within_daemon.loaders.analytics_schema import HISTORY_COLUMNS
 from within_daemon.loaders.feature_store import FeatureStore, day_end, entity_key
-from within_daemon.loaders.feature_store_sql import (
-    _CREATIVE,
+from within_daemon.loaders.feature_store import materialize as fsm
+from within_daemon.loaders.feature_store.sql import (
+    CREATIVE_SOURCE,
     SOURCES,
-    _source_sql,
+    source_sql,
     statements,
 )
-from within_daemon.loaders.feature_store_values import _now, _store
+from within_daemon.loaders.feature_store.values import now_stamp, store_value
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
 from within_daemon.schema import AD_FIELDS
 from within_daemon.transforms.aggregation import ROLLUP_TABLES
 
@@ -46,13 +46,13 @@ async def reference_materialize(db: DatabaseLoader, platform: str, account_id: s
     versions: dict[tuple[str, str, str], CreativeVersions] | None = None
     for i in range(0, len(ordered), days_per_step):
         chunk = ordered[i:i + days_per_step]
-        created = _now()
+        created = now_stamp()
         out: list[tuple[Any, ...]] = []
         online: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         for src, feats in SOURCES.items():
-            rows = await db.fetch_dicts(_source_sql(src, feats, len(chunk)),
+            rows = await db.fetch_dicts(source_sql(src, feats, len(chunk)),
                                         [platform, account_id, *chunk])
-            if src == _CREATIVE:
+            if src == CREATIVE_SOURCE:
                 if versions is None:
                     versions = await creative_versions(
                         db, [f.source_column for f in feats], platform=platform,
@@ -63,7 +63,7 @@ async def reference_materialize(db: DatabaseLoader, platform: str, account_id: s
                                  r["ad_id"] if src.entity == "ad" else None)
                 ts = day_end(r["day"])
                 for f in feats:
-                    real, text = _store(f, r[f.name])
+                    real, text = store_value(f, r[f.name])
                     out.append((f.entity, key, f.name, ts, created, real, text))
                     slot = (f.entity, key, f.name)
                     seen = online.get(slot)
@@ -249,6 +249,6 @@ async def test_steps_are_cut_by_ad_days(db: DatabaseLoader,
 
 
 def test_every_source_has_a_reader() -> None:
-    fsm.check_sources(list(SOURCES.items()))  # (checked at import too)
+    fsm.check_sources()  # (checked at import too)
     with pytest.raises(Exception, match="no reader"):
         fsm._wide_sql("nowhere", "ad", [], "?")

@@ -21,8 +21,8 @@ from .analytics import (
     order_by,
     upsert_statement,
 )
-from .analytics_schema import AD_DAY_KEY_COLUMNS
 from .database import DatabaseLoader
+from .schema.analytics import AD_DAY_KEY_COLUMNS
 
 #: The columns rolling history and benchmarks read.
 SUM_COLUMNS = ("platform", "account_id", "ad_id", "date", "impressions", "clicks", "spend",
