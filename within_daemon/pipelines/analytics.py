@@ -18,6 +18,7 @@ from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
+from ..loaders.analytics_sums import ad_sums, upsert_benchmark_rows, upsert_history_rows
 from ..loaders.audience import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
 from ..observability.metrics import Metrics
@@ -137,12 +138,12 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
     n = 0
     for t in touched:
         for chunk in _chunks(t.days):
-            rows = await store.ad_rows(db, platform=t.platform, account_id=t.account_id,
-                                       first=_minus(chunk[0], 28), last=chunk[-1])
+            rows = await ad_sums(db, platform=t.platform, account_id=t.account_id,
+                                 first=_minus(chunk[0], 28), last=chunk[-1])
             days = set(chunk)
             targets = [(r["ad_id"], r["date"]) for r in rows if r["date"] in days]
             feats = rolling_performance(rows, targets)
-            await store.upsert_history(db, t.platform, t.account_id, feats)
+            await upsert_history_rows(db, t.platform, t.account_id, feats)
             n += len(feats)
     return n
 
@@ -152,11 +153,11 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
     topic_map = await store.topics(db, platform)
     n = 0
     for chunk in _chunks(days):
-        rows = await store.ad_rows(db, platform=platform, account_id=None, first=chunk[0],
-                                   last=chunk[-1])
+        rows = await ad_sums(db, platform=platform, account_id=None, first=chunk[0],
+                             last=chunk[-1])
         wanted = set(chunk)
         out = benchmarks([r for r in rows if r["date"] in wanted], topic_map)
-        await store.upsert_benchmarks(db, out)
+        await upsert_benchmark_rows(db, out)
         n += len(out)
     return n
 

@@ -56,53 +56,36 @@ from pathlib import Path
 from typing import Any
 
 from within_daemon.errors import LoaderError
-from within_daemon.features import FEATURES_BY_NAME, FeatureDef
+from within_daemon.features import FEATURES_BY_NAME
 
-from ..analytics import CreativeVersions, creative_versions
 from ..database import DatabaseLoader
 from .export import export_parquet
+from .materialize import materialize_days
 from .sql import (
-    CREATIVE_SOURCE,
     PIT_POSTGRES,
-    SOURCES,
     pit_sqlite,
-    source_sql,
     statements,
 )
 from .values import (
     account_of,
     check_entity,
     day_end,
-    entity_key,
     feature_defs,
     load_value,
     normalize_ts,
     now_stamp,
-    store_value,
 )
 
 __all__ = ["DAYS_PER_STEP", "EXPORT_PAGE", "ROWS_PER_QUERY", "FeatureStore"]
 
-#: Days read and written per transaction by :meth:`FeatureStore.materialize`.
+#: Days per transaction of the row-at-a-time materialize this module had; kept for
+#: importers. Steps are now sized by ad-days (``materialize.AD_DAYS_PER_STEP``).
 DAYS_PER_STEP = 7
 #: Entity rows per point-in-time query (4 parameters each, under SQLite's 32,766).
 ROWS_PER_QUERY = 2000
 #: History rows read per page by the Parquet export (read from here on each export, so a
 #: test can shrink it with ``monkeypatch.setattr`` on this module).
 EXPORT_PAGE = 50_000
-
-
-def _with_creatives(rows: list[dict[str, Any]], feats: Sequence[FeatureDef],
-                    versions: dict[tuple[str, str, str], CreativeVersions],
-                    ) -> list[dict[str, Any]]:
-    """The ad-days of ``rows`` that have a creative, with its features on that day."""
-    out = []
-    for r in rows:
-        ad_versions = versions.get((r["platform"], r["account_id"], r["ad_id"]))
-        version = ad_versions.on(r["day"]) if ad_versions is not None else None
-        if version is not None:
-            out.append({**r, **{f.name: version[f.source_column] for f in feats}})
-    return out
 
 
 class FeatureStore:
@@ -119,8 +102,9 @@ class FeatureStore:
         """Record one account's feature values for ``days``; returns history rows offered.
 
         Call it after the derived tables of those days are written (history, benchmarks,
-        rollups). Each step of ``DAYS_PER_STEP`` days commits history and online rows in one
-        transaction, so a reader never sees an online value without its history row.
+        rollups). The values move inside the database (:mod:`.materialize`); each step
+        (about ``materialize.AD_DAYS_PER_STEP`` ad-days) commits history and online rows
+        in one transaction, so a reader never sees an online value without its history row.
         """
         if ":" in platform or ":" in account_id:
             raise LoaderError(f"platform and account id must not contain ':' "
@@ -128,39 +112,8 @@ class FeatureStore:
         ordered = sorted({d for d in days})
         for d in ordered:
             day_end(d)
-        total = 0
-        versions: dict[tuple[str, str, str], CreativeVersions] | None = None
-        for i in range(0, len(ordered), DAYS_PER_STEP):
-            chunk = ordered[i:i + DAYS_PER_STEP]
-            created = now_stamp()
-            out: list[tuple[Any, ...]] = []
-            online: dict[tuple[str, str, str], tuple[Any, ...]] = {}
-            for src, feats in SOURCES.items():
-                rows = await self.db.fetch_dicts(
-                    source_sql(src, feats, len(chunk)), [platform, account_id, *chunk])
-                if src == CREATIVE_SOURCE:
-                    if versions is None:  # once per call: an account's creatives are few
-                        versions = await creative_versions(
-                            self.db, [f.source_column for f in feats], platform=platform,
-                            account_id=account_id)
-                    rows = _with_creatives(rows, feats, versions)
-                for r in rows:
-                    key = entity_key(r["platform"], r["account_id"],
-                                     r["ad_id"] if src.entity == "ad" else None)
-                    ts = day_end(r["day"])
-                    for f in feats:
-                        real, text = store_value(f, r[f.name])
-                        out.append((f.entity, key, f.name, ts, created, real, text))
-                        slot = (f.entity, key, f.name)
-                        seen = online.get(slot)
-                        if seen is None or seen[5] <= ts:
-                            online[slot] = (f.entity, key, f.name, real, text, ts)
-            await self.db.execute_in_transaction([
-                (self._sql.upsert_history, out),
-                (self._sql.upsert_online, list(online.values())),
-            ])
-            total += len(out)
-        return total
+        return await materialize_days(self.db, platform=platform, account_id=account_id,
+                                      days=ordered, created=now_stamp)
 
     # -- online ---------------------------------------------------------------------------
 

@@ -51,31 +51,34 @@ def benchmarks(
 
     ``rows`` are the ad-day rows of the days to score, from ALL accounts (the peers).
     """
-    rows = list(rows)
     groups: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(
         lambda: {m: [] for m in METRICS})
-    keyed: list[tuple[Mapping[str, Any], tuple[str, str, str]]] = []
+    metrics = tuple(METRICS.items())
+    # Each row's metric values are computed once: they feed its group and its own ranks.
+    keyed: list[tuple[Mapping[str, Any], tuple[str, str, str], list[float | None]]] = []
     for r in rows:
         topic = topics.get((str(r["platform"]), str(r["account_id"]), str(r["ad_id"])))
         g = (str(r["platform"]), topic or "other", str(r["date"]))
-        keyed.append((r, g))
-        for m, (num, den, _) in METRICS.items():
-            v = _value(r, num, den)
+        values = [_value(r, num, den) for _, (num, den, _) in metrics]
+        keyed.append((r, g, values))
+        group = groups[g]
+        for (m, _), v in zip(metrics, values, strict=True):
             if v is not None:
-                groups[g][m].append(v)
+                group[m].append(v)
     for per_metric in groups.values():
         for vals in per_metric.values():
             vals.sort()
+    names = [(f"{m}_percentile", higher) for m, (_, _, higher) in metrics]
     out: list[dict[str, Any]] = []
-    for r, g in keyed:
+    for r, g, values in keyed:
+        group = groups[g]
         feats: dict[str, Any] = {
             "platform": r["platform"], "account_id": r["account_id"], "ad_id": r["ad_id"],
-            "date": r["date"], "topic": g[1], "peer_group_size": len(groups[g]["ctr"]),
+            "date": r["date"], "topic": g[1], "peer_group_size": len(group["ctr"]),
         }
-        for m, (num, den, higher) in METRICS.items():
-            v = _value(r, num, den)
-            vals = groups[g][m]
-            feats[f"{m}_percentile"] = (
+        for (name, higher), (m, _), v in zip(names, metrics, values, strict=True):
+            vals = group[m]
+            feats[name] = (
                 round(percentile(vals, v, higher), 6)
                 if v is not None and len(vals) >= min_peers else None
             )

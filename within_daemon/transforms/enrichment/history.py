@@ -18,14 +18,23 @@ WINDOWS = (7, 28)
 _SUMS = ("impressions", "clicks", "spend", "conversions", "revenue")
 
 
+#: Column names per (prefix, window), built once: ctr, cvr, cpa, roas, days.
+_NAMES: dict[tuple[str, int], tuple[str, str, str, str, str]] = {
+    (prefix, n): (f"{prefix}_ctr_{n}d", f"{prefix}_cvr_{n}d", f"{prefix}_cpa_{n}d",
+                  f"{prefix}_roas_{n}d", f"{prefix}_days_{n}d")
+    for prefix in ("ad", "acct") for n in WINDOWS
+}
+
+
 def _ratios(prefix: str, n: int, s: Sequence[float], days: int) -> dict[str, Any]:
     imp, clk, spend, conv, rev = s
+    ctr, cvr, cpa, roas, count = _NAMES[(prefix, n)]
     return {
-        f"{prefix}_ctr_{n}d": clk / imp if imp else None,
-        f"{prefix}_cvr_{n}d": conv / clk if clk else None,
-        f"{prefix}_cpa_{n}d": spend / conv if conv else None,
-        f"{prefix}_roas_{n}d": rev / spend if spend else None,
-        f"{prefix}_days_{n}d": days,
+        ctr: clk / imp if imp else None,
+        cvr: conv / clk if clk else None,
+        cpa: spend / conv if conv else None,
+        roas: rev / spend if spend else None,
+        count: days,
     }
 
 
@@ -53,6 +62,10 @@ class _Series:
     def window(self, day: str, n: int) -> tuple[list[float], int]:
         """Sums and number of data days in [day - n, day)."""
         start = (date.fromisoformat(day) - timedelta(days=n)).isoformat()
+        return self.between(start, day)
+
+    def between(self, start: str, day: str) -> tuple[list[float], int]:
+        """Sums and number of data days in [start, day)."""
         lo = bisect_left(self.days, start)
         hi = bisect_left(self.days, day)
         a, b = self.prefix[lo], self.prefix[hi]
@@ -78,14 +91,23 @@ def rolling_performance(
     ads = {ad: _Series(d) for ad, d in ad_daily.items()}
     acct = _Series(acct_daily)
     empty = _Series({})
+    # Per target day, computed once: the windows' first days and the account's features
+    # (the same for every ad of the account on that day).
+    per_day: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
     out: list[dict[str, Any]] = []
     for ad_id, day in targets:
+        known = per_day.get(day)
+        if known is None:
+            d = date.fromisoformat(day)
+            starts = [(d - timedelta(days=n)).isoformat() for n in WINDOWS]
+            known = per_day[day] = (starts, [
+                _ratios("acct", n, *acct.between(start, day))
+                for n, start in zip(WINDOWS, starts, strict=True)])
+        starts, acct_feats = known
         feats: dict[str, Any] = {"ad_id": ad_id, "date": day}
         series = ads.get(ad_id, empty)
-        for n in WINDOWS:
-            s, k = series.window(day, n)
-            feats.update(_ratios("ad", n, s, k))
-            s, k = acct.window(day, n)
-            feats.update(_ratios("acct", n, s, k))
+        for n, start, acct_n in zip(WINDOWS, starts, acct_feats, strict=True):
+            feats.update(_ratios("ad", n, *series.between(start, day)))
+            feats.update(acct_n)
         out.append(feats)
     return out

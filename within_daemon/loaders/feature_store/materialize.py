@@ -1,0 +1,205 @@
+"""The feature store's materialization as set-based SQL: no feature value passes through Python.
+
+:meth:`~within_daemon.loaders.feature_store.FeatureStore.materialize` (in :mod:`.store`)
+used to read every
+source row into dicts and offer one ``feature_history`` row per (entity, feature, day) with
+``executemany``: 18 rows per ad-day once an ad has history, benchmarks and a creative,
+which made the feature store the largest post-load step of an enriched run (11 s of a
+20 s run for 25,000 ad-days, see ``bench/README.md``). Here each step is two statements
+run inside the database, in one transaction:
+
+1. ``INSERT INTO feature_history SELECT``: every source's values of the step's days,
+   unpivoted (one scan per source, crossed with its feature list), with the store's own
+   conflict rule (an unchanged value keeps its row and ``created_timestamp``);
+2. the same for ``feature_online`` over each entity's latest day of the step only (the
+   step's newest values), with its rule (an older day never replaces a newer one).
+
+The values are those the Python path stored: numbers cast to ``REAL`` (``float(v)``), text
+features as text, ``NULL`` as ``NULL``; a creative value is the version in effect on the
+day (the latest ``ad_creative_history`` row starting on or before it; an ad with no
+history row has its current creative from the beginning), as ``analytics.creative_versions``
+reads it. Steps are sized by ad-days (:data:`AD_DAYS_PER_STEP`), not a fixed number of
+days: a commit on SQLite rewrites every B-tree page it touched, and a step of 7 days
+touches nearly every page of an account's history, so fewer, larger steps write far less
+(and one step never holds the write lock for long: its size is bounded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from within_daemon.errors import LoaderError
+from within_daemon.features import FeatureDef
+
+from ..database import DatabaseLoader
+from .sql import FEATURE_HISTORY_COLUMNS, SOURCES, statements
+
+#: Ad-days (ad_data rows of the account) per step; each becomes up to ~20 history rows.
+#: A step holds the write lock for about 2 s at this size (SQLite, 2 shared cores); 10,000
+#: measured 15 % slower, 3,000 70 % slower, 25,000 barely faster.
+AD_DAYS_PER_STEP = 20_000
+#: Most days per step whatever their size (the days are SQL parameters).
+MAX_DAYS_PER_STEP = 62
+
+
+def _wide_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) -> str:
+    """One account's source rows on the step's days: keys, ``day``, then ``v0``, ``v1``...
+
+    Parameters: platform, account id, the days (twice for the creative source).
+    """
+    vals = ", ".join(f"{f.source_column} AS v{i}" for i, f in enumerate(feats))
+    if table in ("ad_history", "ad_benchmarks") and entity == "ad":
+        return (f"SELECT platform, account_id, ad_id, date AS day, {vals} FROM {table} "
+                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})")
+    if table == "ad_history" and entity == "account":
+        # Every ad row of an account carries the same account ratios for a day.
+        vals = ", ".join(f"MAX({f.source_column}) AS v{i}" for i, f in enumerate(feats))
+        return (f"SELECT platform, account_id, date AS day, {vals} FROM ad_history "
+                f"WHERE platform = ? AND account_id = ? AND date IN ({marks}) "
+                "GROUP BY platform, account_id, date")
+    if table == "rollup_account_daily" and entity == "account":
+        # One row per currency the account reported that day: keep the dominant one.
+        return (f"SELECT platform, account_id, period_start AS day, {vals} FROM ("
+                "SELECT *, ROW_NUMBER() OVER (PARTITION BY platform, account_id, period_start "
+                "ORDER BY row_count DESC, spend DESC, currency) AS rn "
+                "FROM rollup_account_daily WHERE platform = ? AND account_id = ? "
+                f"AND period_start IN ({marks})) AS r WHERE rn = 1")
+    if table == "ad_creative_features" and entity == "ad":
+        # The days the ad ran, each with the creative version in effect on it.
+        days = ("(SELECT DISTINCT platform, account_id, ad_id, date AS day FROM ad_data "
+                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})) AS d")
+        same = "{t}.platform = d.platform AND {t}.account_id = d.account_id AND {t}.ad_id = d.ad_id"
+        hv = ", ".join(f"v.{f.source_column} AS v{i}" for i, f in enumerate(feats))
+        cv = ", ".join(f"c.{f.source_column} AS v{i}" for i, f in enumerate(feats))
+        return (
+            f"SELECT d.platform, d.account_id, d.ad_id, d.day, {hv} FROM {days} "
+            f"JOIN ad_creative_history v ON {same.format(t='v')} AND v.valid_from = ("
+            f"SELECT MAX(h.valid_from) FROM ad_creative_history h WHERE {same.format(t='h')} "
+            "AND h.valid_from <= d.day) "
+            f"UNION ALL SELECT d.platform, d.account_id, d.ad_id, d.day, {cv} FROM {days} "
+            f"JOIN ad_creative_features c ON {same.format(t='c')} WHERE NOT EXISTS ("
+            f"SELECT 1 FROM ad_creative_history h WHERE {same.format(t='h')})")
+    raise LoaderError(f"no reader for {entity} features from {table}")
+
+
+def _long_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str, *,
+              dialect: str = "sqlite", last_only: bool = False) -> str:
+    """The source's values of the step, one row per (entity, day, feature), as history rows.
+
+    With ``last_only``, only each entity's latest day of the step: each feature has one
+    source, so those rows are the step's online values, found over the wide rows (one per
+    entity-day) rather than by ranking the long ones. Parameters: the created timestamp,
+    then those of :func:`_wide_sql`.
+    """
+    key = ("s.platform || ':' || s.account_id || ':' || s.ad_id" if entity == "ad"
+           else "s.platform || ':' || s.account_id")
+    names = ", ".join(f"({i}, '{f.name}')" for i, f in enumerate(feats))
+    real = " ".join(f"WHEN {i} THEN CAST(s.v{i} AS REAL)"
+                    for i, f in enumerate(feats) if f.dtype != "str")
+    text = " ".join(f"WHEN {i} THEN CAST(s.v{i} AS TEXT)"
+                    for i, f in enumerate(feats) if f.dtype == "str")
+    wide = _wide_sql(table, entity, feats, marks)
+    ids = "platform, account_id, ad_id" if entity == "ad" else "platform, account_id"
+    if last_only:
+        wide = (f"SELECT * FROM (SELECT w.*, MAX(w.day) OVER (PARTITION BY {ids}) AS last_day "
+                f"FROM ({wide}) AS w) AS l WHERE l.day = l.last_day")
+    else:
+        # An entity's days together (a source table is otherwise read in the order its
+        # rows were written, day by day): its history rows then land next to each other
+        # in the B-tree, measured 1.5x faster, and far cheaper than sorting the long rows.
+        # SQLite drops a subquery's ORDER BY when it flattens the subquery; a LIMIT keeps
+        # it from flattening.
+        limit = " LIMIT -1" if dialect == "sqlite" else ""
+        wide = f"SELECT * FROM ({wide}) AS w ORDER BY {ids}, day{limit}"
+    return (
+        f"SELECT '{entity}' AS entity, {key} AS entity_key, f.column2 AS feature, "
+        "CAST(s.day AS TEXT) || 'T23:59:59Z' AS event_timestamp, "
+        "CAST(? AS TEXT) AS created_timestamp, "
+        f"{f'CASE f.column1 {real} END' if real else 'NULL'} AS value_real, "
+        f"{f'CASE f.column1 {text} END' if text else 'NULL'} AS value_text "
+        f"FROM ({wide}) AS s CROSS JOIN (VALUES {names}) AS f")
+
+
+def _conflict(upsert: str) -> str:
+    # The conflict rule of the row-at-a-time statement, so the two cannot drift apart.
+    return upsert[upsert.index(" ON CONFLICT"):]
+
+
+async def _steps(db: DatabaseLoader, platform: str, account_id: str,
+                 days: list[str]) -> list[list[str]]:
+    """``days`` cut into runs of at most :data:`AD_DAYS_PER_STEP` ad-days of the account."""
+    rows = await db.fetch_dicts(
+        "SELECT date AS day, COUNT(*) AS n FROM ad_data WHERE platform = ? AND account_id = ? "
+        "AND date >= ? AND date <= ? GROUP BY date", [platform, account_id, days[0], days[-1]])
+    size = {str(r["day"]): int(r["n"]) for r in rows}
+    out: list[list[str]] = []
+    current: list[str] = []
+    n = 0
+    for d in days:
+        if current and ((n and n + size.get(d, 0) > AD_DAYS_PER_STEP)
+                        or len(current) >= MAX_DAYS_PER_STEP):
+            out.append(current)
+            current, n = [], 0
+        current.append(d)
+        n += size.get(d, 0)
+    if current:
+        out.append(current)
+    return out
+
+
+async def materialize_days(db: DatabaseLoader, *, platform: str, account_id: str,
+                           days: list[str], created: Callable[[], str]) -> int:
+    """Record one account's feature values for the sorted ``days``; history rows offered.
+
+    ``created`` gives each step's ``created_timestamp`` (called once per step). Each step
+    commits its history and online rows in one transaction; the conflict rules are those
+    of the store's row-at-a-time statements (:func:`.sql.statements`).
+    """
+    if not days:
+        return 0
+    dialect = db.dialect.name
+    stmts = statements(db.dialect)
+    cols = ", ".join(FEATURE_HISTORY_COLUMNS)
+    online_cols = "entity, entity_key, feature, value_real, value_text, event_timestamp"
+    total = 0
+    for chunk in await _steps(db, platform, account_id, days):
+        marks = ", ".join("?" * len(chunk))
+        now = created()
+        history: list[str] = []
+        online: list[str] = []
+        counts: list[str] = []
+        params: list[Any] = []
+        wide_params: list[Any] = []
+        for i, (src, feats) in enumerate(SOURCES.items()):
+            p = [platform, account_id, *chunk]
+            if src.table == "ad_creative_features":
+                p = p * 2
+            history.append(_long_sql(src.table, src.entity, feats, marks, dialect=dialect))
+            online.append(_long_sql(src.table, src.entity, feats, marks, dialect=dialect,
+                                    last_only=True))
+            wide = _wide_sql(src.table, src.entity, feats, marks)
+            counts.append(f"(SELECT COUNT(*) FROM ({wide}) AS w) * {len(feats)} AS n{i}")
+            params += [now, *p]
+            wide_params += p
+        # Rows offered (as the row-at-a-time store counted them), read before writing.
+        offered = await db.fetch_dicts(f"SELECT {', '.join(counts)}", wide_params)
+        total += sum(int(v) for v in offered[0].values())
+        await db.execute_in_transaction([
+            (f"INSERT INTO feature_history ({cols}) SELECT {cols} FROM "
+             f"({' UNION ALL '.join(history)}) AS u WHERE 1 = 1" + _conflict(stmts.upsert_history),
+             [tuple(params)]),
+            (f"INSERT INTO feature_online ({online_cols}) SELECT {online_cols} FROM "
+             f"({' UNION ALL '.join(online)}) AS u WHERE 1 = 1" + _conflict(stmts.upsert_online),
+             [tuple(params)]),
+        ])
+    return total
+
+
+def check_sources() -> None:
+    """Every feature source has a reader here (``LoaderError`` names the first without)."""
+    for src, feats in SOURCES.items():
+        _wide_sql(src.table, src.entity, feats, "?")
+
+
+check_sources()  # at import: fail early, not at the first run
