@@ -22,9 +22,9 @@ from .analytics import upsert_statement
 from .database import DatabaseLoader
 from .schema.audience import AUDIENCE_TABLE, SUMMARY_TABLE
 
-AUDIENCE_TABLE_COLUMNS = (*audience.AUDIENCE_KEY, *(c for c, _ in audience.AUDIENCE_COLUMNS),
+AUDIENCE_TABLE_COLUMNS = (*audience.AUDIENCE_KEY, *(c for c, _ in audience.AUDIENCE_FIELDS),
                           "level", "computed_at")
-SUMMARY_TABLE_COLUMNS = (*audience.SUMMARY_KEY, *(c for c, _ in audience.columns()),
+SUMMARY_TABLE_COLUMNS = (*audience.SUMMARY_KEY, *(c for c, _ in audience.fields()),
                          "level", "computed_at")
 
 _AUDIENCE_UPSERT = upsert_statement(AUDIENCE_TABLE, AUDIENCE_TABLE_COLUMNS, audience.AUDIENCE_KEY)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from within_daemon.loaders.schema.columns import sql_columns
 from within_daemon.transforms.enrichment import audience
 
 
@@ -61,7 +62,7 @@ def test_summary_hand_checked() -> None:
     assert s["male_share"] == pytest.approx(0.425)
     assert s["unknown_gender_share"] == pytest.approx(0.175)
     assert s["audience_days"] == 2
-    assert set(s) == {*audience.SUMMARY_KEY, *(c for c, _ in audience.columns()), "level"}
+    assert set(s) == {*audience.SUMMARY_KEY, *(c for c, _ in audience.fields()), "level"}
 
 
 def test_summary_zero_impressions_gives_none_shares() -> None:
@@ -99,11 +100,13 @@ def test_summary_groups_per_ad() -> None:
 
 
 def test_columns_are_typed_and_unique() -> None:
-    """Summary and per-day column lists have distinct names and SQL types."""
-    for cols in (audience.columns(), list(audience.AUDIENCE_COLUMNS)):
-        names = [c for c, _ in cols]
+    """Summary and per-day field lists have distinct names and types the loader stores."""
+    for fields in (audience.fields(), audience.AUDIENCE_FIELDS):
+        names = [c for c, _ in fields]
         assert len(names) == len(set(names))
-        assert all(t.split()[0] in {"TEXT", "REAL", "INTEGER"} for _, t in cols)
+        assert all(t.split()[0] in {"TEXT", "REAL", "INTEGER"} for _, t in sql_columns(fields))
+    assert all(t.endswith("NOT NULL")
+               for _, t in sql_columns(audience.AUDIENCE_FIELDS, not_null=True))
 
 
 def test_age_bands_and_genders_read_alike_on_every_platform() -> None:

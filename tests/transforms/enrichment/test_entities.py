@@ -5,9 +5,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from within_daemon.loaders.schema.columns import sql_columns
 from within_daemon.transforms import enrichment
 from within_daemon.transforms.enrichment import (
-    TEXT_ENRICHER_COLUMNS,
+    TEXT_ENRICHER_FIELDS,
     TEXT_ENRICHERS,
     EntityFeatures,
     SentimentFeatures,
@@ -16,7 +17,7 @@ from within_daemon.transforms.enrichment import (
     entities,
     entities_from_record,
     extract_entities,
-    text_columns,
+    text_fields,
 )
 
 
@@ -291,8 +292,8 @@ def test_record_adapter_reads_headline_description_and_cta() -> None:
 
 
 def test_columns_follow_the_struct_fields() -> None:
-    """columns() names every field once; flags are INTEGER 0/1, lists TEXT."""
-    cols = dict(entities.columns())
+    """The loader's columns name every field once; flags are INTEGER 0/1, lists TEXT."""
+    cols = dict(sql_columns(entities.fields()))
     assert list(cols) == list(EntityFeatures.__struct_fields__)
     assert cols["price_min"] == cols["discount_percent_max"] == "REAL"
     assert cols["has_bogo"] == cols["has_urgency"] == "INTEGER"
@@ -320,16 +321,16 @@ def test_column_names_never_collide() -> None:
     """No column name appears in two enrichers, nor in the ad record schema."""
     from within_daemon.schema import AD_FIELDS
 
-    names = [c for cols in TEXT_ENRICHER_COLUMNS.values() for c, _ in cols]
+    names = [c for cols in TEXT_ENRICHER_FIELDS.values() for c, _ in cols]
     assert len(names) == len(set(names))
     assert not set(names) & set(AD_FIELDS)
 
 
 def test_enrich_text_merges_the_chosen_columns() -> None:
-    """enrich_text returns exactly the columns text_columns lists, with typed values."""
+    """enrich_text returns exactly the fields text_fields lists, with typed values."""
     names = ["topic_classification", "sentiment", "entity_extraction"]
     got = enrich_text(AD, names)
-    assert list(got) == [c for c, _ in text_columns(names)]
+    assert list(got) == [c for c, _ in text_fields(names)]
     assert got["topic"] == "apparel"
     assert got["has_free_shipping"] is True and got["discount_percent_max"] == 50.0
     assert got["sentiment_status"] == "ok" and got["sentiment_compound"] > 0
@@ -342,7 +343,7 @@ def test_enrich_text_rejects_unknown_names() -> None:
     with pytest.raises(ValueError, match="historical_performance"):
         enrich_text(AD, ["sentiment", "historical_performance"])
     with pytest.raises(ValueError):
-        text_columns(["image_analysis"])
+        text_fields(["image_analysis"])
     assert enrich_text(AD, []) == {}
 
 

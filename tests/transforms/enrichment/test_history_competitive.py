@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from within_daemon.transforms.enrichment.competitive import benchmarks, percentile
-from within_daemon.transforms.enrichment.history import columns, rolling_performance
+from within_daemon.transforms.enrichment.history import fields, rolling_performance
 
 
 def row(ad: str, day: str, imp: int, clk: int, spend: float, conv: int, rev: float,
@@ -55,9 +55,9 @@ def test_empty_history_and_zero_denominators() -> None:
 
 
 def test_columns_cover_every_feature() -> None:
-    """columns() names exactly the feature keys."""
+    """fields() names exactly the feature keys."""
     [f] = rolling_performance(ROWS, [("a", "2024-03-08")])
-    assert {c for c, _ in columns()} == set(f) - {"ad_id", "date"}
+    assert {c for c, _ in fields()} == set(f) - {"ad_id", "date"}
 
 
 def test_percentile_counts_half_the_ties() -> None:

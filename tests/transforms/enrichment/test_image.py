@@ -9,14 +9,15 @@ import msgspec
 import pytest
 from PIL import Image
 
+from within_daemon.loaders.schema.columns import sql_columns
 from within_daemon.sandbox.images import bomb_png, corrupt_bytes
 from within_daemon.transforms.enrichment.image import (
     STATUSES,
     SUPPORTED_FORMATS,
     ImageFeatures,
     analyze_image,
-    columns,
     failed,
+    fields,
 )
 
 
@@ -222,8 +223,8 @@ def test_mangled_images_never_raise() -> None:
 
 
 def test_columns_match_the_struct_with_sql_types() -> None:
-    """columns() lists every field, in order, with INTEGER/REAL/TEXT."""
-    assert columns() == [
+    """The loader's columns list every field, in order, with INTEGER/REAL/TEXT."""
+    assert list(sql_columns(fields())) == [
         ("image_width", "INTEGER"),
         ("image_height", "INTEGER"),
         ("image_aspect_ratio", "REAL"),
@@ -236,7 +237,7 @@ def test_columns_match_the_struct_with_sql_types() -> None:
         ("image_status", "TEXT"),
         ("image_error", "TEXT"),
     ]
-    assert [n for n, _ in columns()] == list(ImageFeatures.__struct_fields__)
+    assert [n for n, _ in fields()] == list(ImageFeatures.__struct_fields__)
 
 
 def test_failed_builds_an_empty_row_and_rejects_unknown_reasons() -> None:

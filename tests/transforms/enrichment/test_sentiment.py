@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from within_daemon.loaders.schema.columns import sql_columns
 from within_daemon.transforms.enrichment import sentiment
 from within_daemon.transforms.enrichment.sentiment import (
     SentimentFeatures,
@@ -166,13 +167,13 @@ def test_analyzer_is_built_once_and_shared() -> None:
 
 
 def test_columns_follow_the_struct_fields() -> None:
-    """columns() names every field once, REAL for scores and TEXT for the status."""
-    assert sentiment.columns() == [
+    """The loader's columns: every field once, REAL for scores and TEXT for the status."""
+    assert sql_columns(sentiment.fields()) == (
         ("sentiment_compound", "REAL"), ("sentiment_positive", "REAL"),
         ("sentiment_negative", "REAL"), ("headline_sentiment", "REAL"),
         ("description_sentiment", "REAL"), ("sentiment_status", "TEXT"),
-    ]
-    assert [c for c, _ in sentiment.columns()] == list(SentimentFeatures.__struct_fields__)
+    )
+    assert [c for c, _ in sentiment.fields()] == list(SentimentFeatures.__struct_fields__)
 
 
 def test_features_are_frozen() -> None:

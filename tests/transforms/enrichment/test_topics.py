@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from within_daemon.loaders.schema.columns import sql_columns
 from within_daemon.transforms.enrichment import topics
 from within_daemon.transforms.enrichment.taxonomy import TAXONOMY, TOPICS
 from within_daemon.transforms.enrichment.topics import (
@@ -165,11 +166,15 @@ def test_taxonomy_covers_the_required_topics_and_is_well_formed() -> None:
 
 
 def test_columns_follow_the_struct_fields() -> None:
-    """columns() names every field once with its SQL type."""
-    assert topics.columns() == [
+    """fields() names every field once with its scalar; the loader's columns follow."""
+    assert topics.fields() == (
+        ("topic", str), ("topic_confidence", float), ("topic_runner_up", str),
+        ("topic_score", float),
+    )
+    assert sql_columns(topics.fields()) == (
         ("topic", "TEXT"), ("topic_confidence", "REAL"), ("topic_runner_up", "TEXT"),
         ("topic_score", "REAL"),
-    ]
+    )
 
 
 def test_brand_words_split_run_together_host_labels() -> None:

@@ -27,15 +27,17 @@ from within_daemon.transforms.enrichment import (
     topics,
 )
 
+from .columns import sql_columns
 from .dialect import SQLITE, Dialect, day_check
 from .tables import column_type, keyed_table_ddl
 
 #: Enrichments computed once per creative, stored in ``ad_creative_features``.
-CREATIVE_COLUMNS: tuple[tuple[str, str], ...] = (
-    *sentiment.columns(), *topics.columns(), *entities.columns(), *image.columns(),
-)
-HISTORY_COLUMNS: tuple[tuple[str, str], ...] = tuple(history.columns())
-BENCHMARK_COLUMNS: tuple[tuple[str, str], ...] = (("topic", "TEXT"), *competitive.columns())
+CREATIVE_COLUMNS: tuple[tuple[str, str], ...] = sql_columns((
+    *sentiment.fields(), *topics.fields(), *entities.fields(), *image.fields(),
+))
+HISTORY_COLUMNS: tuple[tuple[str, str], ...] = sql_columns(history.fields())
+BENCHMARK_COLUMNS: tuple[tuple[str, str], ...] = sql_columns((("topic", str),
+                                                              *competitive.fields()))
 
 AD_KEY_COLUMNS = ("platform", "account_id", "ad_id")
 AD_DAY_KEY_COLUMNS = ("platform", "account_id", "ad_id", "date")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from within_daemon.transforms.enrichment import audience
 
+from .columns import sql_columns
 from .dialect import SQLITE, Dialect
 from .tables import keyed_table_ddl
 
@@ -30,8 +31,9 @@ def _table(name: str, key: Sequence[str], cols: Sequence[tuple[str, str]], d: Di
 def audience_ddl(d: Dialect = SQLITE) -> list[str]:
     """DDL of migration 4."""
     return [
-        _table(AUDIENCE_TABLE, audience.AUDIENCE_KEY, audience.AUDIENCE_COLUMNS, d),
-        _table(SUMMARY_TABLE, audience.SUMMARY_KEY, audience.columns(), d),
+        _table(AUDIENCE_TABLE, audience.AUDIENCE_KEY,
+               sql_columns(audience.AUDIENCE_FIELDS, not_null=True), d),
+        _table(SUMMARY_TABLE, audience.SUMMARY_KEY, sql_columns(audience.fields()), d),
     ]
 
 

@@ -2,12 +2,13 @@
 
 The text enrichers read a normalized ad record's ``headline``, ``description``, ``cta`` and
 ``landing_page_url`` and return a frozen ``msgspec.Struct`` whose fields are scalar
-(str/int/float/bool/None) and become typed SQL columns; each module's ``columns()`` lists
-them as ``(name, SQL type)`` in the loader's SQLite type names (booleans are 0/1
-``INTEGER``). ``TEXT_ENRICHERS`` maps the seed's ``enrich_with`` names to them, and
-``enrich_text`` merges the chosen ones into one dict of columns, whose names never collide
-(a test holds this). They do no I/O after VADER's lexicon is first read, so a caller may
-run them in worker threads and should cache them per distinct creative.
+(str/int/float/bool/None); each module's ``fields()`` lists them as ``(name, scalar type)``
+(``fields.struct_fields``) and the loader derives its typed columns from that
+(``loaders.schema.columns``), so no transform names an SQL type. ``TEXT_ENRICHERS`` maps the
+seed's ``enrich_with`` names to them, and ``enrich_text`` merges the chosen ones into one
+dict of columns, whose names never collide (a test holds this). They do no I/O after VADER's
+lexicon is first read, so a caller may run them in worker threads and should cache them per
+distinct creative.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from within_daemon.transforms.enrichment.entities import (
     entities_from_record,
     extract_entities,
 )
+from within_daemon.transforms.enrichment.fields import Field
 from within_daemon.transforms.enrichment.sentiment import (
     SentimentFeatures,
     analyze_sentiment,
@@ -48,11 +50,11 @@ TEXT_ENRICHERS: dict[str, TextEnricher] = {
     "entity_extraction": entities_from_record,
 }
 
-#: ``enrich_with`` name → the ``(column, SQL type)`` pairs its struct fills.
-TEXT_ENRICHER_COLUMNS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "sentiment": tuple(sentiment.columns()),
-    "topic_classification": tuple(topics.columns()),
-    "entity_extraction": tuple(entities.columns()),
+#: ``enrich_with`` name → the ``(field, scalar type)`` pairs its struct fills.
+TEXT_ENRICHER_FIELDS: Final[dict[str, tuple[Field, ...]]] = {
+    "sentiment": sentiment.fields(),
+    "topic_classification": topics.fields(),
+    "entity_extraction": entities.fields(),
 }
 
 
@@ -66,9 +68,9 @@ def _check(names: Iterable[str]) -> list[str]:
     return chosen
 
 
-def text_columns(names: Iterable[str]) -> list[tuple[str, str]]:
-    """The ``(column, SQL type)`` pairs ``enrich_text(record, names)`` fills, in order."""
-    return [col for name in _check(names) for col in TEXT_ENRICHER_COLUMNS[name]]
+def text_fields(names: Iterable[str]) -> list[Field]:
+    """The ``(field, scalar type)`` pairs ``enrich_text(record, names)`` fills, in order."""
+    return [f for name in _check(names) for f in TEXT_ENRICHER_FIELDS[name]]
 
 
 def enrich_text(record: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def enrich_text(record: Mapping[str, Any], names: Iterable[str]) -> dict[str, An
 __all__ = [
     "TAXONOMY",
     "TEXT_ENRICHERS",
-    "TEXT_ENRICHER_COLUMNS",
+    "TEXT_ENRICHER_FIELDS",
     "TOPICS",
     "EntityFeatures",
     "SentimentFeatures",
@@ -100,7 +102,7 @@ __all__ = [
     "extract_entities",
     "sentiment",
     "sentiment_from_record",
-    "text_columns",
+    "text_fields",
     "topic_from_record",
     "topics",
 ]

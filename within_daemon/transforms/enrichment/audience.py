@@ -29,20 +29,19 @@ LEVELS = ("ad", "ad_group")
 #: Columns of the per-day table after its key (platform, account_id, ad_id, date, age,
 #: gender), as (name, SQL type).
 AUDIENCE_KEY = ("platform", "account_id", "ad_id", "date", "age", "gender")
-AUDIENCE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("impressions", "INTEGER NOT NULL"), ("clicks", "INTEGER NOT NULL"),
-    ("spend", "REAL NOT NULL"), ("conversions", "INTEGER NOT NULL"),
+#: The delivery of one segment (never missing: a segment row always has its four numbers).
+AUDIENCE_FIELDS: tuple[tuple[str, type], ...] = (
+    ("impressions", int), ("clicks", int), ("spend", float), ("conversions", int),
 )
 SUMMARY_KEY = ("platform", "account_id", "ad_id")
 
 
-def columns() -> list[tuple[str, str]]:
-    """The summary columns (name, SQL type) in a stable order."""
-    return [
-        ("top_age_band", "TEXT"), ("top_age_share", "REAL"), ("female_share", "REAL"),
-        ("male_share", "REAL"), ("unknown_gender_share", "REAL"),
-        ("audience_days", "INTEGER"),
-    ]
+def fields() -> tuple[tuple[str, type], ...]:
+    """The summary fields ``(name, scalar type)`` in a stable order (columns: the loader)."""
+    return (
+        ("top_age_band", str), ("top_age_share", float), ("female_share", float),
+        ("male_share", float), ("unknown_gender_share", float), ("audience_days", int),
+    )
 
 
 def _count(v: Any) -> int:

@@ -22,9 +22,9 @@ METRICS: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def columns() -> list[tuple[str, str]]:
-    return [("peer_group_size", "INTEGER")] + [
-        (f"{m}_percentile", "REAL") for m in METRICS]
+def fields() -> tuple[tuple[str, type], ...]:
+    """The benchmark fields ``(name, scalar type)`` (columns: the loader)."""
+    return (("peer_group_size", int), *((f"{m}_percentile", float) for m in METRICS))
 
 
 def _value(r: Mapping[str, Any], num: str, den: str) -> float | None:

@@ -39,14 +39,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from types import NoneType
 from typing import Any, Final
 
 import msgspec
 
+from within_daemon.transforms.enrichment.fields import Field, struct_fields
+
 from .offers import OFFER_LABELS, URGENCY_LABELS, offer_labels, urgency_labels
 
-__all__ = ["OFFER_LABELS", "URGENCY_LABELS", "EntityFeatures", "columns", "entities_from_record",
+__all__ = ["OFFER_LABELS", "URGENCY_LABELS", "EntityFeatures", "entities_from_record", "fields",
            "extract_entities"]
 
 #: At most this many dates, phone numbers, URLs or brands (label lists are bounded anyway).
@@ -78,18 +79,9 @@ class EntityFeatures(msgspec.Struct, frozen=True, kw_only=True):
     brands: str | None = None
 
 
-_SQL_TYPES: Final[dict[type, str]] = {
-    bool: "INTEGER", int: "INTEGER", float: "REAL", str: "TEXT",
-}
-
-
-def columns() -> list[tuple[str, str]]:
-    """The feature columns as ``(name, SQL type)``, in field order; flags are 0/1 INTEGER."""
-    out = []
-    for field in msgspec.structs.fields(EntityFeatures):
-        args = [t for t in getattr(field.type, "__args__", (field.type,)) if t is not NoneType]
-        out.append((field.name, _SQL_TYPES[args[0]]))
-    return out
+def fields() -> tuple[Field, ...]:
+    """The feature fields as ``(name, scalar type)``, in field order (columns: the loader)."""
+    return struct_fields(EntityFeatures)
 
 
 # -- money -----------------------------------------------------------------------------------

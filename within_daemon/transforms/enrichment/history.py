@@ -38,15 +38,15 @@ def _ratios(prefix: str, n: int, s: Sequence[float], days: int) -> dict[str, Any
     }
 
 
-def columns() -> list[tuple[str, str]]:
-    """The feature columns (name, SQL type) in a stable order."""
-    out: list[tuple[str, str]] = []
+def fields() -> tuple[tuple[str, type], ...]:
+    """The feature fields ``(name, scalar type)`` in a stable order (columns: the loader)."""
+    out: list[tuple[str, type]] = []
     for prefix in ("ad", "acct"):
         for n in WINDOWS:
-            out += [(f"{prefix}_ctr_{n}d", "REAL"), (f"{prefix}_cvr_{n}d", "REAL"),
-                    (f"{prefix}_cpa_{n}d", "REAL"), (f"{prefix}_roas_{n}d", "REAL"),
-                    (f"{prefix}_days_{n}d", "INTEGER")]
-    return out
+            out += [(f"{prefix}_ctr_{n}d", float), (f"{prefix}_cvr_{n}d", float),
+                    (f"{prefix}_cpa_{n}d", float), (f"{prefix}_roas_{n}d", float),
+                    (f"{prefix}_days_{n}d", int)]
+    return tuple(out)
 
 
 class _Series:

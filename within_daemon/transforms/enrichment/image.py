@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import io
 import math
-import typing
-from types import NoneType
 from typing import Final
 
 import msgspec
 from PIL import Image, UnidentifiedImageError, features
+
+from within_daemon.transforms.enrichment.fields import Field, struct_fields
 
 #: Long side of the thumbnail that brightness and contrast are measured on.
 THUMBNAIL_PX: Final = 256
@@ -101,16 +101,9 @@ class ImageFeatures(msgspec.Struct, frozen=True, kw_only=True):
         return self.image_status == STATUS_OK
 
 
-_SQL_TYPES: Final[dict[type, str]] = {int: "INTEGER", float: "REAL", str: "TEXT"}
-
-
-def columns() -> list[tuple[str, str]]:
-    """The feature columns as ``(name, SQL type)``, in field order; all but status nullable."""
-    out = []
-    for field in msgspec.structs.fields(ImageFeatures):
-        (scalar,) = [t for t in typing.get_args(field.type) or (field.type,) if t is not NoneType]
-        out.append((field.name, _SQL_TYPES[scalar]))
-    return out
+def fields() -> tuple[Field, ...]:
+    """The feature fields as ``(name, scalar type)``, in field order (columns: the loader)."""
+    return struct_fields(ImageFeatures)
 
 
 def failed(reason: str, error: str | None = None) -> ImageFeatures:

@@ -33,10 +33,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from types import NoneType
 from typing import Any, Final
 
 import msgspec
+
+from within_daemon.transforms.enrichment.fields import Field, struct_fields
 
 STATUS_OK: Final = "ok"
 STATUS_NO_TEXT: Final = "no_text"
@@ -96,16 +97,9 @@ class SentimentFeatures(msgspec.Struct, frozen=True, kw_only=True):
     sentiment_status: str = STATUS_NO_TEXT
 
 
-_SQL_TYPES: Final[dict[type, str]] = {int: "INTEGER", float: "REAL", str: "TEXT"}
-
-
-def columns() -> list[tuple[str, str]]:
-    """The feature columns as ``(name, SQL type)``, in field order."""
-    out = []
-    for field in msgspec.structs.fields(SentimentFeatures):
-        args = [t for t in getattr(field.type, "__args__", (field.type,)) if t is not NoneType]
-        out.append((field.name, _SQL_TYPES[args[0]]))
-    return out
+def fields() -> tuple[Field, ...]:
+    """The feature fields as ``(name, scalar type)``, in field order (columns: the loader)."""
+    return struct_fields(SentimentFeatures)
 
 
 @functools.cache

@@ -37,12 +37,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from types import NoneType
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import msgspec
 
+from within_daemon.transforms.enrichment.fields import Field, struct_fields
 from within_daemon.transforms.enrichment.taxonomy import STRONG, SUBJECT_TOPICS, TAXONOMY, TOPICS
 
 #: Multiplier of a term's weight by the field it was found in. The URL is the advertiser's
@@ -90,16 +90,9 @@ class TopicFeatures(msgspec.Struct, frozen=True, kw_only=True):
     topic_score: float = 0.0
 
 
-_SQL_TYPES: Final[dict[type, str]] = {int: "INTEGER", float: "REAL", str: "TEXT"}
-
-
-def columns() -> list[tuple[str, str]]:
-    """The feature columns as ``(name, SQL type)``, in field order."""
-    out = []
-    for field in msgspec.structs.fields(TopicFeatures):
-        args = [t for t in getattr(field.type, "__args__", (field.type,)) if t is not NoneType]
-        out.append((field.name, _SQL_TYPES[args[0]]))
-    return out
+def fields() -> tuple[Field, ...]:
+    """The feature fields as ``(name, scalar type)``, in field order (columns: the loader)."""
+    return struct_fields(TopicFeatures)
 
 
 def stem(word: str) -> str:
