@@ -20,6 +20,7 @@ from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
 from ..loaders.audience_schema import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
+from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
 from ..sources.google_audience import iter_google_audience
 from ..sources.tiktok_audience import iter_tiktok_audience
@@ -241,22 +242,30 @@ async def _quality(db: DatabaseLoader, task: TaskConfig, touched: list[AccountDa
         final = set(t.final)
         chunks = _chunks(t.days, QUALITY_DAYS)
         reports = []
+        now = date.fromisoformat(t.today)
         for i, days in enumerate(chunks):
-            rows = await store.ad_rows(db, platform=t.platform, account_id=t.account_id,
-                                       first=days[0], last=days[-1])
-            loaded = set(days)
-            # Only the days this run loaded: another run's rows between them are not ours.
-            rows = [r for r in rows if _iso(r["date"]) in loaded]
             totals = await store.account_rows(db, platform=t.platform,
                                               account_id=t.account_id,
                                               first=days[0], last=days[-1])
             expected = [d for d in days if d in final]
+            acct_totals = [r for r in totals if _iso(r["date"]) in set(expected)] or None
             # Timeliness looks at the newest day: only the newest slice has it.
             dims = [d for d in DIMENSIONS if d != "timeliness" or i == len(chunks) - 1]
-            reports.append(monitor.check_quality(
-                rows, dims, expected_days={(t.platform, t.account_id): expected},
-                account_totals=[r for r in totals if _iso(r["date"]) in set(expected)] or None,
-                now=date.fromisoformat(t.today), as_of=as_of,
+            # Only the days this run loaded: another run's rows between them are not ours.
+            # The database computes the facts (no row read back unless a rule may note it).
+            facts = await slice_facts(db, monitor, platform=t.platform,
+                                      account_id=t.account_id, days=days, latest=now,
+                                      dims=dims, sums=acct_totals is not None)
+            if facts is None:
+                rows = await store.ad_rows(db, platform=t.platform, account_id=t.account_id,
+                                           first=days[0], last=days[-1])
+                loaded = set(days)
+                rows = [r for r in rows if _iso(r["date"]) in loaded]
+                facts = monitor.facts(rows, dims, latest=now, seen=True,
+                                      sums=acct_totals is not None)
+            reports.append(monitor.check_facts(
+                facts, dims, expected_days={(t.platform, t.account_id): expected},
+                account_totals=acct_totals, now=now, as_of=as_of,
             ))
         report = monitor.combine(reports)
         report["details"]["scope"] = {"first_day": t.days[0], "last_day": t.days[-1],
