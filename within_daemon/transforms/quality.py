@@ -89,7 +89,7 @@ _CREATIVE_FIELDS = frozenset({"headline", "description", "cta", "image_url", "vi
                               "landing_page_url"})
 
 Account = tuple[Any, Any]
-Records = list[Mapping[str, Any]]
+Records = Sequence[Mapping[str, Any]]
 #: What each dimension returns: score, issues, details.
 Result = tuple[float, list[dict[str, Any]], dict[str, Any]]
 #: (platform, account_id, ISO day).
