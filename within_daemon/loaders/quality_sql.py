@@ -8,7 +8,7 @@ database instead, with set-based SQL over the slice's days, for the
 
 * null counts per completeness field (creative fields only on ad-level rows), one scan;
 * the days present (completeness) and the newest one (timeliness), from ``DISTINCT date``;
-* keys seen more than once (uniqueness), with ``GROUP BY ... HAVING COUNT(*) > 1``;
+* no key seen twice (uniqueness): ``ad_data``'s primary key is the ad key;
 * per day the sum of each drift field; a day whose SQL sum is not clearly within the
   tolerance of its account total is summed again exactly (``math.fsum`` of its values), so
   drift issues carry the same totals as the in-memory check;
@@ -90,45 +90,51 @@ async def slice_facts(
     params: list[Any] = [platform, account_id, *days]
     frm = f" FROM ad_data WHERE {where}"
 
+    # One scan, grouped by day: row counts, null counts and drift sums.
     fields = monitor.completeness_fields
-    counts = [f"SUM(CASE WHEN {f} IS NULL"
-              + (f" AND NOT ({_CAMPAIGN_ROW} AND ad_id IS NOT NULL)" if f in _CREATIVE else "")
-              + " THEN 1 ELSE 0 END)" for f in fields]
-    [head] = await db.fetch_dicts(
-        "SELECT COUNT(*) AS n" + "".join(f", {c} AS c{i}" for i, c in enumerate(counts))
-        + frm, params)
-    facts = SliceFacts(int(head["n"]))
+    nulls = [f"SUM(CASE WHEN {f} IS NULL"
+             + (f" AND NOT ({_CAMPAIGN_ROW} AND ad_id IS NOT NULL)" if f in _CREATIVE else "")
+             + " THEN 1 ELSE 0 END)" for f in fields]
+    drift = [x for f in DRIFT_FIELDS for x in (f"COUNT({f})", f"SUM({f})", f"SUM(ABS({f}))")
+             ] if sums else []
+    per_day = await _rows(db, ["date", "COUNT(*)", *nulls, *drift], frm + " GROUP BY date",
+                          params)
+    dated = [r[0] for r in per_day]
+    facts = SliceFacts(sum(int(r[1]) for r in per_day))
     if "completeness" in dims:
-        facts.nulls = {f: int(head[f"c{i}"] or 0) for i, f in enumerate(fields)}
-
-    dated = await _distinct(db, "date", frm, params)
-    if "completeness" in dims:
+        facts.nulls = {f: sum(int(r[2 + i] or 0) for r in per_day)
+                       for i, f in enumerate(fields)}
         facts.seen = {(platform, account_id, d) for d in dated}
     if "timeliness" in dims and facts.n:
         parsed = [date.fromisoformat(d) for d in dated if canonical_day(d)]
         odd = [d for d in dated if not canonical_day(d)]
         facts.newest = {(platform, account_id): _newest(parsed, odd)}
     if "uniqueness" in dims:
-        keys = ", ".join(key_fields)
-        rows = await db.fetch_dicts(
-            f"SELECT {keys}, COUNT(*) AS n_ {frm} GROUP BY {keys} HAVING COUNT(*) > 1"
-            " ORDER BY " + ", ".join(f"{c}{collate}" for c in
-                                     ("platform", "account_id", "date", "ad_id")), params)
-        facts.repeated = [(tuple(r[k] for k in key_fields), int(r["n_"])) for r in rows]
-        facts.unique = facts.n - sum(c - 1 for _, c in facts.repeated)
+        # ad_data's primary key is the ad key, its columns NOT NULL (sqlite_schema.
+        # fact_table_ddl): stored rows cannot repeat a key, so every key is distinct.
+        facts.repeated, facts.unique = [], facts.n
     if sums:
-        facts.sums = await _sums(db, frm, params, platform, account_id, monitor)
+        sums_at = 2 + len(fields)
+        facts.sums = await _sums(db, [(r[0], r[sums_at:]) for r in per_day], platform,
+                                 account_id, days, monitor)
     if {"accuracy", "consistency", "validity"} & set(dims):
-        suspects = await _suspects(db, monitor, frm, params, dated, latest, pg, collate)
+        counts = {r[0]: int(r[1]) for r in per_day}
+        suspects = await _suspects(db, monitor, frm, params, counts, latest, pg, collate)
         if suspects is None:
             return None
         facts.suspects = suspects
     return facts
 
 
-async def _distinct(db: DatabaseLoader, col: str, frm: str, params: list[Any]) -> list[Any]:
-    rows = await db.fetch_dicts(f"SELECT DISTINCT {col} AS v {frm}", params)
-    return [r["v"] for r in rows]
+async def _rows(db: DatabaseLoader, exprs: Sequence[str], rest: str, params: Sequence[Any],
+                *, distinct: bool = False) -> list[tuple[Any, ...]]:
+    """Rows of ``SELECT exprs rest`` as tuples.
+
+    Each expression gets an alias: PostgreSQL would name ``SUM(a), SUM(b)`` both ``sum``.
+    """
+    cols = ", ".join(f"{e} AS c{i}" for i, e in enumerate(exprs))
+    got = await db.fetch_dicts(f"SELECT {'DISTINCT ' if distinct else ''}{cols}{rest}", params)
+    return [tuple(r.values()) for r in got]
 
 
 def _newest(parsed: list[date], odd: list[Any]) -> date | None:
@@ -138,31 +144,27 @@ def _newest(parsed: list[date], odd: list[Any]) -> date | None:
     return max(days) if days else None
 
 
-async def _sums(db: DatabaseLoader, frm: str, params: list[Any], platform: str,
-                account_id: str, monitor: DataQualityMonitor
+async def _sums(db: DatabaseLoader, per_day: list[tuple[Any, Sequence[Any]]], platform: str,
+                account_id: str, days: Sequence[str], monitor: DataQualityMonitor
                 ) -> dict[tuple[Any, Any, Any], dict[str, float | None]]:
     """Per day and drift field, the total of its values (None: no values).
 
-    Exact where it could matter (see the module docstring).
+    ``per_day`` holds (day, [count, sum, sum of absolute values] per drift field). Exact
+    where it could matter (see the module docstring).
     """
-    cols = "".join(f", COUNT({f}) AS n_{f}, SUM({f}) AS s_{f}, SUM(ABS({f})) AS a_{f}"
-                   for f in DRIFT_FIELDS)
-    rows = await db.fetch_dicts(f"SELECT date{cols} {frm} GROUP BY date", params)
     totals = {r["date"]: r for r in await db.fetch_dicts(
         "SELECT date, " + ", ".join(DRIFT_FIELDS.values())
         + " FROM account_data WHERE platform = ? AND account_id = ? AND date IN ("
-        + ", ".join("?" * (len(params) - 2)) + ")", params)}
+        + ", ".join("?" * len(days)) + ")", [platform, account_id, *days])}
     out: dict[tuple[Any, Any, Any], dict[str, float | None]] = {}
-    for r in rows:
-        day = r["date"]
+    for day, agg in per_day:
         by_field: dict[str, float | None] = {}
         exact = False
-        for f, acct_field in DRIFT_FIELDS.items():
-            n = int(r[f"n_{f}"])
+        for k, (f, acct_field) in enumerate(DRIFT_FIELDS.items()):
+            n, s, a = agg[3 * k:3 * k + 3]
             if not n:
                 by_field[f] = None
                 continue
-            s, a = r[f"s_{f}"], r[f"a_{f}"]
             if f in _INT_FIELDS:
                 # Exact in SQL (PostgreSQL: NUMERIC); math.fsum of the same ints rounds the
                 # exact sum once, as float() does.
@@ -176,7 +178,7 @@ async def _sums(db: DatabaseLoader, frm: str, params: list[Any], platform: str,
             # The SQL sum is within n * eps * sum(|v|) of the exact one: only a day that
             # is not clearly inside the tolerance can be reported or flip, so only those
             # are summed exactly.
-            slack = 4 * n * 2.3e-16 * a + 1e-12
+            slack = 4 * int(n) * 2.3e-16 * a + 1e-12
             if not abs(s - total) <= monitor.drift_tolerance * abs(total) + 1e-9 - slack:
                 exact = True
         if exact:
@@ -191,15 +193,16 @@ async def _sums(db: DatabaseLoader, frm: str, params: list[Any], platform: str,
 
 
 async def _suspects(db: DatabaseLoader, monitor: DataQualityMonitor, frm: str,
-                    params: list[Any], dated: list[Any], latest: date, pg: bool,
+                    params: list[Any], day_counts: dict[Any, int], latest: date, pg: bool,
                     collate: str) -> dict[int, Mapping[str, Any]] | None:
     """The rows a per-record rule might note, by index in the slice's key order."""
+    dated = list(day_counts)
     odd: dict[str, list[Any]] = {
         "date": [d for d in dated if not canonical_day(d)
                  or date.fromisoformat(d) > latest]}
-    for col in ("start_date", "end_date"):
-        odd[col] = [d for d in await _distinct(db, col, frm, params)
-                    if d is not None and not canonical_day(d)]
+    spans = await _rows(db, ["start_date", "end_date"], frm, params, distinct=True)
+    for i, col in enumerate(("start_date", "end_date")):
+        odd[col] = sorted({r[i] for r in spans if r[i] is not None and not canonical_day(r[i])})
     if sum(map(len, odd.values())) > MAX_ODD_DAYS:
         return None
     allowed = sorted(map(str, monitor.allowed_statuses))
@@ -222,19 +225,32 @@ async def _suspects(db: DatabaseLoader, monitor: DataQualityMonitor, frm: str,
     if pg:
         conds += [f"{c} = 'NaN'::float8" for c in _FLOAT_COLUMNS]
     else:
-        # SQLite text may hold a NUL character (PostgreSQL's may not).
-        conds += [f"instr({c}, char(0)) > 0" for c in _TEXT_COLUMNS]
+        # SQLite text may hold a NUL character (PostgreSQL's may not); one search over
+        # all of a row's text costs less than one per column.
+        joined = " || ".join(f"COALESCE({c}, '')" for c in _TEXT_COLUMNS)
+        conds.append(f"instr({joined}, char(0)) > 0")
     cond_params: list[Any] = list(allowed)
     for col, values in odd.items():
         if values:
             conds.append(f"{col} IN ({', '.join('?' * len(values))})")
             cond_params += values
-    order = ", ".join(f"{c}{collate}" for c in ("platform", "account_id", "date", "ad_id"))
-    cols = ", ".join(AD_ROW_COLUMNS)
     rows = await db.fetch_dicts(
-        f"SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER (ORDER BY {order}) - 1 AS idx_ "
-        f"{frm}) AS s WHERE " + " OR ".join(conds) + " ORDER BY idx_", params + cond_params)
+        f"SELECT {', '.join(AD_ROW_COLUMNS)} {frm} AND ({' OR '.join(conds)})",
+        params + cond_params)
+    if not rows:
+        return {}
+    # Each suspect's index in the slice (key order: date, then ad_id, code-point order):
+    # the rows of the days before its day, then its rank among its day's ads.
+    offsets, before = {}, 0
+    for d in sorted(day_counts):
+        offsets[d] = before
+        before += day_counts[d]
     out: dict[int, Mapping[str, Any]] = {}
-    for r in rows:
-        out[int(r.pop("idx_"))] = r
-    return out
+    for day in sorted({r["date"] for r in rows}):
+        ads = await _rows(db, ["ad_id"], " FROM ad_data WHERE platform = ? AND account_id = ? "
+                          f"AND date = ? ORDER BY ad_id{collate}", [*params[:2], day])
+        rank = {a[0]: i for i, a in enumerate(ads)}
+        for r in rows:
+            if r["date"] == day:
+                out[offsets[day] + rank[r["ad_id"]]] = r
+    return dict(sorted(out.items()))
