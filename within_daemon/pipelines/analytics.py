@@ -101,7 +101,9 @@ async def after_task(
 
     try:
         all_days = sorted({d for t in touched for d in t.days})
-        summary["rollups"] = await store.refresh_rollups(db, all_days)
+        # Only the loaded accounts' rows changed: theirs are recomputed, not every account's.
+        summary["rollups"] = await store.refresh_rollups(
+            db, all_days, accounts=[(t.platform, t.account_id) for t in touched])
         took("rollups")
         if "historical_performance" in task.enrich:
             summary["history_rows"] = await _history(db, touched)
