@@ -86,8 +86,12 @@ async def slice_facts(
         return None
     pg = db.dialect.name == "postgresql"
     collate = ' COLLATE "C"' if pg else ""
-    where = f"platform = ? AND account_id = ? AND date IN ({', '.join('?' * len(days))})"
-    params: list[Any] = [platform, account_id, *days]
+    # The range lets the primary key's index bound the scan to the slice (PostgreSQL
+    # otherwise walks the whole account's rows when its statistics predate them); the list
+    # leaves out days in the range that the run did not load.
+    where = ("platform = ? AND account_id = ? AND date >= ? AND date <= ? AND "
+             f"date IN ({', '.join('?' * len(days))})")
+    params: list[Any] = [platform, account_id, min(days), max(days), *days]
     frm = f" FROM ad_data WHERE {where}"
 
     # One scan, grouped by day: row counts, null counts and drift sums.
