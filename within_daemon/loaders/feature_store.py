@@ -142,7 +142,8 @@ class FeatureStore:
             online: dict[tuple[str, str, str], tuple[Any, ...]] = {}
             for src, feats in SOURCES.items():
                 rows = await self.db.fetch_dicts(
-                    _source_sql(src, feats, len(chunk)), [platform, account_id, *chunk])
+                    _source_sql(src, feats, len(chunk)),
+                    [platform, account_id, min(chunk), max(chunk), *chunk])
                 if src == _CREATIVE:
                     if versions is None:  # once per call: an account's creatives are few
                         versions = await creative_versions(
