@@ -17,7 +17,8 @@ from typing import Any
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders import sqlite_schema as sq
+from within_daemon.loaders.schema import migrations as sq
+from within_daemon.loaders.schema.dialect import SQLITE
 from within_daemon.schema import AD_FIELDS
 
 
@@ -32,7 +33,7 @@ def rec(i: int, day: str) -> dict[str, Any]:
 async def build(url: str, rows: int, ads: int) -> None:
     released = sq.migrations
     sq.migrations = (  # type: ignore[assignment]
-        lambda d=sq.SQLITE: tuple(x for x in released(d) if x.version < 13))
+        lambda d=SQLITE: tuple(x for x in released(d) if x.version < 13))
     try:
         async with DatabaseLoader.from_url(url) as db:
             days = rows // ads

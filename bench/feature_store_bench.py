@@ -32,8 +32,8 @@ from typing import Any
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders.analytics_schema import HISTORY_COLUMNS
 from within_daemon.loaders.feature_store import FeatureStore
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
 from within_daemon.schema import AD_FIELDS
 
 P, A = "facebook", "act_1"

@@ -64,12 +64,12 @@ def rates(n: int, lo: float, hi: float, seed: int) -> dict[str, dict[str, float]
 
 def _emulator(platform: str, ids: list[str]) -> Any:
     from within_daemon.sandbox import FacebookEmulator, SandboxAccount
-    from within_daemon.sandbox.amazon import AmazonEmulator
-    from within_daemon.sandbox.amazon_data import AmazonProfile
-    from within_daemon.sandbox.google import GoogleAdsEmulator
-    from within_daemon.sandbox.google_data import SandboxCustomer
-    from within_daemon.sandbox.tiktok import TikTokEmulator
-    from within_daemon.sandbox.tiktok_data import TikTokAdvertiser
+    from within_daemon.sandbox.amazon.data import AmazonProfile
+    from within_daemon.sandbox.amazon.server import AmazonEmulator
+    from within_daemon.sandbox.google.data import SandboxCustomer
+    from within_daemon.sandbox.google.server import GoogleAdsEmulator
+    from within_daemon.sandbox.tiktok.data import TikTokAdvertiser
+    from within_daemon.sandbox.tiktok.server import TikTokEmulator
 
     if platform == "facebook":
         return FacebookEmulator([SandboxAccount.with_ads(a, f"Fleet {a}", 12,
@@ -164,7 +164,7 @@ async def run(args: argparse.Namespace) -> None:
     from within_daemon.daemon import open_database
     from within_daemon.observability.metrics import Metrics
     from within_daemon.pipelines.engine import TaskResult, open_engine
-    from within_daemon.sandbox.amazon import CLIENT_ID, CLIENT_SECRET
+    from within_daemon.sandbox.amazon.server import CLIENT_ID, CLIENT_SECRET
 
     work = Path(tempfile.mkdtemp(prefix="within-fleet-"))
     limits = rates(args.accounts, args.min_rate, args.max_rate, args.seed)

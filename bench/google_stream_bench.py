@@ -14,7 +14,7 @@ import time
 
 import msgspec
 
-from within_daemon.sources.google_stream import ArrayStream
+from within_daemon.sources.google.stream import ArrayStream
 
 
 def row(i: int) -> dict[str, object]:

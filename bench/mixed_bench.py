@@ -24,9 +24,9 @@ from within_daemon.daemon import run_once
 from within_daemon.demo import demo_config
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.sandbox.amazon import AmazonEmulator
-from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.tiktok import TikTokEmulator
+from within_daemon.sandbox.amazon.server import AmazonEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 
 CONFIG = """
 [database]

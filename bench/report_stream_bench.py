@@ -14,7 +14,7 @@ import time
 
 import msgspec
 
-from within_daemon.sources.json_stream import JsonArrayStream
+from within_daemon.sources.http.json_stream import JsonArrayStream
 
 
 def hostile(mb: int) -> bytes:

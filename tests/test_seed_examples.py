@@ -35,9 +35,9 @@ from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines import AdDataPipeline
 from within_daemon.platform_config import GoogleConfig
 from within_daemon.sandbox import FacebookEmulator, SandboxAccount
-from within_daemon.sandbox.google import GoogleAdsEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 from within_daemon.sources import FacebookAdsConnector
-from within_daemon.sources.google import DEVELOPER_PAUSES, GoogleAdsConnector
+from within_daemon.sources.google.connector import DEVELOPER_PAUSES, GoogleAdsConnector
 from within_daemon.tasks import DEFAULT_ENRICHMENTS, registry
 from within_daemon.transforms import CrossPlatformNormalizer
 from within_daemon.utils import retry_with_backoff

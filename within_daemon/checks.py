@@ -21,7 +21,7 @@ from .errors import LoaderError
 from .loaders import DatabaseLoader
 from .tasks import registry
 from .tasks.scheduler import trigger_for
-from .transforms.normalize_internal import InternalMapping, mapping_problems
+from .transforms.normalize.internal import InternalMapping, mapping_problems
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 

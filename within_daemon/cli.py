@@ -223,7 +223,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from .loaders import DatabaseLoader
-    from .pipelines.training_data_pipeline import (
+    from .pipelines.training import (
         DATASETS,
         InsufficientDataError,
         TrainingDataPipeline,

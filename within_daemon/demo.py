@@ -23,12 +23,12 @@ from .daemon import run_once
 from .observability.metrics import Metrics
 from .pipelines.results import exit_code, print_results
 from .sandbox import FacebookEmulator
-from .sandbox.amazon import CLIENT_ID as AMAZON_CLIENT_ID
-from .sandbox.amazon import CLIENT_SECRET as AMAZON_CLIENT_SECRET
-from .sandbox.amazon import AmazonEmulator
-from .sandbox.google import GoogleAdsEmulator
+from .sandbox.amazon.server import CLIENT_ID as AMAZON_CLIENT_ID
+from .sandbox.amazon.server import CLIENT_SECRET as AMAZON_CLIENT_SECRET
+from .sandbox.amazon.server import AmazonEmulator
+from .sandbox.google.server import GoogleAdsEmulator
 from .sandbox.images import ImageServer
-from .sandbox.tiktok import TikTokEmulator
+from .sandbox.tiktok.server import TikTokEmulator
 
 SANDBOX_TOKEN = "sandbox-token"
 

@@ -14,7 +14,7 @@
     │   ├── AccountPausedError      the account is paused until a known time (usage pacing)
     │   └── CircuitOpenError        our breaker for this account is open (requests wait to probe)
     │       └── OutageBudgetSpent   the circuit stayed open past the run's outage budget
-    │                               (``sources/waits.py``): the account's run ends
+    │                               (``sources/http/waits.py``): the account's run ends
     ├── ValidationFailure           a record broke its schema (quarantined, never raised to the run)
     └── LoaderError                 the database refused a write
         ├── LeaseLostError          another replica holds the account now (never retried)

@@ -110,7 +110,7 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     #: The same for ``backfill``; unset means no limit (until Ctrl-C).
     backfill_max_outage_seconds: NonNegFloat | None = None
     #: Largest decoded API answer read (bytes); unset: the platform's default (64 MiB,
-    #: Google 256 MiB, Amazon 16 MiB; see sources/bodies.py).
+    #: Google 256 MiB, Amazon 16 MiB; see sources/http/bodies.py).
     max_body_bytes: Positive | None = None
 
 

@@ -12,7 +12,10 @@ loader's DDL, the normalizer's output and the validator's default schema cannot 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 #: The seed's Ad Data Schema, in the seed's order.
 AD_SEED_FIELDS: tuple[str, ...] = (
@@ -43,6 +46,55 @@ ACCOUNT_FIELDS: tuple[str, ...] = (
 )
 
 ACCOUNT_KEY: tuple[str, ...] = ("platform", "account_id", "date")
+
+
+class AccountInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What a connector reads about its ad account once per run (``get_account_info``).
+
+    The source actor dates the account's days by ``timezone``; the normalizers fill the
+    account fields of records from it.
+    """
+
+    account_id: str | None = None
+    name: str | None = None
+    currency: str | None = None
+    #: IANA name of the account's time zone: its days are the platform's days.
+    timezone: str | None = None
+    #: The attribution the platform counts this account's conversions with, when one
+    #: setting covers the account (Amazon ``7d``/``14d``, Google ``30d_click`` or ``mixed``).
+    attribution_window: str | None = None
+    #: What else the platform said (Facebook's ``account_status``, Amazon's marketplace...).
+    details: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, account: AccountInfo | Mapping[str, Any] | None) -> AccountInfo:
+        """``account`` as an ``AccountInfo``; a mapping is the seed's dict form.
+
+        In a mapping, ``timezone_name`` (the platforms' spelling) stands for ``timezone`` and
+        ``account_name`` for ``name``; keys that are not fields go to ``details``.
+        """
+        if isinstance(account, AccountInfo):
+            return account
+        if not account:
+            return cls()
+        rest = dict(account)
+        fields: dict[str, Any] = {}
+        for field, keys in _ACCOUNT_KEYS.items():
+            for k in keys:
+                v = rest.pop(k, None)
+                if fields.get(field) is None:
+                    fields[field] = v
+        return cls(**fields, details=rest)
+
+
+#: ``AccountInfo`` field -> the keys of the dict form that give it, the first set one wins.
+_ACCOUNT_KEYS: dict[str, tuple[str, ...]] = {
+    "account_id": ("account_id",),
+    "name": ("name", "account_name"),
+    "currency": ("currency",),
+    "timezone": ("timezone", "timezone_name"),
+    "attribution_window": ("attribution_window",),
+}
 
 #: ``ad_id`` prefix of ad-day rows that are not one ad's. Google Performance Max campaigns
 #: have no ads (no ``ad_group_ad`` rows), yet their spend is part of the account's totals; they

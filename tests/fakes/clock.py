@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import anyio
 
-from within_daemon.sources.clock import clock_var
+from within_daemon.sources.http.clock import clock_var
 
 
 class FakeClock:

@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
-import within_daemon.sources.amazon  # noqa: F401 - registers the connector
-import within_daemon.transforms.normalize_amazon  # noqa: F401 - registers the normalizer
+import within_daemon.sources.amazon.connector  # noqa: F401 - registers the connector
 from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.amazon import AmazonEmulator
+from within_daemon.sandbox.amazon.server import AmazonEmulator
 
 from .. import dbq
 

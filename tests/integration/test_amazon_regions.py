@@ -15,16 +15,15 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
-import within_daemon.sources.amazon  # noqa: F401 - registers the connector
-import within_daemon.transforms.normalize_amazon  # noqa: F401 - registers the normalizer
+import within_daemon.sources.amazon.connector  # noqa: F401 - registers the connector
 from within_daemon.config import AmazonConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.errors import ConfigError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.platform_config import AmazonHosts
-from within_daemon.sandbox.amazon import AmazonEmulator
-from within_daemon.sandbox.amazon_data import AmazonProfile
-from within_daemon.sources.amazon import hosts_for
+from within_daemon.sandbox.amazon.data import AmazonProfile
+from within_daemon.sandbox.amazon.server import AmazonEmulator
+from within_daemon.sources.amazon.connector import hosts_for
 
 from .. import dbq
 

@@ -11,7 +11,7 @@ import anyio
 from within_daemon.config import load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.amazon import AmazonEmulator
+from within_daemon.sandbox.amazon.server import AmazonEmulator
 
 from .. import dbq
 from .test_amazon_pipeline import CA, LOOKBACK, US, config_text, emu  # noqa: F401

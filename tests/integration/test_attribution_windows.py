@@ -11,10 +11,10 @@ import pytest
 from within_daemon.config import load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.google_data import SandboxCustomer
-from within_daemon.sandbox.tiktok import TikTokEmulator
-from within_daemon.sandbox.tiktok_data import ATTRIBUTION
+from within_daemon.sandbox.google.data import SandboxCustomer
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
+from within_daemon.sandbox.tiktok.data import ATTRIBUTION
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 
 from .. import dbq
 from .test_google_pipeline import DIRECT, MANAGED, _secrets, write_config  # noqa: F401

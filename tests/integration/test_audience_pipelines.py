@@ -16,8 +16,8 @@ import pytest
 from within_daemon.config import load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.tiktok import TikTokEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 
 from .. import dbq
 

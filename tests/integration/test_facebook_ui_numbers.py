@@ -10,7 +10,7 @@ from within_daemon.config import LoadedConfig
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.sandbox.facebook_data import ATTRIBUTION_SETTINGS
+from within_daemon.sandbox.facebook.data import ATTRIBUTION_SETTINGS
 
 from .. import dbq
 from .test_pipeline import A1, window

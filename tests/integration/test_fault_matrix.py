@@ -24,20 +24,17 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
-import within_daemon.sources.amazon  # noqa: F401 - registers the connector
-import within_daemon.sources.google  # noqa: F401 - registers the connector
-import within_daemon.sources.tiktok  # noqa: F401 - registers the connector
-import within_daemon.transforms.normalize_amazon  # noqa: F401 - registers the normalizer
-import within_daemon.transforms.normalize_google  # noqa: F401 - registers the normalizer
-import within_daemon.transforms.normalize_tiktok  # noqa: F401 - registers the normalizer
+import within_daemon.sources.amazon.connector  # noqa: F401 - registers the connector
+import within_daemon.sources.google.connector  # noqa: F401 - registers the connector
+import within_daemon.sources.tiktok.connector  # noqa: F401 - registers the connector
 from within_daemon.config import load_config
 from within_daemon.daemon import run_once
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator, SandboxAccount
-from within_daemon.sandbox.amazon import AmazonEmulator
-from within_daemon.sandbox.google import GoogleAdsEmulator
+from within_daemon.sandbox.amazon.server import AmazonEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 from within_daemon.sandbox.serving import PlatformEmulator
-from within_daemon.sandbox.tiktok import TikTokEmulator
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 
 from .. import dbq
 from ..fakes.clock import FakeClock, use_clock

@@ -24,7 +24,7 @@ from within_daemon.config import LoadedConfig
 from within_daemon.daemon import run_backfill
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.sandbox.facebook_data import SandboxAccount, default_accounts
+from within_daemon.sandbox.facebook.data import SandboxAccount, default_accounts
 
 from .. import dbq
 from ..conftest import fb_account

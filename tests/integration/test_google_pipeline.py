@@ -15,14 +15,13 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
-import within_daemon.sources.google  # noqa: F401 - registers the "google" connector
-import within_daemon.transforms.normalize_google  # noqa: F401 - registers its normalizer
+import within_daemon.sources.google.connector  # noqa: F401 - registers the "google" connector
 from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.errors import ConfigError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.engine import TaskResult
-from within_daemon.sandbox.google import GoogleAdsEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 
 from .. import dbq
 

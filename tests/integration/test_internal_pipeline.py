@@ -21,7 +21,7 @@ from within_daemon.pipelines.internal_pipeline import (
     file_marker,
 )
 from within_daemon.sources.internal import file_sha256
-from within_daemon.transforms.normalize_internal import InternalMapping
+from within_daemon.transforms.normalize.internal import InternalMapping
 
 FIELD_MAP = {"ad_id": "Ad", "date": "Day", "impressions": "Imps", "clicks": "Clicks",
              "spend": "Cost", "headline": "Title"}

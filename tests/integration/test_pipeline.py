@@ -213,12 +213,14 @@ def test_account_today_follows_the_account_time_zone() -> None:
     from zoneinfo import ZoneInfo
 
     from within_daemon.pipelines.source_actor import account_today
+    from within_daemon.schema import AccountInfo
 
     for tz in ("America/Los_Angeles", "Asia/Tokyo"):
-        assert account_today({"timezone_name": tz}) == datetime.now(ZoneInfo(tz)).date(
+        assert account_today(AccountInfo(timezone=tz)) == datetime.now(ZoneInfo(tz)).date(
         ).isoformat()
-    assert account_today({"timezone_name": "Not/AZone"}) == datetime.now(UTC).date().isoformat()
-    assert account_today({}) == datetime.now(UTC).date().isoformat()
+    assert account_today(AccountInfo(timezone="Not/AZone")) == datetime.now(UTC).date(
+    ).isoformat()
+    assert account_today(AccountInfo()) == datetime.now(UTC).date().isoformat()
 
 
 async def test_run_exports_token_expiry(

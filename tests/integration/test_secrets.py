@@ -21,7 +21,7 @@ import anyio
 import pytest
 
 from within_daemon.sandbox import FacebookEmulator, SandboxAccount
-from within_daemon.sandbox.google import GoogleAdsEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 
 from .. import dbq
 from ..conftest import FAST_FACEBOOK, _toml_value

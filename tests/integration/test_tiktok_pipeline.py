@@ -19,10 +19,9 @@ from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon import run_once
 from within_daemon.errors import ConfigError
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.tiktok import TikTokEmulator
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 from within_daemon.sources import build_connector
-from within_daemon.sources import tiktok as _connector  # noqa: F401  (registers "tiktok")
-from within_daemon.transforms import normalize_tiktok as _normalizer  # noqa: F401
+from within_daemon.sources.tiktok import connector as _connector  # noqa: F401  (registers "tiktok")
 
 from .. import dbq
 

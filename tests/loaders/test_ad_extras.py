@@ -8,7 +8,7 @@ import pytest
 
 from within_daemon.errors import LoaderError
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders.sqlite_schema import migrations
+from within_daemon.loaders.schema.migrations import migrations
 
 from .test_database import FETCHED, ad, q
 

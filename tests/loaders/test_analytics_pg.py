@@ -31,7 +31,7 @@ from within_daemon.config import (
 )
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders.audience_schema import AUDIENCE_TABLES
+from within_daemon.loaders.schema.audience import AUDIENCE_TABLES
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.analytics import AccountDays, after_task
 from within_daemon.pipelines.platform_data_pipeline import PlatformDataPipeline

@@ -8,8 +8,9 @@ import pytest
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders import sqlite_schema as sq
-from within_daemon.loaders.conversions_migration import CONVERSION_COLUMNS
+from within_daemon.loaders.schema import migrations
+from within_daemon.loaders.schema.conversions import CONVERSION_COLUMNS
+from within_daemon.loaders.schema.dialect import SQLITE
 from within_daemon.schema import ACCOUNT_FIELDS, AD_FIELDS
 
 FETCHED = "2024-03-02T06:00:00+00:00"
@@ -52,10 +53,10 @@ async def column_types(db: DatabaseLoader) -> dict[tuple[str, str], str]:
 async def test_old_database_migrates_and_keeps_rows(db_url: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A pre-13 database gets REAL conversion columns, keeps its rows, then takes fractions."""
-    released = sq.migrations
+    released = migrations.migrations
     with monkeypatch.context() as m:  # the daemon as it was before migration 13
-        m.setattr(sq, "migrations",
-                  lambda d=sq.SQLITE: tuple(x for x in released(d) if x.version < 13))
+        m.setattr(migrations, "migrations",
+                  lambda d=SQLITE: tuple(x for x in released(d) if x.version < 13))
         async with DatabaseLoader.from_url(db_url) as old:
             await old.write_batch(run_id="r1", task="t", kind="ad", fetched_at=FETCHED,
                                   records=[ad(i, d, 3) for i in range(2) for d in DAYS])
@@ -69,7 +70,7 @@ async def test_old_database_migrates_and_keeps_rows(db_url: str,
     async with DatabaseLoader.from_url(db_url) as db:
         after = await column_types(db)
         assert set(after.values()) <= {"REAL", "DOUBLE PRECISION"}, after
-        assert await db.count_rows("schema_migrations") == len(sq.migrations())
+        assert await db.count_rows("schema_migrations") == len(migrations.migrations())
         rows = await db.fetch_dicts(
             "SELECT ad_id, date, conversions, clicks, attribution_window FROM ad_data "
             "ORDER BY date, ad_id")

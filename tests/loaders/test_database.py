@@ -23,7 +23,8 @@ import pytest
 
 from within_daemon.errors import LoaderError
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders import sqlite_schema as sq
+from within_daemon.loaders.schema import migrations
+from within_daemon.loaders.schema.tables import TABLES, column_type
 from within_daemon.schema import (
     ACCOUNT_DATA_SCHEMA,
     ACCOUNT_FIELDS,
@@ -113,7 +114,7 @@ async def test_open_sets_pragmas_and_creates_folder(sqlite_db: DatabaseLoader,
     assert (db.path.stat().st_mode & 0o777) == 0o600
     assert await q(db, "PRAGMA journal_mode") == [("wal",)]
     tables = {r[0] for r in await q(db, "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert set(sq.TABLES) <= tables
+    assert set(TABLES) <= tables
 
 
 async def test_migrations_twice_are_noop(db_url: str) -> None:
@@ -125,7 +126,7 @@ async def test_migrations_twice_are_noop(db_url: str) -> None:
         await first._migrate()
     for _ in range(2):
         async with DatabaseLoader.from_url(url) as again:
-            assert await again.count_rows("schema_migrations") == len(sq.migrations())
+            assert await again.count_rows("schema_migrations") == len(migrations.migrations())
             assert await again.count_rows("ad_data") == 1
 
 
@@ -143,7 +144,7 @@ def test_column_types_follow_validation_schema() -> None:
     want = {"integer": "INTEGER", "float": "REAL", "string": "TEXT", "date": "TEXT"}
     for spec in (AD_DATA_SCHEMA, ACCOUNT_DATA_SCHEMA):
         for field, rule in spec.items():
-            assert sq.column_type(field) == want[rule["type"]], field
+            assert column_type(field) == want[rule["type"]], field
 
 
 # -- upserts and atomicity ------------------------------------------------------------------

@@ -22,12 +22,12 @@ from within_daemon.errors import LoaderError
 from within_daemon.features import FEATURES, FEATURES_BY_NAME, describe, features_of
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders.analytics_schema import (
+from within_daemon.loaders.feature_store import FeatureStore, day_end, normalize_ts
+from within_daemon.loaders.schema.analytics import (
     BENCHMARK_COLUMNS,
     CREATIVE_COLUMNS,
     HISTORY_COLUMNS,
 )
-from within_daemon.loaders.feature_store import FeatureStore, day_end, normalize_ts
 from within_daemon.schema import AD_FIELDS
 from within_daemon.transforms.aggregation import ROLLUP_TABLES
 
@@ -219,7 +219,7 @@ async def test_export_parquet_round_trips(tmp_path: Path, fs: FeatureStore) -> N
 async def test_export_pages_through_history(tmp_path: Path, fs: FeatureStore,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """With a page smaller than one key's history the export still yields whole rows."""
-    from within_daemon.loaders import feature_store as mod
+    from within_daemon.loaders.feature_store import store as mod
     whole = pq.read_table(await fs.export_parquet(tmp_path / "a.parquet", "ad"))
     monkeypatch.setattr(mod, "EXPORT_PAGE", 7)
     paged = pq.read_table(await fs.export_parquet(tmp_path / "b.parquet", "ad"))

@@ -21,9 +21,9 @@ import pytest
 from within_daemon.features import features_of
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders import feature_store as fs_mod
-from within_daemon.loaders.analytics_schema import HISTORY_COLUMNS
 from within_daemon.loaders.feature_store import FeatureStore, entity_key
+from within_daemon.loaders.feature_store import store as fs_mod
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
 from within_daemon.schema import AD_FIELDS
 from within_daemon.transforms.aggregation import ROLLUP_TABLES
 

@@ -18,14 +18,16 @@ import pytest
 from within_daemon.config import LoadedConfig
 from within_daemon.daemon import run_once
 from within_daemon.errors import LoaderError
-from within_daemon.loaders import DatabaseLoader, sqlite_schema
+from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
-from within_daemon.loaders.analytics_schema import BEGINNING
 from within_daemon.loaders.feature_store import FeatureStore, day_end, entity_key
+from within_daemon.loaders.schema import migrations
+from within_daemon.loaders.schema.analytics import BEGINNING
+from within_daemon.loaders.schema.dialect import SQLITE
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.enrich_actor import EnrichActor
 from within_daemon.pipelines.messages import RecordBatch, RunRef
-from within_daemon.pipelines.training_data_pipeline import CREATIVE_FEATURES, TrainingDataPipeline
+from within_daemon.pipelines.training import CREATIVE_FEATURES, TrainingDataPipeline
 from within_daemon.sandbox import FacebookEmulator
 
 from .test_training_data import (
@@ -318,12 +320,12 @@ async def test_engine_runs_record_an_edit_once(
 async def test_migration_8_seeds_the_history_of_an_older_database(
         db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database at migration 7 gets the table, its current creatives as first versions."""
-    every = sqlite_schema.migrations
+    every = migrations.migrations
     with monkeypatch.context() as m:
         # 9 adds ad_data.link_clicks, a fact column the loader checks for on every open.
-        m.setattr(sqlite_schema, "migrations",
-                  lambda d=sqlite_schema.SQLITE: tuple(x for x in every(d)
-                                                       if x.version <= 7 or x.version == 9))
+        m.setattr(migrations, "migrations",
+                  lambda d=SQLITE: tuple(x for x in every(d)
+                                                  if x.version <= 7 or x.version == 9))
         async with DatabaseLoader.from_url(db_url) as old:
             await old.execute_in_transaction([(
                 "INSERT INTO ad_creative_features (platform, account_id, ad_id, creative_hash, "

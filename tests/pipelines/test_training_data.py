@@ -15,9 +15,9 @@ import pyarrow as pa
 import pytest
 
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders.analytics_schema import HISTORY_COLUMNS
 from within_daemon.loaders.model_store import SPLITS, ModelStore
-from within_daemon.pipelines.training_data_pipeline import (
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.pipelines.training import (
     CREATIVE_FEATURES,
     InsufficientDataError,
     TrainingDataPipeline,

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders.analytics_schema import HISTORY_COLUMNS
 from within_daemon.loaders.model_store import SPLITS
-from within_daemon.pipelines.training_data_pipeline import TrainingDataPipeline
+from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.pipelines.training import TrainingDataPipeline
 from within_daemon.schema import AD_FIELDS
 from within_daemon.transforms.enrichment import history
 

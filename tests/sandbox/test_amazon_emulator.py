@@ -15,8 +15,8 @@ import anyio
 import msgspec
 import pytest
 
-from within_daemon.sandbox.amazon import AmazonEmulator
-from within_daemon.sandbox.amazon_data import WINDOWS, AmazonProfile, default_profiles
+from within_daemon.sandbox.amazon.data import WINDOWS, AmazonProfile, default_profiles
+from within_daemon.sandbox.amazon.server import AmazonEmulator
 
 US, CA = "3000000001", "3000000002"
 CREATE_TYPE = "application/vnd.createasyncreportrequest.v3+json"

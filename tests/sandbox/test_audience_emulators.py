@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from within_daemon.sandbox.google_audience import AGE_RANGES, GENDERS
-from within_daemon.sandbox.tiktok import TikTokEmulator
-from within_daemon.sandbox.tiktok_audience import AGES
-from within_daemon.sandbox.tiktok_audience import GENDERS as TT_GENDERS
+from within_daemon.sandbox.google.audience import AGE_RANGES, GENDERS
+from within_daemon.sandbox.tiktok.audience import AGES
+from within_daemon.sandbox.tiktok.audience import GENDERS as TT_GENDERS
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 
 from .test_google_emulator import DIRECT, Client, client, gemu, results  # noqa: F401
 from .test_tiktok_emulator import (

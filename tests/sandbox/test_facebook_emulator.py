@@ -20,9 +20,9 @@ import msgspec
 import pytest
 
 from within_daemon.sandbox import FacebookEmulator, SandboxAccount, default_accounts
-from within_daemon.sandbox.facebook_data import ATTRIBUTION_SETTINGS
-from within_daemon.sandbox.facebook_graph import parse_fields
-from within_daemon.sandbox.facebook_insights import WEB_PURCHASE_TYPES
+from within_daemon.sandbox.facebook.data import ATTRIBUTION_SETTINGS
+from within_daemon.sandbox.facebook.graph import parse_fields
+from within_daemon.sandbox.facebook.insights import WEB_PURCHASE_TYPES
 
 ACCT = "1000000001"
 OTHER = "1000000002"

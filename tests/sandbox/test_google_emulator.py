@@ -10,9 +10,9 @@ import anyio
 import msgspec
 import pytest
 
-from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.google_data import SandboxCustomer
-from within_daemon.sandbox.google_gaql import GaqlError, parse_gaql
+from within_daemon.sandbox.google.data import SandboxCustomer
+from within_daemon.sandbox.google.gaql import GaqlError, parse_gaql
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 
 DIRECT, MANAGED, MANAGER = "5550000001", "5550000002", "5559999999"
 DEV = "sandbox-developer-token"

@@ -11,8 +11,8 @@ import anyio
 import msgspec
 import pytest
 
-from within_daemon.sandbox.tiktok import TikTokEmulator
-from within_daemon.sandbox.tiktok_data import ATTRIBUTION, TikTokAdvertiser
+from within_daemon.sandbox.tiktok.data import ATTRIBUTION, TikTokAdvertiser
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 
 ADV = "7100000000000000001"
 BERLIN = "7100000000000000002"

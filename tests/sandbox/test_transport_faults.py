@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from within_daemon.sandbox.faults import request_account
-from within_daemon.sandbox.tiktok import TikTokEmulator
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 
 ADV, OTHER = "7100000000000000001", "7100000000000000002"
 

@@ -26,16 +26,16 @@ from within_daemon.errors import (
     TransientError,
 )
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.amazon import AmazonEmulator
-from within_daemon.sandbox.amazon_data import AmazonProfile
-from within_daemon.schema import AD_DATA_SCHEMA
-from within_daemon.sources.amazon import POLL_AUTH_RETRIES, AmazonAdsConnector
-from within_daemon.sources.amazon_errors import (
+from within_daemon.sandbox.amazon.data import AmazonProfile
+from within_daemon.sandbox.amazon.server import AmazonEmulator
+from within_daemon.schema import AD_DATA_SCHEMA, AccountInfo
+from within_daemon.sources.amazon.connector import POLL_AUTH_RETRIES, AmazonAdsConnector
+from within_daemon.sources.amazon.errors import (
     classify_error,
     duplicate_report_id,
     retry_after_seconds,
 )
-from within_daemon.sources.amazon_reports import (
+from within_daemon.sources.amazon.reports import (
     JsonArrayStream,
     ReportStream,
     chunks,
@@ -43,7 +43,6 @@ from within_daemon.sources.amazon_reports import (
     report_body,
 )
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms import normalize_amazon as _registers  # noqa: F401
 
 US, CA = "3000000001", "3000000002"
 FAST: dict[str, Any] = {
@@ -99,10 +98,11 @@ async def test_account_info_picks_the_profile(emu: AmazonEmulator) -> None:
     async with connector(emu, CA, attribution_window="14d") as conn:
         with anyio.fail_after(5):
             info = await conn.get_account_info()
-    assert info == {"account_id": CA, "name": "Acme Outdoor CA (sandbox)", "currency": "CAD",
-                    "timezone_name": "America/Toronto", "country_code": "CA",
-                    "marketplace_id": "A2EUQ1WTGCTBG2", "account_type": "seller",
-                    "attribution_window": "14d"}
+    assert info == AccountInfo(
+        account_id=CA, name="Acme Outdoor CA (sandbox)", currency="CAD",
+        timezone="America/Toronto", attribution_window="14d",
+        details={"country_code": "CA", "marketplace_id": "A2EUQ1WTGCTBG2",
+                 "account_type": "seller"})
     async with connector(emu, "3999999999") as conn:
         with anyio.fail_after(5), pytest.raises(PermanentSourceError, match="not among the 3"):
             await conn.get_account_info()
@@ -285,7 +285,7 @@ async def test_401_refreshes_once_then_succeeds(emu: AmazonEmulator) -> None:
     emu.set_fault(None, "expired_token", count=1, path="profiles")
     async with connector(emu) as conn:
         with anyio.fail_after(5):
-            assert (await conn.get_account_info())["currency"] == "USD"
+            assert (await conn.get_account_info()).currency == "USD"
     assert emu.stats.count(kind="token", status=200) == 2
     assert emu.stats.count(kind="profiles", status=401) == 1
 

@@ -16,19 +16,19 @@ from within_daemon.config import FacebookConfig
 from within_daemon.errors import PermanentSourceError, SourceError, TransientError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.sandbox.amazon import AmazonEmulator
+from within_daemon.sandbox.amazon.server import AmazonEmulator
 from within_daemon.sandbox.faults import deep_json, gzip_bomb
-from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.tiktok import TikTokEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 from within_daemon.sources import FacebookAdsConnector
-from within_daemon.sources.bodies import (
+from within_daemon.sources.http.bodies import (
     MAX_BODY_BYTES,
     MiB,
     body_limit,
     decode_json,
     loads_or_none,
 )
-from within_daemon.sources.pacing import read_usage_headers
+from within_daemon.sources.http.pacing import read_usage_headers
 from within_daemon.transforms import DataValidator
 
 from ..conftest import FAST_FACEBOOK, TOKEN

@@ -16,7 +16,7 @@ from within_daemon.errors import (
     ThrottledError,
     TransientError,
 )
-from within_daemon.sources.breaker import STATE_CODES, AccountBreaker
+from within_daemon.sources.http.breaker import STATE_CODES, AccountBreaker
 
 RESET = 0.05
 

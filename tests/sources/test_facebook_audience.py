@@ -13,10 +13,10 @@ import pytest
 
 from within_daemon.config import FacebookConfig
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders.audience_schema import refresh_summary, upsert_audience
+from within_daemon.loaders.audience import refresh_summary, upsert_audience
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.sandbox.facebook_insights import AGE_BANDS, GENDERS
+from within_daemon.sandbox.facebook.insights import AGE_BANDS, GENDERS
 from within_daemon.sources import FacebookAdsConnector
 from within_daemon.transforms.enrichment import audience
 

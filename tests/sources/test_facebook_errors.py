@@ -15,7 +15,7 @@ from within_daemon.errors import (
     ThrottledError,
     TransientError,
 )
-from within_daemon.sources.facebook_errors import classify_error
+from within_daemon.sources.facebook.errors import classify_error
 
 ACCOUNT = "1000000001"
 

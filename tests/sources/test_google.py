@@ -21,13 +21,12 @@ from within_daemon.errors import (
 )
 from within_daemon.observability.metrics import Metrics
 from within_daemon.platform_config import GoogleConfig
-from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.google_data import SandboxCustomer
-from within_daemon.schema import is_ad_level
-from within_daemon.sources.google import DEVELOPER_PAUSES, GoogleAdsConnector
-from within_daemon.sources.google_errors import DAILY_QUOTA_FALLBACK_SECONDS, classify_error
-from within_daemon.transforms.normalization import DataNormalizer
-from within_daemon.transforms.normalize_google import _google_ads  # noqa: F401 - registers
+from within_daemon.sandbox.google.data import SandboxCustomer
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
+from within_daemon.schema import AccountInfo, is_ad_level
+from within_daemon.sources.google.connector import DEVELOPER_PAUSES, GoogleAdsConnector
+from within_daemon.sources.google.errors import DAILY_QUOTA_FALLBACK_SECONDS, classify_error
+from within_daemon.transforms.normalize.normalizer import DataNormalizer
 
 DIRECT, MANAGED, MANAGER = "5550000001", "5550000002", "5559999999"
 DEV = "sandbox-developer-token"
@@ -134,10 +133,12 @@ async def test_account_info_and_manager_headers(gemu: GoogleAdsEmulator) -> None
     async with connector(gemu, MANAGED) as conn:
         with anyio.fail_after(10):
             info = await conn.get_account_info()
-    assert info == {"account_id": MANAGED, "name": "Harbor Roasters (sandbox)",
-                    "currency": "EUR", "timezone_name": "Europe/Berlin",
-                    # the primary action's click window (a secondary 90-day one is ignored)
-                    "attribution_window": "30d_click", "conversion_window_days": 30}
+    assert info == AccountInfo(account_id=MANAGED, name="Harbor Roasters (sandbox)",
+                               currency="EUR", timezone="Europe/Berlin",
+                               # the primary action's click window (a secondary 90-day one
+                               # is ignored)
+                               attribution_window="30d_click",
+                               details={"conversion_window_days": 30})
     calls = api_calls(gemu, MANAGED)
     assert len(calls) == 2  # the customer row and its conversion windows
     for call in calls:

@@ -7,7 +7,7 @@ import random
 import msgspec
 import pytest
 
-from within_daemon.sources.google_stream import ArrayStream
+from within_daemon.sources.google.stream import ArrayStream
 
 BATCHES = [
     {"results": [{"adGroupAd": {"ad": {"id": "1", "name": "Shoes {KeyWord:Shoes} ]}"}},

@@ -19,12 +19,12 @@ from within_daemon.errors import CircuitOpenError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.platform_config import GoogleConfig, TikTokConfig
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.sandbox.google import GoogleAdsEmulator
-from within_daemon.sandbox.tiktok import TikTokEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
 from within_daemon.sources import FacebookAdsConnector
-from within_daemon.sources.base import OutageBudgetSpent
-from within_daemon.sources.google import GoogleAdsConnector
-from within_daemon.sources.tiktok import TikTokAdsConnector
+from within_daemon.sources.google.connector import GoogleAdsConnector
+from within_daemon.sources.http.client import OutageBudgetSpent
+from within_daemon.sources.tiktok.connector import TikTokAdsConnector
 
 from ..conftest import TOKEN
 from ..fakes.clock import FakeClock, use_clock

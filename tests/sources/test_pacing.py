@@ -8,7 +8,7 @@ import random
 import pytest
 from multidict import CIMultiDict
 
-from within_daemon.sources.pacing import (
+from within_daemon.sources.http.pacing import (
     AppQuota,
     Pacer,
     UsageReading,

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from within_daemon.errors import PermanentSourceError
-from within_daemon.sources.amazon_reports import JsonArrayStream, ReportStream
+from within_daemon.sources.amazon.reports import JsonArrayStream, ReportStream
 
 CHUNK = 64 * 1024
 

@@ -19,18 +19,18 @@ from within_daemon.errors import (
     TransientError,
 )
 from within_daemon.observability.metrics import Metrics
-from within_daemon.sandbox.tiktok import TikTokEmulator
-from within_daemon.schema import AD_DATA_SCHEMA
-from within_daemon.sources.tiktok import (
+from within_daemon.sandbox.tiktok.server import TikTokEmulator
+from within_daemon.schema import AD_DATA_SCHEMA, AccountInfo
+from within_daemon.sources.tiktok.connector import (
     ACCOUNT_REPORT,
     AD_REPORT,
     TikTokAdsConnector,
     _zone_name,
     day_chunks,
 )
-from within_daemon.sources.tiktok_errors import envelope_error
+from within_daemon.sources.tiktok.errors import envelope_error
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms.normalize_tiktok import ACCOUNT_METRICS_READ, AD_METRICS_READ
+from within_daemon.transforms.normalize.tiktok import ACCOUNT_METRICS_READ, AD_METRICS_READ
 
 ADV = "7100000000000000001"
 OTHER = "7100000000000000002"
@@ -100,9 +100,9 @@ async def test_account_info_and_ads(emu: TikTokEmulator) -> None:
         info = await conn.get_account_info()
         with anyio.fail_after(10):
             ads = [a async for page in conn.iter_ads() for a in page]
-    assert info == {"account_id": OTHER, "name": "Kraftwerk Kitchen (sandbox)",
-                    "currency": "EUR", "timezone_name": "Europe/Berlin",
-                    "status": "STATUS_ENABLE"}
+    assert info == AccountInfo(account_id=OTHER, name="Kraftwerk Kitchen (sandbox)",
+                               currency="EUR", timezone="Europe/Berlin",
+                               details={"status": "STATUS_ENABLE"})
     assert len(ads) == 18 and all(isinstance(a["id"], str) for a in ads)
     assert all(isinstance(a["campaign_id"], str) for a in ads)
     assert any(a["secondary_status"] == "AD_STATUS_DELETE" for a in ads)
@@ -299,13 +299,13 @@ async def test_today_follows_daylight_saving(emu: TikTokEmulator) -> None:
     from datetime import UTC, datetime
 
     from within_daemon.pipelines.source_actor import account_today
-    from within_daemon.sandbox.tiktok import gmt_offset_name
+    from within_daemon.sandbox.tiktok.server import gmt_offset_name
 
     assert gmt_offset_name("America/Los_Angeles") == "Etc/GMT+8"
     assert gmt_offset_name("Europe/Berlin") == "Etc/GMT-1"
     async with connector(emu, ADV) as conn:
         info = await conn.get_account_info()
-    assert info["timezone_name"] == "America/Los_Angeles"
+    assert info.timezone == "America/Los_Angeles"
     # 07:30 UTC: 23:30 of the day before in winter (UTC-8), 00:30 of the day in summer (UTC-7).
     winter = datetime(2026, 1, 15, 7, 30, tzinfo=UTC)
     summer = datetime(2026, 7, 1, 7, 30, tzinfo=UTC)

@@ -16,9 +16,9 @@ from within_daemon.errors import ConfigError, PermanentSourceError
 from within_daemon.observability.metrics import Metrics
 from within_daemon.platform_config import GoogleConfig, PlatformsConfig
 from within_daemon.sandbox import FacebookEmulator
-from within_daemon.sandbox.google import GoogleAdsEmulator
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 from within_daemon.sources import FacebookAdsConnector
-from within_daemon.sources.google import GoogleAdsConnector
+from within_daemon.sources.google.connector import GoogleAdsConnector
 from within_daemon.sources.versions import (
     DEFAULT_VERSIONS,
     VERSIONS,
@@ -133,7 +133,7 @@ async def test_default_facebook_version_is_served(emulator: FacebookEmulator) ->
     async with FacebookAdsConnector(ACC, TOKEN, 60000, config=cfg) as conn:
         with anyio.fail_after(10):
             info = await conn.get_account_info()
-    assert info["account_id"] == ACC
+    assert info.account_id == ACC
 
 
 async def test_graph_2635_is_permanent_and_names_the_setting(
@@ -178,7 +178,7 @@ async def test_default_google_version_is_served() -> None:
             async with conn:
                 with anyio.fail_after(10):
                     if ok:
-                        assert (await conn.get_account_info())["currency"]
+                        assert (await conn.get_account_info()).currency
                     else:
                         with pytest.raises(PermanentSourceError, match="UNSUPPORTED_VERSION"):
                             await conn.get_account_info()

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from within_daemon.schema import ACCOUNT_FIELDS, AD_EXTRA_FIELDS, AD_FIELDS
+from within_daemon.schema import (
+    ACCOUNT_FIELDS,
+    AD_EXTRA_FIELDS,
+    AD_FIELDS,
+    PLATFORMS,
+    AccountInfo,
+)
 from within_daemon.transforms import (
     CrossPlatformNormalizer,
     DataNormalizer,
     DataValidator,
-    normalization,
 )
+from within_daemon.transforms.normalize import facebook as fb_normalize
+from within_daemon.transforms.normalize import registry
 
 # ad-apis.md §1.9 insights row (verbatim subset of the Airbyte fixture).
 FIXTURE_ROW: dict[str, Any] = {
@@ -250,8 +259,8 @@ def test_timestamps_with_offsets_become_local_dates() -> None:
     assert rec["start_date"] == "2023-03-17"
     assert rec["end_date"] is None
     assert rec["status"] == "archived"
-    assert normalization._ts_date("2023-03-17T08:04:31+0530") == "2023-03-17"
-    assert normalization._ts_date("yesterday") == "yesterday"
+    assert fb_normalize._ts_date("2023-03-17T08:04:31+0530") == "2023-03-17"
+    assert fb_normalize._ts_date("yesterday") == "yesterday"
 
 
 @pytest.mark.parametrize(
@@ -346,7 +355,7 @@ def test_unknown_platform_raises() -> None:
 
 def test_registry_adds_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
     """A function registered for a platform is used without changing callers."""
-    monkeypatch.setitem(normalization.AD_NORMALIZERS, "google",
+    monkeypatch.setitem(registry.AD_NORMALIZERS, "google",
                         lambda cfg, data, ads=None, account=None: [{"n": len(data)}])
     assert DataNormalizer().normalize_ad_data([1, 2], "google") == [{"n": 2}]
 
@@ -402,11 +411,9 @@ def test_facebook_ad_metadata_is_computed_once_per_ad_per_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Pages of one run share its ads mapping: each ad's creative is read once, not per page."""
-    from within_daemon.transforms import normalization
-
     calls: list[Any] = []
-    real = normalization._fb_ad_info
-    monkeypatch.setattr(normalization, "_fb_ad_info", lambda ad: calls.append(ad) or real(ad))
+    real = fb_normalize._fb_ad_info
+    monkeypatch.setattr(fb_normalize, "_fb_ad_info", lambda ad: calls.append(ad) or real(ad))
     ads = {str(i): {"id": str(i), "creative": {"title": f"T{i}"}} for i in range(3)}
     norm = DataNormalizer()
     pages = [[{"ad_id": str(i), "date_start": f"2024-01-0{day}"} for i in range(3)]
@@ -417,3 +424,33 @@ def test_facebook_ad_metadata_is_computed_once_per_ad_per_run(
     norm.forget_ads(ads)  # the run ended: the next run's pages read the ads again
     norm.normalize_ad_data(pages[0], "facebook", ads=ads)
     assert len(calls) == 6
+
+
+def test_the_registry_names_a_normalizer_for_every_platform() -> None:
+    """Every platform has an ad normalizer in the one table, API platforms an account one.
+
+    A fresh interpreter finds them without importing any platform module first (nothing
+    registers itself on import).
+    """
+    assert set(registry.AD_NORMALIZERS) == set(PLATFORMS)
+    assert set(registry.ACCOUNT_NORMALIZERS) == set(PLATFORMS) - {"internal"}
+    code = ("from within_daemon.transforms.normalize.normalizer import DataNormalizer\n"
+            "print(len(DataNormalizer().normalize_ad_data([{'ad_id': '1'}], 'tiktok')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "1"
+
+
+def test_account_info_reads_the_seed_dict_form() -> None:
+    """A dict account (``timezone_name``, ``account_name``) becomes the same AccountInfo."""
+    typed = AccountInfo(account_id="1", name="N", currency="USD", timezone="Asia/Tokyo",
+                        details={"account_status": 1})
+    assert AccountInfo.of({"account_id": "1", "account_name": "N", "currency": "USD",
+                           "timezone_name": "Asia/Tokyo", "account_status": 1}) == typed
+    assert AccountInfo.of(typed) is typed
+    assert AccountInfo.of(None) == AccountInfo()
+    row = {"account_id": "1", "date_start": "2023-06-01", "spend": "1.00"}
+    norm = DataNormalizer()
+    assert norm.normalize_account_data([row], "facebook", account=typed) == \
+        norm.normalize_account_data([row], "facebook", account={
+            "account_name": "N", "currency": "USD", "timezone_name": "Asia/Tokyo"})

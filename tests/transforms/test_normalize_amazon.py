@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
-from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_DATA_SCHEMA, AD_FIELDS
+from within_daemon.schema import (
+    ACCOUNT_DATA_SCHEMA,
+    ACCOUNT_FIELDS,
+    AD_DATA_SCHEMA,
+    AD_FIELDS,
+    AccountInfo,
+)
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms.normalize_amazon import attribution_window
+from within_daemon.transforms.normalize.amazon import attribution_window
 
 # ad-apis.md §3.3 sample download (AMZ-DOCS get-started, verbatim), plus the daily columns
 # our ad report asks for (date, adId, sales7d, currency) on the first row.
@@ -65,7 +71,7 @@ def test_attribution_window_picks_the_columns(
     """The account's window picks purchasesNd / salesNd; an unknown window falls to 7d."""
     [rec] = norm(rows()[:1], {**ACCOUNT, "attribution_window": window})
     assert (rec["conversions"], rec["revenue"]) == (conversions, revenue)
-    assert attribution_window({"attribution_window": window}) == (
+    assert attribution_window(AccountInfo(attribution_window=window)) == (
         window if window in ("1d", "7d", "14d", "30d") else "7d")
 
 

@@ -11,7 +11,6 @@ from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_FIELDS,
 from within_daemon.transforms import (
     DataNormalizer,
     DataValidator,
-    normalize_google,  # noqa: F401 - registers "google"
 )
 
 #: ad-apis.md §2.7: the Airbyte searchStream record for ad_group_ad, verbatim.

@@ -9,7 +9,7 @@ import pytest
 
 from within_daemon.schema import AD_DATA_SCHEMA, AD_EXTRA_FIELDS, AD_FIELDS
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms.normalize_internal import (
+from within_daemon.transforms.normalize.internal import (
     INTERNAL_AD_SCHEMA,
     InternalMapping,
     mapping_problems,

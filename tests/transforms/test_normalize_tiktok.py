@@ -9,8 +9,7 @@ import pytest
 
 from within_daemon.schema import ACCOUNT_DATA_SCHEMA, ACCOUNT_FIELDS, AD_DATA_SCHEMA, AD_FIELDS
 from within_daemon.transforms import DataNormalizer, DataValidator
-from within_daemon.transforms import normalize_tiktok as _registers  # noqa: F401
-from within_daemon.transforms.normalize_tiktok import attribution_window
+from within_daemon.transforms.normalize.tiktok import attribution_window
 
 #: TikTok records add the extra columns (their ad group's attribution window; no link clicks).
 TT_FIELDS = [*AD_FIELDS, "attribution_window", "link_clicks"]

@@ -1,4 +1,4 @@
-"""Reads and writes of the derived tables (see ``analytics_schema``), for the pipelines.
+"""Reads and writes of the derived tables (see ``schema.analytics``), for the pipelines.
 
 Upserts are built from the column lists, one statement per table; a rollup refresh deletes
 the touched periods and re-inserts them from ``ad_data`` in ONE transaction, so a group
@@ -38,7 +38,8 @@ from ..transforms.aggregation import (
     sum_sql,
     touched_periods,
 )
-from .analytics_schema import (
+from .database import DatabaseLoader
+from .schema.analytics import (
     AD_DAY_KEY_COLUMNS,
     AD_KEY_COLUMNS,
     BEGINNING,
@@ -46,7 +47,6 @@ from .analytics_schema import (
     CREATIVE_COLUMNS,
     HISTORY_COLUMNS,
 )
-from .database import DatabaseLoader
 
 log = logging.getLogger(__name__)
 

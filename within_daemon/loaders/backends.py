@@ -26,7 +26,9 @@ import aiosqlite
 from within_daemon.errors import LoaderError
 from within_daemon.redaction import redact_url
 
-from .sqlite_schema import POSTGRES, SQLITE, Dialect, FactTable, upsert_sql
+from .schema.dialect import POSTGRES, SQLITE, Dialect
+from .schema.tables import FactTable
+from .statements import upsert_sql
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,9 @@ checkpoint (the ``ledger`` of complete days) commits in the same transaction as 
 vouches for: after a crash the ledger is never ahead of the data,
 and a re-fetch simply overwrites. The loader also keeps the ``runs`` table (what each run
 fetched, loaded and quarantined; crash-interrupted runs are found at start-up) and the
-``quarantine`` of rejected records. SQL text and parameter shaping live in
-:mod:`.sqlite_schema`, the two drivers (SQLite, PostgreSQL) in :mod:`.backends`; this module
+``quarantine`` of rejected records. Tables and migrations live in
+:mod:`.schema`, statement text in :mod:`.statements`, parameter shaping in :mod:`.rows`, the
+two drivers (SQLite, PostgreSQL) in :mod:`.backends`; this module
 holds the transactions, the migrations and the run bookkeeping, the same for both.
 
 One loader actor writes per database. Calls from other tasks (readiness probes, ``status``)
@@ -29,8 +30,11 @@ import anyio
 from within_daemon.errors import LeaseLostError, LoaderError, RowsRefusedError
 from within_daemon.loaders import backends
 from within_daemon.loaders import rows as rows_
-from within_daemon.loaders import sqlite_schema as sq
 from within_daemon.loaders.refusals import first_line, refused_values
+from within_daemon.loaders.schema import migrations as schema_migrations
+from within_daemon.loaders.schema.dialect import Dialect
+from within_daemon.loaders.schema.tables import FACT_TABLES, FINAL_RUN_STATUSES, TABLES
+from within_daemon.loaders.statements import Statements, chunks
 from within_daemon.redaction import redact
 
 T = TypeVar("T")
@@ -93,7 +97,7 @@ class DatabaseLoader:
         self._backend = backends.open_backend(self.url, path, busy_timeout_ms)
         self._open = False
         self._lock: anyio.Lock | None = None
-        self._sql = sq.Statements(self._backend.dialect)
+        self._sql = Statements(self._backend.dialect)
         #: The replica id written into ``runs.holder`` (None: a single process, no cluster).
         self.holder = holder
         #: In a cluster: ``(platform, account_id) -> (lease resource, generation)`` or None.
@@ -101,7 +105,7 @@ class DatabaseLoader:
         self.fence = fence
 
     @property
-    def dialect(self) -> sq.Dialect:
+    def dialect(self) -> Dialect:
         """Which SQL spelling the database wants (``dialect.name``: sqlite, postgresql)."""
         return self._backend.dialect
 
@@ -173,11 +177,11 @@ class DatabaseLoader:
         await self.close()
 
     async def _migrate(self) -> None:
-        migrations = sq.migrations(self.dialect)
+        migrations = schema_migrations.migrations(self.dialect)
         latest = max(m.version for m in migrations)
         async with self._transaction() as tx:
             await tx.lock_migrations()
-            await tx.execute(sq.MIGRATIONS_TABLE_DDL)
+            await tx.execute(schema_migrations.MIGRATIONS_TABLE_DDL)
         rows = await self._fetchall(self._sql["migration_versions"])
         applied = {int(r[0]) for r in rows}
         if applied and max(applied) > latest:
@@ -200,14 +204,14 @@ class DatabaseLoader:
     async def _verify_columns(self) -> None:
         # The DDL is generated from schema.py; a field added there without a new migration
         # would otherwise fail on the first write, far from the cause.
-        for t in sq.FACT_TABLES.values():
+        for t in FACT_TABLES.values():
             async with self._locked():
                 have = await self._guard(self._backend.table_columns(t.name))
             missing = [c for c in t.columns if c not in have]
             if missing:
                 raise LoaderError(
                     f"table {t.name} lacks columns {missing}: schema.py changed without a "
-                    "migration in loaders/sqlite_schema.py"
+                    "migration in loaders/schema/migrations.py"
                 )
 
     # -- plumbing ----------------------------------------------------------------------
@@ -316,7 +320,7 @@ class DatabaseLoader:
                 await self._check_fence(tx, kind, records, complete_days)
             written = 0
             if rows:
-                written = await tx.upsert(sq.FACT_TABLES[kind], self._sql.upsert[kind], rows)
+                written = await tx.upsert(FACT_TABLES[kind], self._sql.upsert[kind], rows)
             if ledger:
                 await tx.executemany(self._sql["ledger_upsert"], ledger)
                 await tx.executemany(self._sql["ledger_history"], history)
@@ -371,7 +375,7 @@ class DatabaseLoader:
                 extra += self._sql[name]
                 extra_params.append(value)
         done: set[str] = set()
-        for chunk in sq.chunks(list(days)):
+        for chunk in chunks(list(days)):
             sql = self._sql["completed_days"].format(days=self._sql.params(len(chunk))) + extra
             rows = await self._fetchall(sql, [platform, account_id, kind, *chunk, *extra_params])
             done.update(str(r[0]) for r in rows)
@@ -407,7 +411,7 @@ class DatabaseLoader:
                          loaded: int | None = None, quarantined: int | None = None,
                          error: str | None = None) -> None:
         """Close a run; counts given here replace the accumulated ones, None keeps them."""
-        if status not in sq.FINAL_RUN_STATUSES:
+        if status not in FINAL_RUN_STATUSES:
             raise LoaderError(f"not a final run status: {status!r}")
         # The one place run errors become stored text: whatever raised them, no secret
         # (an echoed token, a URL with credentials) reaches runs.error.
@@ -448,7 +452,7 @@ class DatabaseLoader:
     async def run_summary(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
         """One dict per run (all ``runs`` columns), oldest first."""
         out: list[dict[str, Any]] = []
-        for chunk in sq.chunks(list(run_ids)):
+        for chunk in chunks(list(run_ids)):
             sql = self._sql["run_summary"].format(ids=self._sql.params(len(chunk)))
             out += await self.fetch_dicts(sql, chunk)
         return sorted(out, key=lambda r: (r["started_at"], r["run_id"]))
@@ -456,7 +460,7 @@ class DatabaseLoader:
     # -- inspection -------------------------------------------------------------------------
 
     async def count_rows(self, table: str) -> int:
-        if table not in sq.TABLES:  # table names cannot be parameters: allowlist them
+        if table not in TABLES:  # table names cannot be parameters: allowlist them
             raise LoaderError(f"unknown table {table!r}")
         rows = await self._fetchall(f"SELECT COUNT(*) FROM {table}")
         return int(rows[0][0])

@@ -5,7 +5,7 @@ and bandwidth on every fetch; the fetcher's in-memory cache forgets it at every 
 This table keeps each failed URL (by its sha256) with the failure status and until when to
 believe it: a failure of the image itself (too large, corrupt, refused host...) for
 :data:`PERMANENT_TTL`, a failure that may pass (timeout, HTTP 5xx, connection error) for
-:data:`TRANSIENT_TTL`. Migration 10 creates it (:func:`image_failures_ddl`).
+:data:`TRANSIENT_TTL`. Migration 10 creates it (``loaders.schema.image_failures``).
 """
 
 from __future__ import annotations
@@ -24,25 +24,12 @@ from within_daemon.transforms.enrichment.image import (
 
 from .database import DatabaseLoader
 from .rows import safe_text
-from .sqlite_schema import SQLITE, Dialect, chunks
+from .statements import chunks
 
 PERMANENT_TTL = timedelta(days=30)
 TRANSIENT_TTL = timedelta(hours=6)
 TRANSIENT = frozenset({STATUS_TIMEOUT, STATUS_HTTP_ERROR, STATUS_FETCH_ERROR})
 _MAX_URL_CHARS = 2000
-
-
-def image_failures_ddl(d: Dialect = SQLITE) -> list[str]:
-    """DDL of migration 10."""
-    return [f"""CREATE TABLE IF NOT EXISTS image_failures (
-  url_sha256 TEXT PRIMARY KEY,
-  url TEXT NOT NULL,
-  image_status TEXT NOT NULL,
-  image_error TEXT,
-  failed_at TEXT NOT NULL,
-  retry_after TEXT NOT NULL,
-  failures INTEGER NOT NULL DEFAULT 1
-){d.table_suffix}"""]
 
 
 def _key(url: str) -> str:

@@ -14,7 +14,7 @@ renamed into place with its manifest already inside, so readers never see half a
 (a folder without ``manifest.json`` is ignored).
 
 The store knows nothing about how a dataset is built; see
-:mod:`within_daemon.pipelines.training_data_pipeline`.
+:mod:`within_daemon.pipelines.training`.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ async def slice_facts(
         odd = [d for d in dated if not canonical_day(d)]
         facts.newest = {(platform, account_id): _newest(parsed, odd)}
     if "uniqueness" in dims:
-        # ad_data's primary key is the ad key, its columns NOT NULL (sqlite_schema.
+        # ad_data's primary key is the ad key, its columns NOT NULL (schema.tables.
         # fact_table_ddl): stored rows cannot repeat a key, so every key is distinct.
         facts.repeated, facts.unique = [], facts.n
     if sums:

@@ -1,4 +1,4 @@
-"""Parameter tuples the loader binds, in the column order of :mod:`.sqlite_schema`'s statements.
+"""Parameter tuples the loader binds, in the column order of :mod:`.statements`.
 
 Kept apart from the statement text, but built from the same column lists
 (``FACT_TABLES``), so a field added to the schema reaches the DDL, the upsert and these
@@ -17,7 +17,7 @@ import msgspec
 from within_daemon.errors import LoaderError
 from within_daemon.redaction import redact
 
-from .sqlite_schema import FACT_TABLES
+from .schema.tables import FACT_TABLES
 
 _GETTERS = {k: itemgetter(*t.fields) for k, t in FACT_TABLES.items()}
 _FULL_GETTERS = {k: itemgetter(*t.fields, *t.extras) for k, t in FACT_TABLES.items()}

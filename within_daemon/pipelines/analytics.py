@@ -18,12 +18,12 @@ from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
-from ..loaders.audience_schema import refresh_summary, upsert_audience
+from ..loaders.audience import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
-from ..sources.google_audience import iter_google_audience
-from ..sources.tiktok_audience import iter_tiktok_audience
+from ..sources.google.audience import iter_google_audience
+from ..sources.tiktok.audience import iter_tiktok_audience
 from ..transforms import DataQualityMonitor
 from ..transforms.enrichment.audience import (
     normalize_audience,

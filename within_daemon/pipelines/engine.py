@@ -32,7 +32,7 @@ from ..observability.metrics import Metrics
 from ..runtime import QueueSet
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..sources import HttpSource, build_connector
-from ..sources.base import open_session
+from ..sources.http.client import open_session
 from ..transforms import DataNormalizer, DataValidator
 from .analytics import AccountDays, after_task
 from .enrich_actor import EnrichActor, image_fetcher

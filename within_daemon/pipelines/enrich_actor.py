@@ -31,8 +31,8 @@ import msgspec
 
 from ..config import EnrichmentConfig
 from ..loaders import DatabaseLoader
-from ..loaders.analytics_schema import CREATIVE_COLUMNS
 from ..loaders.image_failures import ImageFailureStore
+from ..loaders.schema.analytics import CREATIVE_COLUMNS
 from ..observability.metrics import Metrics
 from ..runtime import Actor
 from ..schema import is_ad_level

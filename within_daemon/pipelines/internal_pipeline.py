@@ -56,7 +56,7 @@ from ..sources.internal import (
     scan_drop_folder,
     sqlite_source_path,
 )
-from ..transforms.normalize_internal import (
+from ..transforms.normalize.internal import (
     INTERNAL_AD_SCHEMA,
     InternalMapping,
     mapping_problems,

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from ..schema import AccountInfo
+
 Kind = Literal["ad", "account"]
 
 
@@ -34,7 +36,7 @@ class RawPage(msgspec.Struct):
     rows: list[dict[str, Any]]
     fetched_at: str
     ads: dict[str, Any] | None = None
-    account: dict[str, Any] | None = None
+    account: AccountInfo | None = None
     counts: dict[str, tuple[int | None, int | None]] | None = None
     #: The account's own calendar day at fetch time (a creative seen now is dated by it).
     local_day: str | None = None

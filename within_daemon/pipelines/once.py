@@ -45,7 +45,7 @@ async def unify(engine: EngineParts, task: TaskConfig, start: date, end: date
 async def train(engine: EngineParts, task: TaskConfig, start: date, end: date
                 ) -> list[AccountResult]:
     """Versioned training datasets for both models; an unchanged input makes no version."""
-    from .training_data_pipeline import DATASETS, InsufficientDataError, TrainingDataPipeline
+    from .training import DATASETS, InsufficientDataError, TrainingDataPipeline
 
     ms = engine.loaded.config.model_store
     root = Path(ms.root)

@@ -24,7 +24,8 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import AccountPausedError, AuthError, CircuitOpenError, SourceError
 from ..observability.logging import account_var, platform_var, run_var
-from ..sources.base import HttpSource
+from ..schema import AccountInfo
+from ..sources.http.client import HttpSource
 from .messages import RawPage, RunRef, SourceDone, SourceMsg, WindowDone
 
 log = logging.getLogger(__name__)
@@ -69,13 +70,13 @@ def window_uses_async(days: int, ads: int | None, *, after_days: int, after_rows
     return days > after_days or (ads is not None and ads * days > after_rows)
 
 
-def account_today(account: dict[str, Any], now: datetime | None = None) -> str:
+def account_today(account: AccountInfo, now: datetime | None = None) -> str:
     """Today's date in the ad account's own time zone (its days are the platform's days).
 
     A day is only final once it is over where the account lives: at 01:00 UTC it is still
     yesterday afternoon in Los Angeles. ``now`` (aware) replaces the clock in tests.
     """
-    name = account.get("timezone_name")
+    name = account.timezone
     try:
         tz = ZoneInfo(str(name)) if name else UTC
     except (ZoneInfoNotFoundError, ValueError):
@@ -224,7 +225,7 @@ class SourceActor:
         since: str,
         until: str,
         wdays: tuple[str, ...],
-        account: dict[str, Any],
+        account: AccountInfo,
         ads: dict[str, Any] | None,
     ) -> None:
         counts: dict[str, tuple[int | None, int | None]] | None = None

@@ -95,7 +95,7 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
                 unique.append(rec)
         if self.metrics is not None:
             self.metrics.records.labels(ref.platform, ref.pipeline, "extracted").inc(len(page.rows))
-        window = (page.account or {}).get("attribution_window")
+        window = page.account.attribution_window if page.account is not None else None
         return RecordBatch(
             ref=ref, records=unique, quarantined=bad, fetched_at=page.fetched_at,
             fetched=len(page.rows),

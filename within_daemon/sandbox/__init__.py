@@ -6,7 +6,7 @@ faults; ``python -m within_daemon.sandbox <platform>`` runs one in the foregroun
 
 from __future__ import annotations
 
-from within_daemon.sandbox.facebook import FacebookEmulator
-from within_daemon.sandbox.facebook_data import SandboxAccount, default_accounts
+from within_daemon.sandbox.facebook.data import SandboxAccount, default_accounts
+from within_daemon.sandbox.facebook.server import FacebookEmulator
 
 __all__ = ["FacebookEmulator", "SandboxAccount", "default_accounts"]

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import anyio
 
-from within_daemon.sandbox.facebook import FacebookEmulator
-from within_daemon.sandbox.facebook_data import SandboxAccount, default_accounts
+from within_daemon.sandbox.facebook.data import SandboxAccount, default_accounts
+from within_daemon.sandbox.facebook.server import FacebookEmulator
 
 
 def _parser() -> argparse.ArgumentParser:

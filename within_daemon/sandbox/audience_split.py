@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from within_daemon.sandbox.facebook_data import mix64
+from within_daemon.sandbox.numbers import mix64
 
 _MASK = (1 << 64) - 1
 

@@ -33,13 +33,13 @@ import msgspec
 
 from ..config import sqlite_path
 from ..errors import PermanentSourceError, SourceError
-from .bodies import decode_lenient
 from .drop_folder import (  # re-exported: the internal source's file API lives here
     DEFAULT_SETTLE_SECONDS,
     DropScan,
     open_regular,
     scan_drop_folder,
 )
+from .http.bodies import decode_lenient
 
 __all__ = [
     "DEFAULT_CHUNK_LINES", "DEFAULT_PAGE_SIZE", "DEFAULT_SETTLE_SECONDS", "FORMATS",

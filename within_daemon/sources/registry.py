@@ -13,7 +13,7 @@ import aiohttp
 from ..config import AccountConfig, LoadedConfig
 from ..errors import ConfigError
 from ..observability.metrics import Metrics
-from .base import HttpSource
+from .http.client import HttpSource
 
 ConnectorFactory = Callable[
     [AccountConfig, LoadedConfig, aiohttp.ClientSession, Metrics], HttpSource

@@ -1,21 +1,14 @@
 """Pure transforms between extraction and loading: normalize, validate, aggregate, monitor.
 
 Nothing here does I/O or imports ``within_daemon.sources`` / ``within_daemon.loaders``, so
-every transform can be unit-tested and benchmarked on plain lists of dicts. Importing this
-package registers every platform's normalizer.
+every transform can be unit-tested and benchmarked on plain lists of dicts.
 """
 
 from __future__ import annotations
 
-from within_daemon.transforms import (
-    normalize_amazon,  # noqa: F401  (registers "amazon")
-    normalize_google,  # noqa: F401  (registers "google")
-    normalize_internal,  # noqa: F401  (registers "internal")
-    normalize_tiktok,  # noqa: F401  (registers "tiktok")
-)
 from within_daemon.transforms.aggregation import DataAggregator
 from within_daemon.transforms.enrichment.enricher import DataEnricher
-from within_daemon.transforms.normalization import CrossPlatformNormalizer, DataNormalizer
+from within_daemon.transforms.normalize.normalizer import CrossPlatformNormalizer, DataNormalizer
 from within_daemon.transforms.quality import DataQualityMonitor
 from within_daemon.transforms.validation import DataValidator
 

@@ -12,6 +12,7 @@ from within_daemon.transforms.enrichment.topics import (
     OTHER_PRIOR,
     TEMPERATURE,
     TopicFeatures,
+    brand_words,
     classify_topic,
     stem,
     tokenize,
@@ -169,3 +170,26 @@ def test_columns_follow_the_struct_fields() -> None:
         ("topic", "TEXT"), ("topic_confidence", "REAL"), ("topic_runner_up", "TEXT"),
         ("topic_score", "REAL"),
     ]
+
+
+def test_brand_words_split_run_together_host_labels() -> None:
+    """A glued brand label yields the keywords inside it; short, known or noise labels none."""
+    assert brand_words("lashloft") == ["lash"]
+    assert brand_words("fitkitchens") == ["kitchen"]
+    assert brand_words("denim") == []  # a keyword itself: matched whole, not split
+    assert brand_words("zqxjvw") == []
+    # The reserved documentation host is noise: "example" would otherwise give "exam".
+    assert classify_topic("Big sale", "", "", "https://example.com").topic_runner_up is None
+    # A brand word is weak evidence: alone it does not lift an ad out of "other".
+    assert classify_topic("Big sale", "", "Shop Now", "https://lashloft.com").topic == "other"
+
+
+def test_a_pet_named_in_the_text_takes_its_care_and_food_words() -> None:
+    """Health and food words describe the animal when a pet is named in the ad's text."""
+    pets = classify_topic("Wellness plans for puppies", "Vaccines and dental cleanings.")
+    assert pets.topic == "pets" and pets.topic_runner_up != "health_fitness"
+    assert classify_topic("Dental cleanings and wellness checkups", "").topic == "health_fitness"
+    # A pet word only in the URL is not the subject: a meal kit stays food.
+    food = classify_topic("16 free meals", "Chef-designed recipes, fresh ingredients.", "",
+                          "https://www.freshcrate.com/plans")
+    assert food.topic == "food_drink"

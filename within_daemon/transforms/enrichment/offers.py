@@ -63,6 +63,7 @@ _ACT_VERBS: Final = (
     r"|claim|start|lock(?:\s+in)?|upgrade|subscribe|donate|give|double|pre-?order|sell"
     r"|save|switch|download|try|visit|come\s+in|hurry\s+in|secure|snag|schedule|request"
     r"|enter|learn|find\s+out|check\s+out|redeem|stock\s+up|treat\s+yourself|renew|move\s+in"
+    r"|tour|watch|binge|stream|listen|explore|test[- ]drive"
 )
 
 _URGENCY_PATTERNS: Final[dict[str, str]] = {
@@ -162,6 +163,7 @@ _OFFER_PATTERNS: Final[dict[str, str]] = {
         r"|\bstart\s+(?:for\s+)?free\b|\d+[- ](?:day|night|week)\s+(?:free\s+)?"
         r"(?:risk[- ]free\s+)?trial"
         r"|\bfree\s+for\s+\d+\s+(?:days|weeks|months)|\bfree\s+(?:first\s+)?month"
+        r"|\bfree\s+for\s+(?:the|your)\s+first\s+(?:\w+\s+)?(?:days?|weeks?|months?)\b"
         r"|\b(?:first|1st)\s+(?!(?:delivery|order|shipment)\b)(?:[\w-]+\s+){0,2}?"
         r"(?:is\s+|are\s+)?(?:free|on\s+us)\b"
         r"|(?<!extra\s)(?<!bonus\s)\b(?:\d+|one|two|three|six)\s+(?:weeks?|months?)\s+free\b"

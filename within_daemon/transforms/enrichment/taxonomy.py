@@ -41,6 +41,7 @@ TOPICS: Final[tuple[str, ...]] = (
 TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
     "apparel": {
         STRONG: (
+            "hiking boots", "hiking shoes", "work boots", "rain boots",
             "running shoes", "running shoe", "trail shoes",
             "dress", "jeans", "denim", "t-shirt", "hoodie", "sweatshirt", "sweater", "blouse",
             "skirt", "leggings", "trousers", "blazer", "lingerie", "bra", "underwear", "swimwear",
@@ -60,7 +61,7 @@ TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
             "new arrivals", "activewear", "tailored", "petite", "plus size", "men's", "women's",
             "collection", "size", "sizes", "wear", "vest", "tops", "bottoms", "dresses", "shoe",
             "footwear", "eyewear", "accessories", "bags", "fits", "oversized", "slim fit",
-            "relaxed fit", "waist", "inseam", "hem",
+            "relaxed fit", "waist", "inseam", "hem", "uppers", "insoles", "midsole", "outsole",
         ),
         WEAK: (
             "style", "cotton", "wool", "hat", "cap", "bag", "designer", "ring", "vintage",
@@ -70,6 +71,7 @@ TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
     },
     "travel": {
         STRONG: (
+            "camper van", "campervan", "camper", "motorhome",
             "chalet", "chalets", "vacation rental", "holiday rental", "holiday home",
             "flight", "airfare", "airline", "hotel", "resort", "vacation", "getaway", "cruise",
             "itinerary", "luggage", "suitcase", "carry-on", "round-trip", "one-way", "fares",
@@ -110,6 +112,7 @@ TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
             "insurance quote",
         ),
         GOOD: (
+            "expense", "expenses", "budgeting", "spending",
             "bank", "credit", "invest", "tax", "financial", "finance", "fund", "funds", "trading",
             "trades", "deposit", "budget", "money", "fees", "no fees", "rates", "interest",
             "equity", "yield", "high-yield", "advisor", "accounting", "bookkeeping", "payroll",
@@ -156,6 +159,7 @@ TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
     },
     "education": {
         STRONG: (
+            "become a certified", "certificate program", "technician program", "trade school",
             "course", "courses", "degree", "university", "college", "mba", "bachelor", "masters",
             "master's", "diploma", "tutoring", "tutor", "bootcamp", "curriculum", "enroll",
             "enrollment", "admission", "admissions", "tuition", "scholarship", "campus",
@@ -180,6 +184,7 @@ TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
     },
     "software": {
         STRONG: (
+            "run payroll", "payroll software",
             "software", "saas", "crm", "project management", "automate", "automation", "workflow",
             "workflows", "integration", "integrations", "api", "dashboard", "vpn", "antivirus",
             "password manager", "passwords", "cybersecurity", "hosting", "website builder",
@@ -209,7 +214,7 @@ TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
     },
     "home_garden": {
         STRONG: (
-            "thermostat", "smart thermostat", "heating bills", "heating",
+            "thermostat", "smart thermostat", "heating bills", "heating", "installation",
             "lawn treatment", "weed control",
             "furniture", "sofa", "sofas", "couch", "mattress", "bedding", "pillows", "rug", "rugs",
             "curtains", "home decor", "decor", "cookware", "garden", "gardening", "gardeners",
@@ -430,22 +435,24 @@ TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
             "national park", "paddle", "paddleboard", "canoe", "scuba", "diving", "snorkel",
             "archery", "pickleball", "padel", "volleyball", "rugby", "cricket", "f1", "formula 1",
             "ufc", "wrestling", "playoffs", "championship", "tournament", "fantasy football",
-            "sportsbook", "sporting goods", "outdoor gear", "trail running", "running shoes",
+            "sportsbook", "sporting goods", "outdoor gear", "trail running",
             "bike shop", "cyclists", "rowing",
         ),
         GOOD: (
-            "gear", "equipment", "run", "runner", "race", "outdoor", "hiking boots", "backpack",
+            "gear", "equipment", "run", "runner", "race", "outdoor", "backpack",
             "swim", "swimming", "boxing", "martial arts", "team", "match", "ride", "ball", "balls",
             "ticket", "fan", "boots", "waterproof", "lesson", "season", "teams", "coach",
-            "coaches", "fitness gear", "shoes for running", "hiking gear", "backpacking gear",
+            "coaches", "fitness gear", "shoes for running", "running shoes", "hiking gear",
+            "backpacking gear",
             "water bottle", "cooler", "binoculars", "mountain", "mountains", "river", "wilderness",
             "outdoor adventure", "adventure gear",
         ),
-        WEAK: ("fitness", "training", "shoe"),
+        WEAK: ("fitness", "training", "shoe", "hiking boots"),
         HINT: (),
     },
     "jobs_careers": {
         STRONG: (
+            "teach english online", "teach english abroad", "set your own hours",
             "hiring", "now hiring", "we're hiring", "job", "jobs", "career", "careers", "resume",
             "cv", "recruiter", "recruiters", "recruiting", "recruitment", "employment", "employer",
             "job openings", "openings", "full-time", "part-time", "freelance", "internship",
@@ -492,4 +499,14 @@ TAXONOMY: Final[dict[str, dict[float, tuple[str, ...]]]] = {
         WEAK: (),
         HINT: (),
     },
+}
+
+
+#: Topics that are the subject of an ad whenever they are named: a STRONG word of the key
+#: topic (a puppy, a cat) turns the listed topics' evidence into evidence for it, because
+#: then those words describe the animal's care and food ("wellness plans for puppies",
+#: "dental cleanings", "fresh food for dogs", "recipe with salmon"), not a person's. Tuned
+#: on ``offer_urgency_tuning.py``.
+SUBJECT_TOPICS: Final[dict[str, tuple[str, ...]]] = {
+    "pets": ("health_fitness", "food_drink"),
 }

@@ -1,0 +1,11 @@
+"""The Facebook emulator.
+
+``server`` holds ``FacebookEmulator``; beside it: ``data`` (accounts and rows), ``graph``,
+``insights``, ``jobs``.
+"""
+
+from __future__ import annotations
+
+from .server import FacebookEmulator
+
+__all__ = ["FacebookEmulator"]

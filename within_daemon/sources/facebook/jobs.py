@@ -1,0 +1,73 @@
+"""Waiting for a Facebook async insights job (AdReportRun) with the patience Meta needs.
+
+A job can sit at 0 % ("Job Not Started") for many minutes while Meta queues it, and large
+jobs run for a long time; Airbyte allows an hour per job (shared/reference/ad-apis.md §0).
+So a job is judged by two clocks: it has *stalled* when ``async_percent_completion`` has not
+moved for ``stall_seconds`` (30 minutes by default), and it has *overrun* when it is still
+not done after ``job_budget_seconds`` (one hour). Either way ``wait_for_job`` raises
+``ReportStalledError`` and the connector re-creates the job once. Time comes from the
+connector's ``Clock`` (``sources/http/clock.py``), so tests can spend hours of job time without
+sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ...errors import ReportStalledError, TransientError
+from ..http.clock import Clock
+
+DONE = "Job Completed"
+FAILED = ("Job Failed", "Job Skipped")
+#: Longest pause between two status polls: long jobs are polled every 30 seconds.
+MAX_POLL_INTERVAL = 30.0
+
+
+
+async def wait_for_job(
+    run_id: str,
+    poll: Callable[[str], Awaitable[Any]],
+    *,
+    clock: Clock,
+    poll_interval: float,
+    stall_seconds: float,
+    budget_seconds: float,
+    platform: str,
+    account_id: str,
+) -> None:
+    """Poll ``run_id`` until it completes; raise when it fails, stalls or overruns."""
+    interval = poll_interval
+    started = last_move = clock.now()
+    last_pct = -1.0
+    while True:
+        await clock.sleep(interval)
+        st = await poll(run_id)
+        status = str(st.get("async_status", "")) if isinstance(st, dict) else ""
+        try:
+            pct = float(st.get("async_percent_completion", 0) or 0) if isinstance(st, dict) \
+                else 0.0
+        except (TypeError, ValueError):
+            pct = 0.0
+        if status == DONE:
+            return
+        if status in FAILED:
+            raise TransientError(f"async report {run_id}: {status}",
+                                 platform=platform, account_id=account_id)
+        now = clock.now()
+        if pct != last_pct:
+            last_pct, last_move = pct, now
+        elif now - last_move >= stall_seconds:
+            raise ReportStalledError(
+                f"async report {run_id} made no progress for {now - last_move:.0f}s "
+                f"(stuck at {pct:.0f}%, {status or 'no status'}; stall_seconds = "
+                f"{stall_seconds:g})",
+                platform=platform, account_id=account_id,
+            )
+        if now - started >= budget_seconds:
+            raise ReportStalledError(
+                f"async report {run_id} still at {pct:.0f}% ({status or 'no status'}) after "
+                f"{now - started:.0f}s (job_budget_seconds = {budget_seconds:g})",
+                platform=platform, account_id=account_id,
+            )
+        interval = min(interval * 1.5, MAX_POLL_INTERVAL)

@@ -1,0 +1,1 @@
+"""Platform rows -> normalized records: the ``DataNormalizer`` and one module per platform."""
