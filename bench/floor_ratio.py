@@ -45,6 +45,10 @@ def _free_port() -> int:
 CPU: dict[str, float] = {}
 
 
+#: --log PATH: the daemon's log lines (post-load step timings) are appended there.
+LOG: str | None = None
+
+
 def _timed(cmd: list[str], env: dict[str, str] | None = None,
            side: str = "") -> tuple[float, float, str]:
     """Run ``cmd`` to completion: (seconds, peak RSS MB of that process, stdout)."""
@@ -58,6 +62,9 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None,
         ferr.seek(0)
         out, err = fout.read(), ferr.read()
     CPU[side] = CPU.get(side, 0.0) + usage.ru_utime + usage.ru_stime
+    if LOG and side != "floor":
+        with open(LOG, "a") as f:
+            f.write(f"== {' '.join(cmd[-10:])}\n{err}")
     if proc.returncode:
         raise SystemExit(f"{cmd[:4]} failed ({proc.returncode}):\n{out}\n{err[-3000:]}")
     return elapsed, usage.ru_maxrss / 1024, out
@@ -79,7 +86,10 @@ def main() -> None:
     ap.add_argument("--profile", metavar="PATH",
                     help="cProfile the (first account's) daemon process into PATH "
                          "(with --enrich, the enriched run into PATH.enrich too)")
+    ap.add_argument("--log", metavar="PATH", help="append the daemon processes' logs to PATH")
     args = ap.parse_args()
+    global LOG
+    LOG = args.log
     accounts, ads, days = CASES[args.case] if args.case else (args.accounts, args.ads, args.days)
     sys.path.insert(0, str(ROOT))
     end = date.today() - timedelta(days=1)

@@ -72,8 +72,12 @@ class HttpKnobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
     #: Days per request window; each window is checkpointed on its own.
     window_days: Positive = 7
-    #: Ranges longer than this many days use the platform's async reports, if it has any.
+    #: A request window longer than this many days uses the platform's async reports, if
+    #: it has any (decided per window: a long backfill of short windows pages synchronously).
     async_after_days: Positive = 14
+    #: ... and so does a window whose expected rows (ads listed x its days) pass this: a
+    #: large report is what async jobs are for, a small one answers faster synchronously.
+    async_after_rows: Positive = 250_000
     timeout_seconds: PositiveFloat = 60.0
     max_retries: Annotated[int, Meta(ge=0)] = 5
     backoff_base_seconds: PositiveFloat = 1.0

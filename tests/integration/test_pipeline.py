@@ -161,16 +161,45 @@ async def test_backfill_skips_complete_days(
     assert scalar(loaded, "SELECT COUNT(*) FROM ad_data") == 12 * 41
 
 
-async def test_long_backfill_uses_async_jobs(
+async def test_long_windows_use_async_jobs(
     emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig]
 ) -> None:
-    """A range longer than async_after_days goes through async report jobs, windowed."""
-    loaded = make_config(facebook={"async_after_days": 10, "window_days": 7})
+    """A window longer than async_after_days goes through an async report job."""
+    loaded = make_config(facebook={"async_after_days": 10, "window_days": 14})
     res = await run_backfill(loaded, metrics=Metrics(), platform="facebook", account_id=A2,
                              start=date(2024, 1, 1), end=date(2024, 1, 28))
     assert res.loaded == 8 * 28
     creates = [r for r in emulator.stats.recent if r.method == "POST"]
-    assert len(creates) == 4  # 28 days in windows of 7
+    assert len(creates) == 2  # 28 days in windows of 14
+
+
+async def test_large_windows_use_async_jobs(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig]
+) -> None:
+    """A window of more rows (ads listed x days) than async_after_rows uses a job too."""
+    loaded = make_config(facebook={"async_after_days": 10, "window_days": 7,
+                                   "async_after_rows": 50})
+    res = await run_backfill(loaded, metrics=Metrics(), platform="facebook", account_id=A2,
+                             start=date(2024, 1, 1), end=date(2024, 1, 28))
+    assert res.loaded == 8 * 28
+    creates = [r for r in emulator.stats.recent if r.method == "POST"]
+    assert len(creates) == 4  # 28 days in windows of 7, 8 ads x 7 days > 50 rows each
+
+
+async def test_long_backfill_of_small_windows_pages_sync(
+    emulator: FacebookEmulator, make_config: Callable[..., LoadedConfig]
+) -> None:
+    """A range longer than async_after_days in small windows needs no async job.
+
+    The choice is per window: a long backfill used to send every 7-day window through a
+    job polled to completion, one after another.
+    """
+    loaded = make_config(facebook={"async_after_days": 10, "window_days": 7})
+    res = await run_backfill(loaded, metrics=Metrics(), platform="facebook", account_id=A2,
+                             start=date(2024, 1, 1), end=date(2024, 1, 28))
+    assert res.loaded == 8 * 28 and res.status == "success"
+    assert not [r for r in emulator.stats.recent if r.method == "POST"]
+    assert scalar(loaded, "SELECT COUNT(DISTINCT date) FROM ad_data") == 28
 
 
 def test_database_path_is_relative_to_config(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ async def reference_materialize(db: DatabaseLoader, platform: str, account_id: s
         online: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         for src, feats in SOURCES.items():
             rows = await db.fetch_dicts(source_sql(src, feats, len(chunk)),
-                                        [platform, account_id, *chunk])
+                                        [platform, account_id, min(chunk), max(chunk), *chunk])
             if src == CREATIVE_SOURCE:
                 if versions is None:
                     versions = await creative_versions(

@@ -219,19 +219,47 @@ def sql_dialect(db: DatabaseLoader) -> Dialect:
     return "postgresql" if db.dialect.name == "postgresql" else "sqlite"
 
 
-async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, int]:
+async def refresh_rollups(db: DatabaseLoader, days: Iterable[str],
+                          accounts: Iterable[tuple[str, str]] | None = None) -> dict[str, int]:
     """Recompute every rollup table for the periods that ``days`` touch; periods per table.
 
     ``ad_data`` is scanned twice, not once per table: the campaign-day rollup comes from
     it (``rollup_sql``), the account-day one from that (an ad belongs to one campaign, so
-    ad counts add up), and the weekly and monthly tables from one per-(ad, week, month)
-    summary, which keeps their distinct-ad counts exact. Each table's periods are replaced
-    in chunks of about a month, each chunk atomically, so SQLite's sorter memory stays
-    bounded on a long backfill.
+    ad counts add up), and the account weekly and monthly tables from one per-(ad, week,
+    month) summary, which keeps their distinct-ad counts exact. The platform tables are
+    summed from the account ones: an ad is one account's, so distinct ads add up over
+    accounts. Each table's periods are replaced in chunks of about a month, each chunk
+    atomically, so SQLite's sorter memory stays bounded on a long backfill.
+
+    ``accounts`` ((platform, account_id) pairs, e.g. the ones a run loaded) limits the
+    recomputation to their rows: other accounts' rows did not change, and a backfill of one
+    account no longer rescans every account's history (issue 15: the fourth account of a
+    1,000-day bench spent 16 s here). Their platforms' rows are summed again.
     """
     days = sorted(set(days))
     if not days:
         return {}
+    if accounts is None:
+        return await _refresh(db, days, None)
+    by_platform: dict[str, list[str]] = {}
+    for platform, account_id in sorted(set(accounts)):
+        by_platform.setdefault(platform, []).append(account_id)
+    planned: dict[str, int] = {}
+    for platform, ids in by_platform.items():
+        planned = await _refresh(db, days, (platform, ids))
+    return planned
+
+
+async def _refresh(db: DatabaseLoader, days: list[str],
+                   scope: tuple[str, list[str]] | None) -> dict[str, int]:
+    """:func:`refresh_rollups` of every account (``scope`` None) or of one platform's."""
+    # The scope's SQL condition and parameters; platform tables: the platform only.
+    where, pwhere = "", ""
+    args: tuple[str, ...] = ()
+    pargs: tuple[str, ...] = ()
+    if scope is not None:
+        where = f" AND platform = ? AND account_id IN ({', '.join('?' * len(scope[1]))})"
+        args, pwhere, pargs = (scope[0], *scope[1]), " AND platform = ?", (scope[0],)
     dialect = sql_dialect(db)
     lock = _lock_step(dialect)
     planned: dict[str, int] = {}
@@ -241,14 +269,16 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
         marks = ", ".join("?" * len(chunk))
         await db.execute_in_transaction([
             *lock,
-            (f"DELETE FROM rollup_campaign_daily WHERE period_start IN ({marks})",
-             [tuple(chunk)]),
-            (_insert("rollup_campaign_daily", rollup_sql("campaign", "day", dialect)),
-             [rollup_params(chunk, "day", dialect)]),
-            (f"DELETE FROM rollup_account_daily WHERE period_start IN ({marks})",
-             [tuple(chunk)]),
-            (_insert("rollup_account_daily", _account_day_from_campaign(marks, dialect)),
-             [tuple(chunk)]),
+            (f"DELETE FROM rollup_campaign_daily WHERE period_start IN ({marks}){where}",
+             [(*chunk, *args)]),
+            (_insert("rollup_campaign_daily", rollup_sql(
+                "campaign", "day", dialect, accounts=len(args) - 1 if args else 0)),
+             [(*rollup_params(chunk, "day", dialect), *args)]),
+            (f"DELETE FROM rollup_account_daily WHERE period_start IN ({marks}){where}",
+             [(*chunk, *args)]),
+            (_insert("rollup_account_daily",
+                     _account_day_from_campaign(marks, dialect, where)),
+             [(*chunk, *args)]),
         ])
     planned["rollup_campaign_daily"] = planned["rollup_account_daily"] = len(day_starts)
     # The per-(ad, week, month) summary covers every day of every touched week and month.
@@ -262,9 +292,11 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
     temp = f"{_TEMP_SCHEMA[dialect]}.rollup_ad_period_{uuid.uuid4().hex[:12]}"
     await db.execute_in_transaction([(_AD_PERIOD_DDL.format(table=temp), [()])])
     try:
-        fill = _ad_period_fill(temp, dialect)
+        fill = _ad_period_fill(temp, dialect, where.replace(" platform", " a.platform")
+                               .replace(" account_id", " a.account_id"))
         for first, last in _month_spans(lo, hi):
-            await db.execute_in_transaction([(fill, [(first, last)])])
+            await db.execute_in_transaction([(fill, [(first, last, *args)])])
+        # ROLLUP_GRAIN lists the account tables before the platform ones summed from them.
         for table, (by, period) in ROLLUP_GRAIN.items():
             if period == "day":
                 continue
@@ -273,12 +305,17 @@ async def refresh_rollups(db: DatabaseLoader, days: Iterable[str]) -> dict[str, 
             for i in range(0, len(starts), step):
                 chunk = starts[i:i + step]
                 marks = ", ".join("?" * len(chunk))
-                await db.execute_in_transaction([
-                    *lock,
-                    (f"DELETE FROM {table} WHERE period_start IN ({marks})", [tuple(chunk)]),
-                    (_insert(table, _coarse_sql(temp, by, period, marks, dialect)),
-                     [tuple(chunk)]),
-                ])
+                if by == "platform":
+                    steps = [(f"DELETE FROM {table} WHERE period_start IN ({marks}){pwhere}",
+                              [(*chunk, *pargs)]),
+                             (_insert(table, _platform_sql(period, marks, pwhere, dialect)),
+                              [(*chunk, *pargs)])]
+                else:
+                    steps = [(f"DELETE FROM {table} WHERE period_start IN ({marks}){where}",
+                              [(*chunk, *args)]),
+                             (_insert(table, _coarse_sql(temp, by, period, marks, dialect)),
+                              [tuple(chunk)])]
+                await db.execute_in_transaction([*lock, *steps])
             planned[table] = len(starts)
     finally:
         # Shielded: a cancelled refresh would otherwise leave the table for the session.
@@ -317,12 +354,13 @@ def _sums_and_ratios(dialect: Dialect) -> str:
     return ", ".join([*sums.values(), *ratio_columns(sums, dialect)])
 
 
-def _account_day_from_campaign(marks: str, dialect: Dialect) -> str:
+def _account_day_from_campaign(marks: str, dialect: Dialect, where: str = "") -> str:
     return (
         "SELECT platform, account_id, currency, 'day', period_start, "
         f"{sum_sql('row_count', True, dialect)}, {sum_sql('ad_count', True, dialect)}, "
         f"{_sums_and_ratios(dialect)} FROM rollup_campaign_daily "
-        f"WHERE period_start IN ({marks}) GROUP BY platform, account_id, currency, period_start"
+        f"WHERE period_start IN ({marks}){where} "
+        "GROUP BY platform, account_id, currency, period_start"
     )
 
 
@@ -333,26 +371,35 @@ _AD_PERIOD_DDL = (
 )
 
 
-def _ad_period_fill(table: str, dialect: Dialect) -> str:
+def _ad_period_fill(table: str, dialect: Dialect, where: str = "") -> str:
     week, month = (period_start_sql(p, dialect) for p in ("week", "month"))
     return (
         f"INSERT INTO {table} SELECT COALESCE(a.platform, ''), "
         "COALESCE(a.account_id, ''), COALESCE(a.currency, ''), a.ad_id, "
         f"{week}, {month}, COUNT(*), {', '.join(sum_columns(dialect).values())} "
-        "FROM ad_data AS a WHERE a.date >= ? AND a.date < ? GROUP BY 1, 2, 3, 4, 5, 6"
+        f"FROM ad_data AS a WHERE a.date >= ? AND a.date < ?{where} GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+
+
+def _platform_sql(period: str, marks: str, where: str, dialect: Dialect) -> str:
+    """A platform table's periods summed from the account table of the same period."""
+    source = "rollup_account_weekly" if period == "week" else "rollup_account_monthly"
+    return (
+        f"SELECT platform, currency, '{period}', period_start, "
+        f"{sum_sql('row_count', True, dialect)}, {sum_sql('ad_count', True, dialect)}, "
+        f"{_sums_and_ratios(dialect)} FROM {source} "
+        f"WHERE period_start IN ({marks}){where} GROUP BY platform, currency, period_start"
     )
 
 
 def _coarse_sql(temp: str, by: str, period: str, marks: str, dialect: Dialect) -> str:
+    """An account table's periods from the per-(ad, week, month) summary."""
+    assert by == "account"  # platform tables are summed from these (_platform_sql)
     start = "week_start" if period == "week" else "month_start"
-    keys = "platform, account_id, currency" if by == "account" else "platform, currency"
-    # At platform level an ad is the pair (account, ad): two accounts may reuse an ad id.
-    # The length prefix makes the pair one text in both dialects (rollup_sql does the same).
-    distinct = ("ad_id" if by == "account"
-                else "length(account_id) || ':' || account_id || ad_id")
+    keys = "platform, account_id, currency"
     return (
         f"SELECT {keys}, '{period}', {start}, {sum_sql('row_count', True, dialect)}, "
-        f"COUNT(DISTINCT {distinct}), {_sums_and_ratios(dialect)} FROM {temp} "
+        f"COUNT(DISTINCT ad_id), {_sums_and_ratios(dialect)} FROM {temp} "
         f"WHERE {start} IN ({marks}) "
         f"GROUP BY {keys}, {start}"
     )

@@ -21,6 +21,7 @@ from ..loaders import analytics as store
 from ..loaders.analytics_sums import ad_sums, upsert_benchmark_rows, upsert_history_rows
 from ..loaders.audience import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
+from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
 from ..sources.google.audience import iter_google_audience
 from ..sources.tiktok.audience import iter_tiktok_audience
@@ -101,7 +102,9 @@ async def after_task(
 
     try:
         all_days = sorted({d for t in touched for d in t.days})
-        summary["rollups"] = await store.refresh_rollups(db, all_days)
+        # Only the loaded accounts' rows changed: theirs are recomputed, not every account's.
+        summary["rollups"] = await store.refresh_rollups(
+            db, all_days, accounts=[(t.platform, t.account_id) for t in touched])
         took("rollups")
         if "historical_performance" in task.enrich:
             summary["history_rows"] = await _history(db, touched)
@@ -242,22 +245,30 @@ async def _quality(db: DatabaseLoader, task: TaskConfig, touched: list[AccountDa
         final = set(t.final)
         chunks = _chunks(t.days, QUALITY_DAYS)
         reports = []
+        now = date.fromisoformat(t.today)
         for i, days in enumerate(chunks):
-            rows = await store.ad_rows(db, platform=t.platform, account_id=t.account_id,
-                                       first=days[0], last=days[-1])
-            loaded = set(days)
-            # Only the days this run loaded: another run's rows between them are not ours.
-            rows = [r for r in rows if _iso(r["date"]) in loaded]
             totals = await store.account_rows(db, platform=t.platform,
                                               account_id=t.account_id,
                                               first=days[0], last=days[-1])
             expected = [d for d in days if d in final]
+            acct_totals = [r for r in totals if _iso(r["date"]) in set(expected)] or None
             # Timeliness looks at the newest day: only the newest slice has it.
             dims = [d for d in DIMENSIONS if d != "timeliness" or i == len(chunks) - 1]
-            reports.append(monitor.check_quality(
-                rows, dims, expected_days={(t.platform, t.account_id): expected},
-                account_totals=[r for r in totals if _iso(r["date"]) in set(expected)] or None,
-                now=date.fromisoformat(t.today), as_of=as_of,
+            # Only the days this run loaded: another run's rows between them are not ours.
+            # The database computes the facts (no row read back unless a rule may note it).
+            facts = await slice_facts(db, monitor, platform=t.platform,
+                                      account_id=t.account_id, days=days, latest=now,
+                                      dims=dims, sums=acct_totals is not None)
+            if facts is None:
+                rows = await store.ad_rows(db, platform=t.platform, account_id=t.account_id,
+                                           first=days[0], last=days[-1])
+                loaded = set(days)
+                rows = [r for r in rows if _iso(r["date"]) in loaded]
+                facts = monitor.facts(rows, dims, latest=now, seen=True,
+                                      sums=acct_totals is not None)
+            reports.append(monitor.check_facts(
+                facts, dims, expected_days={(t.platform, t.account_id): expected},
+                account_totals=acct_totals, now=now, as_of=as_of,
             ))
         report = monitor.combine(reports)
         report["details"]["scope"] = {"first_day": t.days[0], "last_day": t.days[-1],

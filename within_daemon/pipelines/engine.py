@@ -184,8 +184,6 @@ class Engine:
     ) -> list[AccountResult]:
         """One source actor per account; the post-load steps once all are committed."""
         days = day_list(start, end)
-        pcfg = self.loaded.config.platforms.get(task.platform)
-        use_async = len(days) > pcfg.async_after_days
         accounts = self.loaded.accounts_for(task)
         if account_ids:
             accounts = [a for a in accounts if a.account_id in account_ids]
@@ -201,7 +199,7 @@ class Engine:
             for acc in accounts:
                 try:
                     res, actor = await self._prepare(task, kind, acc, days, start, end, today,
-                                                     mode, force, use_async)
+                                                     mode, force)
                 except Exception as exc:  # noqa: BLE001 - raised below, once started runs end
                     failed.append(exc)
                     break
@@ -235,7 +233,7 @@ class Engine:
 
     async def _prepare(
         self, task: TaskConfig, kind: Kind, acc: AccountConfig, days: list[str], start: date,
-        end: date, today: date, mode: str, force: bool, use_async: bool,
+        end: date, today: date, mode: str, force: bool,
     ) -> tuple[AccountResult, SourceActor | None]:
         ws, we = start.isoformat(), end.isoformat()
         task_name = task.name if mode == "task" else f"backfill:{task.pipeline}"
@@ -259,8 +257,6 @@ class Engine:
             if extra:
                 self.metrics.days_settling.labels(acc.platform, task.pipeline).inc(len(extra))
                 todo = sorted({*todo, *extra})
-                use_async = use_async or len(todo) > self.loaded.config.platforms.get(
-                    acc.platform).async_after_days
         self.stopped_accounts.discard((acc.platform, acc.account_id))  # ours again
         res.days_skipped = len(days) - len(set(todo) & set(days))
         res.days_restated = len(already & set(todo)) + res.days_settling
@@ -282,10 +278,12 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - reported on this account only
             await self._raw_send.send(SourceDone(ref, "failed", error=str(exc)))
             return res, None
+        pcfg = self.loaded.config.platforms.get(acc.platform)
+        # Sync or async is decided per window by its size (source_actor.window_uses_async).
         actor = SourceActor(
             ref, conn, self._raw_send.clone(), days=todo, today=today,
-            window_days=self.loaded.config.platforms.get(acc.platform).window_days,
-            use_async=use_async,
+            window_days=pcfg.window_days, async_after_days=pcfg.async_after_days,
+            async_after_rows=pcfg.async_after_rows,
             stop=AccountStop(self.stop, self.stopped_accounts, (acc.platform, acc.account_id)),
             backfill=mode == "backfill",
         )

@@ -57,6 +57,19 @@ def windows(days: Sequence[str], size: int) -> list[tuple[str, str, tuple[str, .
     return out
 
 
+def window_uses_async(days: int, ads: int | None, *, after_days: int, after_rows: int) -> bool:
+    """Whether one request window goes through an async report job.
+
+    Decided per window by its own size, not by the length of the whole run: Meta's sync
+    insights answer a small request at once, and async jobs are for reports large enough
+    to time out (error 100/1504018, reference §1.8). Each job costs a create and several
+    status polls (the first after ``poll_interval_seconds``), so a 1,000-day backfill of
+    7-day windows sent through jobs one after another spent most of its time waiting.
+    ``ads`` is the size of the ads listing (``None`` when not listed: account rows).
+    """
+    return days > after_days or (ads is not None and ads * days > after_rows)
+
+
 def account_today(account: AccountInfo, now: datetime | None = None) -> str:
     """Today's date in the ad account's own time zone (its days are the platform's days).
 
@@ -102,7 +115,8 @@ class SourceActor:
         days: Sequence[str],
         today: date,
         window_days: int,
-        use_async: bool,
+        async_after_days: int,
+        async_after_rows: int,
         stop: anyio.Event | AccountStop,
         backfill: bool = False,
     ) -> None:
@@ -114,7 +128,8 @@ class SourceActor:
         self.today = today.isoformat()
         self.local_day: str | None = None
         self.window_days = window_days
-        self.use_async = use_async
+        self.async_after_days = async_after_days
+        self.async_after_rows = async_after_rows
         self.stop = stop
         self.pages_sent = 0
 
@@ -214,10 +229,13 @@ class SourceActor:
         ads: dict[str, Any] | None,
     ) -> None:
         counts: dict[str, tuple[int | None, int | None]] | None = None
-        pages = self.connector.iter_ad_rows((since, until), use_async=self.use_async)
+        use_async = window_uses_async(
+            len(wdays), len(ads) if ads is not None else None,
+            after_days=self.async_after_days, after_rows=self.async_after_rows)
+        pages = self.connector.iter_ad_rows((since, until), use_async=use_async)
         if self.ref.kind == "account":
-            counts = await self.connector.active_counts((since, until), use_async=self.use_async)
-            pages = self.connector.iter_account_rows((since, until), use_async=self.use_async)
+            counts = await self.connector.active_counts((since, until), use_async=use_async)
+            pages = self.connector.iter_account_rows((since, until), use_async=use_async)
         async for rows in pages:
             if self.stop.is_set():
                 raise Interrupted(f"stopped during window {since}..{until}")

@@ -261,7 +261,8 @@ def period_start_sql(period: Period, dialect: Dialect = "sqlite", column: str = 
     return f"to_char(date_trunc('{period}', CAST({column} AS timestamp)), 'YYYY-MM-DD')"
 
 
-def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
+def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite", *,
+               accounts: int = 0) -> str:
     """One ``SELECT`` over ``ad_data`` that returns :meth:`DataAggregator.rollup`'s rows.
 
     Columns come in :data:`ROLLUP_TABLES` order, rows in key order. It takes three ``?``
@@ -269,7 +270,8 @@ def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
     set of period starts (a JSON array for SQLite's ``json_each``, a list for PostgreSQL's
     ``= ANY``). The day range lets an index on ``date`` narrow the scan. Both texts assume
     ``ad_data.date`` is ``TEXT`` in ISO form; the PostgreSQL one is meant for the loader's
-    backend, which numbers the ``?`` markers.
+    backend, which numbers the ``?`` markers. ``accounts > 0`` keeps one platform's rows of
+    that many accounts: the platform and the account ids follow as parameters.
     """
     _check(by, period)
     if dialect not in DIALECTS:
@@ -294,10 +296,12 @@ def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite") -> str:
                for name, expr in zip(RATIOS, ratio_columns(sums, dialect), strict=True)]
     in_set = "= ANY(?)" if pg else "IN (SELECT value FROM json_each(?))"
     groups = ", ".join(str(i) for i in range(1, len(keys) + 3))  # keys, period, period_start
+    scope = (f" AND a.platform = ? AND a.account_id IN ({', '.join('?' * accounts)})"
+             if accounts else "")
     return (
         "SELECT " + ",\n       ".join(select) + "\n"
         "FROM ad_data AS a\n"
-        f"WHERE a.date >= ? AND a.date < ? AND {start} {in_set}\n"
+        f"WHERE a.date >= ? AND a.date < ? AND {start} {in_set}{scope}\n"
         f"GROUP BY {groups}\n"
         f"ORDER BY {groups}"
     )

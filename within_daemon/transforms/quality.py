@@ -24,15 +24,24 @@ Empty batches score 1 wherever nothing was expected. Range and cross-field check
 report is a function of its arguments; only ``now=None`` reads the clock.
 :meth:`DataQualityMonitor.combine` merges the reports of consecutive slices of one run
 (a long backfill is checked a month at a time) into one, weighting scores by records.
+
+Each report is computed in two steps: the batch's :class:`SliceFacts` (null counts, days
+seen, newest day, repeated keys, per-day sums, and the records a per-record rule might
+note), then the scores and issues from those facts (:meth:`DataQualityMonitor.check_facts`).
+``check_quality`` gathers the facts from records in memory; ``loaders.quality_sql`` gathers
+the same facts with SQL aggregates where the rows are stored, so a post-load check never
+reads every row back.
 See ``docs/quality.md`` for the thresholds and an example of each issue kind.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from within_daemon.schema import AD_DATA_SCHEMA, AD_KEY, is_ad_level
@@ -73,13 +82,70 @@ MAX_UTC_OFFSET = _dt.timedelta(hours=14)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _ABS_EPS = 1e-9
 #: Creative fields: not applicable to campaign-level rows (``schema.is_ad_level``).
+#: The cross-field rules as this module found them: a monitor built after one of them was
+#: replaced is not what ``loaders.quality_sql`` mirrors.
+_SHIPPED_RULES = dict(CROSS_FIELD_RULES)
 _CREATIVE_FIELDS = frozenset({"headline", "description", "cta", "image_url", "video_url",
                               "landing_page_url"})
 
 Account = tuple[Any, Any]
-Records = list[Mapping[str, Any]]
+Records = Sequence[Mapping[str, Any]]
 #: What each dimension returns: score, issues, details.
 Result = tuple[float, list[dict[str, Any]], dict[str, Any]]
+#: (platform, account_id, ISO day).
+DayKey = tuple[Any, Any, Any]
+
+
+@dataclass(slots=True)
+class SliceFacts:
+    """What the six dimensions need to know about a batch of ad-day records.
+
+    Gathered in memory by :meth:`DataQualityMonitor.facts`, or by SQL over stored rows
+    (``loaders.quality_sql``); :meth:`DataQualityMonitor.check_facts` scores either the same.
+    """
+
+    #: Number of records.
+    n: int
+    #: Per completeness field, the records where it is null (creative fields: ad-level only).
+    nulls: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: (platform, account_id, ISO day) of every record (filled when days were expected).
+    seen: set[DayKey] = dataclasses.field(default_factory=set)
+    #: Per account with records, its newest parseable day (None: none parses).
+    newest: dict[Account, _dt.date | None] = dataclasses.field(default_factory=dict)
+    #: Keys that occur more than once, with their counts, in first-seen order.
+    repeated: list[tuple[tuple[Any, ...], int]] = dataclasses.field(default_factory=list)
+    #: Distinct keys.
+    unique: int = 0
+    #: Per day key, per drift field: the exact (``math.fsum``) total of its numeric values,
+    #: or None when no record of that day has a number there.
+    sums: dict[DayKey, dict[str, float | None]] = dataclasses.field(default_factory=dict)
+    #: The records accuracy, consistency or validity may note, by their index in the batch
+    #: (in index order); every other record passes all three.
+    suspects: dict[int, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+
+
+def latest_day(now: _dt.datetime | _dt.date) -> tuple[_dt.date, _dt.date]:
+    """(today, the latest local day anywhere on earth) at ``now``."""
+    if isinstance(now, _dt.datetime):
+        utc = now.astimezone(_dt.UTC) if now.tzinfo else now
+        return utc.date(), (utc + MAX_UTC_OFFSET).date()
+    return now, now
+
+
+def parse_day(v: Any) -> _dt.date | None:
+    """``v`` as a day when it is one (ISO text of 10 characters, or a ``date``), else None."""
+    return _day(v)
+
+
+def canonical_day(v: Any) -> bool:
+    """Whether ``v`` is an ISO day as text (``YYYY-MM-DD``), the form the database holds."""
+    d = _day(v)
+    return d is not None and v.__class__ is str and d.isoformat() == v
+
+
+def currency_ok(v: Any) -> bool:
+    """Whether ``v`` is a 3-letter upper-case currency code (the validity rule)."""
+    return v.__class__ is str and _CURRENCY.fullmatch(v) is not None
 
 
 def _day(v: Any) -> _dt.date | None:
@@ -172,12 +238,18 @@ class DataQualityMonitor:
             cross_field_rules=(),
         )
         self._conversions_le_clicks = CROSS_FIELD_RULES["conversions_le_clicks"]
+        self.allowed_statuses = tuple(self._status.schema["status"]["allowed"])
         # One compiled check for what accuracy, consistency and validity look at per record:
         # True only when none of the three would note anything about it (see _suspects).
         self._row_clean = DataValidator(
             {**ACCURACY_SCHEMA, "status": self._status.schema["status"]},
             cross_field_rules=(*CONSISTENCY_RULES, "conversions_le_clicks"),
         ).clean_check()
+
+    def rules_are_stock(self) -> bool:
+        """Whether this monitor's cross-field rules are the shipped ones (none replaced)."""
+        return (all(rule is _SHIPPED_RULES.get(name) for name, rule in self._consistency)
+                and self._conversions_le_clicks is _SHIPPED_RULES.get("conversions_le_clicks"))
 
     def check_quality(
         self,
@@ -204,24 +276,61 @@ class DataQualityMonitor:
                 raise TypeError(f"record {i} is not a mapping: {type(rec).__name__}")
         if now is None:
             now = _dt.datetime.now(_dt.UTC)
-        if isinstance(now, _dt.datetime):
-            utc = now.astimezone(_dt.UTC) if now.tzinfo else now
-            today, latest = utc.date(), (utc + MAX_UTC_OFFSET).date()
-        else:
-            today = latest = now
+        facts = self.facts(records, dims, latest=latest_day(now)[1], key_fields=key_fields,
+                           seen=bool(expected_days),
+                           sums=account_totals is not None and "consistency" in dims)
+        return self.check_facts(facts, dims, expected_days=expected_days,
+                                account_totals=account_totals, now=now,
+                                key_fields=key_fields, as_of=as_of)
+
+    def facts(self, records: Records, dims: Sequence[str] = DIMENSIONS, *,
+              latest: _dt.date, key_fields: Sequence[str] = AD_KEY, seen: bool = True,
+              sums: bool = True) -> SliceFacts:
+        """The :class:`SliceFacts` of records in memory (only what ``dims`` need)."""
+        facts = SliceFacts(len(records))
+        if "completeness" in dims:
+            facts.nulls, facts.seen = self._nulls(records, seen)
+        if "timeliness" in dims:
+            facts.newest = _newest(records)
+        if "uniqueness" in dims:
+            facts.repeated, facts.unique = _repeats(records, tuple(key_fields))
+        if sums:
+            facts.sums = {key: {f: math.fsum(v) if v else None for f, v in by_field.items()}
+                          for key, by_field in _ad_sums(records).items()}
+        if {"accuracy", "consistency", "validity"} & set(dims):
+            facts.suspects = {i: records[i] for i in self._suspects(records, latest)}
+        return facts
+
+    def check_facts(
+        self,
+        facts: SliceFacts,
+        metrics: Iterable[str] | None = None,
+        *,
+        expected_days: Mapping[Account, Iterable[str | _dt.date]] | None = None,
+        account_totals: Iterable[Mapping[str, Any]] | None = None,
+        now: _dt.datetime | _dt.date | None = None,
+        key_fields: Sequence[str] = AD_KEY,
+        as_of: _dt.date | None = None,
+    ) -> dict[str, Any]:
+        """The report of ``check_quality`` from a batch's facts instead of its records."""
+        dims = DIMENSIONS if metrics is None else tuple(dict.fromkeys(metrics))
+        unknown = [d for d in dims if d not in DEFAULT_THRESHOLDS]
+        if unknown:
+            raise ValueError(f"unknown quality metric(s) {unknown}; use {DIMENSIONS}")
+        if now is None:
+            now = _dt.datetime.now(_dt.UTC)
+        today, latest = latest_day(now)
         expected = {acct: {d if isinstance(d, str) else d.isoformat() for d in days}
                     for acct, days in (expected_days or {}).items()}
         report: dict[str, Any] = {"issues": [], "scores": {}, "passed": {},
-                                  "record_count": len(records), "details": {}}
-        suspects = self._suspects(records, latest) if {
-            "accuracy", "consistency", "validity"} & set(dims) else []
+                                  "record_count": facts.n, "details": {}}
         checks: dict[str, Callable[[], Result]] = {
-            "completeness": lambda: self._completeness(records, expected),
-            "accuracy": lambda: self._accuracy_check(records, latest, suspects),
-            "consistency": lambda: self._consistency_check(records, account_totals, suspects),
-            "timeliness": lambda: self._timeliness(records, expected, as_of or today),
-            "uniqueness": lambda: self._uniqueness(records, tuple(key_fields)),
-            "validity": lambda: self._validity(records, suspects),
+            "completeness": lambda: self._completeness(facts, expected),
+            "accuracy": lambda: self._accuracy_check(facts, latest),
+            "consistency": lambda: self._consistency_check(facts, account_totals),
+            "timeliness": lambda: self._timeliness(facts, expected, as_of or today),
+            "uniqueness": lambda: self._uniqueness(facts, tuple(key_fields)),
+            "validity": lambda: self._validity(facts),
         }
         for dim in dims:
             score, issues, details = checks[dim]()
@@ -287,10 +396,10 @@ class DataQualityMonitor:
             out.append(i)
         return out
 
-    def _completeness(self, records: Records, expected: dict[Account, set[str]]) -> Result:
-        n, fields = len(records), self.completeness_fields
+    def _nulls(self, records: Records, want_seen: bool) -> tuple[dict[str, int], set[DayKey]]:
+        fields = self.completeness_fields
         nulls = dict.fromkeys(fields, 0)
-        seen: set[tuple[Any, Any, Any]] = set()
+        seen: set[DayKey] = set()
         # A campaign-level row (Google Performance Max) has no creative: no gap there.
         creative = [f for f in fields if f in _CREATIVE_FIELDS]
         for rec in records:
@@ -302,8 +411,13 @@ class DataQualityMonitor:
             if creative and not is_ad_level(get("ad_id")):
                 for f in creative:
                     nulls[f] -= get(f) is None
-            if expected:
+            if want_seen:
                 seen.add((get("platform"), get("account_id"), _iso(get("date"))))
+        return nulls, seen
+
+    def _completeness(self, facts: SliceFacts, expected: dict[Account, set[str]]) -> Result:
+        n, fields, seen = facts.n, self.completeness_fields, facts.seen
+        nulls = {f: facts.nulls.get(f, 0) for f in fields}
         issues = []
         if n == 0:
             issues.append(_issue("completeness", None, "info", 0, "batch is empty"))
@@ -329,13 +443,11 @@ class DataQualityMonitor:
                    "expected_days": n_expected, "missing_days": missing}
         return min(field_share, day_share), issues, details
 
-    def _accuracy_check(self, records: Records, latest: _dt.date,
-                        suspects: Sequence[int] | None = None) -> Result:
+    def _accuracy_check(self, facts: SliceFacts, latest: _dt.date) -> Result:
         grouped = _Grouped("accuracy", self.max_examples)
         future: dict[Any, bool] = {}
         bad = 0
-        for i in range(len(records)) if suspects is None else suspects:
-            rec = records[i]
+        for i, rec in facts.suspects.items():
             errors = self._accuracy.record_errors(rec, i)
             for e in errors:
                 grouped.add(e["field"], "range", "error", rec, i, e["message"])
@@ -348,16 +460,14 @@ class DataQualityMonitor:
                 grouped.add("date", "future", "error", rec, i,
                             f"date {day} is after the latest local day {latest}")
             bad += bool(errors) or is_future
-        return _share(len(records) - bad, len(records)), grouped.issues(), {"bad_records": bad}
+        return _share(facts.n - bad, facts.n), grouped.issues(), {"bad_records": bad}
 
     def _consistency_check(
-        self, records: Records, account_totals: Iterable[Mapping[str, Any]] | None,
-        suspects: Sequence[int] | None = None,
+        self, facts: SliceFacts, account_totals: Iterable[Mapping[str, Any]] | None,
     ) -> Result:
         grouped = _Grouped("consistency", self.max_examples)
         bad = 0
-        for i in range(len(records)) if suspects is None else suspects:
-            rec = records[i]
+        for i, rec in facts.suspects.items():
             failed = False
             for name, rule in self._consistency:
                 found = rule(rec)
@@ -366,10 +476,10 @@ class DataQualityMonitor:
                     failed = True
             bad += failed
         issues = grouped.issues()
-        record_share = _share(len(records) - bad, len(records))
+        record_share = _share(facts.n - bad, facts.n)
         compared = drifted = 0
         if account_totals is not None:
-            sums = _ad_sums(records)
+            sums = facts.sums
             for acct in account_totals:
                 key = (acct.get("platform"), acct.get("account_id"), _iso(acct.get("date")))
                 drift = self._drift(key, sums.get(key), acct)
@@ -381,18 +491,18 @@ class DataQualityMonitor:
                    "account_days_compared": compared, "account_days_drifted": drifted}
         return min(record_share, day_share), issues, details
 
-    def _drift(self, key: tuple[Any, Any, Any], ad: dict[str, list[Any]] | None,
+    def _drift(self, key: DayKey, ad: Mapping[str, float | None] | None,
                acct: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         """Drift issues of one account-day, or None when no field could be compared."""
         platform, account_id, day = key
         issues: list[dict[str, Any]] | None = None
         for field, acct_field in DRIFT_FIELDS.items():
             total = acct.get(acct_field)
-            values = [] if ad is None else ad[field]
-            if not _num(total) or (ad is not None and not values):
+            summed = 0.0 if ad is None else ad.get(field)
+            if not _num(total) or summed is None:
                 continue  # one side does not report this field: nothing to compare
             issues = issues or []
-            ad_total = math.fsum(values)
+            ad_total = summed
             diff = abs(ad_total - total)
             if diff <= self.drift_tolerance * abs(total) + _ABS_EPS:
                 continue
@@ -406,20 +516,10 @@ class DataQualityMonitor:
         return issues
 
     def _timeliness(
-        self, records: Records, expected: dict[Account, set[str]], today: _dt.date
+        self, facts: SliceFacts, expected: dict[Account, set[str]], today: _dt.date
     ) -> Result:
         newest: dict[Account, _dt.date | None] = dict.fromkeys(expected)
-        parsed: dict[Any, _dt.date | None] = {}
-        for rec in records:
-            acct = (rec.get("platform"), rec.get("account_id"))
-            day = rec.get("date")
-            d = parsed[day] if day in parsed else parsed.setdefault(day, _day(day))
-            if d is None:
-                newest.setdefault(acct, None)
-                continue
-            old = newest.get(acct)
-            if old is None or d > old:
-                newest[acct] = d
+        newest.update(facts.newest)
         max_age = self.max_age_days
         issues, total = [], 0.0
         ages: dict[str, int | None] = {}
@@ -438,14 +538,9 @@ class DataQualityMonitor:
                     newest_day=None if d is None else d.isoformat(), age_days=age))
         return (total / len(newest) if newest else 1.0), issues, {"age_days": ages}
 
-    def _uniqueness(self, records: Records, key_fields: tuple[str, ...]) -> Result:
-        counts: dict[tuple[Any, ...], int] = {}
-        for rec in records:
-            k = tuple(map(rec.get, key_fields))
-            counts[k] = counts.get(k, 0) + 1
-        n, unique = len(records), len(counts)
+    def _uniqueness(self, facts: SliceFacts, key_fields: tuple[str, ...]) -> Result:
+        n, unique, repeated = facts.n, facts.unique, facts.repeated
         issues = []
-        repeated = [(k, c) for k, c in counts.items() if c > 1]  # first-seen order
         if repeated:
             shown = ", ".join(f"{'/'.join(map(str, k))} x{c}" for k, c in repeated[:3])
             issues.append(_issue(
@@ -457,11 +552,10 @@ class DataQualityMonitor:
                           for k, c in repeated[: self.max_examples]]))
         return _share(unique, n), issues, {"unique_keys": unique, "duplicate_rows": n - unique}
 
-    def _validity(self, records: Records, suspects: Sequence[int] | None = None) -> Result:
+    def _validity(self, facts: SliceFacts) -> Result:
         grouped = _Grouped("validity", self.max_examples)
         bad = 0
-        for i in range(len(records)) if suspects is None else suspects:
-            rec = records[i]
+        for i, rec in facts.suspects.items():
             failed = False
             for e in self._status.record_errors(rec, i):
                 grouped.add("status", "allowed_status", "error", rec, i, e["message"])
@@ -480,7 +574,34 @@ class DataQualityMonitor:
             if note is not None:  # info only: view-through conversions exceed clicks
                 grouped.add("conversions", "conversions_le_clicks", "info", rec, i, note[1])
             bad += failed
-        return _share(len(records) - bad, len(records)), grouped.issues(), {"bad_records": bad}
+        return _share(facts.n - bad, facts.n), grouped.issues(), {"bad_records": bad}
+
+
+def _newest(records: Records) -> dict[Account, _dt.date | None]:
+    """Per account, its newest parseable day (None when none of its days parses)."""
+    newest: dict[Account, _dt.date | None] = {}
+    parsed: dict[Any, _dt.date | None] = {}
+    for rec in records:
+        acct = (rec.get("platform"), rec.get("account_id"))
+        day = rec.get("date")
+        d = parsed[day] if day in parsed else parsed.setdefault(day, _day(day))
+        if d is None:
+            newest.setdefault(acct, None)
+            continue
+        old = newest.get(acct)
+        if old is None or d > old:
+            newest[acct] = d
+    return newest
+
+
+def _repeats(records: Records, key_fields: tuple[str, ...]
+             ) -> tuple[list[tuple[tuple[Any, ...], int]], int]:
+    """Keys seen more than once with their counts (first-seen order), and distinct keys."""
+    counts: dict[tuple[Any, ...], int] = {}
+    for rec in records:
+        k = tuple(map(rec.get, key_fields))
+        counts[k] = counts.get(k, 0) + 1
+    return [(k, c) for k, c in counts.items() if c > 1], len(counts)
 
 
 def _iso(v: Any) -> Any:

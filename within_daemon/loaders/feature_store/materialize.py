@@ -46,17 +46,21 @@ MAX_DAYS_PER_STEP = 62
 def _wide_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) -> str:
     """One account's source rows on the step's days: keys, ``day``, then ``v0``, ``v1``...
 
-    Parameters: platform, account id, the days (twice for the creative source).
+    Parameters: platform, account id, the first and the last day, the days (all four twice
+    for the creative source). The range as well as the list lets the primary key's index
+    limit the scan: PostgreSQL, with statistics older than the account's rows, otherwise
+    walked all of them (18-27 s per account on the many-days bench).
     """
+    on_days = f"date >= ? AND date <= ? AND date IN ({marks})"
     vals = ", ".join(f"{f.source_column} AS v{i}" for i, f in enumerate(feats))
     if table in ("ad_history", "ad_benchmarks") and entity == "ad":
         return (f"SELECT platform, account_id, ad_id, date AS day, {vals} FROM {table} "
-                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})")
+                f"WHERE platform = ? AND account_id = ? AND {on_days}")
     if table == "ad_history" and entity == "account":
         # Every ad row of an account carries the same account ratios for a day.
         vals = ", ".join(f"MAX({f.source_column}) AS v{i}" for i, f in enumerate(feats))
         return (f"SELECT platform, account_id, date AS day, {vals} FROM ad_history "
-                f"WHERE platform = ? AND account_id = ? AND date IN ({marks}) "
+                f"WHERE platform = ? AND account_id = ? AND {on_days} "
                 "GROUP BY platform, account_id, date")
     if table == "rollup_account_daily" and entity == "account":
         # One row per currency the account reported that day: keep the dominant one.
@@ -64,11 +68,12 @@ def _wide_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) 
                 "SELECT *, ROW_NUMBER() OVER (PARTITION BY platform, account_id, period_start "
                 "ORDER BY row_count DESC, spend DESC, currency) AS rn "
                 "FROM rollup_account_daily WHERE platform = ? AND account_id = ? "
+                "AND period_start >= ? AND period_start <= ? "
                 f"AND period_start IN ({marks})) AS r WHERE rn = 1")
     if table == "ad_creative_features" and entity == "ad":
         # The days the ad ran, each with the creative version in effect on it.
         days = ("(SELECT DISTINCT platform, account_id, ad_id, date AS day FROM ad_data "
-                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})) AS d")
+                f"WHERE platform = ? AND account_id = ? AND {on_days}) AS d")
         same = "{t}.platform = d.platform AND {t}.account_id = d.account_id AND {t}.ad_id = d.ad_id"
         hv = ", ".join(f"v.{f.source_column} AS v{i}" for i, f in enumerate(feats))
         cv = ", ".join(f"c.{f.source_column} AS v{i}" for i, f in enumerate(feats))
@@ -172,7 +177,7 @@ async def materialize_days(db: DatabaseLoader, *, platform: str, account_id: str
         params: list[Any] = []
         wide_params: list[Any] = []
         for i, (src, feats) in enumerate(SOURCES.items()):
-            p = [platform, account_id, *chunk]
+            p = [platform, account_id, min(chunk), max(chunk), *chunk]
             if src.table == "ad_creative_features":
                 p = p * 2
             history.append(_long_sql(src.table, src.entity, feats, marks, dialect=dialect))

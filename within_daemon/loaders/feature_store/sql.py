@@ -39,25 +39,32 @@ CREATIVE_SOURCE = Source("ad_creative_features", "ad")
 
 
 def source_sql(src: Source, feats: Sequence[FeatureDef], n_days: int) -> str:
-    """``platform, account_id, [ad_id,] day, <feature>...`` of one account on ``n_days`` days."""
+    """``platform, account_id, [ad_id,] day, <feature>...`` of one account on ``n_days`` days.
+
+    Parameters: platform, account_id, the first and the last day, then the days.
+    """
     for f in feats:
         if not (_IDENT.match(f.source_column) and _IDENT.match(f.name)):
             raise LoaderError(f"feature {f.name!r}: bad identifier")
+    # Each day column is bounded by the first and last day (the two parameters after the
+    # account) as well as listed: the range lets the primary key's index limit the scan
+    # (PostgreSQL, with statistics older than the account's rows, walked all of them).
     marks = ", ".join("?" * n_days)
+    on_days = f"date >= ? AND date <= ? AND date IN ({marks})"
     if (src.table, src.entity) in {("ad_history", "ad"), ("ad_benchmarks", "ad")}:
         cols = ", ".join(f"{f.source_column} AS {f.name}" for f in feats)
         return (f"SELECT platform, account_id, ad_id, date AS day, {cols} FROM {src.table} "
-                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})")
+                f"WHERE platform = ? AND account_id = ? AND {on_days}")
     if (src.table, src.entity) == ("ad_history", "account"):
         # Every ad row of an account carries the same account ratios for a day.
         cols = ", ".join(f"MAX({f.source_column}) AS {f.name}" for f in feats)
         return (f"SELECT platform, account_id, date AS day, {cols} FROM ad_history "
-                f"WHERE platform = ? AND account_id = ? AND date IN ({marks}) "
+                f"WHERE platform = ? AND account_id = ? AND {on_days} "
                 "GROUP BY platform, account_id, date")
     if src == CREATIVE_SOURCE:
         # The days the ad ran; each takes the creative version in effect on it.
         return ("SELECT DISTINCT platform, account_id, ad_id, date AS day FROM ad_data "
-                f"WHERE platform = ? AND account_id = ? AND date IN ({marks})")
+                f"WHERE platform = ? AND account_id = ? AND {on_days}")
     if (src.table, src.entity) == ("rollup_account_daily", "account"):
         # One row per currency the account reported that day: keep the dominant one.
         cols = ", ".join(f"{f.source_column} AS {f.name}" for f in feats)
@@ -66,6 +73,7 @@ def source_sql(src: Source, feats: Sequence[FeatureDef], n_days: int) -> str:
                 "SELECT *, ROW_NUMBER() OVER (PARTITION BY platform, account_id, period_start "
                 "ORDER BY row_count DESC, spend DESC, currency) AS rn "
                 "FROM rollup_account_daily WHERE platform = ? AND account_id = ? "
+                "AND period_start >= ? AND period_start <= ? "
                 f"AND period_start IN ({marks})) AS r WHERE rn = 1")
     raise LoaderError(f"no reader for {src.entity} features from {src.table}")
 
