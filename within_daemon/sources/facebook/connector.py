@@ -7,8 +7,10 @@ their coroutine twins (async code). It adds the streaming calls the daemon uses:
 ``iter_insights`` yield one page at a time so memory never depends on the range size;
 ``iter_audience`` is the same ad-level pull split by the ``age`` and ``gender`` breakdowns.
 Paging follows ``paging.next`` until it is absent (an empty page may still carry one);
-long ranges go through async report jobs (``facebook_jobs``): a stall is progress that stops
-moving for a long window, and a job that overruns its budget is created again.
+large requests go through async report jobs (``jobs``; the daemon decides per window, by
+days and ads x days, in the source actor; called directly, a range longer than
+``async_after_days``): a stall is progress that stops moving for a long window, and a job
+that overruns its budget is created again.
 """
 
 from __future__ import annotations
