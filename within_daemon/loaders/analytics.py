@@ -24,21 +24,17 @@ from typing import Any, NamedTuple
 import anyio
 
 from ..errors import LoaderError
-from ..transforms.aggregation import (
-    ROLLUP_GRAIN,
-    ROLLUP_TABLES,
-    Dialect,
-    period_end,
-    period_start,
+from ..transforms.aggregation import ROLLUP_GRAIN, period_end, period_start, touched_periods
+from .database import DatabaseLoader
+from .rollups import (
+    DialectName,
     period_start_sql,
     ratio_columns,
     rollup_params,
     rollup_sql,
     sum_columns,
     sum_sql,
-    touched_periods,
 )
-from .database import DatabaseLoader
 from .schema.analytics import (
     AD_DAY_KEY_COLUMNS,
     AD_KEY_COLUMNS,
@@ -47,6 +43,7 @@ from .schema.analytics import (
     CREATIVE_COLUMNS,
     HISTORY_COLUMNS,
 )
+from .schema.rollups import ROLLUP_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +211,8 @@ async def upsert_benchmarks(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]
     await db.execute_in_transaction([(_BENCH_UPSERT, _tuples(full, BENCHMARK_TABLE_COLUMNS))])
 
 
-def sql_dialect(db: DatabaseLoader) -> Dialect:
-    """The dialect name :func:`~..transforms.aggregation.rollup_sql` takes for ``db``."""
+def sql_dialect(db: DatabaseLoader) -> DialectName:
+    """The dialect name :func:`~.rollups.rollup_sql` takes for ``db``."""
     return "postgresql" if db.dialect.name == "postgresql" else "sqlite"
 
 
@@ -328,12 +325,12 @@ async def _refresh(db: DatabaseLoader, days: list[str],
 
 
 #: Where temporary tables live: SQLite's ``temp`` database, PostgreSQL's session schema.
-_TEMP_SCHEMA: dict[Dialect, str] = {"sqlite": "temp", "postgresql": "pg_temp"}
+_TEMP_SCHEMA: dict[DialectName, str] = {"sqlite": "temp", "postgresql": "pg_temp"}
 #: Any constant: the advisory lock that serializes rollup chunks across processes.
 _ROLLUP_LOCK = 7236184202
 
 
-def _lock_step(dialect: Dialect) -> list[tuple[str, Sequence[Sequence[Any]]]]:
+def _lock_step(dialect: DialectName) -> list[tuple[str, Sequence[Sequence[Any]]]]:
     # Several daemons may share one PostgreSQL database. Two refreshes of one period would
     # both delete it, then collide on its primary key when inserting; the transaction lock
     # makes the second wait and then replace the first's rows. SQLite's BEGIN IMMEDIATE
@@ -348,13 +345,13 @@ def _insert(table: str, select: str) -> str:
     return f"INSERT INTO {table} ({', '.join(cols)}) {select}"
 
 
-def _sums_and_ratios(dialect: Dialect) -> str:
+def _sums_and_ratios(dialect: DialectName) -> str:
     """Summed fields then ratios, in rollup column order (shared with ``rollup_sql``)."""
     sums = sum_columns(dialect)
     return ", ".join([*sums.values(), *ratio_columns(sums, dialect)])
 
 
-def _account_day_from_campaign(marks: str, dialect: Dialect, where: str = "") -> str:
+def _account_day_from_campaign(marks: str, dialect: DialectName, where: str = "") -> str:
     return (
         "SELECT platform, account_id, currency, 'day', period_start, "
         f"{sum_sql('row_count', True, dialect)}, {sum_sql('ad_count', True, dialect)}, "
@@ -371,7 +368,7 @@ _AD_PERIOD_DDL = (
 )
 
 
-def _ad_period_fill(table: str, dialect: Dialect, where: str = "") -> str:
+def _ad_period_fill(table: str, dialect: DialectName, where: str = "") -> str:
     week, month = (period_start_sql(p, dialect) for p in ("week", "month"))
     return (
         f"INSERT INTO {table} SELECT COALESCE(a.platform, ''), "
@@ -381,7 +378,7 @@ def _ad_period_fill(table: str, dialect: Dialect, where: str = "") -> str:
     )
 
 
-def _platform_sql(period: str, marks: str, where: str, dialect: Dialect) -> str:
+def _platform_sql(period: str, marks: str, where: str, dialect: DialectName) -> str:
     """A platform table's periods summed from the account table of the same period."""
     source = "rollup_account_weekly" if period == "week" else "rollup_account_monthly"
     return (
@@ -392,7 +389,7 @@ def _platform_sql(period: str, marks: str, where: str, dialect: Dialect) -> str:
     )
 
 
-def _coarse_sql(temp: str, by: str, period: str, marks: str, dialect: Dialect) -> str:
+def _coarse_sql(temp: str, by: str, period: str, marks: str, dialect: DialectName) -> str:
     """An account table's periods from the per-(ad, week, month) summary."""
     assert by == "account"  # platform tables are summed from these (_platform_sql)
     start = "week_start" if period == "week" else "month_start"
