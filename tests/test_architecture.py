@@ -354,6 +354,18 @@ def test_platform_packages_do_not_import_each_other(layer: str) -> None:
     assert bad == []
 
 
+def test_platform_connectors_do_not_import_the_registry() -> None:
+    """The connector registry imports every platform's package, never the other way round.
+
+    A platform that imported the registry could register itself when imported; the table
+    in ``sources/registry.py`` is the one place a platform gets its connector.
+    """
+    bad = []
+    for p in API_PLATFORMS:
+        bad += violations(f"{PKG}.sources.{p}", [f"{PKG}.sources.registry"])
+    assert bad == []
+
+
 def test_platform_normalizers_stand_alone() -> None:
     """A platform's normalizer imports neither another platform's nor the normalizer itself.
 
