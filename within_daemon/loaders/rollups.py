@@ -5,15 +5,18 @@
 <within_daemon.transforms.aggregation.DataAggregator.rollup>` returns over the same records,
 in the column order of the rollup tables (``schema.rollups``); :func:`sum_sql` and
 :func:`ratio_columns` are the pieces the refresh (``analytics.refresh_rollups``) reuses to
-sum rollups into coarser ones. The grouping rules (keys, summed fields, ratios, periods)
-are the transform's; this module only spells them for SQLite and PostgreSQL.
+sum rollups into coarser ones. Below them, the statements the refresh runs: the inserts
+into the rollup tables, the per-(ad, week, month) summary, the sums of campaign-day and
+account rows into coarser tables and the lock. The grouping rules (keys, summed fields,
+ratios, periods) are the transform's; this module only spells them for SQLite and
+PostgreSQL. Nothing here touches a database.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, get_args
 
 from ..transforms.aggregation import (
@@ -27,6 +30,7 @@ from ..transforms.aggregation import (
     check_grain,
     period_end,
 )
+from .schema.rollups import ROLLUP_TABLES
 
 #: The database a statement is written for (``DatabaseLoader.dialect.name``).
 DialectName = Literal["sqlite", "postgresql"]
@@ -137,3 +141,88 @@ def rollup_params(
     ends = [period_end(s, period) for s in starts]  # raises on a day that starts no period
     lo, hi = (starts[0], max(ends)) if starts else ("", "")
     return (lo, hi, starts if dialect == "postgresql" else json.dumps(starts))
+
+
+# --- the refresh's statements (``analytics.refresh_rollups`` runs them) ----------------------
+
+#: Where temporary tables live: SQLite's ``temp`` database, PostgreSQL's session schema.
+TEMP_SCHEMA: dict[DialectName, str] = {"sqlite": "temp", "postgresql": "pg_temp"}
+#: Any constant: the advisory lock that serializes rollup chunks across processes.
+ROLLUP_LOCK = 7236184202
+
+
+def lock_steps(dialect: DialectName) -> list[tuple[str, Sequence[Sequence[Any]]]]:
+    """The first step of every refresh transaction: PostgreSQL's rollup lock, or none."""
+    # Several daemons may share one PostgreSQL database. Two refreshes of one period would
+    # both delete it, then collide on its primary key when inserting; the transaction lock
+    # makes the second wait and then replace the first's rows. SQLite's BEGIN IMMEDIATE
+    # already lets one writer in at a time.
+    if dialect != "postgresql":
+        return []
+    return [(f"SELECT pg_advisory_xact_lock({ROLLUP_LOCK})", [()])]
+
+
+def insert_sql(table: str, select: str) -> str:
+    """``INSERT INTO table (its columns) select``; the select returns them in that order."""
+    cols = [c for c, _ in ROLLUP_TABLES[table][0]]
+    return f"INSERT INTO {table} ({', '.join(cols)}) {select}"
+
+
+def sums_and_ratios(dialect: DialectName) -> str:
+    """Summed fields then ratios, in rollup column order (shared with :func:`rollup_sql`)."""
+    sums = sum_columns(dialect)
+    return ", ".join([*sums.values(), *ratio_columns(sums, dialect)])
+
+
+def account_day_sql(marks: str, dialect: DialectName, where: str = "") -> str:
+    """The account-day rows of the periods ``marks`` summed from the campaign-day table."""
+    return (
+        "SELECT platform, account_id, currency, 'day', period_start, "
+        f"{sum_sql('row_count', True, dialect)}, {sum_sql('ad_count', True, dialect)}, "
+        f"{sums_and_ratios(dialect)} FROM rollup_campaign_daily "
+        f"WHERE period_start IN ({marks}){where} "
+        "GROUP BY platform, account_id, currency, period_start"
+    )
+
+
+#: The per-(ad, week, month) summary the account weekly and monthly tables come from.
+AD_PERIOD_DDL = (
+    "CREATE TEMP TABLE {table} (platform TEXT, account_id TEXT, currency TEXT, "
+    "ad_id TEXT, week_start TEXT, month_start TEXT, row_count INTEGER, impressions INTEGER, "
+    "clicks INTEGER, spend REAL, conversions REAL, revenue REAL)"
+)
+
+
+def ad_period_fill_sql(table: str, dialect: DialectName, where: str = "") -> str:
+    """Fill the :data:`AD_PERIOD_DDL` summary from ``ad_data`` over ``[?, ?)`` days."""
+    week, month = (period_start_sql(p, dialect) for p in ("week", "month"))
+    return (
+        f"INSERT INTO {table} SELECT COALESCE(a.platform, ''), "
+        "COALESCE(a.account_id, ''), COALESCE(a.currency, ''), a.ad_id, "
+        f"{week}, {month}, COUNT(*), {', '.join(sum_columns(dialect).values())} "
+        f"FROM ad_data AS a WHERE a.date >= ? AND a.date < ?{where} GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+
+
+def platform_sql(period: str, marks: str, where: str, dialect: DialectName) -> str:
+    """A platform table's periods summed from the account table of the same period."""
+    source = "rollup_account_weekly" if period == "week" else "rollup_account_monthly"
+    return (
+        f"SELECT platform, currency, '{period}', period_start, "
+        f"{sum_sql('row_count', True, dialect)}, {sum_sql('ad_count', True, dialect)}, "
+        f"{sums_and_ratios(dialect)} FROM {source} "
+        f"WHERE period_start IN ({marks}){where} GROUP BY platform, currency, period_start"
+    )
+
+
+def coarse_sql(temp: str, by: str, period: str, marks: str, dialect: DialectName) -> str:
+    """An account table's periods from the per-(ad, week, month) summary."""
+    assert by == "account"  # platform tables are summed from these (platform_sql)
+    start = "week_start" if period == "week" else "month_start"
+    keys = "platform, account_id, currency"
+    return (
+        f"SELECT {keys}, '{period}', {start}, {sum_sql('row_count', True, dialect)}, "
+        f"COUNT(DISTINCT ad_id), {sums_and_ratios(dialect)} FROM {temp} "
+        f"WHERE {start} IN ({marks}) "
+        f"GROUP BY {keys}, {start}"
+    )
