@@ -50,9 +50,6 @@ RATIOS: dict[str, tuple[str, str]] = {
     "roas": ("revenue", "spend"),
 }
 
-
-
-
 #: A rollup column: its name and the Python type of its values (``None`` aside).
 Field = tuple[str, type]
 
