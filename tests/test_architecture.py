@@ -305,7 +305,8 @@ def test_sources_and_loaders_do_not_import_each_other() -> None:
 
 
 #: loaders/ in three layers: the tables (schema/), the data access on them, and the stores on top.
-LOADERS_DATA_ACCESS = ("database", "backends", "rows", "statements", "isolate", "refusals")
+LOADERS_DATA_ACCESS = ("database", "backends", "rows", "statements", "isolate", "refusals",
+                       "rollups")
 LOADERS_STORES = ("analytics", "audience", "image_failures", "feature_store", "model_store")
 
 
@@ -350,6 +351,18 @@ def test_platform_packages_do_not_import_each_other(layer: str) -> None:
     for p in API_PLATFORMS:
         others = [f"{PKG}.{layer}.{q}" for q in API_PLATFORMS if q != p]
         bad += violations(f"{PKG}.{layer}.{p}", others)
+    assert bad == []
+
+
+def test_platform_connectors_do_not_import_the_registry() -> None:
+    """The connector registry imports every platform's package, never the other way round.
+
+    A platform that imported the registry could register itself when imported; the table
+    in ``sources/registry.py`` is the one place a platform gets its connector.
+    """
+    bad = []
+    for p in API_PLATFORMS:
+        bad += violations(f"{PKG}.sources.{p}", [f"{PKG}.sources.registry"])
     assert bad == []
 
 

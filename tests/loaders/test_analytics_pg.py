@@ -31,19 +31,14 @@ from within_daemon.config import (
 )
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
+from within_daemon.loaders.rollups import rollup_params, rollup_sql
 from within_daemon.loaders.schema.audience import AUDIENCE_TABLES
+from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.analytics import AccountDays, after_task
 from within_daemon.pipelines.platform_data_pipeline import PlatformDataPipeline
 from within_daemon.schema import ACCOUNT_FIELDS, AD_FIELDS
-from within_daemon.transforms.aggregation import (
-    ROLLUP_GRAIN,
-    ROLLUP_TABLES,
-    DataAggregator,
-    rollup_params,
-    rollup_sql,
-    touched_periods,
-)
+from within_daemon.transforms.aggregation import ROLLUP_GRAIN, DataAggregator, touched_periods
 
 START = date(2024, 1, 20)
 DAYS = [(START + timedelta(days=i)).isoformat() for i in range(45)]  # two month boundaries

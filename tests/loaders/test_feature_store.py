@@ -28,8 +28,8 @@ from within_daemon.loaders.schema.analytics import (
     CREATIVE_COLUMNS,
     HISTORY_COLUMNS,
 )
+from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.schema import AD_FIELDS
-from within_daemon.transforms.aggregation import ROLLUP_TABLES
 
 D1, D3, D5 = "2024-03-01", "2024-03-03", "2024-03-05"
 DAYS = (D1, D3, D5)

@@ -29,8 +29,8 @@ from within_daemon.loaders.feature_store.sql import (
 )
 from within_daemon.loaders.feature_store.values import now_stamp, store_value
 from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.schema import AD_FIELDS
-from within_daemon.transforms.aggregation import ROLLUP_TABLES
 
 DAYS = [f"2024-03-{d:02d}" for d in range(1, 13)]
 ADS = ("ad1", "ad2", "ad3", "ad4", "ad_5")

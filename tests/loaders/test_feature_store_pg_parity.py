@@ -24,8 +24,8 @@ from within_daemon.loaders import analytics as store
 from within_daemon.loaders.feature_store import FeatureStore, entity_key
 from within_daemon.loaders.feature_store import store as fs_mod
 from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.schema import AD_FIELDS
-from within_daemon.transforms.aggregation import ROLLUP_TABLES
 
 from ..pgserver import PgServer
 

@@ -13,14 +13,10 @@ import anyio
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders.analytics import refresh_rollups, sql_dialect
+from within_daemon.loaders.rollups import rollup_params, rollup_sql
+from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.schema import AD_FIELDS
-from within_daemon.transforms.aggregation import (
-    ROLLUP_GRAIN,
-    ROLLUP_TABLES,
-    rollup_params,
-    rollup_sql,
-    touched_periods,
-)
+from within_daemon.transforms.aggregation import ROLLUP_GRAIN, touched_periods
 
 
 def rec(platform: str, account: str, campaign: str, ad: str, day: str, currency: str,

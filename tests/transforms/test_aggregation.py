@@ -11,16 +11,16 @@ import pytest
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders.analytics import sql_dialect
+from within_daemon.loaders.rollups import period_start_sql, rollup_params, rollup_sql
+from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.schema import AD_FIELDS
 from within_daemon.transforms.aggregation import (
+    ROLLUP_FIELDS,
     ROLLUP_GRAIN,
-    ROLLUP_TABLES,
+    ROLLUP_KEYS,
     DataAggregator,
     period_end,
     period_start,
-    period_start_sql,
-    rollup_params,
-    rollup_sql,
     touched_periods,
 )
 
@@ -74,6 +74,28 @@ def test_campaign_daily_sums_and_keys() -> None:
     assert {r["platform"] for r in rows} == {"facebook"}
     assert {r["period"] for r in rows} == {"day"}
     assert list(rows[0]) == [c for c, _ in ROLLUP_TABLES["rollup_campaign_daily"][0]]
+
+
+@pytest.mark.parametrize("table", sorted(ROLLUP_GRAIN))
+def test_rollup_fields_describe_the_rows(table: str) -> None:
+    """ROLLUP_FIELDS names every column in row order with its Python type; None only after.
+
+    The loader builds the tables from this description, so it must match what the pure
+    rollup returns (ints stay ints, the never-None columns are never None).
+    """
+    always, maybe = ROLLUP_FIELDS[table]
+    empty = {**ad("x", "A9", "2024-01-28", 0, 0, 0.0, 0, None, platform="tiktok"),
+             **dict.fromkeys(("impressions", "clicks", "spend", "conversions"))}
+    rows = DataAggregator().rollup_table(table, [*RECORDS, empty])
+    assert [r for r in rows if r["platform"] == "tiktok" and r["spend"] is None]
+    for row in rows:
+        assert list(row) == [name for name, _ in (*always, *maybe)]
+        for name, kind in always:
+            assert type(row[name]) is kind, (name, row[name])
+        for name, kind in maybe:
+            assert row[name] is None or type(row[name]) is kind, (name, row[name])
+    assert ROLLUP_KEYS[table][-1] == "period_start"
+    assert set(ROLLUP_KEYS[table]) <= {name for name, _ in always}
 
 
 def test_account_weekly_buckets_by_iso_monday() -> None:

@@ -24,21 +24,21 @@ from typing import Any, NamedTuple
 import anyio
 
 from ..errors import LoaderError
-from ..transforms.aggregation import (
-    ROLLUP_GRAIN,
-    ROLLUP_TABLES,
-    Dialect,
-    period_end,
-    period_start,
-    period_start_sql,
-    ratio_columns,
+from ..transforms.aggregation import ROLLUP_GRAIN, period_end, period_start, touched_periods
+from .database import DatabaseLoader
+from .rollups import (
+    AD_PERIOD_DDL,
+    TEMP_SCHEMA,
+    DialectName,
+    account_day_sql,
+    ad_period_fill_sql,
+    coarse_sql,
+    insert_sql,
+    lock_steps,
+    platform_sql,
     rollup_params,
     rollup_sql,
-    sum_columns,
-    sum_sql,
-    touched_periods,
 )
-from .database import DatabaseLoader
 from .schema.analytics import (
     AD_DAY_KEY_COLUMNS,
     AD_KEY_COLUMNS,
@@ -214,8 +214,8 @@ async def upsert_benchmarks(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]
     await db.execute_in_transaction([(_BENCH_UPSERT, _tuples(full, BENCHMARK_TABLE_COLUMNS))])
 
 
-def sql_dialect(db: DatabaseLoader) -> Dialect:
-    """The dialect name :func:`~..transforms.aggregation.rollup_sql` takes for ``db``."""
+def sql_dialect(db: DatabaseLoader) -> DialectName:
+    """The dialect name :func:`~.rollups.rollup_sql` takes for ``db``."""
     return "postgresql" if db.dialect.name == "postgresql" else "sqlite"
 
 
@@ -261,7 +261,7 @@ async def _refresh(db: DatabaseLoader, days: list[str],
         where = f" AND platform = ? AND account_id IN ({', '.join('?' * len(scope[1]))})"
         args, pwhere, pargs = (scope[0], *scope[1]), " AND platform = ?", (scope[0],)
     dialect = sql_dialect(db)
-    lock = _lock_step(dialect)
+    lock = lock_steps(dialect)
     planned: dict[str, int] = {}
     day_starts = sorted(touched_periods(days, "day"))
     for i in range(0, len(day_starts), _PERIODS_PER_STEP["day"]):
@@ -271,13 +271,13 @@ async def _refresh(db: DatabaseLoader, days: list[str],
             *lock,
             (f"DELETE FROM rollup_campaign_daily WHERE period_start IN ({marks}){where}",
              [(*chunk, *args)]),
-            (_insert("rollup_campaign_daily", rollup_sql(
+            (insert_sql("rollup_campaign_daily", rollup_sql(
                 "campaign", "day", dialect, accounts=len(args) - 1 if args else 0)),
              [(*rollup_params(chunk, "day", dialect), *args)]),
             (f"DELETE FROM rollup_account_daily WHERE period_start IN ({marks}){where}",
              [(*chunk, *args)]),
-            (_insert("rollup_account_daily",
-                     _account_day_from_campaign(marks, dialect, where)),
+            (insert_sql("rollup_account_daily",
+                     account_day_sql(marks, dialect, where)),
              [(*chunk, *args)]),
         ])
     planned["rollup_campaign_daily"] = planned["rollup_account_daily"] = len(day_starts)
@@ -289,10 +289,10 @@ async def _refresh(db: DatabaseLoader, days: list[str],
     # every task of the process, and two tasks may finish, and refresh, at the same time.
     # The table outlives the chunk transactions below, so it is a session temp table
     # (PostgreSQL's ON COMMIT DROP would lose it at the first commit) dropped in `finally`.
-    temp = f"{_TEMP_SCHEMA[dialect]}.rollup_ad_period_{uuid.uuid4().hex[:12]}"
-    await db.execute_in_transaction([(_AD_PERIOD_DDL.format(table=temp), [()])])
+    temp = f"{TEMP_SCHEMA[dialect]}.rollup_ad_period_{uuid.uuid4().hex[:12]}"
+    await db.execute_in_transaction([(AD_PERIOD_DDL.format(table=temp), [()])])
     try:
-        fill = _ad_period_fill(temp, dialect, where.replace(" platform", " a.platform")
+        fill = ad_period_fill_sql(temp, dialect, where.replace(" platform", " a.platform")
                                .replace(" account_id", " a.account_id"))
         for first, last in _month_spans(lo, hi):
             await db.execute_in_transaction([(fill, [(first, last, *args)])])
@@ -308,12 +308,12 @@ async def _refresh(db: DatabaseLoader, days: list[str],
                 if by == "platform":
                     steps = [(f"DELETE FROM {table} WHERE period_start IN ({marks}){pwhere}",
                               [(*chunk, *pargs)]),
-                             (_insert(table, _platform_sql(period, marks, pwhere, dialect)),
+                             (insert_sql(table, platform_sql(period, marks, pwhere, dialect)),
                               [(*chunk, *pargs)])]
                 else:
                     steps = [(f"DELETE FROM {table} WHERE period_start IN ({marks}){where}",
                               [(*chunk, *args)]),
-                             (_insert(table, _coarse_sql(temp, by, period, marks, dialect)),
+                             (insert_sql(table, coarse_sql(temp, by, period, marks, dialect)),
                               [tuple(chunk)])]
                 await db.execute_in_transaction([*lock, *steps])
             planned[table] = len(starts)
@@ -325,84 +325,6 @@ async def _refresh(db: DatabaseLoader, days: list[str],
             except LoaderError as exc:  # the refresh's own error (if any) matters more
                 log.warning("could not drop %s: %s", temp, exc)
     return planned
-
-
-#: Where temporary tables live: SQLite's ``temp`` database, PostgreSQL's session schema.
-_TEMP_SCHEMA: dict[Dialect, str] = {"sqlite": "temp", "postgresql": "pg_temp"}
-#: Any constant: the advisory lock that serializes rollup chunks across processes.
-_ROLLUP_LOCK = 7236184202
-
-
-def _lock_step(dialect: Dialect) -> list[tuple[str, Sequence[Sequence[Any]]]]:
-    # Several daemons may share one PostgreSQL database. Two refreshes of one period would
-    # both delete it, then collide on its primary key when inserting; the transaction lock
-    # makes the second wait and then replace the first's rows. SQLite's BEGIN IMMEDIATE
-    # already lets one writer in at a time.
-    if dialect != "postgresql":
-        return []
-    return [(f"SELECT pg_advisory_xact_lock({_ROLLUP_LOCK})", [()])]
-
-
-def _insert(table: str, select: str) -> str:
-    cols = [c for c, _ in ROLLUP_TABLES[table][0]]
-    return f"INSERT INTO {table} ({', '.join(cols)}) {select}"
-
-
-def _sums_and_ratios(dialect: Dialect) -> str:
-    """Summed fields then ratios, in rollup column order (shared with ``rollup_sql``)."""
-    sums = sum_columns(dialect)
-    return ", ".join([*sums.values(), *ratio_columns(sums, dialect)])
-
-
-def _account_day_from_campaign(marks: str, dialect: Dialect, where: str = "") -> str:
-    return (
-        "SELECT platform, account_id, currency, 'day', period_start, "
-        f"{sum_sql('row_count', True, dialect)}, {sum_sql('ad_count', True, dialect)}, "
-        f"{_sums_and_ratios(dialect)} FROM rollup_campaign_daily "
-        f"WHERE period_start IN ({marks}){where} "
-        "GROUP BY platform, account_id, currency, period_start"
-    )
-
-
-_AD_PERIOD_DDL = (
-    "CREATE TEMP TABLE {table} (platform TEXT, account_id TEXT, currency TEXT, "
-    "ad_id TEXT, week_start TEXT, month_start TEXT, row_count INTEGER, impressions INTEGER, "
-    "clicks INTEGER, spend REAL, conversions REAL, revenue REAL)"
-)
-
-
-def _ad_period_fill(table: str, dialect: Dialect, where: str = "") -> str:
-    week, month = (period_start_sql(p, dialect) for p in ("week", "month"))
-    return (
-        f"INSERT INTO {table} SELECT COALESCE(a.platform, ''), "
-        "COALESCE(a.account_id, ''), COALESCE(a.currency, ''), a.ad_id, "
-        f"{week}, {month}, COUNT(*), {', '.join(sum_columns(dialect).values())} "
-        f"FROM ad_data AS a WHERE a.date >= ? AND a.date < ?{where} GROUP BY 1, 2, 3, 4, 5, 6"
-    )
-
-
-def _platform_sql(period: str, marks: str, where: str, dialect: Dialect) -> str:
-    """A platform table's periods summed from the account table of the same period."""
-    source = "rollup_account_weekly" if period == "week" else "rollup_account_monthly"
-    return (
-        f"SELECT platform, currency, '{period}', period_start, "
-        f"{sum_sql('row_count', True, dialect)}, {sum_sql('ad_count', True, dialect)}, "
-        f"{_sums_and_ratios(dialect)} FROM {source} "
-        f"WHERE period_start IN ({marks}){where} GROUP BY platform, currency, period_start"
-    )
-
-
-def _coarse_sql(temp: str, by: str, period: str, marks: str, dialect: Dialect) -> str:
-    """An account table's periods from the per-(ad, week, month) summary."""
-    assert by == "account"  # platform tables are summed from these (_platform_sql)
-    start = "week_start" if period == "week" else "month_start"
-    keys = "platform, account_id, currency"
-    return (
-        f"SELECT {keys}, '{period}', {start}, {sum_sql('row_count', True, dialect)}, "
-        f"COUNT(DISTINCT ad_id), {_sums_and_ratios(dialect)} FROM {temp} "
-        f"WHERE {start} IN ({marks}) "
-        f"GROUP BY {keys}, {start}"
-    )
 
 
 def _month_spans(lo: str, hi: str) -> list[tuple[str, str]]:

@@ -1,42 +1,48 @@
-"""Which connector class serves which platform, and how it is built from the config.
+"""Which connector class serves which platform: one explicit table, built here.
 
-Each platform module registers a factory here when it is imported (``sources/__init__``
-imports them all), so the engine builds connectors without knowing any platform.
+Adding a platform is one package under ``sources/`` and one line in :data:`CONNECTORS`;
+nothing registers itself when imported. Each class builds itself from the config
+(``from_config``: its secrets, its platform section), so the engine builds connectors
+without knowing any platform.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import aiohttp
 
 from ..config import AccountConfig, LoadedConfig
 from ..errors import ConfigError
 from ..observability.metrics import Metrics
+from .amazon.connector import AmazonAdsConnector
+from .facebook.connector import FacebookAdsConnector
+from .google.connector import GoogleAdsConnector
 from .http.client import HttpSource
-
-ConnectorFactory = Callable[
-    [AccountConfig, LoadedConfig, aiohttp.ClientSession, Metrics], HttpSource
-]
-
-FACTORIES: dict[str, ConnectorFactory] = {}
+from .tiktok.connector import TikTokAdsConnector
 
 
-def register_connector(platform: str, factory: ConnectorFactory) -> None:
-    FACTORIES[platform] = factory
+class ConnectorClass(Protocol):
+    """A connector class: it builds one account's connector from the config."""
+
+    def from_config(self, acc: AccountConfig, loaded: LoadedConfig,
+                    session: aiohttp.ClientSession, metrics: Metrics) -> HttpSource: ...
+
+
+#: platform -> the connector class of its accounts
+CONNECTORS: dict[str, ConnectorClass] = {
+    "facebook": FacebookAdsConnector,
+    "google": GoogleAdsConnector,
+    "amazon": AmazonAdsConnector,
+    "tiktok": TikTokAdsConnector,
+}
 
 
 def build_connector(
     acc: AccountConfig, loaded: LoadedConfig, session: aiohttp.ClientSession, metrics: Metrics
 ) -> HttpSource:
     """A connector for ``acc``; ConfigError if its platform has none or it lacks a secret."""
-    factory = FACTORIES.get(acc.platform)
-    if factory is None:
+    cls = CONNECTORS.get(acc.platform)
+    if cls is None:
         raise ConfigError(f"no connector for platform {acc.platform!r}")
-    return factory(acc, loaded, session, metrics)
-
-
-def require(secret: object, what: str) -> None:
-    """A missing secret is a config error naming what is missing (never the value)."""
-    if secret is None:
-        raise ConfigError(f"{what} is not configured")
+    return cls.from_config(acc, loaded, session, metrics)

@@ -10,23 +10,22 @@ tables can declare their keys ``NOT NULL``. Float sums use :func:`math.fsum`, wh
 exactly rounded and therefore independent of record order.
 
 The incremental contract: the loader feeds the days a batch touched to
-:func:`touched_periods`, deletes those periods from a rollup table and re-inserts the rows
-of :func:`rollup_sql` (one ``SELECT`` over ``ad_data``, parameters from
-:func:`rollup_params`); the result has the same rows as :meth:`DataAggregator.rollup` over
-the same records, in :data:`ROLLUP_TABLES` column order.
+:func:`touched_periods`, deletes those periods from a rollup table and re-inserts them
+with the same rollup in SQL (``loaders.rollups``), which returns the rows
+:meth:`DataAggregator.rollup` returns over the same records, in :data:`ROLLUP_FIELDS`
+order. The columns are described here as ``(name, Python type)``; the loader turns them
+into a table (``loaders.schema.rollups``), so no SQL is written in this module.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, get_args
 
 By = Literal["campaign", "account", "platform"]
 Period = Literal["day", "week", "month"]
-Dialect = Literal["sqlite", "postgresql"]
 
 BY_LEVELS: tuple[str, ...] = get_args(By)
 PERIODS: tuple[str, ...] = get_args(Period)
@@ -51,34 +50,8 @@ RATIOS: dict[str, tuple[str, str]] = {
     "roas": ("revenue", "spend"),
 }
 
-
-
-def sum_sql(column: str, is_int: bool, dialect: Dialect) -> str:
-    """``SUM(column)`` that gives the same total, of the same type, on both dialects.
-
-    PostgreSQL sums a BIGINT into NUMERIC (cast back to BIGINT), and sums floats in
-    NUMERIC too: exact, so the total does not depend on the order the rows are read in,
-    which follows their physical places and moves with every upsert (a re-run would
-    otherwise change a rollup in its last bit). SQLite reads in index order, stable already.
-    """
-    if dialect != "postgresql":
-        return f"SUM({column})"
-    if is_int:
-        return f"CAST(SUM({column}) AS BIGINT)"
-    return f"CAST(SUM(CAST({column} AS NUMERIC)) AS DOUBLE PRECISION)"
-
-
-def sum_columns(dialect: Dialect, prefix: str = "") -> dict[str, str]:
-    """The ``SUM_FIELDS`` sums, by field, over columns ``prefix + field``."""
-    return {f: sum_sql(prefix + f, is_int, dialect) for f, is_int in SUM_FIELDS}
-
-
-def ratio_columns(sums: Mapping[str, str], dialect: Dialect) -> list[str]:
-    """The ``RATIOS`` over those sums, NULL where the denominator is 0, in RATIOS order."""
-    real = "DOUBLE PRECISION" if dialect == "postgresql" else "REAL"
-    return [f"CASE WHEN {sums[den]} <> 0 THEN CAST({sums[num]} AS {real}) / {sums[den]} END"
-            for num, den in RATIOS.values()]
-
+#: A rollup column: its name and the Python type of its values (``None`` aside).
+Field = tuple[str, type]
 
 #: Rollup table -> the ``(by, period)`` it is computed with.
 ROLLUP_GRAIN: dict[str, tuple[By, Period]] = {
@@ -91,30 +64,35 @@ ROLLUP_GRAIN: dict[str, tuple[By, Period]] = {
 }
 
 
-def _table(by: str) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
-    keys = GROUP_KEYS[by]
-    cols = [(k, "TEXT NOT NULL") for k in (*keys, "period", "period_start")]
-    cols += [("row_count", "INTEGER NOT NULL"), ("ad_count", "INTEGER NOT NULL")]
-    cols += [(f, "INTEGER" if is_int else "REAL") for f, is_int in SUM_FIELDS]
-    cols += [(r, "REAL") for r in RATIOS]
-    return cols, (*keys, "period_start")
+def _fields(by: str) -> tuple[tuple[Field, ...], tuple[Field, ...]]:
+    keys = tuple((k, str) for k in (*GROUP_KEYS[by], "period", "period_start"))
+    counts: tuple[Field, ...] = (("row_count", int), ("ad_count", int))
+    sums = tuple((f, int if is_int else float) for f, is_int in SUM_FIELDS)
+    return (*keys, *counts), (*sums, *((r, float) for r in RATIOS))
 
 
-#: Rollup table -> (columns as ``(name, SQL type)`` in result order, primary key).
-#: Sums are nullable (``NULL`` when no row reported the field, as SQL ``SUM`` does).
-ROLLUP_TABLES: dict[str, tuple[list[tuple[str, str]], tuple[str, ...]]] = {
-    name: _table(by) for name, (by, _) in ROLLUP_GRAIN.items()
+#: Rollup table -> (columns never None, columns that may be None), together in result
+#: order. Sums are None when no record reported the field (as SQL ``SUM`` gives NULL),
+#: ratios when their denominator is 0 or unknown.
+ROLLUP_FIELDS: dict[str, tuple[tuple[Field, ...], tuple[Field, ...]]] = {
+    name: _fields(by) for name, (by, _) in ROLLUP_GRAIN.items()
+}
+#: Rollup table -> its key: the text key columns and ``period_start``.
+ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
+    name: (*GROUP_KEYS[by], "period_start") for name, (by, _) in ROLLUP_GRAIN.items()
 }
 
 
-def _check(by: str, period: str) -> None:
+def check_grain(by: str, period: str) -> None:
+    """ValueError unless ``by`` is a rollup level and ``period`` a period."""
     if by not in GROUP_KEYS:
         raise ValueError(f"unknown rollup level {by!r}; use one of {BY_LEVELS}")
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; use one of {PERIODS}")
 
 
-def _to_date(day: Any) -> _dt.date:
+def as_day(day: Any) -> _dt.date:
+    """``day`` (a date or an ISO ``YYYY-MM-DD`` string) as a date; ValueError otherwise."""
     if isinstance(day, _dt.datetime):
         raise ValueError(f"expected a day, got a datetime {day!r}")
     if isinstance(day, _dt.date):
@@ -129,7 +107,7 @@ def _to_date(day: Any) -> _dt.date:
 
 def period_start(day: str | _dt.date, period: Period) -> str:
     """First day of the period holding ``day``: the day, its ISO week's Monday, or the 1st."""
-    d = _to_date(day)
+    d = as_day(day)
     if period == "week":
         d -= _dt.timedelta(days=d.weekday())
     elif period == "month":
@@ -141,7 +119,7 @@ def period_start(day: str | _dt.date, period: Period) -> str:
 
 def period_end(start: str | _dt.date, period: Period) -> str:
     """The day after the period that begins on ``start`` (exclusive upper bound)."""
-    d = _to_date(start)
+    d = as_day(start)
     if period_start(d, period) != d.isoformat():
         raise ValueError(f"{d.isoformat()} does not start a {period}")
     if period == "day":
@@ -192,7 +170,7 @@ class DataAggregator:
         self, records: Iterable[Mapping[str, Any]], *, by: By, period: Period
     ) -> list[dict[str, Any]]:
         """One row per key and period, sorted by key; see the module docstring for rules."""
-        _check(by, period)
+        check_grain(by, period)
         keys = GROUP_KEYS[by]
         per_ad_account = by == "platform"  # ad ids are unique per account, not per platform
         starts: dict[Any, str] = {}
@@ -231,87 +209,6 @@ class DataAggregator:
     def rollup_table(
         self, table: str, records: Iterable[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
-        """The rows of one :data:`ROLLUP_TABLES` table."""
+        """The rows of one rollup table (a :data:`ROLLUP_GRAIN` name)."""
         by, period = ROLLUP_GRAIN[table]
         return self.rollup(records, by=by, period=period)
-
-
-# --- the same rollup in SQL ---------------------------------------------------------------
-
-DIALECTS: tuple[str, ...] = get_args(Dialect)
-
-
-def period_start_sql(period: Period, dialect: Dialect = "sqlite", column: str = "a.date") -> str:
-    """SQL for :func:`period_start` of an ISO ``TEXT`` day column, as ISO ``TEXT``.
-
-    Weeks start on Monday in both: SQLite's ``'weekday 0'`` moves forward to Sunday (or
-    stays on one) and minus six days is that week's Monday; PostgreSQL's
-    ``date_trunc('week', ...)`` is the ISO week's Monday. PostgreSQL computes on
-    ``timestamp`` (without time zone), so the session's time zone cannot shift a day.
-    """
-    if period not in PERIODS:
-        raise ValueError(f"unknown period {period!r}; use one of {PERIODS}")
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; use one of {DIALECTS}")
-    if period == "day":
-        return column
-    if dialect == "sqlite":
-        return (f"date({column}, 'weekday 0', '-6 days')" if period == "week"
-                else f"date({column}, 'start of month')")
-    return f"to_char(date_trunc('{period}', CAST({column} AS timestamp)), 'YYYY-MM-DD')"
-
-
-def rollup_sql(by: By, period: Period, dialect: Dialect = "sqlite", *,
-               accounts: int = 0) -> str:
-    """One ``SELECT`` over ``ad_data`` that returns :meth:`DataAggregator.rollup`'s rows.
-
-    Columns come in :data:`ROLLUP_TABLES` order, rows in key order. It takes three ``?``
-    parameters, made by :func:`rollup_params`: the first day, the exclusive last day and the
-    set of period starts (a JSON array for SQLite's ``json_each``, a list for PostgreSQL's
-    ``= ANY``). The day range lets an index on ``date`` narrow the scan. Both texts assume
-    ``ad_data.date`` is ``TEXT`` in ISO form; the PostgreSQL one is meant for the loader's
-    backend, which numbers the ``?`` markers. ``accounts > 0`` keeps one platform's rows of
-    that many accounts: the platform and the account ids follow as parameters.
-    """
-    _check(by, period)
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; use one of {DIALECTS}")
-    pg = dialect == "postgresql"
-    # Key order is Python's (code points) in both: PostgreSQL would otherwise sort by the
-    # database's collation, where "a-2" < "a_1" in most locales.
-    collate = ' COLLATE "C"' if pg else ""
-    keys = GROUP_KEYS[by]
-    start = period_start_sql(period, dialect)
-    ad = "a.ad_id"
-    if by == "platform":  # a length prefix makes (account_id, ad_id) -> text one-to-one
-        acct = "COALESCE(a.account_id, '')"
-        ad = f"length({acct}) || ':' || {acct} || a.ad_id"
-
-    sums = sum_columns(dialect, "a.")
-    select = [f"COALESCE(a.{k}, ''){collate} AS {k}" for k in keys]
-    select += [f"'{period}' AS period", f"{start} AS period_start"]
-    select += ["COUNT(*) AS row_count", f"COUNT(DISTINCT {ad}) AS ad_count"]
-    select += [f"{expr} AS {f}" for f, expr in sums.items()]
-    select += [f"{expr} AS {name}"
-               for name, expr in zip(RATIOS, ratio_columns(sums, dialect), strict=True)]
-    in_set = "= ANY(?)" if pg else "IN (SELECT value FROM json_each(?))"
-    groups = ", ".join(str(i) for i in range(1, len(keys) + 3))  # keys, period, period_start
-    scope = (f" AND a.platform = ? AND a.account_id IN ({', '.join('?' * accounts)})"
-             if accounts else "")
-    return (
-        "SELECT " + ",\n       ".join(select) + "\n"
-        "FROM ad_data AS a\n"
-        f"WHERE a.date >= ? AND a.date < ? AND {start} {in_set}{scope}\n"
-        f"GROUP BY {groups}\n"
-        f"ORDER BY {groups}"
-    )
-
-
-def rollup_params(
-    period_starts: Iterable[str | _dt.date], period: Period, dialect: Dialect = "sqlite"
-) -> tuple[Any, ...]:
-    """Parameters of :func:`rollup_sql` for a set of period starts (each checked)."""
-    starts = sorted({_to_date(s).isoformat() for s in period_starts})
-    ends = [period_end(s, period) for s in starts]  # raises on a day that starts no period
-    lo, hi = (starts[0], max(ends)) if starts else ("", "")
-    return (lo, hi, starts if dialect == "postgresql" else json.dumps(starts))

@@ -7,7 +7,7 @@
   (migration 8; see :func:`creative_history_ddl`);
 - ``ad_history`` / ``ad_benchmarks``: per ad and day, rolling 7/28-day performance and
   percentiles among comparable ads;
-- the rollup tables of ``transforms.aggregation.ROLLUP_TABLES``;
+- the rollup tables (``schema.rollups``);
 - ``quality_reports``: one row per check, account and dimension.
 
 Column lists come from the enrichment modules themselves, so a feature cannot exist in
@@ -17,7 +17,6 @@ code without its column.
 from __future__ import annotations
 
 from within_daemon.schema import AD_FIELDS, AD_KEY
-from within_daemon.transforms.aggregation import ROLLUP_TABLES
 from within_daemon.transforms.enrichment import (
     competitive,
     entities,
@@ -29,6 +28,7 @@ from within_daemon.transforms.enrichment import (
 
 from .columns import sql_columns
 from .dialect import SQLITE, Dialect, day_check
+from .rollups import ROLLUP_TABLES, rollup_ddl
 from .tables import column_type, keyed_table_ddl
 
 #: Enrichments computed once per creative, stored in ``ad_creative_features``.
@@ -82,14 +82,6 @@ def analytics_ddl(d: Dialect = SQLITE) -> list[str]:
     ]
     out += [rollup_ddl(name, d) for name in ROLLUP_TABLES]
     return out
-
-
-def rollup_ddl(name: str, d: Dialect = SQLITE) -> str:
-    """``CREATE TABLE`` of one rollup table, as today's column types have it."""
-    cols, key = ROLLUP_TABLES[name]
-    lines = [f"  {c} {t}" for c, t in cols] + [f"  PRIMARY KEY ({', '.join(key)})"]
-    return (f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines)
-            + f"\n){d.table_suffix}")
 
 
 def creative_history_ddl(d: Dialect = SQLITE) -> list[str]:

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import re
 
-from within_daemon.transforms.aggregation import ROLLUP_TABLES
-
-from .analytics import rollup_ddl, unified_ddl
+from .analytics import unified_ddl
 from .dialect import Dialect
+from .rollups import ROLLUP_TABLES, rollup_ddl
 from .tables import ACCOUNT_TABLE, AD_TABLE, PROVENANCE, fact_table_ddl
 
 #: The conversion columns and the tables that carry them.

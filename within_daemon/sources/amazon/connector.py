@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 import anyio
@@ -47,7 +47,7 @@ from ...utils.retry import backoff_delay
 from ..http.client import BACKOFF_FACTOR, HttpSource, Prepared
 from ..http.oauth import OAuthClient
 from ..http.pacing import UsageReading
-from ..registry import register_connector, require
+from ..secrets import require
 from .errors import (
     classify_error,
     duplicate_report_id,
@@ -144,6 +144,23 @@ class AmazonAdsConnector(HttpSource):
         self._account_rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: Rows per page handed on from a streamed report download.
         self.page_rows = PAGE_ROWS
+
+    @classmethod
+    def from_config(cls, acc: AccountConfig, loaded: LoadedConfig,
+                    session: aiohttp.ClientSession, metrics: Metrics) -> Self:
+        """The connector of ``acc`` as the config says; ConfigError if a secret is missing."""
+        client_id = require(loaded.platform_secret("amazon", "client_id"),
+                            "platforms.amazon.client_id")
+        client_secret = require(loaded.platform_secret("amazon", "client_secret"),
+                                "platforms.amazon.client_secret")
+        refresh = require(loaded.account_secret("amazon", acc.account_id, "refresh_token"),
+                          f"accounts: amazon/{acc.account_id} refresh_token")
+        return cls(
+            acc.account_id, client_id=client_id, client_secret=client_secret,
+            refresh_token=refresh, rate_limit=acc.rate_limit, region=acc.region,
+            base_url=acc.base_url, token_url=acc.token_url,
+            config=loaded.config.platforms.amazon, session=session, metrics=metrics,
+        )
 
     def __repr__(self) -> str:
         return f"AmazonAdsConnector(account_id={self.account_id!r}, base_url={self.base_url!r})"
@@ -449,24 +466,3 @@ class AmazonAdsConnector(HttpSource):
         async for page in self.report_rows(report_body("counts", since, until, window)):
             add_active(page, seen)
         out.update({d: (len(c), len(a)) for d, (c, a) in seen.items()})
-
-
-def _build(
-    acc: AccountConfig, loaded: LoadedConfig, session: aiohttp.ClientSession, metrics: Metrics
-) -> AmazonAdsConnector:
-    client_id = loaded.platform_secret("amazon", "client_id")
-    client_secret = loaded.platform_secret("amazon", "client_secret")
-    refresh = loaded.account_secret("amazon", acc.account_id, "refresh_token")
-    require(client_id, "platforms.amazon.client_id")
-    require(client_secret, "platforms.amazon.client_secret")
-    require(refresh, f"accounts: amazon/{acc.account_id} refresh_token")
-    assert client_id is not None and client_secret is not None and refresh is not None
-    return AmazonAdsConnector(
-        acc.account_id, client_id=client_id, client_secret=client_secret, refresh_token=refresh,
-        rate_limit=acc.rate_limit, region=acc.region, base_url=acc.base_url,
-        token_url=acc.token_url, config=loaded.config.platforms.amazon, session=session,
-        metrics=metrics,
-    )
-
-
-register_connector("amazon", _build)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 import msgspec
@@ -37,7 +37,7 @@ from ...schema import AccountInfo
 from ..http.client import HttpSource
 from ..http.clock import Clock
 from ..http.pacing import UsageReading, read_usage_headers
-from ..registry import register_connector, require
+from ..secrets import require
 from .errors import classify_error
 from .fields import (
     ACCOUNT_INSIGHT_FIELDS,
@@ -88,6 +88,17 @@ class FacebookAdsConnector(HttpSource):
         self.base_url = (base_url or self.config.base_url or FACEBOOK_DEFAULT_BASE_URL).rstrip("/")
         self._origin = URL(self.base_url).origin()
         self._account_info: AccountInfo | None = None
+
+    @classmethod
+    def from_config(cls, acc: AccountConfig, loaded: LoadedConfig,
+                    session: aiohttp.ClientSession, metrics: Metrics) -> Self:
+        """The connector of ``acc`` as the config says; ConfigError if a secret is missing."""
+        secret = require(loaded.secret_for(acc.platform, acc.account_id),
+                         f"accounts: facebook/{acc.account_id} access_token")
+        return cls(
+            acc.account_id, secret, acc.rate_limit, config=loaded.config.platforms.facebook,
+            session=session, metrics=metrics,
+        )
 
     def __repr__(self) -> str:
         return f"FacebookAdsConnector(account_id={self.account_id!r}, base_url={self.base_url!r})"
@@ -414,18 +425,3 @@ __all__ = [
     "AUDIENCE_BREAKDOWNS", "AUDIENCE_FIELDS", "INSIGHT_FIELDS", "AuthError",
     "FacebookAdsConnector",
 ]
-
-
-def _build(
-    acc: AccountConfig, loaded: LoadedConfig, session: aiohttp.ClientSession, metrics: Metrics
-) -> FacebookAdsConnector:
-    secret = loaded.secret_for(acc.platform, acc.account_id)
-    require(secret, f"accounts: facebook/{acc.account_id} access_token")
-    assert secret is not None
-    return FacebookAdsConnector(
-        acc.account_id, secret, acc.rate_limit, config=loaded.config.platforms.facebook,
-        session=session, metrics=metrics,
-    )
-
-
-register_connector("facebook", _build)

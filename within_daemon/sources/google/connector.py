@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 import msgspec
@@ -37,7 +37,7 @@ from ...schema import AccountInfo
 from ..http.client import Prepared
 from ..http.oauth import OAuthClient
 from ..http.pacing import UsageReading
-from ..registry import register_connector, require
+from ..secrets import require
 from .errors import classify_error, error_object, quota_info
 from .stream import StreamingSource
 
@@ -146,6 +146,30 @@ class GoogleAdsConnector(StreamingSource):
         #: The account's longest conversion window once read (kept across runs): the
         #: engine's settle horizon for this account (pipelines/settling.py).
         self.conversion_window_days: int | None = None
+
+    @classmethod
+    def from_config(cls, acc: AccountConfig, loaded: LoadedConfig,
+                    session: aiohttp.ClientSession, metrics: Metrics) -> Self:
+        """The connector of ``acc`` as the config says; ConfigError if a secret is missing."""
+        refresh = loaded.account_secret("google", acc.account_id, "refresh_token")
+        access = loaded.secret_for("google", acc.account_id)
+        if refresh is None:
+            require(access, f"accounts: google/{acc.account_id} refresh_token")
+        else:
+            require(loaded.platform_secret("google", "client_id"), "platforms.google.client_id")
+            require(loaded.platform_secret("google", "client_secret"),
+                    "platforms.google.client_secret")
+        # Optional: Google's developer-token policy made the header optional (and ignored) in
+        # September 2026, quota belonging to the Cloud project; it is sent only when configured.
+        developer = loaded.platform_secret("google", "developer_token")
+        return cls(
+            acc.account_id, refresh_token=refresh, access_token=None if refresh else access,
+            client_id=loaded.platform_secret("google", "client_id"),
+            client_secret=loaded.platform_secret("google", "client_secret"),
+            developer_token=developer, login_customer_id=acc.login_customer_id,
+            rate_limit=acc.rate_limit, config=loaded.config.platforms.google,
+            session=session, metrics=metrics,
+        )
 
     def __repr__(self) -> str:
         return f"GoogleAdsConnector(account_id={self.account_id!r}, base_url={self.base_url!r})"
@@ -355,30 +379,3 @@ def _decode(body: bytes) -> Any:
         return msgspec.json.decode(body)
     except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
         return None
-
-
-def _build(
-    acc: AccountConfig, loaded: LoadedConfig, session: aiohttp.ClientSession, metrics: Metrics
-) -> GoogleAdsConnector:
-    refresh = loaded.account_secret("google", acc.account_id, "refresh_token")
-    access = loaded.secret_for("google", acc.account_id)
-    if refresh is None:
-        require(access, f"accounts: google/{acc.account_id} refresh_token")
-    else:
-        require(loaded.platform_secret("google", "client_id"), "platforms.google.client_id")
-        require(loaded.platform_secret("google", "client_secret"),
-                "platforms.google.client_secret")
-    # Optional: Google's developer-token policy made the header optional (and ignored) in
-    # September 2026, quota belonging to the Cloud project; it is sent only when configured.
-    developer = loaded.platform_secret("google", "developer_token")
-    return GoogleAdsConnector(
-        acc.account_id, refresh_token=refresh, access_token=None if refresh else access,
-        client_id=loaded.platform_secret("google", "client_id"),
-        client_secret=loaded.platform_secret("google", "client_secret"),
-        developer_token=developer, login_customer_id=acc.login_customer_id,
-        rate_limit=acc.rate_limit, config=loaded.config.platforms.google,
-        session=session, metrics=metrics,
-    )
-
-
-register_connector("google", _build)

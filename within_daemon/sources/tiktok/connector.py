@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import date, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
@@ -34,7 +34,7 @@ from ...platform_config import TIKTOK_DEFAULT_BASE_URL
 from ...schema import AccountInfo
 from ..http.client import HttpSource
 from ..http.pacing import UsageReading
-from ..registry import register_connector, require
+from ..secrets import require
 from .errors import classify_http, envelope_error
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,17 @@ class TikTokAdsConnector(HttpSource):
         self._account_info: AccountInfo | None = None
         #: How many times a "query too large" answer split a date range (for tests and logs).
         self.splits = 0
+
+    @classmethod
+    def from_config(cls, acc: AccountConfig, loaded: LoadedConfig,
+                    session: aiohttp.ClientSession, metrics: Metrics) -> Self:
+        """The connector of ``acc`` as the config says; ConfigError if a secret is missing."""
+        secret = require(loaded.secret_for(acc.platform, acc.account_id),
+                         f"accounts: tiktok/{acc.account_id} access_token")
+        return cls(
+            acc.account_id, secret, acc.rate_limit, config=loaded.config.platforms.tiktok,
+            session=session, metrics=metrics,
+        )
 
     def __repr__(self) -> str:
         return f"TikTokAdsConnector(advertiser_id={self.account_id!r}, base_url={self.base_url!r})"
@@ -368,18 +379,3 @@ class TikTokAdsConnector(HttpSource):
 
 
 __all__ = ["TikTokAdsConnector"]
-
-
-def _build(
-    acc: AccountConfig, loaded: LoadedConfig, session: aiohttp.ClientSession, metrics: Metrics
-) -> TikTokAdsConnector:
-    secret = loaded.secret_for(acc.platform, acc.account_id)
-    require(secret, f"accounts: tiktok/{acc.account_id} access_token")
-    assert secret is not None
-    return TikTokAdsConnector(
-        acc.account_id, secret, acc.rate_limit, config=loaded.config.platforms.tiktok,
-        session=session, metrics=metrics,
-    )
-
-
-register_connector("tiktok", _build)
