@@ -27,7 +27,6 @@ import contextlib
 import functools
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -51,7 +50,6 @@ from ..sources.internal import (
     FileParser,
     ParsedLine,
     file_sha256,
-    iter_query,
     move_to_done,
     scan_drop_folder,
     sqlite_source_path,
@@ -63,7 +61,9 @@ from ..transforms.normalize.internal import (
     normalize_internal,
 )
 from ..transforms.validation import DataValidator
-from .source_actor import windows
+from .chain import Feed, open_chain
+from .internal_source import InternalQuerySource, WindowOutcome
+from .messages import RunRef
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +81,6 @@ class FileOutcome(msgspec.Struct):
     loaded: int = 0
     quarantined: int = 0
     moved_to: str | None = None
-    error: str | None = None
-
-
-class WindowOutcome(msgspec.Struct):
-    """What one window of the SQL query loaded (``status``: success or failed)."""
-
-    since: str
-    until: str
-    status: str = "failed"
-    rows: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    days_completed: int = 0
     error: str | None = None
 
 
@@ -215,7 +202,7 @@ class InternalDataPipeline:
         result = self._file_result(res, outcomes, t0, error)
         await db.finish_run(run_id, result["status"], fetched=result["records_fetched"],
                             error=result["error"])
-        self._count(metrics, task_name, result)
+        self._count(metrics, task_name, result, records=True)
         return result
 
     def _file_setup(self, cfg: InternalConfig, base: Path,
@@ -359,12 +346,15 @@ class InternalDataPipeline:
 
     async def run_query(self, loaded: LoadedConfig, db: DatabaseLoader, *,
                         since: date | str, until: date | str, task_name: str = "internal_sql",
-                        account_id: str = "internal",
-                        metrics: Metrics | None = None) -> dict[str, Any]:
-        """Run ``sql_query`` over ``since``..``until`` (inclusive), window by window."""
+                        account_id: str = "internal", metrics: Metrics | None = None,
+                        feed: Feed | None = None) -> dict[str, Any]:
+        """Run ``sql_query`` over ``since``..``until`` (inclusive), window by window.
+
+        The rows go through the actor chain: ``feed`` (the engine's, see
+        :meth:`.engine.Engine.feed`), or a chain of its own on ``db`` when not given.
+        """
         t0 = time.monotonic()
         cfg = loaded.config.platforms.internal
-        outcomes: list[WindowOutcome] = []
         res: dict[str, Any] = {"run_id": None, "windows": []}
         try:
             if not cfg.sql_url or not cfg.sql_query:
@@ -375,84 +365,34 @@ class InternalDataPipeline:
                 raise ValueError(f"empty date range {start}..{end}")
             source = sqlite_source_path(cfg.sql_url, loaded.base_dir)
         except (ValueError, SourceError) as exc:
-            return self._query_result(res, outcomes, t0, str(exc))
+            return self._query_result(res, [], t0, str(exc))
         days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-        # Today's rows are still moving; like the API windows, only finished days complete.
         today = datetime.now(ZoneInfo(loaded.config.runtime.timezone)).date().isoformat()
         run_id = await db.start_run(task=task_name, pipeline=PIPELINE, platform=PLATFORM,
                                     account_id=account_id, window_start=days[0],
                                     window_end=days[-1])
         res["run_id"] = run_id
+        ref = RunRef(run_id, task_name, "ad", PLATFORM, account_id, PIPELINE)
         try:
-            for ws, we, wdays in windows(days, cfg.window_days):
-                out = WindowOutcome(ws, we)
-                outcomes.append(out)
-                try:
-                    await self._load_window(source, cfg.sql_query, out, wdays, today, db=db,
-                                            run_id=run_id, task=task_name, mapping=mapping)
-                except (SourceError, LoaderError) as exc:
-                    out.status, out.error = "failed", str(exc)
-                    log.error("internal query window %s..%s failed: %s", ws, we, exc)
+            async with contextlib.AsyncExitStack() as stack:
+                if feed is None:
+                    feed = await stack.enter_async_context(open_chain(db, metrics=metrics))
+                feed.tracker.open(ref)
+                actor = InternalQuerySource(
+                    ref, feed.send, source=source, query=cfg.sql_query, mapping=mapping,
+                    days=days, today=today, window_days=cfg.window_days,
+                    page_size=self.chunk_lines)
+                await actor.run()
+                st = await feed.tracker.wait(run_id)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await db.finish_run(run_id, "interrupted", error="stopped while querying")
             raise
-        result = self._query_result(res, outcomes, t0, None)
-        await db.finish_run(run_id, result["status"], fetched=result["records_fetched"],
-                            error=result["error"])
+        result = self._query_result(res, actor.outcomes, t0, None)
+        if st.status == "failed" and result["status"] == "success":
+            result.update(success=False, status="failed", error=st.error)
         self._count(metrics, task_name, result)
-        if metrics is not None and result["days_completed"]:
-            metrics.days_completed.labels(PLATFORM, PIPELINE).inc(result["days_completed"])
         return result
-
-    async def _load_window(self, source: Path, query: str, out: WindowOutcome,
-                           wdays: Sequence[str], today: str, *, db: DatabaseLoader,
-                           run_id: str, task: str, mapping: InternalMapping) -> None:
-        acct = mapping.account_id or ""
-        fetched_at = _now()
-        day_rows: Counter[str] = Counter()
-        pages = iter_query(source, query, {"since": out.since, "until": out.until},
-                           page_size=self.chunk_lines, account_id=acct)
-        async with contextlib.aclosing(pages):
-            page = await anext(pages, None)
-            while True:
-                # Look one page ahead so the window's days commit with its last rows.
-                nxt = await anext(pages, None) if page else None
-                rows = page or []
-                records, quarantined = self._prepare_rows(rows, out, mapping)
-                day_rows.update(r["date"] for r in records if r["account_id"] == acct)
-                complete: list[tuple[str, str, str, int]] = []
-                if nxt is None:
-                    complete = [(PLATFORM, acct, d, day_rows[d]) for d in wdays if d < today]
-                res = await write_isolating(db, run_id=run_id, task=task, kind="ad",
-                                            records=records, fetched_at=fetched_at,
-                                            complete_days=complete, quarantined=quarantined)
-                out.rows += len(rows)
-                out.loaded += len(records) - res.refused
-                out.quarantined += res.quarantined
-                if nxt is None:
-                    out.days_completed = len(complete)
-                    break
-                page = nxt
-        out.status = "success"
-
-    def _prepare_rows(self, rows: list[dict[str, Any]], out: WindowOutcome,
-                      mapping: InternalMapping) -> tuple[list[dict[str, Any]], list[QItem]]:
-        first = out.rows + 1  # row numbers count from the window's first row
-        records = normalize_internal(rows, mapping)
-        good, bad = self.validator.split(records, INTERNAL_AD_SCHEMA)
-        quarantined: list[QItem] = []
-        for rec, errs in bad:
-            i = errs[0]["index"]
-            raw = {"query": "platforms.internal.sql_query", "window": [out.since, out.until],
-                   "row_number": first + i, "row": rows[i],
-                   **{k: rec.get(k) for k in ("platform", "account_id", "ad_id", "date")}}
-            errors = [{**{k: v for k, v in e.items() if k != "index"},
-                       "message": f"row {first + i}: {e.get('message')}",
-                       "row_number": first + i} for e in errs]
-            quarantined.append((PLATFORM, rec.get("account_id") or mapping.account_id, raw,
-                                errors))
-        return good, quarantined
 
     @staticmethod
     def _query_result(res: dict[str, Any], outcomes: list[WindowOutcome], t0: float,
@@ -466,13 +406,16 @@ class InternalDataPipeline:
         return res
 
     @staticmethod
-    def _count(metrics: Metrics | None, task: str, result: dict[str, Any]) -> None:
+    def _count(metrics: Metrics | None, task: str, result: dict[str, Any], *,
+               records: bool = False) -> None:
+        """The run's metrics; ``records`` too where no actor of the chain counted them."""
         if metrics is None:
             return
-        rec = metrics.records
-        rec.labels(PLATFORM, PIPELINE, "extracted").inc(result["records_fetched"])
-        rec.labels(PLATFORM, PIPELINE, "loaded").inc(result["records_processed"])
-        rec.labels(PLATFORM, PIPELINE, "quarantined").inc(result["records_quarantined"])
+        if records:
+            rec = metrics.records
+            rec.labels(PLATFORM, PIPELINE, "extracted").inc(result["records_fetched"])
+            rec.labels(PLATFORM, PIPELINE, "loaded").inc(result["records_processed"])
+            rec.labels(PLATFORM, PIPELINE, "quarantined").inc(result["records_quarantined"])
         metrics.runs.labels(task, result["status"]).inc()
         metrics.run_duration.labels(task).observe(result["duration_seconds"])
         if result["success"]:
