@@ -433,3 +433,24 @@ async def test_sql_query_task_feeds_the_engines_actor_chain(tmp_path: Path,
     labels = {"platform": "internal", "pipeline": "InternalDataPipeline"}
     assert sample("within_records_total", {**labels, "stage": "loaded"}) == 2
     assert sample("within_stage_duration_seconds_count", {"stage": "transform"})
+
+
+async def test_drop_folder_task_feeds_the_engines_actor_chain(tmp_path: Path,
+                                                              db: DatabaseLoader) -> None:
+    """Run by the engine, a dropped file loads through its chain, then is marked and moved."""
+    from within_daemon.config import TaskConfig
+    from within_daemon.pipelines.engine import open_engine
+
+    loaded = make_config(tmp_path)
+    a = drop(tmp_path, "a.csv", CSV + "bad line\n")
+    task = TaskConfig(name="internal_files", pipeline="AdDataPipeline",
+                      platform="internal")  # type: ignore[arg-type]
+    async with open_engine(loaded, db, metrics=Metrics()) as engine:
+        res = await engine.run_task(task)
+    [acct] = res.accounts
+    assert (acct.status, acct.loaded, acct.quarantined, acct.fetched) == ("success", 3, 1, 4)
+    assert not a.exists() and (tmp_path / "drop" / "done" / "a.csv").exists()
+    sha = file_sha256(tmp_path / "drop" / "done" / "a.csv")
+    assert await markers(db) == [(file_marker("internal", "a.csv", sha), 3)]
+    [q] = await quarantine(db)
+    assert (q["raw"]["file"], q["raw"]["line"]) == ("a.csv", 5)

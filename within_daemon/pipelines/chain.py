@@ -19,7 +19,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ..loaders import DatabaseLoader
 from ..observability.metrics import Metrics
-from .loader_actor import LoaderActor, RunTracker
+from .loader_actor import WRITE_ATTEMPTS, LoaderActor, RunTracker
 from .messages import LoaderMsg, SourceMsg
 from .transform_actor import TransformActor
 
@@ -39,14 +39,15 @@ class Feed:
 
 @asynccontextmanager
 async def open_chain(db: DatabaseLoader, *, metrics: Metrics | None = None,
-                     batch_size: int = BATCH_SIZE) -> AsyncIterator[Feed]:
+                     batch_size: int = BATCH_SIZE,
+                     write_attempts: int = WRITE_ATTEMPTS) -> AsyncIterator[Feed]:
     """Transform and loader actors on ``db``; leaving the block drains them in order."""
     raw_send, raw_recv = anyio.create_memory_object_stream[SourceMsg](QUEUE_SIZE)
     rec_send, rec_recv = anyio.create_memory_object_stream[LoaderMsg](QUEUE_SIZE)
     tracker = RunTracker()
     transform = TransformActor(raw_recv, rec_send, normalizers={}, metrics=metrics)
     loader = LoaderActor(rec_recv, db=db, tracker=tracker, batch_size=batch_size,
-                         metrics=metrics)
+                         metrics=metrics, write_attempts=write_attempts)
     async with anyio.create_task_group() as tg:
         tg.start_soon(transform.run)
         tg.start_soon(loader.run)

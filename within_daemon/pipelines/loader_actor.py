@@ -93,8 +93,10 @@ class LoaderActor(Actor[LoaderMsg, None]):
         tracker: RunTracker,
         batch_size: int = 1000,
         metrics: Metrics | None = None,
+        write_attempts: int = WRITE_ATTEMPTS,
     ) -> None:
         super().__init__(inbox, None, metrics=metrics)
+        self.write_attempts = write_attempts
         self.db = db
         self.tracker = tracker
         self.batch_size = batch_size
@@ -124,9 +126,14 @@ class LoaderActor(Actor[LoaderMsg, None]):
                 await self._write(buf, ())
         elif isinstance(msg, WindowDone):
             buf = self._buffer(msg.ref)
-            days = [(msg.ref.platform, msg.ref.account_id, d, buf.day_rows.pop(d, 0))
-                    for d in msg.days]
-            committed = await self._write(buf, days)
+            acct = msg.ledger_account or msg.ref.account_id
+            if msg.rows_of == "window":
+                n = sum(buf.day_rows.values())
+                buf.day_rows.clear()
+                days = [(msg.ref.platform, acct, d, n) for d in msg.days]
+            else:
+                days = [(msg.ref.platform, acct, d, buf.day_rows.pop(d, 0)) for d in msg.days]
+            committed = await self._write(buf, days, cover=msg.rows_of == "window")
             if msg.receipt is not None:
                 self._acknowledge(msg, committed, len(days))
         elif isinstance(msg, SourceDone):
@@ -155,8 +162,13 @@ class LoaderActor(Actor[LoaderMsg, None]):
         for buf in list(self.buffers.values()):
             await self._write(buf, ())
 
-    async def _write(self, buf: _Buffer, days: Sequence[tuple[str, str, str, int]]) -> bool:
-        """Write the buffer (and ``days`` as complete); False when nothing could commit."""
+    async def _write(self, buf: _Buffer, days: Sequence[tuple[str, str, str, int]], *,
+                     cover: bool = False) -> bool:
+        """Write the buffer (and ``days`` as complete); False when nothing could commit.
+
+        ``cover``: each day's count covers the whole buffer (a file's marker), so every
+        row the database refuses comes off it.
+        """
         ref = buf.ref
         st = self.tracker.get(ref.run_id)
         if st is not None and st.status == "failed":
@@ -170,7 +182,7 @@ class LoaderActor(Actor[LoaderMsg, None]):
                 self.db, run_id=ref.run_id, task=ref.task, kind=ref.kind, records=buf.records,
                 fetched_at=buf.fetched_at or "1970-01-01T00:00:00Z", complete_days=days,
                 quarantined=buf.quarantined, context=buf.context if ref.kind == "ad" else None,
-                attempts=WRITE_ATTEMPTS)
+                days_cover_batch=cover, attempts=self.write_attempts)
         except LoaderError as exc:
             log.error("write for run %s failed: %s; its days stay incomplete", ref.run_id, exc)
             if st is not None:

@@ -6,11 +6,15 @@ one ``SourceDone`` at the end. The transform actor turns ``RawPage`` into ``Reco
 and forwards the others in order, so the loader sees a window's rows before the marker
 that lets it record the window's days as complete.
 
-The internal source (:mod:`.internal_source`) sends the same messages, with two additions:
-``RawPage.row_refs`` says where each row came from (a query's row number, a file's line),
-for quarantine; ``WindowDone.receipt`` is set by the loader once the window's last rows
-and its ledger marker have committed, so a source can act after the commit (move a file)
-and learn what the window loaded.
+The internal sources (:mod:`.internal_source`: the SQL query; :mod:`.internal_files`: the
+drop folder) send the same messages, with a few additions: ``RawPage.row_refs`` says where
+each row came from (a query's row number, a file's line) for quarantine, ``RawPage.refused``
+carries lines the source could not even parse, and ``RawPage.scrub`` asks for secrets to be
+redacted from quarantined rows typed by people; a ``WindowDone`` can name the ledger
+account its days go under (a file's marker) and count every row since the previous one
+(``rows_of="window"``), and its ``receipt`` is set by the loader once the window's rows and
+marker have committed, so a source can act after the commit (move a file) and learn what
+the window loaded.
 """
 
 from __future__ import annotations
@@ -80,6 +84,12 @@ class RawPage(msgspec.Struct):
     local_day: str | None = None
     #: One per row of ``rows`` where the source can say where it came from, else None.
     row_refs: list[RowRef] | None = None
+    #: Rows the source could not parse, ready for quarantine as ``(raw, errors)``; they
+    #: count as fetched.
+    refused: list[tuple[dict[str, Any], list[dict[str, Any]]]] | None = None
+    #: The rows were written by people (a dropped file): secrets a person pasted into
+    #: them are redacted before a rejected row reaches the quarantine.
+    scrub: bool = False
 
 
 class WindowDone(msgspec.Struct):
@@ -87,6 +97,13 @@ class WindowDone(msgspec.Struct):
 
     ref: RunRef
     days: tuple[str, ...]
+    #: The ledger account the days are marked under when not ``ref.account_id``: a
+    #: dropped file's marker, ``"<account>|file:<name>:<sha16>"``.
+    ledger_account: str | None = None
+    #: What a day's ledger ``rows`` counts: the rows of that date (``"date"``, the API and
+    #: query windows) or every row loaded since the previous ``WindowDone`` of the run
+    #: (``"window"``: a file's marker is dated the load day, not its rows' days).
+    rows_of: Literal["date", "window"] = "date"
     #: Set by the loader after the commit (see :class:`Receipt`); None: nobody waits.
     receipt: Receipt | None = None
 

@@ -3,7 +3,7 @@
 Each takes the engine (for its config, database and metrics) and the window, and returns
 the results :func:`~.results.finish` ends the run with: the cross-platform rebuild of
 ``unified_ad_data``, the versioned training datasets, and the internal platform's dropped
-files and SQL query (the query's rows go through the engine's actor chain).
+files and SQL query (their rows go through the engine's actor chain).
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ async def internal(engine: EngineParts, task: TaskConfig, start: date, end: date
     outs: list[dict[str, Any]] = []
     if cfg.drop_folder:
         outs.append(await pipe.run_files(loaded, db, task_name=task.name,
-                                         account_id=account_id, metrics=metrics))
+                                         account_id=account_id, metrics=metrics,
+                                         feed=engine.feed()))
     if cfg.sql_query:
         outs.append(await pipe.run_query(loaded, db, since=start, until=end,
                                          task_name=task.name, account_id=account_id,

@@ -17,6 +17,7 @@ from typing import Any
 
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..observability.logging import redact
 from ..observability.metrics import Metrics
 from ..runtime import Actor
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
@@ -32,12 +33,22 @@ PLATFORM_SCHEMAS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
 _KEYS = ("platform", "account_id", "ad_id", "date")
 
 
-def _referenced(rec: dict[str, Any], row: Any, ref: RowRef,
-                errors: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _scrubbed(value: Any) -> Any:
+    # A dropped file is written by people: a pasted token must not reach the quarantine.
+    if isinstance(value, dict):
+        return {k: redact(v) if isinstance(v, str) else v for k, v in value.items()}
+    return redact(value) if isinstance(value, str) else value
+
+
+def _referenced(rec: dict[str, Any], row: Any, ref: RowRef, errors: list[dict[str, Any]],
+                scrub: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A rejected row with where it came from: in the raw record and in each error."""
-    raw = {**ref.where, "row": row, **{k: rec.get(k) for k in _KEYS}}
+    keep = _scrubbed if scrub else (lambda v: v)
+    raw = {**ref.where, "row": keep(row), **{k: keep(rec.get(k)) for k in _KEYS}}
     errs = [{**{k: v for k, v in e.items() if k != "index"}, **ref.error_keys,
-             "message": f"{ref.label}: {e.get('message')}"} for e in errors]
+             "message": keep(f"{ref.label}: {e.get('message')}")} for e in errors]
+    if scrub:
+        errs = [{**e, "value": keep(e.get("value"))} for e in errs]
     return raw, errs
 
 
@@ -101,7 +112,7 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
             )
             schema = self.schemas["account"]
             key_fields = ("date",)
-        bad: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        bad: list[tuple[dict[str, Any], list[dict[str, Any]]]] = list(page.refused or ())
         if self.validate:
             good, rejected = self.validator.split(records, schema)
             for rec, errors in rejected:
@@ -109,7 +120,8 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
                 if not isinstance(idx, int) or idx >= len(page.rows):
                     bad.append((rec, errors))
                 elif page.row_refs is not None:
-                    bad.append(_referenced(rec, page.rows[idx], page.row_refs[idx], errors))
+                    bad.append(_referenced(rec, page.rows[idx], page.row_refs[idx], errors,
+                                           page.scrub))
                 else:
                     bad.append((page.rows[idx], errors))
         else:
@@ -125,12 +137,13 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
             else:
                 seen.add(k)
                 unique.append(rec)
+        fetched = len(page.rows) + len(page.refused or ())
         if self.metrics is not None:
-            self.metrics.records.labels(ref.platform, ref.pipeline, "extracted").inc(len(page.rows))
+            self.metrics.records.labels(ref.platform, ref.pipeline, "extracted").inc(fetched)
         window = page.account.attribution_window if page.account is not None else None
         return RecordBatch(
             ref=ref, records=unique, quarantined=bad, fetched_at=page.fetched_at,
-            fetched=len(page.rows),
+            fetched=fetched,
             context={"attribution_window": str(window)} if window else None,
             local_day=page.local_day,
         )
