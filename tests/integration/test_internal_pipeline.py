@@ -402,3 +402,55 @@ async def test_sql_query_problems_are_errors_in_the_result(tmp_path: Path,
     assert not res["success"] and "no such table: no_such_table" in res["error"]
     assert res["windows"][0]["status"] == "failed"
     assert await db.fetch_dicts("SELECT day FROM ledger") == []
+
+
+async def test_sql_query_task_feeds_the_engines_actor_chain(tmp_path: Path,
+                                                            db: DatabaseLoader) -> None:
+    """Run by the engine, the query's rows go through its transform and loader actors."""
+    from within_daemon.config import TaskConfig
+    from within_daemon.pipelines.engine import open_engine
+
+    today = datetime.now(UTC).date()
+    d = [(today - timedelta(days=3 - i)) for i in range(3)]
+    make_source(tmp_path / "company.db", [
+        ("s1", d[0].isoformat(), 100, 1, 1.0), ("s2", d[1].isoformat(), 100, 2, 2.0),
+        ("s3", d[2].isoformat(), 10, 20, 1.0)])  # more clicks than impressions
+    loaded = make_config(tmp_path, sql_url="sqlite:///company.db", sql_query=QUERY,
+                         field_map=SQL_MAP, date_format="%Y-%m-%d", window_days=2,
+                         drop_folder="")
+    task = TaskConfig(name="internal_sql", pipeline="AdDataPipeline",
+                      platform="internal")  # type: ignore[arg-type]
+    metrics = Metrics()
+    async with open_engine(loaded, db, metrics=metrics) as engine:
+        res = await engine.run_task(task, start=d[0], end=d[2])
+    [acct] = res.accounts
+    assert (acct.status, acct.loaded, acct.quarantined, acct.fetched) == ("success", 2, 1, 3)
+    ledger = await db.fetch_dicts("SELECT day, rows FROM ledger WHERE task = 'internal_sql'"
+                                  " ORDER BY day")
+    assert [(r["day"], r["rows"]) for r in ledger] == [
+        (d[0].isoformat(), 1), (d[1].isoformat(), 1), (d[2].isoformat(), 0)]
+    sample = metrics.registry.get_sample_value
+    labels = {"platform": "internal", "pipeline": "InternalDataPipeline"}
+    assert sample("within_records_total", {**labels, "stage": "loaded"}) == 2
+    assert sample("within_stage_duration_seconds_count", {"stage": "transform"})
+
+
+async def test_drop_folder_task_feeds_the_engines_actor_chain(tmp_path: Path,
+                                                              db: DatabaseLoader) -> None:
+    """Run by the engine, a dropped file loads through its chain, then is marked and moved."""
+    from within_daemon.config import TaskConfig
+    from within_daemon.pipelines.engine import open_engine
+
+    loaded = make_config(tmp_path)
+    a = drop(tmp_path, "a.csv", CSV + "bad line\n")
+    task = TaskConfig(name="internal_files", pipeline="AdDataPipeline",
+                      platform="internal")  # type: ignore[arg-type]
+    async with open_engine(loaded, db, metrics=Metrics()) as engine:
+        res = await engine.run_task(task)
+    [acct] = res.accounts
+    assert (acct.status, acct.loaded, acct.quarantined, acct.fetched) == ("success", 3, 1, 4)
+    assert not a.exists() and (tmp_path / "drop" / "done" / "a.csv").exists()
+    sha = file_sha256(tmp_path / "drop" / "done" / "a.csv")
+    assert await markers(db) == [(file_marker("internal", "a.csv", sha), 3)]
+    [q] = await quarantine(db)
+    assert (q["raw"]["file"], q["raw"]["line"]) == ("a.csv", 5)

@@ -35,6 +35,7 @@ from ..sources import HttpSource, build_connector
 from ..sources.http.client import open_session
 from ..transforms import DataNormalizer, DataValidator
 from .analytics import AccountDays, after_task
+from .chain import Feed
 from .enrich_actor import EnrichActor, image_fetcher
 from .loader_actor import LoaderActor, RunTracker
 from .messages import Kind, LoaderMsg, RunRef, SourceDone, SourceMsg
@@ -132,6 +133,10 @@ class Engine:
         """
         self.loaded = loaded
         self.connectors.update(connectors)
+
+    def feed(self) -> Feed:
+        """A way into this engine's chain for a source that is not a pull (internal)."""
+        return Feed(self._raw_send.clone(), self.tracker)
 
     def account_states(self) -> list[dict[str, Any]]:
         """Breaker, pause, usage and next probe per account, for /status."""

@@ -1,24 +1,29 @@
 """Wiring for the company's own data: dropped files and the SQL query, into the database.
 
-Files (:meth:`InternalDataPipeline.run_files`): each matching file of the drop folder, by
-name, is hashed; a file whose (name, sha256) the ledger already has is not loaded again,
-only moved to the done folder. Otherwise it is read in chunks; each chunk is normalized
-by the field map, validated, and written with ``write_isolating`` (malformed lines and
-rejected rows go to quarantine with the file name and line number; rows the database
-refuses are isolated and quarantined with its reason, the rest load). The file's ledger
-marker rides in the same transaction as its last rows, and the file is moved only after
-that commit: a crash before the commit reloads the file (upserts make that harmless), a
-crash after it finds the marker and just moves the file. A file whose bytes change while
-it is being read is left for the next run.
+Both go through the actor chain the API platforms use (source → transform → loader), so
+normalization (the field map, carried in ``AccountInfo.details``), validation, quarantine,
+the isolation of rows the database refuses, ledger markers and record metrics happen in
+one place. A run started by the engine feeds the engine's chain (:meth:`.engine.Engine.feed`);
+a run started alone (the CLI, tests) opens the same transform and loader actors on its
+database (:func:`.chain.open_chain`). This module keeps the runs' bookkeeping: the run
+record, the folder scan, the per-file and per-window outcomes and the result dicts.
+
+Files (:meth:`InternalDataPipeline.run_files`, source in :mod:`.internal_files`): each
+matching file of the drop folder is hashed; content the ledger already has is only moved
+to the done folder. Otherwise its chunks go down the chain (malformed lines and rejected
+rows are quarantined with the file name and line number, secrets redacted), its ledger
+marker commits with its last rows, and the file is moved only after that commit. A file
+whose bytes change while it is read is left for the next run.
 
 The marker's key: the ledger only accepts ISO days, so the file's identity goes in the
 account column, ``"<account>|file:<name>:<sha256[:16]>"``, and the day is the day it was
 loaded (see :func:`file_marker`).
 
-SQL (:meth:`InternalDataPipeline.run_query`): the configured query runs once per window of
-``window_days`` with ``:since`` / ``:until`` bound to the window's first and last ISO day;
-rows stream in pages and each window's finished days (before today) are marked complete
-in the same transaction as the window's last rows, like the API platforms' windows.
+SQL (:meth:`InternalDataPipeline.run_query`, source in :mod:`.internal_source`): the
+configured query runs once per window of ``window_days`` with ``:since`` / ``:until``
+bound to the window's first and last ISO day; rows stream in pages and each window's
+finished days (before today) are marked complete with the window's last rows, like the API
+platforms' windows.
 """
 
 from __future__ import annotations
@@ -27,11 +32,10 @@ import contextlib
 import functools
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -40,74 +44,27 @@ import msgspec
 from ..config import LoadedConfig
 from ..errors import LoaderError, SourceError
 from ..loaders import DatabaseLoader
-from ..loaders.isolate import write_isolating
-from ..observability.logging import redact
 from ..observability.metrics import Metrics
 from ..platform_config import InternalConfig
 from ..sources.internal import (
     DEFAULT_CHUNK_LINES,
     PLATFORM,
     DropScan,
-    FileParser,
-    ParsedLine,
-    file_sha256,
-    iter_query,
-    move_to_done,
     scan_drop_folder,
     sqlite_source_path,
 )
-from ..transforms.normalize.internal import (
-    INTERNAL_AD_SCHEMA,
-    InternalMapping,
-    mapping_problems,
-    normalize_internal,
-)
-from ..transforms.validation import DataValidator
-from .source_actor import windows
+from ..transforms.normalize.internal import InternalMapping, mapping_problems
+from .chain import Feed, open_chain
+from .internal_files import DB_FAILED, FileOutcome, InternalFileSource, file_marker
+from .internal_source import InternalQuerySource, WindowOutcome
+from .messages import RunRef, SourceDone
+
+__all__ = ["PIPELINE", "FileOutcome", "InternalDataPipeline", "WindowOutcome", "file_marker"]
 
 log = logging.getLogger(__name__)
 
 PIPELINE = "InternalDataPipeline"
-QItem = tuple[str | None, str | None, Any, list[dict[str, Any]]]
-
-
-class FileOutcome(msgspec.Struct):
-    """What happened to one dropped file (``status``: loaded, skipped or failed)."""
-
-    file: str
-    sha256: str = ""
-    status: str = "failed"
-    lines: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    moved_to: str | None = None
-    error: str | None = None
-
-
-class WindowOutcome(msgspec.Struct):
-    """What one window of the SQL query loaded (``status``: success or failed)."""
-
-    since: str
-    until: str
-    status: str = "failed"
-    rows: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    days_completed: int = 0
-    error: str | None = None
-
-
-def file_marker(account_id: str, name: str, sha256: str) -> str:
-    """The ledger ``account_id`` under which this file's content is recorded as loaded.
-
-    The ledger's ``day`` must be an ISO date, so the file's identity lives here and the
-    marker's day is the (UTC) day the file was loaded.
-    """
-    return f"{account_id}|file:{name}:{sha256[:16]}"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+Status = Literal["success", "partial", "failed"]
 
 
 def _summary(res: dict[str, Any], outcomes: Sequence[FileOutcome | WindowOutcome],
@@ -131,43 +88,42 @@ def _summary(res: dict[str, Any], outcomes: Sequence[FileOutcome | WindowOutcome
     })
 
 
-def _scrubbed(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    # A dropped file is written by people: a pasted token must not reach the quarantine.
-    if row is None:
-        return None
-    return {k: redact(v) if isinstance(v, str) else v for k, v in row.items()}
-
-
-def _scrubbed_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**e, "message": redact(str(e.get("message") or "")),
-             "value": redact(e["value"]) if isinstance(e.get("value"), str) else e.get("value")}
-            for e in errors]
-
-
-def _line_errors(errs: list[dict[str, Any]], name: str, line: int) -> list[dict[str, Any]]:
-    # The validator's index counts within a chunk; the line number is what a person needs.
-    return [{**{k: v for k, v in e.items() if k != "index"},
-             "message": f"line {line}: {e.get('message')}", "file": name, "line": line}
-            for e in errs]
-
-
 class InternalDataPipeline:
     """Loads the ``[platforms.internal]`` files and query; see the module docstring."""
 
     def __init__(self, *, chunk_lines: int = DEFAULT_CHUNK_LINES,
-                 validator: DataValidator | None = None,
                  clock: Callable[[], float] = time.time) -> None:
+        #: Lines of a file (rows of the query) per page sent down the chain.
         self.chunk_lines = chunk_lines
-        self.validator = validator or DataValidator()
         #: Wall clock the settle time is measured on (tests move it instead of sleeping).
         self.clock = clock
+
+    @contextlib.asynccontextmanager
+    async def _fed(self, db: DatabaseLoader, feed: Feed | None, ref: RunRef,
+                   metrics: Metrics | None) -> AsyncIterator[Feed]:
+        """``feed``, or a chain of its own on ``db``; the run is tracked, the send closed."""
+        async with contextlib.AsyncExitStack() as stack:
+            if feed is None:
+                # Outside the engine: a page is a write (a failed file keeps the chunks
+                # before it), and a failed write fails the run at once, the next run
+                # loading again, as a one-shot run always did.
+                feed = await stack.enter_async_context(open_chain(
+                    db, metrics=metrics, batch_size=self.chunk_lines, write_attempts=1))
+            if feed.tracker.get(ref.run_id) is None:
+                feed.tracker.open(ref)
+            async with feed.send:
+                yield feed
 
     # -- files ----------------------------------------------------------------------------
 
     async def run_files(self, loaded: LoadedConfig, db: DatabaseLoader, *,
                         task_name: str = "internal_files", account_id: str = "internal",
-                        metrics: Metrics | None = None) -> dict[str, Any]:
-        """Load every new file of the drop folder; the seed's result dict plus per file."""
+                        metrics: Metrics | None = None,
+                        feed: Feed | None = None) -> dict[str, Any]:
+        """Load every new file of the drop folder; the seed's result dict plus per file.
+
+        The rows go through ``feed`` (the engine's chain) or a chain of its own on ``db``.
+        """
         t0 = time.monotonic()
         cfg = loaded.config.platforms.internal
         outcomes: list[FileOutcome] = []
@@ -179,6 +135,7 @@ class InternalDataPipeline:
         run_id = await db.start_run(task=task_name, pipeline=PIPELINE, platform=PLATFORM,
                                     account_id=account_id)
         res["run_id"] = run_id
+        ref = RunRef(run_id, task_name, "ad", PLATFORM, account_id, PIPELINE)
         error: str | None = None
         try:
             try:
@@ -197,26 +154,36 @@ class InternalDataPipeline:
             for path, why in scan.waiting:
                 log.info("internal file %s not loaded yet: %s", path.name, why)
             res["waiting"] = [{"file": p.name, "reason": why} for p, why in scan.waiting]
-            for path in files:
-                out = FileOutcome(path.name)
-                outcomes.append(out)
-                try:
-                    await self.process_file(path, out, db=db, run_id=run_id, task=task_name,
-                                            account_id=account_id, mapping=mapping, done=done)
-                except LoaderError:
-                    # The database, not the file, is the problem: the next files would fail
-                    # the same way, so leave them for the next run.
-                    error = "database write failed; remaining files are left for the next run"
-                    break
+            async with self._fed(db, feed, ref, metrics) as fed:
+                source = self._file_source(ref, fed, db, mapping, done)
+                for path in files:
+                    out = FileOutcome(path.name)
+                    outcomes.append(out)
+                    if not await source.process(path, out):
+                        # The database, not the file, is the problem: the next files would
+                        # fail the same way, so leave them for the next run.
+                        error = DB_FAILED
+                        break
+                result = self._file_result(res, outcomes, t0, error)
+                with anyio.CancelScope(shield=True):
+                    await fed.send.send(SourceDone(ref, cast(Status, result["status"]),
+                                                   error=result["error"]))
+                await fed.tracker.wait(run_id)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await db.finish_run(run_id, "interrupted", error="stopped while loading files")
             raise
-        result = self._file_result(res, outcomes, t0, error)
-        await db.finish_run(run_id, result["status"], fetched=result["records_fetched"],
-                            error=result["error"])
         self._count(metrics, task_name, result)
         return result
+
+    def _file_source(self, ref: RunRef, feed: Feed, db: DatabaseLoader,
+                     mapping: InternalMapping, done: Path | None) -> InternalFileSource:
+        async def is_loaded(name: str, sha256: str) -> bool:
+            return await self.is_loaded(db, task=ref.task, account_id=ref.account_id,
+                                        name=name, sha256=sha256)
+
+        return InternalFileSource(ref, feed.send, mapping=mapping, chunk_lines=self.chunk_lines,
+                                  is_loaded=is_loaded, done=done)
 
     def _file_setup(self, cfg: InternalConfig, base: Path,
                     account_id: str) -> tuple[InternalMapping, Path, Path]:
@@ -240,37 +207,16 @@ class InternalDataPipeline:
 
     async def process_file(self, path: Path, out: FileOutcome, *, db: DatabaseLoader,
                            run_id: str, task: str, account_id: str, mapping: InternalMapping,
-                           done: Path) -> None:
-        """Hash, skip or load, then move one file, filling ``out``.
+                           done: Path, feed: Feed | None = None) -> None:
+        """Hash, skip or load, then move one file of run ``run_id``, filling ``out``.
 
         File problems end up in ``out``; a database error is recorded there too and then
-        raised, since it concerns every file.
+        raised (``LoaderError``), since it concerns every file.
         """
-        try:
-            before = path.lstat()
-            out.sha256 = await anyio.to_thread.run_sync(file_sha256, path)
-            if await self.is_loaded(db, task=task, account_id=account_id, name=path.name,
-                                    sha256=out.sha256):
-                out.status = "skipped"  # same content already committed (or a crash after)
-            else:
-                await self.load_file(path, out, db=db, run_id=run_id, task=task,
-                                     account_id=account_id, mapping=mapping)
-            now = path.lstat()
-            if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-                # Written to after the hash: moving it would file away rows never loaded.
-                out.status = "failed"
-                out.error = out.error or "the file changed while it was loaded; left in place"
-            if out.status != "failed":
-                moved = await anyio.to_thread.run_sync(move_to_done, path, done)
-                out.moved_to = str(moved)
-        except LoaderError as exc:
-            out.status, out.error = "failed", str(exc)
-            log.error("internal file %s: %s", path.name, out.error)
-            raise
-        except (OSError, ValueError) as exc:
-            out.status, out.error = "failed", f"{type(exc).__name__}: {exc}"
-        if out.error:
-            log.error("internal file %s: %s", path.name, out.error)
+        ref = RunRef(run_id, task, "ad", PLATFORM, account_id, PIPELINE)
+        async with self._fed(db, feed, ref, None) as fed:
+            if not await self._file_source(ref, fed, db, mapping, done).process(path, out):
+                raise LoaderError(out.error or DB_FAILED)
 
     async def is_loaded(self, db: DatabaseLoader, *, task: str, account_id: str, name: str,
                         sha256: str) -> bool:
@@ -283,64 +229,17 @@ class InternalDataPipeline:
 
     async def load_file(self, path: Path, out: FileOutcome, *, db: DatabaseLoader,
                         run_id: str, task: str, account_id: str,
-                        mapping: InternalMapping) -> None:
-        """Write the file's rows chunk by chunk, its marker with the last; never moves it."""
-        fetched_at = _now()
-        parser = FileParser(path, chunk_lines=self.chunk_lines)
-        with parser:
-            chunk = await anyio.to_thread.run_sync(parser.next_chunk)
-            while True:
-                # One chunk of look-ahead: the marker must go with the last rows, and only
-                # reading past a chunk tells whether it was the last.
-                nxt = await anyio.to_thread.run_sync(parser.next_chunk) if chunk else []
-                records, quarantined = self._prepare_lines(chunk, path.name, mapping)
-                out.lines += len(chunk)
-                complete: list[tuple[str, str, str, int]] = []
-                if not nxt:
-                    if parser.sha256 != out.sha256:
-                        out.error = ("the file changed while it was being read; it is left "
-                                     "in place for the next run")
-                    else:
-                        key = file_marker(account_id, path.name, out.sha256)
-                        day = datetime.now(UTC).date().isoformat()
-                        complete = [(PLATFORM, key, day, out.loaded + len(records))]
-                res = await write_isolating(db, run_id=run_id, task=task, kind="ad",
-                                            records=records, fetched_at=fetched_at,
-                                            complete_days=complete, quarantined=quarantined,
-                                            days_cover_batch=True)
-                out.loaded += len(records) - res.refused
-                out.quarantined += res.quarantined
-                if not nxt:
-                    break
-                chunk = nxt
-        out.status = "failed" if out.error else "loaded"
+                        mapping: InternalMapping, feed: Feed | None = None) -> None:
+        """Send the file's rows and marker down the chain, wait for the commit; never moves it.
 
-    def _prepare_lines(self, chunk: Sequence[ParsedLine], name: str,
-                       mapping: InternalMapping) -> tuple[list[dict[str, Any]], list[QItem]]:
-        """Normalize and validate one chunk: (good records, quarantine items)."""
-        acct = mapping.account_id
-        quarantined: list[QItem] = []
-        rows: list[ParsedLine] = []
-        for pl in chunk:
-            if pl.error is None:
-                rows.append(pl)
-                continue
-            raw: dict[str, Any] = {"file": name, "line": pl.line}
-            raw.update({"row": _scrubbed(pl.row)} if pl.row is not None
-                       else {"text": redact(pl.text or "")})
-            quarantined.append((PLATFORM, acct, raw, [
-                {"field": None, "message": redact(pl.error or ""), "file": name,
-                 "line": pl.line}]))
-        records = normalize_internal([pl.row for pl in rows], mapping)
-        good, bad = self.validator.split(records, INTERNAL_AD_SCHEMA)
-        for rec, errs in bad:
-            pl = rows[errs[0]["index"]]
-            keys = {k: rec.get(k) for k in ("platform", "account_id", "ad_id", "date")}
-            raw = {"file": name, "line": pl.line, "row": _scrubbed(pl.row),
-                   **(_scrubbed(keys) or {})}
-            quarantined.append((PLATFORM, rec.get("account_id") or acct, raw,
-                                _scrubbed_errors(_line_errors(errs, name, pl.line))))
-        return good, quarantined
+        A database error is recorded in ``out`` and raised (``LoaderError``).
+        """
+        ref = RunRef(run_id, task, "ad", PLATFORM, account_id, PIPELINE)
+        async with self._fed(db, feed, ref, None) as fed:
+            source = InternalFileSource(ref, fed.send, mapping=mapping,
+                                        chunk_lines=self.chunk_lines)
+            if not await source.load(path, out):
+                raise LoaderError(out.error or DB_FAILED)
 
     @staticmethod
     def _file_result(res: dict[str, Any], outcomes: list[FileOutcome], t0: float,
@@ -359,12 +258,15 @@ class InternalDataPipeline:
 
     async def run_query(self, loaded: LoadedConfig, db: DatabaseLoader, *,
                         since: date | str, until: date | str, task_name: str = "internal_sql",
-                        account_id: str = "internal",
-                        metrics: Metrics | None = None) -> dict[str, Any]:
-        """Run ``sql_query`` over ``since``..``until`` (inclusive), window by window."""
+                        account_id: str = "internal", metrics: Metrics | None = None,
+                        feed: Feed | None = None) -> dict[str, Any]:
+        """Run ``sql_query`` over ``since``..``until`` (inclusive), window by window.
+
+        The rows go through the actor chain: ``feed`` (the engine's, see
+        :meth:`.engine.Engine.feed`), or a chain of its own on ``db`` when not given.
+        """
         t0 = time.monotonic()
         cfg = loaded.config.platforms.internal
-        outcomes: list[WindowOutcome] = []
         res: dict[str, Any] = {"run_id": None, "windows": []}
         try:
             if not cfg.sql_url or not cfg.sql_query:
@@ -375,84 +277,31 @@ class InternalDataPipeline:
                 raise ValueError(f"empty date range {start}..{end}")
             source = sqlite_source_path(cfg.sql_url, loaded.base_dir)
         except (ValueError, SourceError) as exc:
-            return self._query_result(res, outcomes, t0, str(exc))
+            return self._query_result(res, [], t0, str(exc))
         days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-        # Today's rows are still moving; like the API windows, only finished days complete.
         today = datetime.now(ZoneInfo(loaded.config.runtime.timezone)).date().isoformat()
         run_id = await db.start_run(task=task_name, pipeline=PIPELINE, platform=PLATFORM,
                                     account_id=account_id, window_start=days[0],
                                     window_end=days[-1])
         res["run_id"] = run_id
+        ref = RunRef(run_id, task_name, "ad", PLATFORM, account_id, PIPELINE)
         try:
-            for ws, we, wdays in windows(days, cfg.window_days):
-                out = WindowOutcome(ws, we)
-                outcomes.append(out)
-                try:
-                    await self._load_window(source, cfg.sql_query, out, wdays, today, db=db,
-                                            run_id=run_id, task=task_name, mapping=mapping)
-                except (SourceError, LoaderError) as exc:
-                    out.status, out.error = "failed", str(exc)
-                    log.error("internal query window %s..%s failed: %s", ws, we, exc)
+            async with self._fed(db, feed, ref, metrics) as fed:
+                actor = InternalQuerySource(
+                    ref, fed.send.clone(), source=source, query=cfg.sql_query,
+                    mapping=mapping, days=days, today=today, window_days=cfg.window_days,
+                    page_size=self.chunk_lines)
+                await actor.run()
+                st = await fed.tracker.wait(run_id)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await db.finish_run(run_id, "interrupted", error="stopped while querying")
             raise
-        result = self._query_result(res, outcomes, t0, None)
-        await db.finish_run(run_id, result["status"], fetched=result["records_fetched"],
-                            error=result["error"])
+        result = self._query_result(res, actor.outcomes, t0, None)
+        if st.status == "failed" and result["status"] == "success":
+            result.update(success=False, status="failed", error=st.error)
         self._count(metrics, task_name, result)
-        if metrics is not None and result["days_completed"]:
-            metrics.days_completed.labels(PLATFORM, PIPELINE).inc(result["days_completed"])
         return result
-
-    async def _load_window(self, source: Path, query: str, out: WindowOutcome,
-                           wdays: Sequence[str], today: str, *, db: DatabaseLoader,
-                           run_id: str, task: str, mapping: InternalMapping) -> None:
-        acct = mapping.account_id or ""
-        fetched_at = _now()
-        day_rows: Counter[str] = Counter()
-        pages = iter_query(source, query, {"since": out.since, "until": out.until},
-                           page_size=self.chunk_lines, account_id=acct)
-        async with contextlib.aclosing(pages):
-            page = await anext(pages, None)
-            while True:
-                # Look one page ahead so the window's days commit with its last rows.
-                nxt = await anext(pages, None) if page else None
-                rows = page or []
-                records, quarantined = self._prepare_rows(rows, out, mapping)
-                day_rows.update(r["date"] for r in records if r["account_id"] == acct)
-                complete: list[tuple[str, str, str, int]] = []
-                if nxt is None:
-                    complete = [(PLATFORM, acct, d, day_rows[d]) for d in wdays if d < today]
-                res = await write_isolating(db, run_id=run_id, task=task, kind="ad",
-                                            records=records, fetched_at=fetched_at,
-                                            complete_days=complete, quarantined=quarantined)
-                out.rows += len(rows)
-                out.loaded += len(records) - res.refused
-                out.quarantined += res.quarantined
-                if nxt is None:
-                    out.days_completed = len(complete)
-                    break
-                page = nxt
-        out.status = "success"
-
-    def _prepare_rows(self, rows: list[dict[str, Any]], out: WindowOutcome,
-                      mapping: InternalMapping) -> tuple[list[dict[str, Any]], list[QItem]]:
-        first = out.rows + 1  # row numbers count from the window's first row
-        records = normalize_internal(rows, mapping)
-        good, bad = self.validator.split(records, INTERNAL_AD_SCHEMA)
-        quarantined: list[QItem] = []
-        for rec, errs in bad:
-            i = errs[0]["index"]
-            raw = {"query": "platforms.internal.sql_query", "window": [out.since, out.until],
-                   "row_number": first + i, "row": rows[i],
-                   **{k: rec.get(k) for k in ("platform", "account_id", "ad_id", "date")}}
-            errors = [{**{k: v for k, v in e.items() if k != "index"},
-                       "message": f"row {first + i}: {e.get('message')}",
-                       "row_number": first + i} for e in errs]
-            quarantined.append((PLATFORM, rec.get("account_id") or mapping.account_id, raw,
-                                errors))
-        return good, quarantined
 
     @staticmethod
     def _query_result(res: dict[str, Any], outcomes: list[WindowOutcome], t0: float,
@@ -467,12 +316,9 @@ class InternalDataPipeline:
 
     @staticmethod
     def _count(metrics: Metrics | None, task: str, result: dict[str, Any]) -> None:
+        """The run's metrics (the chain's actors count the records)."""
         if metrics is None:
             return
-        rec = metrics.records
-        rec.labels(PLATFORM, PIPELINE, "extracted").inc(result["records_fetched"])
-        rec.labels(PLATFORM, PIPELINE, "loaded").inc(result["records_processed"])
-        rec.labels(PLATFORM, PIPELINE, "quarantined").inc(result["records_quarantined"])
         metrics.runs.labels(task, result["status"]).inc()
         metrics.run_duration.labels(task).observe(result["duration_seconds"])
         if result["success"]:

@@ -7,6 +7,8 @@ ahead of the data. A failed write is retried; if it keeps failing the run is mar
 and its days stay incomplete, so the next run pulls them again. Rows the database refuses
 (a value validation let through) are isolated by bisection and quarantined with the
 database's reason while the rest of the batch loads (:mod:`within_daemon.loaders.isolate`).
+A ``WindowDone`` that carries a ``Receipt`` (the internal source's) gets it set after the
+commit, so its source can act only once the window's rows and marker are durable.
 """
 
 from __future__ import annotations
@@ -91,8 +93,10 @@ class LoaderActor(Actor[LoaderMsg, None]):
         tracker: RunTracker,
         batch_size: int = 1000,
         metrics: Metrics | None = None,
+        write_attempts: int = WRITE_ATTEMPTS,
     ) -> None:
         super().__init__(inbox, None, metrics=metrics)
+        self.write_attempts = write_attempts
         self.db = db
         self.tracker = tracker
         self.batch_size = batch_size
@@ -122,9 +126,16 @@ class LoaderActor(Actor[LoaderMsg, None]):
                 await self._write(buf, ())
         elif isinstance(msg, WindowDone):
             buf = self._buffer(msg.ref)
-            days = [(msg.ref.platform, msg.ref.account_id, d, buf.day_rows.pop(d, 0))
-                    for d in msg.days]
-            await self._write(buf, days)
+            acct = msg.ledger_account or msg.ref.account_id
+            if msg.rows_of == "window":
+                n = sum(buf.day_rows.values())
+                buf.day_rows.clear()
+                days = [(msg.ref.platform, acct, d, n) for d in msg.days]
+            else:
+                days = [(msg.ref.platform, acct, d, buf.day_rows.pop(d, 0)) for d in msg.days]
+            committed = await self._write(buf, days, cover=msg.rows_of == "window")
+            if msg.receipt is not None:
+                self._acknowledge(msg, committed, len(days))
         elif isinstance(msg, SourceDone):
             await self._finish(msg)
         elif isinstance(msg, CreativeFeatures):
@@ -134,32 +145,51 @@ class LoaderActor(Actor[LoaderMsg, None]):
                 # Features are derived data: the rows still load, the next run retries.
                 log.error("storing creative features failed: %s", exc)
 
+    def _acknowledge(self, msg: WindowDone, committed: bool, days: int) -> None:
+        """Tell the source its window is committed (or not), with the run's totals."""
+        assert msg.receipt is not None
+        receipt = msg.receipt
+        st = self.tracker.get(msg.ref.run_id)
+        if st is not None:
+            receipt.loaded, receipt.quarantined = st.loaded, st.quarantined
+        if committed:
+            receipt.days_completed = days
+        else:
+            receipt.error = (st.error if st is not None else None) or "database write failed"
+        receipt.done.set()
+
     async def flush(self) -> None:
         for buf in list(self.buffers.values()):
             await self._write(buf, ())
 
-    async def _write(self, buf: _Buffer, days: Sequence[tuple[str, str, str, int]]) -> None:
-        if not buf.records and not buf.quarantined and not days:
-            return
+    async def _write(self, buf: _Buffer, days: Sequence[tuple[str, str, str, int]], *,
+                     cover: bool = False) -> bool:
+        """Write the buffer (and ``days`` as complete); False when nothing could commit.
+
+        ``cover``: each day's count covers the whole buffer (a file's marker), so every
+        row the database refuses comes off it.
+        """
         ref = buf.ref
         st = self.tracker.get(ref.run_id)
         if st is not None and st.status == "failed":
             buf.records.clear()
             buf.quarantined.clear()
-            return
+            return False
+        if not buf.records and not buf.quarantined and not days:
+            return True
         try:
             result = await write_isolating(
                 self.db, run_id=ref.run_id, task=ref.task, kind=ref.kind, records=buf.records,
                 fetched_at=buf.fetched_at or "1970-01-01T00:00:00Z", complete_days=days,
                 quarantined=buf.quarantined, context=buf.context if ref.kind == "ad" else None,
-                attempts=WRITE_ATTEMPTS)
+                days_cover_batch=cover, attempts=self.write_attempts)
         except LoaderError as exc:
             log.error("write for run %s failed: %s; its days stay incomplete", ref.run_id, exc)
             if st is not None:
                 st.status, st.error = "failed", f"database write failed: {exc}"
             buf.records.clear()
             buf.quarantined.clear()
-            return
+            return False
         written, nq = result.written, result.quarantined
         in_this_write = {d for _p, _a, d, _n in days}
         for d in result.refused_dates:  # refused rows do not count toward a later day
@@ -177,6 +207,7 @@ class LoaderActor(Actor[LoaderMsg, None]):
                 self.metrics.days_completed.labels(ref.platform, ref.pipeline).inc(len(days))
         buf.records = []
         buf.quarantined = []
+        return True
 
     async def _finish(self, msg: SourceDone) -> None:
         ref = msg.ref

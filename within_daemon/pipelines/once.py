@@ -3,7 +3,7 @@
 Each takes the engine (for its config, database and metrics) and the window, and returns
 the results :func:`~.results.finish` ends the run with: the cross-platform rebuild of
 ``unified_ad_data``, the versioned training datasets, and the internal platform's dropped
-files and SQL query.
+files and SQL query (their rows go through the engine's actor chain).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from ..config import LoadedConfig, TaskConfig
 from ..loaders import DatabaseLoader
 from ..observability.metrics import Metrics
+from .chain import Feed
 from .results import AccountResult
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ class EngineParts(Protocol):
     metrics: Metrics
     #: The newest training run's datasets, for callers that want them after the run.
     last_training: list[AccountResult]
+
+    def feed(self) -> Feed:
+        """A way into the engine's actor chain (the internal query feeds it)."""
 
 
 async def unify(engine: EngineParts, task: TaskConfig, start: date, end: date
@@ -81,11 +85,12 @@ async def internal(engine: EngineParts, task: TaskConfig, start: date, end: date
     outs: list[dict[str, Any]] = []
     if cfg.drop_folder:
         outs.append(await pipe.run_files(loaded, db, task_name=task.name,
-                                         account_id=account_id, metrics=metrics))
+                                         account_id=account_id, metrics=metrics,
+                                         feed=engine.feed()))
     if cfg.sql_query:
         outs.append(await pipe.run_query(loaded, db, since=start, until=end,
                                          task_name=task.name, account_id=account_id,
-                                         metrics=metrics))
+                                         metrics=metrics, feed=engine.feed()))
     return [AccountResult(
         account_id, "internal", out.get("run_id"),
         "success" if out.get("success") else "failed",

@@ -3,6 +3,12 @@
 Normalization and validation are pure functions from ``within_daemon.transforms``. They
 run inline on the event loop: a 500-row page costs a few milliseconds, and a thread hop
 would buy nothing under the GIL while adding latency to every page.
+
+Internal pages (the company's own query and files) take the same path: their normalizer
+finds the field map in ``AccountInfo.details``, they validate against the internal schema
+(a superset of the ad schema), their rows are keyed by account too (one query can hold
+several accounts), and a rejected row is quarantined with its ``RowRef`` (row number or
+file line) in the raw record and its errors.
 """
 
 from __future__ import annotations
@@ -11,11 +17,39 @@ from typing import Any
 
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..observability.logging import redact
 from ..observability.metrics import Metrics
 from ..runtime import Actor
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..transforms import DataNormalizer, DataValidator
-from .messages import LoaderMsg, RawPage, RecordBatch, SourceDone, SourceMsg
+from ..transforms.normalize.internal import INTERNAL_AD_SCHEMA
+from ..transforms.normalize.internal import PLATFORM as INTERNAL
+from .messages import LoaderMsg, RawPage, RecordBatch, RowRef, SourceDone, SourceMsg
+
+#: (kind, platform) -> the schema that replaces the kind's for that platform.
+PLATFORM_SCHEMAS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("ad", INTERNAL): INTERNAL_AD_SCHEMA}
+#: Record fields copied next to a referenced row in its quarantine record.
+_KEYS = ("platform", "account_id", "ad_id", "date")
+
+
+def _scrubbed(value: Any) -> Any:
+    # A dropped file is written by people: a pasted token must not reach the quarantine.
+    if isinstance(value, dict):
+        return {k: redact(v) if isinstance(v, str) else v for k, v in value.items()}
+    return redact(value) if isinstance(value, str) else value
+
+
+def _referenced(rec: dict[str, Any], row: Any, ref: RowRef, errors: list[dict[str, Any]],
+                scrub: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A rejected row with where it came from: in the raw record and in each error."""
+    keep = _scrubbed if scrub else (lambda v: v)
+    raw = {**ref.where, "row": keep(row), **{k: keep(rec.get(k)) for k in _KEYS}}
+    errs = [{**{k: v for k, v in e.items() if k != "index"}, **ref.error_keys,
+             "message": keep(f"{ref.label}: {e.get('message')}")} for e in errors]
+    if scrub:
+        errs = [{**e, "value": keep(e.get("value"))} for e in errs]
+    return raw, errs
 
 
 def _dup_error(key: str) -> list[dict[str, Any]]:
@@ -41,7 +75,8 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
         self.validator = DataValidator()
         self.validate = validate
         self.schemas = schemas or {"ad": AD_DATA_SCHEMA, "account": ACCOUNT_DATA_SCHEMA}
-        for schema in self.schemas.values():
+        self.platform_schemas = PLATFORM_SCHEMAS
+        for schema in [*self.schemas.values(), *self.platform_schemas.values()]:
             self.validator.validate([], schema)  # a bad rule fails here, at start-up
         #: run id -> the ads mapping its pages carry, so the normalizer's per-ad cache of
         #: it is dropped when the run ends (a long-lived daemon must not keep old ads).
@@ -67,21 +102,28 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
             records = norm.normalize_ad_data(
                 page.rows, ref.platform, ads=page.ads, account=page.account
             )
-            schema = self.schemas["ad"]
+            schema = self.platform_schemas.get(("ad", ref.platform)) or self.schemas["ad"]
             key_fields: tuple[str, ...] = ("ad_id", "date")
+            if ref.platform == INTERNAL:
+                key_fields = ("account_id", "ad_id", "date")
         else:
             records = norm.normalize_account_data(
                 page.rows, ref.platform, account=page.account, counts=page.counts
             )
             schema = self.schemas["account"]
             key_fields = ("date",)
-        bad: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        bad: list[tuple[dict[str, Any], list[dict[str, Any]]]] = list(page.refused or ())
         if self.validate:
             good, rejected = self.validator.split(records, schema)
             for rec, errors in rejected:
                 idx = errors[0].get("index") if errors else None
-                raw = page.rows[idx] if isinstance(idx, int) and idx < len(page.rows) else rec
-                bad.append((raw, errors))
+                if not isinstance(idx, int) or idx >= len(page.rows):
+                    bad.append((rec, errors))
+                elif page.row_refs is not None:
+                    bad.append(_referenced(rec, page.rows[idx], page.row_refs[idx], errors,
+                                           page.scrub))
+                else:
+                    bad.append((page.rows[idx], errors))
         else:
             good = records
         # A key seen twice in one page would collapse silently in the upsert: refuse it.
@@ -95,12 +137,13 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
             else:
                 seen.add(k)
                 unique.append(rec)
+        fetched = len(page.rows) + len(page.refused or ())
         if self.metrics is not None:
-            self.metrics.records.labels(ref.platform, ref.pipeline, "extracted").inc(len(page.rows))
+            self.metrics.records.labels(ref.platform, ref.pipeline, "extracted").inc(fetched)
         window = page.account.attribution_window if page.account is not None else None
         return RecordBatch(
             ref=ref, records=unique, quarantined=bad, fetched_at=page.fetched_at,
-            fetched=len(page.rows),
+            fetched=fetched,
             context={"attribution_window": str(window)} if window else None,
             local_day=page.local_day,
         )
