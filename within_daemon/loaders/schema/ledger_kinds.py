@@ -9,7 +9,8 @@ Migration 1 created ``ledger`` with ``CHECK (kind IN ('ad', 'account'))``; the a
 - SQLite cannot alter a check: the table is rebuilt as migration 13 rebuilds tables
   (:mod:`.conversions`): create the new table, copy every row, drop the old one, rename,
   re-create its index, all in the migration's one transaction. ``ledger`` has had no column
-  added since migration 1, so today's column list is the one to copy.
+  added since migration 1, so today's column list is the one to copy (a later change to the
+  ledger must freeze this migration's form here first, as migration 13 does its tables').
 """
 
 from __future__ import annotations
