@@ -20,6 +20,7 @@ from within_daemon.config import LoadedConfig, load_config
 from within_daemon.daemon.resources import open_database
 from within_daemon.loaders.schema.tables import AUDIENCE_PIPELINE
 from within_daemon.observability.metrics import Metrics
+from within_daemon.pipelines import audience_pull
 from within_daemon.pipelines.engine import open_engine
 from within_daemon.pipelines.results import TaskResult
 from within_daemon.sandbox.google.server import GoogleAdsEmulator
@@ -159,3 +160,32 @@ async def test_refused_pull_fails_its_own_run_and_is_pulled_again(
     assert (runs[1][5], runs[1][6]) == (ad_days[0], ad_days[-1])
     assert _ledger_days(loaded, "audience") == set(ad_days)
     assert dbq.rows(loaded, "SELECT COUNT(*) FROM audience_data")[0][0] > 0
+
+
+async def test_failure_after_a_slice_keeps_it_and_ends_partial(
+    tmp_path: Path, gemu: GoogleAdsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slices stored before a failure stay with their ledger days; the run is 'partial'."""
+    monkeypatch.setattr(audience_pull, "SLICE_DAYS", 2)
+    fetch, normalize = audience_pull.AUDIENCE_PULLS["google"]
+    calls: list[tuple[str, str]] = []
+
+    def fetch_then_break(conn: Any, days: tuple[str, str]) -> Any:
+        if calls:  # the emulator refuses every slice after the first
+            gemu.set_fault(ACCOUNT, "permission_denied", path="gender_view")
+        calls.append(days)
+        return fetch(conn, days)
+
+    monkeypatch.setitem(audience_pull.AUDIENCE_PULLS, "google", (fetch_then_break, normalize))
+    loaded = _config(tmp_path, f"sqlite:///{tmp_path}/within.db", gemu)
+    res, summary = await _run(loaded, Metrics())
+    assert res.status == "success" and len(calls) == 2
+    [(_t, status, _f, loaded_n, error, _s, _e)] = _audience_runs(loaded)
+    assert status == "partial" and error and loaded_n > 0
+    assert summary["audience_rows"] == loaded_n and set(summary["audience_failed"]) == {ACCOUNT}
+    first = calls[0]
+    assert _ledger_days(loaded, "audience") == {
+        d for d in _ledger_days(loaded, "ad") if first[0] <= d <= first[1]}
+    assert dbq.rows(loaded, "SELECT COUNT(*) FROM audience_data")[0][0] == loaded_n
+    # The summary of the account covers what was stored.
+    assert dbq.rows(loaded, "SELECT COUNT(*) FROM ad_audience_summary")[0][0] > 0

@@ -88,7 +88,7 @@ class AudienceRun:
     error: str | None = None
 
 
-def _slices(days: Sequence[str], n: int = SLICE_DAYS) -> list[list[str]]:
+def _slices(days: Sequence[str], n: int) -> list[list[str]]:
     return [list(days[i:i + n]) for i in range(0, len(days), n)]
 
 
@@ -116,7 +116,7 @@ async def pull_account(db: DatabaseLoader, task_name: str, platform: str, accoun
         window_start=days[0], window_end=days[-1]))
     records = metrics.records
     try:
-        for part in _slices(days):
+        for part in _slices(days, SLICE_DAYS):
             rows: list[dict[str, Any]] = []
             async for page in fetch(conn, (part[0], part[-1])):
                 run.fetched += len(page)
