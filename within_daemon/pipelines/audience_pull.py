@@ -35,6 +35,7 @@ from ..loaders import DatabaseLoader, FinalStatus
 from ..loaders.audience import audience_upsert, refresh_summary
 from ..loaders.schema.tables import AUDIENCE_PIPELINE
 from ..observability.metrics import Metrics
+from ..redaction import redact
 from ..sources.google.audience import iter_google_audience
 from ..sources.tiktok.audience import iter_tiktok_audience
 from ..transforms.enrichment.audience import (
@@ -133,9 +134,10 @@ async def pull_account(db: DatabaseLoader, task_name: str, platform: str, accoun
     except SourceError as exc:
         # Derived data: the loaded ad rows stand; the next run pulls these days again.
         run.status = "partial" if run.days else "failed"
-        run.error = str(exc)
+        # Redacted here too (finish_run redacts what it stores): the summary is printed.
+        run.error = redact(str(exc))
         log.error("audience breakdowns for %s/%s failed (%s, %d of %d days stored): %s",
-                  platform, account_id, run.status, len(run.days), len(days), exc)
+                  platform, account_id, run.status, len(run.days), len(days), run.error)
     except Exception as exc:
         # Not the source's fault (a bug, the database): close the run, then let it raise.
         await db.finish_run(run.run_id, "failed", fetched=run.fetched, loaded=run.loaded,
