@@ -65,7 +65,8 @@ async def test_old_database_migrates_and_keeps_rows(db_url: str,
             await store.refresh_rollups(old, list(DAYS))
             before = await column_types(old)
             assert set(before.values()) <= {"INTEGER", "BIGINT"}, before
-            assert await old.count_rows("schema_migrations") == len(released()) - 1
+            assert await old.count_rows("schema_migrations") == len(
+                [x for x in released() if x.version < 13])
 
     async with DatabaseLoader.from_url(db_url) as db:
         after = await column_types(db)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..config import AccountConfig, LoadedConfig, TaskConfig
+from ..loaders.schema.tables import AUDIENCE_PIPELINE
 from ..observability.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -91,8 +92,11 @@ class LastRuns:
             "SELECT r.task, r.run_id, r.status, r.platform, r.account_id, r.started_at, "
             "r.finished_at, r.records_loaded FROM runs r JOIN (SELECT platform, account_id, "
             "MAX(started_at) AS s FROM runs WHERE account_id IS NOT NULL "
+            "AND (pipeline IS NULL OR pipeline <> ?) "
             "GROUP BY platform, account_id) m ON m.platform = r.platform AND "
-            "m.account_id = r.account_id AND m.s = r.started_at")
+            "m.account_id = r.account_id AND m.s = r.started_at",
+            # The account's last pull, as note() keeps it live (not its audience run).
+            (AUDIENCE_PIPELINE,))
         for r in rows:
             self.runs.setdefault((str(r["platform"]), str(r["account_id"])), {
                 "task": r["task"], "run_id": r["run_id"], "status": r["status"],

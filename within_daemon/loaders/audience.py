@@ -38,14 +38,20 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def audience_upsert(rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
+    """The upsert of normalized audience rows as a ``(sql, params)`` transaction step."""
+    now = _now()
+    return _AUDIENCE_UPSERT, [
+        tuple(now if c == "computed_at" else r.get(c, "ad") if c == "level" else r.get(c)
+              for c in AUDIENCE_TABLE_COLUMNS)
+        for r in rows]
+
+
 async def upsert_audience(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert or replace normalized audience rows in one transaction; returns the count."""
-    now = _now()
-    params = [tuple(now if c == "computed_at" else r.get(c, "ad") if c == "level" else r.get(c)
-                    for c in AUDIENCE_TABLE_COLUMNS)
-              for r in rows]
-    await db.execute_in_transaction([(_AUDIENCE_UPSERT, params)])
-    return len(params)
+    step = audience_upsert(rows)
+    await db.execute_in_transaction([step])
+    return len(step[1])
 
 
 async def refresh_summary(db: DatabaseLoader, platform: str, account_id: str) -> int:

@@ -42,6 +42,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 Kind = Literal["ad", "account"]
+#: What the ledger counts days of: the fact tables' kinds and the audience breakdowns.
+LedgerKind = Literal["ad", "account", "audience"]
 RunStatus = Literal["running", "success", "partial", "failed", "interrupted"]
 FinalStatus = Literal["success", "partial", "failed", "interrupted"]
 
@@ -293,6 +295,21 @@ class DatabaseLoader:
                 elif rows:
                     await tx.executemany(sql, rows)
 
+    async def write_with_ledger(
+        self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]], *, run_id: str, task: str,
+        kind: LedgerKind, complete_days: Sequence[tuple[str, str, str, int]],
+    ) -> None:
+        """Run ``steps`` and mark ``complete_days`` of ``kind`` in one transaction.
+
+        ``steps`` as :meth:`execute_in_transaction` takes them, ``complete_days`` as
+        ``(platform, account_id, day, rows)``. For a table the loader does not own (the
+        audience breakdowns): the ledger is never ahead of those rows either.
+        """
+        ledger, history = rows_.ledger_rows(task, kind, run_id, complete_days, _now())
+        await self.execute_in_transaction([
+            *steps, (self._sql["ledger_upsert"], ledger),
+            (self._sql["ledger_history"], history)])
+
     # -- batches --------------------------------------------------------------------------
 
     async def write_batch(
@@ -362,7 +379,7 @@ class DatabaseLoader:
         return len(qrows)
 
     async def completed_days(self, *, task: str | None, platform: str, account_id: str,
-                             kind: Kind, days: Sequence[str],
+                             kind: LedgerKind, days: Sequence[str],
                              run_id: str | None = None) -> set[str]:
         """The subset of ``days`` the ledger has complete.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .schema.dialect import SQLITE, Dialect
-from .schema.tables import FACT_TABLES, FactTable
+from .schema.tables import AUDIENCE_PIPELINE, FACT_TABLES, FactTable
 
 
 def upsert_sql(table: FactTable, d: Dialect = SQLITE, *, source: str | None = None) -> str:
@@ -105,9 +105,11 @@ _TEMPLATES: dict[str, str] = {
     # A replica's periodic sweep: holder-less runs may be a one-shot `once` next to it.
     "mark_interrupted_replicas": _MARK_INTERRUPTED.format(holders="holder IS NOT NULL",
                                                           now="{now}"),
+    # An interrupted audience pull shares its task's name but is not resumed as a pull.
     "find_resumable": (
         "SELECT run_id FROM runs WHERE status = 'interrupted' AND task = ?"
         " AND platform IS ? AND account_id IS ? AND window_start IS ? AND window_end IS ?"
+        f" AND (pipeline IS NULL OR pipeline <> '{AUDIENCE_PIPELINE}')"
         " ORDER BY started_at DESC, run_id DESC LIMIT 1"
     ),
     "run_summary": "SELECT * FROM runs WHERE run_id IN ({ids}) ORDER BY started_at, run_id",

@@ -10,30 +10,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
 from ..config import QualityConfig, TaskConfig
-from ..errors import LoaderError, SourceError
+from ..errors import LoaderError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
 from ..loaders.analytics_sums import ad_sums, upsert_benchmark_rows, upsert_history_rows
-from ..loaders.audience import refresh_summary, upsert_audience
 from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
-from ..sources.google.audience import iter_google_audience
-from ..sources.tiktok.audience import iter_tiktok_audience
 from ..transforms import DataQualityMonitor
-from ..transforms.enrichment.audience import (
-    normalize_audience,
-    normalize_google_audience,
-    normalize_tiktok_audience,
-)
 from ..transforms.enrichment.competitive import benchmarks
 from ..transforms.enrichment.history import rolling_performance
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
+from .audience_pull import pull_audiences
 from .registry import PIPELINES
 
 log = logging.getLogger(__name__)
@@ -113,7 +106,15 @@ async def after_task(
             summary["benchmark_rows"] = await _benchmarks(db, task.platform, all_days)
             took("benchmarks")
         if "audience_insights" in task.enrich and connectors:
-            summary["audience_rows"] = await _audience(db, touched, connectors)
+            # A source step of its own (run row, ledger); a failure never fails this run.
+            pulls = await pull_audiences(
+                db, task, mode, [(t.platform, t.account_id, t.days) for t in touched],
+                connectors, metrics)
+            summary["audience_rows"] = sum(p.loaded for p in pulls)
+            summary["audience_runs"] = {p.account_id: p.run_id for p in pulls}
+            failed = {p.account_id: p.error for p in pulls if p.error is not None}
+            if failed:
+                summary["audience_failed"] = failed
             took("audience")
         # Online and offline feature values follow every ad task (cheap: touched days only).
         store_fs = FeatureStore(db)
@@ -162,50 +163,6 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
         out = benchmarks([r for r in rows if r["date"] in wanted], topic_map)
         await upsert_benchmark_rows(db, out)
         n += len(out)
-    return n
-
-
-def _facebook_audience(conn: Any, days: tuple[str, str]) -> AsyncIterator[list[dict[str, Any]]]:
-    return cast("AsyncIterator[list[dict[str, Any]]]", conn.iter_audience(days))
-
-
-def _facebook_rows(page: list[dict[str, Any]], account_id: str,
-                   conn: Any) -> list[dict[str, Any]]:
-    return normalize_audience(page, account_id=account_id,
-                              conversion_action_types=conn.config.conversion_action_types)
-
-
-#: Per platform: how to pull demographic pages over a range, and how to normalize a page.
-AUDIENCE_PULLS: dict[str, tuple[Callable[[Any, tuple[str, str]],
-                                         AsyncIterator[list[dict[str, Any]]]],
-                                Callable[[list[dict[str, Any]], str, Any],
-                                         list[dict[str, Any]]]]] = {
-    "facebook": (_facebook_audience, _facebook_rows),
-    "google": (iter_google_audience,
-               lambda page, acc, _: normalize_google_audience(page, account_id=acc)),
-    "tiktok": (iter_tiktok_audience,
-               lambda page, acc, _: normalize_tiktok_audience(page, account_id=acc)),
-}
-
-
-async def _audience(db: DatabaseLoader, touched: list[AccountDays],
-                    connectors: Mapping[str, Any]) -> int:
-    """Demographic breakdowns per ad (Google: per ad group) and day, then the summary."""
-    n = 0
-    for t in touched:
-        conn = connectors.get(t.account_id)
-        pull = AUDIENCE_PULLS.get(t.platform)
-        if pull is None or conn is None:
-            continue  # Amazon and internal data have no demographics
-        fetch, normalize = pull
-        try:
-            async for page in fetch(conn, (t.days[0], t.days[-1])):
-                n += await upsert_audience(db, normalize(page, t.account_id, conn))
-        except SourceError as exc:
-            # Derived data: the loaded rows stand; the next run pulls the breakdowns again.
-            log.error("audience breakdowns for %s failed: %s", t.account_id, exc)
-            continue
-        await refresh_summary(db, t.platform, t.account_id)
     return n
 
 

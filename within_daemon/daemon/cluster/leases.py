@@ -30,6 +30,7 @@ from typing import Any
 
 from ...config import AccountConfig, LoadedConfig
 from ...loaders import DatabaseLoader
+from ...loaders.schema.tables import AUDIENCE_PIPELINE
 
 log = logging.getLogger(__name__)
 
@@ -215,10 +216,13 @@ class Cluster:
         """Tasks whose latest run for this account was interrupted (to resume now)."""
         rows = await self.db.fetch_dicts(
             "SELECT r.task AS task FROM runs r WHERE r.platform = ? AND r.account_id = ? "
-            "AND r.status = 'interrupted' AND NOT EXISTS (SELECT 1 FROM runs n WHERE "
+            "AND r.status = 'interrupted' AND (r.pipeline IS NULL OR r.pipeline <> ?) "
+            "AND NOT EXISTS (SELECT 1 FROM runs n WHERE "
             "n.task = r.task AND n.platform = r.platform AND n.account_id = r.account_id "
+            "AND (n.pipeline IS NULL OR n.pipeline <> ?) "
             "AND n.started_at > r.started_at) GROUP BY r.task ORDER BY r.task",
-            (platform, account_id))
+            # Audience pulls share their task's name; they are never resumed themselves.
+            (platform, account_id, AUDIENCE_PIPELINE, AUDIENCE_PIPELINE))
         return [str(r["task"]) for r in rows]
 
 

@@ -15,6 +15,7 @@ from .conversions import as_released, conversions_to_real
 from .dialect import SQLITE, Dialect
 from .feature_store import feature_store_ddl
 from .image_failures import image_failures_ddl
+from .ledger_kinds import ledger_audience_kind
 from .tables import ACCOUNT_TABLE, AD_TABLE, cluster_ddl, fact_table_ddl, support_ddl
 
 MIGRATIONS_TABLE_DDL = (
@@ -62,4 +63,6 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
         # Last, so the tables it rebuilds (SQLite) already have every column added before.
         Migration(13, "conversions as real numbers (fractional attribution)",
                   conversions_to_real(d)),
+        Migration(14, "ledger kind 'audience' (days of the audience breakdowns)",
+                  ledger_audience_kind(d)),
     )

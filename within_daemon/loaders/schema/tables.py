@@ -39,8 +39,15 @@ REAL_COLUMNS: frozenset[str] = frozenset({
     "daily_conversions",
 })
 
+#: What the ledger counts complete days of, as migration 1 created it: the fact tables' kinds.
+RELEASED_LEDGER_KINDS: tuple[str, ...] = ("ad", "account")
+#: ... and since migration 14 also the audience breakdowns (``pipelines.audience_pull``).
+LEDGER_KINDS: tuple[str, ...] = (*RELEASED_LEDGER_KINDS, "audience")
 RUN_STATUSES: tuple[str, ...] = ("running", "success", "partial", "failed", "interrupted")
 FINAL_RUN_STATUSES: tuple[str, ...] = ("success", "partial", "failed", "interrupted")
+#: ``runs.pipeline`` of an audience pull's run: never resumed (the next pull takes its days).
+AUDIENCE_PIPELINE = "AudiencePull"
+
 
 @dataclass(frozen=True)
 class FactTable:
@@ -136,10 +143,28 @@ def keyed_table_ddl(name: str, key: Sequence[str], cols: Sequence[tuple[str, str
     return f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines) + f"\n){d.table_suffix}"
 
 
+def ledger_ddl(d: Dialect, kinds: Sequence[str], name: str = "ledger") -> str:
+    """``CREATE TABLE`` of the day ledger whose ``kind`` may be one of ``kinds``."""
+    allowed = ", ".join(f"'{k}'" for k in kinds)
+    return f"""CREATE TABLE IF NOT EXISTS {name} (
+  task TEXT NOT NULL,
+  platform TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  day TEXT NOT NULL CHECK ({day_check('day', d)}),
+  kind TEXT NOT NULL CHECK (kind IN ({allowed})),
+  status TEXT NOT NULL CHECK (status IN ('complete')),
+  run_id TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  completed_at TEXT NOT NULL,
+  first_completed_at TEXT NOT NULL,
+  restated_count INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (task, platform, account_id, day, kind)
+){d.table_suffix}"""
+
+
 def support_ddl(d: Dialect) -> list[str]:
     """Quarantine, runs, the ledger and its history (migration 1, with the fact tables)."""
     s = d.table_suffix
-    day_ok = f" CHECK ({day_check('day', d)})"
     statuses = ", ".join(f"'{x}'" for x in RUN_STATUSES)
     return [
         f"""CREATE TABLE IF NOT EXISTS quarantine (
@@ -179,20 +204,7 @@ def support_ddl(d: Dialect) -> list[str]:
         "CREATE INDEX IF NOT EXISTS runs_status ON runs (status)",
         "CREATE INDEX IF NOT EXISTS runs_window "
         "ON runs (task, platform, account_id, window_start, window_end)",
-        f"""CREATE TABLE IF NOT EXISTS ledger (
-  task TEXT NOT NULL,
-  platform TEXT NOT NULL,
-  account_id TEXT NOT NULL,
-  day TEXT NOT NULL{day_ok},
-  kind TEXT NOT NULL CHECK (kind IN ('ad', 'account')),
-  status TEXT NOT NULL CHECK (status IN ('complete')),
-  run_id TEXT NOT NULL,
-  rows INTEGER NOT NULL,
-  completed_at TEXT NOT NULL,
-  first_completed_at TEXT NOT NULL,
-  restated_count INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (task, platform, account_id, day, kind)
-){s}""",
+        ledger_ddl(d, RELEASED_LEDGER_KINDS),
         # completed_days asks by (platform, account, kind, day) with or without a task.
         "CREATE INDEX IF NOT EXISTS ledger_day ON ledger (platform, account_id, kind, day)",
         # Append-only: which run (re)wrote which day, so restatements stay visible.

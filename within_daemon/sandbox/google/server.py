@@ -59,8 +59,10 @@ FAULT_KINDS = (
     "server_error", "expired_token", "refresh_refused", "malformed", "truncated", "slow",
     "echo_form", "stall",
 )
-#: Path kinds: the FROM resource of the query, the token endpoint, anything else.
-PATH_KINDS = ("customer", "campaign", "ad_group_ad", "token", "other")
+#: Path kinds: the FROM resource of the query (the demographic views too, so a fault can
+#: hit the audience pull alone), the token endpoint, anything else.
+PATH_KINDS = ("customer", "campaign", "ad_group_ad", "age_range_view", "gender_view", "token",
+              "other")
 DEFAULT_VERSION = "v26"
 #: Sunset dates from the Google Ads developer blog's sunset reminders (v19 2026-02-11, v20
 #: 2026-06-10, v21 2026-08-05, v22 2026-10-07: "all vNN API requests will begin to fail");
