@@ -32,11 +32,11 @@ from datetime import date
 from typing import Any
 
 from ..schema import AD_KEY
-from ..transforms.quality import (
+from ..transforms.quality import DataQualityMonitor
+from ..transforms.quality_facts import (
     ACCURACY_SCHEMA,
     DIMENSIONS,
     DRIFT_FIELDS,
-    DataQualityMonitor,
     SliceFacts,
     canonical_day,
     parse_day,

@@ -36,127 +36,50 @@ See ``docs/quality.md`` for the thresholds and an example of each issue kind.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from within_daemon.schema import AD_DATA_SCHEMA, AD_KEY, is_ad_level
+from within_daemon.schema import AD_KEY, is_ad_level
+from within_daemon.transforms.quality_facts import (
+    ACCURACY_SCHEMA,
+    ALLOWED_STATUSES,
+    CONSISTENCY_RULES,
+    CURRENCY_RE,
+    DEFAULT_COMPLETENESS_FIELDS,
+    DEFAULT_THRESHOLDS,
+    DIMENSIONS,
+    DRIFT_FIELDS,
+    Account,
+    DayKey,
+    Records,
+    SliceFacts,
+    drift_values,
+    iso_day,
+    latest_day,
+    newest_days,
+    parse_day,
+    repeated_keys,
+)
 from within_daemon.transforms.validation import CROSS_FIELD_RULES, DataValidator, record_key
 
-DIMENSIONS: tuple[str, ...] = (
-    "completeness", "accuracy", "consistency", "timeliness", "uniqueness", "validity",
-)
-DEFAULT_THRESHOLDS: dict[str, float] = {d: 0.99 if d == "uniqueness" else 0.95 for d in DIMENSIONS}
-#: The ad schema's required fields plus the headline.
-DEFAULT_COMPLETENESS_FIELDS: tuple[str, ...] = (
-    *(f for f, spec in AD_DATA_SCHEMA.items() if spec.get("required")), "headline",
-)
-ALLOWED_STATUSES: tuple[str, ...] = tuple(AD_DATA_SCHEMA["status"]["allowed"])
-#: Range rules checked for accuracy (types included: a string where a number belongs is
-#: not a value in range).
-ACCURACY_SCHEMA: dict[str, dict[str, Any]] = {
-    **{f: {"type": "integer", "min": 0} for f in ("impressions", "clicks")},
-    # Conversions are real numbers: attribution credits fractions (schema.py).
-    **{f: {"type": "float", "min": 0} for f in ("spend", "revenue", "conversions")},
-    "ctr": {"type": "float", "min": 0, "max": 1},
-    **{f: {"type": "date"} for f in ("date", "start_date", "end_date")},
-}
-#: Relations between fields; negative spend is a range problem, conversions > clicks a
-#: validity note (view-through conversions are real).
-CONSISTENCY_RULES: tuple[str, ...] = (
-    "clicks_le_impressions", "end_date_after_start", "ctr_consistent",
-    "daily_clicks_le_impressions",
-)
-#: Ad-row field -> the account-row field it must add up to.
-DRIFT_FIELDS: dict[str, str] = {
-    "spend": "daily_spend", "impressions": "daily_impressions", "clicks": "daily_clicks",
-    "conversions": "daily_conversions", "revenue": "daily_revenue",
-}
-#: Local days run up to 14 hours ahead of UTC (Line Islands), so "today" somewhere on
-#: earth can be the next UTC day.
-MAX_UTC_OFFSET = _dt.timedelta(hours=14)
-_CURRENCY = re.compile(r"[A-Z]{3}")
+#: The monitor, and the names its callers read with it (defined in ``quality_facts``).
+__all__ = [
+    "DEFAULT_COMPLETENESS_FIELDS", "DEFAULT_THRESHOLDS", "DIMENSIONS", "DataQualityMonitor",
+    "SliceFacts",
+]
+
 _ABS_EPS = 1e-9
-#: Creative fields: not applicable to campaign-level rows (``schema.is_ad_level``).
 #: The cross-field rules as this module found them: a monitor built after one of them was
 #: replaced is not what ``loaders.quality_sql`` mirrors.
 _SHIPPED_RULES = dict(CROSS_FIELD_RULES)
+#: Creative fields: not applicable to campaign-level rows (``schema.is_ad_level``).
 _CREATIVE_FIELDS = frozenset({"headline", "description", "cta", "image_url", "video_url",
                               "landing_page_url"})
 
-Account = tuple[Any, Any]
-Records = Sequence[Mapping[str, Any]]
 #: What each dimension returns: score, issues, details.
 Result = tuple[float, list[dict[str, Any]], dict[str, Any]]
-#: (platform, account_id, ISO day).
-DayKey = tuple[Any, Any, Any]
-
-
-@dataclass(slots=True)
-class SliceFacts:
-    """What the six dimensions need to know about a batch of ad-day records.
-
-    Gathered in memory by :meth:`DataQualityMonitor.facts`, or by SQL over stored rows
-    (``loaders.quality_sql``); :meth:`DataQualityMonitor.check_facts` scores either the same.
-    """
-
-    #: Number of records.
-    n: int
-    #: Per completeness field, the records where it is null (creative fields: ad-level only).
-    nulls: dict[str, int] = dataclasses.field(default_factory=dict)
-    #: (platform, account_id, ISO day) of every record (filled when days were expected).
-    seen: set[DayKey] = dataclasses.field(default_factory=set)
-    #: Per account with records, its newest parseable day (None: none parses).
-    newest: dict[Account, _dt.date | None] = dataclasses.field(default_factory=dict)
-    #: Keys that occur more than once, with their counts, in first-seen order.
-    repeated: list[tuple[tuple[Any, ...], int]] = dataclasses.field(default_factory=list)
-    #: Distinct keys.
-    unique: int = 0
-    #: Per day key, per drift field: the exact (``math.fsum``) total of its numeric values,
-    #: or None when no record of that day has a number there.
-    sums: dict[DayKey, dict[str, float | None]] = dataclasses.field(default_factory=dict)
-    #: The records accuracy, consistency or validity may note, by their index in the batch
-    #: (in index order); every other record passes all three.
-    suspects: dict[int, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
-
-
-def latest_day(now: _dt.datetime | _dt.date) -> tuple[_dt.date, _dt.date]:
-    """(today, the latest local day anywhere on earth) at ``now``."""
-    if isinstance(now, _dt.datetime):
-        utc = now.astimezone(_dt.UTC) if now.tzinfo else now
-        return utc.date(), (utc + MAX_UTC_OFFSET).date()
-    return now, now
-
-
-def parse_day(v: Any) -> _dt.date | None:
-    """``v`` as a day when it is one (ISO text of 10 characters, or a ``date``), else None."""
-    return _day(v)
-
-
-def canonical_day(v: Any) -> bool:
-    """Whether ``v`` is an ISO day as text (``YYYY-MM-DD``), the form the database holds."""
-    d = _day(v)
-    return d is not None and v.__class__ is str and d.isoformat() == v
-
-
-def currency_ok(v: Any) -> bool:
-    """Whether ``v`` is a 3-letter upper-case currency code (the validity rule)."""
-    return v.__class__ is str and _CURRENCY.fullmatch(v) is not None
-
-
-def _day(v: Any) -> _dt.date | None:
-    if v.__class__ is str and len(v) == 10:
-        try:
-            return _dt.date.fromisoformat(v)
-        except ValueError:
-            return None
-    if isinstance(v, _dt.date) and not isinstance(v, _dt.datetime):
-        return v
-    return None
 
 
 def _num(v: Any) -> TypeGuard[float]:
@@ -291,12 +214,12 @@ class DataQualityMonitor:
         if "completeness" in dims:
             facts.nulls, facts.seen = self._nulls(records, seen)
         if "timeliness" in dims:
-            facts.newest = _newest(records)
+            facts.newest = newest_days(records)
         if "uniqueness" in dims:
-            facts.repeated, facts.unique = _repeats(records, tuple(key_fields))
+            facts.repeated, facts.unique = repeated_keys(records, tuple(key_fields))
         if sums:
             facts.sums = {key: {f: math.fsum(v) if v else None for f, v in by_field.items()}
-                          for key, by_field in _ad_sums(records).items()}
+                          for key, by_field in drift_values(records).items()}
         if {"accuracy", "consistency", "validity"} & set(dims):
             facts.suspects = {i: records[i] for i in self._suspects(records, latest)}
         return facts
@@ -377,7 +300,7 @@ class DataQualityMonitor:
         code, no spend without impressions, a date not in the future), so those dimensions
         walk only these records: the same issues, examples and counts, in the same order.
         """
-        clean, currency = self._row_clean, _CURRENCY.fullmatch
+        clean, currency = self._row_clean, CURRENCY_RE.fullmatch
         future: dict[Any, bool] = {}
         out: list[int] = []
         for i, rec in enumerate(records):
@@ -387,7 +310,7 @@ class DataQualityMonitor:
                 day = get("date")
                 is_future = future.get(day)
                 if is_future is None:
-                    parsed = _day(day)
+                    parsed = parse_day(day)
                     is_future = future[day] = parsed is not None and parsed > latest
                 if not is_future and cur.__class__ is str and currency(cur) and not (
                         _num(spend) and spend > 0 and not (
@@ -412,7 +335,7 @@ class DataQualityMonitor:
                 for f in creative:
                     nulls[f] -= get(f) is None
             if want_seen:
-                seen.add((get("platform"), get("account_id"), _iso(get("date"))))
+                seen.add((get("platform"), get("account_id"), iso_day(get("date"))))
         return nulls, seen
 
     def _completeness(self, facts: SliceFacts, expected: dict[Account, set[str]]) -> Result:
@@ -454,7 +377,7 @@ class DataQualityMonitor:
             day = rec.get("date")
             is_future = future.get(day)
             if is_future is None:
-                parsed = _day(day)
+                parsed = parse_day(day)
                 is_future = future[day] = parsed is not None and parsed > latest
             if is_future:
                 grouped.add("date", "future", "error", rec, i,
@@ -481,7 +404,7 @@ class DataQualityMonitor:
         if account_totals is not None:
             sums = facts.sums
             for acct in account_totals:
-                key = (acct.get("platform"), acct.get("account_id"), _iso(acct.get("date")))
+                key = (acct.get("platform"), acct.get("account_id"), iso_day(acct.get("date")))
                 drift = self._drift(key, sums.get(key), acct)
                 compared += drift is not None
                 drifted += bool(drift)
@@ -561,7 +484,7 @@ class DataQualityMonitor:
                 grouped.add("status", "allowed_status", "error", rec, i, e["message"])
                 failed = True
             cur = rec.get("currency")
-            if not (cur.__class__ is str and _CURRENCY.fullmatch(cur)):
+            if not (cur.__class__ is str and CURRENCY_RE.fullmatch(cur)):
                 grouped.add("currency", "currency_code", "error", rec, i,
                             f"currency {cur!r} is not a 3-letter upper-case code")
                 failed = True
@@ -575,49 +498,3 @@ class DataQualityMonitor:
                 grouped.add("conversions", "conversions_le_clicks", "info", rec, i, note[1])
             bad += failed
         return _share(facts.n - bad, facts.n), grouped.issues(), {"bad_records": bad}
-
-
-def _newest(records: Records) -> dict[Account, _dt.date | None]:
-    """Per account, its newest parseable day (None when none of its days parses)."""
-    newest: dict[Account, _dt.date | None] = {}
-    parsed: dict[Any, _dt.date | None] = {}
-    for rec in records:
-        acct = (rec.get("platform"), rec.get("account_id"))
-        day = rec.get("date")
-        d = parsed[day] if day in parsed else parsed.setdefault(day, _day(day))
-        if d is None:
-            newest.setdefault(acct, None)
-            continue
-        old = newest.get(acct)
-        if old is None or d > old:
-            newest[acct] = d
-    return newest
-
-
-def _repeats(records: Records, key_fields: tuple[str, ...]
-             ) -> tuple[list[tuple[tuple[Any, ...], int]], int]:
-    """Keys seen more than once with their counts (first-seen order), and distinct keys."""
-    counts: dict[tuple[Any, ...], int] = {}
-    for rec in records:
-        k = tuple(map(rec.get, key_fields))
-        counts[k] = counts.get(k, 0) + 1
-    return [(k, c) for k, c in counts.items() if c > 1], len(counts)
-
-
-def _iso(v: Any) -> Any:
-    return v.isoformat() if isinstance(v, _dt.date) else v
-
-
-def _ad_sums(records: Records) -> dict[tuple[Any, Any, Any], dict[str, list[Any]]]:
-    """Numeric values of the drift fields per (platform, account_id, day)."""
-    sums: dict[tuple[Any, Any, Any], dict[str, list[Any]]] = {}
-    for rec in records:
-        key = (rec.get("platform"), rec.get("account_id"), _iso(rec.get("date")))
-        acc = sums.get(key)
-        if acc is None:
-            acc = sums[key] = {f: [] for f in DRIFT_FIELDS}
-        for f in DRIFT_FIELDS:
-            v = rec.get(f)
-            if v.__class__ is int or v.__class__ is float:  # _num, inlined: every row
-                acc[f].append(v)
-    return sums
