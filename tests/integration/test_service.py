@@ -11,8 +11,10 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -98,6 +100,25 @@ def test_notify_protocol_in_order(tmp_path: Path, emulator_proc: str, db_url: st
     ns.close()
 
 
+#: The tests' runtime time zone (``conftest.write_config``): a scheduled window ends at its
+#: yesterday.
+RUN_TZ = ZoneInfo("America/Los_Angeles")
+
+
+def clear_of_midnight(seconds: float = 180.0) -> None:
+    """Wait until the run's day cannot change within ``seconds``.
+
+    A run interrupted before the local midnight covers another window than a run started
+    after it, which is then a new run, not a resume (by design); a test about resuming must
+    not straddle that midnight. Waits at most ``seconds``, and only that close to midnight.
+    """
+    now = datetime.now(RUN_TZ)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), RUN_TZ)
+    left = (midnight - now).total_seconds()
+    if left < seconds:
+        time.sleep(left + 1.0)
+
+
 def test_reload_adds_account_while_other_run_continues_then_drain_and_resume(
     tmp_path: Path, emulator_proc: str, db_url: str,
 ) -> None:
@@ -112,6 +133,7 @@ def test_reload_adds_account_while_other_run_continues_then_drain_and_resume(
                           "tasks": [{"name": "ads", "lookback_days": 20}]}
     cfg = write_config(tmp_path, accounts=[fb_account(A1, **slow)], **kw)
     db = db_url
+    clear_of_midnight()
     proc = start_daemon(cfg, tmp_path / "d.log")
     try:
         wait_for(lambda: (query(db, f"SELECT COUNT(*) FROM ledger WHERE account_id='{A1}'")
