@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from within_daemon.sandbox.facebook.insights import InsightsQuery
+from within_daemon.sandbox.facebook.query import InsightsQuery
 from within_daemon.sandbox.faults import FaultPlan
 
 DONE = ("Job Completed", "Job Failed")
