@@ -1,7 +1,7 @@
 """The Facebook emulator.
 
 ``server`` holds ``FacebookEmulator``; beside it: ``data`` (accounts and rows), ``graph``,
-``insights``, ``jobs``.
+``insights`` (with ``query``, ``breakdowns``, ``insight_rows``), ``jobs``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The Google emulator.
 
-``server`` holds ``GoogleAdsEmulator``; beside it: ``data``, ``gaql`` (the query parser),
+``server`` holds ``GoogleAdsEmulator``; beside it: ``answers`` (request context, fault
+errors, pages, streams), ``errors`` (error bodies), ``data``, ``gaql`` (the query parser),
 ``audience``.
 """
 

@@ -27,21 +27,25 @@ seconds apart, as the real API streams a big account's query over minutes ("sear
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import datetime as dt
 import hashlib
 import itertools
 import logging
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import msgspec
 from aiohttp import web
 
 from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
+from within_daemon.sandbox.google.answers import (
+    DEFAULT_VERSION,
+    RequestContext,
+    raise_faults,
+    search_page,
+    stream_body,
+)
 from within_daemon.sandbox.google.data import (
     CustomerData,
     SandboxCustomer,
@@ -49,10 +53,15 @@ from within_daemon.sandbox.google.data import (
     expected_totals,
     run_query,
 )
+from within_daemon.sandbox.google.errors import GoogleApiError, oauth_error, quota_error
 from within_daemon.sandbox.google.gaql import GaqlError, camel, parse_gaql
 from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
+
+#: ``GoogleApiError`` and ``quota_error`` moved to ``errors``; importable here as before.
+__all__ = ["DEFAULT_VERSION", "FAULT_KINDS", "PATH_KINDS", "SUNSETS", "TOKEN_PATHS",
+           "GoogleAdsEmulator", "GoogleApiError", "quota_error"]
 
 FAULT_KINDS = (
     "quota_exhausted", "rate_exceeded", "permission_denied", "invalid_argument",
@@ -63,7 +72,6 @@ FAULT_KINDS = (
 #: hit the audience pull alone), the token endpoint, anything else.
 PATH_KINDS = ("customer", "campaign", "ad_group_ad", "age_range_view", "gender_view", "token",
               "other")
-DEFAULT_VERSION = "v26"
 #: Sunset dates from the Google Ads developer blog's sunset reminders (v19 2026-02-11, v20
 #: 2026-06-10, v21 2026-08-05, v22 2026-10-07: "all vNN API requests will begin to fail");
 #: older majors are long gone. A sunset version answers HTTP 400 INVALID_ARGUMENT with
@@ -77,66 +85,6 @@ _API = re.compile(r"^/(v\d+)/customers/(\d+)/googleAds:(search|searchStream)/?$"
 _LIST = re.compile(r"^/(v\d+)/customers:listAccessibleCustomers/?$")
 _FROM = re.compile(r"\bFROM\s+([a-z_]+)", re.I)
 TOKEN_PATHS = ("/token", "/oauth2/v3/token")
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-           404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE",
-           504: "DEADLINE_EXCEEDED"}
-
-
-class GoogleApiError(Exception):
-    """An error answer: HTTP code, google.rpc status and an optional GoogleAdsError."""
-
-    def __init__(self, http: int, message: str, *, family: str | None = None,
-                 reason: str | None = None, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.http, self.message = http, message
-        self.family, self.reason, self.details = family, reason, details
-
-    def body(self, version: str, request_id: str) -> dict[str, Any]:
-        err: dict[str, Any] = {"code": self.http, "message": self.message,
-                               "status": _STATUS.get(self.http, "UNKNOWN")}
-        if self.family is not None:
-            one: dict[str, Any] = {"errorCode": {self.family: self.reason},
-                                   "message": self.message}
-            if self.details:
-                one["details"] = self.details
-            err["details"] = [{
-                "@type": f"type.googleapis.com/google.ads.googleads.{version}.errors."
-                         "GoogleAdsFailure",
-                "errors": [one], "requestId": request_id,
-            }]
-        return {"error": err}
-
-
-def quota_error(reason: str, retry_seconds: float | None, scope: str, rate: str) -> GoogleApiError:
-    """429 RESOURCE_EXHAUSTED with a quotaError (and the retry delay when one is given)."""
-    qd: dict[str, Any] = {"rateScope": scope, "rateName": rate}
-    msg = "Too many requests."
-    if retry_seconds is not None:
-        qd["retryDelay"] = f"{int(retry_seconds)}s"
-        msg += f" Retry in {int(retry_seconds)} seconds."
-    return GoogleApiError(429, msg, family="quotaError", reason=reason,
-                          details={"quotaErrorDetails": qd})
-
-
-def _oauth_error(status: int, error: str, description: str) -> tuple[int, bytes]:
-    return status, msgspec.json.encode({"error": error, "error_description": description})
-
-
-@dataclass(slots=True)
-class _Ctx:
-    request: web.Request
-    version: str = DEFAULT_VERSION
-    kind: str = "other"
-    account_id: str = ""
-    stream: bool = False
-    wrap: bool | None = None
-    midstream: GoogleApiError | None = None
-    shown: dict[str, str] = field(default_factory=dict)
-    #: Byte offsets where the pieces of a streamed answer end.
-    pieces: list[int] = field(default_factory=list)
-    stall: Fault | None = None
-
-
 class GoogleAdsEmulator(PlatformEmulator):
     """An in-process Google Ads REST server; see the module docstring and ``serve``."""
 
@@ -228,7 +176,7 @@ class GoogleAdsEmulator(PlatformEmulator):
         self.base_url = f"{origin}/{self.api_version}"
         self.token_url = f"{origin}/token"
 
-    def _check_version(self, ctx: _Ctx) -> None:
+    def _check_version(self, ctx: RequestContext) -> None:
         m = _VERSION.match(ctx.request.path)
         if m is None:
             return
@@ -242,7 +190,7 @@ class GoogleAdsEmulator(PlatformEmulator):
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         arrived = now()
-        ctx = _Ctx(request)
+        ctx = RequestContext(request)
         rid = hashlib.sha1(f"{arrived}{request.path}".encode()).hexdigest()[:22]
         try:
             self._check_version(ctx)
@@ -273,7 +221,7 @@ class GoogleAdsEmulator(PlatformEmulator):
         return web.Response(body=body, status=status, content_type="application/json",
                             headers={"request-id": rid})
 
-    async def _write_stream(self, ctx: _Ctx, body: bytes, rid: str) -> web.StreamResponse:
+    async def _write_stream(self, ctx: RequestContext, body: bytes, rid: str) -> web.StreamResponse:
         """Send a searchStream answer piece by piece (chunked), pausing between pieces."""
         resp = web.StreamResponse(headers={"request-id": rid, "Content-Type": "application/json"})
         await resp.prepare(ctx.request)
@@ -296,7 +244,7 @@ class GoogleAdsEmulator(PlatformEmulator):
 
     # -- OAuth --------------------------------------------------------------------------------
 
-    async def _token(self, ctx: _Ctx) -> tuple[int, bytes]:
+    async def _token(self, ctx: RequestContext) -> tuple[int, bytes]:
         ctx.kind = "token"
         form = await ctx.request.post()
         grant, rt = str(form.get("grant_type", "")), str(form.get("refresh_token", ""))
@@ -304,15 +252,15 @@ class GoogleAdsEmulator(PlatformEmulator):
         if f := self.faults.take("slow", None, "token"):
             await asyncio.sleep(float(f.params.get("delay", 1.0)))
         if grant != "refresh_token":
-            return _oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
+            return oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
         if self.faults.take("echo_form", None, "token"):
             # A careless token endpoint (or a proxy in front of one) that quotes the request
             # in its error: refresh token and client secret come back in the body.
-            return _oauth_error(400, "invalid_request",
+            return oauth_error(400, "invalid_request",
                                 f"cannot process {msgspec.json.encode(dict(form)).decode()}")
         if (form.get("client_id"), form.get("client_secret")) != (self.client_id,
                                                                   self.client_secret):
-            return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
+            return oauth_error(401, "invalid_client", "The OAuth client was not found.")
         refused = next((f for f in self.faults if f.kind == "refresh_refused"
                         and (f.remaining is None or f.remaining > 0)
                         and f.params.get("refresh_token") in (None, rt)), None)
@@ -320,14 +268,14 @@ class GoogleAdsEmulator(PlatformEmulator):
             self.faults.use(refused)
         if not rt or rt in self.revoked or refused is not None:
             # [U] the description text; the invalid_grant shape is RFC 6749's.
-            return _oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
+            return oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
         self.refreshes += 1
         token = self.issue_token()
         return 200, msgspec.json.encode({
             "access_token": token, "expires_in": int(self.token_lifetime),
             "scope": "https://www.googleapis.com/auth/adwords", "token_type": "Bearer"})
 
-    def _check_auth(self, ctx: _Ctx) -> None:
+    def _check_auth(self, ctx: RequestContext) -> None:
         auth = ctx.request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth.startswith("Bearer ") else ""
         if token not in self.tokens:
@@ -352,7 +300,7 @@ class GoogleAdsEmulator(PlatformEmulator):
 
     # -- GAQL ---------------------------------------------------------------------------------
 
-    async def _api(self, ctx: _Ctx, m: re.Match[str], rid: str) -> bytes:
+    async def _api(self, ctx: RequestContext, m: re.Match[str], rid: str) -> bytes:
         ctx.version, ctx.account_id, method = m.group(1), m.group(2), m.group(3)
         ctx.stream = method == "searchStream"
         req = ctx.request
@@ -378,7 +326,7 @@ class GoogleAdsEmulator(PlatformEmulator):
         if not isinstance(text, str) or "json" not in req.content_type:
             raise GoogleApiError(400, "Invalid JSON payload received: the body must be JSON "
                                  "with a 'query' string.")
-        self._raise_faults(ctx)
+        raise_faults(self.faults, ctx)
         if "pageSize" in payload:
             raise GoogleApiError(400, "Setting the page size is not supported.",
                                  family="requestError", reason="PAGE_SIZE_NOT_SUPPORTED")
@@ -392,15 +340,17 @@ class GoogleAdsEmulator(PlatformEmulator):
         mask = ",".join(camel(f) for f in query.fields)
         if ctx.stream:
             ctx.stall = faults.take("stall", acct, kind_)
-        body = (self._stream(ctx, rows, mask, rid) if ctx.stream
-                else self._page(ctx, text, payload, rows, mask))
+        body = (stream_body(ctx, rows, mask, rid, batch_size=self.stream_batch_size,
+                                   empty_stream=self.empty_stream) if ctx.stream
+                else search_page(ctx, text, payload, rows, mask,
+                              page_size=self.search_page_size))
         if faults.take("malformed", acct, kind_):
             return body[:-1] + b',{"oops":}' + body[-1:]
         if faults.take("truncated", acct, kind_):
             return body[: len(body) // 2]
         return body
 
-    def _check_access(self, ctx: _Ctx) -> None:
+    def _check_access(self, ctx: RequestContext) -> None:
         cust = self.customers.get(ctx.account_id)
         login = ctx.request.headers.get("login-customer-id")
         if cust is None:
@@ -415,88 +365,3 @@ class GoogleAdsEmulator(PlatformEmulator):
                 "a client customer, the manager's customer id must be set in the "
                 "'login-customer-id' header.",
                 family="authorizationError", reason="USER_PERMISSION_DENIED")
-
-    def _raise_faults(self, ctx: _Ctx) -> None:
-        acct, kind, faults = ctx.account_id, ctx.kind, self.faults
-        if f := faults.take("quota_exhausted", acct, kind):
-            ctx.wrap = f.params.get("wrap")
-            secs = f.params.get("retry_seconds", 41732)
-            raise quota_error("RESOURCE_EXHAUSTED", None if secs is None else float(secs),
-                              str(f.params.get("rate_scope", "DEVELOPER")),
-                              str(f.params.get("rate_name",
-                                               "Number of operations for basic access")))
-        if f := faults.take("rate_exceeded", acct, kind):
-            ctx.wrap = f.params.get("wrap")
-            secs = f.params.get("retry_seconds")
-            raise quota_error(str(f.params.get("reason", "RESOURCE_TEMPORARILY_EXHAUSTED")),
-                              None if secs is None else float(secs),
-                              str(f.params.get("rate_scope", "ACCOUNT")),
-                              str(f.params.get("rate_name", "Requests per account")))
-        if f := faults.take("permission_denied", acct, kind):
-            ctx.wrap = f.params.get("wrap")
-            raise GoogleApiError(403, "The caller does not have permission.",
-                                 family="authorizationError",
-                                 reason=str(f.params.get("reason", "USER_PERMISSION_DENIED")))
-        if f := faults.take("invalid_argument", acct, kind):
-            ctx.wrap = f.params.get("wrap")
-            raise GoogleApiError(400, "Request contains an invalid argument.",
-                                 family=str(f.params.get("family", "queryError")),
-                                 reason=str(f.params.get("reason", "UNRECOGNIZED_FIELD")))
-        if f := faults.take("server_error", acct, kind):
-            ctx.wrap = f.params.get("wrap")
-            status = f.param("status", 500)
-            err = (GoogleApiError(500, "Internal error encountered.", family="internalError",
-                                  reason="INTERNAL_ERROR") if status == 500
-                   else GoogleApiError(status, "The service is currently unavailable."))
-            if ctx.stream and f.params.get("midstream"):
-                ctx.midstream = err  # 200, some rows, then the error as the last element
-            else:
-                raise err
-
-    def _stream(self, ctx: _Ctx, rows: list[dict[str, Any]], mask: str, rid: str) -> bytes:
-        size = max(1, self.stream_batch_size)
-        batches: list[dict[str, Any]] = [
-            {"results": rows[i:i + size], "fieldMask": mask, "requestId": rid}
-            for i in range(0, len(rows), size)
-        ]
-        if not batches and self.empty_stream != "no_batches":
-            empty: dict[str, Any] = {"fieldMask": mask, "requestId": rid}
-            if self.empty_stream == "empty_list":
-                empty["results"] = []
-            batches.append(empty)
-        if batches:
-            batches[-1]["queryResourceConsumption"] = str(100 + len(rows))
-        if ctx.midstream is not None:
-            batches = batches[:1] + [ctx.midstream.body(ctx.version, rid)]
-        parts = [msgspec.json.encode(b) for b in batches]
-        at = 1
-        for p in parts:  # a piece ends after each batch (and its comma)
-            at += len(p) + 1
-            ctx.pieces.append(at)
-        return b"[" + b",".join(parts) + b"]"
-
-    def _page(self, ctx: _Ctx, text: str, payload: dict[str, Any], rows: list[dict[str, Any]],
-              mask: str) -> bytes:
-        bind = hashlib.sha1(f"{ctx.account_id}|{text}".encode()).hexdigest()[:12]
-        start = 0
-        token = payload.get("pageToken")
-        if token:
-            try:
-                got, off = base64.urlsafe_b64decode(str(token).encode()).decode().split(":")
-                start = int(off)
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                got = ""
-            if got != bind:
-                raise GoogleApiError(400, "Page token is invalid or does not match the query.",
-                                     family="requestError", reason="INVALID_PAGE_TOKEN")
-        stop = start + max(1, self.search_page_size)
-        page: dict[str, Any] = {"fieldMask": mask}
-        if rows[start:stop]:
-            page["results"] = rows[start:stop]
-        if stop < len(rows):
-            page["nextPageToken"] = base64.urlsafe_b64encode(f"{bind}:{stop}".encode()).decode()
-        settings = payload.get("searchSettings")
-        if isinstance(settings, dict) and settings.get("returnTotalResultsCount"):
-            page["totalResultsCount"] = str(len(rows))
-        page["queryResourceConsumption"] = str(100 + len(rows))
-        return msgspec.json.encode(page)
