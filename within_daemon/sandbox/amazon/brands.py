@@ -172,3 +172,17 @@ class OtherProducts:
         out["sales"] = round(out["sales_cents"] / 100, 2)
         return out
 
+
+def sb_ads_page(items: list[dict[str, Any]], body: Any) -> dict[str, Any]:
+    """One page of ``POST /sb/v4/ads/list``: Sponsored Brands ads with their creative.
+
+    Each ad carries its creative (headline, brand, ASINs) and landing page, ``maxResults``
+    per page with ``nextToken`` (Amazon Ads API, Sponsored Brands v4
+    "ListSponsoredBrandsAds"; content type ``application/vnd.sbadresource.v4+json``).
+    """
+    size = int(body.get("maxResults") or 100) if isinstance(body, dict) else 100
+    start = int(body.get("nextToken") or 0) if isinstance(body, dict) else 0
+    page: dict[str, Any] = {"ads": items[start:start + size]}
+    if start + size < len(items):
+        page["nextToken"] = str(start + size)
+    return page

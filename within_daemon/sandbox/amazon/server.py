@@ -24,8 +24,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gzip
-import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -36,19 +34,31 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from within_daemon.sandbox.amazon.data import (
-    AmazonProfile,
-    ProfileData,
+from within_daemon.sandbox.amazon.brands import sb_ads_page
+from within_daemon.sandbox.amazon.data import AmazonProfile, ProfileData, default_profiles
+from within_daemon.sandbox.amazon.errors import (
+    ApiError,
+    api_error,
+    oauth_error,
+    raise_api_faults,
+    s3_error,
+)
+from within_daemon.sandbox.amazon.reports import (
     Report,
-    default_profiles,
+    advance,
     gzip_bomb,
     iso_ms,
     parse_report_request,
 )
+from within_daemon.sandbox.amazon.storage import send_object, signed_url, url_expired
 from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
 from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
+
+#: The error helpers moved to ``errors``; importable here as before.
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "FAULT_KINDS", "PATH_KINDS", "AmazonEmulator",
+           "ApiError", "api_error", "s3_error"]
 
 FAULT_KINDS = (
     "throttle", "server_error", "bad_request", "expired_token", "token_refused", "duplicate",
@@ -61,29 +71,6 @@ CLIENT_SECRET = "sandbox-client-secret"
 _REPORT = re.compile(r"^/reporting/reports/([0-9a-fA-F-]{36})/?$")
 _DOWNLOAD = re.compile(r"^/s3/offline-report-storage/([0-9a-fA-F-]{36})\.json\.gz$")
 _CREATE_TYPES = ("application/vnd.createasyncreportrequest.v3+json", "application/json")
-_CHUNK = 64 * 1024
-
-
-class ApiError(Exception):
-    """An HTTP error answer: status, body and extra headers."""
-
-    def __init__(self, status: int, body: bytes, *, content_type: str = "application/json",
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status, self.body, self.content_type = status, body, content_type
-        self.headers = headers or {}
-
-
-def api_error(status: int, code: str, text: str, *, key: str = "details",
-              headers: dict[str, str] | None = None) -> ApiError:
-    """Amazon's ``{"code", "details"}`` body; reporting v3 spells it ``detail``."""
-    return ApiError(status, msgspec.json.encode({"code": code, key: text}), headers=headers)
-
-
-def s3_error(status: int, code: str, text: str) -> ApiError:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-            f"<Message>{text}</Message></Error>").encode()
-    return ApiError(status, body, content_type="application/xml")
 
 
 class AmazonEmulator(PlatformEmulator):
@@ -235,24 +222,13 @@ class AmazonEmulator(PlatformEmulator):
         raise api_error(404, "NOT_FOUND", f"No resource at {method} {path}")
 
     async def _sb_ads(self, request: web.Request, scope: str) -> dict[str, Any]:
-        """``POST /sb/v4/ads/list``: Sponsored Brands ads with their headline creative.
-
-        Each ad carries its creative (headline, brand, ASINs) and landing page, ``maxResults``
-        per page with ``nextToken`` (Amazon Ads API, Sponsored Brands v4
-        "ListSponsoredBrandsAds"; content type ``application/vnd.sbadresource.v4+json``).
-        """
+        """``POST /sb/v4/ads/list``: one page of Sponsored Brands ads (see ``brands``)."""
         try:
             body = msgspec.json.decode(await request.read() or b"{}")
         except msgspec.DecodeError:
             raise api_error(400, "400", "Malformed request body") from None
         data = self.data(scope)
-        items = [data.sb_creative(ad) for ad in data.other_ads["sb"]]
-        size = int(body.get("maxResults") or 100) if isinstance(body, dict) else 100
-        start = int(body.get("nextToken") or 0) if isinstance(body, dict) else 0
-        page: dict[str, Any] = {"ads": items[start:start + size]}
-        if start + size < len(items):
-            page["nextToken"] = str(start + size)
-        return page
+        return sb_ads_page([data.sb_creative(ad) for ad in data.other_ads["sb"]], body)
 
     def _json(self, status: int, obj: Any) -> web.Response:
         return web.Response(body=msgspec.json.encode(obj), status=status,
@@ -268,23 +244,18 @@ class AmazonEmulator(PlatformEmulator):
             raise api_error(f.param("status", 500), "ServerError", "Internal server error")
         grant, rt = form.get("grant_type"), form.get("refresh_token")
         if grant != "refresh_token":
-            raise self._oauth(400, "unsupported_grant_type", "Only refresh_token is supported")
+            raise oauth_error(400, "unsupported_grant_type", "Only refresh_token is supported")
         if form.get("client_id") != self.client_id or form.get("client_secret") != \
                 self.client_secret:
-            raise self._oauth(401, "invalid_client", "Client authentication failed")
+            raise oauth_error(401, "invalid_client", "Client authentication failed")
         if not isinstance(rt, str) or not rt:
-            raise self._oauth(400, "invalid_request", "refresh_token is required")
+            raise oauth_error(400, "invalid_request", "refresh_token is required")
         if rt in self.revoked or self.faults.take("token_refused", None, "token"):
-            raise self._oauth(400, "invalid_grant",
+            raise oauth_error(400, "invalid_grant",
                               "The request has an invalid grant parameter : refresh_token")
         token = self.issue_token()
         return self._json(200, {"access_token": token, "refresh_token": rt,
                                 "token_type": "bearer", "expires_in": int(self.token_ttl)})
-
-    @staticmethod
-    def _oauth(status: int, error: str, text: str) -> ApiError:
-        body = {"error": error, "error_description": text}
-        return ApiError(status, msgspec.json.encode(body))
 
     async def _api_checks(self, request: web.Request, kind: str, scope: str | None) -> None:
         """Slow, auth, client id and scope, then the error faults, in the API's order."""
@@ -313,18 +284,7 @@ class AmazonEmulator(PlatformEmulator):
             if kind == "status" and self.faults.take("poll_unauthorized", acct, kind):
                 raise api_error(401, "UNAUTHORIZED", "Not authorized to access this "
                                 "advertising resource", key=key)
-        if f := self.faults.take("throttle", acct, kind):
-            # Amazon's "Rate limiting" page (reference/concepts/rate-limiting): a 429 carries
-            # Retry-After in seconds, and repeated 429s call for exponential backoff.
-            # retry_after=None serves a 429 without the header (a proxy's, say), so the
-            # client's backoff path is exercised too.
-            wait = f.params.get("retry_after", 1)
-            raise api_error(429, "429", "Too Many Requests", key=key,
-                            headers={} if wait is None else {"Retry-After": str(int(wait))})
-        if f := self.faults.take("server_error", acct, kind):
-            raise api_error(f.param("status", 500), "INTERNAL_ERROR", "Internal error", key=key)
-        if f := self.faults.take("bad_request", acct, kind):
-            raise api_error(400, "400", str(f.params.get("detail", "Invalid request")), key=key)
+        raise_api_faults(self.faults, acct, kind, key)
 
     def _visible(self, request: web.Request) -> list[AmazonProfile]:
         wanted = request.query.get("profileTypeFilter")
@@ -389,7 +349,8 @@ class AmazonEmulator(PlatformEmulator):
             "generatedAt": iso_ms(rep.generated) if done and rep.generated else None,
             "name": rep.body.get("name"), "reportId": rep.id, "startDate": rep.body["startDate"],
             "status": rep.status, "updatedAt": iso_ms(rep.updated),
-            "url": self._signed_url(rep) if done else None,
+            "url": (signed_url(self._sign_key, self.base_url, rep.id, self.url_ttl)
+                    if done else None),
             "urlExpiresAt": iso_ms(time.time() + self.url_ttl) if done else None,
         }
 
@@ -397,27 +358,9 @@ class AmazonEmulator(PlatformEmulator):
         rep = self.reports.get(report_id)
         if rep is None or rep.profile_id != scope:
             raise api_error(404, "404", f"Report {report_id} not found", key="detail")
-        self._advance(rep)
+        advance(rep, self.faults, self.processing_polls, self._stamp,
+                progress=self.progress_updates)
         return self._report_body(rep)
-
-    def _advance(self, rep: Report) -> None:
-        """One poll: PENDING -> PROCESSING (n polls) -> COMPLETED, unless a fault says no."""
-        rep.polls += 1
-        if not rep.in_flight:
-            return
-        before, acct = rep.status, rep.profile_id
-        if f := self.faults.take("report_failed", acct, "status"):
-            rep.status = str(f.params.get("status", "FAILED"))
-            rep.failure_reason = str(f.params.get("reason", "Report generation failed"))
-        elif rep.status == "PROCESSING" and self.faults.take("report_stall", acct, "status"):
-            return  # stuck: neither status nor updatedAt move
-        elif rep.polls > self.processing_polls:
-            rep.status = "COMPLETED"
-            rep.generated = self._stamp()
-        else:
-            rep.status = "PROCESSING"
-        if rep.status != before or self.progress_updates:
-            rep.updated = self._stamp()
 
     def _payload(self, rep: Report) -> bytes:
         if rep.payload is None:
@@ -426,35 +369,12 @@ class AmazonEmulator(PlatformEmulator):
             rep.payload = gzip.compress(msgspec.json.encode(rows), mtime=0)
         return rep.payload
 
-    def _signature(self, report_id: str, stamp: str, expires: str) -> str:
-        msg = f"{report_id}|{stamp}|{expires}".encode()
-        return hmac.new(self._sign_key, msg, hashlib.sha256).hexdigest()
-
-    def _signed_url(self, rep: Report) -> str:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        expires = str(self.url_ttl)
-        return (f"{self.base_url}/s3/offline-report-storage/{rep.id}.json.gz?"
-                f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={stamp}&X-Amz-Expires={expires}"
-                f"&X-Amz-Signature={self._signature(rep.id, stamp, expires)}")
-
     async def _download(self, request: web.Request, rep: Report | None) -> web.StreamResponse:
-        q = request.query
         if rep is None or rep.status != "COMPLETED":
             raise s3_error(404, "NoSuchKey", "The specified key does not exist.")
-        stamp, expires = q.get("X-Amz-Date", ""), q.get("X-Amz-Expires", "")
-        if not hmac.compare_digest(q.get("X-Amz-Signature", ""),
-                                   self._signature(rep.id, stamp, expires)):
-            raise s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated "
-                           "does not match the signature you provided.")
-        if "Authorization" in request.headers:
-            raise s3_error(400, "InvalidArgument", "Only one auth mechanism allowed; only the "
-                           "X-Amz-Algorithm query parameter, Signature query string parameter "
-                           "or the Authorization header should be specified")
-        signed = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+        expired = url_expired(self._sign_key, request, rep.id)
         acct = rep.profile_id
-        if signed.timestamp() + int(expires) < time.time() or self.faults.take(
-            "url_expired", acct, "download"
-        ):
+        if expired or self.faults.take("url_expired", acct, "download"):
             raise s3_error(403, "AccessDenied", "Request has expired")
         if f := self.faults.take("slow", acct, "download"):
             await asyncio.sleep(float(f.params.get("delay", 1.0)))
@@ -466,10 +386,4 @@ class AmazonEmulator(PlatformEmulator):
             payload = gzip_bomb(f.param("expand_bytes", 64 << 20))
         elif self.faults.take("truncated", acct, "download"):
             payload = payload[: len(payload) // 2]
-        resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream",
-                                           "Content-Length": str(len(payload))})
-        await resp.prepare(request)
-        for i in range(0, len(payload), _CHUNK):
-            await resp.write(payload[i:i + _CHUNK])
-        await resp.write_eof()
-        return resp
+        return await send_object(request, payload)
