@@ -11,12 +11,10 @@ Everything runs on the event loop: no threads, no per-row work beyond building a
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -34,7 +32,16 @@ from within_daemon.sandbox.facebook.insights import (
     corrupt_rows,
     parse_insights_query,
 )
-from within_daemon.sandbox.facebook.jobs import JobStore, ReportJob
+from within_daemon.sandbox.facebook.jobs import JobStore
+from within_daemon.sandbox.facebook.requests import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Redirect,
+    RequestContext,
+    check_request,
+    header_token,
+    mangle,
+)
 from within_daemon.sandbox.faults import (
     Fault,
     FaultPlan,
@@ -46,6 +53,10 @@ from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
 
+#: The page-size limits moved to ``requests``; importable here as before.
+__all__ = ["DEFAULT_LIMIT", "DEFAULT_VERSION", "FAULT_KINDS", "MAX_LIMIT", "PATH_KINDS",
+           "FacebookEmulator"]
+
 FAULT_KINDS = (
     "throttle", "usage", "server_error", "reduce_data", "slow", "expired_token", "malformed",
     "truncated", "bad_rows", "job_fail", "job_stall", "job_queued", "empty_page_with_next",
@@ -54,35 +65,9 @@ FAULT_KINDS = (
 #: Path kinds a fault can be limited to; object reads and the other edges count as "ads".
 PATH_KINDS = ("account", "ads", "insights", "job")
 DEFAULT_VERSION = "v27.0"
-DEFAULT_LIMIT, MAX_LIMIT = 25, 5000
 _ROUTE = re.compile(r"^(?:/v\d+\.\d+)?/(?:act_(\d+)|(\d+))(?:/([a-z_]+))?/?$")
 _DEBUG_TOKEN = re.compile(r"^(?:/v\d+\.\d+)?/debug_token/?$")
 _EDGES = {"ads": "ads", "adsets": "adsets", "campaigns": "campaigns", "adcreatives": "creatives"}
-
-
-class _Redirect(Exception):
-    """The ``redirect_loop`` fault: answer 302 back to the same URL."""
-
-
-@dataclass(slots=True)
-class _Ctx:
-    """Per-request state the fault pipeline and the handlers share."""
-
-    request: web.Request
-    params: dict[str, str]
-    kind: str
-    account_id: str
-    data: AccountData | None = None
-    job: ReportJob | None = None
-    edge: str = ""
-    pct: float = 5.0
-    eta: int = 0
-    #: The app's usage (X-App-Usage): the emulator's app_usage_pct unless a fault sets it.
-    app_pct: float = 5.0
-    limit: int = DEFAULT_LIMIT
-
-    def limit_exceeds(self, fault: Fault) -> bool:
-        return self.limit > fault.param("max_limit", 100)
 
 
 class FacebookEmulator(PlatformEmulator):
@@ -198,14 +183,14 @@ class FacebookEmulator(PlatformEmulator):
         if request.method == "POST":
             form = await request.post()
             params.update((k, v) for k, v in form.items() if isinstance(v, str))
-        ctx = _Ctx(request, params, "other", "", app_pct=self.app_usage_pct)
+        ctx = RequestContext(request, params, "other", "", app_pct=self.app_usage_pct)
         try:
             payload = await self._dispatch(ctx)
             status, body = 200, msgspec.json.encode(payload)
-            body = self._mangle(ctx, body)
+            body = mangle(self.faults, ctx, body)
         except g.GraphError as err:
             status, body = err.status, msgspec.json.encode(err.body())
-        except _Redirect:
+        except Redirect:
             return web.Response(status=302, headers={"Location": request.path_qs})
         except Exception:  # a bug here must still look like a Graph 500, headers included
             log.exception("facebook emulator failed on %s", request.path_qs)
@@ -222,7 +207,7 @@ class FacebookEmulator(PlatformEmulator):
             body=body, status=status, headers=headers, content_type="application/json"
         )
 
-    def _route(self, ctx: _Ctx) -> Callable[[_Ctx], dict[str, Any]]:
+    def _route(self, ctx: RequestContext) -> Callable[[RequestContext], dict[str, Any]]:
         """Resolve path and method to a handler, filling ``ctx`` (kind, account, job)."""
         req = ctx.request
         m = _ROUTE.match(req.path)
@@ -258,59 +243,17 @@ class FacebookEmulator(PlatformEmulator):
             return self._object
         raise g.unknown_object(obj, method.lower())
 
-    async def _dispatch(self, ctx: _Ctx) -> dict[str, Any]:
+    async def _dispatch(self, ctx: RequestContext) -> dict[str, Any]:
         handler = self._route(ctx)
-        acct, kind, faults = ctx.account_id or None, ctx.kind, self.faults
-        if f := faults.take("slow", acct, kind):
-            await asyncio.sleep(float(f.params.get("delay", 1.0)))
-        token = ctx.params.get("access_token", "") or _header_token(ctx.request)
-        if not token:
-            raise g.missing_token()
-        if faults.take("expired_token", acct, kind):
-            raise g.expired_token()
-        if faults.take("echo_token", acct, kind):
-            # Graph quotes a token it cannot parse: "Malformed access token <the token>",
-            # code 190 (github.com/facebookarchive/react-native-fbsdk/issues/220).
-            raise g.GraphError(400, 190, f"Malformed access token {token}")
-        if faults.take("redirect_loop", acct, kind):
-            # A proxy or moved host that redirects to itself: the client gives up after its
-            # redirect limit with an error that quotes the URL (a token sent as the
-            # access_token parameter included; ours travels in a header).
-            raise _Redirect()
-        if ctx.data is None:
-            raise g.unknown_object(f"act_{ctx.account_id}")
-        if f := faults.take("usage", acct, kind):
-            ctx.pct, ctx.eta = float(f.params.get("pct", 85)), _eta(f, 0)
-            ctx.app_pct = float(f.params.get("app_pct", ctx.app_pct))
-        if f := faults.take("throttle", acct, kind):
-            code = f.param("code", 80000)
-            ctx.pct, ctx.eta = float(f.params.get("pct", 100)), _eta(f, 1)
-            if code == 4:  # the app's limit: X-App-Usage is the header at 100%
-                ctx.app_pct = ctx.pct
-            raise g.throttle_error(code, f.opt_int("subcode"))
-        if f := faults.take("server_error", acct, kind):
-            raise g.server_error(f.param("code", 1), f.opt_int("status"))
-        if kind in ("ads", "insights"):
-            ctx.limit = _limit(ctx.params)
-            if faults.take("reduce_data", acct, kind, when=ctx.limit_exceeds):
-                raise g.reduce_data()
+        await check_request(self.faults, ctx)
         return handler(ctx)
-
-    def _mangle(self, ctx: _Ctx, body: bytes) -> bytes:
-        """Apply body faults to a successful response (Content-Length follows the bytes)."""
-        acct = ctx.account_id or None
-        if self.faults.take("malformed", acct, ctx.kind):
-            return body[:-1] + b',"oops":}'
-        if self.faults.take("truncated", acct, ctx.kind):
-            return body[: len(body) // 2]
-        return body
 
     # -- handlers ---------------------------------------------------------------------------
 
     def _debug_token(self, request: web.Request) -> web.Response:
         """``/debug_token?input_token=...``: validity and expiry of a token."""
         if not request.query.get("input_token") or not (
-            request.query.get("access_token") or _header_token(request)
+            request.query.get("access_token") or header_token(request)
         ):
             err = g.missing_token()
             return web.Response(body=msgspec.json.encode(err.body()), status=err.status,
@@ -324,7 +267,7 @@ class FacebookEmulator(PlatformEmulator):
         return web.Response(body=msgspec.json.encode({"data": data}),
                             content_type="application/json")
 
-    def _account(self, ctx: _Ctx) -> dict[str, Any]:
+    def _account(self, ctx: RequestContext) -> dict[str, Any]:
         acct = self.accounts[ctx.account_id]
         obj = {
             "id": f"act_{acct.account_id}", "account_id": acct.account_id, "name": acct.name,
@@ -332,7 +275,7 @@ class FacebookEmulator(PlatformEmulator):
         }
         return g.project(obj, g.parse_fields(ctx.params.get("fields")) or {"id": None})
 
-    def _edge(self, ctx: _Ctx) -> dict[str, Any]:
+    def _edge(self, ctx: RequestContext) -> dict[str, Any]:
         assert ctx.data is not None
         data = ctx.data
         # The ads edge hides ARCHIVED and DELETED ads unless the filter names them (Meta,
@@ -352,7 +295,7 @@ class FacebookEmulator(PlatformEmulator):
         tree = g.parse_fields(ctx.params.get("fields")) or {"id": None}
         return self._page(ctx, len(objs), lambda a, b: [g.project(o, tree) for o in objs[a:b]])
 
-    def _object(self, ctx: _Ctx) -> dict[str, Any]:
+    def _object(self, ctx: RequestContext) -> dict[str, Any]:
         obj = self._object_index()[ctx.request.path.rstrip("/").rsplit("/", 1)[1]][1]
         return g.project(obj, g.parse_fields(ctx.params.get("fields")) or {"id": None})
 
@@ -371,12 +314,12 @@ class FacebookEmulator(PlatformEmulator):
     def _today(self, data: AccountData) -> dt.date:
         return dt.datetime.now(data.tz).date()
 
-    def _insights(self, ctx: _Ctx) -> dict[str, Any]:
+    def _insights(self, ctx: RequestContext) -> dict[str, Any]:
         assert ctx.data is not None
         query = parse_insights_query(ctx.params, self._today(ctx.data))
         return self._insights_page(ctx, InsightsTable(ctx.data, query))
 
-    def _insights_page(self, ctx: _Ctx, table: InsightsTable) -> dict[str, Any]:
+    def _insights_page(self, ctx: RequestContext, table: InsightsTable) -> dict[str, Any]:
         def rows(start: int, stop: int) -> list[dict[str, Any]]:
             out = table.rows(start, stop)
             f = self.faults.take("bad_rows", ctx.account_id, "insights")
@@ -388,7 +331,7 @@ class FacebookEmulator(PlatformEmulator):
         return self._page(ctx, table.total, rows)
 
     def _page(
-        self, ctx: _Ctx, total: int, produce: Callable[[int, int], list[dict[str, Any]]]
+        self, ctx: RequestContext, total: int, produce: Callable[[int, int], list[dict[str, Any]]]
     ) -> dict[str, Any]:
         after = ctx.params.get("after")
         start, served = g.decode_cursor(after) if after else (0, False)
@@ -406,19 +349,19 @@ class FacebookEmulator(PlatformEmulator):
         stop = min(start + ctx.limit, total)
         return g.page_body(produce(start, stop), start, max(start, stop), total, url)
 
-    def _create_job(self, ctx: _Ctx) -> dict[str, Any]:
+    def _create_job(self, ctx: RequestContext) -> dict[str, Any]:
         assert ctx.data is not None
         query = parse_insights_query(ctx.params, self._today(ctx.data))
         return {"report_run_id": self.jobs.create(ctx.account_id, query).id}
 
-    def _job_status(self, ctx: _Ctx) -> dict[str, Any]:
+    def _job_status(self, ctx: RequestContext) -> dict[str, Any]:
         assert ctx.job is not None
         self.jobs.poll(ctx.job)
         obj = ctx.job.as_graph()
         tree = g.parse_fields(ctx.params.get("fields"))
         return {"id": ctx.job.id, **g.project(obj, tree)} if tree else obj
 
-    def _job_insights(self, ctx: _Ctx) -> dict[str, Any]:
+    def _job_insights(self, ctx: RequestContext) -> dict[str, Any]:
         assert ctx.job is not None and ctx.data is not None
         job = ctx.job
         if job.status == "Job Failed":
@@ -426,28 +369,3 @@ class FacebookEmulator(PlatformEmulator):
         if job.status != "Job Completed":
             raise g.invalid_parameter(f"Report run {job.id} is not completed yet ({job.status})")
         return self._insights_page(ctx, InsightsTable(ctx.data, job.query))
-
-
-def _header_token(request: web.Request) -> str:
-    """The token of ``Authorization: OAuth <token>`` or ``Bearer <token>``.
-
-    Graph takes the token from this header as well as from ``access_token`` (reference §0:
-    "The token may be sent as Authorization: OAuth <token> (or Bearer)"); a header keeps it
-    out of the URL, so out of ``paging.next`` links and of error texts quoting URLs.
-    """
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() in ("oauth", "bearer") else ""
-
-
-def _eta(f: Fault, default: int) -> int:
-    return int(f.params.get("estimated_time_to_regain_access", f.params.get("eta", default)))
-
-
-def _limit(params: dict[str, str]) -> int:
-    raw = params.get("limit")
-    if raw is None or raw == "":
-        return DEFAULT_LIMIT
-    if not raw.isdigit() or int(raw) < 1:
-        raise g.invalid_parameter("Param limit must be a positive integer")
-    # Graph caps page sizes rather than failing; the cap is documented, not the behaviour.
-    return min(int(raw), MAX_LIMIT)
