@@ -1,6 +1,7 @@
 """The TikTok emulator.
 
-``server`` holds ``TikTokEmulator``; beside it: ``data``, ``audience``.
+``server`` holds ``TikTokEmulator``; beside it: ``data``, ``params`` (request
+parameters), ``report`` (BASIC and AUDIENCE reports), ``audience``.
 """
 
 from __future__ import annotations

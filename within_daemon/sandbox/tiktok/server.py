@@ -26,11 +26,8 @@ from aiohttp import web
 
 from within_daemon.sandbox.faults import Fault, FaultPlan, RequestRecord, Stats, now
 from within_daemon.sandbox.serving import PlatformEmulator
-from within_daemon.sandbox.tiktok.audience import audience_report, check_audience
 from within_daemon.sandbox.tiktok.data import (
-    AD_ATTRIBUTES,
     ATTRIBUTION,
-    VALUE_METRICS,
     AdvertiserData,
     TikTokAdvertiser,
     TikTokError,
@@ -38,13 +35,16 @@ from within_daemon.sandbox.tiktok.data import (
     bad_param,
     default_advertisers,
     ids_as_numbers,
-    include_deleted,
-    mix_types,
     page_info,
-    report_row,
 )
+from within_daemon.sandbox.tiktok.params import MAX_PAGE_SIZE, int_param, json_list
+from within_daemon.sandbox.tiktok.report import MAX_DAYS, report_page
 
 log = logging.getLogger(__name__)
+
+#: The page and range limits moved to ``params`` and ``report``; importable here as before.
+__all__ = ["API_VERSION", "FAULT_KINDS", "MAX_DAYS", "MAX_PAGE_SIZE", "PATH_KINDS",
+           "TikTokEmulator", "gmt_offset_name"]
 
 FAULT_KINDS = (
     "throttle", "auth_error", "server_error", "query_too_large", "error_code", "slow",
@@ -52,9 +52,6 @@ FAULT_KINDS = (
 )
 PATH_KINDS = ("report", "ads", "advertiser", "adgroups")
 API_VERSION = "v1.3"
-MAX_PAGE_SIZE = 1000
-#: Longest date range of a daily report (Airbyte steps daily reports by 30 days).
-MAX_DAYS = 30
 _PATH = re.compile(r"^/open_api/v\d+\.\d+(/.*)$")
 _ROUTES = {"/report/integrated/get/": "report", "/ad/get/": "ads",
            "/advertiser/info/": "advertiser", "/adgroup/get/": "adgroups"}
@@ -77,37 +74,6 @@ def gmt_offset_name(zone: str) -> str:
         return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
     hours = -minutes // 60
     return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"
-
-
-def _json_list(params: dict[str, str], name: str) -> list[Any] | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        raise bad_param(f"{name}: Invalid JSON array.") from None
-    if not isinstance(value, list):
-        raise bad_param(f"{name}: Not a valid list.")
-    return value
-
-
-def _int_param(params: dict[str, str], name: str, default: int, hi: int) -> int:
-    raw = params.get(name, "")
-    if raw == "":
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= hi:
-        raise bad_param(f"{name}: must be an integer between 1 and {hi}.")
-    return int(raw)
-
-
-def _day(params: dict[str, str], name: str) -> int:
-    try:
-        return dt.date.fromisoformat(params[name]).toordinal()
-    except KeyError:
-        raise bad_param(f"{name}: Missing data for required field.") from None
-    except ValueError:
-        raise bad_param(f"{name}: Not a valid date (YYYY-MM-DD).") from None
 
 
 class TikTokEmulator(PlatformEmulator):
@@ -227,7 +193,7 @@ class TikTokEmulator(PlatformEmulator):
 
     def _account_of(self, kind: str, params: dict[str, str]) -> str:
         if kind == "advertiser":
-            ids = _json_list(params, "advertiser_ids")
+            ids = json_list(params, "advertiser_ids")
             # The single-id form is accepted too (only the array form is documented).
             raw = ids[0] if ids else params.get("advertiser_id")
             if raw is None:
@@ -271,7 +237,7 @@ class TikTokEmulator(PlatformEmulator):
             return self._ads(data, params, ctx)
         if kind == "adgroups":
             return self._adgroups(data, params)
-        return self._report(data, params, ctx)
+        return report_page(self.faults, data, params, ctx, self._today(data))
 
     def _mangle(self, ctx: dict[str, Any], body: bytes) -> bytes:
         acct, kind = ctx["account"] or None, ctx["kind"]
@@ -297,7 +263,7 @@ class TikTokEmulator(PlatformEmulator):
             "display_timezone": adv.timezone, "status": "STATUS_ENABLE", "country": "US",
             "create_time": 1_600_000_000,
         }
-        fields = _json_list(params, "fields")
+        fields = json_list(params, "fields")
         if fields:
             obj = {k: v for k, v in obj.items() if k in fields or k == "advertiser_id"}
         return {"list": [obj]}
@@ -315,9 +281,9 @@ class TikTokEmulator(PlatformEmulator):
         everything = isinstance(filtering, dict) and \
             filtering.get("secondary_status") == "AD_STATUS_ALL"
         ads = [a.obj for a in data.ads if everything or not a.deleted]
-        page = _int_param(params, "page", 1, 10**9)
-        size = _int_param(params, "page_size", 10, MAX_PAGE_SIZE)
-        fields = _json_list(params, "fields")  # optional; unconfirmed, so both forms work
+        page = int_param(params, "page", 1, 10**9)
+        size = int_param(params, "page_size", 10, MAX_PAGE_SIZE)
+        fields = json_list(params, "fields")  # optional; unconfirmed, so both forms work
         numbers = self._numbers(ctx)
         out = []
         for obj in ads[(page - 1) * size: page * size]:
@@ -336,92 +302,12 @@ class TikTokEmulator(PlatformEmulator):
              "attribution_event_count": "EVERY"}
             for g, (gid, name, c) in enumerate(data.adgroups)
         ]
-        page = _int_param(params, "page", 1, 10**9)
-        size = _int_param(params, "page_size", 10, MAX_PAGE_SIZE)
-        fields = _json_list(params, "fields")
+        page = int_param(params, "page", 1, 10**9)
+        size = int_param(params, "page_size", 10, MAX_PAGE_SIZE)
+        fields = json_list(params, "fields")
         out = [{k: v for k, v in obj.items() if not fields or k in fields or k == "adgroup_id"}
                for obj in groups[(page - 1) * size: page * size]]
         return {"list": out, "page_info": page_info(page, size, len(groups))}
-
-    def _report(
-        self, data: AdvertiserData, params: dict[str, str], ctx: dict[str, Any]
-    ) -> dict[str, Any]:
-        audience = params.get("report_type") == "AUDIENCE"  # see audience.py
-        if params.get("report_type") != "BASIC" and not audience:
-            raise bad_param("report_type: the sandbox serves BASIC and AUDIENCE reports only.")
-        level = params.get("data_level", "AUCTION_AD")
-        dims = _json_list(params, "dimensions") or []
-        metrics = _json_list(params, "metrics") or ["spend", "impressions"]
-        if audience:
-            check_audience(level, dims, metrics)
-            allowed = VALUE_METRICS
-        elif level == "AUCTION_AD":
-            if sorted(dims) != ["ad_id", "stat_time_day"]:
-                raise bad_param("dimensions: AUCTION_AD needs ad_id and stat_time_day.")
-            allowed = VALUE_METRICS | AD_ATTRIBUTES
-        elif level == "AUCTION_ADVERTISER":
-            if sorted(dims) not in (["stat_time_day"], ["advertiser_id", "stat_time_day"]):
-                raise bad_param("dimensions: AUCTION_ADVERTISER needs stat_time_day.")
-            allowed = VALUE_METRICS
-        else:
-            raise bad_param(f"data_level: {level} is not served by the sandbox.")
-        unknown = [m for m in metrics if m not in allowed]
-        if unknown:
-            raise bad_param(f"metrics: Invalid metric(s) {unknown} for {level}.")
-        since, until = _day(params, "start_date"), _day(params, "end_date")
-        if until < since:
-            raise bad_param("end_date: must not be before start_date.")
-        span = until - since + 1
-        if span > MAX_DAYS or self.faults.take(
-            "query_too_large", ctx["account"], "report",
-            when=lambda f: span > f.param("max_days", 1),
-        ):
-            raise api_error(40067)
-        page = _int_param(params, "page", 1, 10**9)
-        size = _int_param(params, "page_size", 10, MAX_PAGE_SIZE)
-        lo, hi = data.span(since, until, self._today(data))
-        if audience:
-            return audience_report(data, dims, metrics, _json_list(params, "filtering"), lo,
-                                   hi, page, size)
-        days = max(0, hi - lo + 1)
-        if level == "AUCTION_AD":
-            # Deleted ads are left out unless the ad_status filter asks for STATUS_ALL.
-            filtering = _json_list(params, "filtering")
-            ads = [a for a in data.ads if not a.deleted or include_deleted(filtering)]
-            total = days * len(ads)
-        else:
-            ads, total = [], days
-        start, stop = (page - 1) * size, min(page * size, total)
-        rows = [report_row(data, level, dims, metrics, ads, lo, p) for p in range(start, stop)]
-        self._row_faults(ctx, rows, start)
-        info = page_info(page, size, total)
-        if rows and page < info["total_page"] and (
-            f := self.faults.take("drop_rows", ctx["account"], "report")
-        ):
-            del rows[-f.param("n", 1):]  # a short page the client must notice
-        return {"list": rows, "page_info": info}
-
-    def _row_faults(self, ctx: dict[str, Any], rows: list[dict[str, Any]], start: int) -> None:
-        """Value-encoding faults, each applied to a whole page when it fires."""
-        acct = ctx["account"]
-        if f := self.faults.take("mixed_types", acct, "report"):
-            every = f.param("every", 1)
-            for k, r in enumerate(rows):
-                if (start + k) % every == 0:
-                    mix_types(r["metrics"], start + k)
-        if f := self.faults.take("null_metrics", acct, "report"):
-            names = str(f.params.get("fields", "conversion")).split(",")
-            every = f.param("every", 2)
-            for k, r in enumerate(rows):
-                if (start + k) % every == 0:
-                    for name in names:
-                        if name in r["metrics"]:
-                            r["metrics"][name] = None
-        if self._numbers(ctx):
-            for r in rows:
-                ids_as_numbers(r["dimensions"])
-                ids_as_numbers(r["metrics"])
-
 
 class _HttpFault(Exception):
     """A non-200 answer from the gateway in front of the API (no envelope)."""
