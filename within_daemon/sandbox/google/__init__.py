@@ -2,6 +2,7 @@
 
 ``server`` holds ``GoogleAdsEmulator``; beside it: ``answers`` (request context, fault
 errors, pages, streams), ``errors`` (error bodies), ``data``, ``gaql`` (the query parser),
+``search`` (the queries it runs),
 ``audience``.
 """
 

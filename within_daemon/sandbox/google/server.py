@@ -51,10 +51,10 @@ from within_daemon.sandbox.google.data import (
     SandboxCustomer,
     default_customers,
     expected_totals,
-    run_query,
 )
 from within_daemon.sandbox.google.errors import GoogleApiError, oauth_error, quota_error
 from within_daemon.sandbox.google.gaql import GaqlError, camel, parse_gaql
+from within_daemon.sandbox.google.search import run_query
 from within_daemon.sandbox.serving import PlatformEmulator
 
 log = logging.getLogger(__name__)
