@@ -1,7 +1,10 @@
 """Leases, shares, slot claims and dead-replica sweeps, on SQLite and on PostgreSQL.
 
 Each replica here is a :class:`Cluster` with its own database connection, as separate
-processes would have; expiry is real time against the database server's clock.
+processes would have. Expiry is judged by the database server's clock, in the production
+statements; a replica that falls silent for some seconds is simulated by moving its rows
+back by that much (``lapse``), which is what the silence would leave behind, so no test
+sleeps through a lease.
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ from within_daemon.schema import AD_FIELDS
 ACCOUNTS = [resource("facebook", f"10000000{i:02d}") for i in range(1, 7)]
 
 
+async def lapse(db: DatabaseLoader, replica_id: str, seconds: float) -> None:
+    """``seconds`` pass for one silent replica: its heartbeat and leases are backdated."""
+    back = [(seconds, replica_id)]
+    await db.execute_in_transaction([
+        ("UPDATE leases SET expires_at = expires_at - CAST(? AS REAL) WHERE holder = ?", back),
+        ("UPDATE replicas SET heartbeat_at = heartbeat_at - CAST(? AS REAL) "
+         "WHERE replica_id = ?", back),
+    ])
+
+
 @pytest.fixture
 async def dbs(db_url: str) -> AsyncIterator[list[DatabaseLoader]]:
     loaders = [DatabaseLoader.from_url(db_url) for _ in range(3)]
@@ -44,7 +57,7 @@ async def test_a_lease_has_one_holder_until_it_expires(dbs: list[DatabaseLoader]
     assert gen_a == 1
     assert await b.try_acquire(ACCOUNTS[0]) is None
     assert await a.try_acquire(ACCOUNTS[0]) == 1  # a renewal keeps the generation
-    await anyio.sleep(1.3)
+    await lapse(dbs[0], "a", 1.3)
     assert await b.try_acquire(ACCOUNTS[0]) == 2
     assert await a.try_acquire(ACCOUNTS[0]) is None
     rows = await dbs[0].fetch_dicts("SELECT holder, generation FROM leases")
@@ -64,12 +77,12 @@ async def test_replicas_split_accounts_and_rebalance_when_one_dies(
     held = [set(r.held) for r in reps]
     assert [len(h) for h in held] == [2, 2, 2]
     assert set().union(*held) == set(ACCOUNTS)
-    # r2 dies (no more rounds); the survivors keep renewing until its leases expire.
+    # r2 dies (no more rounds); once its leases expired the survivors take its accounts.
+    await lapse(dbs[2], "r2", 2.0)
     with anyio.fail_after(10):
         while len(reps[0].held) + len(reps[1].held) < len(ACCOUNTS):
             for r in reps[:2]:
                 await r.rebalance(ACCOUNTS, busy=set())
-            await anyio.sleep(0.2)
     assert set(reps[0].held) | set(reps[1].held) == set(ACCOUNTS)
     assert not set(reps[0].held) & set(reps[1].held)
     assert [len(r.held) for r in reps[:2]] == [3, 3]
@@ -111,7 +124,7 @@ async def test_runs_of_live_replicas_are_not_marked_interrupted(
     run_live = await dbs[0].start_run(task="ads", platform="facebook", account_id="1")
     run_dead = await dbs[1].start_run(task="ads", platform="facebook", account_id="2")
     run_solo = await dbs[2].start_run(task="ads", platform="facebook", account_id="3")
-    await anyio.sleep(1.3)  # "dead" stops heart-beating
+    await lapse(dbs[1], "dead", 1.3)  # "dead" stops heart-beating
     assert await dbs[0].mark_interrupted_runs(replicas_only=True) == [run_dead]
     assert await dbs[2].mark_interrupted_runs() == [run_solo]
     [s] = await dbs[0].run_summary([run_live])
@@ -139,7 +152,7 @@ async def test_a_replica_that_lost_its_lease_cannot_write(dbs: list[DatabaseLoad
     with pytest.raises(LeaseLostError):
         await dbs[0].write_batch(run_id=run, task="ads", kind="ad", records=[stray],
                                  fetched_at="2024-03-02T00:00:00Z")
-    await anyio.sleep(1.3)  # "old" stalls past its lease; "new" takes the account over
+    await lapse(dbs[0], "old", 1.3)  # "old" stalls past its lease; "new" takes it over
     await new.rebalance([ACCOUNTS[0]], busy=set())
     assert ACCOUNTS[0] in new.held
     await new.take_over_runs("facebook", acct)
@@ -163,7 +176,7 @@ async def test_cluster_command_shows_replicas_and_leases(
     live, dead = Cluster(dbs[0], "live-1", 30), Cluster(dbs[1], "dead-1", 1.0)
     await live.rebalance(ACCOUNTS[:2], busy=set())
     await dead.heartbeat()
-    await anyio.sleep(1.2)
+    await lapse(dbs[1], "dead-1", 1.2)
     cfg = tmp_path / "within.toml"
     cfg.write_text(f'[database]\nurl = "{db_url}"\n[metrics]\nenabled = false\n')
     out = subprocess.run([sys.executable, "-m", "within_daemon", "cluster", "--config",
@@ -191,7 +204,7 @@ async def test_a_replica_stops_pulling_an_account_whose_lease_it_lost(
     loaded = load_config(cfg)
     await old.round(loaded, [], [], lambda t, a: None)
     assert len(old.cluster.held) == 1
-    await anyio.sleep(1.3)
+    await lapse(dbs[0], "old", 1.3)
     await new.rebalance([resource("facebook", "1000000001")], busy=set())
     await old.round(loaded, [], [], lambda t, a: None)
     assert stopped == [("facebook", "1000000001")] and old.cluster.held == {}
@@ -232,7 +245,7 @@ async def test_one_shot_runs_name_accounts_a_live_replica_pulls(
     live, dead = Cluster(dbs[0], "live", 30), Cluster(dbs[1], "dead", 1.0)
     await live.rebalance(ACCOUNTS[:1], busy=set())
     await dead.rebalance(ACCOUNTS[1:2], busy=set())
-    await anyio.sleep(1.2)  # "dead" stops renewing
+    await lapse(dbs[1], "dead", 1.2)  # "dead" stops renewing
     pairs = [tuple(r.split(":")[1:]) for r in ACCOUNTS[:3]]
     busy = await warn_if_leased(dbs[2], pairs)  # type: ignore[arg-type]
     assert busy == [f"{ACCOUNTS[0]} (replica live)"]

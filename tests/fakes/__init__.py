@@ -1,1 +1,4 @@
-"""Test-only helpers: fakes of outside things (clocks), never of our own modules."""
+"""Test-only helpers: fakes of outside things (clocks) and a bounded wait (``wait``).
+
+Never fakes of our own modules.
+"""

@@ -35,7 +35,7 @@ def wait_for(pred: Any, timeout: float, what: str) -> None:
     while time.monotonic() < deadline:
         if pred():
             return
-        time.sleep(0.05)
+        time.sleep(0.05)  # polls a real child process: there is nothing to await
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -143,7 +143,7 @@ async def serving(emu: PlatformEmulator, clock: FakeClock, refuse_for: float | N
                   ) -> AsyncIterator[None]:
     """Serve the emulator; with ``refuse_for`` it is down (refusing) until that fake time."""
     async with anyio.create_task_group() as tg:
-        started, stop = anyio.Event(), anyio.Event()
+        started, stop, closed = anyio.Event(), anyio.Event(), anyio.Event()
         port: list[int] = []
 
         async def serve_once() -> None:
@@ -152,12 +152,14 @@ async def serving(emu: PlatformEmulator, clock: FakeClock, refuse_for: float | N
                     port.append(int(url.rsplit(":", 1)[1].split("/", 1)[0]))
                 started.set()
                 await stop.wait()
+            closed.set()
 
         tg.start_soon(serve_once)
         await started.wait()
         if refuse_for is not None:
             stop.set()  # down: the port refuses connections
-            await anyio.sleep(0.05)
+            with anyio.fail_after(10):
+                await closed.wait()
             stop = anyio.Event()
             started = anyio.Event()
 

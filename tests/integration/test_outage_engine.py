@@ -22,6 +22,7 @@ from within_daemon.sandbox import FacebookEmulator
 from .. import dbq
 from ..conftest import fb_account
 from ..fakes.clock import FakeClock, use_clock
+from ..fakes.wait import until
 
 SICK, HEALTHY = "1000000001", "1000000002"
 REAL_LIFE = {"breaker_reset_seconds": 60.0, "backoff_base_seconds": 1.0, "max_retries": 5,
@@ -109,9 +110,9 @@ async def test_stop_interrupts_a_wait_for_the_probe(
 
                     tg.start_soon(go)
                     key = ("facebook", SICK)
-                    while key not in engine.connectors or \
-                            engine.connectors[key][2].breaker.state != "open":
-                        await anyio.sleep(0.01)
+                    await until(lambda: key in engine.connectors
+                                and engine.connectors[key][2].breaker.state == "open",
+                                what="the circuit to open")
                     engine.stop.set()
     finally:
         await db.close()

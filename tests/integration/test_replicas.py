@@ -12,17 +12,16 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from within_daemon.loaders import DatabaseLoader
 
 from ..conftest import fb_account, write_config
+from ..fakes.wait import until
 from .conftest import emulator_process
 from .proc import ENV
 
@@ -39,15 +38,6 @@ def emulator6() -> Iterator[str]:
 
 async def _rows(db: DatabaseLoader, sql: str) -> list[dict[str, Any]]:
     return await db.fetch_dicts(sql)
-
-
-async def _wait(pred: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await pred():
-            return
-        await anyio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_three_replicas_one_killed_every_row_exactly_once(
@@ -70,19 +60,20 @@ async def test_three_replicas_one_killed_every_row_exactly_once(
     by_pid = {p.pid: p for p in procs}
     db = DatabaseLoader.from_url(pg_url)
     try:
-        await _wait(lambda: _opened(pg_url), 60, "the schema")
+        await until(lambda: _opened(pg_url), timeout=60, every=0.2, what="the schema")
         await db.open()
 
         async def all_hold() -> bool:
             rows = await _rows(db, "SELECT holder, COUNT(*) AS n FROM leases GROUP BY holder")
             return len(rows) == 3 and sum(r["n"] for r in rows) == N_ACCOUNTS
 
-        await _wait(all_hold, 60, "three replicas holding all six accounts")
+        await until(all_hold, timeout=60, every=0.2,
+                    what="three replicas holding all six accounts")
 
         async def flowing() -> bool:
             return (await _rows(db, "SELECT COUNT(*) AS n FROM ledger"))[0]["n"] >= 3
 
-        await _wait(flowing, 60, "complete days")
+        await until(flowing, timeout=60, every=0.2, what="complete days")
         # The victim: a replica whose account is not yet complete.
         open_accounts = await _rows(db, (
             "SELECT l.holder, l.resource FROM leases l WHERE (SELECT COUNT(*) FROM ledger g "
@@ -101,7 +92,8 @@ async def test_three_replicas_one_killed_every_row_exactly_once(
                                        "WHERE status = 'running'"))[0]["n"]
             return bool(n == N_ACCOUNTS * DAYS and running == 0)
 
-        await _wait(finished, 120, "all account-days complete after the takeover")
+        await until(finished, timeout=120, every=0.2,
+                    what="all account-days complete after the takeover")
         rows = await _rows(db, "SELECT COUNT(*) AS n, COUNT(DISTINCT (account_id, ad_id, date)) "
                                "AS k FROM ad_data")
         assert rows == [{"n": N_ACCOUNTS * N_ADS * DAYS, "k": N_ACCOUNTS * N_ADS * DAYS}]

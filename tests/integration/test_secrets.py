@@ -25,6 +25,7 @@ from within_daemon.sandbox.google.server import GoogleAdsEmulator
 
 from .. import dbq
 from ..conftest import FAST_FACEBOOK, _toml_value
+from ..fakes.wait import until
 from .proc import ENV, free_port
 
 pytestmark = pytest.mark.slow
@@ -138,12 +139,6 @@ def all_tables(db: str) -> str:
     return "\n".join(f"{n}: {dbq.rows(db, f'SELECT * FROM {n}')!r}" for n in names)
 
 
-async def wait_until(pred: Any, what: str, timeout: float = 60) -> None:
-    with anyio.fail_after(timeout):
-        while not await pred():
-            await anyio.sleep(0.1)
-
-
 async def test_planted_secrets_appear_in_no_output(tmp_path: Path, fb: FacebookEmulator,
                                                    google: GoogleAdsEmulator,
                                                    db_url: str) -> None:
@@ -179,7 +174,8 @@ async def test_planted_secrets_appear_in_no_output(tmp_path: Path, fb: FacebookE
                     return False
                 return sum(t["last_run"] is not None for t in st["tasks"]) >= n
 
-            await wait_until(lambda: ran(2), "both tasks ran")
+            # The daemon is a real child process writing its runs: poll the database.
+            await until(lambda: ran(2), timeout=60, every=0.1, what="both tasks ran")
             write(tmp_path, fb, google, db, port, added=True)
             proc.send_signal(signal.SIGHUP)
 
@@ -187,7 +183,7 @@ async def test_planted_secrets_appear_in_no_output(tmp_path: Path, fb: FacebookE
                 return bool(dbq.rows(db, "SELECT 1 FROM runs WHERE account_id = ? AND status "
                                          "!= 'running'", ADDED))
 
-            await wait_until(added_ran, "the added account's run")
+            await until(added_ran, timeout=60, every=0.1, what="the added account's run")
             outputs["/status"] = await get(base + "/status")
             outputs["/metrics"] = await get(base + "/metrics")
             code, outputs["status"] = await cli("status", "--config", str(cfg))

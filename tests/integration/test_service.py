@@ -75,7 +75,7 @@ def test_notify_protocol_in_order(tmp_path: Path, emulator_proc: str, db_url: st
             proc.send_signal(signal.SIGHUP)
         for _ in range(20):  # keep reading, as systemd does, while the reloads happen
             ns.drain()
-            time.sleep(0.05)
+            time.sleep(0.05)  # real time: a real daemon process reloads meanwhile
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
@@ -116,7 +116,7 @@ def clear_of_midnight(seconds: float = 180.0) -> None:
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), RUN_TZ)
     left = (midnight - now).total_seconds()
     if left < seconds:
-        time.sleep(left + 1.0)
+        time.sleep(left + 1.0)  # the child daemon reads the wall clock: only waiting helps
 
 
 def test_reload_adds_account_while_other_run_continues_then_drain_and_resume(

@@ -451,7 +451,7 @@ async def _run_and_kill(url: str, start: int, gen: int, delay: float) -> None:
                 except anyio.EndOfStream:
                     err = await proc.stderr.receive()
                     raise AssertionError(f"child died before ready: {err.decode()}") from None
-        await anyio.sleep(delay)
+        await anyio.sleep(delay)  # real time is the point: kill the writer at a random moment
         proc.send_signal(signal.SIGKILL)
         with anyio.fail_after(10):
             code = await proc.wait()

@@ -21,6 +21,7 @@ from within_daemon.pipelines.engine import open_engine
 from within_daemon.sandbox import FacebookEmulator
 from within_daemon.schema import AD_FIELDS
 
+from ..fakes.wait import until
 from ..pgserver import PgServer, start_server
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,9 @@ async def test_a_run_survives_a_restart_mid_pull(
         async with open_engine(loaded, db, metrics=Metrics()) as engine:
             async with anyio.create_task_group() as tg:
                 async def restart_soon() -> None:
-                    await anyio.sleep(0.6)
+                    # Mid-pull: A1 has had a few of its ten pages (0.15 s each).
+                    await until(lambda: emulator.stats.count("1000000001", "insights") >= 3,
+                                what="A1's third page")
                     await anyio.to_thread.run_sync(own_server.restart)
                 tg.start_soon(restart_soon)
                 with anyio.fail_after(90):

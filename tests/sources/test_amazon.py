@@ -44,6 +44,8 @@ from within_daemon.sources.amazon.reports import (
 )
 from within_daemon.transforms import DataNormalizer, DataValidator
 
+from ..fakes.clock import FakeClock, use_clock
+
 US, CA = "3000000001", "3000000002"
 FAST: dict[str, Any] = {
     "poll_interval_seconds": 0.01, "backoff_base_seconds": 0.01, "throttle_pause_seconds": 0.01,
@@ -343,13 +345,15 @@ async def test_429_waits_retry_after_then_succeeds(emu: AmazonEmulator) -> None:
 async def test_5xx_is_retried_and_400_is_not(emu: AmazonEmulator) -> None:
     """5xx on polling is retried with backoff; a 400 fails at once as permanent."""
     emu.set_fault(US, "server_error", count=2, path="status", status=503)
-    async with connector(emu, max_outage_seconds=0) as conn:
+    with use_clock(FakeClock()) as clock:  # the connector's waits and breaker on fake time
+        conn = connector(emu, max_outage_seconds=0)
+    async with conn:
         assert len(await ad_rows(conn)) == emu.expected_rows(US, *RANGE)
         emu.set_fault(US, "server_error", path="status", status=500)
         with pytest.raises(CircuitOpenError, match="HTTP 500"):
             await ad_rows(conn, (days_ago(3), days_ago(1)))
         emu.clear_faults()
-        await anyio.sleep(0.25)  # the circuit's probe is due (breaker_reset_seconds 0.2)
+        await clock.advance(0.25)  # the circuit's probe is due (breaker_reset_seconds 0.2)
         emu.set_fault(US, "bad_request", path="create", detail="Invalid columns")
         with pytest.raises(PermanentSourceError, match="400: 400: Invalid columns"):
             await ad_rows(conn, (days_ago(4), days_ago(1)))

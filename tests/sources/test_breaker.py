@@ -18,6 +18,8 @@ from within_daemon.errors import (
 )
 from within_daemon.sources.http.breaker import STATE_CODES, AccountBreaker
 
+from ..fakes.clock import FakeClock
+
 RESET = 0.05
 
 
@@ -44,13 +46,21 @@ async def trip(b: AccountBreaker, fn: Calls, n: int) -> None:
             await b.call(fn, transient(i))
 
 
-async def wait_reset() -> None:
-    await anyio.sleep(RESET * 1.6)
+async def wait_reset(b: AccountBreaker) -> None:
+    """Let the reset pass on the breaker's fake clock (no real time goes by)."""
+    assert isinstance(b.clock, FakeClock)
+    await b.clock.advance(RESET * 1.6)
+
+
+async def settle() -> None:
+    """Let every ready task run until it blocks: these tests do no I/O, checkpoints suffice."""
+    for _ in range(20):
+        await anyio.sleep(0)
 
 
 async def test_success_passes_result_through_closed() -> None:
     """A closed breaker runs the call and returns its result."""
-    b = AccountBreaker("facebook", "1", fail_max=2, reset_seconds=RESET)
+    b = AccountBreaker("facebook", "1", fail_max=2, reset_seconds=RESET, clock=FakeClock())
     fn = Calls()
     assert await b.call(fn, {"data": []}) == {"data": []}
     assert fn.count == 1
@@ -154,9 +164,9 @@ async def test_other_exceptions_count_as_failures() -> None:
 
 async def test_exactly_one_half_open_probe_while_others_fail_fast() -> None:
     """After the reset timeout one probe runs; concurrent callers get CircuitOpenError."""
-    b = AccountBreaker("facebook", "1", fail_max=1, reset_seconds=RESET)
+    b = AccountBreaker("facebook", "1", fail_max=1, reset_seconds=RESET, clock=FakeClock())
     await trip(b, Calls(), 1)
-    await wait_reset()
+    await wait_reset(b)
 
     started, release = anyio.Event(), anyio.Event()
     probe_runs = 0
@@ -197,9 +207,9 @@ async def test_exactly_one_half_open_probe_while_others_fail_fast() -> None:
 
 async def test_concurrent_callers_at_reset_admit_only_one_probe() -> None:
     """Many callers arriving together after the timeout: exactly one runs, the rest fail fast."""
-    b = AccountBreaker("facebook", "1", fail_max=1, reset_seconds=RESET)
+    b = AccountBreaker("facebook", "1", fail_max=1, reset_seconds=RESET, clock=FakeClock())
     await trip(b, Calls(), 1)
-    await wait_reset()
+    await wait_reset(b)
     release = anyio.Event()
     ran = 0
     outcomes: list[str] = []
@@ -221,7 +231,7 @@ async def test_concurrent_callers_at_reset_admit_only_one_probe() -> None:
             for _ in range(10):
                 tg.start_soon(caller)
             while len(outcomes) < 9:
-                await anyio.sleep(0.001)
+                await anyio.sleep(0)  # the others fail fast, without I/O
             release.set()
 
     assert ran == 1
@@ -231,9 +241,9 @@ async def test_concurrent_callers_at_reset_admit_only_one_probe() -> None:
 
 async def test_failed_probe_reopens_with_original_error() -> None:
     """A probe that fails transiently re-opens the breaker and raises its own error."""
-    b = AccountBreaker("facebook", "1", fail_max=2, reset_seconds=RESET)
+    b = AccountBreaker("facebook", "1", fail_max=2, reset_seconds=RESET, clock=FakeClock())
     await trip(b, Calls(), 2)
-    await wait_reset()
+    await wait_reset(b)
     boom = transient(99)
     fn = Calls()
     with pytest.raises(TransientError) as info:
@@ -245,21 +255,21 @@ async def test_failed_probe_reopens_with_original_error() -> None:
         await b.call(fn, "x")
     assert fn.count == 1
     # ...and after another timeout a new probe is allowed and can close it.
-    await wait_reset()
+    await wait_reset(b)
     assert await b.call(fn, "recovered") == "recovered"
     assert b.state == "closed"
 
 
 async def test_cancelled_probe_does_not_wedge_the_breaker() -> None:
     """If the probe is cancelled, a later call may probe again instead of failing forever."""
-    b = AccountBreaker("facebook", "1", fail_max=1, reset_seconds=RESET)
+    b = AccountBreaker("facebook", "1", fail_max=1, reset_seconds=RESET, clock=FakeClock())
     await trip(b, Calls(), 1)
-    await wait_reset()
+    await wait_reset(b)
     started = anyio.Event()
 
     async def hang() -> None:
         started.set()
-        await anyio.sleep_forever()
+        await anyio.sleep_forever()  # a probe that never answers: cancelled below
 
     with anyio.fail_after(2):
         async with anyio.create_task_group() as tg:
@@ -273,13 +283,14 @@ async def test_cancelled_probe_does_not_wedge_the_breaker() -> None:
 async def test_on_state_reports_each_outcome() -> None:
     """on_state is told the state after each call: closed, open, then closed after recovery."""
     states: list[str] = []
-    b = AccountBreaker("facebook", "1", fail_max=2, reset_seconds=RESET, on_state=states.append)
+    b = AccountBreaker("facebook", "1", fail_max=2, reset_seconds=RESET, on_state=states.append,
+                       clock=FakeClock())
     fn = Calls()
     await b.call(fn, "ok")
     await trip(b, fn, 2)
     with pytest.raises(CircuitOpenError):
         await b.call(fn, "x")
-    await wait_reset()
+    await wait_reset(b)
     await b.call(fn, "ok")
     assert states[0] == "closed"
     assert states[-1] == "closed"
@@ -299,8 +310,6 @@ def test_state_codes_cover_every_state() -> None:
 
 async def test_fake_clock_drives_reset_and_next_probe() -> None:
     """With a fake clock an hour-long reset passes at once; seconds_to_probe counts it down."""
-    from ..fakes.clock import FakeClock
-
     clock = FakeClock()
     b = AccountBreaker("google", "1", fail_max=2, reset_seconds=3600, clock=clock)
     await trip(b, Calls(), 2)
@@ -319,8 +328,6 @@ async def test_fake_clock_drives_reset_and_next_probe() -> None:
 
 async def test_trip_opens_at_once_and_counts_one_outage() -> None:
     """trip() (retries spent before fail_max) opens the circuit; a failed probe re-opens it."""
-    from ..fakes.clock import FakeClock
-
     clock = FakeClock()
     b = AccountBreaker("amazon", "1", fail_max=50, reset_seconds=60, clock=clock)
     b.trip("TransientError: HTTP 503")
@@ -334,8 +341,6 @@ async def test_trip_opens_at_once_and_counts_one_outage() -> None:
 
 async def test_waiters_wake_when_the_probe_in_flight_ends() -> None:
     """A second caller waiting while a probe runs wakes when it ends, without polling."""
-    from ..fakes.clock import FakeClock
-
     clock = FakeClock()
     b = AccountBreaker("tiktok", "1", fail_max=1, reset_seconds=60, clock=clock)
     await trip(b, Calls(), 1)
@@ -355,7 +360,7 @@ async def test_waiters_wake_when_the_probe_in_flight_ends() -> None:
             tg.start_soon(b.call, slow_probe)
             await anyio.sleep(0)
             tg.start_soon(waiter)
-            await anyio.sleep(0.01)
+            await settle()
             assert not woke.is_set()
             release.set()
             await woke.wait()

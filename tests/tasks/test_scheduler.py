@@ -34,6 +34,8 @@ from within_daemon.tasks.scheduler import (
     last_slot,
 )
 
+from ..fakes.wait import until
+
 TZ = "Europe/Berlin"
 
 
@@ -173,15 +175,14 @@ async def test_overlapping_slot_is_reported_not_duplicated(
             async with anyio.create_task_group() as work:
                 svc.work = work
                 svc.on_tick("ads", jitter=False)
-                await anyio.sleep(0.2)
                 assert ("ads", "1000000001") in svc.running
-                while ("ads", "1000000002") in svc.running:
-                    await anyio.sleep(0.02)
+                # A2 is done long before the slowed A1 (0.3 s per page, five pages).
+                await until(lambda: ("ads", "1000000002") not in svc.running,
+                            what="A2's run to end")
+                assert ("ads", "1000000001") in svc.running
                 svc.on_tick("ads", jitter=False)  # A1 busy, A2 free
                 assert ("ads", "1000000002") in svc.running
-                with anyio.fail_after(30):
-                    while svc.running:
-                        await anyio.sleep(0.05)
+                await until(lambda: not svc.running, what="every run to end")
     finally:
         await db.close()
     overlap = metrics.registry.get_sample_value(
@@ -290,7 +291,9 @@ async def test_a_lost_lease_stops_only_that_accounts_pull(
         async with open_engine(loaded, db, metrics=Metrics()) as engine:
             async with anyio.create_task_group() as tg:
                 async def lose_a1() -> None:
-                    await anyio.sleep(0.5)
+                    # Mid-pull: A1 has been served its first page (of ten, 0.2 s each).
+                    await until(lambda: emulator.stats.count("1000000001", "insights") >= 1,
+                                what="A1's first page")
                     engine.stop_account("facebook", "1000000001")
                 tg.start_soon(lose_a1)
                 with anyio.fail_after(60):

@@ -117,6 +117,9 @@ class ImageServer:
         self.bytes_sent: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        #: Set while no request is being answered (``wait_idle``).
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def set(self, path: str, kind: str | None) -> None:
         """Switch fault ``kind`` on for ``path`` (e.g. ``/img/a.jpg``), or off with None."""
@@ -143,6 +146,11 @@ class ImageServer:
         self.bytes_sent.clear()
         self.max_in_flight = 0
 
+    async def wait_idle(self) -> None:
+        """Return once no request is being answered (a hung-up download has stopped)."""
+        while self.in_flight:
+            await self._idle.wait()
+
     def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/{tail:.*}", self._handle)
@@ -159,11 +167,14 @@ class ImageServer:
         path = request.path
         self.requests[path] += 1
         self.in_flight += 1
+        self._idle.clear()
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             return await self._answer(request, path, self.faults.get(path))
         finally:
             self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
 
     async def _answer(
         self, request: web.Request, path: str, fault: str | None
