@@ -1,4 +1,4 @@
-"""Insights rows for the Facebook emulator: query parsing and rows generated on demand.
+"""Insights rows for the Facebook emulator, generated on demand by their position.
 
 An insights result is a virtual table ordered by (date bucket, entity id). ``InsightsTable``
 maps a row position straight to its (bucket, entity) pair, so a page costs only the rows it
@@ -14,6 +14,9 @@ A filter listing only some statuses returns only those ads, as Graph does.
 
 Ad rows carry ``quality_ranking``, ``engagement_rate_ranking`` and ``conversion_rate_ranking``
 when asked for (one label per ad), and only then: Graph returns only requested fields.
+
+Beside this module: ``query`` (the request's parameters), ``breakdowns`` (segments and their
+exact splits), ``insight_rows`` (a row's metric columns); their names are importable here.
 """
 
 from __future__ import annotations
