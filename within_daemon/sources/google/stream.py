@@ -24,6 +24,7 @@ import msgspec
 
 from ...errors import PermanentSourceError, SourceError, ThrottledError, TransientError
 from ...utils.retry import backoff_delay
+from ..http.answers import Answer
 from ..http.client import BACKOFF_FACTOR, HttpSource
 
 log = logging.getLogger(__name__)
@@ -240,9 +241,10 @@ class StreamingSource(HttpSource):
     stream_peak_bytes = 0
 
     async def _http(self, method: str, url: str, endpoint: str,
-                    params: Mapping[str, str] | None, data: Mapping[str, str] | None) -> Any:
+                    params: Mapping[str, str] | None, data: Mapping[str, str] | None,
+                    answer: Answer[Any] | None = None) -> Any:
         if not url.endswith(":searchStream"):
-            return await super()._http(method, url, endpoint, params, data)
+            return await super()._http(method, url, endpoint, params, data, answer)
         self.before_request(endpoint)
         session = self._get_session()
         # No total limit: each silence (connect, headers, every read) is limited instead.

@@ -47,6 +47,11 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE_ESCAPE_STR = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
+def has_surrogate_escape(data: bytes) -> bool:
+    r"""Whether ``data`` holds a ``\uD8xx``-style escape (msgspec refuses a lone one)."""
+    return _SURROGATE_ESCAPE.search(data) is not None
+
+
 def decode_lenient(data: bytes | str) -> Any:
     r"""JSON through msgspec, or Python's json when msgspec refuses a lone surrogate escape.
 
