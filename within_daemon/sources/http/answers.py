@@ -76,6 +76,10 @@ class Answer(Generic[T]):
                 f"{platform} {endpoint}: JSON nested deeper than the decoder allows "
                 f"({len(body)} bytes); refused", **kw) from None
 
+    def loads(self, body: bytes) -> T:
+        """The answer as ``T``, raising msgspec's own errors (for decoders that sort them)."""
+        return self._decoder.decode(body)
+
     def _lenient(self, body: bytes, first: msgspec.DecodeError, *, platform: str,
                  endpoint: str, at: str, kw: dict[str, Any]) -> T:
         try:
