@@ -9,8 +9,9 @@ GHSA-6mq8-rvhq-8wgg; earlier versions inflated a whole network chunk at once), s
 gzip bomb is refused after ``cap`` bytes, never inflated to a gigabyte.
 
 JSON nested deeper than msgspec's recursion limit makes it raise ``RecursionError``, not
-``DecodeError``; :func:`decode_json` and :func:`loads_or_none` turn that into an error of
-the page (or ``None`` for an error body), so it never escapes into an actor as a crash.
+``DecodeError``; :func:`decode_json` (plain JSON), ``answers.Answer.decode`` (typed
+answers) and :func:`loads_or_none` turn that into an error of the page (or ``None`` for an
+error body), so it never escapes into an actor as a crash.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Each call goes: wait for the account's pause or pacing delay → aiolimiter slot → circuit
 breaker → HTTP over aiohttp with a timeout → headers observed (usage pacing, on errors
-too) → body decoded or turned into our exception by the platform's ``classify``.
+too) → body decoded into the caller's typed answer (``answers``; the platform's
+``error_answer`` first looks whether a body of another shape is an error object) or turned
+into our exception by the platform's ``classify``.
 
 What happens after a failure, in one loop (``_send``):
 
