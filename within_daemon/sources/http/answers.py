@@ -93,6 +93,13 @@ class Answer(Generic[T]):
         except msgspec.ValidationError as exc:
             raise shape_error(exc, platform=platform, endpoint=endpoint, at=at,
                               account_id=kw["account_id"], status=kw["status"]) from None
+        except UnicodeEncodeError:
+            # Rows (Any) keep such a string for validation to refuse; a typed field of the
+            # envelope (a cursor, a status) cannot hold it.
+            raise AnswerShapeError(
+                f"{platform} {endpoint}: answer of an unexpected shape: a lone surrogate "
+                f"escape in a field outside the rows - at `{at}`", endpoint=endpoint, path=at,
+                **kw) from None
 
 
 def shape_error(exc: msgspec.ValidationError, *, platform: str, endpoint: str,

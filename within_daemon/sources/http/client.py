@@ -52,8 +52,8 @@ from .pacing import Pacer, UsageReading
 from .settings import DEFAULT_POOL_PER_HOST, open_session
 from .waits import AccountWaits, OutageBudgetSpent
 
-__all__ = ["BACKOFF_FACTOR", "DEFAULT_POOL_PER_HOST", "Answer", "HttpSource",
-           "OutageBudgetSpent", "Prepared", "open_session"]
+__all__ = ["BACKOFF_FACTOR", "DEFAULT_POOL_PER_HOST", "HttpSource", "OutageBudgetSpent",
+           "Prepared", "open_session"]
 
 #: Growth of the wait between retries of a transient failure (times ``backoff_base_seconds``).
 BACKOFF_FACTOR = 2.0
