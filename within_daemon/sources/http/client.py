@@ -247,14 +247,8 @@ class HttpSource(AccountWaits):
     ) -> Any: ...
 
     async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        endpoint: str,
-        answer: Answer[Any] | None = None,
-        params: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | None = None,
+        self, method: str, url: str, *, endpoint: str, answer: Answer[Any] | None = None,
+        params: Mapping[str, str] | None = None, data: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one logical request (retried as needed) and return its decoded answer.
 
@@ -264,13 +258,8 @@ class HttpSource(AccountWaits):
         return await self._send(method, url, endpoint, params, data, answer)
 
     async def _send(
-        self,
-        method: str,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
-        answer: Answer[Any] | None = None,
+        self, method: str, url: str, endpoint: str, params: Mapping[str, str] | None,
+        data: Mapping[str, str] | None, answer: Answer[Any] | None = None,
     ) -> Any:
         self._bind_app(url)
         failures = 0
@@ -331,13 +320,8 @@ class HttpSource(AccountWaits):
         return None
 
     async def _http(
-        self,
-        method: str,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
-        answer: Answer[Any] | None = None,
+        self, method: str, url: str, endpoint: str, params: Mapping[str, str] | None,
+        data: Mapping[str, str] | None, answer: Answer[Any] | None = None,
     ) -> Any:
         self.before_request(endpoint)
         session = self._get_session()

@@ -41,7 +41,7 @@ from ...schema import AccountInfo
 from ..http.client import HttpSource
 from ..http.pacing import UsageReading
 from ..secrets import require
-from .answers import ADVERTISER, PAGE, Advertiser, page_of
+from .answers import ADVERTISER, PAGE, Advertiser, Envelope, page_of
 from .errors import classify_http, envelope_error, head_of
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,8 @@ class TikTokAdsConnector(HttpSource):
                              throttle_pause=self.settings.throttle_pause_seconds)
 
     def body_error(self, obj: Any, body: bytes, usage: UsageReading | None) -> SourceError | None:
+        if not isinstance(obj, Envelope):
+            return None  # every TikTok call decodes an envelope; nothing else to look at
         return envelope_error(obj, account_id=self.account_id,
                               throttle_pause=self.settings.throttle_pause_seconds)
 
