@@ -43,8 +43,8 @@ def test_a_wrong_type_names_platform_endpoint_and_path() -> None:
     with pytest.raises(AnswerShapeError) as info:
         PAGE.decode(b'{"data": [], "paging": {"cursors": {"after": 5}}}', **KW, status=200)
     err = info.value
-    assert str(err) == ("facebook insights: answer of an unexpected shape: Expected "
-                        "`str | null`, got `int` - at `$.paging.cursors.after`")
+    assert str(err) == ("facebook insights: answer of an unexpected shape (expected: Page): "
+                        "Expected `str | null`, got `int` - at `$.paging.cursors.after`")
     assert (err.platform, err.endpoint, err.path, err.status) == (
         "facebook", "insights", "$.paging.cursors.after", 200)
     assert err.error_class == "answer_shape" and not err.retriable

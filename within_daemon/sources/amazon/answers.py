@@ -70,7 +70,7 @@ class ErrorBody(msgspec.Struct, frozen=True):
     error_description: str | None = None
 
 
-PROFILES: Answer[list[Profile]] = Answer(list[Profile], "profiles")
+PROFILES: Answer[list[Profile]] = Answer(list[Profile], "profile list")
 REPORT: Answer[Report] = Answer(Report, "report")
 SB_ADS: Answer[SbAdsPage] = Answer(SbAdsPage, "Sponsored Brands ads")
 ERROR_BODY = msgspec.json.Decoder(ErrorBody)

@@ -265,8 +265,9 @@ class OpenStream:
             raise TransientError(f"{self.endpoint}: stream broke: {what}", **self._kw) from None
         except ElementShapeError as exc:
             raise AnswerShapeError(
-                f"{self._kw['platform']} {self.endpoint}: answer of an unexpected shape: "
-                f"{_AT.sub('', str(exc))} - at `{exc.path}`", endpoint=self.endpoint,
+                f"{self._kw['platform']} {self.endpoint}: answer of an unexpected shape "
+                f"(expected: {STREAM_BATCH.name}): {_AT.sub('', str(exc))} - at `{exc.path}`",
+                endpoint=self.endpoint,
                 path=exc.path, status=200, **self._kw) from None
         except (ValueError, msgspec.DecodeError) as exc:
             if "larger than" in str(exc):

@@ -45,6 +45,7 @@ class Answer(Generic[T]):
 
     def __init__(self, type_: type[T], name: str = "") -> None:
         self.type = type_
+        #: What the answer is, for messages ("Graph page"): its type's name by default.
         self.name = name or getattr(type_, "__name__", str(type_))
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
 
@@ -61,7 +62,8 @@ class Answer(Generic[T]):
             return self._decoder.decode(body)
         except msgspec.ValidationError as exc:
             raise shape_error(exc, platform=platform, endpoint=endpoint, at=at,
-                              account_id=account_id, status=status) from None
+                              account_id=account_id, status=status,
+                              expected=self.name) from None
         except msgspec.DecodeError as exc:
             if has_surrogate_escape(body):
                 # msgspec refuses a lone surrogate escape (a string cut inside an emoji);
@@ -92,7 +94,8 @@ class Answer(Generic[T]):
             return msgspec.convert(obj, self.type)
         except msgspec.ValidationError as exc:
             raise shape_error(exc, platform=platform, endpoint=endpoint, at=at,
-                              account_id=kw["account_id"], status=kw["status"]) from None
+                              account_id=kw["account_id"], status=kw["status"],
+                              expected=self.name) from None
         except UnicodeEncodeError:
             # Rows (Any) keep such a string for validation to refuse; a typed field of the
             # envelope (a cursor, a status) cannot hold it.
@@ -103,15 +106,17 @@ class Answer(Generic[T]):
 
 
 def shape_error(exc: msgspec.ValidationError, *, platform: str, endpoint: str,
-                account_id: str, status: int | None = None, at: str = "$") -> AnswerShapeError:
-    """Our error for msgspec's: the platform, the endpoint, and the path in the answer."""
+                account_id: str, status: int | None = None, at: str = "$",
+                expected: str = "") -> AnswerShapeError:
+    """Our error for msgspec's: the platform, the endpoint, what was expected, the path."""
     text = str(exc)
     m = _PATH.search(text)
     path = m.group(1) if m else "$"
     if at != "$":
         path = at + path[1:]
         text = text[:m.start()] + f" - at `{path}`" if m else f"{text} - at `{at}`"
+    what = f" (expected: {expected})" if expected else ""
     return AnswerShapeError(
-        f"{platform} {endpoint}: answer of an unexpected shape: {text}",
+        f"{platform} {endpoint}: answer of an unexpected shape{what}: {text}",
         endpoint=endpoint, path=path, platform=platform, account_id=account_id,
         status=status)
