@@ -11,6 +11,8 @@
     │   ├── ReduceDataError         "reduce the amount of data": retry with a smaller page
     │   ├── AuthError               expired or invalid token: stop this account, no retry storm
     │   ├── PermanentSourceError    4xx the platform will keep returning (bad params, permissions)
+    │   │   └── AnswerShapeError    valid JSON of another shape than the API's (names platform,
+    │   │                           endpoint and the path, ``$.paging.cursors.after``)
     │   ├── AccountPausedError      the account is paused until a known time (usage pacing)
     │   └── CircuitOpenError        our breaker for this account is open (requests wait to probe)
     │       └── OutageBudgetSpent   the circuit stayed open past the run's outage budget
@@ -111,6 +113,22 @@ class PermanentSourceError(SourceError):
     """A client error that repeats on every try (bad parameter, missing permission)."""
 
 
+class AnswerShapeError(PermanentSourceError):
+    """An answer is valid JSON but not of the shape we decode: a type at a path is wrong.
+
+    The same request would get the same answer (the API changed, or a proxy answers for
+    it), so it is not retried. ``endpoint`` and ``path`` (msgspec's, ``$.data.page_info``)
+    say where; the message names both and the platform. Rows inside a page are never
+    checked here: they stay dicts, and a bad row costs that row in validation.
+    """
+
+    def __init__(self, message: str, *, endpoint: str = "", path: str = "",
+                 **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.endpoint = endpoint
+        self.path = path
+
+
 class AccountPausedError(SourceError):
     """The account is paused by usage pacing until ``until`` (monotonic seconds)."""
 
@@ -158,6 +176,7 @@ _CLASS_LABELS: dict[type[SourceError], str] = {
     ReduceDataError: "reduce_data",
     AuthError: "auth",
     PermanentSourceError: "permanent",
+    AnswerShapeError: "answer_shape",
     AccountPausedError: "paused",
     CircuitOpenError: "circuit_open",
     ReportStalledError: "stalled",

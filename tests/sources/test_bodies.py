@@ -21,6 +21,7 @@ from within_daemon.sandbox.faults import deep_json, gzip_bomb
 from within_daemon.sandbox.google.server import GoogleAdsEmulator
 from within_daemon.sandbox.tiktok.server import TikTokEmulator
 from within_daemon.sources import FacebookAdsConnector
+from within_daemon.sources.facebook.answers import PAGE as FB_PAGE
 from within_daemon.sources.http.bodies import (
     MAX_BODY_BYTES,
     MiB,
@@ -83,11 +84,23 @@ async def test_gzip_bomb_never_inflates_past_the_cap(emulator: FacebookEmulator)
 
 
 async def test_deep_json_is_an_error_of_the_page(emulator: FacebookEmulator) -> None:
-    """JSON nested 100,000 deep is a SourceError of that call, not an escaped RecursionError."""
+    """JSON nested 100,000 deep is a SourceError of that call, not an escaped RecursionError.
+
+    The fault nests arrays where the page's rows (objects) belong, so the typed decoder
+    refuses it at the first level, naming the path, before any recursion.
+    """
     emulator.set_fault(None, "deep_json", depth=100_000, count=1)
     async with connector(emulator) as conn:
-        with pytest.raises(PermanentSourceError, match="nested deeper than the decoder"):
+        with pytest.raises(PermanentSourceError,
+                           match=r"nested deeper than the decoder|unexpected shape.*\$\.data"):
             await first_page(conn)
+
+
+def test_deep_json_inside_a_row_is_an_error_of_the_page() -> None:
+    """A row nested 100,000 deep (rows are raw dicts) is a PermanentSourceError, no crash."""
+    body = b'{"data": [{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]}"
+    with pytest.raises(PermanentSourceError, match="nested deeper than the decoder"):
+        FB_PAGE.decode(body, platform="facebook", account_id=ACC, endpoint="insights")
 
 
 async def test_deep_json_error_body_is_classified(emulator: FacebookEmulator) -> None:
@@ -176,5 +189,6 @@ async def test_every_platform_is_bounded(platform: str, fault: str) -> None:
         expected = SourceError if fault == "deep_json" else PermanentSourceError
         async with conn:
             with anyio.fail_after(30), pytest.raises(
-                    expected, match="larger than|nested deeper|unreadable answer"):
+                    expected,
+                    match="larger than|nested deeper|unreadable answer|unexpected shape"):
                 await conn.get_account_info()

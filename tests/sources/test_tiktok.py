@@ -21,6 +21,7 @@ from within_daemon.errors import (
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.tiktok.server import TikTokEmulator
 from within_daemon.schema import AD_DATA_SCHEMA, AccountInfo
+from within_daemon.sources.tiktok.answers import Advertiser, Head
 from within_daemon.sources.tiktok.connector import (
     ACCOUNT_REPORT,
     AD_REPORT,
@@ -106,7 +107,8 @@ async def test_account_info_and_ads(emu: TikTokEmulator) -> None:
     assert len(ads) == 18 and all(isinstance(a["id"], str) for a in ads)
     assert all(isinstance(a["campaign_id"], str) for a in ads)
     assert any(a["secondary_status"] == "AD_STATUS_DELETE" for a in ads)
-    assert _zone_name({"timezone": "GMT+8?", "display_timezone": "Asia/Tokyo"}) == "Asia/Tokyo"
+    assert _zone_name(Advertiser(timezone="GMT+8?", display_timezone="Asia/Tokyo")) == \
+        "Asia/Tokyo"
 
 
 @pytest.mark.parametrize("code", [40100, 40133, 40016])
@@ -202,7 +204,7 @@ async def test_other_codes_are_permanent_with_request_id(emu: TikTokEmulator) ->
         with pytest.raises(PermanentSourceError, match=r"Invalid metric.*request_id \d{32}"):
             await ad_rows(conn)
     assert len(reports(emu)) == 1
-    err = envelope_error({"code": 40001, "message": "No permission", "data": {}},
+    err = envelope_error(Head(code=40001, message="No permission"),
                          account_id=ADV, throttle_pause=1)
     assert isinstance(err, PermanentSourceError) and err.code == 40001
 

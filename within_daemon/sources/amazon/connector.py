@@ -48,6 +48,7 @@ from ..http.client import BACKOFF_FACTOR, HttpSource, Prepared
 from ..http.oauth import OAuthClient
 from ..http.pacing import UsageReading
 from ..secrets import require
+from .answers import PROFILES, REPORT, SB_ADS, ProfileAccount, Report
 from .errors import (
     classify_error,
     duplicate_report_id,
@@ -102,9 +103,6 @@ def hosts_for(config: AmazonConfig, region: AmazonRegion | None = None,
         if over is not None:
             api, token = over.base_url or api, over.token_url or token
     return (base_url or api).rstrip("/"), token_url or token
-
-
-_json = msgspec.json.Decoder()
 
 
 class AmazonAdsConnector(HttpSource):
@@ -226,12 +224,12 @@ class AmazonAdsConnector(HttpSource):
     def success_status(self, status: int) -> bool:
         return 200 <= status < 300  # a report create answers 200 or 202
 
-    def special_answer(self, status: int, body: bytes, endpoint: str) -> Any:
+    def special_answer(self, status: int, body: bytes, endpoint: str) -> Report | None:
         if status == 425 and endpoint == "report_create":
             twin = duplicate_report_id(body)
             if twin is not None:
                 log.info("report create is a duplicate of in-flight report %s; reusing it", twin)
-                return {"reportId": twin, "status": "PENDING", "duplicate": True}
+                return Report(report_id=twin, status="PENDING")
         return None
 
     def _url(self, path: str) -> str:
@@ -241,12 +239,9 @@ class AmazonAdsConnector(HttpSource):
     async def get_account_info(self) -> AccountInfo:
         """The profile's name, currency, time zone and our attribution window (cached)."""
         if self._account_info is None:
-            profiles = await self.request("GET", self._url("/v2/profiles"), endpoint="profiles")
-            if not isinstance(profiles, list):
-                raise TransientError("profiles: expected a JSON array",
-                                     platform=self.platform, account_id=self.account_id)
-            mine = [p for p in profiles
-                    if isinstance(p, dict) and str(p.get("profileId")) == self.account_id]
+            profiles = await self.request("GET", self._url("/v2/profiles"), endpoint="profiles",
+                                          answer=PROFILES)
+            mine = [p for p in profiles if str(p.profile_id) == self.account_id]
             if not mine:
                 raise PermanentSourceError(
                     f"profile {self.account_id} is not among the {len(profiles)} profiles this "
@@ -254,17 +249,15 @@ class AmazonAdsConnector(HttpSource):
                     "account's region = NA/EU/FE, or no access?)",
                     platform=self.platform, account_id=self.account_id)
             p = mine[0]
-            info: dict[str, Any] = p.get("accountInfo") or {}
-            if not isinstance(info, dict):
-                info = {}
+            info = p.account_info or ProfileAccount()
             self._account_info = AccountInfo(
-                account_id=self.account_id, name=info.get("name"),
-                currency=p.get("currencyCode"), timezone=p.get("timezone"),
+                account_id=self.account_id, name=info.name,
+                currency=p.currency_code, timezone=p.timezone,
                 # The normalizer reads it to pick purchasesNd / salesNd; rows record it.
-                attribution_window=self.window or window_for(info.get("type")),
-                details={"country_code": p.get("countryCode"),
-                         "marketplace_id": info.get("marketplaceStringId"),
-                         "account_type": info.get("type")},
+                attribution_window=self.window or window_for(info.type),
+                details={"country_code": p.country_code,
+                         "marketplace_id": info.marketplace_string_id,
+                         "account_type": info.type},
             )
         return self._account_info
 
@@ -280,31 +273,26 @@ class AmazonAdsConnector(HttpSource):
     async def create_report(self, body: dict[str, Any]) -> str:
         """Create one report (or reuse its in-flight duplicate) and return its id."""
         created = await self.request(
-            "POST", self._url("/reporting/reports"), endpoint="report_create",
+            "POST", self._url("/reporting/reports"), endpoint="report_create", answer=REPORT,
             data={"json": msgspec.json.encode(body).decode()},
         )
-        rid = created.get("reportId") if isinstance(created, dict) else None
-        if not rid:
-            raise TransientError("report_create: no reportId in the answer",
+        if not created.report_id:
+            raise TransientError("report_create: an empty reportId in the answer",
                                  platform=self.platform, account_id=self.account_id)
-        return str(rid)
+        return created.report_id
 
-    async def report_status(self, report_id: str) -> dict[str, Any]:
-        st = await self.request("GET", self._url(f"/reporting/reports/{report_id}"),
-                                endpoint="report_status")
-        if not isinstance(st, dict):
-            raise TransientError("report_status: expected a JSON object",
-                                 platform=self.platform, account_id=self.account_id)
-        return st
+    async def report_status(self, report_id: str) -> Report:
+        return await self.request("GET", self._url(f"/reporting/reports/{report_id}"),
+                                  endpoint="report_status", answer=REPORT)
 
-    async def wait_report(self, report_id: str) -> dict[str, Any]:
+    async def wait_report(self, report_id: str) -> Report:
         """Poll until the report is COMPLETED (with a ``url``) or failed; return its status.
 
         A stall is the status and ``updatedAt`` not moving for ``stall_seconds``: a report
         that keeps changing may take hours, and that is Amazon working as designed.
         """
         interval = self.config.poll_interval_seconds
-        last: tuple[Any, Any] | None = None
+        last: tuple[str | None, str | None] | None = None
         last_move = time.monotonic()
         refused = 0
         while True:
@@ -323,11 +311,11 @@ class AmazonAdsConnector(HttpSource):
                 self.oauth.invalidate()
                 continue
             refused = 0
-            status = st.get("status")
-            if (status == DONE and st.get("url")) or status in FAILED:
+            status = st.status
+            if (status == DONE and st.url) or status in FAILED:
                 return st
             now = time.monotonic()
-            mark = (status, st.get("updatedAt"))
+            mark = (status, st.updated_at)
             if mark != last:
                 last, last_move = mark, now
             elif now - last_move > self.config.stall_seconds:
@@ -337,14 +325,14 @@ class AmazonAdsConnector(HttpSource):
                 )
             interval = min(interval * 1.5, MAX_POLL_SECONDS)
 
-    async def run_report(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    async def run_report(self, body: dict[str, Any]) -> tuple[str, Report]:
         """Create and wait; a failed report is created again once before the error stands."""
         for attempt in (1, 2):
             report_id = await self.create_report(body)
             st = await self.wait_report(report_id)
-            if st.get("status") not in FAILED:
+            if st.status not in FAILED:
                 return report_id, st
-            msg = f"report {report_id} {st.get('status')}: {st.get('failureReason') or '-'}"
+            msg = f"report {report_id} {st.status}: {st.failure_reason or '-'}"
             if attempt == 2:
                 raise TransientError(msg, platform=self.platform, account_id=self.account_id)
             log.warning("%s; creating the report again", msg)
@@ -358,7 +346,7 @@ class AmazonAdsConnector(HttpSource):
         while True:
             try:
                 async for page in download_rows(
-                    self._get_session(), str(st["url"]), report_id=report_id, skip=sent,
+                    self._get_session(), str(st.url), report_id=report_id, skip=sent,
                     max_bytes=self.config.max_report_bytes, account_id=self.account_id,
                     timeout=self.settings.timeout_seconds, page_rows=self.page_rows,
                     on_error=self._count_error,
@@ -375,7 +363,7 @@ class AmazonAdsConnector(HttpSource):
                 log.warning("%s; downloading again in %.1fs (fresh URL)", exc, delay)
                 await anyio.sleep(delay)
                 st = await self.report_status(report_id)
-                if not st.get("url"):
+                if not st.url:
                     raise TransientError(f"report {report_id}: no download URL any more",
                                          platform=self.platform,
                                          account_id=self.account_id) from exc
@@ -403,7 +391,7 @@ class AmazonAdsConnector(HttpSource):
                 body["nextToken"] = token
             try:
                 page = await self.request(
-                    "POST", self._url("/sb/v4/ads/list"), endpoint="sb_ads",
+                    "POST", self._url("/sb/v4/ads/list"), endpoint="sb_ads", answer=SB_ADS,
                     data={"json": msgspec.json.encode(body).decode()})
             except (AuthError, PermanentSourceError) as exc:
                 # Headlines are optional: a profile without Sponsored Brands access still
@@ -412,12 +400,11 @@ class AmazonAdsConnector(HttpSource):
                             "run; drop \"sb\" from [platforms.amazon] ad_products if the "
                             "profile has no Sponsored Brands", exc)
                 return
-            ads = page.get("ads") if isinstance(page, dict) else None
-            out = [{**a, "id": str(a["adId"])} for a in ads or []
-                   if isinstance(a, dict) and a.get("adId") is not None]
+            ads = page.ads
+            out = [{**a, "id": str(a["adId"])} for a in ads or [] if a.get("adId") is not None]
             if out:
                 yield out
-            token = page.get("nextToken") if isinstance(page, dict) else None
+            token = page.next_token
             if not token or not ads:
                 return
 

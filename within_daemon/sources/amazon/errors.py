@@ -24,27 +24,26 @@ from ...errors import (
     ThrottledError,
     TransientError,
 )
+from .answers import ERROR_BODY, ErrorBody
 
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 _XML_CODE = re.compile(rb"<Code>([^<]{1,64})</Code>")
 _XML_MESSAGE = re.compile(rb"<Message>([^<]{0,300})</Message>")
-_json = msgspec.json.Decoder()
 
 
 def error_text(body: bytes) -> str:
     """The human part of an error body (``detail``, ``details``, ``message``...), shortened."""
     try:
-        obj: Any = _json.decode(body)
+        err: ErrorBody | None = ERROR_BODY.decode(body)
     except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
-        obj = None
-    if isinstance(obj, dict):
-        parts = [str(obj[k]) for k in ("code", "error") if obj.get(k) is not None]
-        for key in ("detail", "details", "message", "error_description"):
-            if obj.get(key):
-                parts.append(str(obj[key]))
-                break
+        err = None
+    if err is not None:
+        parts = [str(v) for v in (err.code, err.error) if v is not None]
+        text = err.detail or err.details or err.message or err.error_description
+        if text:
+            parts.append(text)
         if parts:
             return ": ".join(parts)[:500]
     code, msg = _XML_CODE.search(body), _XML_MESSAGE.search(body)

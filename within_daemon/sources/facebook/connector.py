@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiohttp
 import msgspec
@@ -34,11 +34,13 @@ from ...config import (
 from ...errors import AuthError, ReduceDataError, SourceError, TransientError
 from ...observability.metrics import Metrics
 from ...schema import AccountInfo
+from ..http.answers import Answer
 from ..http.client import HttpSource
 from ..http.clock import Clock
 from ..http.pacing import UsageReading, read_usage_headers
 from ..secrets import require
-from .errors import classify_error
+from .answers import ACCOUNT, DEBUG_TOKEN, JOB_CREATED, JOB_STATUS, PAGE
+from .errors import classify_error, error_object
 from .fields import (
     ACCOUNT_INSIGHT_FIELDS,
     AD_FIELDS,
@@ -51,6 +53,8 @@ from .fields import (
 from .jobs import wait_for_job
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Below this page size a "reduce the amount of data" error is not worth halving further.
 MIN_PAGE = 10
@@ -122,8 +126,9 @@ class FacebookAdsConnector(HttpSource):
             throttle_pause=self.settings.throttle_pause_seconds,
         )
 
-    def body_error(self, obj: Any, body: bytes, usage: UsageReading | None) -> SourceError | None:
-        if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
+    def error_answer(self, body: bytes, usage: UsageReading | None) -> SourceError | None:
+        # Graph may answer 200 with an error object in place of the page.
+        if error_object(body) is not None:
             return self.classify(400, body, usage)
         return None
 
@@ -131,8 +136,10 @@ class FacebookAdsConnector(HttpSource):
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    async def _get(self, path: str, params: Mapping[str, str], endpoint: str) -> Any:
-        return await self.request("GET", self._url(path), endpoint=endpoint, params=params)
+    async def _get(self, path: str, params: Mapping[str, str], endpoint: str,
+                   answer: Answer[T]) -> T:
+        return await self.request("GET", self._url(path), endpoint=endpoint, answer=answer,
+                                  params=params)
 
     async def pages(
         self, path: str, params: Mapping[str, str], *, endpoint: str
@@ -142,7 +149,8 @@ class FacebookAdsConnector(HttpSource):
         query: dict[str, str] = dict(params)
         while True:
             try:
-                body = await self.request("GET", url, endpoint=endpoint, params=query)
+                page = await self.request("GET", url, endpoint=endpoint, answer=PAGE,
+                                          params=query)
             except ReduceDataError:
                 limit = int(query.get("limit", "25"))
                 if limit <= MIN_PAGE:
@@ -151,17 +159,11 @@ class FacebookAdsConnector(HttpSource):
                 log.warning("%s: platform asked for less data; page size %s -> %s",
                             endpoint, limit, query["limit"])
                 continue
-            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                raise TransientError(
-                    f"{endpoint}: page without a data list",
-                    platform=self.platform, account_id=self.account_id,
-                )
-            yield body["data"]
-            paging = body.get("paging")
-            nxt = paging.get("next") if isinstance(paging, dict) else None
+            yield page.data
+            nxt = page.paging.next if page.paging is not None else None
             if not nxt:
                 return
-            nurl = URL(str(nxt))
+            nurl = URL(nxt)
             if nurl.origin() != self._origin:
                 raise TransientError(
                     f"{endpoint}: paging.next points to another host ({nurl.host})",
@@ -182,16 +184,12 @@ class FacebookAdsConnector(HttpSource):
             obj = await self._get(
                 f"act_{self.account_id}",
                 {"fields": "account_id,name,currency,timezone_name,account_status"},
-                "account",
+                "account", ACCOUNT,
             )
-            if not isinstance(obj, dict):
-                raise TransientError("account: unexpected body", platform=self.platform,
-                                     account_id=self.account_id)
             self._account_info = AccountInfo(
-                account_id=str(obj.get("account_id") or self.account_id),
-                name=obj.get("name"), currency=obj.get("currency"),
-                timezone=obj.get("timezone_name"),
-                details={"account_status": obj.get("account_status")},
+                account_id=str(obj.account_id or self.account_id),
+                name=obj.name, currency=obj.currency, timezone=obj.timezone_name,
+                details={"account_status": obj.account_status},
             )
         return self._account_info
 
@@ -205,17 +203,11 @@ class FacebookAdsConnector(HttpSource):
         """
         try:
             obj = await self._get("debug_token", {"input_token": self._token.reveal()},
-                                  "debug_token")
-        except SourceError as exc:
+                                  "debug_token", DEBUG_TOKEN)
+        except SourceError as exc:  # an answer of another shape included
             log.info("token expiry unknown: %s", exc)
             return None
-        data = obj.get("data") if isinstance(obj, dict) else None
-        if not isinstance(data, dict):
-            return None
-        try:
-            return float(data.get("expires_at") or 0)
-        except (TypeError, ValueError):
-            return None
+        return float(obj.data.expires_at or 0)
 
     # -- ads -----------------------------------------------------------------------------
     async def iter_ads(
@@ -345,16 +337,17 @@ class FacebookAdsConnector(HttpSource):
         """Create an async insights job and poll it to completion; return its id."""
         created = await self.request(
             "POST", self._url(f"act_{self.account_id}/insights"), endpoint="job_create",
-            data=params,
+            answer=JOB_CREATED, data=params,
         )
-        run_id = str(created.get("report_run_id", "")) if isinstance(created, dict) else ""
+        run_id = str(created.report_run_id)
         if not run_id:
             raise TransientError("job_create: no report_run_id in the answer",
                                  platform=self.platform, account_id=self.account_id)
         await wait_for_job(
             run_id,
             lambda rid: self._get(
-                rid, {"fields": "id,async_status,async_percent_completion"}, "job_status"),
+                rid, {"fields": "id,async_status,async_percent_completion"}, "job_status",
+                JOB_STATUS),
             clock=self.clock, poll_interval=self.config.poll_interval_seconds,
             stall_seconds=self.config.stall_seconds,
             budget_seconds=self.config.job_budget_seconds,

@@ -23,6 +23,7 @@ from ...errors import (
     TransientError,
 )
 from ..versions import DEFAULT_VERSIONS, config_key
+from .answers import ERROR_BODY, GraphError
 
 #: Application, user, page, ad-account and business-use-case throttles.
 THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
@@ -36,18 +37,12 @@ AUTH_CODES = frozenset({102, 190})
 #: "You are calling a deprecated version of the Ads API" (the version in base_url expired).
 DEPRECATED_VERSION = 2635
 
-_json = msgspec.json.Decoder()
-
-
-def _error_object(body: bytes) -> dict[str, Any] | None:
+def error_object(body: bytes) -> GraphError | None:
+    """The ``error`` object of a Graph answer; ``None`` if the body is not one."""
     try:
-        obj = _json.decode(body)
+        return ERROR_BODY.decode(body).error
     except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
         return None
-    if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
-        err: dict[str, Any] = obj["error"]
-        return err
-    return None
 
 
 def _int(v: Any) -> int | None:
@@ -67,7 +62,7 @@ def classify_error(
 ) -> SourceError:
     """The exception for a non-200 response (or a 200 carrying an ``error`` object)."""
     kw: dict[str, Any] = {"platform": "facebook", "account_id": account_id, "status": status}
-    err = _error_object(body)
+    err = error_object(body)
     if err is None:
         text = body[:200].decode("utf-8", "replace")
         if status == 429:
@@ -78,16 +73,16 @@ def classify_error(
         if status >= 500:
             return TransientError(f"HTTP {status} without a Graph error body: {text!r}", **kw)
         return PermanentSourceError(f"HTTP {status} without a Graph error body: {text!r}", **kw)
-    code = _int(err.get("code"))
-    sub = _int(err.get("error_subcode"))
-    msg = str(err.get("message", ""))[:500]
+    code = _int(err.code)
+    sub = _int(err.error_subcode)
+    msg = (err.message or "")[:500]
     kw.update(code=code, subcode=sub)
     label = f"Graph error {code}" + (f"/{sub}" if sub is not None else "") + f": {msg}"
     if code == DEPRECATED_VERSION:
         return PermanentSourceError(
             f"the Graph API version in {config_key('facebook')} has expired ({label}); set it "
             f"to https://graph.facebook.com/{DEFAULT_VERSIONS['facebook']}", **kw)
-    if code in AUTH_CODES or (err.get("type") == "OAuthException" and code in (None, 190)):
+    if code in AUTH_CODES or (err.type == "OAuthException" and code in (None, 190)):
         return AuthError(label, **kw)
     if code in THROTTLE_CODES or status == 429:
         # The usage headers' regain time is the hint (estimated_time_to_regain_access in
@@ -97,6 +92,6 @@ def classify_error(
                               app_wide=code in APP_THROTTLE_CODES, **kw)
     if "reduce the amount of data" in msg.lower() or (code, sub) in TIMEOUT_PAIRS:
         return ReduceDataError(label, **kw)
-    if code in TRANSIENT_CODES or err.get("is_transient") is True or status >= 500:
+    if code in TRANSIENT_CODES or err.is_transient is True or status >= 500:
         return TransientError(label, **kw)
     return PermanentSourceError(label, **kw)

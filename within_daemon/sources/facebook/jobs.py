@@ -13,10 +13,10 @@ sleeping.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from ...errors import ReportStalledError, TransientError
 from ..http.clock import Clock
+from .answers import JobStatus
 
 DONE = "Job Completed"
 FAILED = ("Job Failed", "Job Skipped")
@@ -27,7 +27,7 @@ MAX_POLL_INTERVAL = 30.0
 
 async def wait_for_job(
     run_id: str,
-    poll: Callable[[str], Awaitable[Any]],
+    poll: Callable[[str], Awaitable[JobStatus]],
     *,
     clock: Clock,
     poll_interval: float,
@@ -43,12 +43,7 @@ async def wait_for_job(
     while True:
         await clock.sleep(interval)
         st = await poll(run_id)
-        status = str(st.get("async_status", "")) if isinstance(st, dict) else ""
-        try:
-            pct = float(st.get("async_percent_completion", 0) or 0) if isinstance(st, dict) \
-                else 0.0
-        except (TypeError, ValueError):
-            pct = 0.0
+        status, pct = st.async_status, st.async_percent_completion or 0.0
         if status == DONE:
             return
         if status in FAILED:

@@ -38,7 +38,8 @@ from ..http.client import Prepared
 from ..http.oauth import OAuthClient
 from ..http.pacing import UsageReading
 from ..secrets import require
-from .errors import classify_error, error_object, quota_info
+from .answers import SEARCH_PAGE, RpcStatus, SearchPage, StreamBatch
+from .errors import classify_error, error_of, quota_info
 from .stream import StreamingSource
 
 log = logging.getLogger(__name__)
@@ -205,18 +206,23 @@ class GoogleAdsConnector(StreamingSource):
         return self._classify(status, body, None)
 
     def body_error(self, obj: Any, body: bytes, usage: UsageReading | None) -> SourceError | None:
-        err = error_object(obj)
+        """A search page or stream batch that carries an ``error`` is that error."""
+        err = obj.error if isinstance(obj, SearchPage | StreamBatch) else None
         if err is None:
             return None
-        code = err.get("code")
-        return self._classify(code if isinstance(code, int) else 500, body, obj)
+        return self._classify(err.code if isinstance(err.code, int) else 500, body, err)
 
-    def _classify(self, status: int, body: bytes, obj: Any) -> SourceError:
-        exc = classify_error(status, body, account_id=self.account_id, obj=obj,
+    def error_answer(self, body: bytes, usage: UsageReading | None) -> SourceError | None:
+        err = error_of(body)
+        if err is None:
+            return None
+        return self._classify(err.code if isinstance(err.code, int) else 500, body, err)
+
+    def _classify(self, status: int, body: bytes, err: RpcStatus | None) -> SourceError:
+        exc = classify_error(status, body, account_id=self.account_id, err=err,
                              throttle_pause=self.settings.throttle_pause_seconds)
         if isinstance(exc, ThrottledError):
-            parsed = obj if obj is not None else _decode(body)
-            err = error_object(parsed)
+            err = err if err is not None else error_of(body)
             reason, scope, _ = quota_info(err) if err else (None, None, None)
             if scope == "DEVELOPER" and reason == "RESOURCE_EXHAUSTED":
                 until = time.monotonic() + exc.retry_after
@@ -269,19 +275,17 @@ class GoogleAdsConnector(StreamingSource):
         seen: set[str] = set()
         while True:
             req = {"query": query} if token is None else {"query": query, "pageToken": token}
-            page = await self.request("POST", self._url("search"), endpoint=endpoint, data=req)
-            rows = page.get("results", []) if isinstance(page, dict) else None
-            if not isinstance(rows, list):
-                raise self._bad(endpoint, "search page without a results list")
-            if rows:
-                yield rows
-            nxt = page.get("nextPageToken")
+            page = await self.request("POST", self._url("search"), endpoint=endpoint,
+                                      answer=SEARCH_PAGE, data=req)
+            if page.results:
+                yield page.results
+            nxt = page.next_page_token
             if not nxt:
                 return
             if nxt in seen:  # a cursor that repeats would page forever
                 raise self._bad(endpoint, "search repeated a nextPageToken")
-            seen.add(str(nxt))
-            token = str(nxt)
+            seen.add(nxt)
+            token = nxt
 
     # -- the interface the source actor uses ---------------------------------------------
     async def get_account_info(self) -> AccountInfo:
@@ -373,9 +377,3 @@ class GoogleAdsConnector(StreamingSource):
         """Unknown: Google publishes no lifetime for refresh tokens (revocation is silent)."""
         return None
 
-
-def _decode(body: bytes) -> Any:
-    try:
-        return msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
-        return None

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from ...errors import AuthError, PermanentSourceError, SourceError, ThrottledError, TransientError
+from .answers import ERROR_BODY, AdsError, Duration, RpcStatus
 
 #: A daily-quota error without any retry delay: wait an hour rather than hammer the API.
 DAILY_QUOTA_FALLBACK_SECONDS = 3600.0
@@ -31,25 +32,22 @@ LONG_QUOTA_REASONS = frozenset({"RESOURCE_EXHAUSTED",
 TRANSIENT_STATUSES = frozenset({"INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "UNKNOWN",
                                 "ABORTED", "CANCELLED"})
 
-_json = msgspec.json.Decoder()
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 _RETRY_IN = re.compile(r"[Rr]etry in (\d+(?:\.\d+)?) seconds")
 
 
-def error_object(obj: Any) -> dict[str, Any] | None:
-    """The ``error`` object of a decoded body: plain, array-wrapped or a stream's last batch."""
-    if isinstance(obj, dict):
-        err = obj.get("error")
-        return err if isinstance(err, dict) else None
+def error_of(body: bytes) -> RpcStatus | None:
+    """The ``error`` object of a body: plain, array-wrapped or a stream's last batch."""
+    try:
+        obj = ERROR_BODY.decode(body)
+    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
+        return None
     if isinstance(obj, list):
-        for item in obj:
-            if isinstance(item, dict) and isinstance(item.get("error"), dict):
-                found: dict[str, Any] = item["error"]
-                return found
-    return None
+        return next((e.error for e in obj if e.error is not None), None)
+    return obj.error
 
 
-def parse_duration(value: Any) -> float | None:
+def parse_duration(value: Duration) -> float | None:
     """Seconds of a protobuf Duration in JSON (``"41732s"``) or as ``{"seconds": …}``."""
     if isinstance(value, str):
         m = _DURATION.match(value)
@@ -64,50 +62,50 @@ def parse_duration(value: Any) -> float | None:
     return None
 
 
-def _ads_errors(err: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for d in err.get("details") or ():
-        if isinstance(d, dict):
-            out.extend(e for e in d.get("errors") or () if isinstance(e, dict))
-    return out
+def _ads_errors(err: RpcStatus) -> list[AdsError]:
+    return [e for d in err.details or () for e in d.errors or ()]
 
 
-def quota_info(err: dict[str, Any]) -> tuple[str | None, str | None, float | None]:
+def quota_info(err: RpcStatus) -> tuple[str | None, str | None, float | None]:
     """``(quotaError reason, rateScope, retry delay in seconds)`` of an error object."""
     reason = scope = None
     delay: float | None = None
     for e in _ads_errors(err):
-        code = e.get("errorCode")
-        if isinstance(code, dict) and "quotaError" in code and reason is None:
-            reason = str(code["quotaError"])
-        details = e.get("details")
-        qd = details.get("quotaErrorDetails") if isinstance(details, dict) else None
-        if isinstance(qd, dict):
-            scope = scope or (str(qd["rateScope"]) if qd.get("rateScope") else None)
-            delay = delay if delay is not None else parse_duration(qd.get("retryDelay"))
+        code = e.error_code
+        if code is not None and "quotaError" in code and reason is None:
+            reason = code["quotaError"]
+        qd = e.details.quota_error_details if e.details is not None else None
+        if qd is not None:
+            scope = scope or qd.rate_scope or None
+            delay = delay if delay is not None else parse_duration(qd.retry_delay)
         if delay is None:
-            m = _RETRY_IN.search(str(e.get("message", "")))
+            m = _RETRY_IN.search(e.message or "")
             delay = float(m.group(1)) if m else None
-    for d in err.get("details") or ():
+    for d in err.details or ():
         # google.rpc.RetryInfo is the generic carrier of the same delay.
-        if delay is None and isinstance(d, dict) and "retryDelay" in d:
-            delay = parse_duration(d.get("retryDelay"))
+        if delay is None and d.retry_delay is not None:
+            delay = parse_duration(d.retry_delay)
     if delay is None:
-        m = _RETRY_IN.search(str(err.get("message", "")))
+        m = _RETRY_IN.search(err.message or "")
         delay = float(m.group(1)) if m else None
     return reason, scope, delay
 
 
-def _label(err: dict[str, Any], http: int) -> str:
+def _label(err: RpcStatus, http: int) -> str:
     codes: list[str] = []
     for e in _ads_errors(err):
-        code = e.get("errorCode")
-        if isinstance(code, dict):
-            codes.extend(f"{k}.{v}" for k, v in code.items())
-    status = err.get("status") or http
-    first = next((str(e.get("message")) for e in _ads_errors(err) if e.get("message")), None)
-    msg = first or str(err.get("message", ""))
+        codes.extend(f"{k}.{v}" for k, v in (e.error_code or {}).items())
+    status = err.status or http
+    first = next((e.message for e in _ads_errors(err) if e.message), None)
+    msg = first or err.message or ""
     return f"Google Ads {status}" + (f" [{', '.join(codes)}]" if codes else "") + f": {msg[:400]}"
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
 
 
 def classify_error(
@@ -116,16 +114,12 @@ def classify_error(
     *,
     account_id: str,
     throttle_pause: float = 60.0,
-    obj: Any = None,
+    err: RpcStatus | None = None,
 ) -> SourceError:
-    """The exception for a non-200 answer, or for a 200 body (``obj``) that carries an error."""
+    """The exception for a non-200 answer, or for a 200 one whose ``err`` is given."""
     kw: dict[str, Any] = {"platform": "google", "account_id": account_id, "status": status}
-    if obj is None:
-        try:
-            obj = _json.decode(body)
-        except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
-            obj = None
-    err = error_object(obj)
+    if err is None:
+        err = error_of(body)
     if err is None:
         text = body[:200].decode("utf-8", "replace")
         label = f"HTTP {status} without a Google error body: {text!r}"
@@ -136,12 +130,9 @@ def classify_error(
         if status >= 500 or status == 408:
             return TransientError(label, **kw)
         return PermanentSourceError(label, **kw)
-    try:
-        code = int(err.get("code") or status)
-    except (TypeError, ValueError):
-        code = status
+    code = _int(err.code) or status
     kw["code"] = code
-    name = str(err.get("status") or "")
+    name = err.status or ""
     label = _label(err, code)
     if "developer" in label.lower() and code in (400, 401, 403):
         # Optional since September 2026 and refused by a later major version: say which
@@ -162,8 +153,7 @@ def classify_error(
         return ThrottledError(label, retry_after=throttle_pause, hint=hint,
                               app_wide=scope == "DEVELOPER", **kw)
     if name in TRANSIENT_STATUSES or code >= 500 or any(
-        isinstance(e.get("errorCode"), dict) and "internalError" in e["errorCode"]
-        for e in _ads_errors(err)
+        e.error_code is not None and "internalError" in e.error_code for e in _ads_errors(err)
     ):
         return TransientError(label, **kw)
     # PERMISSION_DENIED, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION: same answer again.

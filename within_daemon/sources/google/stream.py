@@ -22,9 +22,17 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from ...errors import PermanentSourceError, SourceError, ThrottledError, TransientError
+from ...errors import (
+    AnswerShapeError,
+    PermanentSourceError,
+    SourceError,
+    ThrottledError,
+    TransientError,
+)
 from ...utils.retry import backoff_delay
+from ..http.answers import Answer
 from ..http.client import BACKOFF_FACTOR, HttpSource
+from .answers import STREAM_BATCH, STREAM_BATCHES, StreamBatch
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,33 @@ EXACT_AFTER_BYTES = 64 * 1024 * 1024
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 
 
+class ElementShapeError(ValueError):
+    """An element is valid JSON but not of the decoder's type; ``path`` is in the array."""
+
+    def __init__(self, exc: msgspec.ValidationError, path: str) -> None:
+        super().__init__(str(exc))
+        self.error, self.path = exc, path
+
+
+_AT = re.compile(r" - at `\$(?:\[(\d+)\])?([^`]*)`$")
+
+
+def _in_array(exc: msgspec.ValidationError, index: int | None, offset: int) -> ElementShapeError:
+    """The error of one element (``index``) or of a run of them, as a path in the array.
+
+    A run starts at element ``offset``, so its ``$[k]`` becomes ``$[offset + k]``.
+    """
+    m = _AT.search(str(exc))
+    if index is not None:
+        inner = (f"[{m.group(1)}]" if m.group(1) is not None else "") + m.group(2) if m else ""
+        path = f"$[{index}]{inner}"
+    elif m and m.group(1) is not None:
+        path = f"$[{offset + int(m.group(1))}]{m.group(2)}"
+    else:
+        path = "$"
+    return ElementShapeError(exc, path)
+
+
 class ArrayStream:
     """Elements of one top-level JSON array of objects, decoded as their bytes arrive.
 
@@ -71,13 +106,21 @@ class ArrayStream:
     confirmed by decoding. If no boundary shows within ``exact_after`` bytes (batches that
     do not open with a known key), the exact bracket scan takes over, so memory stays
     bounded by one element either way. The last element is complete when the bytes end.
+
+    ``decode`` decodes one element and ``decode_all`` an array of them (plain JSON by
+    default; typed decoders give Structs). An element of another type raises
+    :class:`ElementShapeError` with its path in the array (``$[3].results``).
     """
 
     def __init__(self, decode: Callable[[bytes], Any] = msgspec.json.decode,
                  max_element: int = MAX_BATCH_BYTES,
-                 exact_after: int = EXACT_AFTER_BYTES) -> None:
+                 exact_after: int = EXACT_AFTER_BYTES,
+                 decode_all: Callable[[bytes], list[Any]] | None = None) -> None:
         self._buf = bytearray()
         self._decode = decode
+        self._decode_all = decode_all
+        #: Elements returned so far (the index of the next one).
+        self.count = 0
         self._max, self._exact_after = max_element, exact_after
         self._started = False
         self._search = 0  # fast path: searched up to here
@@ -108,12 +151,17 @@ class ArrayStream:
         while (m := _CUT.search(buf, self._search)) is not None:
             try:
                 out.append(self._decode(bytes(buf[at:m.start() + 1])))
+            except msgspec.ValidationError as exc:
+                # Valid up to the type error: that element is of another shape (a wrong
+                # cut never gets that far: it fails as truncated JSON).
+                raise _in_array(exc, self.count + len(out), 0) from None
             except msgspec.DecodeError:
                 self._search = m.start() + 1  # a } inside a string or a nested value
                 continue
             at = self._search = m.end()
         del buf[:at]
         self._search = max(0, self._search - at, len(buf) - _OVERLAP)
+        self.count += len(out)
         if len(buf) > self._exact_after:
             self._exact = True
             out += self._exact_scan()
@@ -138,7 +186,11 @@ class ArrayStream:
             else:
                 depth -= 1
                 if depth == 1:
-                    out.append(self._decode(bytes(buf[start:pos])))
+                    try:
+                        out.append(self._decode(bytes(buf[start:pos])))
+                    except msgspec.ValidationError as exc:
+                        raise _in_array(exc, self.count, 0) from None
+                    self.count += 1
                     start = -1
                 elif depth == 0:
                     self.done = True
@@ -170,9 +222,16 @@ class ArrayStream:
         last = rest[:-1].strip(_WS)
         if not last:
             return []
-        elements = self._decode(b"[" + last + b"]")
-        if not all(isinstance(e, dict) for e in elements):
-            raise ValueError("not an array of objects")
+        if self._decode_all is not None:
+            try:
+                elements = self._decode_all(b"[" + last + b"]")
+            except msgspec.ValidationError as exc:
+                raise _in_array(exc, None, self.count) from None
+        else:
+            elements = self._decode(b"[" + last + b"]")
+            if not all(isinstance(e, dict) for e in elements):
+                raise ValueError("not an array of objects")
+        self.count += len(elements)
         return list(elements)
 
 
@@ -184,13 +243,14 @@ class OpenStream:
         self._resp = resp
         self._kw: dict[str, Any] = {"platform": platform, "account_id": account_id}
         self.endpoint, self.idle_seconds = endpoint, idle_seconds
-        self.decoder = ArrayStream()
+        self.decoder = ArrayStream(STREAM_BATCH.loads, decode_all=STREAM_BATCHES.loads)
 
-    async def batches(self) -> AsyncIterator[Any]:
-        """Each batch object as soon as it is complete.
+    async def batches(self) -> AsyncIterator[StreamBatch]:
+        """Each batch as soon as it is complete, typed.
 
         A stream that breaks, stalls past ``idle_seconds`` or is not valid JSON raises
-        TransientError.
+        TransientError; a batch of another shape raises AnswerShapeError with its path
+        (``$[2].results``).
         """
         dec = self.decoder
         try:
@@ -203,6 +263,12 @@ class OpenStream:
             what = (f"no bytes for {self.idle_seconds:g}s" if isinstance(exc, TimeoutError)
                     else f"{type(exc).__name__}: {exc}")
             raise TransientError(f"{self.endpoint}: stream broke: {what}", **self._kw) from None
+        except ElementShapeError as exc:
+            raise AnswerShapeError(
+                f"{self._kw['platform']} {self.endpoint}: answer of an unexpected shape "
+                f"(expected: {STREAM_BATCH.name}): {_AT.sub('', str(exc))} - at `{exc.path}`",
+                endpoint=self.endpoint,
+                path=exc.path, status=200, **self._kw) from None
         except (ValueError, msgspec.DecodeError) as exc:
             if "larger than" in str(exc):
                 raise PermanentSourceError(f"{self.endpoint}: {exc}", **self._kw) from None
@@ -240,9 +306,10 @@ class StreamingSource(HttpSource):
     stream_peak_bytes = 0
 
     async def _http(self, method: str, url: str, endpoint: str,
-                    params: Mapping[str, str] | None, data: Mapping[str, str] | None) -> Any:
+                    params: Mapping[str, str] | None, data: Mapping[str, str] | None,
+                    answer: Answer[Any] | None = None) -> Any:
         if not url.endswith(":searchStream"):
-            return await super()._http(method, url, endpoint, params, data)
+            return await super()._http(method, url, endpoint, params, data, answer)
         self.before_request(endpoint)
         session = self._get_session()
         # No total limit: each silence (connect, headers, every read) is limited instead.
@@ -300,11 +367,7 @@ class StreamingSource(HttpSource):
                     err = self.body_error(batch, b"", None)
                     if err is not None:
                         raise err
-                    rows = batch.get("results", []) if isinstance(batch, dict) else None
-                    if not isinstance(rows, list):
-                        raise TransientError(f"{endpoint}: searchStream batch without a "
-                                             "results list", platform=self.platform,
-                                             account_id=self.account_id)
+                    rows = batch.results or []
                     if skip:  # already yielded by a stream that broke
                         rows, skip = rows[skip:], max(0, skip - len(rows))
                     if rows:

@@ -9,8 +9,9 @@ GHSA-6mq8-rvhq-8wgg; earlier versions inflated a whole network chunk at once), s
 gzip bomb is refused after ``cap`` bytes, never inflated to a gigabyte.
 
 JSON nested deeper than msgspec's recursion limit makes it raise ``RecursionError``, not
-``DecodeError``; :func:`decode_json` and :func:`loads_or_none` turn that into an error of
-the page (or ``None`` for an error body), so it never escapes into an actor as a crash.
+``DecodeError``; :func:`decode_json` (plain JSON), ``answers.Answer.decode`` (typed
+answers) and :func:`loads_or_none` turn that into an error of the page (or ``None`` for an
+error body), so it never escapes into an actor as a crash.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ _json = msgspec.json.Decoder()
 #: A \u escape of a UTF-16 surrogate (msgspec refuses a lone one, Python's json keeps it).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE_ESCAPE_STR = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def has_surrogate_escape(data: bytes) -> bool:
+    r"""Whether ``data`` holds a ``\uD8xx``-style escape (msgspec refuses a lone one)."""
+    return _SURROGATE_ESCAPE.search(data) is not None
 
 
 def decode_lenient(data: bytes | str) -> Any:

@@ -2,7 +2,9 @@
 
 Each call goes: wait for the account's pause or pacing delay → aiolimiter slot → circuit
 breaker → HTTP over aiohttp with a timeout → headers observed (usage pacing, on errors
-too) → body decoded or turned into our exception by the platform's ``classify``.
+too) → body decoded into the caller's typed answer (``answers``; the platform's
+``error_answer`` first looks whether a body of another shape is an error object) or turned
+into our exception by the platform's ``classify``.
 
 What happens after a failure, in one loop (``_send``):
 
@@ -25,17 +27,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, overload
 
 import aiohttp
 from aiolimiter import AsyncLimiter
 
-from ...errors import CircuitOpenError, SourceError, ThrottledError, TransientError
+from ...errors import (
+    AnswerShapeError,
+    CircuitOpenError,
+    SourceError,
+    ThrottledError,
+    TransientError,
+)
 from ...observability.metrics import Metrics
 from ...platform_config import HttpKnobs
 from ...schema import AccountInfo
 from ...utils.retry import backoff_delay
 from ...utils.sync import refuse_in_event_loop, run_blocking
+from .answers import Answer
 from .bodies import decode_json, read_body
 from .breaker import AccountBreaker
 from .clock import Clock, current_clock
@@ -204,7 +213,15 @@ class HttpSource(AccountWaits):
         raise NotImplementedError
 
     def body_error(self, obj: Any, body: bytes, usage: UsageReading | None) -> SourceError | None:
-        """A platform that reports errors inside a 200 body returns the error here."""
+        """A platform that reports errors inside a decoded 200 answer returns the error here."""
+        return None
+
+    def error_answer(self, body: bytes, usage: UsageReading | None) -> SourceError | None:
+        """The platform's error when a 200 body is an error object instead of the answer.
+
+        Asked only when the body failed to decode as the expected answer, so a success
+        costs no second look at its bytes.
+        """
         return None
 
     # -- metrics -------------------------------------------------------------------------
@@ -217,32 +234,40 @@ class HttpSource(AccountWaits):
             self.metrics.http_errors.labels(self.platform, exc.error_class).inc()
 
     # -- the request path ----------------------------------------------------------------
+    @overload
     async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        endpoint: str,
-        params: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | None = None,
+        self, method: str, url: str, *, endpoint: str, answer: Answer[T],
+        params: Mapping[str, str] | None = None, data: Mapping[str, str] | None = None,
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self, method: str, url: str, *, endpoint: str, answer: None = None,
+        params: Mapping[str, str] | None = None, data: Mapping[str, str] | None = None,
+    ) -> Any: ...
+
+    async def request(
+        self, method: str, url: str, *, endpoint: str, answer: Answer[Any] | None = None,
+        params: Mapping[str, str] | None = None, data: Mapping[str, str] | None = None,
     ) -> Any:
-        """Send one logical request (retried as needed) and return the decoded JSON body."""
-        return await self._send(method, url, endpoint, params, data)
+        """Send one logical request (retried as needed) and return its decoded answer.
+
+        With ``answer`` (the platform connectors always give one) the body is decoded
+        into that typed answer (``answers``); without, into plain JSON values.
+        """
+        return await self._send(method, url, endpoint, params, data, answer)
 
     async def _send(
-        self,
-        method: str,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
+        self, method: str, url: str, endpoint: str, params: Mapping[str, str] | None,
+        data: Mapping[str, str] | None, answer: Answer[Any] | None = None,
     ) -> Any:
         self._bind_app(url)
         failures = 0
         while True:
             await self._wait_turn()
             try:
-                result = await self.breaker.call(self._http, method, url, endpoint, params, data)
+                result = await self.breaker.call(self._http, method, url, endpoint, params, data,
+                                                 answer)
             except CircuitOpenError:
                 await self._ride_out()
                 continue
@@ -295,12 +320,8 @@ class HttpSource(AccountWaits):
         return None
 
     async def _http(
-        self,
-        method: str,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
+        self, method: str, url: str, endpoint: str, params: Mapping[str, str] | None,
+        data: Mapping[str, str] | None, answer: Answer[Any] | None = None,
     ) -> Any:
         self.before_request(endpoint)
         session = self._get_session()
@@ -337,7 +358,7 @@ class HttpSource(AccountWaits):
                 return special
             if not self.success_status(status):
                 raise self.classify(status, body, usage)
-            obj = decode_json(body, self, endpoint, status)  # never an escaped RecursionError
+            obj = self._decode(body, answer, endpoint, status, usage)
             in_body = self.body_error(obj, body, usage)
             if in_body is not None:
                 raise in_body
@@ -353,6 +374,20 @@ class HttpSource(AccountWaits):
                 self.metrics.http_latency.labels(self.platform, endpoint).observe(
                     time.monotonic() - t0
                 )
+
+    def _decode(self, body: bytes, answer: Answer[Any] | None, endpoint: str, status: int,
+                usage: UsageReading | None) -> Any:
+        """The answer typed (or plain JSON); an error object in its place is that error."""
+        if answer is None:
+            return decode_json(body, self, endpoint, status)  # never an escaped RecursionError
+        try:
+            return answer.decode(body, platform=self.platform, account_id=self.account_id,
+                                 endpoint=endpoint, status=status)
+        except AnswerShapeError:
+            err = self.error_answer(body, usage)
+            if err is not None:
+                raise err from None
+            raise
 
     def _observe_usage(self, usage: UsageReading | None) -> None:
         self.pacer.observe(usage)

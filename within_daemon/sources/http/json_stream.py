@@ -4,6 +4,9 @@ Used for Amazon's report files (a gzip of one JSON array of rows, from a URL we 
 control): memory follows the rows in flight, not the report, and a hostile file (braces in
 long strings, rows nested past the decoder, one endless row, data after the array) is a
 ``ValueError`` the caller turns into an error of the report.
+
+Rows are decoded as plain JSON values on purpose, never into Structs: one row with a poison
+value (or one that is not an object) must cost that row in validation, not the report.
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 EARLY_REFRESH_SECONDS = 120.0
 
 
-class TokenAnswer(msgspec.Struct):
+class TokenAnswer(msgspec.Struct, frozen=True):
+    """The token endpoint's answer (Google and LwA); other fields (``scope``) are ignored."""
+
     access_token: str
     expires_in: float = 3600.0
     token_type: str = "Bearer"

@@ -28,14 +28,21 @@ import aiohttp
 import msgspec
 
 from ...config import AccountConfig, LoadedConfig, Secret, TikTokConfig
-from ...errors import PermanentSourceError, ReduceDataError, SourceError, TransientError
+from ...errors import (
+    AnswerShapeError,
+    PermanentSourceError,
+    ReduceDataError,
+    SourceError,
+    TransientError,
+)
 from ...observability.metrics import Metrics
 from ...platform_config import TIKTOK_DEFAULT_BASE_URL
 from ...schema import AccountInfo
 from ..http.client import HttpSource
 from ..http.pacing import UsageReading
 from ..secrets import require
-from .errors import classify_http, envelope_error
+from .answers import ADVERTISER, PAGE, Advertiser, Envelope, page_of
+from .errors import classify_http, envelope_error, head_of
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +98,6 @@ def query_json(v: Any) -> str:
     return msgspec.json.encode(v).decode()
 
 
-def _int(v: Any) -> int | None:
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        return None
-
-
 def id_str(v: Any) -> Any:
     """An id as a string: TikTok sends int64 ids as strings or as JSON numbers."""
     if isinstance(v, bool):
@@ -120,13 +120,13 @@ def day_chunks(since: str, until: str, size: int) -> list[tuple[str, str]]:
     return out
 
 
-def _zone_name(info: Mapping[str, Any]) -> str | None:
+def _zone_name(info: Advertiser) -> str | None:
     """The IANA zone of the advertiser: ``display_timezone``, else ``timezone``.
 
     The region name comes first: ``Etc/GMT+8`` is a valid zone too, but one without
     daylight saving, so "today" would be an hour off for half of the year.
     """
-    names = [info.get("display_timezone"), info.get("timezone")]
+    names = [info.display_timezone, info.timezone]
     for name in names:
         if isinstance(name, str) and name:
             try:
@@ -191,7 +191,17 @@ class TikTokAdsConnector(HttpSource):
                              throttle_pause=self.settings.throttle_pause_seconds)
 
     def body_error(self, obj: Any, body: bytes, usage: UsageReading | None) -> SourceError | None:
+        if not isinstance(obj, Envelope):
+            return None  # every TikTok call decodes an envelope; nothing else to look at
         return envelope_error(obj, account_id=self.account_id,
+                              throttle_pause=self.settings.throttle_pause_seconds)
+
+    def error_answer(self, body: bytes, usage: UsageReading | None) -> SourceError | None:
+        # An error's payload may not look like the success payload: its code still decides.
+        head = head_of(body)
+        if head is None or head.code is None:
+            return None
+        return envelope_error(head, account_id=self.account_id,
                               throttle_pause=self.settings.throttle_pause_seconds)
 
     # -- low level -----------------------------------------------------------------------
@@ -211,21 +221,12 @@ class TikTokAdsConnector(HttpSource):
         page, got, total = 1, 0, 0
         while True:
             query = {**params, "page": str(page), "page_size": str(self.config.page_size)}
-            body = await self.request("GET", url, endpoint=endpoint, params=query)
-            data = body.get("data") if isinstance(body, dict) else None
-            info = data.get("page_info") if isinstance(data, dict) else None
-            if not isinstance(data, dict) or not isinstance(info, dict):
-                raise self._fail(endpoint, f"page {page} without data.page_info")
-            total_page, number = _int(info.get("total_page")), _int(info.get("total_number"))
-            rows = data.get("list")
-            if rows is None and number == 0:
-                rows = []
-            if not isinstance(rows, list) or total_page is None or number is None:
-                raise self._fail(endpoint, f"page {page} without a list or page counts")
-            total = number
+            env = await self.request("GET", url, endpoint=endpoint, answer=PAGE, params=query)
+            rows, info = page_of(env, endpoint=endpoint, account_id=self.account_id, page=page)
+            total = info.total_number
             got += len(rows)
             yield rows
-            if page >= total_page:
+            if page >= info.total_page:
                 break
             page += 1
         if got < total:
@@ -238,26 +239,25 @@ class TikTokAdsConnector(HttpSource):
     async def get_account_info(self) -> AccountInfo:
         """The advertiser's name, currency and time zone, from advertiser/info."""
         if self._account_info is None:
-            body = await self.request(
-                "GET", self._url("advertiser/info"), endpoint="advertiser",
+            env = await self.request(
+                "GET", self._url("advertiser/info"), endpoint="advertiser", answer=ADVERTISER,
                 params={"advertiser_ids": query_json([self.account_id]),
                         "fields": query_json(ADVERTISER_FIELDS)},
             )
-            data = body.get("data") if isinstance(body, dict) else None
-            found = data.get("list") if isinstance(data, dict) else None
-            if not isinstance(found, list):
-                raise self._fail("advertiser", "answer without data.list")
-            infos = [i for i in found if isinstance(i, dict)]
-            info = next((i for i in infos if id_str(i.get("advertiser_id")) == self.account_id),
-                        None)
+            found = env.data.advertisers if env.data is not None else None
+            if found is None:
+                raise AnswerShapeError(
+                    "tiktok advertiser: answer of an unexpected shape: no data.list - at "
+                    "`$.data.list`", endpoint="advertiser", path="$.data.list",
+                    platform=self.platform, account_id=self.account_id, status=200)
+            info = next((i for i in found if id_str(i.advertiser_id) == self.account_id), None)
             if info is None:
                 raise PermanentSourceError(
                     f"advertiser/info: advertiser {self.account_id} not returned for this token",
                     platform=self.platform, account_id=self.account_id)
             self._account_info = AccountInfo(
-                account_id=self.account_id, name=info.get("name"),
-                currency=info.get("currency"), timezone=_zone_name(info),
-                details={"status": info.get("status")},
+                account_id=self.account_id, name=info.name, currency=info.currency,
+                timezone=_zone_name(info), details={"status": info.status},
             )
         return self._account_info
 

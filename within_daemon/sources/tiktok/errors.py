@@ -22,6 +22,7 @@ from ...errors import (
     ThrottledError,
     TransientError,
 )
+from .answers import HEAD, Envelope, Head
 
 #: App QPS limit (40100), advertiser QPS limit (40133), app-level frequency limit (40016).
 THROTTLE_CODES = frozenset({40016, 40100, 40133})
@@ -35,9 +36,6 @@ TRANSIENT_CODES = frozenset({50000, 50002, 60001})
 #: "Your query is too large ... (e.g. fewer metrics or time range)".
 TOO_LARGE = 40067
 
-_json = msgspec.json.Decoder()
-
-
 def _code(v: Any) -> int | None:
     if isinstance(v, bool):
         return None
@@ -49,18 +47,16 @@ def _code(v: Any) -> int | None:
 
 
 def envelope_error(
-    obj: Any, *, account_id: str, throttle_pause: float, status: int = 200
+    env: Head | Envelope[Any], *, account_id: str, throttle_pause: float, status: int = 200
 ) -> SourceError | None:
     """The exception for an envelope whose ``code`` is not 0; ``None`` for success."""
     kw: dict[str, Any] = {"platform": "tiktok", "account_id": account_id, "status": status}
-    if not isinstance(obj, dict) or "code" not in obj:
-        return TransientError("answer is not a TikTok envelope (no 'code')", **kw)
-    code = _code(obj.get("code"))
+    code = _code(env.code)
     if code == 0:
         return None
-    msg = str(obj.get("message") or "")[:500]
-    rid = obj.get("request_id")
-    label = f"TikTok code {obj.get('code')!r}: {msg}" + (f" (request_id {rid})" if rid else "")
+    msg = (env.message or "")[:500]
+    rid = env.request_id
+    label = f"TikTok code {env.code!r}: {msg}" + (f" (request_id {rid})" if rid else "")
     kw["code"] = code
     if code in THROTTLE_CODES:
         # TikTok names no reset time: the caller backs off with jitter from the configured
@@ -76,17 +72,22 @@ def envelope_error(
     return PermanentSourceError(label, **kw)
 
 
+def head_of(body: bytes) -> Head | None:
+    """The envelope's code, message and request_id, ignoring its payload; None if unreadable."""
+    try:
+        return HEAD.decode(body)
+    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
+        return None
+
+
 def classify_http(
     status: int, body: bytes, *, account_id: str, throttle_pause: float
 ) -> SourceError:
     """The exception for a non-200 answer (gateway errors, a path without its slash)."""
-    try:
-        obj = _json.decode(body)
-    except (msgspec.DecodeError, RecursionError):  # too deep: RecursionError
-        obj = None
-    if isinstance(obj, dict) and _code(obj.get("code")):
+    head = head_of(body)
+    if head is not None and _code(head.code):
         # An envelope with a code: the code takes precedence over the HTTP status.
-        err = envelope_error(obj, account_id=account_id, throttle_pause=throttle_pause,
+        err = envelope_error(head, account_id=account_id, throttle_pause=throttle_pause,
                              status=status)
         if err is not None:
             return err
