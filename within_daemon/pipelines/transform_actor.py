@@ -1,6 +1,10 @@
 """The transform actor: normalize each raw page, validate it, split off the rejects.
 
-Normalization and validation are pure functions from ``within_daemon.transforms``. They
+Raw rows (dicts, as the platform sent them) become ``records.AdDay`` / ``AccountDay``
+Structs (``DataNormalizer.ad_records`` / ``account_records``); the good ones travel on in a
+``RecordBatch``, a rejected one goes to the quarantine as its raw row (or, where there is
+none, the record's dict form). Normalization and validation are pure functions from
+``within_daemon.transforms``. They
 run inline on the event loop: a 500-row page costs a few milliseconds, and a thread hop
 would buy nothing under the GIL while adding latency to every page.
 
