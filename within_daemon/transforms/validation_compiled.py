@@ -13,7 +13,8 @@ of one per field and rule (issue 15: validation was a third of the transform tim
 The pipeline's records are ``records.AdDay`` / ``AccountDay`` Structs: with
 ``record_type`` the function reads their attributes instead of dict keys (a field the
 Struct lacks reads as None, an ``UNSET`` extra as None, as a dict without the key would),
-scans ``astuple(rec)`` for storability, and hands a rule it does not inline the record's
+scans for storability only the fields whose rule does not already prove it (an in-range
+integer, a finite float, an ISO date), and hands a rule it does not inline the record's
 dict form, so its answer is the dict path's for the same record.
 """
 
@@ -88,7 +89,7 @@ def _remember_date(v: str, seen: set[str]) -> bool:
     return True
 
 
-def _reader(record_type: type | None) -> Callable[[str], str]:
+def _reader(record_type: type[msgspec.Struct] | None) -> Callable[[str], str]:
     """``name`` -> the expression that reads it from ``rec`` (a dict, or a Struct's field)."""
     if record_type is None:
         return lambda name: f"get({name!r})"
@@ -102,6 +103,19 @@ def _reader(record_type: type | None) -> Callable[[str], str]:
         return f"NOUNSET(rec.{name})" if name in unset else f"rec.{name}"
 
     return read
+
+
+def _proved_storable(spec: Any) -> bool:
+    """Whether passing the field's rule already proves its value storable.
+
+    An ``integer`` passes only inside the 64-bit range, a ``float`` only finite, a ``date``
+    (with no ``allowed`` list) only as a 10-character ISO date; None is storable. Strings
+    may still hold a NUL or a lone surrogate, so they are scanned.
+    """
+    if not isinstance(spec, Mapping):
+        return False
+    typ = spec.get("type")
+    return typ in ("integer", "float") or (typ == "date" and spec.get("allowed") is None)
 
 
 def _no_unset(v: Any) -> Any:
@@ -154,7 +168,7 @@ def compile_clean_check(
     surrogate: re.Pattern[str],
     ctr_tolerance: float,
     stock: Mapping[str, Callable[..., Any]],
-    record_type: type | None = None,
+    record_type: type[msgspec.Struct] | None = None,
 ) -> CleanCheck:
     """The generated ``clean(rec)`` for ``schema`` (its compiled ``fields``) and ``rules``.
 
@@ -166,7 +180,6 @@ def compile_clean_check(
         "INT64_MIN": INT64_MIN, "INT64_MAX": INT64_MAX, "REMEMBER": _remember_date,
         "SURROGATE": surrogate, "CTR_TOLERANCE": ctr_tolerance,
         "RULES": dict(rule_list), "NOUNSET": _no_unset, "TODICT": as_dict,
-        "ASTUPLE": msgspec.structs.astuple,
     }
     read = _reader(record_type)
     # What a rule that is not inlined is handed: the record itself, or its dict form.
@@ -174,19 +187,27 @@ def compile_clean_check(
     body = ["get = rec.get"] if record_type is None else []
     for i, (field, required, check) in enumerate(fields):
         body += _field_lines(i, field, schema[field], required, ns, check, read)
-    body += [
-        # Storability of every value, in the schema or not (see validation's docstring).
-        "for v in rec.values():" if record_type is None else "for v in ASTUPLE(rec):",
-        "    if v is None: continue",
-        "    cls = v.__class__",
-        "    if cls is str:",
-        "        if '\\x00' in v or (not v.isascii() and SURROGATE.search(v) is not None):",
-        "            return False",
-        "    elif cls is int:",
-        "        if not INT64_MIN <= v <= INT64_MAX: return False",
-        "    elif cls is float:",
-        "        if v - v != 0: return False",
+    # Storability of every value, in the schema or not (see validation's docstring).
+    scan = [
+        "cls = v.__class__",
+        "if cls is str:",
+        "    if '\\x00' in v or (not v.isascii() and SURROGATE.search(v) is not None):",
+        "        return False",
+        "elif cls is int:",
+        "    if not INT64_MIN <= v <= INT64_MAX: return False",
+        "elif cls is float:",
+        "    if v - v != 0: return False",
     ]
+    if record_type is None:
+        body += ["for v in rec.values():", "    if v is None: continue",
+                 *(f"    {line}" for line in scan)]
+    else:
+        # A Struct's fields are known: the scan is unrolled over those whose rule above
+        # has not already proved the value storable (see _proved_storable).
+        for name in (f.name for f in msgspec.structs.fields(record_type)):
+            if not _proved_storable(schema.get(name)):
+                body += [f"v = rec.{name}", "if v is not None:",
+                         *(f"    {line}" for line in scan)]
     for j, (name, fn) in enumerate(rule_list):
         inline = _INLINE_RULES.get(name)
         if inline is not None and stock.get(name) is fn:
