@@ -25,14 +25,15 @@ AD_SEED_FIELDS: tuple[str, ...] = (
     "conversion_rate", "cpa", "roas", "relevance_score", "quality_score",
 )
 
-#: Every normalized ad-day record has exactly these keys.
+#: Every normalized ad-day record has these fields (the dict form: exactly these keys).
 AD_FIELDS: tuple[str, ...] = (*AD_SEED_FIELDS, "date", "currency", "revenue")
 
-#: Ad-day columns beside ``AD_FIELDS`` that a normalizer MAY add to a record (a record
-#: without one stores the batch's value, or NULL): ``attribution_window``, the attribution
-#: the platform counted conversions with (Facebook: the ad set's setting, e.g.
-#: ``7d_click_1d_view``; Amazon: ``7d``/``14d``); ``link_clicks``, Facebook's "Link clicks"
-#: (``inline_link_clicks``) beside "Clicks (all)". See docs/metrics.md.
+#: Ad-day columns beside ``AD_FIELDS`` that a normalizer MAY fill (``records.AdDay`` has
+#: them last, ``UNSET`` when not filled; a record without one stores the batch's value, or
+#: NULL): ``attribution_window``, the attribution the platform counted conversions with
+#: (Facebook: the ad set's setting, e.g. ``7d_click_1d_view``; Amazon: ``7d``/``14d``);
+#: ``link_clicks``, Facebook's "Link clicks" (``inline_link_clicks``) beside "Clicks (all)".
+#: See docs/metrics.md.
 AD_EXTRA_FIELDS: tuple[str, ...] = ("attribution_window", "link_clicks")
 
 #: Natural key of an ad-day row.

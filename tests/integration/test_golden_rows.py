@@ -4,7 +4,10 @@
 hot paths were rewritten (typed page decoding, per-run ad metadata, compiled validation):
 the same emulator pages, loaded the same way, must store the same values in every column
 of ``ad_data`` and ``account_data`` and the same quarantine entries, on both backends.
-Regenerate only for an intended change: ``WITHIN_WRITE_GOLDEN=1 pytest this_file``.
+``golden_google_rows.json`` was written the same way by the code before records became
+``AdDay`` / ``AccountDay`` Structs (issue 14 item 4; main at ``1f99d70``, whose records were
+dicts from the normalizer to the loader); the Facebook file holds that change to the same
+values. Regenerate only for an intended change: ``WITHIN_WRITE_GOLDEN=1 pytest this_file``.
 """
 
 from __future__ import annotations
@@ -25,9 +28,13 @@ from within_daemon.daemon import run_backfill
 from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox import FacebookEmulator
 from within_daemon.sandbox.facebook.data import SandboxAccount, default_accounts
+from within_daemon.sandbox.google.server import GoogleAdsEmulator
 
 from .. import dbq
 from ..conftest import fb_account
+from .test_google_pipeline import DIRECT, MANAGED, write_config
+
+GOLDEN_GOOGLE = Path(__file__).with_name("golden_google_rows.json")
 
 GOLDEN = Path(__file__).with_name("golden_facebook_rows.json")
 #: Per-load bookkeeping: differs from run to run by design.
@@ -100,3 +107,36 @@ async def test_stored_rows_match_the_golden_file(
     for name in want:
         for i, (g, w) in enumerate(zip(got[name], want[name], strict=True)):
             assert g == w, f"{name} row {i}"
+
+
+def _compare(got: dict[str, Any], golden: Path, loaded: LoadedConfig) -> dict[str, Any]:
+    if os.environ.get("WITHIN_WRITE_GOLDEN") and not dbq.is_postgres(loaded):
+        golden.write_text(json.dumps(got, indent=0, sort_keys=True) + "\n")
+    want: dict[str, Any] = json.loads(golden.read_text())
+    for name in want:
+        assert len(got[name]) == len(want[name]), name
+        for i, (g, w) in enumerate(zip(got[name], want[name], strict=True)):
+            assert g == w, f"{name} row {i}"
+    return want
+
+
+async def test_google_rows_match_the_golden_file(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Google backfill (ads, Performance Max rows, customer days) stores the golden values."""
+    for k, v in {"G_DEV": "sandbox-developer-token", "G_SECRET": "sandbox-client-secret",
+                 "G_RT1": "rt-direct", "G_RT2": "rt-managed"}.items():
+        monkeypatch.setenv(k, v)
+    emu = GoogleAdsEmulator(stream_batch_size=25)
+    async with emu.serve():
+        loaded = write_config(tmp_path, emu, db_url)
+        for cid in (DIRECT, MANAGED):
+            for pipeline in ("AdDataPipeline", "AccountDataPipeline"):
+                with anyio.fail_after(60):
+                    res = await run_backfill(loaded, metrics=Metrics(), platform="google",
+                                             account_id=cid, start=START, end=END,
+                                             pipeline=pipeline)
+                assert res.status == "success", res
+    want = _compare(dump(loaded), GOLDEN_GOOGLE, loaded)
+    assert len(want["ad_data"]) > 300 and len(want["account_data"]) == 2 * 15
+    assert any(r["ad_id"].startswith("campaign:") for r in want["ad_data"])

@@ -21,6 +21,7 @@ from within_daemon.loaders.isolate import write_isolating
 from within_daemon.loaders.refusals import refused_values
 from within_daemon.pipelines.loader_actor import LoaderActor, RunTracker
 from within_daemon.pipelines.messages import RecordBatch, RunRef, SourceDone, WindowDone
+from within_daemon.records import ad_day
 from within_daemon.transforms import DataValidator
 
 from .test_database import FETCHED, ad, q
@@ -133,7 +134,8 @@ async def test_loader_actor_loads_around_a_refused_row(db: DatabaseLoader) -> No
         async with anyio.create_task_group() as tg:
             tg.start_soon(actor.run)
             async with send:
-                await send.send(RecordBatch(ref=ref, records=records, quarantined=[],
+                await send.send(RecordBatch(ref=ref, records=[ad_day(r) for r in records],
+                                            quarantined=[],
                                             fetched_at=FETCHED, fetched=25))
                 await send.send(WindowDone(ref=ref, days=("2024-03-01",)))
                 await send.send(SourceDone(ref=ref, status="success"))

@@ -28,6 +28,7 @@ from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.enrich_actor import EnrichActor
 from within_daemon.pipelines.messages import RecordBatch, RunRef
 from within_daemon.pipelines.training import CREATIVE_FEATURES, TrainingDataPipeline
+from within_daemon.records import ad_day
 from within_daemon.sandbox import FacebookEmulator
 
 from .test_training_data import (
@@ -256,7 +257,7 @@ def batch(dates: Sequence[str], fetched_at: str) -> RecordBatch:
         r = record("ad1", 0)
         r.update(date=d, headline="Big sale", description="Shoes for less")
         recs.append(r)
-    return RecordBatch(ref, recs, [], fetched_at, len(recs))
+    return RecordBatch(ref, [ad_day(r) for r in recs], [], fetched_at, len(recs))
 
 
 @pytest.mark.parametrize(("dates", "fetched_at", "observed"), [

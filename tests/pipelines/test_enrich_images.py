@@ -10,6 +10,7 @@ import pytest
 
 from within_daemon.pipelines.enrich_actor import EnrichActor
 from within_daemon.pipelines.messages import RecordBatch, RunRef
+from within_daemon.records import ad_day
 from within_daemon.sandbox.images import ImageServer
 from within_daemon.schema import AD_FIELDS
 from within_daemon.sources.images import ImageFetcher
@@ -32,7 +33,7 @@ def batch(server: ImageServer, names: list[str]) -> RecordBatch:
         r.update(platform="facebook", account_id="act_1", ad_id=f"ad{i}", date="2024-03-01",
                  image_url=server.url(f"/img/{name}.png"))
         recs.append(r)
-    return RecordBatch(ref, recs, [], "2024-03-02T00:00:00Z", len(recs))
+    return RecordBatch(ref, [ad_day(r) for r in recs], [], "2024-03-02T00:00:00Z", len(recs))
 
 
 async def test_slow_image_host_is_cut_off_at_the_batch_time_box(server: ImageServer) -> None:

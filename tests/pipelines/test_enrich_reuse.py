@@ -20,6 +20,7 @@ from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
 from within_daemon.pipelines.enrich_actor import EnrichActor
 from within_daemon.pipelines.messages import RecordBatch, RunRef
+from within_daemon.records import ad_day
 from within_daemon.sandbox.images import ImageServer
 from within_daemon.schema import AD_FIELDS
 from within_daemon.sources.images import ImageFetcher
@@ -53,7 +54,7 @@ def window(server: ImageServer, days: list[str], *, edited: bool = False) -> Rec
                      landing_page_url=f"https://shop.example.test/p{i % 3}",
                      image_url=server.url(f"/img/creative{i % 3}.png") if i != 5 else None)
             recs.append(r)
-    return RecordBatch(ref, recs, [], f"{days[-1]}T23:00:00Z", len(recs))
+    return RecordBatch(ref, [ad_day(r) for r in recs], [], f"{days[-1]}T23:00:00Z", len(recs))
 
 
 def windows(server: ImageServer) -> list[RecordBatch]:

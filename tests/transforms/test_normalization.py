@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from within_daemon.records import ad_day
 from within_daemon.schema import (
     ACCOUNT_FIELDS,
     AD_EXTRA_FIELDS,
@@ -356,8 +357,10 @@ def test_unknown_platform_raises() -> None:
 def test_registry_adds_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
     """A function registered for a platform is used without changing callers."""
     monkeypatch.setitem(registry.AD_NORMALIZERS, "google",
-                        lambda cfg, data, ads=None, account=None: [{"n": len(data)}])
-    assert DataNormalizer().normalize_ad_data([1, 2], "google") == [{"n": 2}]
+                        lambda cfg, data, ads=None, account=None:
+                        [ad_day({"platform": "google", "ad_id": str(len(data))})])
+    assert DataNormalizer().normalize_ad_data([1, 2], "google") == [
+        {**dict.fromkeys(AD_FIELDS), "platform": "google", "ad_id": "2"}]
 
 
 def test_account_rows_normalize() -> None:

@@ -7,14 +7,20 @@ from typing import Any
 
 import pytest
 
+from within_daemon.records import AdDay, as_dict
 from within_daemon.schema import AD_DATA_SCHEMA, AD_EXTRA_FIELDS, AD_FIELDS
 from within_daemon.transforms import DataNormalizer, DataValidator
+from within_daemon.transforms.normalize import internal
 from within_daemon.transforms.normalize.internal import (
     INTERNAL_AD_SCHEMA,
     InternalMapping,
     mapping_problems,
-    normalize_internal,
 )
+
+
+def normalize_internal(rows: list[Any], mapping: InternalMapping) -> list[dict[str, Any]]:
+    """The normalizer's records in their dict form (the seed's), as these tests read them."""
+    return [as_dict(r) for r in internal.normalize_internal(rows, mapping)]
 
 FIELD_MAP = {"ad_id": "Ad", "date": "Day", "impressions": "Imps", "clicks": "Clicks",
              "spend": "Cost", "conversions": "Orders", "revenue": "Sales",
@@ -112,6 +118,14 @@ def test_constants_are_coerced_and_account_falls_back() -> None:
     assert (a["ad_id"], a["account_id"], a["impressions"], a["status"]) == ("1", "x", 10,
                                                                             "other")
     assert (b["ad_id"], b["account_id"]) == ("2", "dflt")
+
+
+def test_records_are_ad_days_without_extras() -> None:
+    """The pipeline gets ``AdDay`` records; internal data fills no extra column."""
+    [rec] = internal.normalize_internal([ROW], MAPPING)
+    assert rec.__class__ is AdDay
+    assert (rec.ad_id, rec.impressions, rec.platform) == ("A-1", 1000, "internal")
+    assert not set(AD_EXTRA_FIELDS) & set(as_dict(rec))
 
 
 def test_registered_for_the_internal_platform() -> None:

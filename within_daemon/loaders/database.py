@@ -35,6 +35,7 @@ from within_daemon.loaders.schema import migrations as schema_migrations
 from within_daemon.loaders.schema.dialect import Dialect
 from within_daemon.loaders.schema.tables import FACT_TABLES, FINAL_RUN_STATUSES, TABLES
 from within_daemon.loaders.statements import Statements, chunks
+from within_daemon.records import Record
 from within_daemon.redaction import redact
 
 T = TypeVar("T")
@@ -313,14 +314,16 @@ class DatabaseLoader:
     # -- batches --------------------------------------------------------------------------
 
     async def write_batch(
-        self, *, run_id: str, task: str, kind: Kind, records: Sequence[dict[str, Any]],
-        fetched_at: str | datetime, complete_days: Sequence[tuple[str, str, str, int]] = (),
+        self, *, run_id: str, task: str, kind: Kind,
+        records: Sequence[Record] | Sequence[dict[str, Any]], fetched_at: str | datetime,
+        complete_days: Sequence[tuple[str, str, str, int]] = (),
         quarantined: Sequence[tuple[str | None, str | None, Any, list[dict[str, Any]]]] = (),
         count_in_run: bool = False, context: Mapping[str, Any] | None = None,
     ) -> int:
         """Upsert records, mark complete days and quarantine rejects in one transaction.
 
-        ``context`` fills the batch-wide columns (``attribution_window`` of ad rows).
+        ``records`` are ``records.AdDay`` / ``AccountDay`` (the pipeline's) or their dict
+        form. ``context`` fills the batch-wide columns (``attribution_window`` of ad rows).
 
         ``complete_days`` are ``(platform, account_id, day, rows)``; ``quarantined`` are
         ``(platform, account_id, raw_record, errors)``. With ``count_in_run`` the run's
@@ -349,10 +352,11 @@ class DatabaseLoader:
         return written
 
     async def _check_fence(self, tx: backends.Backend, kind: Kind,
-                           records: Sequence[dict[str, Any]],
+                           records: Sequence[Record] | Sequence[dict[str, Any]],
                            complete_days: Sequence[tuple[str, str, str, int]]) -> None:
         assert self.fence is not None
-        accounts = {(str(r.get("platform")), str(r.get("account_id"))) for r in records}
+        accounts = {(str(r.get("platform")), str(r.get("account_id"))) if isinstance(r, dict)
+                    else (str(r.platform), str(r.account_id)) for r in records}
         accounts |= {(p, a) for p, a, _d, _n in complete_days}
         lock = " FOR SHARE" if self.dialect.name == "postgresql" else ""
         for platform, account_id in sorted(accounts):

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import anyio
 
 from within_daemon.errors import LeaseLostError, LoaderError, RowsRefusedError
+from within_daemon.records import Record, as_dict
 
 from .database import DatabaseLoader, Kind
 
@@ -45,17 +46,18 @@ class BatchResult(NamedTuple):
     refused_dates: tuple[str, ...] = ()
 
 
-def refused_item(rec: dict[str, Any], detail: str) -> QItem:
+def refused_item(rec: Record | dict[str, Any], detail: str) -> QItem:
     """The quarantine item of a row the database refused, with the database's reason."""
-    key = " ".join(f"{k}={rec.get(k)!r}" for k in ("ad_id", "date") if rec.get(k) is not None)
-    return (rec.get("platform"), rec.get("account_id"), rec, [{
+    raw = rec if isinstance(rec, dict) else as_dict(rec)  # the quarantine stores dicts
+    key = " ".join(f"{k}={raw.get(k)!r}" for k in ("ad_id", "date") if raw.get(k) is not None)
+    return (raw.get("platform"), raw.get("account_id"), raw, [{
         "field": None, "message": f"the database refused the row: {detail}", "index": None,
         "key": key or None, "value": None}])
 
 
 async def write_isolating(
     db: DatabaseLoader, *, run_id: str, task: str, kind: Kind,
-    records: Sequence[dict[str, Any]], fetched_at: str | datetime,
+    records: Sequence[Record] | Sequence[dict[str, Any]], fetched_at: str | datetime,
     complete_days: Sequence[tuple[str, str, str, int]] = (),
     quarantined: Sequence[QItem] = (), context: Mapping[str, Any] | None = None,
     days_cover_batch: bool = False, attempts: int = 1, backoff_seconds: float = 0.5,
@@ -68,7 +70,7 @@ async def write_isolating(
     every refused row.
     """
 
-    async def write(rows: Sequence[dict[str, Any]], days: Sequence[tuple[str, str, str, int]],
+    async def write(rows: Sequence[Any], days: Sequence[tuple[str, str, str, int]],
                     rejects: Sequence[QItem]) -> int:
         for attempt in range(attempts):
             try:
@@ -97,7 +99,7 @@ async def write_isolating(
                 "rows it refuses", len(records), kind, run_id, first.detail)
     refused: list[QItem] = []
 
-    async def bisect(rows: Sequence[dict[str, Any]], known: RowsRefusedError | None) -> int:
+    async def bisect(rows: Sequence[Any], known: RowsRefusedError | None) -> int:
         if known is None:
             try:
                 return await write(rows, (), ())

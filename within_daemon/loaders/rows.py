@@ -1,5 +1,9 @@
 """Parameter tuples the loader binds, in the column order of :mod:`.statements`.
 
+A record is a ``records.AdDay`` / ``AccountDay`` (the pipeline's: its fields are the table's
+columns in order, so ``msgspec.structs.astuple`` is the row) or the seed's dict form
+(``DatabaseLoader.write_batch`` called with dicts).
+
 Kept apart from the statement text, but built from the same column lists
 (``FACT_TABLES``), so a field added to the schema reaches the DDL, the upsert and these
 tuples together. Quarantine encoding never fails and never makes the database refuse the row:
@@ -15,20 +19,25 @@ from typing import Any
 import msgspec
 
 from within_daemon.errors import LoaderError
+from within_daemon.records import UNSET, AccountDay, AdDay, Record
 from within_daemon.redaction import redact
 
 from .schema.tables import FACT_TABLES
 
 _GETTERS = {k: itemgetter(*t.fields) for k, t in FACT_TABLES.items()}
 _FULL_GETTERS = {k: itemgetter(*t.fields, *t.extras) for k, t in FACT_TABLES.items()}
+#: The record Struct of each kind; its fields are the table's ``fields`` then ``extras``.
+_STRUCTS: dict[str, type[Record]] = {"ad": AdDay, "account": AccountDay}
+_astuple = msgspec.structs.astuple
 
 
-def fact_rows(kind: str, records: Sequence[dict[str, Any]], run_id: str, fetched_at: str,
-              loaded_at: str, context: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+def fact_rows(kind: str, records: Sequence[Record] | Sequence[dict[str, Any]], run_id: str,
+              fetched_at: str, loaded_at: str,
+              context: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Bind tuples for ``upsert[kind]``: a record has the table's fields, and may have extras.
 
-    ``extras`` columns come from the record when it has them, else from ``context`` (the
-    batch-wide value), else NULL.
+    ``extras`` columns come from the record when it has them (not None, not ``UNSET``),
+    else from ``context`` (the batch-wide value), else NULL.
     """
     table = FACT_TABLES.get(kind)
     if table is None:
@@ -40,9 +49,22 @@ def fact_rows(kind: str, records: Sequence[dict[str, Any]], run_id: str, fetched
     fill = any(x is not None for x in extra)
     allowed = set(names)
     prov = (run_id, fetched_at, loaded_at)
+    struct = _STRUCTS[kind]
+    all_unset, all_none = (UNSET,) * ne, (None,) * ne
 
-    def bind(r: dict[str, Any]) -> tuple[Any, ...]:
-        # Fast paths by key count: the seed fields only, or every extra too.
+    def bind(r: Any) -> tuple[Any, ...]:
+        if r.__class__ is struct:
+            t = _astuple(r)
+            if not ne:
+                return (*t, *prov)
+            tail = t[n:]
+            if tail == all_unset or tail == all_none:
+                tail = extra
+            elif UNSET in tail or None in tail:
+                tail = tuple(x if v is None or v is UNSET else v
+                             for v, x in zip(tail, extra, strict=True))
+            return (*t[:n], *tail, *prov)
+        # A dict: fast paths by key count, the seed fields only or every extra too.
         k = len(r)
         if k == n:
             return (*get(r), *extra, *prov)

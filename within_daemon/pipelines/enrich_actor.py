@@ -35,6 +35,7 @@ from ..loaders import DatabaseLoader
 from ..loaders.image_failures import ImageFailureStore
 from ..loaders.schema.analytics import CREATIVE_COLUMNS
 from ..observability.metrics import Metrics
+from ..records import AdDay, as_dict
 from ..runtime import Actor
 from ..schema import is_ad_level
 from ..sources.images import ImageFetcher
@@ -98,25 +99,26 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         image = "image_analysis" in names
         if not text and not image:
             return []
-        todo: dict[str, tuple[dict[str, Any], str]] = {}
+        todo: dict[str, tuple[AdDay, str]] = {}
         latest: dict[str, str] = {}
         for rec in batch.records:
-            if not is_ad_level(rec["ad_id"]):
+            if not isinstance(rec, AdDay) or not is_ad_level(rec.ad_id):
                 continue  # a campaign-level row (Google PMax) has no creative to enrich
-            day = str(rec.get("date") or "")
-            if day > latest.get(rec["ad_id"], ""):
-                latest[rec["ad_id"]] = day
-            key = (rec["platform"], rec["account_id"], rec["ad_id"], names)
+            ad_id = str(rec.ad_id)
+            day = str(rec.date or "")
+            if day > latest.get(ad_id, ""):
+                latest[ad_id] = day
+            key = (rec.platform, str(rec.account_id), ad_id, names)
             ck = hashlib.sha1(creative_key(rec).encode(), usedforsecurity=False).hexdigest()
             if self.seen.get(key) != ck:
-                todo[rec["ad_id"]] = (rec, ck)
+                todo[ad_id] = (rec, ck)
         if not todo:
             return []
         if len(self.seen) > CACHE_LIMIT:
             self.seen.clear()
         images: dict[str, ImageFeatures] = {}
         if image:
-            urls = {str(r["image_url"]) for r, _ in todo.values() if r.get("image_url")}
+            urls = {str(r.image_url) for r, _ in todo.values() if r.image_url}
             images = await self._images(urls)
         boxed = {u for u, f in images.items() if f is _TIMED_OUT}
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -125,20 +127,21 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         out: list[dict[str, Any]] = []
         empty = dict.fromkeys(c for c, _ in CREATIVE_COLUMNS)
         for ad_id, (rec, ck) in todo.items():
-            row: dict[str, Any] = {"platform": rec["platform"], "account_id": rec["account_id"],
+            row: dict[str, Any] = {"platform": rec.platform, "account_id": rec.account_id,
                                    "ad_id": ad_id, "creative_hash": ck,
                                    "enrichments": "|".join(names), "enriched_at": now,
                                    "observed_on": max(fetched_day, latest.get(ad_id, "")),
                                    **empty}
             if text:
-                row.update(enrich_text(rec, text))
+                # The text enrichers are the seed's, over its dict form of a record.
+                row.update(enrich_text(as_dict(rec), text))
             if image:
-                url = rec.get("image_url")
+                url = rec.image_url
                 feats = images.get(str(url)) if url else failed("empty", "no image_url")
                 row.update(msgspec.structs.asdict(feats or failed("fetch_error")))
             out.append(row)
-            if not (image and str(rec.get("image_url")) in boxed):
-                self.seen[(rec["platform"], rec["account_id"], ad_id, names)] = ck
+            if not (image and str(rec.image_url) in boxed):
+                self.seen[(rec.platform, str(rec.account_id), ad_id, names)] = ck
         self.enriched += len(out)
         return out
 

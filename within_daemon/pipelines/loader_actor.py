@@ -27,6 +27,7 @@ from ..loaders import DatabaseLoader
 from ..loaders.analytics import upsert_creative_features
 from ..loaders.isolate import write_isolating
 from ..observability.metrics import Metrics
+from ..records import Record
 from ..runtime import Actor
 from .messages import CreativeFeatures, LoaderMsg, RecordBatch, RunRef, SourceDone, WindowDone
 
@@ -73,12 +74,13 @@ class RunTracker:
 @dataclass
 class _Buffer:
     ref: RunRef
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     quarantined: list[tuple[str | None, str | None, Any, list[dict[str, Any]]]] = field(
         default_factory=list
     )
     fetched_at: str = ""
-    day_rows: Counter[str] = field(default_factory=Counter)
+    #: Rows per ``date`` (validated records have one; ``None`` is the type's, not seen).
+    day_rows: Counter[str | None] = field(default_factory=Counter)
     context: dict[str, Any] | None = None
 
 
@@ -117,8 +119,9 @@ class LoaderActor(Actor[LoaderMsg, None]):
             ref = msg.ref
             for raw, errors in msg.quarantined:
                 buf.quarantined.append((ref.platform, ref.account_id, raw, errors))
+            day_rows = buf.day_rows
             for rec in msg.records:
-                buf.day_rows[rec["date"]] += 1
+                day_rows[rec.date] += 1
             st = self.tracker.get(ref.run_id)
             if st is not None:
                 st.fetched += msg.fetched

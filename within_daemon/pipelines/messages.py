@@ -25,6 +25,7 @@ from typing import Any, Literal
 import anyio
 import msgspec
 
+from ..records import Record
 from ..schema import AccountInfo
 
 Kind = Literal["ad", "account"]
@@ -118,8 +119,14 @@ class SourceDone(msgspec.Struct):
 
 
 class RecordBatch(msgspec.Struct):
+    """A page's validated records (``AdDay`` or ``AccountDay``, by ``ref.kind``) and rejects.
+
+    A reject is the raw row as the platform sent it (or, where there is none, the record's
+    dict form) with its errors, ready for the quarantine.
+    """
+
     ref: RunRef
-    records: list[dict[str, Any]]
+    records: list[Record]
     quarantined: list[tuple[dict[str, Any], list[dict[str, Any]]]]
     fetched_at: str
     fetched: int

@@ -1,6 +1,10 @@
 """The transform actor: normalize each raw page, validate it, split off the rejects.
 
-Normalization and validation are pure functions from ``within_daemon.transforms``. They
+Raw rows (dicts, as the platform sent them) become ``records.AdDay`` / ``AccountDay``
+Structs (``DataNormalizer.ad_records`` / ``account_records``); the good ones travel on in a
+``RecordBatch``, a rejected one goes to the quarantine as its raw row (or, where there is
+none, the record's dict form). Normalization and validation are pure functions from
+``within_daemon.transforms``. They
 run inline on the event loop: a 500-row page costs a few milliseconds, and a thread hop
 would buy nothing under the GIL while adding latency to every page.
 
@@ -13,12 +17,15 @@ file line) in the raw record and its errors.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..observability.logging import redact
 from ..observability.metrics import Metrics
+from ..records import Record, as_dict
 from ..runtime import Actor
 from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..transforms import DataNormalizer, DataValidator
@@ -40,11 +47,12 @@ def _scrubbed(value: Any) -> Any:
     return redact(value) if isinstance(value, str) else value
 
 
-def _referenced(rec: dict[str, Any], row: Any, ref: RowRef, errors: list[dict[str, Any]],
+def _referenced(rec: Record, row: Any, ref: RowRef, errors: list[dict[str, Any]],
                 scrub: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A rejected row with where it came from: in the raw record and in each error."""
     keep = _scrubbed if scrub else (lambda v: v)
-    raw = {**ref.where, "row": keep(row), **{k: keep(rec.get(k)) for k in _KEYS}}
+    raw = {**ref.where, "row": keep(row),
+           **{k: keep(getattr(rec, k, None)) for k in _KEYS}}
     errs = [{**{k: v for k, v in e.items() if k != "index"}, **ref.error_keys,
              "message": keep(f"{ref.label}: {e.get('message')}")} for e in errors]
     if scrub:
@@ -98,8 +106,9 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
     def transform(self, page: RawPage) -> RecordBatch:
         ref = page.ref
         norm = self.normalizers.get(ref.platform) or DataNormalizer()
+        records: Sequence[Record]
         if ref.kind == "ad":
-            records = norm.normalize_ad_data(
+            records = norm.ad_records(
                 page.rows, ref.platform, ads=page.ads, account=page.account
             )
             schema = self.platform_schemas.get(("ad", ref.platform)) or self.schemas["ad"]
@@ -107,7 +116,7 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
             if ref.platform == INTERNAL:
                 key_fields = ("account_id", "ad_id", "date")
         else:
-            records = norm.normalize_account_data(
+            records = norm.account_records(
                 page.rows, ref.platform, account=page.account, counts=page.counts
             )
             schema = self.schemas["account"]
@@ -118,22 +127,24 @@ class TransformActor(Actor[SourceMsg, LoaderMsg]):
             for rec, errors in rejected:
                 idx = errors[0].get("index") if errors else None
                 if not isinstance(idx, int) or idx >= len(page.rows):
-                    bad.append((rec, errors))
+                    bad.append((as_dict(rec), errors))
                 elif page.row_refs is not None:
                     bad.append(_referenced(rec, page.rows[idx], page.row_refs[idx], errors,
                                            page.scrub))
                 else:
                     bad.append((page.rows[idx], errors))
         else:
-            good = records
+            good = list(records)
         # A key seen twice in one page would collapse silently in the upsert: refuse it.
-        seen: set[tuple[Any, ...]] = set()
-        unique: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        unique: list[Record] = []
+        key_of = attrgetter(*key_fields)
         for rec in good:
-            k = tuple(map(rec.get, key_fields))
+            k = key_of(rec)
             if k in seen:
-                bad.append((rec, _dup_error(" ".join(f"{f}={v}" for f, v in zip(key_fields, k,
-                                                                                  strict=True)))))
+                parts = k if len(key_fields) > 1 else (k,)
+                named = " ".join(f"{f}={v}" for f, v in zip(key_fields, parts, strict=True))
+                bad.append((as_dict(rec), _dup_error(named)))
             else:
                 seen.add(k)
                 unique.append(rec)

@@ -23,6 +23,10 @@ database refuse the whole batch. Text with a NUL character (PostgreSQL refuses i
 surrogate (not encodable as UTF-8, so neither driver can send it), an integer outside the
 64-bit range (both databases' integer columns), and a nan or infinite float (SQLite stores
 nan as NULL, PostgreSQL as NaN: the backends would disagree).
+
+Records are the pipeline's ``records.AdDay`` / ``AccountDay`` Structs or the seed's dicts;
+``split`` and ``record_errors`` take either (a Struct through its own compiled check, then,
+if that cannot pass it, as its dict form), ``validate`` keeps the seed's dict shape.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
+from within_daemon.records import AccountDay, AdDay, as_dict, is_record
 from within_daemon.schema import AD_DATA_SCHEMA
 from within_daemon.transforms.validation_compiled import CleanCheck, compile_clean_check
 
@@ -305,7 +310,7 @@ def compile_field(field: str, spec: Any) -> tuple[str, bool, Check | None]:
 class _Compiled:
     """A schema's per-field checks plus the cross-field rules that apply to it."""
 
-    __slots__ = ("clean", "fields", "rules")
+    __slots__ = ("checks", "clean", "fields", "rules")
 
     def __init__(self, schema: Mapping[str, Any], rules: Sequence[str]) -> None:
         if not isinstance(schema, Mapping):
@@ -318,9 +323,16 @@ class _Compiled:
             rules = [r for r in rules if r != "spend_non_negative"]
         self.rules = tuple(CROSS_FIELD_RULES[r] for r in rules)
         #: True only for a plain dict the checks above would pass (see validation_compiled).
+        pairs = [(r, CROSS_FIELD_RULES[r]) for r in rules]
         self.clean: CleanCheck = compile_clean_check(
-            schema, self.fields, [(r, CROSS_FIELD_RULES[r]) for r in rules],
+            schema, self.fields, pairs,
             surrogate=_SURROGATE, ctr_tolerance=CTR_TOLERANCE, stock=_STOCK_RULES)
+        #: The compiled check by the class of record it reads (a dict, or each record Struct).
+        self.checks: dict[type, CleanCheck] = {dict: self.clean}
+        for cls in (AdDay, AccountDay):
+            self.checks[cls] = compile_clean_check(
+                schema, self.fields, pairs, surrogate=_SURROGATE,
+                ctr_tolerance=CTR_TOLERANCE, stock=_STOCK_RULES, record_type=cls)
 
 
 def record_key(rec: Record) -> str | None:
@@ -374,7 +386,7 @@ class DataValidator:
     def validate(self, data: Any, schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Seed shape: ``{"valid": bool, "errors": [{field, message, index, key, value}]}``."""
         compiled = self._compiled(schema)
-        records = [data] if isinstance(data, Mapping) else data
+        records = [data] if isinstance(data, Mapping) or is_record(data) else data
         errors: list[Error] = []
         for index, rec in enumerate(records):
             errs = _record_errors(rec, index, compiled)
@@ -387,11 +399,12 @@ class DataValidator:
     ) -> tuple[list[Any], list[tuple[Any, list[Error]]]]:
         """Partition into good records and ``(bad record, its errors)`` pairs, order kept."""
         compiled = self._compiled(schema)
-        clean = compiled.clean
+        checks = compiled.checks
         good: list[Any] = []
         bad: list[tuple[Any, list[Error]]] = []
         for index, rec in enumerate(records):
-            if rec.__class__ is dict and clean(rec):
+            clean = checks.get(rec.__class__)
+            if clean is not None and clean(rec):
                 good.append(rec)
                 continue
             errs = _record_errors(rec, index, compiled)
@@ -417,8 +430,11 @@ def _unstorable_fields(
 
 def _record_errors(rec: Any, index: int, compiled: _Compiled) -> list[Error] | None:
     """Hot path: no allocation unless something is wrong."""
-    if rec.__class__ is dict and compiled.clean(rec):
+    fast = compiled.checks.get(rec.__class__)
+    if fast is not None and fast(rec):
         return None
+    if is_record(rec):
+        rec = as_dict(rec)  # the messages are the dict path's, for the same record
     if not isinstance(rec, Mapping):
         return [{"field": None, "message": f"record is not a mapping: {_show(rec)}",
                  "index": index, "key": None, "value": rec}]

@@ -9,6 +9,13 @@ integer is declared, a rule it does not know) answers False, and the full valida
 runs and writes the messages. So the result is the full validator's by construction; the
 generated function only makes the common, clean record cheap: one call per record instead
 of one per field and rule (issue 15: validation was a third of the transform time).
+
+The pipeline's records are ``records.AdDay`` / ``AccountDay`` Structs: with
+``record_type`` the function reads their attributes instead of dict keys (a field the
+Struct lacks reads as None, an ``UNSET`` extra as None, as a dict without the key would),
+scans for storability only the fields whose rule does not already prove it (an in-range
+integer, a finite float, an ISO date), and hands a rule it does not inline the record's
+dict form, so its answer is the dict path's for the same record.
 """
 
 from __future__ import annotations
@@ -18,10 +25,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import msgspec
+
+from within_daemon.records import UNSET, as_dict
+
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DATE_CACHE_MAX = 50_000
 
-CleanCheck = Callable[[dict[str, Any]], bool]
+CleanCheck = Callable[[Any], bool]
+_GET = re.compile(r"get\('(\w+)'\)")
 
 _NUM = "({x}.__class__ is int or {x}.__class__ is float)"
 #: Cross-field rules written inline: each returns False exactly when the rule would fire.
@@ -77,14 +89,47 @@ def _remember_date(v: str, seen: set[str]) -> bool:
     return True
 
 
+def _reader(record_type: type[msgspec.Struct] | None) -> Callable[[str], str]:
+    """``name`` -> the expression that reads it from ``rec`` (a dict, or a Struct's field)."""
+    if record_type is None:
+        return lambda name: f"get({name!r})"
+    info = msgspec.structs.fields(record_type)
+    fields = {f.name for f in info}
+    unset = {f.name for f in info if f.default is UNSET}
+
+    def read(name: str) -> str:
+        if name not in fields:
+            return "None"
+        return f"NOUNSET(rec.{name})" if name in unset else f"rec.{name}"
+
+    return read
+
+
+def _proved_storable(spec: Any) -> bool:
+    """Whether passing the field's rule already proves its value storable.
+
+    An ``integer`` passes only inside the 64-bit range, a ``float`` only finite, a ``date``
+    (with no ``allowed`` list) only as a 10-character ISO date; None is storable. Strings
+    may still hold a NUL or a lone surrogate, so they are scanned.
+    """
+    if not isinstance(spec, Mapping):
+        return False
+    typ = spec.get("type")
+    return typ in ("integer", "float") or (typ == "date" and spec.get("allowed") is None)
+
+
+def _no_unset(v: Any) -> Any:
+    return None if v is UNSET else v
+
+
 def _field_lines(i: int, field: str, spec: Mapping[str, Any], required: bool,
-                 ns: dict[str, Any], check: Any) -> list[str]:
+                 ns: dict[str, Any], check: Any, read: Callable[[str], str]) -> list[str]:
     typ = spec.get("type")
     allowed = spec.get("allowed")
     if allowed is not None:
         ns[f"A{i}"] = frozenset(allowed)
     ns[f"CHK{i}"] = check
-    lines = [f"v = get({field!r})",
+    lines = [f"v = {read(field)}",
              "if v is None:", "    return False" if required else "    pass", "else:"]
     conds: list[str] = []
     lo, hi = spec.get("min"), spec.get("max")
@@ -123,40 +168,54 @@ def compile_clean_check(
     surrogate: re.Pattern[str],
     ctr_tolerance: float,
     stock: Mapping[str, Callable[..., Any]],
+    record_type: type[msgspec.Struct] | None = None,
 ) -> CleanCheck:
     """The generated ``clean(rec)`` for ``schema`` (its compiled ``fields``) and ``rules``.
 
-    A rule is inlined only while it is still the ``stock`` function of its name.
+    A rule is inlined only while it is still the ``stock`` function of its name. Without
+    ``record_type`` the function takes a dict; with it, a record Struct of that type.
     """
     rule_list = list(rules)
     ns: dict[str, Any] = {
         "INT64_MIN": INT64_MIN, "INT64_MAX": INT64_MAX, "REMEMBER": _remember_date,
         "SURROGATE": surrogate, "CTR_TOLERANCE": ctr_tolerance,
-        "RULES": dict(rule_list),
+        "RULES": dict(rule_list), "NOUNSET": _no_unset, "TODICT": as_dict,
     }
-    body = ["get = rec.get"]
+    read = _reader(record_type)
+    # What a rule that is not inlined is handed: the record itself, or its dict form.
+    arg = "rec" if record_type is None else "TODICT(rec)"
+    body = ["get = rec.get"] if record_type is None else []
     for i, (field, required, check) in enumerate(fields):
-        body += _field_lines(i, field, schema[field], required, ns, check)
-    body += [
-        # Storability of every value, in the schema or not (see validation's docstring).
-        "for v in rec.values():",
-        "    if v is None: continue",
-        "    cls = v.__class__",
-        "    if cls is str:",
-        "        if '\\x00' in v or (not v.isascii() and SURROGATE.search(v) is not None):",
-        "            return False",
-        "    elif cls is int:",
-        "        if not INT64_MIN <= v <= INT64_MAX: return False",
-        "    elif cls is float:",
-        "        if v - v != 0: return False",
+        body += _field_lines(i, field, schema[field], required, ns, check, read)
+    # Storability of every value, in the schema or not (see validation's docstring).
+    scan = [
+        "cls = v.__class__",
+        "if cls is str:",
+        "    if '\\x00' in v or (not v.isascii() and SURROGATE.search(v) is not None):",
+        "        return False",
+        "elif cls is int:",
+        "    if not INT64_MIN <= v <= INT64_MAX: return False",
+        "elif cls is float:",
+        "    if v - v != 0: return False",
     ]
+    if record_type is None:
+        body += ["for v in rec.values():", "    if v is None: continue",
+                 *(f"    {line}" for line in scan)]
+    else:
+        # A Struct's fields are known: the scan is unrolled over those whose rule above
+        # has not already proved the value storable (see _proved_storable).
+        for name in (f.name for f in msgspec.structs.fields(record_type)):
+            if not _proved_storable(schema.get(name)):
+                body += [f"v = rec.{name}", "if v is not None:",
+                         *(f"    {line}" for line in scan)]
     for j, (name, fn) in enumerate(rule_list):
         inline = _INLINE_RULES.get(name)
         if inline is not None and stock.get(name) is fn:
-            body += inline
+            body += [_GET.sub(lambda m: read(m.group(1)), line).replace("](rec)", f"]({arg})")
+                     for line in inline]
         else:
             ns[f"R{j}"] = fn
-            body.append(f"if R{j}(rec) is not None: return False")
+            body.append(f"if R{j}({arg}) is not None: return False")
     body.append("return True")
     src = "def clean(rec):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, f"<clean check of {len(fields)} fields>", "exec"), ns)  # noqa: S102

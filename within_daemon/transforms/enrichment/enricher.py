@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from ...records import AdDay
 from . import TEXT_ENRICHERS, enrich_text
 from .competitive import benchmarks
 from .history import rolling_performance
@@ -46,11 +47,17 @@ def check_enrichments(names: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-def creative_key(record: Mapping[str, Any]) -> str:
+def creative_key(record: Mapping[str, Any] | AdDay) -> str:
     """A fingerprint of what the per-creative enrichments read: same text, same features."""
-    parts = [str(record.get(k) or "") for k in
-             ("headline", "description", "cta", "landing_page_url", "image_url")]
-    return "\x1f".join(parts)
+    if isinstance(record, AdDay):
+        values: Iterable[Any] = (record.headline, record.description, record.cta,
+                                 record.landing_page_url, record.image_url)
+    else:
+        values = (record.get(k) for k in _CREATIVE_FIELDS)
+    return "\x1f".join(str(v or "") for v in values)
+
+
+_CREATIVE_FIELDS = ("headline", "description", "cta", "landing_page_url", "image_url")
 
 
 class DataEnricher:

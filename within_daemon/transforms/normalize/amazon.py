@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from within_daemon.records import AccountDay, AdDay
 from within_daemon.schema import AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
-    Record,
     as_conversions,
     as_float,
     as_int,
@@ -71,13 +71,13 @@ def amazon_ads(
     *,
     ads: Mapping[str, Any] | None = None,
     account: AccountInfo,
-) -> list[Record]:
+) -> list[AdDay]:
     """One ad-day record per report row, in input order."""
     window = attribution_window(account)
     p_col, s_col = f"purchases{window}", f"sales{window}"
     acct_id, acct_currency = _id(account.account_id), account.currency
     ads = ads or {}
-    out: list[Record] = []
+    out: list[AdDay] = []
     for row in data:
         if row.__class__ is not dict:
             row = {}
@@ -91,37 +91,37 @@ def amazon_ads(
         rev = _money(row.get(sc))
         ratio = _derived(imp, clk, spend, conv, rev)
         creative, page = _sb_creative(ads.get(str(_id(row.get("adId")))))
-        out.append({
-            "ad_id": _id(row.get("adId")),
-            "platform": "amazon",
-            "account_id": acct_id,
-            "campaign_id": _id(row.get("campaignId")),
-            "ad_group_id": _id(row.get("adGroupId")),
-            "headline": creative.get("headline"),
-            "description": None,
-            "cta": None,
-            "image_url": None,
-            "video_url": None,
-            "landing_page_url": page.get("url"),
-            "start_date": None,
-            "end_date": None,
-            "status": None,
-            "impressions": imp,
-            "clicks": clk,
-            "ctr": ratio["ctr"],
-            "spend": spend,
-            "conversions": conv,
-            "conversion_rate": ratio["conversion_rate"],
-            "cpa": ratio["cpa"],
-            "roas": ratio["roas"],
-            "relevance_score": None,
-            "quality_score": None,
-            "date": row.get("date"),
-            "currency": row.get("campaignBudgetCurrencyCode") or acct_currency,
-            "revenue": rev,
-            "attribution_window": OTHER_WINDOW if other else window,
-            "link_clicks": None,  # every Amazon click is a click to the product page
-        })
+        out.append(AdDay(
+            ad_id=_id(row.get("adId")),
+            platform="amazon",
+            account_id=acct_id,
+            campaign_id=_id(row.get("campaignId")),
+            ad_group_id=_id(row.get("adGroupId")),
+            headline=creative.get("headline"),
+            description=None,
+            cta=None,
+            image_url=None,
+            video_url=None,
+            landing_page_url=page.get("url"),
+            start_date=None,
+            end_date=None,
+            status=None,
+            impressions=imp,
+            clicks=clk,
+            ctr=ratio["ctr"],
+            spend=spend,
+            conversions=conv,
+            conversion_rate=ratio["conversion_rate"],
+            cpa=ratio["cpa"],
+            roas=ratio["roas"],
+            relevance_score=None,
+            quality_score=None,
+            date=row.get("date"),
+            currency=row.get("campaignBudgetCurrencyCode") or acct_currency,
+            revenue=rev,
+            attribution_window=OTHER_WINDOW if other else window,
+            link_clicks=None,  # every Amazon click is a click to the product page
+        ))
     return out
 
 
@@ -140,12 +140,12 @@ def amazon_accounts(
     *,
     account: AccountInfo,
     counts: Mapping[str, tuple[int | None, int | None]] | None = None,
-) -> list[Record]:
+) -> list[AccountDay]:
     """One account-day record per day-total row, in input order."""
     window = attribution_window(account)
     p_col, s_col = f"purchases{window}", f"sales{window}"
     counts = counts or {}
-    out: list[Record] = []
+    out: list[AccountDay] = []
     for row in data:
         if row.__class__ is not dict:
             row = {}
@@ -153,21 +153,21 @@ def amazon_accounts(
         spend = _money(row.get("cost"))
         rev = _money(row.get(s_col))
         campaigns, n_ads = counts.get(day, (None, None)) if day.__class__ is str else (None, None)
-        out.append({
-            "account_id": _id(account.account_id),
-            "platform": "amazon",
-            "account_name": account.name,
-            "currency": row.get("campaignBudgetCurrencyCode") or account.currency,
-            "timezone": account.timezone,
-            "date": day,
-            "daily_spend": spend,
-            "daily_impressions": as_int(row.get("impressions")),
-            "daily_clicks": as_int(row.get("clicks")),
-            "daily_conversions": (None if row.get(p_col) is None
+        out.append(AccountDay(
+            account_id=_id(account.account_id),
+            platform="amazon",
+            account_name=account.name,
+            currency=row.get("campaignBudgetCurrencyCode") or account.currency,
+            timezone=account.timezone,
+            date=day,
+            daily_spend=spend,
+            daily_impressions=as_int(row.get("impressions")),
+            daily_clicks=as_int(row.get("clicks")),
+            daily_conversions=(None if row.get(p_col) is None
                                   else as_conversions(row[p_col])),
-            "daily_revenue": rev,
-            "daily_roas": _derived(None, None, spend, None, rev)["roas"],
-            "campaign_count": campaigns if campaigns is not None else row.get("campaigns"),
-            "ad_count": n_ads,
-        })
+            daily_revenue=rev,
+            daily_roas=_derived(None, None, spend, None, rev)["roas"],
+            campaign_count=campaigns if campaigns is not None else row.get("campaigns"),
+            ad_count=n_ads,
+        ))
     return out

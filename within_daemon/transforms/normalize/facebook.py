@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from within_daemon.records import AccountDay, AdDay
 from within_daemon.schema import AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
-    Record,
     as_conversions,
     as_float,
     as_int,
@@ -138,7 +138,7 @@ def facebook_ads(
     *,
     ads: Mapping[str, Any] | None = None,
     account: AccountInfo,
-) -> list[Record]:
+) -> list[AdDay]:
     conv_total = cfg.conversion_plan.total
     rev_total = cfg.revenue_plan.total
     acct_id = _strip_act(account.account_id)
@@ -146,7 +146,7 @@ def facebook_ads(
     infos: dict[str, _AdInfo] = cfg.ad_infos(ads)
     ads = ads or {}
     quality = _FB_QUALITY
-    out: list[Record] = []
+    out: list[AdDay] = []
     append = out.append
     for row in data:
         if row.__class__ is not dict:
@@ -166,43 +166,43 @@ def facebook_ads(
         if rev.__class__ is int:
             rev = float(rev)
         ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
-        append({
-            "ad_id": ad_id,
-            "platform": "facebook",
-            "account_id": _strip_act(row.get("account_id")) or acct_id,
-            "campaign_id": row.get("campaign_id") or info[0],
-            "ad_group_id": row.get("adset_id") or info[1],
-            "headline": info[2],
-            "description": info[3],
-            "cta": info[4],
-            "image_url": info[5],
-            "video_url": info[6],
-            "landing_page_url": info[7],
-            "start_date": info[8],
-            "end_date": info[9],
-            "status": info[10],
-            "impressions": imp,
-            "clicks": clk,
-            "ctr": ctr,
-            "spend": spend,
-            "conversions": conv,
-            "conversion_rate": cvr,
-            "cpa": cpa,
-            "roas": roas,
-            "relevance_score": None,
-            "quality_score": (
+        append(AdDay(
+            ad_id=ad_id,
+            platform="facebook",
+            account_id=_strip_act(row.get("account_id")) or acct_id,
+            campaign_id=row.get("campaign_id") or info[0],
+            ad_group_id=row.get("adset_id") or info[1],
+            headline=info[2],
+            description=info[3],
+            cta=info[4],
+            image_url=info[5],
+            video_url=info[6],
+            landing_page_url=info[7],
+            start_date=info[8],
+            end_date=info[9],
+            status=info[10],
+            impressions=imp,
+            clicks=clk,
+            ctr=ctr,
+            spend=spend,
+            conversions=conv,
+            conversion_rate=cvr,
+            cpa=cpa,
+            roas=roas,
+            relevance_score=None,
+            quality_score=(
                 quality.get(qr) if (qr := row.get("quality_ranking")).__class__ is str else None
             ),
-            "date": row.get("date_start"),
-            "currency": row.get("account_currency") or acct_currency,
-            "revenue": rev,
+            date=row.get("date_start"),
+            currency=row.get("account_currency") or acct_currency,
+            revenue=rev,
             # Beside the seed's fields (loaded into columns of the same name): "Link clicks"
             # next to "Clicks (all)", and the ad set's own attribution setting, which
             # insights report since June 2025 (reference §0).
-            "attribution_window": row.get("attribution_setting"),
-            "link_clicks": as_int(lc) if (lc := row.get("inline_link_clicks")) is not None
+            attribution_window=row.get("attribution_setting"),
+            link_clicks=as_int(lc) if (lc := row.get("inline_link_clicks")) is not None
             else None,
-        })
+        ))
     return out
 
 
@@ -212,11 +212,11 @@ def facebook_accounts(
     *,
     account: AccountInfo,
     counts: Mapping[str, tuple[int | None, int | None]] | None = None,
-) -> list[Record]:
+) -> list[AccountDay]:
     acct_id = _strip_act(account.account_id)
     acct_name = account.name
     counts = counts or {}
-    out: list[Record] = []
+    out: list[AccountDay] = []
     for row in data:
         if row.__class__ is not dict:
             row = {}
@@ -228,25 +228,25 @@ def facebook_accounts(
         campaigns, ad_count = (
             counts.get(day, (None, None)) if day.__class__ is str else (None, None)
         )
-        out.append({
-            "account_id": _strip_act(row.get("account_id")) or acct_id,
-            "platform": "facebook",
-            "account_name": acct_name or row.get("account_name"),
-            "currency": row.get("account_currency") or account.currency,
-            "timezone": account.timezone,
-            "date": day,
-            "daily_spend": spend,
-            "daily_impressions": as_int(row.get("impressions")),
-            "daily_clicks": as_int(row.get("clicks")),
-            "daily_conversions": cfg.conversion_plan.total(row.get("actions"), as_conversions),
-            "daily_revenue": rev,
-            "daily_roas": (
+        out.append(AccountDay(
+            account_id=_strip_act(row.get("account_id")) or acct_id,
+            platform="facebook",
+            account_name=acct_name or row.get("account_name"),
+            currency=row.get("account_currency") or account.currency,
+            timezone=account.timezone,
+            date=day,
+            daily_spend=spend,
+            daily_impressions=as_int(row.get("impressions")),
+            daily_clicks=as_int(row.get("clicks")),
+            daily_conversions=cfg.conversion_plan.total(row.get("actions"), as_conversions),
+            daily_revenue=rev,
+            daily_roas=(
                 rev / spend
                 if spend.__class__ is float and spend and rev.__class__ is float
                 else None
             ),
-            "campaign_count": campaigns,
-            "ad_count": ad_count,
-        })
+            campaign_count=campaigns,
+            ad_count=ad_count,
+        ))
     return out
 

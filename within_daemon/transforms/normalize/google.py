@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from within_daemon.records import AccountDay, AdDay
 from within_daemon.schema import CAMPAIGN_LEVEL_PREFIX, AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
-    Record,
     as_conversions,
     as_float,
     as_int,
@@ -108,10 +108,10 @@ def google_ads(
     *,
     ads: Mapping[str, Any] | None = None,
     account: AccountInfo,
-) -> list[Record]:
+) -> list[AdDay]:
     ads = ads or {}
     texts: dict[str, tuple[Any, Any, Any, Any]] = {}
-    out: list[Record] = []
+    out: list[AdDay] = []
     for row in data:
         if row.__class__ is not dict:
             row = {}
@@ -139,35 +139,35 @@ def google_ads(
         conv = _conversions(m.get("conversions"))
         rev = _value(m.get("conversionsValue"))
         ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
-        out.append({
-            "ad_id": ad_id,
-            "platform": "google",
-            "account_id": _id(cust.get("id")) or _id(account.account_id),
-            "campaign_id": _id(_d(row.get("campaign")).get("id")),
-            "ad_group_id": _id(_d(row.get("adGroup")).get("id")),
-            "headline": info[0],
-            "description": info[1],
-            "cta": None,  # search ads have no call-to-action button
-            "image_url": None,
-            "video_url": None,
-            "landing_page_url": info[2],
-            "start_date": None,
-            "end_date": None,
-            "status": _status(aga.get("status") or info[3]),
-            "impressions": imp,
-            "clicks": clk,
-            "ctr": ctr,
-            "spend": spend,
-            "conversions": conv,
-            "conversion_rate": cvr,
-            "cpa": cpa,
-            "roas": roas,
-            "relevance_score": None,
-            "quality_score": None,  # Google scores keywords, not ads
-            "date": _d(row.get("segments")).get("date"),
-            "currency": cust.get("currencyCode") or account.currency,
-            "revenue": rev,
-        })
+        out.append(AdDay(
+            ad_id=ad_id,
+            platform="google",
+            account_id=_id(cust.get("id")) or _id(account.account_id),
+            campaign_id=_id(_d(row.get("campaign")).get("id")),
+            ad_group_id=_id(_d(row.get("adGroup")).get("id")),
+            headline=info[0],
+            description=info[1],
+            cta=None,  # search ads have no call-to-action button
+            image_url=None,
+            video_url=None,
+            landing_page_url=info[2],
+            start_date=None,
+            end_date=None,
+            status=_status(aga.get("status") or info[3]),
+            impressions=imp,
+            clicks=clk,
+            ctr=ctr,
+            spend=spend,
+            conversions=conv,
+            conversion_rate=cvr,
+            cpa=cpa,
+            roas=roas,
+            relevance_score=None,
+            quality_score=None,  # Google scores keywords, not ads
+            date=_d(row.get("segments")).get("date"),
+            currency=cust.get("currencyCode") or account.currency,
+            revenue=rev,
+        ))
     return out
 
 
@@ -177,9 +177,9 @@ def google_accounts(
     *,
     account: AccountInfo,
     counts: Mapping[str, tuple[int | None, int | None]] | None = None,
-) -> list[Record]:
+) -> list[AccountDay]:
     counts = counts or {}
-    out: list[Record] = []
+    out: list[AccountDay] = []
     for row in data:
         if row.__class__ is not dict:
             row = {}
@@ -191,24 +191,24 @@ def google_accounts(
         campaigns, ad_count = (
             counts.get(day, (None, None)) if day.__class__ is str else (None, None)
         )
-        out.append({
-            "account_id": _id(cust.get("id")) or _id(account.account_id),
-            "platform": "google",
-            "account_name": account.name or cust.get("descriptiveName"),
-            "currency": cust.get("currencyCode") or account.currency,
-            "timezone": cust.get("timeZone") or account.timezone,
-            "date": day,
-            "daily_spend": spend,
-            "daily_impressions": _count(m.get("impressions")),
-            "daily_clicks": _count(m.get("clicks")),
-            "daily_conversions": _conversions(m.get("conversions")),
-            "daily_revenue": rev,
-            "daily_roas": (
+        out.append(AccountDay(
+            account_id=_id(cust.get("id")) or _id(account.account_id),
+            platform="google",
+            account_name=account.name or cust.get("descriptiveName"),
+            currency=cust.get("currencyCode") or account.currency,
+            timezone=cust.get("timeZone") or account.timezone,
+            date=day,
+            daily_spend=spend,
+            daily_impressions=_count(m.get("impressions")),
+            daily_clicks=_count(m.get("clicks")),
+            daily_conversions=_conversions(m.get("conversions")),
+            daily_revenue=rev,
+            daily_roas=(
                 rev / spend
                 if spend.__class__ is float and spend and rev.__class__ is float
                 else None
             ),
-            "campaign_count": campaigns,
-            "ad_count": ad_count,
-        })
+            campaign_count=campaigns,
+            ad_count=ad_count,
+        ))
     return out

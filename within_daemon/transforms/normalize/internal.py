@@ -25,10 +25,10 @@ from typing import Any
 
 import msgspec
 
+from within_daemon.records import AdDay
 from within_daemon.schema import AD_DATA_SCHEMA, AD_FIELDS, AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
-    Record,
     as_conversions,
     as_float,
     as_int,
@@ -202,13 +202,16 @@ def _coercers(mapping: InternalMapping) -> dict[str, Callable[[Any], Any]]:
     return out
 
 
-def normalize_internal(rows: Iterable[Any], mapping: InternalMapping) -> list[Record]:
-    """Source rows (dicts keyed by column) -> records with exactly ``AD_FIELDS``."""
+def normalize_internal(rows: Iterable[Any], mapping: InternalMapping) -> list[AdDay]:
+    """Source rows (dicts keyed by column) -> ad-day records (``AD_FIELDS``, no extras).
+
+    Fields are set by name from the field map, so a record is built as a dict first.
+    """
     coerce = _coercers(mapping)
     # Constants are parsed once: they are strings in the config whatever the field's type.
     fixed = {f: coerce[f](v) for f, v in mapping.constants.items() if not _blank(v)}
     columns = [(f, c) for f, c in mapping.field_map.items() if f in coerce and f != "platform"]
-    template: Record = dict.fromkeys(AD_FIELDS)
+    template: dict[str, Any] = dict.fromkeys(AD_FIELDS)
     template.update(fixed)
     template["platform"] = PLATFORM
     if template["account_id"] is None:
@@ -217,7 +220,7 @@ def normalize_internal(rows: Iterable[Any], mapping: InternalMapping) -> list[Re
     derive_cr = "conversion_rate" not in mapping.field_map and "conversion_rate" not in fixed
     derive_cpa = "cpa" not in mapping.field_map and "cpa" not in fixed
     derive_roas = "roas" not in mapping.field_map and "roas" not in fixed
-    out: list[Record] = []
+    out: list[AdDay] = []
     for row in rows:
         if not isinstance(row, Mapping):
             row = {}
@@ -228,11 +231,11 @@ def normalize_internal(rows: Iterable[Any], mapping: InternalMapping) -> list[Re
         if rec["account_id"] is None:
             rec["account_id"] = mapping.account_id  # a blank cell falls back, like no column
         _derive(rec, derive_ctr, derive_cr, derive_cpa, derive_roas)
-        out.append(rec)
+        out.append(AdDay(**rec))
     return out
 
 
-def _derive(rec: Record, ctr: bool, cr: bool, cpa: bool, roas: bool) -> None:
+def _derive(rec: dict[str, Any], ctr: bool, cr: bool, cpa: bool, roas: bool) -> None:
     values = derived_ratios(rec["impressions"], rec["clicks"], rec["spend"],
                             rec["conversions"], rec["revenue"])
     # Only the ratios the mapping does not supply itself are derived.
@@ -248,7 +251,7 @@ def internal_ads(
     *,
     ads: Mapping[str, Any] | None = None,
     account: AccountInfo,
-) -> list[Record]:
+) -> list[AdDay]:
     """The form in ``normalize.registry``: the mapping travels in ``account.details``.
 
     ``details`` holds an ``InternalMapping`` under ``mapping``, or its parts (``field_map``,

@@ -1,8 +1,11 @@
 """Platform rows -> normalized ad-day / account-day records (pure functions, no I/O).
 
-A normalized record is a plain dict with exactly the keys of ``schema.AD_FIELDS`` or
-``schema.ACCOUNT_FIELDS``: counts are ``int``, money and ratios ``float``, dates ISO
-``"YYYY-MM-DD"`` strings, ``None`` where the platform did not say.
+A normalized record is a ``records.AdDay`` (the fields of ``schema.AD_FIELDS``, then the
+optional ``AD_EXTRA_FIELDS``) or ``records.AccountDay`` (``schema.ACCOUNT_FIELDS``): counts
+are ``int``, money and ratios ``float``, dates ISO ``"YYYY-MM-DD"`` strings, ``None`` where
+the platform did not say. The pipeline calls ``ad_records`` / ``account_records``; the
+seed's ``normalize_ad_data`` / ``normalize_account_data`` and ``CrossPlatformNormalizer``
+give the same records as dicts with exactly those keys (``records.as_dict``).
 
 The normalizer never rejects anything itself. A value it cannot parse (``"abc"`` for
 impressions) is passed through as the raw value, so the validator refuses the record with
@@ -19,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from within_daemon.records import AccountDay, AdDay, as_dict
 from within_daemon.schema import AD_KEY, AccountInfo
 from within_daemon.transforms.currency import FxTable
 from within_daemon.transforms.normalize.facebook import split_ad_objects
 from within_daemon.transforms.normalize.facebook_actions import ActionPlan
 from within_daemon.transforms.normalize.registry import ACCOUNT_NORMALIZERS, AD_NORMALIZERS
-from within_daemon.transforms.normalize.values import Record
 
 #: ``ads`` mappings whose per-ad metadata is kept (one per account in flight).
 AD_INFO_CACHES = 16
@@ -76,15 +79,15 @@ class DataNormalizer:
         if hit is not None and hit[0] is ads:
             del self._ad_infos[id(ads)]
 
-    def normalize_ad_data(
+    def ad_records(
         self,
         data: Iterable[Any],
         platform: str,
         *,
         ads: Mapping[str, Any] | None = None,
         account: AccountInfo | Mapping[str, Any] | None = None,
-    ) -> list[Record]:
-        """Raw ad-level daily rows -> ad-day records with exactly ``AD_FIELDS``.
+    ) -> list[AdDay]:
+        """Raw ad-level daily rows -> ``AdDay`` records.
 
         One record per input row, in input order, so ``errors[i]["index"]`` from the
         validator also points at the raw row (the pipeline quarantines the raw row).
@@ -97,6 +100,34 @@ class DataNormalizer:
             data, ads = split_ad_objects(data)
         return fn(self, data, ads=ads, account=AccountInfo.of(account))
 
+    def account_records(
+        self,
+        data: Iterable[Any],
+        platform: str,
+        *,
+        account: AccountInfo | Mapping[str, Any] | None = None,
+        counts: Mapping[str, tuple[int | None, int | None]] | None = None,
+    ) -> list[AccountDay]:
+        """Raw account-level daily rows -> ``AccountDay`` records, one per row, in order."""
+        fn = ACCOUNT_NORMALIZERS.get(platform)
+        if fn is None:
+            raise ValueError(f"no normalizer for platform {platform!r}")
+        return fn(self, data, account=AccountInfo.of(account), counts=counts)
+
+    def normalize_ad_data(
+        self,
+        data: Iterable[Any],
+        platform: str,
+        *,
+        ads: Mapping[str, Any] | None = None,
+        account: AccountInfo | Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The seed's form of :meth:`ad_records`: dicts with exactly ``AD_FIELDS``.
+
+        Plus the ``AD_EXTRA_FIELDS`` the platform's normalizer fills (``records.as_dict``).
+        """
+        return [as_dict(r) for r in self.ad_records(data, platform, ads=ads, account=account)]
+
     def normalize_account_data(
         self,
         data: Iterable[Any],
@@ -104,12 +135,10 @@ class DataNormalizer:
         *,
         account: AccountInfo | Mapping[str, Any] | None = None,
         counts: Mapping[str, tuple[int | None, int | None]] | None = None,
-    ) -> list[Record]:
-        """Raw account-level daily rows -> account-day records with exactly ``ACCOUNT_FIELDS``."""
-        fn = ACCOUNT_NORMALIZERS.get(platform)
-        if fn is None:
-            raise ValueError(f"no normalizer for platform {platform!r}")
-        return fn(self, data, account=AccountInfo.of(account), counts=counts)
+    ) -> list[dict[str, Any]]:
+        """The seed's form of :meth:`account_records`: dicts with exactly ``ACCOUNT_FIELDS``."""
+        return [as_dict(r) for r in self.account_records(data, platform, account=account,
+                                                         counts=counts)]
 
 
 class CrossPlatformNormalizer:
@@ -118,18 +147,18 @@ class CrossPlatformNormalizer:
     def __init__(self, normalizer: DataNormalizer | None = None) -> None:
         self.normalizer = normalizer or DataNormalizer()
 
-    def normalize(self, data: Iterable[Any], platform: str, **kw: Any) -> list[Record]:
+    def normalize(self, data: Iterable[Any], platform: str, **kw: Any) -> list[dict[str, Any]]:
         return self.normalizer.normalize_ad_data(data, platform, **kw)
 
     def combine(
-        self, parts: Iterable[Iterable[Record]], *, fx: FxTable | None = None
-    ) -> list[Record]:
+        self, parts: Iterable[Iterable[dict[str, Any]]], *, fx: FxTable | None = None
+    ) -> list[dict[str, Any]]:
         """Concatenate normalized lists; a repeated ``AD_KEY`` is an error, not a silent merge.
 
         With ``fx``, money is also given in its reporting currency (originals kept).
         """
         seen: set[tuple[Any, ...]] = set()
-        out: list[Record] = []
+        out: list[dict[str, Any]] = []
         for part in parts:
             for rec in part:
                 key = tuple(rec.get(f) for f in AD_KEY)

@@ -13,10 +13,10 @@ from within_daemon.transforms.normalize.google import google_accounts, google_ad
 from within_daemon.transforms.normalize.internal import PLATFORM as INTERNAL
 from within_daemon.transforms.normalize.internal import internal_ads
 from within_daemon.transforms.normalize.tiktok import tiktok_accounts, tiktok_ads
-from within_daemon.transforms.normalize.values import NormalizeFn
+from within_daemon.transforms.normalize.values import AccountNormalizeFn, AdNormalizeFn
 
-#: platform -> ``fn(normalizer, data, *, ads, account)`` -> ad-day records
-AD_NORMALIZERS: dict[str, NormalizeFn] = {
+#: platform -> ``fn(normalizer, data, *, ads, account)`` -> ``AdDay`` records
+AD_NORMALIZERS: dict[str, AdNormalizeFn] = {
     "facebook": facebook_ads,
     "google": google_ads,
     "amazon": amazon_ads,
@@ -24,8 +24,8 @@ AD_NORMALIZERS: dict[str, NormalizeFn] = {
     INTERNAL: internal_ads,
 }
 
-#: platform -> ``fn(normalizer, data, *, account, counts)`` -> account-day records
-ACCOUNT_NORMALIZERS: dict[str, NormalizeFn] = {
+#: platform -> ``fn(normalizer, data, *, account, counts)`` -> ``AccountDay`` records
+ACCOUNT_NORMALIZERS: dict[str, AccountNormalizeFn] = {
     "facebook": facebook_accounts,
     "google": google_accounts,
     "amazon": amazon_accounts,

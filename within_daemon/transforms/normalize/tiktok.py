@@ -29,10 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from within_daemon.records import AccountDay, AdDay
 from within_daemon.schema import AccountInfo
 from within_daemon.transforms.normalize.values import (
     NormalizerSettings,
-    Record,
     as_conversions,
     as_float,
     as_int,
@@ -141,12 +141,12 @@ def tiktok_ads(
     *,
     ads: Mapping[str, Any] | None = None,
     account: AccountInfo,
-) -> list[Record]:
+) -> list[AdDay]:
     acct_id = _id(account.account_id)
     currency = account.currency
     ads = ads or {}
     infos: dict[Any, tuple[Any, ...]] = {}
-    out: list[Record] = []
+    out: list[AdDay] = []
     for row in data:
         dims, mets = _parts(row)
         ad_id = _id(dims.get("ad_id"))
@@ -159,37 +159,37 @@ def tiktok_ads(
         conv = _conversions(mets.get("conversion"))
         rev = _money(mets.get(REVENUE))
         ctr, cvr, cpa, roas = derived_ratios(imp, clk, spend, conv, rev)
-        out.append({
-            "ad_id": ad_id,
-            "platform": "tiktok",
-            "account_id": acct_id or _id(dims.get("advertiser_id")),
-            "campaign_id": _id(mets.get("campaign_id")) or info[0],
-            "ad_group_id": _id(mets.get("adgroup_id")) or info[1],
-            "headline": info[2] or mets.get("ad_text") or None,
-            "description": None,
-            "cta": info[3],
-            "image_url": None,
-            "video_url": None,
-            "landing_page_url": info[4],
-            "start_date": info[5],
-            "end_date": None,
-            "status": info[6],
-            "impressions": imp,
-            "clicks": clk,
-            "ctr": ctr,
-            "spend": spend,
-            "conversions": conv,
-            "conversion_rate": cvr,
-            "cpa": cpa,
-            "roas": roas,
-            "relevance_score": None,
-            "quality_score": None,
-            "date": _day(dims.get("stat_time_day")),
-            "currency": mets.get("currency") or currency,
-            "revenue": rev,
-            "attribution_window": info[8],
-            "link_clicks": None,  # TikTok reports destination clicks only (``clicks``)
-        })
+        out.append(AdDay(
+            ad_id=ad_id,
+            platform="tiktok",
+            account_id=acct_id or _id(dims.get("advertiser_id")),
+            campaign_id=_id(mets.get("campaign_id")) or info[0],
+            ad_group_id=_id(mets.get("adgroup_id")) or info[1],
+            headline=info[2] or mets.get("ad_text") or None,
+            description=None,
+            cta=info[3],
+            image_url=None,
+            video_url=None,
+            landing_page_url=info[4],
+            start_date=info[5],
+            end_date=None,
+            status=info[6],
+            impressions=imp,
+            clicks=clk,
+            ctr=ctr,
+            spend=spend,
+            conversions=conv,
+            conversion_rate=cvr,
+            cpa=cpa,
+            roas=roas,
+            relevance_score=None,
+            quality_score=None,
+            date=_day(dims.get("stat_time_day")),
+            currency=mets.get("currency") or currency,
+            revenue=rev,
+            attribution_window=info[8],
+            link_clicks=None,  # TikTok reports destination clicks only (``clicks``)
+        ))
     return out
 
 
@@ -199,9 +199,9 @@ def tiktok_accounts(
     *,
     account: AccountInfo,
     counts: Mapping[str, tuple[int | None, int | None]] | None = None,
-) -> list[Record]:
+) -> list[AccountDay]:
     acct_id = _id(account.account_id)
-    out: list[Record] = []
+    out: list[AccountDay] = []
     for row in data:
         dims, mets = _parts(row)
         day = _day(dims.get("stat_time_day"))
@@ -209,20 +209,20 @@ def tiktok_accounts(
         # With counts from the same window, a day they do not list had no delivery.
         n_camp, n_ads = (None, None) if counts is None or day.__class__ is not str \
             else counts.get(day, (0, 0))
-        out.append({
-            "account_id": acct_id or _id(dims.get("advertiser_id")),
-            "platform": "tiktok",
-            "account_name": account.name,
-            "currency": mets.get("currency") or account.currency,
-            "timezone": account.timezone,
-            "date": day,
-            "daily_spend": spend,
-            "daily_impressions": _count(mets.get("impressions")),
-            "daily_clicks": _count(mets.get("clicks")),
-            "daily_conversions": _conversions(mets.get("conversion")),
-            "daily_revenue": rev,
-            "daily_roas": derived_ratios(None, None, spend, None, rev)[3],
-            "campaign_count": n_camp,
-            "ad_count": n_ads,
-        })
+        out.append(AccountDay(
+            account_id=acct_id or _id(dims.get("advertiser_id")),
+            platform="tiktok",
+            account_name=account.name,
+            currency=mets.get("currency") or account.currency,
+            timezone=account.timezone,
+            date=day,
+            daily_spend=spend,
+            daily_impressions=_count(mets.get("impressions")),
+            daily_clicks=_count(mets.get("clicks")),
+            daily_conversions=_conversions(mets.get("conversion")),
+            daily_revenue=rev,
+            daily_roas=derived_ratios(None, None, spend, None, rev)[3],
+            campaign_count=n_camp,
+            ad_count=n_ads,
+        ))
     return out

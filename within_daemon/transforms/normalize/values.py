@@ -2,7 +2,9 @@
 
 A parser returns the typed value on success and the raw value on failure: the normalizer
 never rejects anything itself, so the validator refuses the record with a message naming the
-field and the pipeline quarantines it (one bad row never aborts a batch).
+field and the pipeline quarantines it (one bad row never aborts a batch). Hence parsers
+return ``Any``: their result goes into a field of a ``records.AdDay`` / ``AccountDay``,
+whose annotation holds once the record has passed validation (see ``within_daemon.records``).
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from within_daemon.records import AccountDay, AdDay
 from within_daemon.transforms.normalize.facebook_actions import ActionPlan
 
-Record = dict[str, Any]
-#: ``fn(settings, data, *, ads, account)`` -> ad-day records, or
-#: ``fn(settings, data, *, account, counts)`` -> account-day records.
-NormalizeFn = Callable[..., list[Record]]
+#: ``fn(settings, data, *, ads, account)`` -> ``AdDay`` records.
+AdNormalizeFn = Callable[..., list[AdDay]]
+#: ``fn(settings, data, *, account, counts)`` -> ``AccountDay`` records.
+AccountNormalizeFn = Callable[..., list[AccountDay]]
 
 
 class NormalizerSettings(Protocol):
