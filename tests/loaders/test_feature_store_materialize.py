@@ -1,11 +1,13 @@
 """The set-based materialize stores what the row-at-a-time one stored, value for value.
 
 ``reference_materialize`` below is the store's former ``materialize`` (every source row read
-into Python, one ``feature_history`` row offered per entity, day and feature). The same
-sources are materialized by it and by ``FeatureStore.materialize`` (SQL inside the
-database, :mod:`within_daemon.loaders.feature_store.materialize`), on each backend, in
-steps of a few days, re-run over restated sources and in a backfill order (newest days
-first); the history (but its ``created_timestamp``) and online tables must be identical.
+into Python, one long history row offered per entity, day and feature, into a long table
+of its own as ``feature_history`` was before schema migration 15). The same sources are
+materialized by it and by ``FeatureStore.materialize`` (SQL inside the database, into one
+wide table per feature view, :mod:`within_daemon.loaders.feature_store.materialize`), on
+each backend, in steps of a few days, re-run over restated sources and in a backfill
+order (newest days first); the oracle's long table and the ``feature_history`` view (the
+wide tables unpivoted), but ``created_timestamp``, and the online tables must be identical.
 """
 
 from __future__ import annotations
@@ -29,12 +31,38 @@ from within_daemon.loaders.feature_store.sql import (
 )
 from within_daemon.loaders.feature_store.values import now_stamp, store_value
 from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.loaders.schema.feature_store import (
+    FEATURE_HISTORY_COLUMNS,
+    FEATURE_VIEWS,
+    feature_store_ddl,
+)
 from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.schema import AD_FIELDS
 
 DAYS = [f"2024-03-{d:02d}" for d in range(1, 13)]
 ADS = ("ad1", "ad2", "ad3", "ad4", "ad_5")
 ROLLUP_COLS = [c for c, _ in ROLLUP_TABLES["rollup_account_daily"][0]]
+
+
+#: The oracle's long history: ``feature_history`` as migration 6 created it, renamed.
+ORACLE = "oracle_history"
+
+
+def oracle_upsert(db: DatabaseLoader) -> str:
+    """The former row-at-a-time history upsert (an unchanged value keeps its row)."""
+    differs = "IS NOT" if db.dialect.name == "sqlite" else "IS DISTINCT FROM"
+    return (
+        f"INSERT INTO {ORACLE} ({', '.join(FEATURE_HISTORY_COLUMNS)}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO UPDATE SET "
+        "created_timestamp = excluded.created_timestamp, value_real = excluded.value_real, "
+        f"value_text = excluded.value_text WHERE {ORACLE}.value_real {differs} "
+        f"excluded.value_real OR {ORACLE}.value_text {differs} excluded.value_text")
+
+
+async def create_oracle(db: DatabaseLoader) -> None:
+    ddl = feature_store_ddl(db.dialect)[1]
+    await db.execute_in_transaction([(ddl.replace("feature_history", ORACLE), [()])])
 
 
 async def reference_materialize(db: DatabaseLoader, platform: str, account_id: str,
@@ -69,7 +97,7 @@ async def reference_materialize(db: DatabaseLoader, platform: str, account_id: s
                     seen = online.get(slot)
                     if seen is None or seen[5] <= ts:
                         online[slot] = (f.entity, key, f.name, real, text, ts)
-        await db.execute_in_transaction([(sql.upsert_history, out),
+        await db.execute_in_transaction([(oracle_upsert(db), out),
                                          (sql.upsert_online, list(online.values()))])
         total += len(out)
     return total
@@ -157,18 +185,19 @@ async def seed(db: DatabaseLoader, scale: float = 1.0) -> None:
            1, 0.9 * scale, DAYS[3], "2024-03-20T00:00:00Z")])])
 
 
-async def snapshot(db: DatabaseLoader) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def snapshot(db: DatabaseLoader, history: str = "feature_history",
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     hist = await db.fetch_dicts(
         "SELECT entity, entity_key, feature, event_timestamp, value_real, value_text "
-        "FROM feature_history")
+        f"FROM {history}")
     online = await db.fetch_dicts("SELECT * FROM feature_online")
     key = lambda r: (r["entity"], r["entity_key"], r["feature"])  # noqa: E731
     return sorted(hist, key=lambda r: (*key(r), r["event_timestamp"])), sorted(online, key=key)
 
 
 async def clear(db: DatabaseLoader) -> None:
-    await db.execute_in_transaction([("DELETE FROM feature_history", [()]),
-                                     ("DELETE FROM feature_online", [()])])
+    await db.execute_in_transaction([(f"DELETE FROM {t}", [()]) for t in (
+        ORACLE, "feature_online", *(v.table for v in FEATURE_VIEWS))])
 
 
 async def _both(db: DatabaseLoader, runs: Sequence[Sequence[str]], restate: bool = False,
@@ -187,7 +216,8 @@ async def _both(db: DatabaseLoader, runs: Sequence[Sequence[str]], restate: bool
             else:
                 await FeatureStore(db).materialize(platform="facebook", account_id="act_1",
                                                    days=days)
-        out.append(await snapshot(db))
+        out.append(await snapshot(db, ORACLE if materialize == "reference"
+                                  else "feature_history"))
     return out[0], out[1]
 
 
@@ -203,6 +233,7 @@ async def db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Data
     monkeypatch.setattr(fsm, "AD_DAYS_PER_STEP", 12)  # several steps of a few days
     async with DatabaseLoader.from_url(db_url) as loader:
         await seed(loader)
+        await create_oracle(loader)
         yield loader
 
 
@@ -210,6 +241,9 @@ async def test_same_history_and_online_as_row_at_a_time(db: DatabaseLoader) -> N
     old, new = await _both(db, [DAYS])
     assert len(old[0]) > 500 and old[1]
     assert new == old
+    # Every view row holds all its features, so the wide tables hold 1/n of the long rows.
+    wide = sum([await db.count_rows(v.table) * len(v.features) for v in FEATURE_VIEWS])
+    assert wide == len(new[0])
 
 
 async def test_same_after_a_backfill_newest_first(db: DatabaseLoader) -> None:

@@ -56,21 +56,18 @@ from pathlib import Path
 from typing import Any
 
 from within_daemon.errors import LoaderError
-from within_daemon.features import FEATURES_BY_NAME
+from within_daemon.features import FeatureDef
 
 from ..database import DatabaseLoader
 from .export import export_parquet
 from .materialize import materialize_days
-from .sql import (
-    PIT_POSTGRES,
-    pit_sqlite,
-    statements,
-)
+from .sql import VIEWS, Source, pit_postgres, pit_sqlite, statements
 from .values import (
     account_of,
     check_entity,
     day_end,
     feature_defs,
+    load_column,
     load_value,
     normalize_ts,
     now_stamp,
@@ -153,21 +150,26 @@ class FeatureStore:
         out: list[dict[str, Any]] = [
             {"entity_key": key, "event_timestamp": ts, **dict.fromkeys(f.name for f in defs)}
             for key, ts in entity_rows]
+        # The views of the wanted features, each read once per request row.
+        by_view: dict[Source, list[FeatureDef]] = {}
+        for f in defs:
+            by_view.setdefault(Source(f.source_table, f.entity), []).append(f)
+        wanted = [(VIEWS[src], feats) for src, feats in by_view.items()]
         postgres = self.db.dialect.name == "postgresql"
-        fparams = [x for f in defs for x in (f.entity, f.name)]
+        sql_pg = pit_postgres(wanted) if postgres else ""
         for start in range(0, len(reqs), ROWS_PER_QUERY):
             part = reqs[start:start + ROWS_PER_QUERY]
             if postgres:
-                sql = PIT_POSTGRES
+                sql = sql_pg
                 params: list[Any] = [list(range(start, start + len(part))),
-                                     *(list(col) for col in zip(*part, strict=True)),
-                                     [f.entity for f in defs], [f.name for f in defs]]
+                                     *(list(col) for col in zip(*part, strict=True))]
             else:
-                sql = pit_sqlite(len(part), len(defs))
-                params = [x for j, r in enumerate(part) for x in (start + j, *r)] + fparams
+                sql = pit_sqlite(len(part), wanted)
+                params = [x for j, r in enumerate(part) for x in (start + j, *r)]
             for r in await self.db.fetch_dicts(sql, params):
-                f = FEATURES_BY_NAME[r["feature"]]
-                out[r["i"]][f.name] = load_value(f, r["value_real"], r["value_text"])
+                row = out[r["i"]]
+                for f in defs:
+                    row[f.name] = load_column(f, r[f.name])
         return out
 
     # -- export ---------------------------------------------------------------------------
