@@ -221,7 +221,8 @@ class DatabaseLoader:
         for v in FEATURE_VIEWS:
             async with self._locked():
                 have[v.table] = await self._guard(self._backend.table_columns(v.table))
-        if missing := missing_feature_columns(have):
+        # (None of them before migration 15: a test of an older schema opens one.)
+        if any(have.values()) and (missing := missing_feature_columns(have)):
             raise LoaderError(
                 f"feature view tables lack columns {missing}: features.py changed without a "
                 "migration in loaders/schema/migrations.py")
