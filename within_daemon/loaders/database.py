@@ -217,12 +217,12 @@ class DatabaseLoader:
                     "migration in loaders/schema/migrations.py"
                 )
         # The feature views' columns come from features.py the same way.
-        have: dict[str, set[str]] = {}
+        views: dict[str, set[str]] = {}
         for v in FEATURE_VIEWS:
             async with self._locked():
-                have[v.table] = await self._guard(self._backend.table_columns(v.table))
+                views[v.table] = await self._guard(self._backend.table_columns(v.table))
         # (None of them before migration 15: a test of an older schema opens one.)
-        if any(have.values()) and (missing := missing_feature_columns(have)):
+        if any(views.values()) and (missing := missing_feature_columns(views)):
             raise LoaderError(
                 f"feature view tables lack columns {missing}: features.py changed without a "
                 "migration in loaders/schema/migrations.py")

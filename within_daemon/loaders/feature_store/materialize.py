@@ -106,7 +106,8 @@ def _view_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str, 
     # measured 1.5x faster. SQLite drops a subquery's ORDER BY when it flattens the
     # subquery; a LIMIT keeps it from flattening.
     limit = " LIMIT -1" if dialect == "sqlite" else ""
-    wide = f"SELECT * FROM ({_wide_sql(table, entity, feats, marks)}) AS w ORDER BY {ids}, day{limit}"
+    wide = (f"SELECT * FROM ({_wide_sql(table, entity, feats, marks)}) AS w "
+            f"ORDER BY {ids}, day{limit}")
     vals = ", ".join(f"CAST(s.v{i} AS {'TEXT' if f.dtype == 'str' else 'REAL'})"
                      for i, f in enumerate(feats))
     return (f"SELECT {_key(entity)} AS entity_key, "
