@@ -1,8 +1,10 @@
-"""The feature store's SQL: its DDL, source reads, upserts and point-in-time reads.
+"""The feature store's SQL: source reads, conflict rules, online and point-in-time reads.
 
 Everything here is statement text, in the spelling of one :class:`Dialect` where SQLite and
 PostgreSQL differ (``IS NOT`` / ``IS DISTINCT FROM``, a correlated subquery over ``VALUES``
-/ a ``LATERAL`` seek over ``unnest``-ed arrays). It is kept apart from
+/ a ``LATERAL`` seek over ``unnest``-ed arrays). Each source (:data:`SOURCES`) is one
+feature view (:data:`VIEWS`): its history is one wide table, read by one seek per request
+row and view. It is kept apart from
 :class:`~.store.FeatureStore` so the two dialects can be read side by side. The tables
 themselves are defined in ``loaders.schema.feature_store``. No statement here runs
 anything; the store executes them.
