@@ -13,23 +13,30 @@ wide tables unpivoted), but ``created_timestamp``, and the online tables must be
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from within_daemon.features import FEATURES, FeatureDef
+from within_daemon.features import FEATURES, FEATURES_BY_NAME, FeatureDef, features_of
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
 from within_daemon.loaders.analytics import CreativeVersions, creative_versions
 from within_daemon.loaders.feature_store import FeatureStore, day_end, entity_key
 from within_daemon.loaders.feature_store import materialize as fsm
+from within_daemon.loaders.feature_store import store as fs_store
 from within_daemon.loaders.feature_store.sql import (
     CREATIVE_SOURCE,
     SOURCES,
     source_sql,
     statements,
 )
-from within_daemon.loaders.feature_store.values import load_value, now_stamp, store_value
+from within_daemon.loaders.feature_store.values import (
+    load_value,
+    now_stamp,
+    parse_ts,
+    store_value,
+)
 from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
 from within_daemon.loaders.schema.feature_store import (
     FEATURE_HISTORY_COLUMNS,
@@ -318,3 +325,41 @@ async def test_point_in_time_as_over_the_long_rows(db: DatabaseLoader) -> None:
             assert row[f.name] == want, (key, ts, f.name)
             answered += want is not None
     assert answered > 1000
+
+
+@pytest.mark.parametrize("page", [3, 50_000])
+async def test_export_is_the_long_rows_pivoted(db: DatabaseLoader, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               page: int) -> None:
+    """The Parquet rows are the former export's: the long rows pivoted per key and time.
+
+    Over sparse views (keys and days in one view and not another), in pages smaller than
+    a view's rows and in one page.
+    """
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(fs_store, "EXPORT_PAGE", page)
+    for acct in ("act_1", "act_2"):
+        await FeatureStore(db).materialize(platform="facebook", account_id=acct, days=DAYS)
+    for ent in ("ad", "account"):
+        long_rows = await db.fetch_dicts("SELECT * FROM feature_history WHERE entity = ?",
+                                         [ent])
+        want: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in long_rows:
+            f = FEATURES_BY_NAME[r["feature"]]
+            w = want.setdefault((r["entity_key"], r["event_timestamp"]),
+                                {"created": r["created_timestamp"]})
+            w["created"] = max(w["created"], r["created_timestamp"])
+            w[f.name] = load_value(f, r["value_real"], r["value_text"])
+        path = await FeatureStore(db).export_parquet(tmp_path / f"{ent}.parquet", ent)
+        got = pq.read_table(path).to_pylist()
+        assert len(got) == len(want) > 20
+        keys = ("platform", "account_id", "ad_id") if ent == "ad" else ("platform",
+                                                                        "account_id")
+        for row, ((key, ts), w) in zip(got, sorted(want.items()), strict=True):
+            assert ":".join(row[k] for k in keys) == key
+            assert row["event_timestamp"] == parse_ts(ts)
+            assert row["created"] == parse_ts(w["created"])
+            assert {n: row[n] for n in w if n != "created"} == {
+                n: v for n, v in w.items() if n != "created"}
+            assert all(row[f.name] is None for f in features_of(ent) if f.name not in w)
