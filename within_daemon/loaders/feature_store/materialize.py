@@ -37,7 +37,9 @@ from within_daemon.errors import LoaderError
 from within_daemon.features import FeatureDef
 
 from ..database import DatabaseLoader
+from ..schema.feature_store import FeatureView
 from .sql import SOURCES, VIEWS, statements, view_conflict
+from .values import day_end
 
 #: Ad-days (ad_data rows of the account) per step; each becomes up to ~20 history rows.
 #: A step holds the write lock for about 2 s at this size (SQLite, 2 shared cores); 10,000
@@ -120,28 +122,41 @@ def _key(entity: str) -> str:
             else "s.platform || ':' || s.account_id")
 
 
-def _online_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) -> str:
-    """Each entity's values on its latest day of the step, one row per feature, online rows.
+def _online_sql(view: FeatureView, marks: str, j: int) -> tuple[str, str]:
+    """Each entity's view row on its latest day of the step, one row per feature, as online rows.
 
-    Each feature has one source, so these are the step's newest values, found over the
-    wide rows (one per entity-day) rather than by ranking long ones. Parameters: those of
-    :func:`_wide_sql`.
+    Read back from the view's table, in the same transaction, right after the step's rows
+    were written there, rather than by reading the sources again (whose creative join costs
+    most). Returns a ``WITH`` entry (named ``k<j>``) and the select over it: the entry lists
+    the account's keys in the table one index seek each (a recursive walk from key to next
+    key, so the cost follows the number of entities, not of their days), the select seeks
+    each key's newest row on the step's days. Parameters, entry then select: the account's
+    key bounds (ad views: from ``<platform>:<account>:`` to before ``<platform>:<account>;``,
+    ``;`` following ``:``, the upper bound twice; account views: the key), then the first
+    and the last event timestamp of the step and each day's.
     """
+    t, feats = view.table, view.features
+    if view.entity == "ad":
+        keys = (f"k{j}(key) AS (SELECT (SELECT entity_key FROM {t} WHERE entity_key >= ? "
+                "AND entity_key < ? ORDER BY entity_key LIMIT 1) UNION ALL SELECT (SELECT "
+                f"entity_key FROM {t} WHERE entity_key > k{j}.key AND entity_key < ? "
+                f"ORDER BY entity_key LIMIT 1) FROM k{j} WHERE k{j}.key IS NOT NULL)")
+    else:
+        keys = f"k{j}(key) AS (SELECT CAST(? AS TEXT))"
     names = ", ".join(f"({i}, '{f.name}')" for i, f in enumerate(feats))
-    real = " ".join(f"WHEN {i} THEN CAST(s.v{i} AS REAL)"
-                    for i, f in enumerate(feats) if f.dtype != "str")
-    text = " ".join(f"WHEN {i} THEN CAST(s.v{i} AS TEXT)"
-                    for i, f in enumerate(feats) if f.dtype == "str")
-    ids = "platform, account_id, ad_id" if entity == "ad" else "platform, account_id"
-    last = (f"SELECT * FROM (SELECT w.*, MAX(w.day) OVER (PARTITION BY {ids}) AS last_day "
-            f"FROM ({_wide_sql(table, entity, feats, marks)}) AS w) AS l "
-            "WHERE l.day = l.last_day")
-    return (
-        f"SELECT '{entity}' AS entity, {_key(entity)} AS entity_key, f.column2 AS feature, "
+    real = " ".join(f"WHEN {i} THEN l.{f.name}" for i, f in enumerate(feats) if f.dtype != "str")
+    text = " ".join(f"WHEN {i} THEN l.{f.name}" for i, f in enumerate(feats) if f.dtype == "str")
+    last = (f"SELECT v.* FROM k{j} JOIN {t} v ON v.entity_key = k{j}.key "
+            f"AND v.event_timestamp = (SELECT x.event_timestamp FROM {t} x "
+            f"WHERE x.entity_key = k{j}.key AND x.event_timestamp >= ? "
+            f"AND x.event_timestamp <= ? AND x.event_timestamp IN ({marks}) "
+            "ORDER BY x.event_timestamp DESC LIMIT 1)")
+    return keys, (
+        f"SELECT '{view.entity}' AS entity, l.entity_key AS entity_key, f.column2 AS feature, "
         f"{f'CASE f.column1 {real} END' if real else 'NULL'} AS value_real, "
         f"{f'CASE f.column1 {text} END' if text else 'NULL'} AS value_text, "
-        "CAST(s.day AS TEXT) || 'T23:59:59Z' AS event_timestamp "
-        f"FROM ({last}) AS s CROSS JOIN (VALUES {names}) AS f")
+        "l.event_timestamp AS event_timestamp "
+        f"FROM ({last}) AS l CROSS JOIN (VALUES {names}) AS f")
 
 
 def _conflict(upsert: str) -> str:
@@ -190,7 +205,9 @@ async def materialize_days(db: DatabaseLoader, *, platform: str, account_id: str
         marks = ", ".join("?" * len(chunk))
         now = created()
         steps: list[tuple[str, list[tuple[Any, ...]]]] = []
+        ctes: list[str] = []
         online: list[str] = []
+        cte_params: list[Any] = []
         online_params: list[Any] = []
         widths: list[int] = []
         for src, feats in SOURCES.items():
@@ -205,11 +222,17 @@ async def materialize_days(db: DatabaseLoader, *, platform: str, account_id: str
                 f"{_view_sql(src.table, src.entity, feats, marks, dialect=dialect.name)} "
                 f"WHERE 1 = 1{view_conflict(view, dialect)}", [(now, *p)]))
             widths.append(len(feats))
-            online.append(_online_sql(src.table, src.entity, feats, marks))
-            online_params += p
-        steps.append((f"INSERT INTO feature_online ({online_cols}) SELECT {online_cols} FROM "
+            ctes.append(_online_sql(view, marks, len(ctes))[0])
+            online.append(_online_sql(view, marks, len(online))[1])
+            prefix = f"{platform}:{account_id}"
+            cte_params += ([f"{prefix}:", f"{prefix};", f"{prefix};"] if src.entity == "ad"
+                           else [prefix])
+            stamps = [day_end(d) for d in chunk]
+            online_params += [stamps[0], stamps[-1], *stamps]
+        steps.append((f"WITH RECURSIVE {', '.join(ctes)} "
+                      f"INSERT INTO feature_online ({online_cols}) SELECT {online_cols} FROM "
                       f"({' UNION ALL '.join(online)}) AS u WHERE 1 = 1"
-                      + _conflict(stmts.upsert_online), [tuple(online_params)]))
+                      + _conflict(stmts.upsert_online), [(*cte_params, *online_params)]))
         counts = await db.execute_in_transaction(steps)
         total += sum(n * w for n, w in zip(counts, widths, strict=False))
     return total
