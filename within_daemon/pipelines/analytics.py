@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: Days per step of history and benchmarks: memory stays bounded on long backfills.
 CHUNK_DAYS = 14
 #: Most ``ad_data`` rows one read for history holds (several chunks share a read).
-HISTORY_READ_ROWS = 50_000
+HISTORY_READ_ROWS = 30_000
 #: Quality is checked over every day a run loaded, this many days at a time (memory stays
 #: bounded on a long backfill); the slices' reports are combined into one per account.
 QUALITY_DAYS = 31
