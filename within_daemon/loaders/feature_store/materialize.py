@@ -14,9 +14,9 @@ transaction:
    one table per feature view, as Feast's offline store holds it, 18x fewer B-tree rows
    per ad-day than the long table had), with the view's conflict rule (a row whose values
    are all unchanged keeps its ``created_timestamp``, :func:`.sql.view_conflict`);
-2. ``INSERT INTO feature_online SELECT`` over each entity's latest day of the step only
-   (the step's newest values), unpivoted, with its rule (an older day never replaces a
-   newer one).
+2. ``INSERT INTO feature_online SELECT`` of each entity's latest row of the step, read back
+   from the view tables just written (one seek per entity) and unpivoted, with its rule
+   (an older day never replaces a newer one).
 
 The values are those the Python path stored: numbers cast to ``REAL`` (``float(v)``), text
 features as text, ``NULL`` as ``NULL``; a creative value is the version in effect on the
@@ -133,7 +133,9 @@ def _online_sql(view: FeatureView, marks: str, j: int) -> tuple[str, str]:
     each key's newest row on the step's days. Parameters, entry then select: the account's
     key bounds (ad views: from ``<platform>:<account>:`` to before ``<platform>:<account>;``,
     ``;`` following ``:``, the upper bound twice; account views: the key), then the first
-    and the last event timestamp of the step and each day's.
+    and the last event timestamp of the step and each day's. (A view row of a step day
+    that the sources no longer hold, since history rows are never deleted, counts too: the
+    online value then is what the history says of that day.)
     """
     t, feats = view.table, view.features
     if view.entity == "ad":
