@@ -506,7 +506,9 @@ async def test_feature_store_destination_fails_when_features_cannot_be_written(
     with anyio.fail_after(60):
         await AdDataPipeline(config=loaded).arun("123456789", rng)  # creates the schema
     db = sqlite3.connect(str(Path(loaded.base_dir) / "within.db"))
-    db.execute("CREATE TRIGGER no_features BEFORE INSERT ON feature_history "
+    # (The history is one table per feature view, feature_history a view over them.)
+    db.execute("CREATE TRIGGER no_features BEFORE INSERT ON "
+               "feature_view_account_rollup_account_daily "
                "BEGIN SELECT RAISE(ABORT, 'feature store disk full'); END")
     db.commit()
     db.close()

@@ -4,8 +4,10 @@ Each :class:`FeatureDef` names a feature, the entity it describes (an ``ad`` or 
 ``account``), the derived table and column it is read from, its type and a one-line
 description. :mod:`within_daemon.loaders.feature_store` materializes exactly these (online
 latest values, offline history, Parquet export), and ``within-daemon features`` prints
-:func:`describe`. Adding a feature is one entry here: the store is long-format, so no
-migration is needed.
+:func:`describe`. The history is one wide table per feature view (the features of one
+entity from one source table, ``loaders.schema.feature_store``): adding a feature is one
+entry here plus a schema migration adding its column (the loader refuses to open a
+database without it).
 
 Sources and how a value is dated:
 

@@ -113,8 +113,12 @@ async def test_open_sets_pragmas_and_creates_folder(sqlite_db: DatabaseLoader,
     assert db.path is not None and db.path.parent == tmp_path / "state"
     assert (db.path.stat().st_mode & 0o777) == 0o600
     assert await q(db, "PRAGMA journal_mode") == [("wal",)]
-    tables = {r[0] for r in await q(db, "SELECT name FROM sqlite_master WHERE type='table'")}
+    tables = {r[0] for r in await q(
+        db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     assert set(TABLES) <= tables
+    # feature_history is a view over the feature views' tables (migration 15)
+    assert await q(db, "SELECT type FROM sqlite_master WHERE name = 'feature_history'") == [
+        ("view",)]
 
 
 async def test_migrations_twice_are_noop(db_url: str) -> None:

@@ -1,40 +1,75 @@
 """The set-based materialize stores what the row-at-a-time one stored, value for value.
 
 ``reference_materialize`` below is the store's former ``materialize`` (every source row read
-into Python, one ``feature_history`` row offered per entity, day and feature). The same
-sources are materialized by it and by ``FeatureStore.materialize`` (SQL inside the
-database, :mod:`within_daemon.loaders.feature_store.materialize`), on each backend, in
-steps of a few days, re-run over restated sources and in a backfill order (newest days
-first); the history (but its ``created_timestamp``) and online tables must be identical.
+into Python, one long history row offered per entity, day and feature, into a long table
+of its own as ``feature_history`` was before schema migration 15). The same sources are
+materialized by it and by ``FeatureStore.materialize`` (SQL inside the database, into one
+wide table per feature view, :mod:`within_daemon.loaders.feature_store.materialize`), on
+each backend, in steps of a few days, re-run over restated sources and in a backfill
+order (newest days first); the oracle's long table and the ``feature_history`` view (the
+wide tables unpivoted), but ``created_timestamp``, and the online tables must be identical.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from within_daemon.features import FeatureDef
+from within_daemon.features import FEATURES, FEATURES_BY_NAME, FeatureDef, features_of
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
 from within_daemon.loaders.analytics import CreativeVersions, creative_versions
 from within_daemon.loaders.feature_store import FeatureStore, day_end, entity_key
 from within_daemon.loaders.feature_store import materialize as fsm
+from within_daemon.loaders.feature_store import store as fs_store
 from within_daemon.loaders.feature_store.sql import (
     CREATIVE_SOURCE,
     SOURCES,
     source_sql,
     statements,
 )
-from within_daemon.loaders.feature_store.values import now_stamp, store_value
+from within_daemon.loaders.feature_store.values import (
+    load_value,
+    now_stamp,
+    parse_ts,
+    store_value,
+)
 from within_daemon.loaders.schema.analytics import HISTORY_COLUMNS
+from within_daemon.loaders.schema.feature_store import (
+    FEATURE_HISTORY_COLUMNS,
+    FEATURE_VIEWS,
+    feature_store_ddl,
+)
 from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.schema import AD_FIELDS
 
 DAYS = [f"2024-03-{d:02d}" for d in range(1, 13)]
 ADS = ("ad1", "ad2", "ad3", "ad4", "ad_5")
 ROLLUP_COLS = [c for c, _ in ROLLUP_TABLES["rollup_account_daily"][0]]
+
+
+#: The oracle's long history: ``feature_history`` as migration 6 created it, renamed.
+ORACLE = "oracle_history"
+
+
+def oracle_upsert(db: DatabaseLoader) -> str:
+    """The former row-at-a-time history upsert (an unchanged value keeps its row)."""
+    differs = "IS NOT" if db.dialect.name == "sqlite" else "IS DISTINCT FROM"
+    return (
+        f"INSERT INTO {ORACLE} ({', '.join(FEATURE_HISTORY_COLUMNS)}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO UPDATE SET "
+        "created_timestamp = excluded.created_timestamp, value_real = excluded.value_real, "
+        f"value_text = excluded.value_text WHERE {ORACLE}.value_real {differs} "
+        f"excluded.value_real OR {ORACLE}.value_text {differs} excluded.value_text")
+
+
+async def create_oracle(db: DatabaseLoader) -> None:
+    ddl = feature_store_ddl(db.dialect)[1]
+    await db.execute_in_transaction([(ddl.replace("feature_history", ORACLE), [()])])
 
 
 async def reference_materialize(db: DatabaseLoader, platform: str, account_id: str,
@@ -69,7 +104,7 @@ async def reference_materialize(db: DatabaseLoader, platform: str, account_id: s
                     seen = online.get(slot)
                     if seen is None or seen[5] <= ts:
                         online[slot] = (f.entity, key, f.name, real, text, ts)
-        await db.execute_in_transaction([(sql.upsert_history, out),
+        await db.execute_in_transaction([(oracle_upsert(db), out),
                                          (sql.upsert_online, list(online.values()))])
         total += len(out)
     return total
@@ -157,18 +192,19 @@ async def seed(db: DatabaseLoader, scale: float = 1.0) -> None:
            1, 0.9 * scale, DAYS[3], "2024-03-20T00:00:00Z")])])
 
 
-async def snapshot(db: DatabaseLoader) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def snapshot(db: DatabaseLoader, history: str = "feature_history",
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     hist = await db.fetch_dicts(
         "SELECT entity, entity_key, feature, event_timestamp, value_real, value_text "
-        "FROM feature_history")
+        f"FROM {history}")
     online = await db.fetch_dicts("SELECT * FROM feature_online")
     key = lambda r: (r["entity"], r["entity_key"], r["feature"])  # noqa: E731
     return sorted(hist, key=lambda r: (*key(r), r["event_timestamp"])), sorted(online, key=key)
 
 
 async def clear(db: DatabaseLoader) -> None:
-    await db.execute_in_transaction([("DELETE FROM feature_history", [()]),
-                                     ("DELETE FROM feature_online", [()])])
+    await db.execute_in_transaction([(f"DELETE FROM {t}", [()]) for t in (
+        ORACLE, "feature_online", *(v.table for v in FEATURE_VIEWS))])
 
 
 async def _both(db: DatabaseLoader, runs: Sequence[Sequence[str]], restate: bool = False,
@@ -187,7 +223,8 @@ async def _both(db: DatabaseLoader, runs: Sequence[Sequence[str]], restate: bool
             else:
                 await FeatureStore(db).materialize(platform="facebook", account_id="act_1",
                                                    days=days)
-        out.append(await snapshot(db))
+        out.append(await snapshot(db, ORACLE if materialize == "reference"
+                                  else "feature_history"))
     return out[0], out[1]
 
 
@@ -203,6 +240,7 @@ async def db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Data
     monkeypatch.setattr(fsm, "AD_DAYS_PER_STEP", 12)  # several steps of a few days
     async with DatabaseLoader.from_url(db_url) as loader:
         await seed(loader)
+        await create_oracle(loader)
         yield loader
 
 
@@ -210,6 +248,9 @@ async def test_same_history_and_online_as_row_at_a_time(db: DatabaseLoader) -> N
     old, new = await _both(db, [DAYS])
     assert len(old[0]) > 500 and old[1]
     assert new == old
+    # Every view row holds all its features, so the wide tables hold 1/n of the long rows.
+    wide = sum([await db.count_rows(v.table) * len(v.features) for v in FEATURE_VIEWS])
+    assert wide == len(new[0])
 
 
 async def test_same_after_a_backfill_newest_first(db: DatabaseLoader) -> None:
@@ -252,3 +293,73 @@ def test_every_source_has_a_reader() -> None:
     fsm.check_sources()  # (checked at import too)
     with pytest.raises(Exception, match="no reader"):
         fsm._wide_sql("nowhere", "ad", [], "?")
+
+
+async def test_point_in_time_as_over_the_long_rows(db: DatabaseLoader) -> None:
+    """One seek per view gives each feature's answer one seek per feature gave.
+
+    Every feature of both entities at once, over sparse sources (days an ad did not run,
+    benchmarks two days in three, a creative starting on the 4th, NULL values), for times
+    before, on and between the days, keys without history and ad and account keys.
+    """
+    await reference_materialize(db, "facebook", "act_1", DAYS)
+    long_rows = await db.fetch_dicts(f"SELECT * FROM {ORACLE}")
+    await FeatureStore(db).materialize(platform="facebook", account_id="act_1", days=DAYS)
+    names = [f.name for f in FEATURES]
+    keys = [entity_key("facebook", "act_1", ad) for ad in (*ADS, "no_such_ad")]
+    keys += ["facebook:act_1", "facebook:act_9:ad1"]
+    requests = [(k, f"2024-03-{d:02d}T{t}") for k in keys for d in range(1, 15)
+                for t in ("00:00:00Z", "23:59:59Z")]
+    got = await FeatureStore(db).get_historical(requests, names)
+    by_slot: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in long_rows:
+        by_slot.setdefault((r["entity_key"], r["feature"]), []).append(r)
+    answered = 0
+    for (key, ts), row in zip(requests, got, strict=True):
+        for f in FEATURES:
+            k = key if f.entity == "ad" else ":".join(key.split(":", 2)[:2])
+            older = [r for r in by_slot.get((k, f.name), []) if r["event_timestamp"] <= ts]
+            last = max(older, key=lambda r: r["event_timestamp"]) if older else None
+            want = None if last is None else load_value(f, last["value_real"],
+                                                        last["value_text"])
+            assert row[f.name] == want, (key, ts, f.name)
+            answered += want is not None
+    assert answered > 1000
+
+
+@pytest.mark.parametrize("page", [3, 50_000])
+async def test_export_is_the_long_rows_pivoted(db: DatabaseLoader, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               page: int) -> None:
+    """The Parquet rows are the former export's: the long rows pivoted per key and time.
+
+    Over sparse views (keys and days in one view and not another), in pages smaller than
+    a view's rows and in one page.
+    """
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(fs_store, "EXPORT_PAGE", page)
+    for acct in ("act_1", "act_2"):
+        await FeatureStore(db).materialize(platform="facebook", account_id=acct, days=DAYS)
+    for ent in ("ad", "account"):
+        long_rows = await db.fetch_dicts("SELECT * FROM feature_history WHERE entity = ?",
+                                         [ent])
+        want: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in long_rows:
+            f = FEATURES_BY_NAME[r["feature"]]
+            w = want.setdefault((r["entity_key"], r["event_timestamp"]),
+                                {"created": r["created_timestamp"]})
+            w["created"] = max(w["created"], r["created_timestamp"])
+            w[f.name] = load_value(f, r["value_real"], r["value_text"])
+        path = await FeatureStore(db).export_parquet(tmp_path / f"{ent}.parquet", ent)
+        got = pq.read_table(path).to_pylist()
+        assert len(got) == len(want) > 20
+        keys = ("platform", "account_id", "ad_id") if ent == "ad" else ("platform",
+                                                                        "account_id")
+        for row, ((key, ts), w) in zip(got, sorted(want.items()), strict=True):
+            assert ":".join(row[k] for k in keys) == key
+            assert row["event_timestamp"] == parse_ts(ts)
+            assert row["created"] == parse_ts(w["created"])
+            assert {n: row[n] for n in w if n != "created"} == {
+                n: v for n, v in w.items() if n != "created"}
+            assert all(row[f.name] is None for f in features_of(ent) if f.name not in w)

@@ -2,21 +2,49 @@
 
 :meth:`~within_daemon.loaders.feature_store.FeatureStore.export_parquet` delegates here. It
 is separate from the store because it is the only part of it that needs ``pyarrow``
-(imported on call, so materializing and serving do not load it) and because its
-long-to-wide pivot and keyset paging share nothing with materializing or serving values.
+(imported on call, so materializing and serving do not load it) and because its join of
+an entity's feature views and keyset paging share nothing with materializing or serving
+values. The views' tables are already wide (one row per key and day, schema migration
+15): a Parquet row is the union of their keys with each view's row left-joined.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from within_daemon.features import FEATURES_BY_NAME, features_of
+from within_daemon.features import features_of
 
 from ..database import DatabaseLoader
-from .sql import FEATURE_HISTORY_COLUMNS
-from .values import check_entity, load_value, parse_ts, split_key
+from ..schema.feature_store import FEATURE_VIEWS, FeatureView
+from .values import check_entity, load_column, parse_ts, split_key
+
+
+def _page_sql(views: Sequence[FeatureView], page_rows: int, after: bool) -> str:
+    """The next ``page_rows`` (entity key, event timestamp) of ``views``, their rows joined.
+
+    The keys are the union of the views' keys, each view read along its primary key from
+    the cursor (parameters: the cursor's key and timestamp once per view, with ``after``)
+    and cut at ``page_rows`` before the union, so a page reads at most ``page_rows`` rows
+    of each view whatever their size. Columns: ``entity_key``, ``event_timestamp``, each
+    view's ``created_timestamp`` as ``c0``, ``c1``... and every feature.
+    """
+    where = " WHERE (entity_key, event_timestamp) > (?, ?)" if after else ""
+    order = "ORDER BY entity_key, event_timestamp"
+    keys = " UNION ".join(
+        f"SELECT * FROM (SELECT entity_key, event_timestamp FROM {v.table}{where} {order} "
+        f"LIMIT {page_rows}) AS k{j}" for j, v in enumerate(views))
+    cols = ", ".join(
+        [f"h{j}.created_timestamp AS c{j}" for j in range(len(views))]
+        + [f"h{j}.{f.name} AS {f.name}" for j, v in enumerate(views) for f in v.features])
+    joins = "".join(
+        f" LEFT JOIN {v.table} h{j} ON h{j}.entity_key = k.entity_key"
+        f" AND h{j}.event_timestamp = k.event_timestamp" for j, v in enumerate(views))
+    return (f"SELECT k.entity_key AS entity_key, k.event_timestamp AS event_timestamp, {cols} "
+            f"FROM (SELECT * FROM ({keys}) AS u {order} LIMIT {page_rows}) AS k{joins} "
+            f"ORDER BY k.entity_key, k.event_timestamp")
 
 
 async def export_parquet(db: DatabaseLoader, path: Path, entity: str, *,
@@ -40,23 +68,15 @@ async def export_parquet(db: DatabaseLoader, path: Path, entity: str, *,
         [pa.field(c, pa.string(), nullable=False) for c in key_cols]
         + [pa.field("event_timestamp", ts_type, nullable=False), pa.field("created", ts_type)]
         + [pa.field(f.name, types[f.dtype]) for f in defs])
+    views = [v for v in FEATURE_VIEWS if v.entity == ent]
     buffer: list[dict[str, Any]] = []
 
-    def flush_key(key: str, rows: list[dict[str, Any]]) -> None:
-        parts = split_key(ent, key)
-        wide: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            f = FEATURES_BY_NAME.get(r["feature"])
-            if f is None or f.entity != ent:
-                continue  # a feature since removed from the definitions
-            w = wide.setdefault(r["event_timestamp"], {"created": r["created_timestamp"]})
-            w["created"] = max(w["created"], r["created_timestamp"])
-            w[f.name] = load_value(f, r["value_real"], r["value_text"])
-        for ts in sorted(wide):
-            w = wide[ts]
-            buffer.append({**dict(zip(key_cols, parts, strict=True)),
-                           "event_timestamp": parse_ts(ts), **w,
-                           "created": parse_ts(w["created"])})
+    def add(r: dict[str, Any]) -> None:
+        created = max(r[f"c{j}"] for j in range(len(views)) if r[f"c{j}"] is not None)
+        buffer.append({**dict(zip(key_cols, split_key(ent, r["entity_key"]), strict=True)),
+                       "event_timestamp": parse_ts(r["event_timestamp"]),
+                       "created": parse_ts(created),
+                       **{f.name: load_column(f, r[f.name]) for f in defs}})
 
     def table(rows: list[dict[str, Any]]) -> Any:
         return pa.Table.from_pylist(rows, schema=schema)
@@ -66,35 +86,20 @@ async def export_parquet(db: DatabaseLoader, path: Path, entity: str, *,
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with pq.ParquetWriter(part, schema) as writer:
-            pending: list[dict[str, Any]] = []
-            cursor: tuple[str, str, str] | None = None
+            cursor: tuple[str, str] | None = None
             wrote = False
             while True:
-                where, params = "entity = ?", [str(ent)]
-                if cursor is not None:
-                    where += " AND (entity_key, feature, event_timestamp) > (?, ?, ?)"
-                    params += list(cursor)
-                cols = ", ".join(FEATURE_HISTORY_COLUMNS)
-                page = await db.fetch_dicts(
-                    f"SELECT {cols} FROM feature_history WHERE {where} "
-                    f"ORDER BY entity_key, feature, event_timestamp LIMIT {page_rows}",
-                    params)
-                last_page = len(page) < page_rows
+                page = await db.fetch_dicts(_page_sql(views, page_rows, cursor is not None),
+                                            list(cursor or ()) * len(views))
                 for r in page:
-                    if pending and pending[-1]["entity_key"] != r["entity_key"]:
-                        flush_key(pending[-1]["entity_key"], pending)
-                        pending = []
-                    pending.append(r)
+                    add(r)
                 if len(buffer) >= row_group_rows:
                     writer.write_table(table(buffer), row_group_size=row_group_rows)
                     buffer.clear()
                     wrote = True
-                if last_page:
+                if len(page) < page_rows:
                     break
-                lr = page[-1]
-                cursor = (lr["entity_key"], lr["feature"], lr["event_timestamp"])
-            if pending:
-                flush_key(pending[-1]["entity_key"], pending)
+                cursor = (page[-1]["entity_key"], page[-1]["event_timestamp"])
             if buffer or not wrote:  # an empty export still carries its schema
                 writer.write_table(table(buffer), row_group_size=row_group_rows)
                 buffer.clear()

@@ -5,14 +5,18 @@ used to read every
 source row into dicts and offer one ``feature_history`` row per (entity, feature, day) with
 ``executemany``: 18 rows per ad-day once an ad has history, benchmarks and a creative,
 which made the feature store the largest post-load step of an enriched run (11 s of a
-20 s run for 25,000 ad-days, see ``bench/README.md``). Here each step is two statements
-run inside the database, in one transaction:
+20 s run for 25,000 ad-days, see ``bench/README.md``). Here each step is one statement
+per feature view plus one for the online table, run inside the database in one
+transaction:
 
-1. ``INSERT INTO feature_history SELECT``: every source's values of the step's days,
-   unpivoted (one scan per source, crossed with its feature list), with the store's own
-   conflict rule (an unchanged value keeps its row and ``created_timestamp``);
-2. the same for ``feature_online`` over each entity's latest day of the step only (the
-   step's newest values), with its rule (an older day never replaces a newer one).
+1. ``INSERT INTO feature_view_<entity>_<source> SELECT``: the source's rows of the step's
+   days as they are, one wide row per entity and day (schema migration 15: the history is
+   one table per feature view, as Feast's offline store holds it, 18x fewer B-tree rows
+   per ad-day than the long table had), with the view's conflict rule (a row whose values
+   are all unchanged keeps its ``created_timestamp``, :func:`.sql.view_conflict`);
+2. ``INSERT INTO feature_online SELECT`` of each entity's latest row of the step, read back
+   from the view tables just written (one seek per entity) and unpivoted, with its rule
+   (an older day never replaces a newer one).
 
 The values are those the Python path stored: numbers cast to ``REAL`` (``float(v)``), text
 features as text, ``NULL`` as ``NULL``; a creative value is the version in effect on the
@@ -33,7 +37,9 @@ from within_daemon.errors import LoaderError
 from within_daemon.features import FeatureDef
 
 from ..database import DatabaseLoader
-from .sql import FEATURE_HISTORY_COLUMNS, SOURCES, statements
+from ..schema.feature_store import FeatureView
+from .sql import SOURCES, VIEWS, statements, view_conflict
+from .values import day_end
 
 #: Ad-days (ad_data rows of the account) per step; each becomes up to ~20 history rows.
 #: A step holds the write lock for about 2 s at this size (SQLite, 2 shared cores); 10,000
@@ -88,42 +94,71 @@ def _wide_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) 
     raise LoaderError(f"no reader for {entity} features from {table}")
 
 
-def _long_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str, *,
-              dialect: str = "sqlite", last_only: bool = False) -> str:
-    """The source's values of the step, one row per (entity, day, feature), as history rows.
+def _view_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str, *,
+              dialect: str = "sqlite") -> str:
+    """The source's rows of the step as rows of its view table, an entity's days together.
 
-    With ``last_only``, only each entity's latest day of the step: each feature has one
-    source, so those rows are the step's online values, found over the wide rows (one per
-    entity-day) rather than by ranking the long ones. Parameters: the created timestamp,
-    then those of :func:`_wide_sql`.
+    Columns: ``entity_key, event_timestamp, created_timestamp``, then each feature as its
+    column type (numbers ``REAL``, as ``float(v)`` always stored them; text as text).
+    Parameters: the created timestamp, then those of :func:`_wide_sql`.
     """
-    key = ("s.platform || ':' || s.account_id || ':' || s.ad_id" if entity == "ad"
-           else "s.platform || ':' || s.account_id")
-    names = ", ".join(f"({i}, '{f.name}')" for i, f in enumerate(feats))
-    real = " ".join(f"WHEN {i} THEN CAST(s.v{i} AS REAL)"
-                    for i, f in enumerate(feats) if f.dtype != "str")
-    text = " ".join(f"WHEN {i} THEN CAST(s.v{i} AS TEXT)"
-                    for i, f in enumerate(feats) if f.dtype == "str")
-    wide = _wide_sql(table, entity, feats, marks)
     ids = "platform, account_id, ad_id" if entity == "ad" else "platform, account_id"
-    if last_only:
-        wide = (f"SELECT * FROM (SELECT w.*, MAX(w.day) OVER (PARTITION BY {ids}) AS last_day "
-                f"FROM ({wide}) AS w) AS l WHERE l.day = l.last_day")
+    # An entity's days together (a source table is otherwise read in the order its rows
+    # were written, day by day): its rows then land next to each other in the B-tree,
+    # measured 1.5x faster. SQLite drops a subquery's ORDER BY when it flattens the
+    # subquery; a LIMIT keeps it from flattening.
+    limit = " LIMIT -1" if dialect == "sqlite" else ""
+    wide = (f"SELECT * FROM ({_wide_sql(table, entity, feats, marks)}) AS w "
+            f"ORDER BY {ids}, day{limit}")
+    vals = ", ".join(f"CAST(s.v{i} AS {'TEXT' if f.dtype == 'str' else 'REAL'})"
+                     for i, f in enumerate(feats))
+    return (f"SELECT {_key(entity)} AS entity_key, "
+            "CAST(s.day AS TEXT) || 'T23:59:59Z' AS event_timestamp, "
+            f"CAST(? AS TEXT) AS created_timestamp, {vals} FROM ({wide}) AS s")
+
+
+def _key(entity: str) -> str:
+    return ("s.platform || ':' || s.account_id || ':' || s.ad_id" if entity == "ad"
+            else "s.platform || ':' || s.account_id")
+
+
+def _online_sql(view: FeatureView, marks: str, j: int) -> tuple[str, str]:
+    """Each entity's view row on its latest day of the step, one row per feature, as online rows.
+
+    Read back from the view's table, in the same transaction, right after the step's rows
+    were written there, rather than by reading the sources again (whose creative join costs
+    most). Returns a ``WITH`` entry (named ``k<j>``) and the select over it: the entry lists
+    the account's keys in the table one index seek each (a recursive walk from key to next
+    key, so the cost follows the number of entities, not of their days), the select seeks
+    each key's newest row on the step's days. Parameters, entry then select: the account's
+    key bounds (ad views: from ``<platform>:<account>:`` to before ``<platform>:<account>;``,
+    ``;`` following ``:``, the upper bound twice; account views: the key), then the first
+    and the last event timestamp of the step and each day's. (A view row of a step day
+    that the sources no longer hold, since history rows are never deleted, counts too: the
+    online value then is what the history says of that day.)
+    """
+    t, feats = view.table, view.features
+    if view.entity == "ad":
+        keys = (f"k{j}(key) AS (SELECT (SELECT entity_key FROM {t} WHERE entity_key >= ? "
+                "AND entity_key < ? ORDER BY entity_key LIMIT 1) UNION ALL SELECT (SELECT "
+                f"entity_key FROM {t} WHERE entity_key > k{j}.key AND entity_key < ? "
+                f"ORDER BY entity_key LIMIT 1) FROM k{j} WHERE k{j}.key IS NOT NULL)")
     else:
-        # An entity's days together (a source table is otherwise read in the order its
-        # rows were written, day by day): its history rows then land next to each other
-        # in the B-tree, measured 1.5x faster, and far cheaper than sorting the long rows.
-        # SQLite drops a subquery's ORDER BY when it flattens the subquery; a LIMIT keeps
-        # it from flattening.
-        limit = " LIMIT -1" if dialect == "sqlite" else ""
-        wide = f"SELECT * FROM ({wide}) AS w ORDER BY {ids}, day{limit}"
-    return (
-        f"SELECT '{entity}' AS entity, {key} AS entity_key, f.column2 AS feature, "
-        "CAST(s.day AS TEXT) || 'T23:59:59Z' AS event_timestamp, "
-        "CAST(? AS TEXT) AS created_timestamp, "
+        keys = f"k{j}(key) AS (SELECT CAST(? AS TEXT))"
+    names = ", ".join(f"({i}, '{f.name}')" for i, f in enumerate(feats))
+    real = " ".join(f"WHEN {i} THEN l.{f.name}" for i, f in enumerate(feats) if f.dtype != "str")
+    text = " ".join(f"WHEN {i} THEN l.{f.name}" for i, f in enumerate(feats) if f.dtype == "str")
+    last = (f"SELECT v.* FROM k{j} JOIN {t} v ON v.entity_key = k{j}.key "
+            f"AND v.event_timestamp = (SELECT x.event_timestamp FROM {t} x "
+            f"WHERE x.entity_key = k{j}.key AND x.event_timestamp >= ? "
+            f"AND x.event_timestamp <= ? AND x.event_timestamp IN ({marks}) "
+            "ORDER BY x.event_timestamp DESC LIMIT 1)")
+    return keys, (
+        f"SELECT '{view.entity}' AS entity, l.entity_key AS entity_key, f.column2 AS feature, "
         f"{f'CASE f.column1 {real} END' if real else 'NULL'} AS value_real, "
-        f"{f'CASE f.column1 {text} END' if text else 'NULL'} AS value_text "
-        f"FROM ({wide}) AS s CROSS JOIN (VALUES {names}) AS f")
+        f"{f'CASE f.column1 {text} END' if text else 'NULL'} AS value_text, "
+        "l.event_timestamp AS event_timestamp "
+        f"FROM ({last}) AS l CROSS JOIN (VALUES {names}) AS f")
 
 
 def _conflict(upsert: str) -> str:
@@ -158,46 +193,50 @@ async def materialize_days(db: DatabaseLoader, *, platform: str, account_id: str
     """Record one account's feature values for the sorted ``days``; history rows offered.
 
     ``created`` gives each step's ``created_timestamp`` (called once per step). Each step
-    commits its history and online rows in one transaction; the conflict rules are those
-    of the store's row-at-a-time statements (:func:`.sql.statements`).
+    commits its view rows and online rows in one transaction. The count is that of the long
+    rows the store offered before the views (a source row times its view's features):
+    every offered view row is inserted or updated, so the inserts' row counts give it.
     """
     if not days:
         return 0
-    dialect = db.dialect.name
-    stmts = statements(db.dialect)
-    cols = ", ".join(FEATURE_HISTORY_COLUMNS)
+    dialect = db.dialect
+    stmts = statements(dialect)
     online_cols = "entity, entity_key, feature, value_real, value_text, event_timestamp"
     total = 0
     for chunk in await _steps(db, platform, account_id, days):
         marks = ", ".join("?" * len(chunk))
         now = created()
-        history: list[str] = []
+        steps: list[tuple[str, list[tuple[Any, ...]]]] = []
+        ctes: list[str] = []
         online: list[str] = []
-        counts: list[str] = []
-        params: list[Any] = []
-        wide_params: list[Any] = []
-        for i, (src, feats) in enumerate(SOURCES.items()):
+        cte_params: list[Any] = []
+        online_params: list[Any] = []
+        widths: list[int] = []
+        for src, feats in SOURCES.items():
+            view = VIEWS[src]
             p = [platform, account_id, min(chunk), max(chunk), *chunk]
             if src.table == "ad_creative_features":
                 p = p * 2
-            history.append(_long_sql(src.table, src.entity, feats, marks, dialect=dialect))
-            online.append(_long_sql(src.table, src.entity, feats, marks, dialect=dialect,
-                                    last_only=True))
-            wide = _wide_sql(src.table, src.entity, feats, marks)
-            counts.append(f"(SELECT COUNT(*) FROM ({wide}) AS w) * {len(feats)} AS n{i}")
-            params += [now, *p]
-            wide_params += p
-        # Rows offered (as the row-at-a-time store counted them), read before writing.
-        offered = await db.fetch_dicts(f"SELECT {', '.join(counts)}", wide_params)
-        total += sum(int(v) for v in offered[0].values())
-        await db.execute_in_transaction([
-            (f"INSERT INTO feature_history ({cols}) SELECT {cols} FROM "
-             f"({' UNION ALL '.join(history)}) AS u WHERE 1 = 1" + _conflict(stmts.upsert_history),
-             [tuple(params)]),
-            (f"INSERT INTO feature_online ({online_cols}) SELECT {online_cols} FROM "
-             f"({' UNION ALL '.join(online)}) AS u WHERE 1 = 1" + _conflict(stmts.upsert_online),
-             [tuple(params)]),
-        ])
+            cols = ", ".join(("entity_key", "event_timestamp", "created_timestamp",
+                              *(f.name for f in feats)))
+            steps.append((
+                f"INSERT INTO {view.table} ({cols}) "
+                f"{_view_sql(src.table, src.entity, feats, marks, dialect=dialect.name)} "
+                f"WHERE 1 = 1{view_conflict(view, dialect)}", [(now, *p)]))
+            widths.append(len(feats))
+            ctes.append(_online_sql(view, marks, len(ctes))[0])
+            online.append(_online_sql(view, marks, len(online))[1])
+            prefix = f"{platform}:{account_id}"
+            cte_params += ([f"{prefix}:", f"{prefix};", f"{prefix};"] if src.entity == "ad"
+                           else [prefix])
+            stamps = [day_end(d) for d in chunk]
+            online_params += [stamps[0], stamps[-1], *stamps]
+        steps.append((f"WITH RECURSIVE {', '.join(ctes)} "
+                      f"INSERT INTO feature_online ({online_cols}) SELECT {online_cols} FROM "
+                      f"({' UNION ALL '.join(online)}) AS u WHERE 1 = 1"
+                      + _conflict(stmts.upsert_online), [(*cte_params, *online_params)]))
+        counts = await db.execute_in_transaction(steps)
+        total += sum(n * w for n, w in zip(counts, widths, strict=False))
     return total
 
 

@@ -1,8 +1,10 @@
-"""The feature store's SQL: its DDL, source reads, upserts and point-in-time reads.
+"""The feature store's SQL: source reads, conflict rules, online and point-in-time reads.
 
 Everything here is statement text, in the spelling of one :class:`Dialect` where SQLite and
 PostgreSQL differ (``IS NOT`` / ``IS DISTINCT FROM``, a correlated subquery over ``VALUES``
-/ a ``LATERAL`` seek over ``unnest``-ed arrays). It is kept apart from
+/ a ``LATERAL`` seek over ``unnest``-ed arrays). Each source (:data:`SOURCES`) is one
+feature view (:data:`VIEWS`): its history is one wide table, read by one seek per request
+row and view. It is kept apart from
 :class:`~.store.FeatureStore` so the two dialects can be read side by side. The tables
 themselves are defined in ``loaders.schema.feature_store``. No statement here runs
 anything; the store executes them.
@@ -19,11 +21,10 @@ from within_daemon.errors import LoaderError
 from within_daemon.features import FEATURES, Entity, FeatureDef
 
 from ..schema.dialect import Dialect
+from ..schema.feature_store import FEATURE_HISTORY_COLUMNS, FEATURE_VIEWS, FeatureView
 
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
-#: The columns of ``feature_history`` in the order the store writes and the export reads them.
-FEATURE_HISTORY_COLUMNS = ("entity", "entity_key", "feature", "event_timestamp",
-                           "created_timestamp", "value_real", "value_text")
+__all__ = ["FEATURE_HISTORY_COLUMNS", "SOURCES", "VIEWS", "Source", "source_sql", "statements"]
 
 
 # -- reading the sources ----------------------------------------------------------------------
@@ -88,31 +89,23 @@ def _sources() -> dict[Source, list[FeatureDef]]:
 
 
 SOURCES = _sources()
+#: The feature view (wide history table) of each source.
+VIEWS: dict[Source, FeatureView] = {Source(v.source_table, v.entity): v for v in FEATURE_VIEWS}
+if any(VIEWS[src].features != tuple(feats) for src, feats in SOURCES.items()):
+    raise LoaderError("feature sources and views disagree")  # one grouping, two spellings
 
 # -- writing and the online read ----------------------------------------------------------------
 
 
 class StoreStatements(NamedTuple):
-    """The store's write and online-read statements in one dialect's spelling."""
+    """The store's online statements in one dialect's spelling."""
 
-    upsert_history: str
     upsert_online: str
     get_online: str
 
 
 def _statements(d: Dialect) -> StoreStatements:
-    # A restated value replaces the stored one; an unchanged one keeps its row (and its
-    # created_timestamp). The comparison must hold for NULLs: SQLite spells it IS NOT.
-    differs = "IS NOT" if d.name == "sqlite" else "IS DISTINCT FROM"
     return StoreStatements(
-        upsert_history=(
-            f"INSERT INTO feature_history ({', '.join(FEATURE_HISTORY_COLUMNS)}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (entity, entity_key, feature, event_timestamp) DO UPDATE SET "
-            "created_timestamp = excluded.created_timestamp, value_real = excluded.value_real, "
-            "value_text = excluded.value_text "
-            f"WHERE feature_history.value_real {differs} excluded.value_real "
-            f"OR feature_history.value_text {differs} excluded.value_text"),
         upsert_online=(
             "INSERT INTO feature_online (entity, entity_key, feature, value_real, value_text, "
             "event_timestamp) VALUES (?, ?, ?, ?, ?, ?) "
@@ -136,44 +129,66 @@ def statements(d: Dialect) -> StoreStatements:
     return _STATEMENTS[d.name]
 
 
+def view_conflict(v: FeatureView, d: Dialect) -> str:
+    """The ``ON CONFLICT`` clause of an insert into ``v``'s table: Feast's rule per row.
+
+    A re-materialized row whose values are all unchanged keeps its ``created_timestamp``;
+    if any value changed, the row takes the new values and the new ``created_timestamp``.
+    The row is updated either way (with the same values if unchanged), so the statement's
+    row count is the rows offered. The comparison must hold for NULLs: SQLite spells it
+    ``IS NOT``. (Every right-hand side reads the row as it was before the update.)
+    """
+    differs = "IS NOT" if d.name == "sqlite" else "IS DISTINCT FROM"
+    changed = " OR ".join(f"{v.table}.{f.name} {differs} excluded.{f.name}"
+                          for f in v.features)
+    sets = ", ".join(f"{f.name} = excluded.{f.name}" for f in v.features)
+    return (" ON CONFLICT (entity_key, event_timestamp) DO UPDATE SET created_timestamp = "
+            f"CASE WHEN {changed} THEN excluded.created_timestamp "
+            f"ELSE {v.table}.created_timestamp END, {sets}")
+
+
 # -- point in time ------------------------------------------------------------------------------
 
-#: The value with the greatest event timestamp at or before q.ts, per request row and feature.
-_PIT_SELECT = (
-    "q AS (SELECT req.i AS i, req.ts AS ts, f.entity AS entity, f.feature AS feature,"
-    " CASE f.entity WHEN 'ad' THEN req.k_ad ELSE req.k_acct END AS k"
-    " FROM req CROSS JOIN f) "
-    "SELECT q.i AS i, q.feature AS feature, h.value_real AS value_real,"
-    " h.value_text AS value_text FROM q "
-)
+
+def _pit_columns(wanted: Sequence[tuple[FeatureView, Sequence[FeatureDef]]]) -> str:
+    return ", ".join(f"h{j}.{f.name} AS {f.name}" for j, (_v, feats) in enumerate(wanted)
+                     for f in feats)
 
 
-def pit_sqlite(n_rows: int, n_feats: int) -> str:
-    # Markers: 4 per request row, then 2 per feature. SQLite has no LATERAL; its planner
-    # turns the correlated subquery into one index seek per (row, feature).
+def _key(v: FeatureView) -> str:
+    return "req.k_ad" if v.entity == "ad" else "req.k_acct"
+
+
+def pit_sqlite(n_rows: int, wanted: Sequence[tuple[FeatureView, Sequence[FeatureDef]]]) -> str:
+    """Point in time over the views of ``wanted`` (each with the features read from it).
+
+    One row per request row: ``i`` and each wanted feature, the view row with the greatest
+    event timestamp at or before the row's time (``NULL``s where there is none). Markers: 4
+    per request row (i, ad key, account key, time). SQLite has no LATERAL; its planner
+    turns each correlated subquery into one index seek per (row, view).
+    """
     rvalues = ", ".join(["(?, ?, ?, ?)"] * n_rows)
-    fvalues = ", ".join(["(?, ?)"] * n_feats)
-    return (
-        f"WITH req(i, k_ad, k_acct, ts) AS (VALUES {rvalues}), "
-        f"f(entity, feature) AS (VALUES {fvalues}), " + _PIT_SELECT
-        + "JOIN feature_history h"
-        " ON h.entity = q.entity AND h.entity_key = q.k AND h.feature = q.feature"
-        " AND h.event_timestamp = (SELECT h2.event_timestamp FROM feature_history h2"
-        "  WHERE h2.entity = q.entity AND h2.entity_key = q.k AND h2.feature = q.feature"
-        "  AND h2.event_timestamp <= q.ts ORDER BY h2.event_timestamp DESC LIMIT 1)"
-    )
+    joins = "".join(
+        f" LEFT JOIN {v.table} h{j} ON h{j}.entity_key = {_key(v)}"
+        f" AND h{j}.event_timestamp = (SELECT x.event_timestamp FROM {v.table} x"
+        f"  WHERE x.entity_key = {_key(v)} AND x.event_timestamp <= req.ts"
+        "  ORDER BY x.event_timestamp DESC LIMIT 1)"
+        for j, (v, _f) in enumerate(wanted))
+    return (f"WITH req(i, k_ad, k_acct, ts) AS (VALUES {rvalues}) "
+            f"SELECT req.i AS i, {_pit_columns(wanted)} FROM req{joins}")
 
 
-#: PostgreSQL: six array parameters whatever the number of rows (one statement text, no
-#: 32,767-marker limit), cast so asyncpg knows each array's element type (the row number is
-#: an integer, not text); LATERAL makes the newest-at-or-before lookup one backward scan of
-#: the primary key per (row, feature).
-PIT_POSTGRES = (
-    "WITH req AS (SELECT * FROM unnest(CAST(? AS INTEGER[]), CAST(? AS TEXT[]), "
-    "CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS t(i, k_ad, k_acct, ts)), "
-    "f AS (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS t(entity, feature)), "
-    + _PIT_SELECT
-    + "CROSS JOIN LATERAL (SELECT h.value_real, h.value_text FROM feature_history h"
-    " WHERE h.entity = q.entity AND h.entity_key = q.k AND h.feature = q.feature"
-    " AND h.event_timestamp <= q.ts ORDER BY h.event_timestamp DESC LIMIT 1) h"
-)
+def pit_postgres(wanted: Sequence[tuple[FeatureView, Sequence[FeatureDef]]]) -> str:
+    """:func:`pit_sqlite` for PostgreSQL: four array parameters whatever the number of rows.
+
+    One statement text per set of wanted features (no 32,767-marker limit), the arrays cast
+    so asyncpg knows each element type; ``LATERAL`` makes the newest-at-or-before lookup
+    one backward scan of a view's primary key per (row, view).
+    """
+    joins = "".join(
+        f" LEFT JOIN LATERAL (SELECT * FROM {v.table} x WHERE x.entity_key = {_key(v)}"
+        " AND x.event_timestamp <= req.ts ORDER BY x.event_timestamp DESC LIMIT 1)"
+        f" h{j} ON TRUE" for j, (v, _f) in enumerate(wanted))
+    return ("WITH req AS (SELECT * FROM unnest(CAST(? AS INTEGER[]), CAST(? AS TEXT[]), "
+            "CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS t(i, k_ad, k_acct, ts)) "
+            f"SELECT req.i AS i, {_pit_columns(wanted)} FROM req{joins}")

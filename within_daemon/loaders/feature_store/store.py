@@ -3,7 +3,7 @@
 The features are those of :data:`within_daemon.features.FEATURES`; this module only moves
 their values. :meth:`FeatureStore.materialize` reads the derived tables (``ad_history``,
 ``ad_benchmarks``, ``ad_creative_history``, ``rollup_account_daily``) for the days a run
-touched and writes two tables (schema migration 6):
+touched and writes the online table (schema migration 6) and the history (migration 15):
 
 ``feature_online`` — ``(entity, entity_key, feature) -> value``, the newest value per key.
     Long format (one row per feature), ``WITHOUT ROWID`` so the primary key is the table's
@@ -14,13 +14,26 @@ touched and writes two tables (schema migration 6):
     An upsert only replaces a value whose ``event_timestamp`` is not newer than the
     incoming one, so a backfill of old days never rolls the online vector back.
 
-``feature_history`` — every value with its ``event_timestamp`` (the end of its day in UTC,
-    ``<date>T23:59:59Z``) and ``created_timestamp`` (when the store first wrote that
-    value). :meth:`FeatureStore.get_historical` is point-in-time correct: for an entity row
-    at time *t* each feature's value is the one with the greatest ``event_timestamp <= t``,
-    never a later one (an index seek per row and feature). Re-materializing is idempotent:
-    an unchanged value keeps its row and its ``created_timestamp``; a restated one (the
-    source recomputed that day) replaces it with a new ``created_timestamp``.
+The history — one wide table per feature view (schema migration 15), as Feast's offline
+    store holds it: a view is the features of one entity read from one source table
+    (``feature_view_<entity>_<source_table>``, ``loaders.schema.feature_store``), a row
+    is ``(entity_key, event_timestamp)`` (the end of its day in UTC,
+    ``<date>T23:59:59Z``) with every feature of the view as a typed column and
+    ``created_timestamp`` (when the store first wrote the row's values). Every feature of a
+    source row is written, ``NULL`` included, so a view row holds each of its features on
+    exactly the days the long history held one. :meth:`FeatureStore.get_historical` is
+    point-in-time correct: for an entity row at time *t* each feature's value is the one
+    of its view's row with the greatest ``event_timestamp <= t``, never a later one (an
+    index seek per request row and view). Re-materializing is idempotent: a row whose
+    values are all unchanged keeps its ``created_timestamp``; if any value of it was
+    restated (the source recomputed that day), the row takes the new values and a new
+    ``created_timestamp`` — per view row, as in Feast, no longer per value.
+
+``feature_history`` — a ``VIEW`` with the columns of the long table the history was up to
+    migration 15 (``entity, entity_key, feature, event_timestamp, created_timestamp,
+    value_real, value_text``), unpivoting the view tables: SQL reading it sees the same
+    rows. Writing the history long cost one B-tree row per (key, feature, day), 18 per
+    ad-day, and was the largest step of an enriched run (``bench/README.md``).
 
 The creative features (``source_table`` ``ad_creative_features``) are dated through
 ``ad_creative_history``: on each day the ad has rows in ``ad_data``, the value is that of the
@@ -36,7 +49,7 @@ may). :meth:`FeatureStore.export_parquet` writes the history in the layout a Fea
 ``FileSource`` reads: entity columns (``platform``, ``account_id``, ``ad_id``),
 ``event_timestamp``, ``created`` and one column per feature, page by page.
 
-PostgreSQL: the same tables (a plain heap plus its primary-key index; no ``WITHOUT
+PostgreSQL: the same tables and view (a plain heap plus its primary-key index; no ``WITHOUT
 ROWID``), their text key columns ``COLLATE "C"`` so keys and timestamps compare byte by
 byte as in SQLite whatever the database's locale (the export then pages in the same order,
 along the index), and the point-in-time read as a ``LATERAL`` index seek over ``unnest``-ed
@@ -56,21 +69,18 @@ from pathlib import Path
 from typing import Any
 
 from within_daemon.errors import LoaderError
-from within_daemon.features import FEATURES_BY_NAME
+from within_daemon.features import FeatureDef
 
 from ..database import DatabaseLoader
 from .export import export_parquet
 from .materialize import materialize_days
-from .sql import (
-    PIT_POSTGRES,
-    pit_sqlite,
-    statements,
-)
+from .sql import VIEWS, Source, pit_postgres, pit_sqlite, statements
 from .values import (
     account_of,
     check_entity,
     day_end,
     feature_defs,
+    load_column,
     load_value,
     normalize_ts,
     now_stamp,
@@ -153,21 +163,26 @@ class FeatureStore:
         out: list[dict[str, Any]] = [
             {"entity_key": key, "event_timestamp": ts, **dict.fromkeys(f.name for f in defs)}
             for key, ts in entity_rows]
+        # The views of the wanted features, each read once per request row.
+        by_view: dict[Source, list[FeatureDef]] = {}
+        for f in defs:
+            by_view.setdefault(Source(f.source_table, f.entity), []).append(f)
+        wanted = [(VIEWS[src], feats) for src, feats in by_view.items()]
         postgres = self.db.dialect.name == "postgresql"
-        fparams = [x for f in defs for x in (f.entity, f.name)]
+        sql_pg = pit_postgres(wanted) if postgres else ""
         for start in range(0, len(reqs), ROWS_PER_QUERY):
             part = reqs[start:start + ROWS_PER_QUERY]
             if postgres:
-                sql = PIT_POSTGRES
+                sql = sql_pg
                 params: list[Any] = [list(range(start, start + len(part))),
-                                     *(list(col) for col in zip(*part, strict=True)),
-                                     [f.entity for f in defs], [f.name for f in defs]]
+                                     *(list(col) for col in zip(*part, strict=True))]
             else:
-                sql = pit_sqlite(len(part), len(defs))
-                params = [x for j, r in enumerate(part) for x in (start + j, *r)] + fparams
+                sql = pit_sqlite(len(part), wanted)
+                params = [x for j, r in enumerate(part) for x in (start + j, *r)]
             for r in await self.db.fetch_dicts(sql, params):
-                f = FEATURES_BY_NAME[r["feature"]]
-                out[r["i"]][f.name] = load_value(f, r["value_real"], r["value_text"])
+                row = out[r["i"]]
+                for f in defs:
+                    row[f.name] = load_column(f, r[f.name])
         return out
 
     # -- export ---------------------------------------------------------------------------
@@ -178,8 +193,9 @@ class FeatureStore:
 
         One row per ``(entity key, event_timestamp)`` with every feature of the entity as a
         column (``None`` where it had no value then), ``event_timestamp`` and ``created``
-        (the newest ``created_timestamp`` of the row's values) as ``timestamp[us, UTC]``.
-        The history is read in pages along its primary key and written in row groups, so
+        (the newest ``created_timestamp`` of the entity's view rows at that key and time) as
+        ``timestamp[us, UTC]``. The view tables are read in pages along their primary keys
+        (the union of their keys, each view's row joined) and written in row groups, so
         memory stays bounded by a page and a row group. Written to ``<path>.part`` and
         renamed, so a reader never sees half a file.
         """

@@ -99,6 +99,13 @@ def load_value(f: FeatureDef, real: float | None, text: str | None) -> Any:
     return int(real) if f.dtype == "int" else float(real)
 
 
+def load_column(f: FeatureDef, v: Any) -> Any:
+    """A value read from ``f``'s column of its view table, in the feature's type."""
+    if v is None or f.dtype == "str":
+        return v
+    return int(v) if f.dtype == "int" else float(v)
+
+
 def check_entity(entity: str) -> Entity:
     """``entity`` if it is one the store knows, else a :class:`LoaderError`."""
     if entity == "ad":

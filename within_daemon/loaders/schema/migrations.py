@@ -13,7 +13,7 @@ from .analytics import analytics_ddl, creative_history_ddl, unified_ddl
 from .audience import audience_ddl, audience_level_ddl
 from .conversions import as_released, conversions_to_real
 from .dialect import SQLITE, Dialect
-from .feature_store import feature_store_ddl
+from .feature_store import feature_store_ddl, feature_views_ddl
 from .image_failures import image_failures_ddl
 from .ledger_kinds import ledger_audience_kind
 from .tables import ACCOUNT_TABLE, AD_TABLE, cluster_ddl, fact_table_ddl, support_ddl
@@ -65,4 +65,6 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
                   conversions_to_real(d)),
         Migration(14, "ledger kind 'audience' (days of the audience breakdowns)",
                   ledger_audience_kind(d)),
+        Migration(15, "feature history as one wide table per feature view",
+                  tuple(feature_views_ddl(d))),
     )

@@ -21,6 +21,7 @@ from within_daemon.schema import (
 )
 
 from .dialect import SQLITE, Dialect, day_check
+from .feature_store import FEATURE_VIEWS
 
 #: Columns every fact row carries besides its record fields: which run wrote it, when the
 #: source served it and when it was committed.
@@ -94,6 +95,7 @@ TABLES: tuple[str, ...] = (
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
     "audience_data", "ad_audience_summary", "feature_online", "feature_history",
     "replicas", "leases", "task_slots", "ad_creative_history", "image_failures",
+    *(v.table for v in FEATURE_VIEWS),
 )
 
 

@@ -93,21 +93,42 @@ def rolling_performance(
     empty = _Series({})
     # Per target day, computed once: the windows' first days and the account's features
     # (the same for every ad of the account on that day).
-    per_day: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+    per_day: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    (c7, v7, p7, r7, n7), (c28, v28, p28, r28, n28) = _NAMES[("ad", 7)], _NAMES[("ad", 28)]
+    if WINDOWS != (7, 28):
+        raise RuntimeError("rolling_performance is written for the 7- and 28-day windows")
     out: list[dict[str, Any]] = []
+    append = out.append
     for ad_id, day in targets:
         known = per_day.get(day)
         if known is None:
             d = date.fromisoformat(day)
-            starts = [(d - timedelta(days=n)).isoformat() for n in WINDOWS]
-            known = per_day[day] = (starts, [
-                _ratios("acct", n, *acct.between(start, day))
-                for n, start in zip(WINDOWS, starts, strict=True)])
-        starts, acct_feats = known
-        feats: dict[str, Any] = {"ad_id": ad_id, "date": day}
+            s7, s28 = ((d - timedelta(days=n)).isoformat() for n in WINDOWS)
+            acct_feats = {**_ratios("acct", 7, *acct.between(s7, day)),
+                          **_ratios("acct", 28, *acct.between(s28, day))}
+            known = per_day[day] = (s7, s28, acct_feats)
+        s7, s28, acct_feats = known
         series = ads.get(ad_id, empty)
-        for n, start, acct_n in zip(WINDOWS, starts, acct_feats, strict=True):
-            feats.update(_ratios("ad", n, *series.between(start, day)))
-            feats.update(acct_n)
-        out.append(feats)
+        # _Series.between and _ratios inlined (the same subtractions and divisions, so
+        # the same floats): this loop runs once per ad-day of a backfill.
+        days, prefix = series.days, series.prefix
+        hi = bisect_left(days, day)
+        b = prefix[hi]
+        lo7 = bisect_left(days, s7, 0, hi)
+        lo28 = bisect_left(days, s28, 0, lo7)
+        a = prefix[lo7]
+        imp, clk, spend, conv, rev = (b[0] - a[0], b[1] - a[1], b[2] - a[2], b[3] - a[3],
+                                      b[4] - a[4])
+        a = prefix[lo28]
+        imp28, clk28, spend28, conv28, rev28 = (b[0] - a[0], b[1] - a[1], b[2] - a[2],
+                                                b[3] - a[3], b[4] - a[4])
+        append({"ad_id": ad_id, "date": day,
+                c7: clk / imp if imp else None, v7: conv / clk if clk else None,
+                p7: spend / conv if conv else None, r7: rev / spend if spend else None,
+                n7: hi - lo7,
+                c28: clk28 / imp28 if imp28 else None,
+                v28: conv28 / clk28 if clk28 else None,
+                p28: spend28 / conv28 if conv28 else None,
+                r28: rev28 / spend28 if spend28 else None, n28: hi - lo28,
+                **acct_feats})
     return out
