@@ -101,9 +101,11 @@ def write_drop_file(folder: Path, days: int = 14) -> Path:
 def _summary(db: Path) -> None:
     con = sqlite3.connect(db)
     try:
+        # Conversions are fractional (modelled and shared credit), so their float sum is
+        # rounded like spend rather than printed with binary noise.
         ads = con.execute("SELECT COUNT(*), COUNT(DISTINCT account_id), COUNT(DISTINCT ad_id), "
                           "MIN(date), MAX(date), ROUND(SUM(spend), 2), SUM(impressions), "
-                          "SUM(clicks), SUM(conversions) FROM ad_data").fetchone()
+                          "SUM(clicks), ROUND(SUM(conversions), 2) FROM ad_data").fetchone()
         acc = con.execute("SELECT COUNT(*) FROM account_data").fetchone()[0]
         per_platform = con.execute(
             "SELECT platform, COUNT(*), COUNT(DISTINCT account_id), COUNT(DISTINCT ad_id), "
