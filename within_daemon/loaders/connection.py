@@ -39,7 +39,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-
 #: A cluster replica's lease lookup: ``(platform, account_id) -> (resource, generation)``.
 Fence = Callable[[str, str], tuple[str, int] | None]
 
