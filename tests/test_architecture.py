@@ -305,8 +305,8 @@ def test_sources_and_loaders_do_not_import_each_other() -> None:
 
 
 #: loaders/ in three layers: the tables (schema/), the data access on them, and the stores on top.
-LOADERS_DATA_ACCESS = ("database", "backends", "rows", "statements", "isolate", "refusals",
-                       "rollups")
+LOADERS_DATA_ACCESS = ("database", "connection", "backends", "rows", "statements", "isolate",
+                       "refusals", "rollups")
 LOADERS_STORES = ("analytics", "audience", "image_failures", "feature_store", "model_store")
 
 

@@ -27,47 +27,48 @@ nan as NULL, PostgreSQL as NaN: the backends would disagree).
 Records are the pipeline's ``records.AdDay`` / ``AccountDay`` Structs or the seed's dicts;
 ``split`` and ``record_errors`` take either (a Struct through its own compiled check, then,
 if that cannot pass it, as its dict form), ``validate`` keeps the seed's dict shape.
+
+The per-field checks and ``unstorable`` are compiled in :mod:`.validation_schema`, the
+straight-line clean check in :mod:`.validation_compiled`; this module holds the cross-field
+rules, the validator and the full (message-writing) path over one record.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
 from within_daemon.records import AccountDay, AdDay, as_dict, is_record
 from within_daemon.schema import AD_DATA_SCHEMA
 from within_daemon.transforms.validation_compiled import CleanCheck, compile_clean_check
+from within_daemon.transforms.validation_schema import (
+    INT64_MAX,
+    INT64_MIN,
+    RULE_NAMES,
+    SURROGATE,
+    TYPE_NAMES,
+    Check,
+    compile_field,
+    show_number,
+    show_value,
+    unstorable,
+)
+
+#: The validator and its rules; the schema compiler's names are re-exported from
+#: ``validation_schema``, where they live.
+__all__ = [
+    "CROSS_FIELD_RULES", "CTR_TOLERANCE", "DEFAULT_CROSS_FIELD_RULES", "INT64_MAX", "INT64_MIN",
+    "RULE_NAMES", "TYPE_NAMES", "Check", "CrossRule", "DataValidator", "Error", "Record",
+    "compile_field", "record_key", "unstorable",
+]
 
 Record = Mapping[str, Any]
 Error = dict[str, Any]
-Check = Callable[[Any], str | None]
 #: A cross-field rule returns ``(field, message, value)`` or ``None``.
 CrossRule = Callable[[Record], tuple[str, str, Any] | None]
 
-RULE_NAMES = frozenset({"type", "required", "max_length", "allowed", "min", "max"})
-TYPE_NAMES = ("string", "integer", "float", "date")
 CTR_TOLERANCE = 1e-6
-_NUM = (int, float)
-_DATE_CACHE_MAX = 50_000
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _n(v: Any) -> str:
-    """A number for a message; a huge int by its size (past 4300 digits str() raises)."""
-    return f"<int of {v.bit_length()} bits>" if v.__class__ is int and v.bit_length() > 64 \
-        else str(v)
-
-
-def _show(v: Any) -> str:
-    """Short description of an offending value for error messages."""
-    if v.__class__ is int and v.bit_length() > 64:
-        # repr of a huge int is slow and, past 4300 digits, a ValueError
-        return f"int of {v.bit_length()} bits"
-    text = repr(v)
-    return f"{type(v).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
 def _num(v: Any) -> TypeGuard[float]:
@@ -80,28 +81,29 @@ def _num(v: Any) -> TypeGuard[float]:
 def _clicks_le_impressions(r: Record) -> tuple[str, str, Any] | None:
     c, i = r.get("clicks"), r.get("impressions")
     if _num(c) and _num(i) and c > i:
-        return "clicks", f"clicks ({_n(c)}) exceed impressions ({_n(i)})", c
+        return "clicks", f"clicks ({show_number(c)}) exceed impressions ({show_number(i)})", c
     return None
 
 
 def _daily_clicks_le_impressions(r: Record) -> tuple[str, str, Any] | None:
     c, i = r.get("daily_clicks"), r.get("daily_impressions")
     if _num(c) and _num(i) and c > i:
-        return "daily_clicks", f"daily_clicks ({_n(c)}) exceed daily_impressions ({_n(i)})", c
+        return ("daily_clicks",
+                f"daily_clicks ({show_number(c)}) exceed daily_impressions ({show_number(i)})", c)
     return None
 
 
 def _conversions_le_clicks(r: Record) -> tuple[str, str, Any] | None:
     v, c = r.get("conversions"), r.get("clicks")
     if _num(v) and _num(c) and v > c:
-        return "conversions", f"conversions ({_n(v)}) exceed clicks ({_n(c)})", v
+        return "conversions", f"conversions ({show_number(v)}) exceed clicks ({show_number(c)})", v
     return None
 
 
 def _spend_non_negative(r: Record) -> tuple[str, str, Any] | None:
     s: Any = r.get("spend")
     if _num(s) and s < 0:
-        return "spend", f"spend is negative ({_n(s)})", s
+        return "spend", f"spend is negative ({show_number(s)})", s
     return None
 
 
@@ -138,7 +140,8 @@ def _ctr_consistent(r: Record) -> tuple[str, str, Any] | None:
     except OverflowError:  # counts past any float: the int64 check reports them
         return None
     if abs(ctr - ratio) > CTR_TOLERANCE:
-        return "ctr", f"ctr {ctr} != clicks / impressions ({_n(c)}/{_n(i)} = {ratio:.6g})", ctr
+        return "ctr", (f"ctr {ctr} != clicks / impressions "
+                       f"({show_number(c)}/{show_number(i)} = {ratio:.6g})"), ctr
     return None
 
 
@@ -157,154 +160,6 @@ DEFAULT_CROSS_FIELD_RULES: tuple[str, ...] = (
     "clicks_le_impressions", "end_date_after_start", "spend_non_negative", "ctr_consistent",
     "daily_clicks_le_impressions",
 )
-
-
-# --- schema compilation -----------------------------------------------------------------
-
-
-def _string_check(max_len: int | None, allowed: frozenset[Any] | None) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, str):
-            return f"expected string, got {_show(v)}"
-        if max_len is not None and len(v) > max_len:
-            return f"longer than max_length {max_len} ({len(v)} characters)"
-        if allowed is not None and v not in allowed:
-            return f"{v!r} is not one of {sorted(allowed, key=str)}"
-        return None
-
-    return check
-
-
-def _number_check(
-    integer: bool, lo: float | None, hi: float | None, allowed: frozenset[Any] | None
-) -> Check:
-    expected = "integer" if integer else "float"
-
-    def check(v: Any) -> str | None:
-        cls = v.__class__
-        if cls is not int:
-            if cls is bool or not isinstance(v, _NUM):
-                return f"expected {expected}, got {_show(v)}"
-            if isinstance(v, float):
-                if v - v != 0:  # nan or inf
-                    return f"expected a finite {expected}, got {v!r}"
-                if integer and not v.is_integer():
-                    return f"expected integer, got non-integral {v!r}"
-        if (integer or cls is int) and not INT64_MIN <= v <= INT64_MAX:
-            return f"{_show(v)} is outside the 64-bit integer range a database column holds"
-        if lo is not None and v < lo:
-            return f"{_n(v)} is below min {lo}"
-        if hi is not None and v > hi:
-            return f"{_n(v)} is above max {hi}"
-        if allowed is not None and v not in allowed:
-            return f"{v!r} is not one of {sorted(allowed, key=str)}"
-        return None
-
-    return check
-
-
-def _date_check(allowed: frozenset[Any] | None) -> Check:
-    seen: set[str] = set()  # the same few dates repeat on every record of a batch
-
-    def check(v: Any) -> str | None:
-        if v.__class__ is str:
-            if v not in seen:
-                if len(v) != 10 or v[4] != "-" or v[7] != "-":
-                    return f"expected ISO date YYYY-MM-DD, got {_show(v)}"
-                try:
-                    _dt.date.fromisoformat(v)
-                except ValueError:
-                    return f"{v!r} is not a calendar date"
-                if len(seen) >= _DATE_CACHE_MAX:
-                    seen.clear()
-                seen.add(v)
-        elif not isinstance(v, _dt.date) or isinstance(v, _dt.datetime):
-            return f"expected date, got {_show(v)}"
-        if allowed is not None and v not in allowed:
-            return f"{v!r} is not one of {sorted(allowed, key=str)}"
-        return None
-
-    return check
-
-
-def unstorable(v: Any) -> str | None:
-    """Why no database column can hold ``v`` (None when one can); see the module docstring."""
-    cls = v.__class__
-    if cls is str:
-        if "\x00" in v:
-            return "text contains a NUL character, which the database cannot store"
-        if not v.isascii() and _SURROGATE.search(v) is not None:
-            return "text contains a lone surrogate, which is not valid Unicode"
-    elif cls is int:
-        if not INT64_MIN <= v <= INT64_MAX:
-            return f"{_show(v)} is outside the 64-bit integer range a database column holds"
-    elif cls is float:
-        if v - v != 0:  # nan or inf
-            return f"expected a finite number, got {v!r}"
-    return None
-
-
-def _any_check(allowed: frozenset[Any]) -> Check:
-    def check(v: Any) -> str | None:
-        try:
-            ok = v in allowed
-        except TypeError:  # unhashable, so certainly not an allowed value
-            ok = False
-        return None if ok else f"{_show(v)} is not one of {sorted(allowed, key=str)}"
-
-    return check
-
-
-def _bound(field: str, rule: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, _NUM):
-        raise ValueError(f"schema field {field!r}: {rule!r} must be a number, got {value!r}")
-    return value
-
-
-def compile_field(field: str, spec: Any) -> tuple[str, bool, Check | None]:
-    """One schema entry -> ``(field, required, check)``; raises ValueError on a bad spec."""
-    if not isinstance(spec, Mapping):
-        raise ValueError(f"schema field {field!r}: rules must be a mapping, got {spec!r}")
-    unknown = set(spec) - RULE_NAMES
-    if unknown:
-        raise ValueError(
-            f"schema field {field!r}: unknown rule(s) {sorted(unknown)}; "
-            f"known rules are {sorted(RULE_NAMES)}"
-        )
-    typ = spec.get("type")
-    if typ is not None and typ not in TYPE_NAMES:
-        raise ValueError(f"schema field {field!r}: unknown type {typ!r}; use one of {TYPE_NAMES}")
-    required = spec.get("required", False)
-    if not isinstance(required, bool):
-        raise ValueError(f"schema field {field!r}: 'required' must be true or false")
-    allowed_raw = spec.get("allowed")
-    allowed = None
-    if allowed_raw is not None:
-        if isinstance(allowed_raw, str) or not isinstance(allowed_raw, Iterable):
-            raise ValueError(f"schema field {field!r}: 'allowed' must be a list of values")
-        allowed = frozenset(allowed_raw)
-    max_len = spec.get("max_length")
-    if max_len is not None:
-        if typ != "string":
-            raise ValueError(f"schema field {field!r}: 'max_length' needs type 'string'")
-        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 0:
-            raise ValueError(f"schema field {field!r}: 'max_length' must be an int >= 0")
-    lo = _bound(field, "min", spec.get("min"))
-    hi = _bound(field, "max", spec.get("max"))
-    if (lo is not None or hi is not None) and typ not in ("integer", "float"):
-        raise ValueError(f"schema field {field!r}: 'min'/'max' need type 'integer' or 'float'")
-    check: Check | None
-    if typ == "string":
-        check = _string_check(max_len, allowed)
-    elif typ in ("integer", "float"):
-        check = _number_check(typ == "integer", lo, hi, allowed)
-    elif typ == "date":
-        check = _date_check(allowed)
-    else:
-        check = None if allowed is None else _any_check(allowed)
-    return field, required, check
 
 
 class _Compiled:
@@ -326,12 +181,12 @@ class _Compiled:
         pairs = [(r, CROSS_FIELD_RULES[r]) for r in rules]
         self.clean: CleanCheck = compile_clean_check(
             schema, self.fields, pairs,
-            surrogate=_SURROGATE, ctr_tolerance=CTR_TOLERANCE, stock=_STOCK_RULES)
+            surrogate=SURROGATE, ctr_tolerance=CTR_TOLERANCE, stock=_STOCK_RULES)
         #: The compiled check by the class of record it reads (a dict, or each record Struct).
         self.checks: dict[type, CleanCheck] = {dict: self.clean}
         for cls in (AdDay, AccountDay):
             self.checks[cls] = compile_clean_check(
-                schema, self.fields, pairs, surrogate=_SURROGATE,
+                schema, self.fields, pairs, surrogate=SURROGATE,
                 ctr_tolerance=CTR_TOLERANCE, stock=_STOCK_RULES, record_type=cls)
 
 
@@ -436,7 +291,7 @@ def _record_errors(rec: Any, index: int, compiled: _Compiled) -> list[Error] | N
     if is_record(rec):
         rec = as_dict(rec)  # the messages are the dict path's, for the same record
     if not isinstance(rec, Mapping):
-        return [{"field": None, "message": f"record is not a mapping: {_show(rec)}",
+        return [{"field": None, "message": f"record is not a mapping: {show_value(rec)}",
                  "index": index, "key": None, "value": rec}]
     problems: list[tuple[str, str, Any]] | None = None
     get = rec.get
@@ -460,7 +315,7 @@ def _record_errors(rec: Any, index: int, compiled: _Compiled) -> list[Error] | N
             continue
         cls = v.__class__
         if cls is str:
-            if "\x00" not in v and (v.isascii() or _SURROGATE.search(v) is None):
+            if "\x00" not in v and (v.isascii() or SURROGATE.search(v) is None):
                 continue
         elif cls is int:
             if INT64_MIN <= v <= INT64_MAX:

@@ -1,7 +1,8 @@
 """The Amazon Ads API connector.
 
-``connector`` holds ``AmazonAdsConnector``; beside it: ``errors`` (classify), ``reports`` (async
-report downloads).
+``connector`` holds ``AmazonAdsConnector``; beside it: ``api`` (its base: hosts, LwA token,
+request hooks, the report lifecycle), ``errors`` (classify), ``reports`` (async report
+downloads).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The Facebook Marketing API connector.
 
-``connector`` holds ``FacebookAdsConnector``; beside it: ``errors`` (classify), ``fields``
-(field lists), ``jobs`` (async report jobs).
+``connector`` holds ``FacebookAdsConnector``; beside it: ``api`` (its base: token, usage
+pacing, paging, async insights jobs), ``errors`` (classify), ``fields`` (field lists),
+``jobs`` (polling an async report job).
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ page URL, which is its own column) with regular expressions compiled once at imp
   found too: it is a heuristic, not a brand registry.
 
 Every list is ``|``-joined, de-duplicated case-insensitively in order of appearance, and
-None when empty; flags are False when nothing was found.
+None when empty; flags are False when nothing was found. Money and discounts are read by
+:mod:`.money`, brands by :mod:`.brands`; dates, phones and URLs, and the features, here.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ import msgspec
 
 from within_daemon.transforms.enrichment.fields import Field, struct_fields
 
+from .brands import brand_names
+from .money import discount_percent, money_amounts
 from .offers import OFFER_LABELS, URGENCY_LABELS, offer_labels, urgency_labels
 
 __all__ = ["OFFER_LABELS", "URGENCY_LABELS", "EntityFeatures", "entities_from_record", "fields",
@@ -82,105 +85,6 @@ class EntityFeatures(msgspec.Struct, frozen=True, kw_only=True):
 def fields() -> tuple[Field, ...]:
     """The feature fields as ``(name, scalar type)``, in field order (columns: the loader)."""
     return struct_fields(EntityFeatures)
-
-
-# -- money -----------------------------------------------------------------------------------
-
-_SYMBOLS: Final[dict[str, str]] = {
-    "US$": "USD", "CA$": "CAD", "C$": "CAD", "AU$": "AUD", "A$": "AUD", "NZ$": "NZD",
-    "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW",
-}
-_CODES: Final = (
-    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "JPY", "INR", "CHF", "SEK", "NOK", "DKK", "PLN",
-    "MXN", "BRL", "ZAR", "SGD", "HKD",
-)
-_WORD_CURRENCY: Final[dict[str, str]] = {
-    "dollar": "USD", "dollars": "USD", "bucks": "USD", "euro": "EUR", "euros": "EUR",
-}
-_NUM: Final = r"\d{1,3}(?:[,.]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
-_SYM: Final = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
-_CODE: Final = "|".join(_CODES)
-_MONEY_RE: Final = re.compile(
-    rf"(?<![\w$€£¥₹₩])(?P<bs>{_SYM})\s?(?P<bn>{_NUM})(?P<bk>[kK]\b)?"
-    rf"|\b(?P<cs>{_CODE})\s?(?P<cn>{_NUM})(?P<ck>[kK]\b)?"
-    rf"|(?<![\w.,])(?P<an>{_NUM})(?P<ak>[kK])?\s?"
-    rf"(?:(?P<as>[€£¥₹₩$])|(?P<ac>(?:{_CODE}))\b|(?P<aw>(?i:dollars?|bucks|euros?))\b)"
-)
-_SAVE_BEFORE_RE: Final = re.compile(
-    r"(?:\bsav(?:e|ing|ings\s+of)|\bbonus\s+of|(?P<earn>\bearn(?:\s+an?)?(?:\s+extra)?))\s+"
-    r"(?:up\s+to\s+|an\s+extra\s+|an?\s+additional\s+|over\s+)?$",
-    re.IGNORECASE,
-)
-_SAVE_AFTER_RE: Final = re.compile(
-    r"\s*(?:off|discount|savings|in\s+savings|(?:[\w-]+\s+)?(?:bonus|rebate|credit)"
-    r"|trade-in|cash\s?back)\b",
-    re.IGNORECASE,
-)
-#: "earn $21/hour" is pay, not a bonus.
-_RATE_RE: Final = re.compile(r"\s*(?:/|an?\s+|per\s+)(?:hour|hr|week|wk|month|mo|year|yr)\b",
-                             re.IGNORECASE)
-_SEPARATORS_RE: Final = re.compile(r"[,.]")
-
-
-def _amount(num: str, thousands: bool) -> float:
-    """Parse ``num`` with either decimal convention (see the module docstring)."""
-    last = max(num.rfind(","), num.rfind("."))
-    if last != -1 and len(num) - last - 1 in (1, 2):
-        value = float(_SEPARATORS_RE.sub("", num[:last]) + "." + num[last + 1:])
-    else:
-        value = float(_SEPARATORS_RE.sub("", num))
-    return value * 1000 if thousands else value
-
-
-def _money(text: str) -> tuple[str | None, list[float], list[float]]:
-    """Currency of the first amount, then prices and savings in that currency."""
-    currency: str | None = None
-    prices: list[float] = []
-    savings: list[float] = []
-    for m in _MONEY_RE.finditer(text):
-        g = m.groupdict()
-        if g["bs"]:
-            cur, num, k = _SYMBOLS[g["bs"]], g["bn"], g["bk"]
-        elif g["cs"]:
-            cur, num, k = g["cs"], g["cn"], g["ck"]
-        else:
-            symbol = g["as"] or g["ac"] or g["aw"]
-            cur = _SYMBOLS.get(symbol) or _WORD_CURRENCY.get(symbol.lower()) or symbol
-            num, k = g["an"], g["ak"]
-        currency = currency or cur
-        if cur != currency:
-            continue
-        value = round(_amount(num, bool(k)), 2)
-        before = _SAVE_BEFORE_RE.search(text, max(0, m.start() - 30), m.start())
-        is_saving = bool(
-            (before and not (before["earn"] and _RATE_RE.match(text, m.end())))
-            or _SAVE_AFTER_RE.match(text, m.end())
-        )
-        (savings if is_saving else prices).append(value)
-    return currency, prices, savings
-
-
-_DISCOUNT_RE: Final = re.compile(
-    r"(?<![\d.,])(?P<p1>\d{1,3}(?:[.,]\d{1,2})?)\s?%\s*"
-    r"(?:off|discount|savings|rabatt|de\s+descuento|de\s+r[ée]duction|di\s+sconto)\b"
-    r"|\bsave\s+(?:up\s+to\s+|an\s+extra\s+|an?\s+additional\s+|over\s+)?"
-    r"(?P<p2>\d{1,3}(?:[.,]\d{1,2})?)\s?%"
-    r"|(?<![\w.,%])[-−–]\s?(?P<p3>\d{1,2})\s?%"
-    r"|\b(?P<half>half[- ](?:price|off))\b",
-    re.IGNORECASE,
-)
-
-
-def _discount_percent(text: str) -> float | None:
-    best: float | None = None
-    for m in _DISCOUNT_RE.finditer(text):
-        if m["half"]:
-            value = 50.0
-        else:
-            value = float((m["p1"] or m["p2"] or m["p3"]).replace(",", "."))
-        if 0 < value <= 100 and (best is None or value > best):
-            best = value
-    return best
 
 
 # -- dates, phones, URLs ---------------------------------------------------------------------
@@ -266,88 +170,6 @@ def _urls(text: str) -> list[str]:
     return out
 
 
-# -- brands ----------------------------------------------------------------------------------
-
-# Capitalised words that are ad copy, not names: never the first or last word of a brand.
-_COMMON: Final = frozenset("""
-a all also an and any are as at be best big book brand buy by call can check come compare
-daily deal deals design discover do don't download each earn enjoy every exclusive explore
-find first for free from get give go grab great happy has have here hot how i if in
-install introducing is it it's its join just last learn limited live love make meet more
-most my need never new next no not now of off on one only open or order our out over own
-pay perfect plan play premium pro read ready save see sale sell shop sign start still stop
-stream subscribe summer spring fall autumn winter switch take that the their them there
-these they this those to today top treat try two up upgrade us use visit want watch we
-welcome what when where which who why will with world yes you your
-january february march april may june july august september october november december
-monday tuesday wednesday thursday friday saturday sunday
-""".split())
-_SENTENCE_RE: Final = re.compile(r"(?:[.!?:;|•]+|\s[–—-])(?=\s|$)|\n")
-_TOKEN_RE: Final = re.compile(r"[^\W_](?:[\w'’+.-]*[\w+])?|&")
-_MARKED_RE: Final = re.compile(
-    r"((?:[A-Z0-9][\w'’&+.-]*\s+){0,3}[A-Z0-9][\w'’&+.-]*)\s?(?:™|®|\(TM\)|\(R\))"
-)
-_CAMEL_RE: Final = re.compile(r"^(?:[a-z]{1,2}[A-Z]|[A-Z][a-z]+[A-Z])[A-Za-z0-9]*$")
-_LINKERS: Final = frozenset({"&"})
-
-
-def _is_cap(tok: str) -> bool:
-    """Capitalised, or a short acronym; long all-caps words are shouting, not names."""
-    return tok[0].isupper() and (not tok.isupper() or len(tok) <= 4)
-
-
-def _trim(words: list[str]) -> list[str]:
-    while words and (words[0].lower() in _COMMON or words[0] in _LINKERS):
-        words = words[1:]
-    while words and (words[-1].lower() in _COMMON or words[-1] in _LINKERS):
-        words = words[:-1]
-    return words
-
-
-def _title_case(field: str) -> bool:
-    """Whether a field capitalises most of its longer words, so caps say nothing."""
-    long_words = [w for w in _TOKEN_RE.findall(field) if len(w) >= 4 and w.isalpha()]
-    caps = sum(1 for w in long_words if w[0].isupper())
-    return len(long_words) >= 2 and caps >= 0.75 * len(long_words)
-
-
-def _runs(sentence: str) -> Iterable[str]:
-    """Runs of 2–4 capitalised words in one sentence (see the module docstring)."""
-    tokens = _TOKEN_RE.findall(sentence)
-    run: list[str] = []
-    for i, tok in enumerate([*tokens, "."]):
-        # A number continues a name ("Galaxy S24", "Model 3") but never starts one.
-        capital = tok in _LINKERS or (tok[0].isdigit() and bool(run)) or _is_cap(tok)
-        if i == 0:
-            # A sentence's first word is capitalised anyway, so it says nothing.
-            capital = False
-        if capital:
-            run.append(tok)
-            continue
-        words = _trim(run)
-        named = [w for w in words if any(c.isalpha() for c in w)]
-        # Two words with letters at least ("Dec 24" and "USD 20" are not names), and not
-        # all acronyms ("SUV AWD").
-        if 2 <= len(words) <= 4 and len(named) >= 2 and not all(w.isupper() for w in named):
-            yield " ".join(words)
-        run = []
-
-
-def _brands(headline: str, description: str, cta: str) -> list[str]:
-    out: list[str] = []
-    for n, field in enumerate((headline, description, cta)):
-        for m in _MARKED_RE.finditer(field):
-            words = _trim(m.group(1).split())
-            if words:
-                out.append(" ".join(words))
-        out.extend(t for t in _TOKEN_RE.findall(field) if _CAMEL_RE.match(t))
-        if n == 2 or _title_case(field):
-            continue
-        for sentence in _SENTENCE_RE.split(field):
-            out.extend(_runs(sentence))
-    return out
-
-
 # -- the enricher ----------------------------------------------------------------------------
 
 
@@ -367,7 +189,7 @@ def extract_entities(
     # No-break spaces (common in "19,99\u00a0€") become plain spaces for the patterns.
     fields = [f.replace("\u00a0", " ").replace("\u202f", " ") for f in (headline, description, cta)]
     text = "\n".join(fields)
-    currency, prices, savings = _money(text)
+    currency, prices, savings = money_amounts(text)
     lower = text.lower()
     offers = offer_labels(lower)
     urgency = urgency_labels(lower, "\n".join(fields[:2]).lower())
@@ -375,7 +197,7 @@ def extract_entities(
         price_min=min(prices) if prices else None,
         price_max=max(prices) if prices else None,
         price_currency=currency,
-        discount_percent_max=_discount_percent(text),
+        discount_percent_max=discount_percent(text),
         discount_amount_max=max(savings) if savings else None,
         has_free_shipping="free_shipping" in offers,
         has_bogo="bogo" in offers,
@@ -386,7 +208,7 @@ def extract_entities(
         dates=_joined(_dates(text)),
         phone_numbers=_joined(_phones(text)),
         urls=_joined(_urls(text)),
-        brands=_joined(_brands(*fields)),
+        brands=_joined(brand_names(*fields)),
     )
 
 

@@ -1,0 +1,95 @@
+"""Brand names in ad text, found by rule for the entity enricher (pure, no I/O).
+
+``brand_names(headline, description, cta)`` keeps it simple: the capitalised words (up to
+four) right before a ™ or ® mark; camelCase words (``iPhone``, ``HubSpot``); and runs of two
+to four capitalised words after the first word of a sentence, in a field that is not in
+Title Case. Common ad words at either end of a run are dropped, a run needs two words with
+letters and not only acronyms, and the call to action (always Title Case) only contributes
+marked and camelCase names. Place and people's names are found too: it is a heuristic, not a
+brand registry (examples in the :mod:`.entities` docstring).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final
+
+# Capitalised words that are ad copy, not names: never the first or last word of a brand.
+_COMMON: Final = frozenset("""
+a all also an and any are as at be best big book brand buy by call can check come compare
+daily deal deals design discover do don't download each earn enjoy every exclusive explore
+find first for free from get give go grab great happy has have here hot how i if in
+install introducing is it it's its join just last learn limited live love make meet more
+most my need never new next no not now of off on one only open or order our out over own
+pay perfect plan play premium pro read ready save see sale sell shop sign start still stop
+stream subscribe summer spring fall autumn winter switch take that the their them there
+these they this those to today top treat try two up upgrade us use visit want watch we
+welcome what when where which who why will with world yes you your
+january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday
+""".split())
+_SENTENCE_RE: Final = re.compile(r"(?:[.!?:;|•]+|\s[–—-])(?=\s|$)|\n")
+_TOKEN_RE: Final = re.compile(r"[^\W_](?:[\w'’+.-]*[\w+])?|&")
+_MARKED_RE: Final = re.compile(
+    r"((?:[A-Z0-9][\w'’&+.-]*\s+){0,3}[A-Z0-9][\w'’&+.-]*)\s?(?:™|®|\(TM\)|\(R\))"
+)
+_CAMEL_RE: Final = re.compile(r"^(?:[a-z]{1,2}[A-Z]|[A-Z][a-z]+[A-Z])[A-Za-z0-9]*$")
+_LINKERS: Final = frozenset({"&"})
+
+
+def _is_cap(tok: str) -> bool:
+    """Capitalised, or a short acronym; long all-caps words are shouting, not names."""
+    return tok[0].isupper() and (not tok.isupper() or len(tok) <= 4)
+
+
+def _trim(words: list[str]) -> list[str]:
+    while words and (words[0].lower() in _COMMON or words[0] in _LINKERS):
+        words = words[1:]
+    while words and (words[-1].lower() in _COMMON or words[-1] in _LINKERS):
+        words = words[:-1]
+    return words
+
+
+def _title_case(field: str) -> bool:
+    """Whether a field capitalises most of its longer words, so caps say nothing."""
+    long_words = [w for w in _TOKEN_RE.findall(field) if len(w) >= 4 and w.isalpha()]
+    caps = sum(1 for w in long_words if w[0].isupper())
+    return len(long_words) >= 2 and caps >= 0.75 * len(long_words)
+
+
+def _runs(sentence: str) -> Iterable[str]:
+    """Runs of 2–4 capitalised words in one sentence (see the module docstring)."""
+    tokens = _TOKEN_RE.findall(sentence)
+    run: list[str] = []
+    for i, tok in enumerate([*tokens, "."]):
+        # A number continues a name ("Galaxy S24", "Model 3") but never starts one.
+        capital = tok in _LINKERS or (tok[0].isdigit() and bool(run)) or _is_cap(tok)
+        if i == 0:
+            # A sentence's first word is capitalised anyway, so it says nothing.
+            capital = False
+        if capital:
+            run.append(tok)
+            continue
+        words = _trim(run)
+        named = [w for w in words if any(c.isalpha() for c in w)]
+        # Two words with letters at least ("Dec 24" and "USD 20" are not names), and not
+        # all acronyms ("SUV AWD").
+        if 2 <= len(words) <= 4 and len(named) >= 2 and not all(w.isupper() for w in named):
+            yield " ".join(words)
+        run = []
+
+
+def brand_names(headline: str, description: str, cta: str) -> list[str]:
+    out: list[str] = []
+    for n, field in enumerate((headline, description, cta)):
+        for m in _MARKED_RE.finditer(field):
+            words = _trim(m.group(1).split())
+            if words:
+                out.append(" ".join(words))
+        out.extend(t for t in _TOKEN_RE.findall(field) if _CAMEL_RE.match(t))
+        if n == 2 or _title_case(field):
+            continue
+        for sentence in _SENTENCE_RE.split(field):
+            out.extend(_runs(sentence))
+    return out
