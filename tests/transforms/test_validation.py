@@ -253,3 +253,27 @@ def test_storable_edge_values_pass() -> None:
     assert fields_of(ad(impressions=2**63 - 1, clicks=0, ctr=0.0, campaign_id="été ✓",
                         headline="日本語")) == []
     assert fields_of(ad(campaign_id=-(2**63)), cross_field_rules=()) == []
+
+
+def test_a_schema_edited_in_place_after_use_is_compiled_again():
+    """A rule added to the same schema dict between two calls applies to the second call."""
+    v = DataValidator()
+    schema = {"ad_id": {"type": "string", "required": True},
+              "clicks": {"type": "integer", "required": True, "min": 0}}
+    rec = {"ad_id": "a1", "clicks": 500}
+    assert v.validate(data=[rec], schema=schema)["valid"]
+    schema["clicks"]["max"] = 100
+    result = v.validate(data=[rec], schema=schema)
+    assert not result["valid"]
+    assert result["errors"][0]["field"] == "clicks"
+
+
+def test_fresh_schema_dicts_per_call_do_not_grow_the_cache():
+    """A caller building its schema per call keeps at most SCHEMA_CACHE compiled schemas."""
+    from within_daemon.transforms.validation import SCHEMA_CACHE
+
+    v = DataValidator()
+    for i in range(3 * SCHEMA_CACHE):
+        schema = {"ad_id": {"type": "string", "required": True, "max_length": 10 + i}}
+        assert v.validate(data=[{"ad_id": "x" * 12}], schema=schema)["valid"] == (i >= 2)
+    assert len(v._cache) <= SCHEMA_CACHE

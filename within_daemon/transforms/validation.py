@@ -162,6 +162,10 @@ DEFAULT_CROSS_FIELD_RULES: tuple[str, ...] = (
 )
 
 
+#: Compiled schemas a validator keeps (oldest dropped first).
+SCHEMA_CACHE = 8
+
+
 class _Compiled:
     """A schema's per-field checks plus the cross-field rules that apply to it."""
 
@@ -213,19 +217,32 @@ class DataValidator:
                 f"unknown cross-field rule(s) {unknown}; known: {sorted(CROSS_FIELD_RULES)}"
             )
         self.cross_field_rules = rules
-        # id(schema) -> (schema, compiled); holding the schema keeps its id from being reused
-        self._cache: dict[int, tuple[Mapping[str, Any], _Compiled]] = {}
+        # id(schema) -> (schema, its repr when compiled, compiled); holding the schema keeps
+        # its id from being reused.
+        self._cache: dict[int, tuple[Mapping[str, Any], str, _Compiled]] = {}
         self.schema: Mapping[str, Any] = AD_DATA_SCHEMA if schema is None else schema
         self._compiled(self.schema)
 
     def _compiled(self, schema: Mapping[str, Any] | None) -> _Compiled:
         if schema is None:
+            # The validator's own schema: looked up per record by the quality checks, so
+            # its contents are not re-read (replace ``self.schema`` rather than edit it).
+            hit = self._cache.get(id(self.schema))
+            if hit is not None and hit[0] is self.schema:
+                return hit[2]
             schema = self.schema
+        # A schema passed in is the seed's user-built dict: the same dict may have been
+        # edited since it was compiled (a rule added in place), so its contents are
+        # compared too; repr is microseconds against a batch's validation.
+        shown = repr(schema)
         hit = self._cache.get(id(schema))
-        if hit is not None and hit[0] is schema:
-            return hit[1]
+        if hit is not None and hit[0] is schema and hit[1] == shown:
+            return hit[2]
         compiled = _Compiled(schema, self.cross_field_rules)
-        self._cache[id(schema)] = (schema, compiled)
+        if id(schema) not in self._cache and len(self._cache) >= SCHEMA_CACHE:
+            # A caller building a fresh schema dict per call must not grow this forever.
+            del self._cache[next(iter(self._cache))]
+        self._cache[id(schema)] = (schema, shown, compiled)
         return compiled
 
     def clean_check(self, schema: Mapping[str, Any] | None = None) -> CleanCheck:
