@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -19,13 +18,13 @@ from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
-from ..loaders.analytics_sums import ad_sums, upsert_benchmark_rows, upsert_history_rows
+from ..loaders.analytics_sums import ad_sums, upsert_benchmark_tuples, upsert_history_tuples
 from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
 from ..transforms import DataQualityMonitor
-from ..transforms.enrichment.competitive import benchmarks
-from ..transforms.enrichment.history import rolling_performance
+from ..transforms.enrichment.competitive import benchmark_rows
+from ..transforms.enrichment.history_rows import history_rows
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
 from .audience_pull import pull_audiences
 from .registry import PIPELINES
@@ -147,19 +146,13 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
         chunks = _chunks(t.days)
         blocks = await _history_blocks(db, t, chunks)
         for block in blocks:
-            # One read for the block's chunks; each chunk then takes the rows its own read
-            # returned before (its 28 days back to its last day, in the same order: the
-            # rows are date-major), so the float sums are the same, bit for bit.
+            # One read for the block's chunks; each chunk's rows are those rolling_performance
+            # gives for the rows its own read returned before (its 28 days back to its last
+            # day, in the same order: the rows are date-major), so the floats are the same.
             block_rows = await ad_sums(db, platform=t.platform, account_id=t.account_id,
                                        first=_minus(block[0][0], 28), last=block[-1][-1])
-            dates = [str(r["date"]) for r in block_rows]
-            for chunk in block:
-                rows = block_rows[bisect_left(dates, _minus(chunk[0], 28)):
-                                  bisect_right(dates, chunk[-1])]
-                days = set(chunk)
-                targets = [(r["ad_id"], r["date"]) for r in rows if r["date"] in days]
-                feats = rolling_performance(rows, targets)
-                await upsert_history_rows(db, t.platform, t.account_id, feats)
+            for feats in history_rows(block_rows, block):
+                await upsert_history_tuples(db, t.platform, t.account_id, feats)
                 n += len(feats)
     return n
 
@@ -201,8 +194,8 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
         rows = await ad_sums(db, platform=platform, account_id=None, first=chunk[0],
                              last=chunk[-1])
         wanted = set(chunk)
-        out = benchmarks([r for r in rows if r["date"] in wanted], topic_map)
-        await upsert_benchmark_rows(db, out)
+        out = benchmark_rows([r for r in rows if r["date"] in wanted], topic_map)
+        await upsert_benchmark_tuples(db, out)
         n += len(out)
     return n
 

@@ -84,3 +84,90 @@ def benchmarks(
             )
         out.append(feats)
     return out
+
+
+def _ranks(sorted_vals: list[float], higher_is_better: bool) -> dict[float, float]:
+    """Each distinct value's rounded :func:`percentile` in one pass over the sorted list.
+
+    The same counts (values below, ties) and the same expression as :func:`percentile`, so
+    the same floats; a row then looks its value up instead of two bisections.
+    """
+    n = len(sorted_vals)
+    out: dict[float, float] = {}
+    if any(v != v for v in sorted_vals):
+        return out  # NaN: no order to walk; every value falls back to percentile()
+    i = 0
+    while i < n:
+        v = sorted_vals[i]
+        j = bisect_right(sorted_vals, v, i)
+        below, ties = i, j - i
+        worse = below if higher_is_better else n - below - ties
+        out[v] = round((worse + 0.5 * ties) / n, 6)
+        i = j
+    return out
+
+
+def benchmark_rows(
+    rows: Iterable[Mapping[str, Any]],
+    topics: Mapping[tuple[str, str, str], str | None],
+    *,
+    min_peers: int = 5,
+) -> list[tuple[Any, ...]]:
+    """:func:`benchmarks` as tuples in the table's column order, the same values.
+
+    ``platform, account_id, ad_id, date, topic, peer_group_size``, then each metric's
+    percentile (:data:`METRICS` order): what the loader writes, without a dict per row.
+    """
+    if tuple(METRICS) != ("ctr", "cpa", "roas"):
+        raise RuntimeError("benchmark_rows is written for ctr, cpa and roas")
+    groups: dict[tuple[str, str, str], tuple[list[float], list[float], list[float]]] = {}
+    keyed: list[tuple[Mapping[str, Any], tuple[str, str, str], float | None, float | None,
+                      float | None]] = []
+    for r in rows:
+        p = str(r["platform"])
+        topic = topics.get((p, str(r["account_id"]), str(r["ad_id"])))
+        g = (p, topic or "other", str(r["date"]))
+        # _value for each metric: numerator / float(denominator or 0), None when it is 0.
+        d = float(r.get("impressions") or 0)
+        ctr = float(r.get("clicks") or 0) / d if d else None
+        d = float(r.get("conversions") or 0)
+        cpa = float(r.get("spend") or 0) / d if d else None
+        d = float(r.get("spend") or 0)
+        roas = float(r.get("revenue") or 0) / d if d else None
+        keyed.append((r, g, ctr, cpa, roas))
+        group = groups.get(g)
+        if group is None:
+            group = groups[g] = ([], [], [])
+        if ctr is not None:
+            group[0].append(ctr)
+        if cpa is not None:
+            group[1].append(cpa)
+        if roas is not None:
+            group[2].append(roas)
+    ranked: dict[tuple[str, str, str], tuple[int, dict[float, float] | None,
+                                             dict[float, float] | None,
+                                             dict[float, float] | None]] = {}
+    for g, (c, a, o) in groups.items():
+        size = len(c)
+        per: list[dict[float, float] | None] = []
+        for vals, higher in ((c, True), (a, False), (o, True)):
+            vals.sort()
+            per.append(_ranks(vals, higher) if len(vals) >= min_peers else None)
+        ranked[g] = (size, per[0], per[1], per[2])
+    out: list[tuple[Any, ...]] = []
+    append = out.append
+    for r, g, ctr, cpa, roas in keyed:
+        size, rc, ra, ro = ranked[g]
+        append((r["platform"], r["account_id"], r["ad_id"], r["date"], g[1], size,
+                _rank(rc, groups[g][0], ctr, True), _rank(ra, groups[g][1], cpa, False),
+                _rank(ro, groups[g][2], roas, True)))
+    return out
+
+
+def _rank(ranks: dict[float, float] | None, vals: list[float], v: float | None,
+          higher: bool) -> float | None:
+    if v is None or ranks is None:
+        return None
+    got = ranks.get(v)
+    # A value not found by equality (NaN) is ranked as benchmarks ranks it.
+    return got if got is not None else round(percentile(vals, v, higher), 6)
