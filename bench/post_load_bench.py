@@ -5,8 +5,10 @@
 Seeds ``ad_data`` of ``accounts x ads x days`` synthetic rows (random counts, some gaps)
 into a temporary SQLite file through the loader, then runs, as an enriched task's
 post-load would (``pipelines.analytics``), the history step, the benchmark step and the
-feature store's materialize per account, printing each step's wall time. No emulator, no
-ingest: the figures are the steps' own, to compare code versions on one machine.
+feature store's materialize per account, printing each step's wall time (creatives with
+topics and the rollups are seeded too: the benchmarks group by topic, the feature store
+reads both). No emulator, no ingest: the figures are the steps' own, to compare code
+versions on one machine.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from within_daemon.loaders import DatabaseLoader
+from within_daemon.loaders import analytics as store
 from within_daemon.loaders.feature_store import FeatureStore
 from within_daemon.pipelines import analytics
 from within_daemon.schema import AD_FIELDS
+
+TOPICS = ("apparel", "food", "travel", "finance", "tech", None)
 
 
 async def _seed(db: DatabaseLoader, accounts: int, ads: int, days: list[str]) -> None:
@@ -51,6 +56,19 @@ async def _seed(db: DatabaseLoader, accounts: int, ads: int, days: list[str]) ->
         if recs:
             await db.write_batch(run_id="r", task="t", kind="ad", records=recs,
                                  fetched_at="2024-12-01T00:00:00Z")
+        # Each ad's creative as enrichment stores it (a version from the beginning, one
+        # ad in ten edited half way): the feature store joins each ad-day to its version.
+        creatives = [{"platform": "facebook", "account_id": f"act_{a}", "ad_id": f"{a}{ad:05d}",
+                      "creative_hash": f"{ad}", "enrichments": "[]",
+                      "enriched_at": "2024-01-01T00:00:00Z", "observed_on": days[0],
+                      "topic": rnd.choice(TOPICS), "sentiment_compound": rnd.random(),
+                      "topic_confidence": rnd.random(), "has_urgency": ad % 2,
+                      "image_brightness": rnd.random()} for ad in range(ads)]
+        edited = [{**c, "creative_hash": c["creative_hash"] + "b",
+                   "observed_on": days[len(days) // 2], "sentiment_compound": rnd.random()}
+                  for c in creatives[::10]]
+        await store.upsert_creative_features(db, creatives + edited)
+    await store.refresh_rollups(db, days)
 
 
 async def main(args: argparse.Namespace) -> None:

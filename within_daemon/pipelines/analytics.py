@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 CHUNK_DAYS = 14
 #: Most ``ad_data`` rows one read for history holds (several chunks share a read).
 HISTORY_READ_ROWS = 30_000
+#: Benchmark rows gathered (several chunks) before one transaction writes them.
+BENCHMARK_WRITE_ROWS = 40_000
 #: Quality is checked over every day a run loaded, this many days at a time (memory stays
 #: bounded on a long backfill); the slices' reports are combined into one per account.
 QUALITY_DAYS = 31
@@ -151,10 +153,19 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
             # day, in the same order: the rows are date-major), so the floats are the same.
             block_rows = await ad_sums(db, platform=t.platform, account_id=t.account_id,
                                        first=_minus(block[0][0], 28), last=block[-1][-1])
-            for feats in history_rows(block_rows, block):
-                await upsert_history_tuples(db, t.platform, t.account_id, feats)
-                n += len(feats)
+            # The block's chunks in one transaction: a commit rewrites every page it touched,
+            # and each chunk touches every ad's pages of ad_history.
+            chunk_rows = list(history_rows(block_rows, block))
+            del block_rows
+            # In key order (an ad's days together): each B-tree page is then visited once.
+            await upsert_history_tuples(db, t.platform, t.account_id, sorted(
+                (r for rows in chunk_rows for r in rows), key=_ad_day))
+            n += sum(len(rows) for rows in chunk_rows)
     return n
+
+
+def _ad_day(row: tuple[Any, ...]) -> tuple[Any, Any]:
+    return row[0], row[1]
 
 
 async def _history_blocks(db: DatabaseLoader, t: AccountDays,
@@ -190,14 +201,31 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
     # Percentiles of every account's ads on these days move when one account's rows do.
     topic_map = await store.topics(db, platform)
     n = 0
+    pending: list[tuple[Any, ...]] = []
     for chunk in _chunks(days):
         rows = await ad_sums(db, platform=platform, account_id=None, first=chunk[0],
                              last=chunk[-1])
         wanted = set(chunk)
-        out = benchmark_rows([r for r in rows if r["date"] in wanted], topic_map)
-        await upsert_benchmark_tuples(db, out)
-        n += len(out)
+        pending += benchmark_rows([r for r in rows if r["date"] in wanted], topic_map)
+        del rows
+        # Percentiles are per day, so chunks are independent; their rows are written
+        # several chunks per transaction, in key order (fewer page rewrites per commit).
+        if len(pending) >= BENCHMARK_WRITE_ROWS:
+            n += await _write_benchmarks(db, pending)
+            pending = []
+    if pending:
+        n += await _write_benchmarks(db, pending)
     return n
+
+
+async def _write_benchmarks(db: DatabaseLoader, rows: list[tuple[Any, ...]]) -> int:
+    rows.sort(key=_bench_key)
+    await upsert_benchmark_tuples(db, rows)
+    return len(rows)
+
+
+def _bench_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row[:4]
 
 
 def freshness_day(t: AccountDays, *, mode: str, max_age_days: float) -> date:
