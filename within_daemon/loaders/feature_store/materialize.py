@@ -52,10 +52,11 @@ MAX_DAYS_PER_STEP = 62
 def _wide_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) -> str:
     """One account's source rows on the step's days: keys, ``day``, then ``v0``, ``v1``...
 
-    Parameters: platform, account id, the first and the last day, the days (all four twice
-    for the creative source). The range as well as the list lets the primary key's index
-    limit the scan: PostgreSQL, with statistics older than the account's rows, otherwise
-    walked all of them (18-27 s per account on the many-days bench).
+    Parameters: platform, account id, the first and the last day, the days (the creative
+    source: platform, account id and the last day, platform and account id, then those).
+    The range as well as the list lets the primary key's index limit the scan: PostgreSQL,
+    with statistics older than the account's rows, otherwise walked all of them (18-27 s
+    per account on the many-days bench).
     """
     on_days = f"date >= ? AND date <= ? AND date IN ({marks})"
     vals = ", ".join(f"{f.source_column} AS v{i}" for i, f in enumerate(feats))
@@ -77,20 +78,32 @@ def _wide_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) 
                 "AND period_start >= ? AND period_start <= ? "
                 f"AND period_start IN ({marks})) AS r WHERE rn = 1")
     if table == "ad_creative_features" and entity == "ad":
-        # The days the ad ran, each with the creative version in effect on it.
-        days = ("(SELECT DISTINCT platform, account_id, ad_id, date AS day FROM ad_data "
-                f"WHERE platform = ? AND account_id = ? AND {on_days}) AS d")
-        same = "{t}.platform = d.platform AND {t}.account_id = d.account_id AND {t}.ad_id = d.ad_id"
+        # The days the ad ran, each with the creative version in effect on it: the version
+        # whose valid_from is the latest on or before the day, i.e. the day is in
+        # [valid_from, next version's valid_from); an ad without any version has its
+        # current creative on every day. The account's versions (a few per ad) are listed
+        # once with their end, and each ad-day finds its own by ad and range: a seek for
+        # the latest start and another for its row per ad-day cost twice as much (and the
+        # ad-days were read a second time for the ads without versions).
+        same = "n.platform = v.platform AND n.account_id = v.account_id AND n.ad_id = v.ad_id"
         hv = ", ".join(f"v.{f.source_column} AS v{i}" for i, f in enumerate(feats))
         cv = ", ".join(f"c.{f.source_column} AS v{i}" for i, f in enumerate(feats))
+        rv = ", ".join(f"r.v{i}" for i in range(len(feats)))
+        versions = (
+            f"SELECT v.ad_id, v.valid_from, (SELECT MIN(n.valid_from) FROM ad_creative_history "
+            f"n WHERE {same} AND n.valid_from > v.valid_from) AS valid_to, {hv} "
+            "FROM ad_creative_history v WHERE v.platform = ? AND v.account_id = ? "
+            "AND v.valid_from <= ? "
+            f"UNION ALL SELECT c.ad_id, NULL, NULL, {cv} FROM ad_creative_features c "
+            "WHERE c.platform = ? AND c.account_id = ? AND NOT EXISTS (SELECT 1 FROM "
+            "ad_creative_history n WHERE n.platform = c.platform "
+            "AND n.account_id = c.account_id AND n.ad_id = c.ad_id)")
         return (
-            f"SELECT d.platform, d.account_id, d.ad_id, d.day, {hv} FROM {days} "
-            f"JOIN ad_creative_history v ON {same.format(t='v')} AND v.valid_from = ("
-            f"SELECT MAX(h.valid_from) FROM ad_creative_history h WHERE {same.format(t='h')} "
-            "AND h.valid_from <= d.day) "
-            f"UNION ALL SELECT d.platform, d.account_id, d.ad_id, d.day, {cv} FROM {days} "
-            f"JOIN ad_creative_features c ON {same.format(t='c')} WHERE NOT EXISTS ("
-            f"SELECT 1 FROM ad_creative_history h WHERE {same.format(t='h')})")
+            f"WITH r AS MATERIALIZED ({versions}) "
+            f"SELECT d.platform, d.account_id, d.ad_id, d.date AS day, {rv} FROM ad_data d "
+            "JOIN r ON r.ad_id = d.ad_id AND (r.valid_from IS NULL OR (d.date >= r.valid_from "
+            "AND (r.valid_to IS NULL OR d.date < r.valid_to))) "
+            f"WHERE d.platform = ? AND d.account_id = ? AND {on_days.replace('date', 'd.date')}")
     raise LoaderError(f"no reader for {entity} features from {table}")
 
 
@@ -216,7 +229,8 @@ async def materialize_days(db: DatabaseLoader, *, platform: str, account_id: str
             view = VIEWS[src]
             p = [platform, account_id, min(chunk), max(chunk), *chunk]
             if src.table == "ad_creative_features":
-                p = p * 2
+                # The versions' account and last day, the current creatives' account.
+                p = [platform, account_id, max(chunk), platform, account_id, *p]
             cols = ", ".join(("entity_key", "event_timestamp", "created_timestamp",
                               *(f.name for f in feats)))
             steps.append((
