@@ -100,10 +100,15 @@ def _wide_sql(table: str, entity: str, feats: Sequence[FeatureDef], marks: str) 
             "AND n.account_id = c.account_id AND n.ad_id = c.ad_id)")
         return (
             f"WITH r AS MATERIALIZED ({versions}) "
+            # CROSS JOIN: SQLite keeps the ad-days as the outer loop (each finds its version
+            # by an automatic index on the ad). With statistics saying the versions are few,
+            # it otherwise chose to walk every ad-day of the step once per version: 21 s
+            # instead of 2 on 200,000 ad-days. PostgreSQL plans it as any inner join.
             f"SELECT d.platform, d.account_id, d.ad_id, d.date AS day, {rv} FROM ad_data d "
-            "JOIN r ON r.ad_id = d.ad_id AND (r.valid_from IS NULL OR (d.date >= r.valid_from "
-            "AND (r.valid_to IS NULL OR d.date < r.valid_to))) "
-            f"WHERE d.platform = ? AND d.account_id = ? AND {on_days.replace('date', 'd.date')}")
+            "CROSS JOIN r WHERE d.platform = ? AND d.account_id = ? "
+            f"AND {on_days.replace('date', 'd.date')} "
+            "AND r.ad_id = d.ad_id AND (r.valid_from IS NULL OR (d.date >= r.valid_from "
+            "AND (r.valid_to IS NULL OR d.date < r.valid_to)))")
     raise LoaderError(f"no reader for {entity} features from {table}")
 
 
