@@ -86,25 +86,32 @@ def benchmarks(
     return out
 
 
-def _ranks(sorted_vals: list[float], higher_is_better: bool) -> dict[float, float]:
-    """Each distinct value's rounded :func:`percentile` in one pass over the sorted list.
+class _Ranks(dict[float, float]):
+    """Each distinct value's rounded :func:`percentile` in a group, from one sorted pass.
 
     The same counts (values below, ties) and the same expression as :func:`percentile`, so
-    the same floats; a row then looks its value up instead of two bisections.
+    the same floats; a row then looks its value up instead of two bisections. A value the
+    pass did not give (a group holding NaN has no order to walk) is ranked by
+    :func:`percentile` itself.
     """
-    n = len(sorted_vals)
-    out: dict[float, float] = {}
-    if any(v != v for v in sorted_vals):
-        return out  # NaN: no order to walk; every value falls back to percentile()
-    i = 0
-    while i < n:
-        v = sorted_vals[i]
-        j = bisect_right(sorted_vals, v, i)
-        below, ties = i, j - i
-        worse = below if higher_is_better else n - below - ties
-        out[v] = round((worse + 0.5 * ties) / n, 6)
-        i = j
-    return out
+
+    def __init__(self, sorted_vals: list[float], higher_is_better: bool) -> None:
+        super().__init__()
+        self.vals, self.higher = sorted_vals, higher_is_better
+        n = len(sorted_vals)
+        if any(v != v for v in sorted_vals):
+            return
+        i = 0
+        while i < n:
+            v = sorted_vals[i]
+            j = bisect_right(sorted_vals, v, i)
+            below, ties = i, j - i
+            worse = below if higher_is_better else n - below - ties
+            self[v] = round((worse + 0.5 * ties) / n, 6)
+            i = j
+
+    def __missing__(self, v: float) -> float:
+        return round(percentile(self.vals, v, self.higher), 6)
 
 
 def benchmark_rows(
@@ -123,19 +130,22 @@ def benchmark_rows(
     groups: dict[tuple[str, str, str], tuple[list[float], list[float], list[float]]] = {}
     keyed: list[tuple[Mapping[str, Any], tuple[str, str, str], float | None, float | None,
                       float | None]] = []
+    append_row = keyed.append
+    get_topic, get_group = topics.get, groups.get
     for r in rows:
         p = str(r["platform"])
-        topic = topics.get((p, str(r["account_id"]), str(r["ad_id"])))
+        topic = get_topic((p, str(r["account_id"]), str(r["ad_id"])))
         g = (p, topic or "other", str(r["date"]))
-        # _value for each metric: numerator / float(denominator or 0), None when it is 0.
-        d = float(r.get("impressions") or 0)
-        ctr = float(r.get("clicks") or 0) / d if d else None
-        d = float(r.get("conversions") or 0)
-        cpa = float(r.get("spend") or 0) / d if d else None
-        d = float(r.get("spend") or 0)
-        roas = float(r.get("revenue") or 0) / d if d else None
-        keyed.append((r, g, ctr, cpa, roas))
-        group = groups.get(g)
+        # _value for each metric: float(numerator or 0) / float(denominator or 0), None
+        # when the denominator is 0.
+        spend = float(r["spend"] or 0)
+        d = float(r["impressions"] or 0)
+        ctr = float(r["clicks"] or 0) / d if d else None
+        d = float(r["conversions"] or 0)
+        cpa = spend / d if d else None
+        roas = float(r["revenue"] or 0) / spend if spend else None
+        append_row((r, g, ctr, cpa, roas))
+        group = get_group(g)
         if group is None:
             group = groups[g] = ([], [], [])
         if ctr is not None:
@@ -144,30 +154,20 @@ def benchmark_rows(
             group[1].append(cpa)
         if roas is not None:
             group[2].append(roas)
-    ranked: dict[tuple[str, str, str], tuple[int, dict[float, float] | None,
-                                             dict[float, float] | None,
-                                             dict[float, float] | None]] = {}
+    ranked: dict[tuple[str, str, str], tuple[int, _Ranks | None, _Ranks | None,
+                                             _Ranks | None]] = {}
     for g, (c, a, o) in groups.items():
-        size = len(c)
-        per: list[dict[float, float] | None] = []
+        per: list[_Ranks | None] = []
         for vals, higher in ((c, True), (a, False), (o, True)):
             vals.sort()
-            per.append(_ranks(vals, higher) if len(vals) >= min_peers else None)
-        ranked[g] = (size, per[0], per[1], per[2])
+            per.append(_Ranks(vals, higher) if len(vals) >= min_peers else None)
+        ranked[g] = (len(c), per[0], per[1], per[2])
     out: list[tuple[Any, ...]] = []
     append = out.append
     for r, g, ctr, cpa, roas in keyed:
         size, rc, ra, ro = ranked[g]
         append((r["platform"], r["account_id"], r["ad_id"], r["date"], g[1], size,
-                _rank(rc, groups[g][0], ctr, True), _rank(ra, groups[g][1], cpa, False),
-                _rank(ro, groups[g][2], roas, True)))
+                None if ctr is None or rc is None else rc[ctr],
+                None if cpa is None or ra is None else ra[cpa],
+                None if roas is None or ro is None else ro[roas]))
     return out
-
-
-def _rank(ranks: dict[float, float] | None, vals: list[float], v: float | None,
-          higher: bool) -> float | None:
-    if v is None or ranks is None:
-        return None
-    got = ranks.get(v)
-    # A value not found by equality (NaN) is ranked as benchmarks ranks it.
-    return got if got is not None else round(percentile(vals, v, higher), 6)
