@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -86,6 +87,8 @@ def main() -> None:
     ap.add_argument("--profile", metavar="PATH",
                     help="cProfile the (first account's) daemon process into PATH "
                          "(with --enrich, the enriched run into PATH.enrich too)")
+    ap.add_argument("--keep", metavar="DIR",
+                    help="copy the enriched run's SQLite database into DIR (to inspect it)")
     ap.add_argument("--log", metavar="PATH", help="append the daemon processes' logs to PATH")
     args = ap.parse_args()
     global LOG
@@ -144,6 +147,9 @@ def main() -> None:
                     cfg = _config(work, "enrich", base_url, new_db("enrich"), ids, days,
                                   args.sync)
                     e_s, e_peak = _daemon(args, cfg, env, ids, start, end, rows, "enrich")
+                    if args.keep and server is None:
+                        for f in work.glob("enrich.db*"):
+                            shutil.copy(f, Path(args.keep) / f.name)
                 load1 = os.getloadavg()[0]
                 print(f"[{rep + 1}] floor {rows / f_s:,.0f} rows/s ({f_s:.1f}s)  daemon "
                       f"{rows / d_s:,.0f} rows/s ({d_s:.1f}s)  ratio {f_s / d_s:.2f}  "

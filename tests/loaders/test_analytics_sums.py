@@ -13,11 +13,14 @@ from within_daemon.loaders.analytics_sums import (
     SUM_COLUMNS,
     ad_sums,
     upsert_benchmark_rows,
+    upsert_benchmark_tuples,
     upsert_history_rows,
+    upsert_history_tuples,
 )
 from within_daemon.schema import AD_FIELDS
-from within_daemon.transforms.enrichment.competitive import benchmarks
+from within_daemon.transforms.enrichment.competitive import benchmark_rows, benchmarks
 from within_daemon.transforms.enrichment.history import rolling_performance
+from within_daemon.transforms.enrichment.history_rows import history_rows
 
 DAYS = [f"2024-03-{d:02d}" for d in range(1, 16)]
 
@@ -76,3 +79,37 @@ async def test_benchmark_rows_stored_as_upsert_benchmarks_stores_them(db: Databa
         stored.append([{k: v for k, v in r.items() if k != "computed_at"} for r in got])
     assert stored[0] == stored[1] and len(stored[0]) == len(out)
     assert any(r["ctr_percentile"] is not None for r in stored[0])
+
+
+async def test_history_tuples_stored_as_upsert_history_stores_the_dicts(
+        db: DatabaseLoader) -> None:
+    rows = await ad_sums(db, platform="facebook", account_id="act_1", first=DAYS[0],
+                         last=DAYS[-1])
+    # One chunk over every day: its range (28 days back) holds all the rows.
+    feats = rolling_performance(rows, [(r["ad_id"], r["date"]) for r in rows])
+    [tuples] = history_rows(rows, [DAYS])
+    stored = []
+    for write, data in ((store.upsert_history, feats), (upsert_history_tuples, tuples)):
+        await db.execute_in_transaction([("DELETE FROM ad_history", [()])])
+        await write(db, "facebook", "act_1", data)
+        got = await db.fetch_dicts("SELECT * FROM ad_history ORDER BY ad_id, date")
+        stored.append([{k: (type(v), v) for k, v in r.items() if k != "computed_at"}
+                       for r in got])
+    assert stored[0] == stored[1] and len(stored[0]) == len(feats)
+
+
+async def test_benchmark_tuples_stored_as_upsert_benchmarks_stores_the_dicts(
+        db: DatabaseLoader) -> None:
+    rows = await ad_sums(db, platform="facebook", account_id=None, first=DAYS[0],
+                         last=DAYS[-1])
+    topics = {("facebook", "act_1", "ad_b"): "apparel"}
+    stored = []
+    for write, data in ((store.upsert_benchmarks, benchmarks(rows, topics, min_peers=2)),
+                        (upsert_benchmark_tuples, benchmark_rows(rows, topics, min_peers=2))):
+        await db.execute_in_transaction([("DELETE FROM ad_benchmarks", [()])])
+        await write(db, data)
+        got = await db.fetch_dicts("SELECT * FROM ad_benchmarks ORDER BY account_id, ad_id, date")
+        stored.append([{k: (type(v), v) for k, v in r.items() if k != "computed_at"}
+                       for r in got])
+    assert stored[0] == stored[1] and len(stored[0]) == len(rows)
+    assert any(r["ctr_percentile"][1] is not None for r in stored[0])

@@ -179,6 +179,14 @@ async def seed(db: DatabaseLoader, scale: float = 1.0) -> None:
         {**base, "ad_id": "ad1", "creative_hash": "h1", "observed_on": DAYS[0]},
         {**base, "ad_id": "ad1", "creative_hash": "h2", "observed_on": DAYS[5],
          "topic": "beauty", "has_urgency": 0, "image_brightness": 0.25}])
+    # act_2 has versions of the same ad ids (another from the 3rd, ad2 and ad4 too): an
+    # account's ad-days must only ever find their own account's versions.
+    other = {**base, "account_id": "act_2", "topic": "finance", "sentiment_compound": -0.7}
+    await store.upsert_creative_features(db, [
+        {**other, "ad_id": ad, "creative_hash": f"o{ad}", "observed_on": DAYS[0]}
+        for ad in ("ad1", "ad2", "ad4")] + [
+        {**other, "ad_id": "ad1", "creative_hash": "o2", "observed_on": DAYS[2],
+         "topic": "autos"}])
     cols = ("platform", "account_id", "ad_id", "creative_hash", "enrichments", "enriched_at",
             "topic", "has_urgency", "sentiment_compound")
     vals = ("facebook", "act_1", "ad2", "h", "sentiment", "2024-03-20T00:00:00Z", "food", 0,

@@ -35,12 +35,21 @@ async def ad_sums(db: DatabaseLoader, *, platform: str, account_id: str | None, 
 
     One account's, or every account's with ``account_id=None``; in ``ad_rows``' order.
     """
-    sql = (f"SELECT {', '.join(SUM_COLUMNS)} FROM ad_data "
-           "WHERE platform = ? AND date >= ? AND date <= ?")
     params: list[Any] = [platform, first, last]
     if account_id is not None:
-        sql += " AND account_id = ?"
+        sql = (f"SELECT {', '.join(SUM_COLUMNS)} FROM ad_data "
+               "WHERE platform = ? AND date >= ? AND date <= ? AND account_id = ?")
         params.append(account_id)
+    elif db.dialect.name == "sqlite":
+        # Every account's rows of a few days: SQLite otherwise takes the primary key's
+        # prefix (platform = ?) and walks the platform's whole history for each chunk of
+        # benchmarks (15 walks of every row on a 200-day backfill); "+platform" leaves it
+        # the date index, whose range holds just these days. Same rows, sorted below.
+        sql = (f"SELECT {', '.join(SUM_COLUMNS)} FROM ad_data "
+               "WHERE +platform = ? AND date >= ? AND date <= ?")
+    else:
+        sql = (f"SELECT {', '.join(SUM_COLUMNS)} FROM ad_data "
+               "WHERE platform = ? AND date >= ? AND date <= ?")
     sql += order_by(db, "platform", "account_id", "date", "ad_id")
     return await db.fetch_dicts(sql, params)
 
@@ -76,3 +85,16 @@ async def upsert_benchmark_rows(db: DatabaseLoader, rows: Sequence[Mapping[str, 
     """``analytics.upsert_benchmarks`` without a dict per row (``benchmarks``' rows)."""
     tail = (_now(),)
     await db.execute_in_transaction([(_BENCH_UPSERT, [_BENCHMARK(r) + tail for r in rows])])
+
+
+async def upsert_history_tuples(db: DatabaseLoader, platform: str, account_id: str,
+                                rows: Sequence[tuple[Any, ...]]) -> None:
+    """History rows as ``history_rows`` gives them (``ad_id, date``, then the features)."""
+    head, tail = (platform, account_id), (_now(),)
+    await db.execute_in_transaction([(_HISTORY_UPSERT, [head + r + tail for r in rows])])
+
+
+async def upsert_benchmark_tuples(db: DatabaseLoader, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Benchmark rows as ``benchmark_rows`` gives them (every column but the time)."""
+    tail = (_now(),)
+    await db.execute_in_transaction([(_BENCH_UPSERT, [r + tail for r in rows])])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -19,13 +18,13 @@ from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
-from ..loaders.analytics_sums import ad_sums, upsert_benchmark_rows, upsert_history_rows
+from ..loaders.analytics_sums import ad_sums, upsert_benchmark_tuples, upsert_history_tuples
 from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
 from ..transforms import DataQualityMonitor
-from ..transforms.enrichment.competitive import benchmarks
-from ..transforms.enrichment.history import rolling_performance
+from ..transforms.enrichment.competitive import benchmark_rows
+from ..transforms.enrichment.history_rows import history_rows
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
 from .audience_pull import pull_audiences
 from .registry import PIPELINES
@@ -36,6 +35,8 @@ log = logging.getLogger(__name__)
 CHUNK_DAYS = 14
 #: Most ``ad_data`` rows one read for history holds (several chunks share a read).
 HISTORY_READ_ROWS = 30_000
+#: Benchmark rows gathered (several chunks) before one transaction writes them.
+BENCHMARK_WRITE_ROWS = 40_000
 #: Quality is checked over every day a run loaded, this many days at a time (memory stays
 #: bounded on a long backfill); the slices' reports are combined into one per account.
 QUALITY_DAYS = 31
@@ -147,21 +148,24 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
         chunks = _chunks(t.days)
         blocks = await _history_blocks(db, t, chunks)
         for block in blocks:
-            # One read for the block's chunks; each chunk then takes the rows its own read
-            # returned before (its 28 days back to its last day, in the same order: the
-            # rows are date-major), so the float sums are the same, bit for bit.
+            # One read for the block's chunks; each chunk's rows are those rolling_performance
+            # gives for the rows its own read returned before (its 28 days back to its last
+            # day, in the same order: the rows are date-major), so the floats are the same.
             block_rows = await ad_sums(db, platform=t.platform, account_id=t.account_id,
                                        first=_minus(block[0][0], 28), last=block[-1][-1])
-            dates = [str(r["date"]) for r in block_rows]
-            for chunk in block:
-                rows = block_rows[bisect_left(dates, _minus(chunk[0], 28)):
-                                  bisect_right(dates, chunk[-1])]
-                days = set(chunk)
-                targets = [(r["ad_id"], r["date"]) for r in rows if r["date"] in days]
-                feats = rolling_performance(rows, targets)
-                await upsert_history_rows(db, t.platform, t.account_id, feats)
-                n += len(feats)
+            # The block's chunks in one transaction: a commit rewrites every page it touched,
+            # and each chunk touches every ad's pages of ad_history.
+            chunk_rows = list(history_rows(block_rows, block))
+            del block_rows
+            # In key order (an ad's days together): each B-tree page is then visited once.
+            await upsert_history_tuples(db, t.platform, t.account_id, sorted(
+                (r for rows in chunk_rows for r in rows), key=_ad_day))
+            n += sum(len(rows) for rows in chunk_rows)
     return n
+
+
+def _ad_day(row: tuple[Any, ...]) -> tuple[Any, Any]:
+    return row[0], row[1]
 
 
 async def _history_blocks(db: DatabaseLoader, t: AccountDays,
@@ -197,14 +201,31 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
     # Percentiles of every account's ads on these days move when one account's rows do.
     topic_map = await store.topics(db, platform)
     n = 0
+    pending: list[tuple[Any, ...]] = []
     for chunk in _chunks(days):
         rows = await ad_sums(db, platform=platform, account_id=None, first=chunk[0],
                              last=chunk[-1])
         wanted = set(chunk)
-        out = benchmarks([r for r in rows if r["date"] in wanted], topic_map)
-        await upsert_benchmark_rows(db, out)
-        n += len(out)
+        pending += benchmark_rows([r for r in rows if r["date"] in wanted], topic_map)
+        del rows
+        # Percentiles are per day, so chunks are independent; their rows are written
+        # several chunks per transaction, in key order (fewer page rewrites per commit).
+        if len(pending) >= BENCHMARK_WRITE_ROWS:
+            n += await _write_benchmarks(db, pending)
+            pending = []
+    if pending:
+        n += await _write_benchmarks(db, pending)
     return n
+
+
+async def _write_benchmarks(db: DatabaseLoader, rows: list[tuple[Any, ...]]) -> int:
+    rows.sort(key=_bench_key)
+    await upsert_benchmark_tuples(db, rows)
+    return len(rows)
+
+
+def _bench_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row[:4]
 
 
 def freshness_day(t: AccountDays, *, mode: str, max_age_days: float) -> date:

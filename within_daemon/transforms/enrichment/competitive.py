@@ -84,3 +84,90 @@ def benchmarks(
             )
         out.append(feats)
     return out
+
+
+class _Ranks(dict[float, float]):
+    """Each distinct value's rounded :func:`percentile` in a group, from one sorted pass.
+
+    The same counts (values below, ties) and the same expression as :func:`percentile`, so
+    the same floats; a row then looks its value up instead of two bisections. A value the
+    pass did not give (a group holding NaN has no order to walk) is ranked by
+    :func:`percentile` itself.
+    """
+
+    def __init__(self, sorted_vals: list[float], higher_is_better: bool) -> None:
+        super().__init__()
+        self.vals, self.higher = sorted_vals, higher_is_better
+        n = len(sorted_vals)
+        if any(v != v for v in sorted_vals):
+            return
+        i = 0
+        while i < n:
+            v = sorted_vals[i]
+            j = bisect_right(sorted_vals, v, i)
+            below, ties = i, j - i
+            worse = below if higher_is_better else n - below - ties
+            self[v] = round((worse + 0.5 * ties) / n, 6)
+            i = j
+
+    def __missing__(self, v: float) -> float:
+        return round(percentile(self.vals, v, self.higher), 6)
+
+
+def benchmark_rows(
+    rows: Iterable[Mapping[str, Any]],
+    topics: Mapping[tuple[str, str, str], str | None],
+    *,
+    min_peers: int = 5,
+) -> list[tuple[Any, ...]]:
+    """:func:`benchmarks` as tuples in the table's column order, the same values.
+
+    ``platform, account_id, ad_id, date, topic, peer_group_size``, then each metric's
+    percentile (:data:`METRICS` order): what the loader writes, without a dict per row.
+    """
+    if tuple(METRICS) != ("ctr", "cpa", "roas"):
+        raise RuntimeError("benchmark_rows is written for ctr, cpa and roas")
+    groups: dict[tuple[str, str, str], tuple[list[float], list[float], list[float]]] = {}
+    keyed: list[tuple[Mapping[str, Any], tuple[str, str, str], float | None, float | None,
+                      float | None]] = []
+    append_row = keyed.append
+    get_topic, get_group = topics.get, groups.get
+    for r in rows:
+        p = str(r["platform"])
+        topic = get_topic((p, str(r["account_id"]), str(r["ad_id"])))
+        g = (p, topic or "other", str(r["date"]))
+        # _value for each metric: float(numerator or 0) / float(denominator or 0), None
+        # when the denominator is 0.
+        spend = float(r["spend"] or 0)
+        d = float(r["impressions"] or 0)
+        ctr = float(r["clicks"] or 0) / d if d else None
+        d = float(r["conversions"] or 0)
+        cpa = spend / d if d else None
+        roas = float(r["revenue"] or 0) / spend if spend else None
+        append_row((r, g, ctr, cpa, roas))
+        group = get_group(g)
+        if group is None:
+            group = groups[g] = ([], [], [])
+        if ctr is not None:
+            group[0].append(ctr)
+        if cpa is not None:
+            group[1].append(cpa)
+        if roas is not None:
+            group[2].append(roas)
+    ranked: dict[tuple[str, str, str], tuple[int, _Ranks | None, _Ranks | None,
+                                             _Ranks | None]] = {}
+    for g, (c, a, o) in groups.items():
+        per: list[_Ranks | None] = []
+        for vals, higher in ((c, True), (a, False), (o, True)):
+            vals.sort()
+            per.append(_Ranks(vals, higher) if len(vals) >= min_peers else None)
+        ranked[g] = (len(c), per[0], per[1], per[2])
+    out: list[tuple[Any, ...]] = []
+    append = out.append
+    for r, g, ctr, cpa, roas in keyed:
+        size, rc, ra, ro = ranked[g]
+        append((r["platform"], r["account_id"], r["ad_id"], r["date"], g[1], size,
+                None if ctr is None or rc is None else rc[ctr],
+                None if cpa is None or ra is None else ra[cpa],
+                None if roas is None or ro is None else ro[roas]))
+    return out

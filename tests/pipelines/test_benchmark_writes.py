@@ -1,0 +1,44 @@
+"""The benchmark step stores what ``benchmarks`` computes, however its writes are grouped.
+
+``pipelines.analytics._benchmarks`` gathers several chunks' rows before one transaction
+writes them (in key order), and reads every account's rows of a chunk through the date
+index on SQLite. The stored rows must be ``benchmarks``' values over the same rows, for a
+write budget of one row (a transaction per chunk) and of all rows, on both backends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.pipelines.test_history_blocks import DAYS, _seed
+from within_daemon.loaders import DatabaseLoader
+from within_daemon.loaders import analytics as store
+from within_daemon.pipelines import analytics
+from within_daemon.transforms.enrichment.competitive import benchmarks
+
+COLUMNS = ("platform", "account_id", "ad_id", "date", "topic", "peer_group_size",
+           "ctr_percentile", "cpa_percentile", "roas_percentile")
+
+
+def _exact(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, str], ...]]:
+    return sorted(tuple((type(r[c]).__name__, repr(r[c])) for c in COLUMNS) for r in rows)
+
+
+async def test_benchmarks_stored_as_computed(db_url: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    async with DatabaseLoader.from_url(db_url) as db:
+        await _seed(db)
+        rows = await store.ad_rows(db, platform="facebook", account_id=None,
+                                   first=DAYS[0], last=DAYS[-1])
+        days = DAYS[5:40] + DAYS[44:]  # the run's days, with a hole
+        wanted = set(days)
+        want = benchmarks([r for r in rows if r["date"] in wanted], {}, min_peers=5)
+        assert sum(1 for r in want if r["ctr_percentile"] is not None) > 100
+        for budget in (1, 10**9):
+            monkeypatch.setattr(analytics, "BENCHMARK_WRITE_ROWS", budget)
+            await db.execute_in_transaction([("DELETE FROM ad_benchmarks", [()])])
+            assert await analytics._benchmarks(db, "facebook", days) == len(want)
+            got = await db.fetch_dicts("SELECT * FROM ad_benchmarks")
+            assert _exact(got) == _exact(want)
