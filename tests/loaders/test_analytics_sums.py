@@ -11,6 +11,7 @@ from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
 from within_daemon.loaders.analytics_sums import (
     SUM_COLUMNS,
+    ad_sum_rows,
     ad_sums,
     upsert_benchmark_rows,
     upsert_benchmark_tuples,
@@ -52,6 +53,10 @@ async def test_ad_sums_are_ad_rows_narrowed(db: DatabaseLoader, account: str | N
                            last=DAYS[9])
     assert narrow == [{c: r[c] for c in SUM_COLUMNS} for r in wide]
     assert len(narrow) == 8 * (6 if account is None else 3)
+    tuples = await ad_sum_rows(db, platform="facebook", account_id=account, first=DAYS[2],
+                               last=DAYS[9])
+    assert all(type(r) is tuple for r in tuples)
+    assert tuples == [tuple(r[c] for c in SUM_COLUMNS) for r in wide]
 
 
 async def test_history_rows_stored_as_upsert_history_stores_them(db: DatabaseLoader) -> None:
@@ -87,7 +92,8 @@ async def test_history_tuples_stored_as_upsert_history_stores_the_dicts(
                          last=DAYS[-1])
     # One chunk over every day: its range (28 days back) holds all the rows.
     feats = rolling_performance(rows, [(r["ad_id"], r["date"]) for r in rows])
-    [tuples] = history_rows(rows, [DAYS])
+    [tuples] = history_rows(await ad_sum_rows(db, platform="facebook", account_id="act_1",
+                                              first=DAYS[0], last=DAYS[-1]), [DAYS])
     stored = []
     for write, data in ((store.upsert_history, feats), (upsert_history_tuples, tuples)):
         await db.execute_in_transaction([("DELETE FROM ad_history", [()])])
@@ -102,10 +108,13 @@ async def test_benchmark_tuples_stored_as_upsert_benchmarks_stores_the_dicts(
         db: DatabaseLoader) -> None:
     rows = await ad_sums(db, platform="facebook", account_id=None, first=DAYS[0],
                          last=DAYS[-1])
+    tuples = await ad_sum_rows(db, platform="facebook", account_id=None, first=DAYS[0],
+                               last=DAYS[-1])
     topics = {("facebook", "act_1", "ad_b"): "apparel"}
     stored = []
     for write, data in ((store.upsert_benchmarks, benchmarks(rows, topics, min_peers=2)),
-                        (upsert_benchmark_tuples, benchmark_rows(rows, topics, min_peers=2))):
+                        (upsert_benchmark_tuples,
+                         benchmark_rows(tuples, topics, min_peers=2))):
         await db.execute_in_transaction([("DELETE FROM ad_benchmarks", [()])])
         await write(db, data)
         got = await db.fetch_dicts("SELECT * FROM ad_benchmarks ORDER BY account_id, ad_id, date")

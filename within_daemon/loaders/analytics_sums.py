@@ -21,19 +21,29 @@ from .analytics import (
     order_by,
     upsert_statement,
 )
+from ..transforms.enrichment.history_rows import SUM_FIELDS
 from .database import DatabaseLoader
 from .schema.analytics import AD_DAY_KEY_COLUMNS
 
-#: The columns rolling history and benchmarks read.
-SUM_COLUMNS = ("platform", "account_id", "ad_id", "date", "impressions", "clicks", "spend",
-               "conversions", "revenue")
+#: The columns rolling history and benchmarks read, in the order ``history_rows`` and
+#: ``benchmark_rows`` unpack them.
+SUM_COLUMNS = SUM_FIELDS
 
 
 async def ad_sums(db: DatabaseLoader, *, platform: str, account_id: str | None, first: str,
                   last: str) -> list[dict[str, Any]]:
-    """The :data:`SUM_COLUMNS` of ``ad_data`` rows with ``first <= date <= last``.
+    """:func:`ad_sum_rows` as dicts keyed by :data:`SUM_COLUMNS`."""
+    rows = await ad_sum_rows(db, platform=platform, account_id=account_id, first=first,
+                             last=last)
+    return [dict(zip(SUM_COLUMNS, r, strict=True)) for r in rows]
+
+
+async def ad_sum_rows(db: DatabaseLoader, *, platform: str, account_id: str | None,
+                      first: str, last: str) -> list[Sequence[Any]]:
+    """The :data:`SUM_COLUMNS` of ``ad_data`` rows with ``first <= date <= last``, as tuples.
 
     One account's, or every account's with ``account_id=None``; in ``ad_rows``' order.
+    Tuples, not dicts: the history and benchmark steps read every row of a run's days.
     """
     params: list[Any] = [platform, first, last]
     if account_id is not None:
@@ -51,7 +61,7 @@ async def ad_sums(db: DatabaseLoader, *, platform: str, account_id: str | None, 
         sql = (f"SELECT {', '.join(SUM_COLUMNS)} FROM ad_data "
                "WHERE platform = ? AND date >= ? AND date <= ?")
     sql += order_by(db, "platform", "account_id", "date", "ad_id")
-    return await db.fetch_dicts(sql, params)
+    return await db.fetch_rows(sql, params)
 
 
 _HISTORY_UPSERT = upsert_statement("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)

@@ -18,7 +18,11 @@ from ..config import QualityConfig, TaskConfig
 from ..errors import LoaderError
 from ..loaders import DatabaseLoader
 from ..loaders import analytics as store
-from ..loaders.analytics_sums import ad_sums, upsert_benchmark_tuples, upsert_history_tuples
+from ..loaders.analytics_sums import (
+    ad_sum_rows,
+    upsert_benchmark_tuples,
+    upsert_history_tuples,
+)
 from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
@@ -151,8 +155,8 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
             # One read for the block's chunks; each chunk's rows are those rolling_performance
             # gives for the rows its own read returned before (its 28 days back to its last
             # day, in the same order: the rows are date-major), so the floats are the same.
-            block_rows = await ad_sums(db, platform=t.platform, account_id=t.account_id,
-                                       first=_minus(block[0][0], 28), last=block[-1][-1])
+            block_rows = await ad_sum_rows(db, platform=t.platform, account_id=t.account_id,
+                                           first=_minus(block[0][0], 28), last=block[-1][-1])
             # The block's chunks in one transaction: a commit rewrites every page it touched,
             # and each chunk touches every ad's pages of ad_history.
             chunk_rows = list(history_rows(block_rows, block))
@@ -203,10 +207,10 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int
     n = 0
     pending: list[tuple[Any, ...]] = []
     for chunk in _chunks(days):
-        rows = await ad_sums(db, platform=platform, account_id=None, first=chunk[0],
-                             last=chunk[-1])
+        rows = await ad_sum_rows(db, platform=platform, account_id=None, first=chunk[0],
+                                 last=chunk[-1])
         wanted = set(chunk)
-        pending += benchmark_rows([r for r in rows if r["date"] in wanted], topic_map)
+        pending += benchmark_rows([r for r in rows if r[3] in wanted], topic_map)  # date
         del rows
         # Percentiles are per day, so chunks are independent; their rows are written
         # several chunks per transaction, in key order (fewer page rewrites per commit).

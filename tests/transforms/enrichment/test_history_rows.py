@@ -19,10 +19,15 @@ import pytest
 from tests.transforms.enrichment.test_history_competitive_same import random_rows
 from within_daemon.transforms.enrichment.competitive import benchmark_rows, benchmarks
 from within_daemon.transforms.enrichment.history import fields, rolling_performance
-from within_daemon.transforms.enrichment.history_rows import history_rows
+from within_daemon.transforms.enrichment.history_rows import SUM_FIELDS, history_rows
 
 BENCH_COLUMNS = ("platform", "account_id", "ad_id", "date", "topic", "peer_group_size",
                  "ctr_percentile", "cpa_percentile", "roas_percentile")
+
+
+def _tuples(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows as ``ad_sum_rows`` gives them (tuples in ``SUM_FIELDS`` order)."""
+    return [tuple(r[c] for c in SUM_FIELDS) for r in rows]
 
 
 def _exact(v: Any) -> tuple[str, str]:
@@ -61,7 +66,7 @@ def test_history_rows_equal_rolling_performance_per_chunk(seed: int) -> None:
     run_days = [d for d in all_days[10:] if rnd.random() < 0.85]
     run_days.append("2024-12-31")  # a day without rows
     chunks = [run_days[i:i + 14] for i in range(0, len(run_days), 14)]
-    got = list(history_rows(rows, chunks))
+    got = list(history_rows(_tuples(rows), chunks))
     assert len(got) == len(chunks)
     total = 0
     for chunk, mine in zip(chunks, got, strict=True):
@@ -71,7 +76,7 @@ def test_history_rows_equal_rolling_performance_per_chunk(seed: int) -> None:
     assert total > 1000
     # A block read wider than the chunks needs (history before the first one) changes nothing.
     later = chunks[2:]
-    assert [_canon(_as_dicts(c)) for c in history_rows(rows, later)] == \
+    assert [_canon(_as_dicts(c)) for c in history_rows(_tuples(rows), later)] == \
         [_canon(_as_dicts(c)) for c in got[2:]]
 
 
@@ -88,7 +93,7 @@ def test_benchmark_rows_equal_benchmarks(seed: int) -> None:
             r.update(impressions=1000, clicks=20, spend=10.0, conversions=2, revenue=30.0)
     topics = {("facebook", f"act_{a}", f"ad{ad}"): rnd.choice(["apparel", "food", None])
               for a in range(2) for ad in range(40)}
-    got = benchmark_rows(iter(rows), topics)
+    got = benchmark_rows(iter(_tuples(rows)), topics)
     want = benchmarks(rows, topics)
     assert len(got) == len(want)
     assert _bench_canon([dict(zip(BENCH_COLUMNS, r, strict=True)) for r in got]) == \
@@ -99,5 +104,5 @@ def test_benchmark_rows_equal_benchmarks(seed: int) -> None:
 def test_benchmark_rows_with_nan_rank_as_benchmarks() -> None:
     rows = random_rows(5, ads=10, days=3)
     rows[0].update(spend=float("nan"))
-    got = [dict(zip(BENCH_COLUMNS, r, strict=True)) for r in benchmark_rows(rows, {})]
+    got = [dict(zip(BENCH_COLUMNS, r, strict=True)) for r in benchmark_rows(_tuples(rows), {})]
     assert _bench_canon(got) == _bench_canon(benchmarks(rows, {}))

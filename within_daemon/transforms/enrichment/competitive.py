@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 #: metric name -> (numerator field, denominator field, higher is better)
@@ -115,7 +115,7 @@ class _Ranks(dict[float, float]):
 
 
 def benchmark_rows(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Sequence[Any]],
     topics: Mapping[tuple[str, str, str], str | None],
     *,
     min_peers: int = 5,
@@ -124,26 +124,28 @@ def benchmark_rows(
 
     ``platform, account_id, ad_id, date, topic, peer_group_size``, then each metric's
     percentile (:data:`METRICS` order): what the loader writes, without a dict per row.
+    ``rows`` are tuples in ``history_rows.SUM_FIELDS`` order (``ad_sum_rows``' rows).
     """
     if tuple(METRICS) != ("ctr", "cpa", "roas"):
         raise RuntimeError("benchmark_rows is written for ctr, cpa and roas")
     groups: dict[tuple[str, str, str], tuple[list[float], list[float], list[float]]] = {}
-    keyed: list[tuple[Mapping[str, Any], tuple[str, str, str], float | None, float | None,
+    keyed: list[tuple[Sequence[Any], tuple[str, str, str], float | None, float | None,
                       float | None]] = []
     append_row = keyed.append
     get_topic, get_group = topics.get, groups.get
     for r in rows:
-        p = str(r["platform"])
-        topic = get_topic((p, str(r["account_id"]), str(r["ad_id"])))
-        g = (p, topic or "other", str(r["date"]))
+        platform, account_id, ad_id, day, imp, clk, spend_v, conv, rev = r
+        p = str(platform)
+        topic = get_topic((p, str(account_id), str(ad_id)))
+        g = (p, topic or "other", str(day))
         # _value for each metric: float(numerator or 0) / float(denominator or 0), None
         # when the denominator is 0.
-        spend = float(r["spend"] or 0)
-        d = float(r["impressions"] or 0)
-        ctr = float(r["clicks"] or 0) / d if d else None
-        d = float(r["conversions"] or 0)
+        spend = float(spend_v or 0)
+        d = float(imp or 0)
+        ctr = float(clk or 0) / d if d else None
+        d = float(conv or 0)
         cpa = spend / d if d else None
-        roas = float(r["revenue"] or 0) / spend if spend else None
+        roas = float(rev or 0) / spend if spend else None
         append_row((r, g, ctr, cpa, roas))
         group = get_group(g)
         if group is None:
@@ -166,7 +168,7 @@ def benchmark_rows(
     append = out.append
     for r, g, ctr, cpa, roas in keyed:
         size, rc, ra, ro = ranked[g]
-        append((r["platform"], r["account_id"], r["ad_id"], r["date"], g[1], size,
+        append((r[0], r[1], r[2], r[3], g[1], size,
                 None if ctr is None or rc is None else rc[ctr],
                 None if cpa is None or ra is None else ra[cpa],
                 None if roas is None or ro is None else ro[roas]))
