@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+from ..transforms.enrichment.history_rows import SUM_FIELDS
 from .analytics import (
     BENCHMARK_TABLE_COLUMNS,
     HISTORY_TABLE_COLUMNS,
     order_by,
     upsert_statement,
 )
-from ..transforms.enrichment.history_rows import SUM_FIELDS
 from .database import DatabaseLoader
 from .schema.analytics import AD_DAY_KEY_COLUMNS
 

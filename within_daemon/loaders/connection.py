@@ -4,8 +4,9 @@
 migrations of :mod:`.schema` and checks the tables against it, and holds the one lock every
 call takes, so a readiness probe or ``status`` never sees, or joins, a half-done transaction.
 It also offers the generic access the stores on top use (:meth:`~DatabaseConnection.fetch_dicts`,
-:meth:`~DatabaseConnection.fetch_rows`, :meth:`~DatabaseConnection.execute_in_transaction`) and the inspection calls (row counts,
-ping, integrity check). What is written, and when, is :class:`.database.DatabaseLoader`'s part.
+:meth:`~DatabaseConnection.fetch_rows`, :meth:`~DatabaseConnection.execute_in_transaction`)
+and the inspection calls (row counts, ping, integrity check). What is written, and when,
+is :class:`.database.DatabaseLoader`'s part.
 """
 
 from __future__ import annotations
