@@ -9,13 +9,11 @@ import pytest
 
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
+from within_daemon.loaders.analytics import BENCHMARK_TABLE_COLUMNS, HISTORY_TABLE_COLUMNS
 from within_daemon.loaders.analytics_sums import (
     SUM_COLUMNS,
     ad_sum_rows,
-    ad_sums,
-    upsert_benchmark_rows,
     upsert_benchmark_tuples,
-    upsert_history_rows,
     upsert_history_tuples,
 )
 from within_daemon.schema import AD_FIELDS
@@ -32,6 +30,24 @@ def _row(acct: str, ad: str, day: str, n: int) -> dict[str, Any]:
              impressions=100 * n, clicks=n % 9, spend=n / 3, conversions=n % 4 or None,
              revenue=n * 1.7)
     return r
+
+
+async def ad_sums(db: DatabaseLoader, **kw: Any) -> list[dict[str, Any]]:
+    """The narrow read keyed by column, as the dict-taking enrichment functions read it."""
+    return [dict(zip(SUM_COLUMNS, r, strict=True)) for r in await ad_sum_rows(db, **kw)]
+
+
+async def upsert_history_rows(db: DatabaseLoader, platform: str, account_id: str,
+                              rows: list[dict[str, Any]]) -> None:
+    """Dict history rows through the tuple writer the step uses."""
+    await upsert_history_tuples(db, platform, account_id,
+                                [tuple(r[c] for c in HISTORY_TABLE_COLUMNS[2:-1]) for r in rows])
+
+
+async def upsert_benchmark_rows(db: DatabaseLoader, rows: list[dict[str, Any]]) -> None:
+    """Dict benchmark rows through the tuple writer the step uses."""
+    await upsert_benchmark_tuples(db, [tuple(r[c] for c in BENCHMARK_TABLE_COLUMNS[:-1])
+                                       for r in rows])
 
 
 @pytest.fixture

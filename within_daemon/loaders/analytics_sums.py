@@ -10,9 +10,8 @@ sums of the history follow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 from ..transforms.enrichment.history_rows import SUM_FIELDS
@@ -28,14 +27,6 @@ from .schema.analytics import AD_DAY_KEY_COLUMNS
 #: The columns rolling history and benchmarks read, in the order ``history_rows`` and
 #: ``benchmark_rows`` unpack them.
 SUM_COLUMNS = SUM_FIELDS
-
-
-async def ad_sums(db: DatabaseLoader, *, platform: str, account_id: str | None, first: str,
-                  last: str) -> list[dict[str, Any]]:
-    """:func:`ad_sum_rows` as dicts keyed by :data:`SUM_COLUMNS`."""
-    rows = await ad_sum_rows(db, platform=platform, account_id=account_id, first=first,
-                             last=last)
-    return [dict(zip(SUM_COLUMNS, r, strict=True)) for r in rows]
 
 
 async def ad_sum_rows(db: DatabaseLoader, *, platform: str, account_id: str | None,
@@ -70,31 +61,10 @@ if HISTORY_TABLE_COLUMNS[:2] != ("platform", "account_id") or \
         HISTORY_TABLE_COLUMNS[-1] != "computed_at" or \
         BENCHMARK_TABLE_COLUMNS[-1] != "computed_at":  # what the tuples below are built for
     raise ImportError("ad_history's or ad_benchmarks' columns moved: update this module")
-#: The feature row's part of a history row: everything between the account and the time.
-_FEATURES = itemgetter(*HISTORY_TABLE_COLUMNS[2:-1])
-#: A benchmark row's columns but the time.
-_BENCHMARK = itemgetter(*BENCHMARK_TABLE_COLUMNS[:-1])
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-async def upsert_history_rows(db: DatabaseLoader, platform: str, account_id: str,
-                              rows: Sequence[Mapping[str, Any]]) -> None:
-    """``analytics.upsert_history`` without a dict per row: tuples straight from the rows.
-
-    Each row must have every history column (``rolling_performance``'s rows do).
-    """
-    head, tail = (platform, account_id), (_now(),)
-    await db.execute_in_transaction(
-        [(_HISTORY_UPSERT, [head + _FEATURES(r) + tail for r in rows])])
-
-
-async def upsert_benchmark_rows(db: DatabaseLoader, rows: Sequence[Mapping[str, Any]]) -> None:
-    """``analytics.upsert_benchmarks`` without a dict per row (``benchmarks``' rows)."""
-    tail = (_now(),)
-    await db.execute_in_transaction([(_BENCH_UPSERT, [_BENCHMARK(r) + tail for r in rows])])
 
 
 async def upsert_history_tuples(db: DatabaseLoader, platform: str, account_id: str,
