@@ -148,6 +148,7 @@ def main() -> None:
                                   args.sync)
                     e_s, e_peak = _daemon(args, cfg, env, ids, start, end, rows, "enrich")
                     if args.keep and server is None:
+                        Path(args.keep).mkdir(parents=True, exist_ok=True)
                         for f in work.glob("enrich.db*"):
                             shutil.copy(f, Path(args.keep) / f.name)
                 load1 = os.getloadavg()[0]
