@@ -41,7 +41,7 @@ from ..schema import is_ad_level
 from ..sources.images import ImageFetcher
 from ..sources.url_guard import UrlPolicy
 from ..transforms.enrichment import TEXT_ENRICHERS, enrich_text
-from ..transforms.enrichment.enricher import creative_key
+from ..transforms.enrichment.enricher import creative_fields, creative_key
 from ..transforms.enrichment.image import STATUS_TIMEOUT, ImageFeatures, failed
 from .messages import CreativeFeatures, LoaderMsg, RecordBatch
 
@@ -101,6 +101,8 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
             return []
         todo: dict[str, tuple[AdDay, str]] = {}
         latest: dict[str, str] = {}
+        # An ad's days in a batch share their creative: each distinct one is hashed once.
+        hashes: dict[tuple[Any, ...], str] = {}
         for rec in batch.records:
             if not isinstance(rec, AdDay) or not is_ad_level(rec.ad_id):
                 continue  # a campaign-level row (Google PMax) has no creative to enrich
@@ -109,7 +111,11 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
             if day > latest.get(ad_id, ""):
                 latest[ad_id] = day
             key = (rec.platform, str(rec.account_id), ad_id, names)
-            ck = hashlib.sha1(creative_key(rec).encode(), usedforsecurity=False).hexdigest()
+            fields = creative_fields(rec)
+            ck = hashes.get(fields)
+            if ck is None:
+                ck = hashes[fields] = hashlib.sha1(
+                    creative_key(rec).encode(), usedforsecurity=False).hexdigest()
             if self.seen.get(key) != ck:
                 todo[ad_id] = (rec, ck)
         if not todo:

@@ -47,11 +47,16 @@ def check_enrichments(names: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
+def creative_fields(record: AdDay) -> tuple[Any, ...]:
+    """What the per-creative enrichments read of a record (see :func:`creative_key`)."""
+    return (record.headline, record.description, record.cta, record.landing_page_url,
+            record.image_url)
+
+
 def creative_key(record: Mapping[str, Any] | AdDay) -> str:
     """A fingerprint of what the per-creative enrichments read: same text, same features."""
     if isinstance(record, AdDay):
-        values: Iterable[Any] = (record.headline, record.description, record.cta,
-                                 record.landing_page_url, record.image_url)
+        values: Iterable[Any] = creative_fields(record)
     else:
         values = (record.get(k) for k in _CREATIVE_FIELDS)
     return "\x1f".join(str(v or "") for v in values)
