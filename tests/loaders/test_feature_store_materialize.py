@@ -371,3 +371,27 @@ async def test_export_is_the_long_rows_pivoted(db: DatabaseLoader, tmp_path: Pat
             assert {n: row[n] for n in w if n != "created"} == {
                 n: v for n, v in w.items() if n != "created"}
             assert all(row[f.name] is None for f in features_of(ent) if f.name not in w)
+
+
+@pytest.mark.parametrize("online_days", [1000, 5])
+async def test_online_rows_of_an_ad_seen_only_in_the_first_step(
+        db: DatabaseLoader, monkeypatch: pytest.MonkeyPatch, online_days: int) -> None:
+    # The online rows are written once, with the last step, over all the call's days
+    # (in groups of ONLINE_DAYS): an ad whose newest day is in the first step keeps it.
+    monkeypatch.setattr(fsm, "ONLINE_DAYS", online_days)
+    early = [_ad_row("act_1", "ad_early", d, 7) for d in DAYS[:2]]
+    await db.write_batch(run_id="r", task="t", kind="ad", fetched_at="2024-03-20T00:00:00Z",
+                         records=early)
+    hist: list[dict[str, Any]] = []
+    for i, d in enumerate(DAYS[:2]):
+        h: dict[str, Any] = dict.fromkeys(c for c, _ in HISTORY_COLUMNS)
+        h.update(ad_id="ad_early", date=d, ad_ctr_7d=0.5 + i)
+        hist.append(h)
+    await store.upsert_history(db, "facebook", "act_1", hist)
+    assert len(await fsm._steps(db, "facebook", "act_1", DAYS)) > 2
+    old, new = await _both(db, [DAYS])
+    assert new == old
+    mine = [r for r in new[1] if r["entity_key"] == entity_key("facebook", "act_1",
+                                                                 "ad_early")]
+    assert {r["event_timestamp"] for r in mine} == {day_end(DAYS[1])}
+    assert any(r["feature"] == "ad_ctr_7d" and r["value_real"] == 1.5 for r in mine)
