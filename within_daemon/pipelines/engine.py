@@ -34,6 +34,7 @@ from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..sources import HttpSource, build_connector
 from ..sources.http.client import open_session
 from ..transforms import DataNormalizer, DataValidator
+from ..transforms.enrichment.workers import TextWorkers
 from .analytics import AccountDays, after_task
 from .chain import Feed
 from .enrich_actor import EnrichActor, image_fetcher
@@ -365,7 +366,8 @@ async def open_engine(
         engine = Engine(loaded, db, metrics=metrics, queues=queues, session=session,
                         raw_send=raw_send)
         enrich = EnrichActor(rec_recv, enr_send, fetcher=fetcher, metrics=metrics,
-                             batch_seconds=loaded.config.enrichment.image_batch_seconds)
+                             batch_seconds=loaded.config.enrichment.image_batch_seconds,
+                             text_workers=TextWorkers(loaded.config.enrichment.text_workers))
         loader = LoaderActor(enr_recv, db=db, tracker=engine.tracker, batch_size=rt.batch_size,
                              metrics=metrics)
         async with anyio.create_task_group() as tg:

@@ -40,9 +40,10 @@ from ..runtime import Actor
 from ..schema import is_ad_level
 from ..sources.images import ImageFetcher
 from ..sources.url_guard import UrlPolicy
-from ..transforms.enrichment import TEXT_ENRICHERS, enrich_text
+from ..transforms.enrichment import TEXT_ENRICHERS
 from ..transforms.enrichment.enricher import creative_fields, creative_key
 from ..transforms.enrichment.image import STATUS_TIMEOUT, ImageFeatures, failed
+from ..transforms.enrichment.workers import TextWorkers
 from .messages import CreativeFeatures, LoaderMsg, RecordBatch
 
 #: Creatives remembered per process; past this the memory is cleared and rebuilt.
@@ -78,9 +79,11 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         self, inbox: MemoryObjectReceiveStream[LoaderMsg],
         outbox: MemoryObjectSendStream[LoaderMsg], *, fetcher: ImageFetcher | None,
         metrics: Metrics | None = None, batch_seconds: float = 30.0,
+        text_workers: TextWorkers | None = None,
     ) -> None:
         super().__init__(inbox, outbox, metrics=metrics)
         self.fetcher = fetcher
+        self.text_workers = text_workers or TextWorkers(0)
         self.batch_seconds = batch_seconds
         #: (platform, account, ad, enrichments) -> creative hash last enriched.
         self.seen: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
@@ -132,15 +135,18 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         fetched_day = batch.local_day or _utc_day(batch.fetched_at) or now[:10]
         out: list[dict[str, Any]] = []
         empty = dict.fromkeys(c for c, _ in CREATIVE_COLUMNS)
-        for ad_id, (rec, ck) in todo.items():
+        # The text enrichers are the seed's, over its dict form of a record; in a worker
+        # process when the batch is large (the loop meanwhile handles the next pages).
+        texts = (await self.text_workers.enrich([as_dict(r) for r, _ in todo.values()], text)
+                 if text else [])
+        for i, (ad_id, (rec, ck)) in enumerate(todo.items()):
             row: dict[str, Any] = {"platform": rec.platform, "account_id": rec.account_id,
                                    "ad_id": ad_id, "creative_hash": ck,
                                    "enrichments": "|".join(names), "enriched_at": now,
                                    "observed_on": max(fetched_day, latest.get(ad_id, "")),
                                    **empty}
             if text:
-                # The text enrichers are the seed's, over its dict form of a record.
-                row.update(enrich_text(as_dict(rec), text))
+                row.update(texts[i])
             if image:
                 url = rec.image_url
                 feats = images.get(str(url)) if url else failed("empty", "no image_url")
