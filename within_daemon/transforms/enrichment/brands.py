@@ -51,9 +51,14 @@ def _trim(words: list[str]) -> list[str]:
     return words
 
 
-def _title_case(field: str) -> bool:
-    """Whether a field capitalises most of its longer words, so caps say nothing."""
-    long_words = [w for w in _TOKEN_RE.findall(field) if len(w) >= 4 and w.isalpha()]
+def _title_case(field: str, tokens: list[str] | None = None) -> bool:
+    """Whether a field capitalises most of its longer words, so caps say nothing.
+
+    ``tokens`` is ``_TOKEN_RE.findall(field)`` when the caller already has it.
+    """
+    if tokens is None:
+        tokens = _TOKEN_RE.findall(field)
+    long_words = [w for w in tokens if len(w) >= 4 and w.isalpha()]
     caps = sum(1 for w in long_words if w[0].isupper())
     return len(long_words) >= 2 and caps >= 0.75 * len(long_words)
 
@@ -83,12 +88,18 @@ def _runs(sentence: str) -> Iterable[str]:
 def brand_names(headline: str, description: str, cta: str) -> list[str]:
     out: list[str] = []
     for n, field in enumerate((headline, description, cta)):
-        for m in _MARKED_RE.finditer(field):
-            words = _trim(m.group(1).split())
-            if words:
-                out.append(" ".join(words))
-        out.extend(t for t in _TOKEN_RE.findall(field) if _CAMEL_RE.match(t))
-        if n == 2 or _title_case(field):
+        # Every mark match ends in one of these: most fields have none and skip the scan.
+        if "™" in field or "®" in field or "(TM)" in field or "(R)" in field:
+            for m in _MARKED_RE.finditer(field):
+                words = _trim(m.group(1).split())
+                if words:
+                    out.append(" ".join(words))
+        tokens = _TOKEN_RE.findall(field)
+        # A camelCase word has a lower and an upper case letter, so it is neither
+        # islower() nor isupper(): the cheap tests skip the regex for most words.
+        out.extend(t for t in tokens
+                   if not t.islower() and not t.isupper() and _CAMEL_RE.match(t))
+        if n == 2 or _title_case(field, tokens):
             continue
         for sentence in _SENTENCE_RE.split(field):
             out.extend(_runs(sentence))

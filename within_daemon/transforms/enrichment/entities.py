@@ -133,8 +133,18 @@ _URL_RE: Final = re.compile(
 _URL_PREFIX_RE: Final = re.compile(r"^(?:https?://)?(?:www\.)?", re.IGNORECASE)
 
 
+#: Every ``_DATE_RE`` match holds one of these (a day number, a weekday's or day event's
+#: "day", or an event without "day"); the same flags make the same case-folding, so a text
+#: without any skips the slow scan.
+_DATE_HINT_RE: Final = re.compile(
+    r"\d|day|christmas|year|thanksgiving|easter|halloween|july", re.IGNORECASE,
+)
+
+
 def _dates(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
+    if not _DATE_HINT_RE.search(text):
+        return out
     for m in _DATE_RE.finditer(text):
         if m["a"]:
             a, b = int(m["a"]), int(m["b"])

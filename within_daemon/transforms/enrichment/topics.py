@@ -34,6 +34,7 @@ French and Japanese copy, which the English keywords cannot see.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -108,10 +109,16 @@ def stem(word: str) -> str:
     return word[:-1]
 
 
+# Ad vocabulary is small and repeats across creatives: a bounded cache of stems pays.
+_stem: Final = functools.lru_cache(maxsize=1 << 16)(stem)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed word tokens of ``text``; hyphens and punctuation split words."""
-    text = _APOSTROPHE_RE.sub("", _POSSESSIVE_RE.sub("", text.lower()))
-    return [stem(w) for w in _WORD_RE.findall(text)]
+    text = text.lower()
+    if "'" in text or "’" in text:  # the two substitutions find nothing otherwise
+        text = _APOSTROPHE_RE.sub("", _POSSESSIVE_RE.sub("", text))
+    return list(map(_stem, _WORD_RE.findall(text)))
 
 
 def url_tokens(url: str) -> list[str]:
@@ -133,18 +140,24 @@ def brand_words(token: str) -> list[str]:
     the most of it; the words count with the low "brand" field weight because a substring can
     be chance ("smile" holds "mile").
     """
+    return list(_brand_words(token))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _brand_words(token: str) -> tuple[str, ...]:
+    """``brand_words`` as a tuple, cached: host labels repeat across an advertiser's ads."""
     if len(token) < 6 or token in _INDEX or not token.isalpha():
-        return []
+        return ()
     n = len(token)
     best: list[tuple[int, tuple[str, ...]]] = [(0, ())] * (n + 1)
     for i in range(1, n + 1):
         cand = best[i - 1]
         for j in range(max(0, i - _LONGEST_WORD), i - 3):
-            word = stem(token[j:i])
+            word = _stem(token[j:i])
             if word in _WORDS and best[j][0] + i - j > cand[0]:
                 cand = (best[j][0] + i - j, (*best[j][1], word))
         best[i] = cand
-    return list(best[n][1])
+    return best[n][1]
 
 
 def _build_index() -> tuple[dict[str, tuple[tuple[int, float], ...]], frozenset[str], int]:
@@ -215,7 +228,7 @@ def topic_scores(
     _match(tokenize(cta), FIELD_WEIGHTS["cta"], found)
     url = url_tokens(landing_page_url)
     _match(url, FIELD_WEIGHTS["url"], found)
-    _match([w for tok in url for w in brand_words(tok)], FIELD_WEIGHTS["brand"], found)
+    _match([w for tok in url for w in _brand_words(tok)], FIELD_WEIGHTS["brand"], found)
     scores = [0.0] * len(TOPICS)
     strongest = [0.0] * len(TOPICS)
     for term, field_weight in found.items():
