@@ -38,6 +38,7 @@ None when empty; flags are False when nothing was found. Money and discounts are
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -196,6 +197,16 @@ def extract_entities(
     headline: str = "", description: str = "", cta: str = "",
 ) -> EntityFeatures:
     """Entities in one ad's headline, description and call to action."""
+    return _entities(headline, description, cta)
+
+
+#: Distinct (headline, description, call to action) whose entities are kept.
+CACHE_SIZE: Final = 4096
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _entities(headline: str, description: str, cta: str) -> EntityFeatures:
+    """``extract_entities`` memoized: template copy repeats across creatives (frozen struct)."""
     # No-break spaces (common in "19,99\u00a0€") become plain spaces for the patterns.
     fields = [f.replace("\u00a0", " ").replace("\u202f", " ") for f in (headline, description, cta)]
     text = "\n".join(fields)

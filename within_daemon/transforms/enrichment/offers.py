@@ -239,6 +239,20 @@ ANCHORS: Final[dict[str, tuple[str, ...]]] = {
     "money_back": ("money", "refund", "risk", "satisfaction", "guarantee"),
     "financing": ("0%", "0 %", "interest", "pay", "credit check", "$0", "deposit"),
     "free_extra": ("free", "complimentary", "on us", "waived", "$0", "fee"),
+    "today_only": ("day", "tonight", "heute", "aujourd", "hoy"),
+    "last_chance": ("last", "final"),
+    "while_supplies_last": ("while", "sell", "sold", "limited", "almost", "only", "just",
+                            "few", "fill", "gone", "last", "stock"),
+    # Every countdown number (6, 12, 24, 36, 48, 72) holds a 2, 4 or 6.
+    "hours_left": ("2", "4", "6", "hours", "hrs"),
+    "free_shipping": ("free", "versand", "livraison", "env", "spedizione", "complimentary",
+                      "delivery", "shipping"),
+    "free_returns": ("free",),
+    "bogo": ("bogo", "g1", "g2", "g3", "for", "get"),
+    "free_gift": ("free", "gift", "gwp"),
+    "promo_code": ("code", "coupon"),
+    "free_consultation": ("free",),
+    "free_access": ("free", "cost"),
 }
 _URGENCY: Final = tuple((k, re.compile(v), ANCHORS.get(k)) for k, v in _URGENCY_PATTERNS.items())
 _OFFERS: Final = tuple((k, re.compile(v), ANCHORS.get(k)) for k, v in _OFFER_PATTERNS.items())

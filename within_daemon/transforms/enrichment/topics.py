@@ -248,6 +248,16 @@ def classify_topic(
     headline: str = "", description: str = "", cta: str = "", landing_page_url: str = "",
 ) -> TopicFeatures:
     """The topic of one ad's text; weak evidence gives "other" with low confidence."""
+    return _classify(headline, description, cta, landing_page_url)
+
+
+#: Distinct (headline, description, call to action, URL) whose topic is kept.
+CACHE_SIZE: Final = 4096
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _classify(headline: str, description: str, cta: str, landing_page_url: str) -> TopicFeatures:
+    """``classify_topic`` memoized: template copy repeats across creatives (frozen struct)."""
     evidence = topic_scores(headline, description, cta, landing_page_url)
     scores = [evidence.get(t, 0.0) for t in TOPICS]
     scores[_OTHER_INDEX] = max(scores[_OTHER_INDEX], OTHER_PRIOR)
