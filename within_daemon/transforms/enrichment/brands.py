@@ -65,24 +65,29 @@ def _title_case(field: str, tokens: list[str] | None = None) -> bool:
 
 def _runs(sentence: str) -> Iterable[str]:
     """Runs of 2–4 capitalised words in one sentence (see the module docstring)."""
-    tokens = _TOKEN_RE.findall(sentence)
     run: list[str] = []
-    for i, tok in enumerate([*tokens, "."]):
+    # A sentence's first word is capitalised anyway, so it says nothing: it never starts a
+    # run (it only ends the empty one).
+    for tok in _TOKEN_RE.findall(sentence)[1:]:
         # A number continues a name ("Galaxy S24", "Model 3") but never starts one.
-        capital = tok in _LINKERS or (tok[0].isdigit() and bool(run)) or _is_cap(tok)
-        if i == 0:
-            # A sentence's first word is capitalised anyway, so it says nothing.
-            capital = False
-        if capital:
+        if tok in _LINKERS or (tok[0].isdigit() and run) or _is_cap(tok):
             run.append(tok)
             continue
-        words = _trim(run)
-        named = [w for w in words if any(c.isalpha() for c in w)]
-        # Two words with letters at least ("Dec 24" and "USD 20" are not names), and not
-        # all acronyms ("SUV AWD").
-        if 2 <= len(words) <= 4 and len(named) >= 2 and not all(w.isupper() for w in named):
-            yield " ".join(words)
+        if len(run) >= 2:  # trimming only shortens: a shorter run can name nothing
+            yield from _named(run)
         run = []
+    if len(run) >= 2:
+        yield from _named(run)
+
+
+def _named(run: list[str]) -> Iterable[str]:
+    """The run, trimmed, if it is a name: 2–4 words, two with letters, not all acronyms."""
+    words = _trim(run)
+    named = [w for w in words if any(c.isalpha() for c in w)]
+    # Two words with letters at least ("Dec 24" and "USD 20" are not names), and not all
+    # acronyms ("SUV AWD").
+    if 2 <= len(words) <= 4 and len(named) >= 2 and not all(w.isupper() for w in named):
+        yield " ".join(words)
 
 
 def brand_names(headline: str, description: str, cta: str) -> list[str]:

@@ -155,8 +155,15 @@ def _dates(text: str) -> list[str]:
     return out
 
 
+#: Every ``_PHONE_RE`` match holds a "+" or four digits at least ("1-800-ABC-DEFG" the
+#: fewest): most ad text has neither and skips the slow scan.
+_PHONE_HINT_RE: Final = re.compile(r"\+|\d\D*\d\D*\d\D*\d")
+
+
 def _phones(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
+    if not _PHONE_HINT_RE.search(text):
+        return out
     for m in _PHONE_RE.finditer(text):
         raw = m.group()
         digits = _PHONE_KEEP_RE.sub("", raw)
