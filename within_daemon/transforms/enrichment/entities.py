@@ -134,17 +134,39 @@ _URL_RE: Final = re.compile(
 _URL_PREFIX_RE: Final = re.compile(r"^(?:https?://)?(?:www\.)?", re.IGNORECASE)
 
 
-#: Every ``_DATE_RE`` match holds one of these (a day number, a weekday's or day event's
-#: "day", or an event without "day"); the same flags make the same case-folding, so a text
-#: without any skips the slow scan.
+# Every ``_DATE_RE`` match holds a weekday or an event word of ``_DATE_WORDS``, or a digit
+# and either a month's first three letters or a digit, "/" or "-" and a digit. A text without
+# them skips the slow scan. For ASCII text, ``re.IGNORECASE`` is lower-casing, so plain
+# substring tests do; other text ("ſ" matches "s" there) takes a looser hint in the
+# pattern's own flags.
+_DATE_WORDS: Final = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "christmas", "year", "thanksgiving", "valentine", "mother", "father", "labo", "memorial",
+    "boxing", "prime", "easter", "halloween", "july",
+)
+_MONTHS3: Final = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                   "dec")
+_DIGIT_RE: Final = re.compile(r"\d")
+_NUMERIC_DATE_RE: Final = re.compile(r"\d[/-]\d")
 _DATE_HINT_RE: Final = re.compile(
     r"\d|day|christmas|year|thanksgiving|easter|halloween|july", re.IGNORECASE,
 )
 
 
+def _may_hold_date(text: str) -> bool:
+    if not text.isascii():
+        return bool(_DATE_HINT_RE.search(text))
+    lower = text.lower()
+    if any(w in lower for w in _DATE_WORDS):
+        return True
+    return bool(_DIGIT_RE.search(lower)) and (
+        bool(_NUMERIC_DATE_RE.search(lower)) or any(m in lower for m in _MONTHS3)
+    )
+
+
 def _dates(text: str) -> list[str]:
     out: list[str] = []
-    if not _DATE_HINT_RE.search(text):
+    if not _may_hold_date(text):
         return out
     for m in _DATE_RE.finditer(text):
         if m["a"]:
@@ -179,8 +201,15 @@ def _phones(text: str) -> list[str]:
     return out
 
 
+#: Every ``_URL_RE`` match holds "http", "www." or a dot and a top-level domain (same
+#: flags; literal starts make this search fast): a text without them skips the slow scan.
+_URL_HINT_RE: Final = re.compile(rf"http|www\.|\.(?:{_TLDS})\b", re.IGNORECASE)
+
+
 def _urls(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
+    if not _URL_HINT_RE.search(text):
+        return out
     for m in _URL_RE.finditer(text):
         url = _URL_PREFIX_RE.sub("", m.group().rstrip(".,;:!?"))
         host, slash, path = url.partition("/")

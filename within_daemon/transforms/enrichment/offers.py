@@ -294,6 +294,7 @@ def offer_labels(text: str) -> list[str]:
             continue
         found.append("free_extra")
         break
-    if "free_extra" not in found and _FREE_AND_RE.search(text):
+    # Every ``_FREE_AND_RE`` match holds "free".
+    if "free_extra" not in found and "free" in text and _FREE_AND_RE.search(text):
         found.append("free_extra")
     return found
