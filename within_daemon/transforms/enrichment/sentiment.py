@@ -139,8 +139,18 @@ def coverage_status(text: str) -> str:
     if not words:
         emojis = _analyzer().emojis
         return STATUS_OK if any(ch in emojis for ch in text) else STATUS_LOW_COVERAGE
-    letters = ascii_letters = english = foreign = 0
     lexicon = _analyzer().lexicon
+    if text.isascii():
+        # All letters are ASCII (the share test passes) and there is no "’" to replace;
+        # lower-casing ASCII text changes no word boundary, so one lower() does.
+        english = foreign = 0
+        for word in _WORD_RE.findall(text.lower()):
+            if word in _ENGLISH or word in lexicon:
+                english += 1
+            elif word in _FOREIGN:
+                foreign += 1
+        return STATUS_LOW_COVERAGE if english == 0 or foreign > english else STATUS_OK
+    letters = ascii_letters = english = foreign = 0
     for word in words:
         letters += len(word)
         if word.isascii():

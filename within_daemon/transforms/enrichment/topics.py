@@ -198,24 +198,32 @@ _SUBJECTS: Final = tuple(
 
 
 def _match(tokens: list[str], field_weight: float, found: dict[str, float]) -> None:
-    """Record in ``found`` each taxonomy term in ``tokens`` (longest phrase first)."""
+    """Record in ``found`` each taxonomy term in ``tokens`` (longest phrase first).
+
+    A term keeps the highest field weight it was found with (field weights are positive,
+    so an absent term, read as 0.0, is always set; re-setting a key keeps its place).
+    """
     i, n = 0, len(tokens)
-    index = _INDEX
+    index, heads, longest = _INDEX, _HEADS, _LONGEST
+    get = found.get
     while i < n:
         tok = tokens[i]
-        width = 0
-        if tok in _HEADS:
-            for w in range(min(_LONGEST, n - i), 1, -1):
+        if tok in heads:
+            for w in range(min(longest, n - i), 1, -1):
                 key = " ".join(tokens[i:i + w])
                 if key in index:
-                    width = w
-                    found[key] = max(field_weight, found.get(key, 0.0))
+                    if get(key, 0.0) < field_weight:
+                        found[key] = field_weight
+                    i += w
                     break
-        if not width:
-            width = 1
-            if tok in index:
-                found[tok] = max(field_weight, found.get(tok, 0.0))
-        i += width
+            else:
+                if tok in index and get(tok, 0.0) < field_weight:
+                    found[tok] = field_weight
+                i += 1
+            continue
+        if tok in index and get(tok, 0.0) < field_weight:
+            found[tok] = field_weight
+        i += 1
 
 
 def topic_scores(
