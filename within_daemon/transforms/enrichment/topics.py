@@ -230,6 +230,12 @@ def topic_scores(
     headline: str = "", description: str = "", cta: str = "", landing_page_url: str = "",
 ) -> dict[str, float]:
     """Raw evidence per topic (only topics with evidence); the input of ``classify_topic``."""
+    scores = _evidence(headline, description, cta, landing_page_url)
+    return {TOPICS[t]: s for t, s in enumerate(scores) if s > 0.0}
+
+
+def _evidence(headline: str, description: str, cta: str, landing_page_url: str) -> list[float]:
+    """Evidence per topic index, 0.0 or more (``topic_scores`` keeps the positive ones)."""
     found: dict[str, float] = {}
     _match(tokenize(headline), FIELD_WEIGHTS["headline"], found)
     _match(tokenize(description), FIELD_WEIGHTS["description"], found)
@@ -249,7 +255,7 @@ def topic_scores(
             for t in absorbed:
                 scores[subject] += scores[t]
                 scores[t] = 0.0
-    return {TOPICS[t]: s for t, s in enumerate(scores) if s > 0.0}
+    return scores
 
 
 def classify_topic(
@@ -266,27 +272,35 @@ CACHE_SIZE: Final = 4096
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _classify(headline: str, description: str, cta: str, landing_page_url: str) -> TopicFeatures:
     """``classify_topic`` memoized: template copy repeats across creatives (frozen struct)."""
-    evidence = topic_scores(headline, description, cta, landing_page_url)
-    scores = [evidence.get(t, 0.0) for t in TOPICS]
+    # ``topic_scores`` as a list by topic index: what it drops (0.0) reads as 0.0 here too.
+    evidence = [e if e > 0.0 else 0.0 for e in _evidence(headline, description, cta,
+                                                          landing_page_url)]
+    scores = evidence.copy()
     scores[_OTHER_INDEX] = max(scores[_OTHER_INDEX], OTHER_PRIOR)
     # Ties between listed topics go to the one listed first; a listed topic must beat
     # "other" strictly, so evidence equal to the prior is still "other".
-    best = max(
-        (t for t in range(len(TOPICS)) if t != _OTHER_INDEX), key=lambda t: (scores[t], -t),
-    )
-    if scores[best] <= scores[_OTHER_INDEX]:
+    best, best_score = -1, 0.0
+    for t, s in enumerate(scores):
+        if t != _OTHER_INDEX and (best < 0 or s > best_score):
+            best, best_score = t, s
+    if best_score <= scores[_OTHER_INDEX]:
         best = _OTHER_INDEX
     top = scores[best]
-    total = sum(math.exp((s - top) / TEMPERATURE) for s in scores)
-    listed = sorted(
-        (t for t in range(len(TOPICS)) if t not in (best, _OTHER_INDEX) and scores[t] > 0.0),
-        key=lambda t: (-scores[t], t),
-    )
+    # Most topics have no evidence: their term is one value, computed once (same floats,
+    # summed in the same order).
+    zero_term = math.exp((0.0 - top) / TEMPERATURE)
+    total = sum([zero_term if s == 0.0 else math.exp((s - top) / TEMPERATURE) for s in scores])
+    # The runner-up: the best listed topic with evidence other than the winner, ties to the
+    # one listed first.
+    runner_up, runner_score = -1, 0.0
+    for t, s in enumerate(scores):
+        if t != best and t != _OTHER_INDEX and s > runner_score:
+            runner_up, runner_score = t, s
     return TopicFeatures(
         topic=TOPICS[best],
         topic_confidence=round(1.0 / total, 4),
-        topic_runner_up=TOPICS[listed[0]] if listed else None,
-        topic_score=round(evidence.get(TOPICS[best], 0.0), 2),
+        topic_runner_up=TOPICS[runner_up] if runner_up >= 0 else None,
+        topic_score=round(evidence[best], 2),
     )
 
 
