@@ -58,9 +58,13 @@ def _title_case(field: str, tokens: list[str] | None = None) -> bool:
     """
     if tokens is None:
         tokens = _TOKEN_RE.findall(field)
-    long_words = [w for w in tokens if len(w) >= 4 and w.isalpha()]
-    caps = sum(1 for w in long_words if w[0].isupper())
-    return len(long_words) >= 2 and caps >= 0.75 * len(long_words)
+    long_words = caps = 0
+    for w in tokens:
+        if len(w) >= 4 and w.isalpha():
+            long_words += 1
+            if w[0].isupper():
+                caps += 1
+    return long_words >= 2 and caps >= 0.75 * long_words
 
 
 def _runs(sentence: str) -> Iterable[str]:

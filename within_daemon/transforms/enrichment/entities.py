@@ -221,6 +221,8 @@ def _urls(text: str) -> list[str]:
 
 
 def _joined(items: Iterable[str], limit: int | None = MAX_ITEMS) -> str | None:
+    if not items:  # most lists are empty (an iterator is truthy and takes the long way)
+        return None
     seen: dict[str, str] = {}
     for item in items:
         key = item.casefold()
