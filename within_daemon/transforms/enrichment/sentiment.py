@@ -135,16 +135,17 @@ def polarity(text: str) -> dict[str, float]:
 
 def coverage_status(text: str) -> str:
     """Whether VADER can read ``text``: "ok" or "low_coverage" (see the module docstring)."""
-    words = _WORD_RE.findall(text)
+    ascii_text = text.isascii()
+    # All letters of ASCII text are ASCII (the share test passes) and there is no "’" to
+    # replace; lower-casing ASCII text moves no word boundary, so one lower() does.
+    words = _WORD_RE.findall(text.lower() if ascii_text else text)
     if not words:
         emojis = _analyzer().emojis
         return STATUS_OK if any(ch in emojis for ch in text) else STATUS_LOW_COVERAGE
     lexicon = _analyzer().lexicon
-    if text.isascii():
-        # All letters are ASCII (the share test passes) and there is no "’" to replace;
-        # lower-casing ASCII text changes no word boundary, so one lower() does.
+    if ascii_text:
         english = foreign = 0
-        for word in _WORD_RE.findall(text.lower()):
+        for word in words:
             if word in _ENGLISH or word in lexicon:
                 english += 1
             elif word in _FOREIGN:
