@@ -1,8 +1,10 @@
 """The text enrichers give exactly the outputs frozen in ``data/text_golden.json``.
 
 The file was written by ``tests/transforms/enrichment/text_golden.py`` with the enrichers as
-they were before their speed-up (2026-12-05), over the labelled ads and 400 generated odd
-records; every value must compare equal (floats bit for bit: JSON keeps their repr).
+they were before their speed-up (``main`` at 7c767f2, 2026-12-05: its ``within_daemon`` from
+``git archive`` first on ``sys.path``, the editable install's finder removed), over the
+labelled ads and 400 generated odd records; every value must compare equal (floats bit for
+bit: JSON keeps their repr).
 """
 
 from __future__ import annotations

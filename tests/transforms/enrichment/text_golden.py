@@ -49,6 +49,12 @@ _PIECES = (
     "learn more", "Learn More", "Book Now", "Get Started", "|pipe|text|", "a", "x" * 300,
     "e\u0301", "\u200b", "\ufeff", "😀" * 20, "<b>html</b>", "'quoted'", '"double"',
     "NEW!!! SALE???", "1/2 off", "3 days left", "prices go up Friday", "no credit check",
+    # Case-folding and digits beyond ASCII: re.IGNORECASE matches "ſ" as "s", "K" (Kelvin)
+    # as "k" and "İ"/"ı" as "i", and \d Arabic-Indic digits; lower() does not do the same.
+    "Chriſtmas sale", "DEC 24", "FRIDAY ONLY", "Thanksgıvıng", "İstanbul Dec 2", "OK Kelvin",
+    "Dec \u0662\u0664", "\u0661\u0662/\u0662\u0665", "save \u0663\u0660% off",
+    "call \u0661-800-555-0199", "www.shop.com", "HTTP://A.B", "Free Shipping Ends Sunday",
+    "fourth of JULY", "New  Year's", "US$\u00a019", "tuesdays", "3rd of March 2026",
 )
 _URLS = (
     "", " ", "https://www.northlinegoods.com/collections/outerwear", "http://happypawsvet.com",
