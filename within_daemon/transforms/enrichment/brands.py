@@ -51,44 +51,64 @@ def _trim(words: list[str]) -> list[str]:
     return words
 
 
-def _title_case(field: str) -> bool:
-    """Whether a field capitalises most of its longer words, so caps say nothing."""
-    long_words = [w for w in _TOKEN_RE.findall(field) if len(w) >= 4 and w.isalpha()]
-    caps = sum(1 for w in long_words if w[0].isupper())
-    return len(long_words) >= 2 and caps >= 0.75 * len(long_words)
+def _title_case(field: str, tokens: list[str] | None = None) -> bool:
+    """Whether a field capitalises most of its longer words, so caps say nothing.
+
+    ``tokens`` is ``_TOKEN_RE.findall(field)`` when the caller already has it.
+    """
+    if tokens is None:
+        tokens = _TOKEN_RE.findall(field)
+    long_words = caps = 0
+    for w in tokens:
+        if len(w) >= 4 and w.isalpha():
+            long_words += 1
+            if w[0].isupper():
+                caps += 1
+    return long_words >= 2 and caps >= 0.75 * long_words
 
 
 def _runs(sentence: str) -> Iterable[str]:
     """Runs of 2–4 capitalised words in one sentence (see the module docstring)."""
-    tokens = _TOKEN_RE.findall(sentence)
     run: list[str] = []
-    for i, tok in enumerate([*tokens, "."]):
+    # A sentence's first word is capitalised anyway, so it says nothing: it never starts a
+    # run (it only ends the empty one).
+    for tok in _TOKEN_RE.findall(sentence)[1:]:
         # A number continues a name ("Galaxy S24", "Model 3") but never starts one.
-        capital = tok in _LINKERS or (tok[0].isdigit() and bool(run)) or _is_cap(tok)
-        if i == 0:
-            # A sentence's first word is capitalised anyway, so it says nothing.
-            capital = False
-        if capital:
+        if tok in _LINKERS or (tok[0].isdigit() and run) or _is_cap(tok):
             run.append(tok)
             continue
-        words = _trim(run)
-        named = [w for w in words if any(c.isalpha() for c in w)]
-        # Two words with letters at least ("Dec 24" and "USD 20" are not names), and not
-        # all acronyms ("SUV AWD").
-        if 2 <= len(words) <= 4 and len(named) >= 2 and not all(w.isupper() for w in named):
-            yield " ".join(words)
+        if len(run) >= 2:  # trimming only shortens: a shorter run can name nothing
+            yield from _named(run)
         run = []
+    if len(run) >= 2:
+        yield from _named(run)
+
+
+def _named(run: list[str]) -> Iterable[str]:
+    """The run, trimmed, if it is a name: 2–4 words, two with letters, not all acronyms."""
+    words = _trim(run)
+    named = [w for w in words if any(c.isalpha() for c in w)]
+    # Two words with letters at least ("Dec 24" and "USD 20" are not names), and not all
+    # acronyms ("SUV AWD").
+    if 2 <= len(words) <= 4 and len(named) >= 2 and not all(w.isupper() for w in named):
+        yield " ".join(words)
 
 
 def brand_names(headline: str, description: str, cta: str) -> list[str]:
     out: list[str] = []
     for n, field in enumerate((headline, description, cta)):
-        for m in _MARKED_RE.finditer(field):
-            words = _trim(m.group(1).split())
-            if words:
-                out.append(" ".join(words))
-        out.extend(t for t in _TOKEN_RE.findall(field) if _CAMEL_RE.match(t))
-        if n == 2 or _title_case(field):
+        # Every mark match ends in one of these: most fields have none and skip the scan.
+        if "™" in field or "®" in field or "(TM)" in field or "(R)" in field:
+            for m in _MARKED_RE.finditer(field):
+                words = _trim(m.group(1).split())
+                if words:
+                    out.append(" ".join(words))
+        tokens = _TOKEN_RE.findall(field)
+        # A camelCase word has a lower and an upper case letter, so it is neither
+        # islower() nor isupper(): the cheap tests skip the regex for most words.
+        out.extend(t for t in tokens
+                   if not t.islower() and not t.isupper() and _CAMEL_RE.match(t))
+        if n == 2 or _title_case(field, tokens):
             continue
         for sentence in _SENTENCE_RE.split(field):
             out.extend(_runs(sentence))

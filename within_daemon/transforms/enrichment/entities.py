@@ -38,6 +38,7 @@ None when empty; flags are False when nothing was found. Money and discounts are
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -133,8 +134,40 @@ _URL_RE: Final = re.compile(
 _URL_PREFIX_RE: Final = re.compile(r"^(?:https?://)?(?:www\.)?", re.IGNORECASE)
 
 
+# Every ``_DATE_RE`` match holds a weekday or an event word of ``_DATE_WORDS``, or a digit
+# and either a month's first three letters or a digit, "/" or "-" and a digit. A text without
+# them skips the slow scan. For ASCII text, ``re.IGNORECASE`` is lower-casing, so plain
+# substring tests do; other text ("ſ" matches "s" there) takes a looser hint in the
+# pattern's own flags.
+_DATE_WORDS: Final = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "christmas", "year", "thanksgiving", "valentine", "mother", "father", "labo", "memorial",
+    "boxing", "prime", "easter", "halloween", "july",
+)
+_MONTHS3: Final = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                   "dec")
+_DIGIT_RE: Final = re.compile(r"\d")
+_NUMERIC_DATE_RE: Final = re.compile(r"\d[/-]\d")
+_DATE_HINT_RE: Final = re.compile(
+    r"\d|day|christmas|year|thanksgiving|easter|halloween|july", re.IGNORECASE,
+)
+
+
+def _may_hold_date(text: str) -> bool:
+    if not text.isascii():
+        return bool(_DATE_HINT_RE.search(text))
+    lower = text.lower()
+    if any(w in lower for w in _DATE_WORDS):
+        return True
+    return bool(_DIGIT_RE.search(lower)) and (
+        bool(_NUMERIC_DATE_RE.search(lower)) or any(m in lower for m in _MONTHS3)
+    )
+
+
 def _dates(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
+    if not _may_hold_date(text):
+        return out
     for m in _DATE_RE.finditer(text):
         if m["a"]:
             a, b = int(m["a"]), int(m["b"])
@@ -144,8 +177,15 @@ def _dates(text: str) -> list[str]:
     return out
 
 
+#: Every ``_PHONE_RE`` match holds a "+" or four digits at least ("1-800-ABC-DEFG" the
+#: fewest): most ad text has neither and skips the slow scan.
+_PHONE_HINT_RE: Final = re.compile(r"\+|\d\D*\d\D*\d\D*\d")
+
+
 def _phones(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
+    if not _PHONE_HINT_RE.search(text):
+        return out
     for m in _PHONE_RE.finditer(text):
         raw = m.group()
         digits = _PHONE_KEEP_RE.sub("", raw)
@@ -161,8 +201,15 @@ def _phones(text: str) -> list[str]:
     return out
 
 
+#: Every ``_URL_RE`` match holds "http", "www." or a dot and a top-level domain (same
+#: flags; literal starts make this search fast): a text without them skips the slow scan.
+_URL_HINT_RE: Final = re.compile(rf"http|www\.|\.(?:{_TLDS})\b", re.IGNORECASE)
+
+
 def _urls(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
+    if not _URL_HINT_RE.search(text):
+        return out
     for m in _URL_RE.finditer(text):
         url = _URL_PREFIX_RE.sub("", m.group().rstrip(".,;:!?"))
         host, slash, path = url.partition("/")
@@ -174,6 +221,8 @@ def _urls(text: str) -> list[str]:
 
 
 def _joined(items: Iterable[str], limit: int | None = MAX_ITEMS) -> str | None:
+    if not items:  # most lists are empty (an iterator is truthy and takes the long way)
+        return None
     seen: dict[str, str] = {}
     for item in items:
         key = item.casefold()
@@ -186,6 +235,16 @@ def extract_entities(
     headline: str = "", description: str = "", cta: str = "",
 ) -> EntityFeatures:
     """Entities in one ad's headline, description and call to action."""
+    return _entities(headline, description, cta)
+
+
+#: Distinct (headline, description, call to action) whose entities are kept.
+CACHE_SIZE: Final = 4096
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _entities(headline: str, description: str, cta: str) -> EntityFeatures:
+    """``extract_entities`` memoized: template copy repeats across creatives (frozen struct)."""
     # No-break spaces (common in "19,99\u00a0€") become plain spaces for the patterns.
     fields = [f.replace("\u00a0", " ").replace("\u202f", " ") for f in (headline, description, cta)]
     text = "\n".join(fields)

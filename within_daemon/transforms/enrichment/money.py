@@ -49,6 +49,7 @@ _SAVE_AFTER_RE: Final = re.compile(
 _RATE_RE: Final = re.compile(r"\s*(?:/|an?\s+|per\s+)(?:hour|hr|week|wk|month|mo|year|yr)\b",
                              re.IGNORECASE)
 _SEPARATORS_RE: Final = re.compile(r"[,.]")
+_DIGIT_RE: Final = re.compile(r"\d")
 
 
 def _amount(num: str, thousands: bool) -> float:
@@ -66,6 +67,8 @@ def money_amounts(text: str) -> tuple[str | None, list[float], list[float]]:
     currency: str | None = None
     prices: list[float] = []
     savings: list[float] = []
+    if not _DIGIT_RE.search(text):  # every amount has a digit: skip the slow scan
+        return currency, prices, savings
     for m in _MONEY_RE.finditer(text):
         g = m.groupdict()
         if g["bs"]:
@@ -100,8 +103,14 @@ _DISCOUNT_RE: Final = re.compile(
 )
 
 
+#: Every ``_DISCOUNT_RE`` match holds a digit or "half" (same flags, same case-folding).
+_DISCOUNT_HINT_RE: Final = re.compile(r"\d|half", re.IGNORECASE)
+
+
 def discount_percent(text: str) -> float | None:
     best: float | None = None
+    if not _DISCOUNT_HINT_RE.search(text):
+        return best
     for m in _DISCOUNT_RE.finditer(text):
         if m["half"]:
             value = 50.0

@@ -112,20 +112,46 @@ def _analyzer() -> Any:
     return SentimentIntensityAnalyzer()
 
 
-def polarity(text: str) -> dict[str, float]:
-    """VADER's raw scores of ``text``: ``neg``, ``neu``, ``pos`` and ``compound``."""
+#: Distinct texts whose VADER scores and sentiment are kept (``_scores``, ``_sentiment``).
+CACHE_SIZE: Final = 4096
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _scores(text: str) -> dict[str, float]:
+    """``polarity`` memoized; callers must not mutate the shared dict.
+
+    Ad copy comes from templates: thousands of distinct creatives share a few dozen
+    headlines and descriptions, and VADER is deterministic, so a repeated text needs no
+    second scoring (the scores are the very same floats).
+    """
     scores: dict[str, float] = _analyzer().polarity_scores(text)
     return scores
 
 
+def polarity(text: str) -> dict[str, float]:
+    """VADER's raw scores of ``text``: ``neg``, ``neu``, ``pos`` and ``compound``."""
+    return dict(_scores(text))
+
+
 def coverage_status(text: str) -> str:
     """Whether VADER can read ``text``: "ok" or "low_coverage" (see the module docstring)."""
-    words = _WORD_RE.findall(text)
+    ascii_text = text.isascii()
+    # All letters of ASCII text are ASCII (the share test passes) and there is no "’" to
+    # replace; lower-casing ASCII text moves no word boundary, so one lower() does.
+    words = _WORD_RE.findall(text.lower() if ascii_text else text)
     if not words:
         emojis = _analyzer().emojis
         return STATUS_OK if any(ch in emojis for ch in text) else STATUS_LOW_COVERAGE
-    letters = ascii_letters = english = foreign = 0
     lexicon = _analyzer().lexicon
+    if ascii_text:
+        english = foreign = 0
+        for word in words:
+            if word in _ENGLISH or word in lexicon:
+                english += 1
+            elif word in _FOREIGN:
+                foreign += 1
+        return STATUS_LOW_COVERAGE if english == 0 or foreign > english else STATUS_OK
+    letters = ascii_letters = english = foreign = 0
     for word in words:
         letters += len(word)
         if word.isascii():
@@ -144,22 +170,26 @@ def coverage_status(text: str) -> str:
 
 def analyze_sentiment(headline: str | None, description: str | None) -> SentimentFeatures:
     """Sentiment of an ad's headline and description (either may be None or empty)."""
-    head = (headline or "").strip()
-    desc = (description or "").strip()
+    return _sentiment((headline or "").strip(), (description or "").strip())
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _sentiment(head: str, desc: str) -> SentimentFeatures:
+    """``analyze_sentiment`` of stripped fields, memoized (the struct is frozen)."""
     if not head and not desc:
         return SentimentFeatures()
     combined = f"{head}\n{desc}" if head and desc else head or desc
-    scores = polarity(combined)
+    scores = _scores(combined)
     return SentimentFeatures(
         sentiment_compound=scores["compound"],
         sentiment_positive=scores["pos"],
         sentiment_negative=scores["neg"],
         # One field alone is the combined text: no need to score it twice.
         headline_sentiment=(
-            None if not head else scores["compound"] if not desc else polarity(head)["compound"]
+            None if not head else scores["compound"] if not desc else _scores(head)["compound"]
         ),
         description_sentiment=(
-            None if not desc else scores["compound"] if not head else polarity(desc)["compound"]
+            None if not desc else scores["compound"] if not head else _scores(desc)["compound"]
         ),
         sentiment_status=coverage_status(combined),
     )

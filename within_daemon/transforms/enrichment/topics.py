@@ -34,6 +34,7 @@ French and Japanese copy, which the English keywords cannot see.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -108,10 +109,16 @@ def stem(word: str) -> str:
     return word[:-1]
 
 
+# Ad vocabulary is small and repeats across creatives: a bounded cache of stems pays.
+_stem: Final = functools.lru_cache(maxsize=1 << 16)(stem)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed word tokens of ``text``; hyphens and punctuation split words."""
-    text = _APOSTROPHE_RE.sub("", _POSSESSIVE_RE.sub("", text.lower()))
-    return [stem(w) for w in _WORD_RE.findall(text)]
+    text = text.lower()
+    if "'" in text or "’" in text:  # the two substitutions find nothing otherwise
+        text = _APOSTROPHE_RE.sub("", _POSSESSIVE_RE.sub("", text))
+    return list(map(_stem, _WORD_RE.findall(text)))
 
 
 def url_tokens(url: str) -> list[str]:
@@ -133,18 +140,24 @@ def brand_words(token: str) -> list[str]:
     the most of it; the words count with the low "brand" field weight because a substring can
     be chance ("smile" holds "mile").
     """
+    return list(_brand_words(token))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _brand_words(token: str) -> tuple[str, ...]:
+    """``brand_words`` as a tuple, cached: host labels repeat across an advertiser's ads."""
     if len(token) < 6 or token in _INDEX or not token.isalpha():
-        return []
+        return ()
     n = len(token)
     best: list[tuple[int, tuple[str, ...]]] = [(0, ())] * (n + 1)
     for i in range(1, n + 1):
         cand = best[i - 1]
         for j in range(max(0, i - _LONGEST_WORD), i - 3):
-            word = stem(token[j:i])
+            word = _stem(token[j:i])
             if word in _WORDS and best[j][0] + i - j > cand[0]:
                 cand = (best[j][0] + i - j, (*best[j][1], word))
         best[i] = cand
-    return list(best[n][1])
+    return best[n][1]
 
 
 def _build_index() -> tuple[dict[str, tuple[tuple[int, float], ...]], frozenset[str], int]:
@@ -185,37 +198,51 @@ _SUBJECTS: Final = tuple(
 
 
 def _match(tokens: list[str], field_weight: float, found: dict[str, float]) -> None:
-    """Record in ``found`` each taxonomy term in ``tokens`` (longest phrase first)."""
+    """Record in ``found`` each taxonomy term in ``tokens`` (longest phrase first).
+
+    A term keeps the highest field weight it was found with (field weights are positive,
+    so an absent term, read as 0.0, is always set; re-setting a key keeps its place).
+    """
     i, n = 0, len(tokens)
-    index = _INDEX
+    index, heads, longest = _INDEX, _HEADS, _LONGEST
+    get = found.get
     while i < n:
         tok = tokens[i]
-        width = 0
-        if tok in _HEADS:
-            for w in range(min(_LONGEST, n - i), 1, -1):
+        if tok in heads:
+            for w in range(min(longest, n - i), 1, -1):
                 key = " ".join(tokens[i:i + w])
                 if key in index:
-                    width = w
-                    found[key] = max(field_weight, found.get(key, 0.0))
+                    if get(key, 0.0) < field_weight:
+                        found[key] = field_weight
+                    i += w
                     break
-        if not width:
-            width = 1
-            if tok in index:
-                found[tok] = max(field_weight, found.get(tok, 0.0))
-        i += width
+            else:
+                if tok in index and get(tok, 0.0) < field_weight:
+                    found[tok] = field_weight
+                i += 1
+            continue
+        if tok in index and get(tok, 0.0) < field_weight:
+            found[tok] = field_weight
+        i += 1
 
 
 def topic_scores(
     headline: str = "", description: str = "", cta: str = "", landing_page_url: str = "",
 ) -> dict[str, float]:
     """Raw evidence per topic (only topics with evidence); the input of ``classify_topic``."""
+    scores = _evidence(headline, description, cta, landing_page_url)
+    return {TOPICS[t]: s for t, s in enumerate(scores) if s > 0.0}
+
+
+def _evidence(headline: str, description: str, cta: str, landing_page_url: str) -> list[float]:
+    """Evidence per topic index, 0.0 or more (``topic_scores`` keeps the positive ones)."""
     found: dict[str, float] = {}
     _match(tokenize(headline), FIELD_WEIGHTS["headline"], found)
     _match(tokenize(description), FIELD_WEIGHTS["description"], found)
     _match(tokenize(cta), FIELD_WEIGHTS["cta"], found)
     url = url_tokens(landing_page_url)
     _match(url, FIELD_WEIGHTS["url"], found)
-    _match([w for tok in url for w in brand_words(tok)], FIELD_WEIGHTS["brand"], found)
+    _match([w for tok in url for w in _brand_words(tok)], FIELD_WEIGHTS["brand"], found)
     scores = [0.0] * len(TOPICS)
     strongest = [0.0] * len(TOPICS)
     for term, field_weight in found.items():
@@ -228,34 +255,52 @@ def topic_scores(
             for t in absorbed:
                 scores[subject] += scores[t]
                 scores[t] = 0.0
-    return {TOPICS[t]: s for t, s in enumerate(scores) if s > 0.0}
+    return scores
 
 
 def classify_topic(
     headline: str = "", description: str = "", cta: str = "", landing_page_url: str = "",
 ) -> TopicFeatures:
     """The topic of one ad's text; weak evidence gives "other" with low confidence."""
-    evidence = topic_scores(headline, description, cta, landing_page_url)
-    scores = [evidence.get(t, 0.0) for t in TOPICS]
+    return _classify(headline, description, cta, landing_page_url)
+
+
+#: Distinct (headline, description, call to action, URL) whose topic is kept.
+CACHE_SIZE: Final = 4096
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _classify(headline: str, description: str, cta: str, landing_page_url: str) -> TopicFeatures:
+    """``classify_topic`` memoized: template copy repeats across creatives (frozen struct)."""
+    # ``topic_scores`` as a list by topic index: what it drops (0.0) reads as 0.0 here too.
+    evidence = [e if e > 0.0 else 0.0 for e in _evidence(headline, description, cta,
+                                                          landing_page_url)]
+    scores = evidence.copy()
     scores[_OTHER_INDEX] = max(scores[_OTHER_INDEX], OTHER_PRIOR)
     # Ties between listed topics go to the one listed first; a listed topic must beat
     # "other" strictly, so evidence equal to the prior is still "other".
-    best = max(
-        (t for t in range(len(TOPICS)) if t != _OTHER_INDEX), key=lambda t: (scores[t], -t),
-    )
-    if scores[best] <= scores[_OTHER_INDEX]:
+    best, best_score = -1, 0.0
+    for t, s in enumerate(scores):
+        if t != _OTHER_INDEX and (best < 0 or s > best_score):
+            best, best_score = t, s
+    if best_score <= scores[_OTHER_INDEX]:
         best = _OTHER_INDEX
     top = scores[best]
-    total = sum(math.exp((s - top) / TEMPERATURE) for s in scores)
-    listed = sorted(
-        (t for t in range(len(TOPICS)) if t not in (best, _OTHER_INDEX) and scores[t] > 0.0),
-        key=lambda t: (-scores[t], t),
-    )
+    # Most topics have no evidence: their term is one value, computed once (same floats,
+    # summed in the same order).
+    zero_term = math.exp((0.0 - top) / TEMPERATURE)
+    total = sum([zero_term if s == 0.0 else math.exp((s - top) / TEMPERATURE) for s in scores])
+    # The runner-up: the best listed topic with evidence other than the winner, ties to the
+    # one listed first.
+    runner_up, runner_score = -1, 0.0
+    for t, s in enumerate(scores):
+        if t != best and t != _OTHER_INDEX and s > runner_score:
+            runner_up, runner_score = t, s
     return TopicFeatures(
         topic=TOPICS[best],
         topic_confidence=round(1.0 / total, 4),
-        topic_runner_up=TOPICS[listed[0]] if listed else None,
-        topic_score=round(evidence.get(TOPICS[best], 0.0), 2),
+        topic_runner_up=TOPICS[runner_up] if runner_up >= 0 else None,
+        topic_score=round(evidence[best], 2),
     )
 
 
