@@ -126,19 +126,33 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         if len(self.seen) > CACHE_LIMIT:
             self.seen.clear()
         images: dict[str, ImageFeatures] = {}
-        if image:
+        texts: list[dict[str, Any]] = []
+
+        async def fetch_images() -> None:
+            nonlocal images
             urls = {str(r.image_url) for r, _ in todo.values() if r.image_url}
             images = await self._images(urls)
+
+        async def enrich_texts() -> None:
+            nonlocal texts
+            # The text enrichers are the seed's, over its dict form of a record; in a
+            # worker process when the batch is large (the loop meanwhile handles the
+            # next pages and the image downloads).
+            texts = await self.text_workers.enrich(
+                [as_dict(r) for r, _ in todo.values()], text)
+
+        # At once: the images wait on the network, the text on a worker process.
+        async with anyio.create_task_group() as tg:
+            if image:
+                tg.start_soon(fetch_images)
+            if text:
+                tg.start_soon(enrich_texts)
         boxed = {u for u, f in images.items() if f is _TIMED_OUT}
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         # The account's own day when the source knew it (its time zone); else the UTC day.
         fetched_day = batch.local_day or _utc_day(batch.fetched_at) or now[:10]
         out: list[dict[str, Any]] = []
         empty = dict.fromkeys(c for c, _ in CREATIVE_COLUMNS)
-        # The text enrichers are the seed's, over its dict form of a record; in a worker
-        # process when the batch is large (the loop meanwhile handles the next pages).
-        texts = (await self.text_workers.enrich([as_dict(r) for r, _ in todo.values()], text)
-                 if text else [])
         for i, (ad_id, (rec, ck)) in enumerate(todo.items()):
             row: dict[str, Any] = {"platform": rec.platform, "account_id": rec.account_id,
                                    "ad_id": ad_id, "creative_hash": ck,
