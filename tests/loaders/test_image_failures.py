@@ -73,3 +73,28 @@ async def test_failures_expire_transient_sooner(db: DatabaseLoader) -> None:
     assert await store.failures(urls, now=t0 + timedelta(days=31)) == {}
     rows = await db.fetch_dicts("SELECT failures FROM image_failures WHERE url = 'http://a/y.png'")
     assert rows == [{"failures": 2}]
+
+
+async def test_failures_at_once_share_one_transaction(db: DatabaseLoader,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst (every image of a batch refused) is one write, and every row is committed."""
+    store = ImageFailureStore(db)
+    writes: list[int] = []
+    real = db.execute_in_transaction
+
+    async def counted(steps):  # type: ignore[no-untyped-def]
+        writes.append(sum(len(rows) for _, rows in steps))
+        return await real(steps)
+
+    monkeypatch.setattr(db, "execute_in_transaction", counted)
+    urls = [f"http://cdn.example.test/{i}.png" for i in range(200)]
+    async with anyio.create_task_group() as tg:
+        for u in [*urls, urls[0]]:  # one URL fails twice in the burst
+            tg.start_soon(store.record, u, failed("refused_host", "not allowed"))
+    assert writes == [200]
+    assert set(await store.failures(urls)) == set(urls)
+    rows = await db.fetch_dicts(f"SELECT failures FROM image_failures WHERE url = '{urls[0]}'")
+    assert rows == [{"failures": 2}]
+    # Later failures start a new write.
+    await store.record("http://cdn.example.test/late.png", failed("timeout", "slow"))
+    assert writes == [200, 1]

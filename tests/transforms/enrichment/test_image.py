@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import random
 
 import msgspec
@@ -15,6 +16,7 @@ from within_daemon.transforms.enrichment.image import (
     STATUSES,
     SUPPORTED_FORMATS,
     ImageFeatures,
+    _colourfulness,
     analyze_image,
     failed,
     fields,
@@ -286,3 +288,32 @@ def test_large_images_are_reduced_before_conversion(mode: str) -> None:
     assert a.image_status == b.image_status == "ok"
     assert (a.image_brightness, a.image_dominant_colours) == (
         b.image_brightness, b.image_dominant_colours)
+
+
+def _colourfulness_pixel_by_pixel(rgb: Image.Image) -> float:
+    """The former loop over every pixel, kept as the oracle of ``_colourfulness``."""
+    raw = rgb.tobytes()
+    r, g, b = raw[0::3], raw[1::3], raw[2::3]
+    n = len(r)
+    sum_rg = sum_rg2 = sum_yb = sum_yb2 = 0.0
+    for x, y, z in zip(r, g, b, strict=True):
+        rg = x - y
+        yb = (x + y) * 0.5 - z
+        sum_rg += rg
+        sum_rg2 += rg * rg
+        sum_yb += yb
+        sum_yb2 += yb * yb
+    mean_rg, mean_yb = sum_rg / n, sum_yb / n
+    var_rg = max(0.0, sum_rg2 / n - mean_rg * mean_rg)
+    var_yb = max(0.0, sum_yb2 / n - mean_yb * mean_yb)
+    return math.sqrt(var_rg + var_yb) + 0.3 * math.hypot(mean_rg, mean_yb)
+
+
+def test_colourfulness_from_histograms_is_the_pixel_loop_bit_for_bit() -> None:
+    rnd = random.Random(2003)
+    for i in range(600):
+        w, h = rnd.randint(1, 64), rnd.randint(1, 64)
+        pick = (lambda: rnd.randrange(256), lambda: rnd.choice((0, 255)),
+                lambda: rnd.randrange(250, 256), lambda: rnd.randrange(3))[i % 4]
+        img = Image.frombytes("RGB", (w, h), bytes(pick() for _ in range(w * h * 3)))
+        assert repr(_colourfulness(img)) == repr(_colourfulness_pixel_by_pixel(img))

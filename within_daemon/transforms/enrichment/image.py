@@ -24,7 +24,7 @@ import math
 from typing import Final
 
 import msgspec
-from PIL import Image, UnidentifiedImageError, features
+from PIL import Image, ImageChops, UnidentifiedImageError, features
 
 from within_daemon.transforms.enrichment.fields import Field, struct_fields
 
@@ -243,19 +243,25 @@ def _luma_stats(rgb: Image.Image) -> tuple[float, float]:
 
 
 def _colourfulness(rgb: Image.Image) -> float:
-    """Hasler & Süsstrunk (2003): σ_rgyb + 0.3·μ_rgyb over rg = R−G, yb = (R+G)/2 − B."""
-    raw = rgb.tobytes()
-    r, g, b = raw[0::3], raw[1::3], raw[2::3]
-    n = len(r)
-    sum_rg = sum_rg2 = 0.0
-    sum_yb = sum_yb2 = 0.0
-    for x, y, z in zip(r, g, b, strict=True):
-        rg = x - y
-        yb = (x + y) * 0.5 - z
-        sum_rg += rg
-        sum_rg2 += rg * rg
-        sum_yb += yb
-        sum_yb2 += yb * yb
+    """Hasler & Süsstrunk (2003): σ_rgyb + 0.3·μ_rgyb over rg = R−G, yb = (R+G)/2 − B.
+
+    The sums come from histograms (in C), not from a Python loop over the pixels, which
+    took 1.3 ms an image, over half of the analysis: the bands' sums from the image's
+    histogram; Σrg² from the histogram of |R−G|; and Σ(R+G−2B)², with a = R−B and
+    c = G−B, is Σ(a+c)² = 2Σa² + 2Σc² − Σ(a−c)², where a−c = R−G: three histograms of
+    absolute differences. Every sum is an integer (yb's halved, its squares quartered,
+    exact in binary), as the loop's were, so the floats are the same.
+    """
+    red, green, blue = rgb.split()
+    n = rgb.width * rgb.height
+    hist = rgb.histogram()  # 256 counts per band
+    sr, sg, sb = (sum(v * c for v, c in enumerate(hist[k:k + 256])) for k in (0, 256, 512))
+    s_rg2, s_rb2, s_gb2 = (
+        sum(v * v * c for v, c in enumerate(ImageChops.difference(x, y).histogram()))
+        for x, y in ((red, green), (red, blue), (green, blue)))
+    sum_rg, sum_rg2 = float(sr - sg), float(s_rg2)
+    sum_yb = (sr + sg - 2 * sb) * 0.5
+    sum_yb2 = (2 * s_rb2 + 2 * s_gb2 - s_rg2) * 0.25
     mean_rg, mean_yb = sum_rg / n, sum_yb / n
     var_rg = max(0.0, sum_rg2 / n - mean_rg * mean_rg)
     var_yb = max(0.0, sum_yb2 / n - mean_yb * mean_yb)
