@@ -46,6 +46,7 @@ from typing import Any, Final
 import msgspec
 
 from within_daemon.transforms.enrichment.fields import Field, struct_fields
+from within_daemon.transforms.enrichment.memo import memoizable
 
 from .brands import brand_names
 from .money import discount_percent, money_amounts
@@ -235,6 +236,8 @@ def extract_entities(
     headline: str = "", description: str = "", cta: str = "",
 ) -> EntityFeatures:
     """Entities in one ad's headline, description and call to action."""
+    if not memoizable(headline, description, cta):
+        return _entities.__wrapped__(headline, description, cta)
     return _entities(headline, description, cta)
 
 

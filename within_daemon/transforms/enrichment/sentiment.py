@@ -38,6 +38,7 @@ from typing import Any, Final
 import msgspec
 
 from within_daemon.transforms.enrichment.fields import Field, struct_fields
+from within_daemon.transforms.enrichment.memo import memoizable
 
 STATUS_OK: Final = "ok"
 STATUS_NO_TEXT: Final = "no_text"
@@ -130,7 +131,12 @@ def _scores(text: str) -> dict[str, float]:
 
 def polarity(text: str) -> dict[str, float]:
     """VADER's raw scores of ``text``: ``neg``, ``neu``, ``pos`` and ``compound``."""
-    return dict(_scores(text))
+    return dict(_score(text))
+
+
+def _score(text: str) -> dict[str, float]:
+    """``_scores``, not kept for a long text (``memo``)."""
+    return _scores(text) if memoizable(text) else _scores.__wrapped__(text)
 
 
 def coverage_status(text: str) -> str:
@@ -170,7 +176,10 @@ def coverage_status(text: str) -> str:
 
 def analyze_sentiment(headline: str | None, description: str | None) -> SentimentFeatures:
     """Sentiment of an ad's headline and description (either may be None or empty)."""
-    return _sentiment((headline or "").strip(), (description or "").strip())
+    head, desc = (headline or "").strip(), (description or "").strip()
+    if not memoizable(head, desc):
+        return _sentiment.__wrapped__(head, desc)
+    return _sentiment(head, desc)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -179,17 +188,17 @@ def _sentiment(head: str, desc: str) -> SentimentFeatures:
     if not head and not desc:
         return SentimentFeatures()
     combined = f"{head}\n{desc}" if head and desc else head or desc
-    scores = _scores(combined)
+    scores = _score(combined)
     return SentimentFeatures(
         sentiment_compound=scores["compound"],
         sentiment_positive=scores["pos"],
         sentiment_negative=scores["neg"],
         # One field alone is the combined text: no need to score it twice.
         headline_sentiment=(
-            None if not head else scores["compound"] if not desc else _scores(head)["compound"]
+            None if not head else scores["compound"] if not desc else _score(head)["compound"]
         ),
         description_sentiment=(
-            None if not desc else scores["compound"] if not head else _scores(desc)["compound"]
+            None if not desc else scores["compound"] if not head else _score(desc)["compound"]
         ),
         sentiment_status=coverage_status(combined),
     )

@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from within_daemon.transforms.enrichment.fields import Field, struct_fields
+from within_daemon.transforms.enrichment.memo import memoizable
 from within_daemon.transforms.enrichment.taxonomy import STRONG, SUBJECT_TOPICS, TAXONOMY, TOPICS
 
 #: Multiplier of a term's weight by the field it was found in. The URL is the advertiser's
@@ -262,6 +263,8 @@ def classify_topic(
     headline: str = "", description: str = "", cta: str = "", landing_page_url: str = "",
 ) -> TopicFeatures:
     """The topic of one ad's text; weak evidence gives "other" with low confidence."""
+    if not memoizable(headline, description, cta, landing_page_url):
+        return _classify.__wrapped__(headline, description, cta, landing_page_url)
     return _classify(headline, description, cta, landing_page_url)
 
 
