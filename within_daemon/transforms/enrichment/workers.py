@@ -55,6 +55,10 @@ class TextWorkers:
                      names: Sequence[str]) -> list[dict[str, Any]]:
         if self._limiter is None or len(records) < MIN_WORKER_BATCH:
             return enrich_all(records, names)
+        if self.in_workers == 0 and self.fell_back == 0:
+            # Operators see one more process under the daemon: say why, once.
+            log.info("text enrichment of large batches runs in up to %d worker process(es) "
+                     "([enrichment] text_workers)", self.workers)
         try:
             out = await anyio.to_process.run_sync(
                 enrich_all, list(records), list(names), limiter=self._limiter)
