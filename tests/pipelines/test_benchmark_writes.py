@@ -38,7 +38,30 @@ async def test_benchmarks_stored_as_computed(db_url: str,
         assert sum(1 for r in want if r["ctr_percentile"] is not None) > 100
         for budget in (1, 10**9):
             monkeypatch.setattr(analytics, "BENCHMARK_WRITE_ROWS", budget)
+            # Reads of one day each (a budget of one row), or of 14 days.
+            monkeypatch.setattr(analytics, "BENCHMARK_READ_ROWS", budget)
             await db.execute_in_transaction([("DELETE FROM ad_benchmarks", [()])])
             assert await analytics._benchmarks(db, "facebook", days) == len(want)
             got = await db.fetch_dicts("SELECT * FROM ad_benchmarks")
             assert _exact(got) == _exact(want)
+
+
+async def test_benchmark_reads_are_cut_by_rows(db_url: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    async with DatabaseLoader.from_url(db_url) as db:
+        await _seed(db)
+        days = DAYS[5:40] + DAYS[44:]
+        per_day = {str(r["d"]): int(r["n"]) for r in await db.fetch_dicts(
+            "SELECT date AS d, COUNT(*) AS n FROM ad_data GROUP BY date")}
+        monkeypatch.setattr(analytics, "BENCHMARK_READ_ROWS", 10**9)
+        # Without a row budget, as before: 14 of the run's days a chunk.
+        assert await analytics._benchmark_chunks(db, "facebook", days) == analytics._chunks(days)
+        budget = 3 * max(per_day.values())
+        monkeypatch.setattr(analytics, "BENCHMARK_READ_ROWS", budget)
+        chunks = await analytics._benchmark_chunks(db, "facebook", days)
+        assert [d for c in chunks for d in c] == days
+        for c in chunks:
+            # What the chunk's read holds: every day from its first to its last.
+            held = sum(n for d, n in per_day.items() if c[0] <= d <= c[-1])
+            assert held <= budget or len(c) == 1
+        assert len(chunks) > len(analytics._chunks(days))  # the budget cut them smaller
