@@ -68,7 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_quality(args: argparse.Namespace) -> int:
     from .loaders import DatabaseLoader
-    from .loaders.analytics import latest_quality
+    from .loaders.quality_reports import latest_quality
 
     if args.db and args.db.startswith(("postgresql://", "postgres://")):
         url, base = args.db, None

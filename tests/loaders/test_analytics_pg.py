@@ -31,6 +31,7 @@ from within_daemon.config import (
 )
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
+from within_daemon.loaders.quality_reports import latest_quality
 from within_daemon.loaders.rollups import rollup_params, rollup_sql
 from within_daemon.loaders.schema.audience import AUDIENCE_TABLES
 from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
@@ -160,7 +161,7 @@ async def build(db: DatabaseLoader, tmp_path: Path) -> dict[str, Any]:
             connectors={a: AudienceSource(a) for p, a, _ in ACCOUNTS if p == platform})
     summaries["unified"] = await PlatformDataPipeline(
         reporting_config(tmp_path)).run_with(db, (DAYS[0], DAYS[-1]))
-    summaries["latest_quality"] = await store.latest_quality(db)
+    summaries["latest_quality"] = await latest_quality(db)
     return summaries
 
 

@@ -13,7 +13,6 @@ current table: an edited creative must not show up on the days before the edit.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from bisect import bisect_right
@@ -55,8 +54,6 @@ CREATIVE_TABLE_COLUMNS = (*AD_KEY_COLUMNS, "creative_hash", "enrichments", "enri
 HISTORY_TABLE_COLUMNS = (*AD_DAY_KEY_COLUMNS, *(c for c, _ in HISTORY_COLUMNS), "computed_at")
 BENCHMARK_TABLE_COLUMNS = (*AD_DAY_KEY_COLUMNS, *(c for c, _ in BENCHMARK_COLUMNS),
                            "computed_at")
-QUALITY_COLUMNS = ("created_at", "task", "run_id", "platform", "account_id", "dimension",
-                   "score", "threshold", "passed", "record_count", "issues_json")
 
 
 def _now() -> str:
@@ -74,8 +71,6 @@ _CREATIVE_UPSERT = upsert_statement("ad_creative_features", CREATIVE_TABLE_COLUM
                                     AD_KEY_COLUMNS)
 _HISTORY_UPSERT = upsert_statement("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
 _BENCH_UPSERT = upsert_statement("ad_benchmarks", BENCHMARK_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
-_QUALITY_INSERT = (f"INSERT INTO quality_reports ({', '.join(QUALITY_COLUMNS)}) VALUES "
-                   f"({', '.join('?' * len(QUALITY_COLUMNS))})")
 
 
 def _tuples(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -381,27 +376,3 @@ async def topics(db: DatabaseLoader, platform: str) -> dict[tuple[str, str, str]
         "SELECT platform, account_id, ad_id, topic FROM ad_creative_features WHERE platform = ?",
         [platform])
     return {(r["platform"], r["account_id"], r["ad_id"]): r["topic"] for r in rows}
-
-
-async def store_quality(db: DatabaseLoader, *, task: str, run_id: str | None, platform: str,
-                        account_id: str, report: Mapping[str, Any],
-                        thresholds: Mapping[str, float]) -> None:
-    now = _now()
-    rows = []
-    for dim, score in report["scores"].items():
-        issues = [i for i in report["issues"] if i.get("type") == dim][:50]
-        rows.append((now, task, run_id, platform, account_id, dim, float(score),
-                     float(thresholds.get(dim, 0.0)), int(bool(report["passed"][dim])),
-                     int(report["record_count"]), json.dumps(issues, default=str)))
-    await db.execute_in_transaction([(_QUALITY_INSERT, rows)])
-
-
-async def latest_quality(db: DatabaseLoader) -> list[dict[str, Any]]:
-    """The newest score per (platform, account, dimension), sorted by those three."""
-    rows = await db.fetch_dicts(
-        "SELECT q.platform, q.account_id, q.dimension, q.score, q.threshold, q.passed, "
-        "q.record_count, q.created_at, q.task FROM quality_reports q "
-        "JOIN (SELECT platform, account_id, dimension, MAX(id) AS id FROM quality_reports "
-        "GROUP BY platform, account_id, dimension) m ON m.id = q.id")
-    # Sorted here, not by ORDER BY: PostgreSQL would sort by the database's collation.
-    return sorted(rows, key=lambda r: (r["platform"], r["account_id"], r["dimension"]))

@@ -26,6 +26,7 @@ from ..loaders.analytics_sums import (
     upsert_history_tuples,
 )
 from ..loaders.feature_store import FeatureStore
+from ..loaders.quality_reports import store_quality
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
 from ..transforms import DataQualityMonitor
@@ -333,7 +334,7 @@ async def _quality(db: DatabaseLoader, task: TaskConfig, touched: list[AccountDa
         report["details"]["scope"] = {"first_day": t.days[0], "last_day": t.days[-1],
                                       "days": len(t.days), "as_of": as_of.isoformat(),
                                       "mode": mode}
-        await store.store_quality(db, task=task.name, run_id=t.run_id, platform=t.platform,
+        await store_quality(db, task=task.name, run_id=t.run_id, platform=t.platform,
                                   account_id=t.account_id, report=report, thresholds=thresholds)
         scores[t.account_id] = dict(report["scores"])
         for dim, score in report["scores"].items():
