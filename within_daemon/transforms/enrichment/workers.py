@@ -1,9 +1,9 @@
 """Text enrichment in worker processes, so that the NLP runs on another core.
 
-The text enrichers (VADER sentiment, topics, entities) are pure Python: about 0.9 ms per
-creative, all of it holding the interpreter's lock. On the event loop's thread they stop
-everything else. A backfill of 23,000 ads x 7 days, every ad with its own creative, spent
-20 of its 55 s there, one core busy and the other idle (``bench/README.md``, issue 15).
+The text enrichers (VADER sentiment, topics, entities) are pure Python: about 0.4 ms per
+new creative (0.6 ms before their own speed-up), all of it holding the interpreter's lock.
+On the event loop's thread they stop everything else: a backfill of 23,000 ads x 7 days,
+every ad with its own creative, spent about 20 s there (``bench/README.md``, issue 15).
 With :class:`TextWorkers` the enrich actor sends a batch's creatives to worker processes
 (``anyio.to_process``: started on first use, reused, stopped after 5 idle minutes and
 with the event loop) and meanwhile the loop parses, validates and loads the next pages.
@@ -30,8 +30,8 @@ from . import enrich_text
 log = logging.getLogger(__name__)
 
 #: Fewer creatives than this are enriched in the process: a worker round trip costs about
-#: 1 ms with the pickling, 16 creatives about 15 ms. (A Facebook insights page brings
-#: about 40 new creatives on a wide account.)
+#: 1 ms with the pickling, 16 creatives about 6 ms. (A batch of a wide account's first
+#: pages brings hundreds of new creatives; a daily run's batches, a few.)
 MIN_WORKER_BATCH = 16
 
 
