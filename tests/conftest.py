@@ -48,6 +48,7 @@ def write_config(
     runtime: dict[str, Any] | None = None,
     db: str = "sqlite:///data/within.db",
     metrics: dict[str, Any] | None = None,
+    enrichment: dict[str, Any] | None = None,
 ) -> Path:
     """Write a TOML config under ``tmp_path`` and return its path."""
     lines = ["[database]", f"url = {_toml_value(db)}", "", "[metrics]"]
@@ -60,6 +61,8 @@ def write_config(
     lines += ["", "[platforms.facebook]", f"base_url = {_toml_value(base_url)}"]
     for k, v in {**FAST_FACEBOOK, **(facebook or {})}.items():
         lines.append(f"{k} = {_toml_value(v)}")
+    if enrichment:
+        lines += ["", "[enrichment]"] + [f"{k} = {_toml_value(v)}" for k, v in enrichment.items()]
     for a in accounts:
         lines += ["", "[[accounts]]"] + [f"{k} = {_toml_value(v)}" for k, v in a.items()]
     for t in tasks:

@@ -170,7 +170,7 @@ class ModelStoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The enrichment stage: image limits (images are untrusted downloads), text workers."""
+    """The enrichment stage: image limits (images are untrusted downloads), worker processes."""
 
     image_timeout_seconds: PositiveFloat = 10.0
     image_max_bytes: Positive = 5 * 1024 * 1024
@@ -183,9 +183,11 @@ class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: Let image URLs point at 127.0.0.1 / ::1. For the sandbox and tests, whose emulators
     #: serve images there; never in production (SECURITY.md).
     image_allow_loopback: bool = False
-    #: Worker processes for the text enrichers (sentiment, topics, entities), so their
-    #: Python runs on another core while the daemon loads; 0: in the daemon's process.
-    text_workers: Annotated[int, Meta(ge=0, le=32)] = 1
+    #: Worker processes for the text enrichers (sentiment, topics, entities) and, as many
+    #: again, for image decoding, so that their CPU runs on another core while the daemon
+    #: loads, and hostile image bytes are decoded outside it; 0: text in the daemon's
+    #: process, images in its threads.
+    workers: Annotated[int, Meta(ge=0, le=32)] = 1
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -34,7 +34,7 @@ from ..schema import ACCOUNT_DATA_SCHEMA, AD_DATA_SCHEMA
 from ..sources import HttpSource, build_connector
 from ..sources.http.client import open_session
 from ..transforms import DataNormalizer, DataValidator
-from ..transforms.enrichment.workers import TextWorkers
+from ..transforms.enrichment.workers import EnrichWorkers
 from .analytics import AccountDays, after_task
 from .chain import Feed
 from .enrich_actor import EnrichActor, image_fetcher
@@ -361,13 +361,14 @@ async def open_engine(
                                schemas=validation_schemas(loaded), metrics=metrics)
     # One keep-alive pool per platform host shared by every account (bounded per host).
     # Images get their own session: its resolver refuses inward addresses (url_guard).
+    workers = EnrichWorkers(loaded.config.enrichment.workers)
     async with open_session(pool_per_host=rt.http_pool_per_host) as session, \
-            image_fetcher(loaded.config.enrichment, db, metrics) as fetcher:
+            image_fetcher(loaded.config.enrichment, db, metrics, workers) as fetcher:
         engine = Engine(loaded, db, metrics=metrics, queues=queues, session=session,
                         raw_send=raw_send)
         enrich = EnrichActor(rec_recv, enr_send, fetcher=fetcher, metrics=metrics,
                              batch_seconds=loaded.config.enrichment.image_batch_seconds,
-                             text_workers=TextWorkers(loaded.config.enrichment.text_workers))
+                             workers=workers)
         loader = LoaderActor(enr_recv, db=db, tracker=engine.tracker, batch_size=rt.batch_size,
                              metrics=metrics)
         async with anyio.create_task_group() as tg:

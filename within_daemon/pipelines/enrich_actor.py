@@ -43,7 +43,7 @@ from ..sources.url_guard import UrlPolicy
 from ..transforms.enrichment import TEXT_ENRICHERS
 from ..transforms.enrichment.enricher import creative_fields, creative_key
 from ..transforms.enrichment.image import STATUS_TIMEOUT, ImageFeatures, failed
-from ..transforms.enrichment.workers import TextWorkers
+from ..transforms.enrichment.workers import EnrichWorkers
 from .messages import CreativeFeatures, LoaderMsg, RecordBatch
 
 #: Creatives remembered per process; past this the memory is cleared and rebuilt.
@@ -62,14 +62,19 @@ def _utc_day(ts: str) -> str | None:
 
 
 def image_fetcher(cfg: EnrichmentConfig, db: DatabaseLoader | None,
-                  metrics: Metrics | None) -> ImageFetcher:
-    """The fetcher ``[enrichment]`` describes, its failures kept in ``db`` (if given)."""
+                  metrics: Metrics | None, workers: EnrichWorkers | None = None
+                  ) -> ImageFetcher:
+    """The fetcher ``[enrichment]`` describes, its failures kept in ``db`` (if given).
+
+    With ``workers``, images are decoded through them (in their processes, if any).
+    """
     return ImageFetcher(
         timeout_seconds=cfg.image_timeout_seconds, max_bytes=cfg.image_max_bytes,
         max_concurrency=cfg.image_max_concurrency, metrics=metrics,
         policy=UrlPolicy(allow_loopback=cfg.image_allow_loopback,
                          allowed_hosts=cfg.image_allowed_hosts),
-        failure_store=ImageFailureStore(db) if db is not None else None)
+        failure_store=ImageFailureStore(db) if db is not None else None,
+        analyzer=workers.analyze_image if workers is not None else None)
 
 
 class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
@@ -79,11 +84,11 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         self, inbox: MemoryObjectReceiveStream[LoaderMsg],
         outbox: MemoryObjectSendStream[LoaderMsg], *, fetcher: ImageFetcher | None,
         metrics: Metrics | None = None, batch_seconds: float = 30.0,
-        text_workers: TextWorkers | None = None,
+        workers: EnrichWorkers | None = None,
     ) -> None:
         super().__init__(inbox, outbox, metrics=metrics)
         self.fetcher = fetcher
-        self.text_workers = text_workers or TextWorkers(0)
+        self.workers = workers or EnrichWorkers(0)
         self.batch_seconds = batch_seconds
         #: (platform, account, ad, enrichments) -> creative hash last enriched.
         self.seen: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
@@ -138,7 +143,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
             # The text enrichers are the seed's, over its dict form of a record; in a
             # worker process when the batch is large (the loop meanwhile handles the
             # next pages and the image downloads).
-            texts = await self.text_workers.enrich(
+            texts = await self.workers.enrich(
                 [as_dict(r) for r, _ in todo.values()], text)
 
         # At once: the images wait on the network, the text on a worker process.

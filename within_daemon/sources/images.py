@@ -10,8 +10,10 @@ timeout, an ``image/*`` content type, and a size cap that refuses a declared
 ``within_daemon.transforms.enrichment.image.STATUSES``), never an exception.
 
 ``ImageFetcher.analyze(url)`` is what enrichers use: fetch, then run the pure
-``analyze_image`` in a worker thread (``anyio.to_thread.run_sync`` under its own capacity
-limiter, since decoding is CPU work), and cache the resulting features, failures included,
+``analyze_image`` through the ``analyzer`` given (the daemon's: its worker processes,
+``transforms/enrichment/workers.py``), or else in a worker thread
+(``anyio.to_thread.run_sync`` under its own capacity limiter, since decoding is CPU
+work), and cache the resulting features, failures included,
 by URL in a bounded LRU. Concurrent calls for the same URL share one download. One slot of
 the fetch limiter covers both the download and the analysis of its bytes, so at most
 ``max_concurrency`` bodies (each ≤ ``max_bytes``) are held in memory at once. With a
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from types import TracebackType
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
@@ -46,9 +48,9 @@ from ..transforms.enrichment.image import (
     STATUS_TOO_LARGE,
     STATUS_WRONG_TYPE,
     ImageFeatures,
-    analyze_image,
     failed,
 )
+from ..transforms.enrichment.workers import analyze_bytes
 from .url_guard import GuardedResolver, RefusedAddressError, UrlPolicy
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,9 @@ MAX_REDIRECTS = 5
 #: Longest a failure may take to be written to the store.
 _STORE_SECONDS = 5.0
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+#: ``analyzer(data, max_pixels)``: the features of downloaded bytes (never raises).
+Analyzer = Callable[[bytes, int], Awaitable[ImageFeatures]]
 
 
 class FailureStore(Protocol):
@@ -112,6 +117,7 @@ class ImageFetcher:
         metrics: Metrics | None = None,
         policy: UrlPolicy | None = None,
         failure_store: FailureStore | None = None,
+        analyzer: Analyzer | None = None,
     ) -> None:
         if timeout_seconds <= 0 or max_bytes <= 0 or cache_size <= 0:
             raise ValueError("timeout_seconds, max_bytes and cache_size must be > 0")
@@ -128,6 +134,7 @@ class ImageFetcher:
         self._own_session = session is None
         self._fetch_limiter = anyio.CapacityLimiter(max_concurrency)
         self._cpu_limiter = anyio.CapacityLimiter(analyze_threads)
+        self._analyzer = analyzer or self._in_thread
         self._cache: OrderedDict[str, ImageFeatures] = OrderedDict()
         self._inflight: dict[str, anyio.Event] = {}
         self.cache_hits = 0
@@ -214,9 +221,7 @@ class ImageFetcher:
                 if not result.ok:
                     return failed(result.status, result.error)
                 started = time.perf_counter()
-                features = await anyio.to_thread.run_sync(
-                    _analyze_bytes, result.data, self.max_pixels, limiter=self._cpu_limiter
-                )
+                features = await self._analyzer(result.data, self.max_pixels)
                 if self.metrics is not None:
                     self.metrics.stage_latency.labels(_STAGE).observe(
                         time.perf_counter() - started
@@ -229,6 +234,10 @@ class ImageFetcher:
             log.debug("Image %s refused: %s (%s).", url, features.image_status,
                       features.image_error)
         return features
+
+    async def _in_thread(self, data: bytes, max_pixels: int) -> ImageFeatures:
+        return await anyio.to_thread.run_sync(
+            analyze_bytes, data, max_pixels, limiter=self._cpu_limiter)
 
     def _remember(self, url: str, features: ImageFeatures) -> None:
         self._cache[url] = features
@@ -342,7 +351,3 @@ class ImageFetcher:
             return refuse(STATUS_TOO_LARGE, f"body over {self.max_bytes} bytes", len(body))
         return FetchResult(url=url, data=bytes(body), http_status=code, content_type=ctype,
                            bytes_read=len(body))
-
-
-def _analyze_bytes(data: bytes, max_pixels: int) -> ImageFeatures:
-    return analyze_image(data, max_pixels=max_pixels)

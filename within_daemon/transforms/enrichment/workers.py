@@ -1,31 +1,52 @@
-"""Text enrichment in worker processes, so that the NLP runs on another core.
+"""Enrichment CPU work in worker processes: the text enrichers, and image decoding.
 
 The text enrichers (VADER sentiment, topics, entities) are pure Python: about 0.4 ms per
-new creative (0.6 ms before their own speed-up), all of it holding the interpreter's lock.
-On the event loop's thread they stop everything else: a backfill of 23,000 ads x 7 days,
-every ad with its own creative, spent about 20 s there (``bench/README.md``, issue 15).
-With :class:`TextWorkers` the enrich actor sends a batch's creatives to worker processes
-(``anyio.to_process``: started on first use, reused, stopped after 5 idle minutes and
-with the event loop) and meanwhile the loop parses, validates and loads the next pages.
+new creative, all of it holding the interpreter's lock. Image analysis (Pillow's decode,
+thumbnail, quantization, and the Python around them) is about 2 ms an image. In the
+daemon's process, either stops everything else: on the event loop's thread directly, and
+from a worker thread too, because every socket call and every SQLite step the loop makes
+gives up the interpreter's lock and must wait up to 5 ms to take it back while a thread
+computes. A backfill of 23,000 ads x 7 days, every ad with its own image, spent 13.5 s of
+its loop's time in ``socket.send`` alone that way (``bench/README.md``, issue 15).
 
-The values are the same: a worker calls :func:`enrich_text` on the same dicts. Small
-batches (a daily run's few new creatives) stay in the process: a round trip to a worker
-costs more than they do. A worker that dies (killed, out of memory) costs nothing but
-time: the batch is done in the process, with a warning, and the next batch starts a new
-worker.
+:class:`EnrichWorkers` runs both in worker processes (``anyio.to_process``: started on
+first use, reused, stopped after 5 idle minutes and with the event loop), one limiter each
+so that a text batch never queues the images behind it. Meanwhile the loop parses,
+validates, downloads and loads. The values are the same: a worker calls
+:func:`enrich_text` and :func:`analyze_image` on the same inputs.
+
+Small text batches (a daily run's few new creatives) stay in the process: a round trip
+costs more than they do. A worker that dies costs no creative: a text batch is then done in
+the process, with a warning. An image is not decoded in the process: the bytes are
+hostile and the worker is also their sandbox, so an image that kills its worker is tried
+once more in a new one and, if that dies too, gets status ``corrupt``.
+
+Workers that cannot start at all (a system out of processes; a main script without a
+``__main__`` guard) are found by a first call that does nothing: the daemon then says so
+once, as an error, and does the work itself (images in threads, as with ``workers = 0``)
+instead of failing every batch. A new worker runs its parent's main script again (as
+``__mp_main__``, like multiprocessing's spawn); an unguarded script that runs a pipeline
+would run it again in there, start workers of its own, and so on. So :class:`EnrichWorkers`
+refuses to be made while a main script is being run that way (multiprocessing refuses to
+start a process then, for the same reason): the worker fails to start, and the parent
+logs why.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
 import anyio.to_process
-from anyio import BrokenWorkerProcess
+import anyio.to_thread
+from anyio import BrokenWorkerProcess, CancelScope
 
 from . import enrich_text
+from .image import STATUS_CORRUPT, ImageFeatures, analyze_image, failed
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +54,10 @@ log = logging.getLogger(__name__)
 #: 1 ms with the pickling, 16 creatives about 6 ms. (A batch of a wide account's first
 #: pages brings hundreds of new creatives; a daily run's batches, a few.)
 MIN_WORKER_BATCH = 16
+#: Workers one image may kill before it is called corrupt.
+IMAGE_ATTEMPTS = 2
+#: Threads decoding images when there are no worker processes.
+IMAGE_THREADS = 2
 
 
 def enrich_all(records: Sequence[Mapping[str, Any]], names: Sequence[str]
@@ -41,27 +66,77 @@ def enrich_all(records: Sequence[Mapping[str, Any]], names: Sequence[str]
     return [enrich_text(r, names) for r in records]
 
 
-class TextWorkers:
-    """Runs :func:`enrich_all` in up to ``workers`` processes; ``0``: in this process."""
+def analyze_bytes(data: bytes, max_pixels: int) -> ImageFeatures:
+    """:func:`analyze_image` (what a worker runs for one image)."""
+    return analyze_image(data, max_pixels=max_pixels)
+
+
+def _bootstrapping() -> bool:
+    """Whether this process is a worker still running its parent's main script."""
+    mp_main = sys.modules.get("__mp_main__")
+    return mp_main is not None and sys.modules.get("__main__") is not mp_main
+
+
+class EnrichWorkers:
+    """Text batches and images in up to ``workers`` processes each; ``0``: in this process.
+
+    With ``0`` nothing is started: :meth:`enrich` runs in the caller and
+    :meth:`analyze_image` in a thread.
+    """
 
     def __init__(self, workers: int) -> None:
+        if workers > 0 and _bootstrapping():
+            raise RuntimeError(
+                "the daemon was started from a main script that a new worker process runs "
+                "again: guard the script's top level with `if __name__ == \"__main__\":` "
+                "(or set [enrichment] workers = 0)")
         self.workers = workers
-        self._limiter = anyio.CapacityLimiter(workers) if workers > 0 else None
-        #: Batches done in a worker, and batches a dead worker left to this process.
+        self._text = anyio.CapacityLimiter(workers) if workers > 0 else None
+        self._images = anyio.CapacityLimiter(workers) if workers > 0 else None
+        self._threads = anyio.CapacityLimiter(IMAGE_THREADS)
+        #: None until the first worker call; then whether worker processes start at all.
+        self._usable: bool | None = None if workers > 0 else False
+        self._start_lock = anyio.Lock()
+        #: Text batches done in a worker, and batches a dead worker left to this process.
         self.in_workers = 0
         self.fell_back = 0
+        #: Images analysed in a worker; workers that died under an image.
+        self.images = 0
+        self.image_worker_deaths = 0
+
+    async def usable(self) -> bool:
+        """Whether worker processes start (found out once, by a call that does nothing)."""
+        if self._usable is None:
+            async with self._start_lock:
+                if self._usable is None:
+                    self._usable = await self._start()
+        return self._usable
+
+    async def _start(self) -> bool:
+        try:
+            # Shielded, here and below: a cancelled start or call would leave the worker
+            # process behind (anyio neither kills nor reuses it).
+            with CancelScope(shield=True):
+                await anyio.to_process.run_sync(os.getpid, limiter=self._images)
+        except BrokenWorkerProcess as exc:
+            log.error("enrichment worker processes cannot start (%s: %s); the daemon does "
+                      "the text enrichment and image decoding itself ([enrichment] workers)",
+                      exc, exc.__cause__)
+            return False
+        # Operators see more processes under the daemon: say why, once.
+        log.info("text enrichment and image decoding run in worker processes, up to %d "
+                 "for each ([enrichment] workers)", self.workers)
+        return True
 
     async def enrich(self, records: Sequence[Mapping[str, Any]],
                      names: Sequence[str]) -> list[dict[str, Any]]:
-        if self._limiter is None or len(records) < MIN_WORKER_BATCH:
+        """:func:`enrich_all` of ``records``, in a worker if the batch is large enough."""
+        if len(records) < MIN_WORKER_BATCH or not await self.usable():
             return enrich_all(records, names)
-        if self.in_workers == 0 and self.fell_back == 0:
-            # Operators see one more process under the daemon: say why, once.
-            log.info("text enrichment of large batches runs in up to %d worker process(es) "
-                     "([enrichment] text_workers)", self.workers)
         try:
-            out = await anyio.to_process.run_sync(
-                enrich_all, list(records), list(names), limiter=self._limiter)
+            with CancelScope(shield=True):
+                out = await anyio.to_process.run_sync(
+                    enrich_all, list(records), list(names), limiter=self._text)
         except BrokenWorkerProcess as exc:
             self.fell_back += 1
             log.warning("text enrichment worker died (%s); enriching %d creatives here",
@@ -69,3 +144,22 @@ class TextWorkers:
             return enrich_all(records, names)
         self.in_workers += 1
         return out
+
+    async def analyze_image(self, data: bytes, max_pixels: int) -> ImageFeatures:
+        """:func:`analyze_image` of ``data``: in a worker process, or with none in a thread."""
+        if not await self.usable():
+            return await anyio.to_thread.run_sync(analyze_bytes, data, max_pixels,
+                                                  limiter=self._threads)
+        for _ in range(IMAGE_ATTEMPTS):
+            try:
+                with CancelScope(shield=True):
+                    out = await anyio.to_process.run_sync(
+                        analyze_bytes, data, max_pixels, limiter=self._images)
+            except BrokenWorkerProcess as exc:
+                self.image_worker_deaths += 1
+                log.warning("an image decoding worker died (%s: %s)", exc, exc.__cause__)
+                continue
+            self.images += 1
+            return out
+        return failed(STATUS_CORRUPT,
+                      f"{IMAGE_ATTEMPTS} decoding worker processes died on these bytes")

@@ -1,0 +1,162 @@
+"""Enrichment in worker processes gives what it gives in the daemon's own process.
+
+Real worker processes (``anyio.to_process``): a batch of the hand-labelled ads, repeated
+past the worker threshold, must come back equal, value for value, to ``enrich_text`` run
+here; a small batch never leaves the process; a worker that dies mid-batch costs no
+creative (the batch is redone here) and the next batch gets a new worker. Images, good and
+hostile, give the features ``analyze_image`` gives here; an image that kills its worker is
+tried in one more and then called corrupt, never decoded in the daemon's process.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.transforms.enrichment.labelled_ads import LABELLED_ADS
+from within_daemon.sandbox.images import bomb_png, corrupt_bytes, render_image
+from within_daemon.transforms.enrichment import TEXT_ENRICHERS
+from within_daemon.transforms.enrichment import workers as w
+
+NAMES = sorted(TEXT_ENRICHERS)
+PARENT = "WITHIN_TEST_PARENT_PID"
+#: The real functions, whatever a test patches in the module.
+REAL = w.enrich_all
+REAL_IMAGE = w.analyze_bytes
+MAX_PIXELS = 40_000_000
+
+
+def _records(n: int) -> list[dict[str, Any]]:
+    ads = [a.record() for a in LABELLED_ADS]
+    out = [{**ads[i % len(ads)], "ad_id": f"ad{i}"} for i in range(n)]
+    out[3] = {**out[3], "headline": None, "description": ""}  # missing text
+    out[5] = {**out[5], "headline": "Ünïcode 🚀 50% off — today only!"}
+    return out
+
+
+async def test_a_worker_gives_the_same_values() -> None:
+    records = _records(w.MIN_WORKER_BATCH * 2)
+    workers = w.EnrichWorkers(1)
+    got = await workers.enrich(records, NAMES)
+    assert workers.in_workers == 1 and workers.fell_back == 0
+    assert got == w.enrich_all(records, NAMES)
+    assert len(got) == len(records) and all(got)
+
+
+async def test_a_small_batch_stays_in_the_process() -> None:
+    records = _records(w.MIN_WORKER_BATCH - 1)
+    workers = w.EnrichWorkers(1)
+    assert await workers.enrich(records, NAMES) == w.enrich_all(records, NAMES)
+    assert workers.in_workers == 0
+    none = w.EnrichWorkers(0)
+    assert await none.enrich(_records(200), NAMES) == w.enrich_all(_records(200), NAMES)
+    assert none.in_workers == 0
+
+
+def _dies_in_a_worker(records: Sequence[Mapping[str, Any]],
+                      names: Sequence[str]) -> list[dict[str, Any]]:
+    """``enrich_all``, except that a worker process running it exits at once."""
+    if os.getpid() != int(os.environ[PARENT]):
+        os._exit(3)
+    return REAL(records, names)
+
+
+async def test_a_dead_worker_costs_no_creative(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _records(w.MIN_WORKER_BATCH)
+    want = w.enrich_all(records, NAMES)
+    monkeypatch.setenv(PARENT, str(os.getpid()))  # a worker inherits the environment
+    monkeypatch.setattr(w, "enrich_all", _dies_in_a_worker)
+    workers = w.EnrichWorkers(1)
+    assert await workers.enrich(records, NAMES) == want  # done here, with a warning
+    assert workers.fell_back == 1 and workers.in_workers == 0
+    monkeypatch.setattr(w, "enrich_all", REAL)
+    assert await workers.enrich(records, NAMES) == want  # a new worker
+    assert workers.in_workers == 1
+
+
+def _images() -> list[bytes]:
+    rgba = Image.new("RGBA", (300, 200), (255, 0, 0, 128))
+    rgba.paste((0, 0, 255, 255), (0, 0, 150, 100))
+    out = [render_image(f"w{i}", fmt) for i, fmt in enumerate(("JPEG", "PNG", "GIF", "WEBP"))]
+    out.append(render_image("big_1600x900", "JPEG"))
+    buf = io.BytesIO()
+    rgba.save(buf, "PNG")
+    return [*out, buf.getvalue(), corrupt_bytes(), bomb_png(100_000, 100_000), b""]
+
+
+async def test_images_in_a_worker_give_the_same_features() -> None:
+    workers = w.EnrichWorkers(1)
+    datas = _images()
+    got = [await workers.analyze_image(d, MAX_PIXELS) for d in datas]
+    assert got == [w.analyze_bytes(d, MAX_PIXELS) for d in datas]
+    statuses = [f.image_status for f in got]
+    assert statuses[:6] == ["ok"] * 6 and "ok" not in statuses[6:]
+    assert workers.images == len(datas) and workers.image_worker_deaths == 0
+
+
+async def test_no_workers_decodes_in_a_thread() -> None:
+    workers = w.EnrichWorkers(0)
+    data = render_image("x", "PNG")
+    assert await workers.analyze_image(data, MAX_PIXELS) == w.analyze_bytes(data, MAX_PIXELS)
+    assert workers.images == 0 and not await workers.usable()
+
+
+async def test_workers_that_cannot_start_are_said_once_and_the_work_done_here(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A main script without a __main__ guard that runs the daemon: each new worker runs it
+    # again, where it must stop at once instead of starting workers of its own.
+    unguarded = tmp_path / "unguarded_main.py"
+    unguarded.write_text("from within_daemon.transforms.enrichment.workers import EnrichWorkers\n"
+                         "EnrichWorkers(1)\n"
+                         "raise AssertionError('went on in the worker')\n")
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(unguarded))
+    workers = w.EnrichWorkers(1)
+    records, datas = _records(w.MIN_WORKER_BATCH), _images()[:3]
+    assert await workers.enrich(records, NAMES) == w.enrich_all(records, NAMES)
+    got = [await workers.analyze_image(d, MAX_PIXELS) for d in datas]
+    assert got == [w.analyze_bytes(d, MAX_PIXELS) for d in datas]
+    assert not await workers.usable()
+    assert workers.in_workers == workers.images == workers.image_worker_deaths == 0
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "cannot start" in errors[0]
+    assert 'if __name__ == "__main__":' in errors[0] and "went on" not in errors[0]
+
+
+def test_no_workers_are_made_while_a_worker_runs_its_parents_script(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "__mp_main__", type(sys)("__mp_main__"))
+    with pytest.raises(RuntimeError, match="guard the script"):
+        w.EnrichWorkers(1)
+    assert w.EnrichWorkers(0).workers == 0
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__mp_main__"])  # bootstrapped
+    assert w.EnrichWorkers(1).workers == 1
+
+
+def _kills_its_worker(data: bytes, max_pixels: int) -> object:
+    """``analyze_bytes``, except that bytes starting ``KILL`` end the worker process."""
+    if data.startswith(b"KILL"):
+        if os.getpid() == int(os.environ[PARENT]):
+            raise AssertionError("decoded in the daemon's own process")
+        os._exit(3)
+    return REAL_IMAGE(data, max_pixels)
+
+
+async def test_an_image_that_kills_workers_is_corrupt(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    monkeypatch.setenv(PARENT, str(os.getpid()))  # a worker inherits the environment
+    monkeypatch.setattr(w, "analyze_bytes", _kills_its_worker)
+    workers = w.EnrichWorkers(1)
+    good = render_image("after", "JPEG")
+    bad = await workers.analyze_image(b"KILL" + good, MAX_PIXELS)
+    assert bad.image_status == "corrupt" and "worker processes died" in (bad.image_error or "")
+    assert workers.image_worker_deaths == w.IMAGE_ATTEMPTS
+    after = await workers.analyze_image(good, MAX_PIXELS)  # a new worker
+    assert after == REAL_IMAGE(good, MAX_PIXELS) and after.ok
