@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import io
 import math
+import operator
+from collections.abc import Sequence
 from typing import Final
 
 import msgspec
@@ -168,11 +170,11 @@ def _analyze(data: bytes, max_pixels: int, max_decode_bytes: int) -> ImageFeatur
         rgb = _to_rgb(_reduced(img))
     rgb.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX), Image.Resampling.BICUBIC)
     brightness, contrast = _luma_stats(rgb)
-    small = rgb.copy()
-    # BOX: each small pixel is the plain average of the pixels it covers, which is what a
-    # colour histogram of the image should see.
-    small.thumbnail((COLOUR_PX, COLOUR_PX), Image.Resampling.BOX)
-    colours, share = _dominant(small)
+    # Shrunk again in place (its luma was all the 256 px thumbnail was for). BOX: each small
+    # pixel is the plain average of the pixels it covers, which is what a colour histogram
+    # of the image should see.
+    rgb.thumbnail((COLOUR_PX, COLOUR_PX), Image.Resampling.BOX)
+    colours, share = _dominant(rgb)
     return ImageFeatures(
         image_width=width,
         image_height=height,
@@ -180,7 +182,7 @@ def _analyze(data: bytes, max_pixels: int, max_decode_bytes: int) -> ImageFeatur
         image_format=fmt,
         image_brightness=round(brightness, 4),
         image_contrast=round(contrast, 4),
-        image_colourfulness=round(_colourfulness(small), 2),
+        image_colourfulness=round(_colourfulness(rgb), 2),
         image_dominant_colours=colours,
         image_dominant_share=round(share, 4),
         image_status=STATUS_OK,
@@ -231,12 +233,22 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+#: Each 8-bit value, and its square: a histogram's sums Σv·c and Σv²·c as one dot product
+#: each (``map(operator.mul, ...)`` in C; exact integers, as a loop's were).
+_V: Final = tuple(range(256))
+_V2: Final = tuple(v * v for v in range(256))
+
+
+def _moment(weights: tuple[int, ...], hist: Sequence[int]) -> int:
+    return sum(map(operator.mul, weights, hist))
+
+
 def _luma_stats(rgb: Image.Image) -> tuple[float, float]:
     """Mean and population standard deviation of 8-bit luma, both divided by 255."""
     hist = rgb.convert("L").histogram()
     n = sum(hist)
-    total = sum(v * c for v, c in enumerate(hist))
-    total_sq = sum(v * v * c for v, c in enumerate(hist))
+    total = _moment(_V, hist)
+    total_sq = _moment(_V2, hist)
     mean = total / n
     var = max(0.0, total_sq / n - mean * mean)
     return mean / 255.0, math.sqrt(var) / 255.0
@@ -255,10 +267,9 @@ def _colourfulness(rgb: Image.Image) -> float:
     red, green, blue = rgb.split()
     n = rgb.width * rgb.height
     hist = rgb.histogram()  # 256 counts per band
-    sr, sg, sb = (sum(v * c for v, c in enumerate(hist[k:k + 256])) for k in (0, 256, 512))
-    s_rg2, s_rb2, s_gb2 = (
-        sum(v * v * c for v, c in enumerate(ImageChops.difference(x, y).histogram()))
-        for x, y in ((red, green), (red, blue), (green, blue)))
+    sr, sg, sb = (_moment(_V, hist[k:k + 256]) for k in (0, 256, 512))
+    s_rg2, s_rb2, s_gb2 = (_moment(_V2, ImageChops.difference(x, y).histogram())
+                           for x, y in ((red, green), (red, blue), (green, blue)))
     sum_rg, sum_rg2 = float(sr - sg), float(s_rg2)
     sum_yb = (sr + sg - 2 * sb) * 0.5
     sum_yb2 = (2 * s_rb2 + 2 * s_gb2 - s_rg2) * 0.25
