@@ -143,6 +143,12 @@ class Metrics:
         self.actor_restarts = Counter(
             "within_actor_crashes_total", "Actors that crashed.", ["actor"], registry=r,
         )
+        self.enrich_work = Counter(
+            "within_enrich_work_total",
+            "Enrichment CPU work by kind (text batches, images) and where it ran: worker, "
+            "here (the daemon's process), worker_died (a worker process died under it).",
+            ["kind", "outcome"], registry=r,
+        )
         self.config_reload = Counter(
             "within_config_reloads_total", "Config reloads by result.", ["result"], registry=r,
         )

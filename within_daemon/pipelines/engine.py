@@ -361,7 +361,7 @@ async def open_engine(
                                schemas=validation_schemas(loaded), metrics=metrics)
     # One keep-alive pool per platform host shared by every account (bounded per host).
     # Images get their own session: its resolver refuses inward addresses (url_guard).
-    workers = EnrichWorkers(loaded.config.enrichment.workers)
+    workers = EnrichWorkers(loaded.config.enrichment.workers, metrics=metrics)
     async with open_session(pool_per_host=rt.http_pool_per_host) as session, \
             image_fetcher(loaded.config.enrichment, db, metrics, workers) as fetcher:
         engine = Engine(loaded, db, metrics=metrics, queues=queues, session=session,

@@ -21,12 +21,19 @@ import pytest
 from PIL import Image
 
 from tests.transforms.enrichment.labelled_ads import LABELLED_ADS
+from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.images import bomb_png, corrupt_bytes, render_image
 from within_daemon.transforms.enrichment import TEXT_ENRICHERS
 from within_daemon.transforms.enrichment import workers as w
 
 NAMES = sorted(TEXT_ENRICHERS)
 PARENT = "WITHIN_TEST_PARENT_PID"
+def work(metrics: Metrics, kind: str, outcome: str) -> float:
+    got = metrics.registry.get_sample_value("within_enrich_work_total",
+                                            {"kind": kind, "outcome": outcome})
+    return got or 0.0
+
+
 #: The real functions, whatever a test patches in the module.
 REAL = w.enrich_all
 REAL_IMAGE = w.analyze_bytes
@@ -43,9 +50,11 @@ def _records(n: int) -> list[dict[str, Any]]:
 
 async def test_a_worker_gives_the_same_values() -> None:
     records = _records(w.MIN_WORKER_BATCH * 2)
-    workers = w.EnrichWorkers(1)
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
     got = await workers.enrich(records, NAMES)
     assert workers.in_workers == 1 and workers.fell_back == 0
+    assert work(metrics, "text", "worker") == 1 and work(metrics, "text", "here") == 0
     assert got == w.enrich_all(records, NAMES)
     assert len(got) == len(records) and all(got)
 
@@ -92,9 +101,11 @@ def _images() -> list[bytes]:
 
 
 async def test_images_in_a_worker_give_the_same_features() -> None:
-    workers = w.EnrichWorkers(1)
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
     datas = _images()
     got = [await workers.analyze_image(d, MAX_PIXELS) for d in datas]
+    assert work(metrics, "image", "worker") == len(datas)
     assert got == [w.analyze_bytes(d, MAX_PIXELS) for d in datas]
     statuses = [f.image_status for f in got]
     assert statuses[:6] == ["ok"] * 6 and "ok" not in statuses[6:]
@@ -118,13 +129,15 @@ async def test_workers_that_cannot_start_are_said_once_and_the_work_done_here(
                          "EnrichWorkers(1)\n"
                          "raise AssertionError('went on in the worker')\n")
     monkeypatch.setattr(sys.modules["__main__"], "__file__", str(unguarded))
-    workers = w.EnrichWorkers(1)
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
     records, datas = _records(w.MIN_WORKER_BATCH), _images()[:3]
     assert await workers.enrich(records, NAMES) == w.enrich_all(records, NAMES)
     got = [await workers.analyze_image(d, MAX_PIXELS) for d in datas]
     assert got == [w.analyze_bytes(d, MAX_PIXELS) for d in datas]
     assert not await workers.usable()
     assert workers.in_workers == workers.images == workers.image_worker_deaths == 0
+    assert (work(metrics, "text", "here"), work(metrics, "image", "here")) == (1, 3)
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "cannot start" in errors[0]
     assert 'if __name__ == "__main__":' in errors[0] and "went on" not in errors[0]
@@ -153,10 +166,12 @@ async def test_an_image_that_kills_workers_is_corrupt(monkeypatch: pytest.Monkey
                                                       ) -> None:
     monkeypatch.setenv(PARENT, str(os.getpid()))  # a worker inherits the environment
     monkeypatch.setattr(w, "analyze_bytes", _kills_its_worker)
-    workers = w.EnrichWorkers(1)
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
     good = render_image("after", "JPEG")
     bad = await workers.analyze_image(b"KILL" + good, MAX_PIXELS)
     assert bad.image_status == "corrupt" and "worker processes died" in (bad.image_error or "")
     assert workers.image_worker_deaths == w.IMAGE_ATTEMPTS
+    assert work(metrics, "image", "worker_died") == w.IMAGE_ATTEMPTS
     after = await workers.analyze_image(good, MAX_PIXELS)  # a new worker
     assert after == REAL_IMAGE(good, MAX_PIXELS) and after.ok

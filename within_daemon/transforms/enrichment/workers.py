@@ -38,7 +38,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_process
@@ -47,6 +47,9 @@ from anyio import BrokenWorkerProcess, CancelScope
 
 from . import enrich_text
 from .image import STATUS_CORRUPT, ImageFeatures, analyze_image, failed
+
+if TYPE_CHECKING:
+    from ...observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +87,14 @@ class EnrichWorkers:
     :meth:`analyze_image` in a thread.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, metrics: Metrics | None = None) -> None:
         if workers > 0 and _bootstrapping():
             raise RuntimeError(
                 "the daemon was started from a main script that a new worker process runs "
                 "again: guard the script's top level with `if __name__ == \"__main__\":` "
                 "(or set [enrichment] workers = 0)")
         self.workers = workers
+        self.metrics = metrics
         self._text = anyio.CapacityLimiter(workers) if workers > 0 else None
         self._images = anyio.CapacityLimiter(workers) if workers > 0 else None
         self._threads = anyio.CapacityLimiter(IMAGE_THREADS)
@@ -103,6 +107,10 @@ class EnrichWorkers:
         #: Images analysed in a worker; workers that died under an image.
         self.images = 0
         self.image_worker_deaths = 0
+
+    def _count(self, kind: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.enrich_work.labels(kind, outcome).inc()
 
     async def usable(self) -> bool:
         """Whether worker processes start (found out once, by a call that does nothing)."""
@@ -132,6 +140,7 @@ class EnrichWorkers:
                      names: Sequence[str]) -> list[dict[str, Any]]:
         """:func:`enrich_all` of ``records``, in a worker if the batch is large enough."""
         if len(records) < MIN_WORKER_BATCH or not await self.usable():
+            self._count("text", "here")
             return enrich_all(records, names)
         try:
             with CancelScope(shield=True):
@@ -139,15 +148,18 @@ class EnrichWorkers:
                     enrich_all, list(records), list(names), limiter=self._text)
         except BrokenWorkerProcess as exc:
             self.fell_back += 1
+            self._count("text", "worker_died")
             log.warning("text enrichment worker died (%s); enriching %d creatives here",
                         exc, len(records))
             return enrich_all(records, names)
         self.in_workers += 1
+        self._count("text", "worker")
         return out
 
     async def analyze_image(self, data: bytes, max_pixels: int) -> ImageFeatures:
         """:func:`analyze_image` of ``data``: in a worker process, or with none in a thread."""
         if not await self.usable():
+            self._count("image", "here")
             return await anyio.to_thread.run_sync(analyze_bytes, data, max_pixels,
                                                   limiter=self._threads)
         for _ in range(IMAGE_ATTEMPTS):
@@ -157,9 +169,11 @@ class EnrichWorkers:
                         analyze_bytes, data, max_pixels, limiter=self._images)
             except BrokenWorkerProcess as exc:
                 self.image_worker_deaths += 1
+                self._count("image", "worker_died")
                 log.warning("an image decoding worker died (%s: %s)", exc, exc.__cause__)
                 continue
             self.images += 1
+            self._count("image", "worker")
             return out
         return failed(STATUS_CORRUPT,
                       f"{IMAGE_ATTEMPTS} decoding worker processes died on these bytes")
