@@ -179,16 +179,8 @@ def main() -> None:
 
 def _serve_images() -> tuple[subprocess.Popen[str], str]:
     """A local image server in its own process (enrichment fetches every creative)."""
-    code = ("import anyio,sys\n"
-            "from within_daemon.sandbox.images import ImageServer\n"
-            "async def main():\n"
-            "    s = ImageServer()\n"
-            "    async with s.serve():\n"
-            "        print(s.url('/'), flush=True)\n"
-            "        await anyio.sleep_forever()\n"
-            "anyio.run(main)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "within_daemon.sandbox", "images"],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
 

@@ -17,12 +17,20 @@ def emulator_proc() -> Iterator[str]:
     yield from emulator_process(accounts=2, ads=200)
 
 
-def emulator_process(*, accounts: int, ads: int) -> Iterator[str]:
-    """Run the emulator as a child process; yields its base url, stops it afterwards."""
+def emulator_process(*, accounts: int, ads: int, images: str | None = None) -> Iterator[str]:
+    """Run the emulator as a child process; yields its base url, stops it afterwards.
+
+    ``images``: the base url of an image server its creatives point at.
+    """
+    yield from sandbox_process(
+        "facebook", "--port", "0", "--accounts", str(accounts), "--ads-per-account", str(ads),
+        "--active-from", "2024-01-01", *(("--image-base-url", images) if images else ()))
+
+
+def sandbox_process(*args: str) -> Iterator[str]:
+    """``python -m within_daemon.sandbox *args`` as a child: yields the url it prints."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "within_daemon.sandbox", "facebook", "--port", "0",
-         "--accounts", str(accounts), "--ads-per-account", str(ads),
-         "--active-from", "2024-01-01"],
+        [sys.executable, "-m", "within_daemon.sandbox", *args],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
     )
     assert proc.stdout is not None

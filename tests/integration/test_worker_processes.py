@@ -10,51 +10,25 @@ test wants every image analysed, every creative's text enriched, and no worker w
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..conftest import fb_account, write_config
-from .proc import ENV, cli, query
+from .conftest import emulator_process, sandbox_process
+from .proc import cli, query
 
 pytestmark = pytest.mark.slow
 
 ADS = 40
 ENRICH = ["sentiment", "topic_classification", "entity_extraction", "image_analysis"]
-_IMAGE_SERVER = (
-    "import anyio\n"
-    "from within_daemon.sandbox.images import ImageServer\n"
-    "async def main():\n"
-    "    s = ImageServer()\n"
-    "    async with s.serve():\n"
-    "        print(s.url('/'), flush=True)\n"
-    "        await anyio.sleep_forever()\n"
-    "anyio.run(main)\n")
-
-
-def _child(cmd: list[str]) -> Iterator[str]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=ENV)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), url
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="module")
 def emulator_with_images() -> Iterator[str]:
-    for images in _child([sys.executable, "-c", _IMAGE_SERVER]):
-        yield from _child(
-            [sys.executable, "-m", "within_daemon.sandbox", "facebook", "--port", "0",
-             "--accounts", "1", "--ads-per-account", str(ADS), "--active-from", "2024-01-01",
-             "--image-base-url", images])
+    for images in sandbox_process("images"):
+        yield from emulator_process(accounts=1, ads=ADS, images=images)
 
 
 def test_once_enriches_text_and_images_in_worker_processes(

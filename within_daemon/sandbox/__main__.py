@@ -2,7 +2,9 @@
 
 ``python -m within_daemon.sandbox facebook --port 8765`` prints the base URL as its first
 line (flushed), so a parent process can start it and read where to connect, then serves
-until SIGTERM or SIGINT.
+until SIGTERM or SIGINT. ``python -m within_daemon.sandbox images --port 0`` does the same
+for the creative-image server (``sandbox/images.py``), which the Facebook emulator's
+``--image-base-url`` can point at.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import anyio
 
 from within_daemon.sandbox.facebook.data import SandboxAccount, default_accounts
 from within_daemon.sandbox.facebook.server import FacebookEmulator
+from within_daemon.sandbox.images import ImageServer
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     fb.add_argument("--job-step", type=int, default=50, help="async job %% per status poll")
     fb.add_argument("--image-base-url", default="https://cdn.example.test",
                     help="where creatives' image_url point (e.g. a local image server)")
+    img = sub.add_parser("images", help="creative-image server (deterministic images)")
+    img.add_argument("--host", default="127.0.0.1")
+    img.add_argument("--port", type=int, default=0, help="0 picks a free port")
     return parser
 
 
@@ -66,10 +72,21 @@ async def _serve_facebook(args: argparse.Namespace) -> None:
                 break
 
 
+async def _serve_images(args: argparse.Namespace) -> None:
+    server = ImageServer()
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with server.serve(args.host, args.port):
+            print(server.url("/"), flush=True)
+            async for _ in signals:
+                break
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.platform == "facebook":
         anyio.run(_serve_facebook, args, backend="asyncio")
+    elif args.platform == "images":
+        anyio.run(_serve_images, args, backend="asyncio")
     return 0
 
 
