@@ -13,10 +13,12 @@ from __future__ import annotations
 import io
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from PIL import Image
 
@@ -175,3 +177,42 @@ async def test_an_image_that_kills_workers_is_corrupt(monkeypatch: pytest.Monkey
     assert work(metrics, "image", "worker_died") == w.IMAGE_ATTEMPTS
     after = await workers.analyze_image(good, MAX_PIXELS)  # a new worker
     assert after == REAL_IMAGE(good, MAX_PIXELS) and after.ok
+
+
+def _hangs_its_worker(data: bytes, max_pixels: int) -> object:
+    """``analyze_bytes``, except that bytes starting ``HANG`` never finish decoding."""
+    if data.startswith(b"HANG"):
+        time.sleep(3600)
+    return REAL_IMAGE(data, max_pixels)
+
+
+def _worker_pids() -> set[int]:
+    """Children of this process that are anyio worker processes."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and b"anyio.to_process" in cmd:
+            out.add(int(stat.parent.name))
+    return out
+
+
+async def test_an_image_that_hangs_the_decoder_stops_its_worker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(w, "analyze_bytes", _hangs_its_worker)
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
+    workers.decode_seconds = 1.0
+    good = render_image("fine", "PNG")
+    assert (await workers.analyze_image(good, MAX_PIXELS)).ok
+    before = _worker_pids()
+    assert len(before) == 1
+    with anyio.move_on_after(0.1):  # a caller's time box neither stops the decode early...
+        hung = await workers.analyze_image(b"HANG" + good, MAX_PIXELS)
+    assert hung.image_status == "corrupt" and "more than 1 s" in (hung.image_error or "")
+    assert work(metrics, "image", "worker_stopped") == 1
+    assert not before & _worker_pids()  # ...nor leaves the stopped worker behind
+    assert await workers.analyze_image(good, MAX_PIXELS) == REAL_IMAGE(good, MAX_PIXELS)

@@ -19,7 +19,8 @@ Small text batches (a daily run's few new creatives) stay in the process: a roun
 costs more than they do. A worker that dies costs no creative: a text batch is then done in
 the process, with a warning. An image is not decoded in the process: the bytes are
 hostile and the worker is also their sandbox, so an image that kills its worker is tried
-once more in a new one and, if that dies too, gets status ``corrupt``.
+once more in a new one and, if that dies too, gets status ``corrupt``; one that takes more
+than :data:`DECODE_SECONDS` has its worker stopped and is ``corrupt`` as well.
 
 Workers that cannot start at all (a system out of processes; a main script without a
 ``__main__`` guard) are found by a first call that does nothing: the daemon then says so
@@ -61,6 +62,10 @@ MIN_WORKER_BATCH = 16
 IMAGE_ATTEMPTS = 2
 #: Threads decoding images when there are no worker processes.
 IMAGE_THREADS = 2
+#: Longest one image may take in a worker (the sandbox's JPEGs take 2 ms, a 64 MiB PNG about
+#: a second): past it the worker is stopped and the image called corrupt, so bytes that
+#: hang a decoder cost this long and one worker, never the enrichment.
+DECODE_SECONDS = 20.0
 
 
 def enrich_all(records: Sequence[Mapping[str, Any]], names: Sequence[str]
@@ -97,6 +102,10 @@ class EnrichWorkers:
         self.metrics = metrics
         self._text = anyio.CapacityLimiter(workers) if workers > 0 else None
         self._images = anyio.CapacityLimiter(workers) if workers > 0 else None
+        # anyio's own limiter for the image calls: never the one that waits (``_images``
+        # does, outside the decode deadline), it only has to be as large.
+        self._image_calls = anyio.CapacityLimiter(max(1, workers))
+        self.decode_seconds = DECODE_SECONDS
         self._threads = anyio.CapacityLimiter(IMAGE_THREADS)
         #: None until the first worker call; then whether worker processes start at all.
         self._usable: bool | None = None if workers > 0 else False
@@ -162,11 +171,23 @@ class EnrichWorkers:
             self._count("image", "here")
             return await anyio.to_thread.run_sync(analyze_bytes, data, max_pixels,
                                                   limiter=self._threads)
+        assert self._images is not None
         for _ in range(IMAGE_ATTEMPTS):
             try:
+                # Shielded from the caller's time box, but with a deadline of its own, which
+                # starts once a worker is free and stops the worker (``cancellable``).
                 with CancelScope(shield=True):
-                    out = await anyio.to_process.run_sync(
-                        analyze_bytes, data, max_pixels, limiter=self._images)
+                    async with self._images:
+                        with anyio.move_on_after(self.decode_seconds) as deadline:
+                            out = await anyio.to_process.run_sync(
+                                analyze_bytes, data, max_pixels, limiter=self._image_calls,
+                                cancellable=True)
+                if deadline.cancelled_caught:
+                    self._count("image", "worker_stopped")
+                    log.warning("an image took more than %g s to decode; its worker process "
+                                "was stopped", self.decode_seconds)
+                    return failed(STATUS_CORRUPT, f"decoding took more than "
+                                                  f"{self.decode_seconds:g} s (worker stopped)")
             except BrokenWorkerProcess as exc:
                 self.image_worker_deaths += 1
                 self._count("image", "worker_died")
