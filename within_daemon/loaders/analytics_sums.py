@@ -19,6 +19,7 @@ from .analytics import (
     BENCHMARK_TABLE_COLUMNS,
     HISTORY_TABLE_COLUMNS,
     order_by,
+    sql_dialect,
     upsert_statement,
 )
 from .database import DatabaseLoader
@@ -30,17 +31,27 @@ SUM_COLUMNS = SUM_FIELDS
 
 
 async def ad_sum_rows(db: DatabaseLoader, *, platform: str, account_id: str | None,
-                      first: str, last: str) -> list[Sequence[Any]]:
+                      first: str, last: str, ad_from: str | None = None,
+                      ad_below: str | None = None) -> list[Sequence[Any]]:
     """The :data:`SUM_COLUMNS` of ``ad_data`` rows with ``first <= date <= last``, as tuples.
 
     One account's, or every account's with ``account_id=None``; in ``ad_rows``' order.
     Tuples, not dicts: the history and benchmark steps read every row of a run's days.
+    With an account, ``ad_from <= ad_id < ad_below`` (either bound may be left open)
+    keeps a slice of its ads, in code-point order as :func:`ad_row_counts` lists them.
     """
     params: list[Any] = [platform, first, last]
     if account_id is not None:
         sql = (f"SELECT {', '.join(SUM_COLUMNS)} FROM ad_data "
                "WHERE platform = ? AND date >= ? AND date <= ? AND account_id = ?")
         params.append(account_id)
+        ad_id = _code_point(db, "ad_id")
+        if ad_from is not None:
+            sql += f" AND {ad_id} >= ?"
+            params.append(ad_from)
+        if ad_below is not None:
+            sql += f" AND {ad_id} < ?"
+            params.append(ad_below)
     elif db.dialect.name == "sqlite":
         # Every account's rows of a few days: SQLite otherwise takes the primary key's
         # prefix (platform = ?) and walks the platform's whole history for each chunk of
@@ -53,6 +64,25 @@ async def ad_sum_rows(db: DatabaseLoader, *, platform: str, account_id: str | No
                "WHERE platform = ? AND date >= ? AND date <= ?")
     sql += order_by(db, "platform", "account_id", "date", "ad_id")
     return await db.fetch_rows(sql, params)
+
+
+async def ad_row_counts(db: DatabaseLoader, *, platform: str, account_id: str, first: str,
+                        last: str) -> list[tuple[str, int]]:
+    """``(ad_id, rows)`` of one account's ads with ``first <= date <= last``, by ``ad_id``.
+
+    In code-point order, as :func:`ad_sum_rows` orders an ad's rows within a day and
+    compares its ``ad_from`` and ``ad_below`` bounds.
+    """
+    rows = await db.fetch_rows(
+        "SELECT ad_id, COUNT(*) FROM ad_data WHERE platform = ? AND account_id = ? "
+        "AND date >= ? AND date <= ? GROUP BY ad_id" + order_by(db, "ad_id"),
+        [platform, account_id, first, last])
+    return [(str(ad), int(n)) for ad, n in rows]
+
+
+def _code_point(db: DatabaseLoader, column: str) -> str:
+    """``column`` compared in code-point order (``order_by``'s): SQLite's BINARY already is."""
+    return f'{column} COLLATE "C"' if sql_dialect(db) == "postgresql" else column
 
 
 _HISTORY_UPSERT = upsert_statement("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
