@@ -57,7 +57,7 @@ async def test_blocks_store_what_single_chunks_stored(
         alone = 0
         for t in touched:
             blocks = await analytics._history_blocks(db, t, analytics._chunks(t.days))
-            alone = max(alone, *(n for _, n in blocks))
+            alone = max(alone, *(sum(days.values()) for _, days in blocks))
         for budget in (1, 300, alone, 10**9):
             monkeypatch.setattr(analytics, "HISTORY_READ_ROWS", budget)
             await db.execute_in_transaction([("DELETE FROM ad_history", [()])])

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.loaders.test_analytics_pg import use_collation
-from within_daemon.loaders import DatabaseLoader
+from within_daemon.loaders import DatabaseLoader, analytics_sums
 from within_daemon.pipelines import analytics, history_slices
 from within_daemon.pipelines.history_slices import ad_slices
 from within_daemon.schema import AD_FIELDS
@@ -92,13 +92,17 @@ async def test_slices_store_what_one_read_stored(db: DatabaseLoader,
         assert await _history(db, monkeypatch, budget) == n, budget
         got = await _stored(db)
         assert got == want, budget
+    # A slice's days as a range (a sparse run's long one) rather than named one by one.
+    monkeypatch.setattr(analytics_sums, "MAX_DAYS_LISTED", 3)
+    assert await _history(db, monkeypatch, 25) == n
+    assert await _stored(db) == want
 
 
 async def test_a_sliced_read_holds_at_most_the_budget(db: DatabaseLoader,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     budget = 25
     reads: list[tuple[int, int]] = []
-    real = history_slices.ad_sum_rows
+    real = history_slices.ad_slice_rows
 
     async def recorded(*args: Any, **kw: Any) -> list[Sequence[Any]]:
         rows = await real(*args, **kw)
@@ -108,7 +112,7 @@ async def test_a_sliced_read_holds_at_most_the_budget(db: DatabaseLoader,
     async def whole(*args: Any, **kw: Any) -> list[Sequence[Any]]:
         raise AssertionError("a chunk over the budget was read whole")
 
-    monkeypatch.setattr(history_slices, "ad_sum_rows", recorded)
+    monkeypatch.setattr(history_slices, "ad_slice_rows", recorded)
     monkeypatch.setattr(analytics, "ad_sum_rows", whole)
     assert await _history(db, monkeypatch, budget) > 600
     assert len(reads) > 20

@@ -156,13 +156,13 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
     n = 0
     for t in touched:
         chunks = _chunks(t.days)
-        for block, size in await _history_blocks(db, t, chunks):
+        for block, per_day in await _history_blocks(db, t, chunks):
             first, last = _minus(block[0][0], 28), block[-1][-1]
-            if size > HISTORY_READ_ROWS:
+            if sum(per_day.values()) > HISTORY_READ_ROWS:
                 # One chunk of a wide account (thousands of ads): its ads a slice at a
                 # time, so memory holds about one slice's rows, with the same floats.
                 n += await sliced_history(db, t.platform, t.account_id, block, first, last,
-                                          HISTORY_READ_ROWS)
+                                          sorted(per_day), HISTORY_READ_ROWS)
                 continue
             # One read for the block's chunks; each chunk's rows are those rolling_performance
             # gives for the rows its own read returned before (its 28 days back to its last
@@ -185,8 +185,8 @@ def _ad_day(row: tuple[Any, ...]) -> tuple[Any, Any]:
 
 
 async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[str]],
-                          ) -> list[tuple[list[list[str]], int]]:
-    """``chunks`` grouped so one read of ``ad_data`` serves each group, with its rows.
+                          ) -> list[tuple[list[list[str]], dict[str, int]]]:
+    """``chunks`` grouped so one read of ``ad_data`` serves each group, with its rows per day.
 
     Each chunk of history needs the 28 days before it: read alone, a 14-day chunk reads
     three times its rows. Consecutive chunks share one read while it holds at most
@@ -202,9 +202,12 @@ async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[
         [t.platform, t.account_id, _minus(chunks[0][0], 28), chunks[-1][-1]])
     size = sorted((str(r["day"]), int(r["n"])) for r in per_day)
 
-    def rows(block: list[list[str]]) -> int:
+    def days(block: list[list[str]]) -> dict[str, int]:
         first, last = _minus(block[0][0], 28), block[-1][-1]
-        return sum(n for d, n in size if first <= d <= last)
+        return {d: n for d, n in size if first <= d <= last}
+
+    def rows(block: list[list[str]]) -> int:
+        return sum(days(block).values())
 
     blocks = [[chunks[0]]]
     for chunk in chunks[1:]:
@@ -212,7 +215,7 @@ async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[
             blocks.append([chunk])
         else:
             blocks[-1].append(chunk)
-    return [(block, rows(block)) for block in blocks]
+    return [(block, days(block)) for block in blocks]
 
 
 async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int:

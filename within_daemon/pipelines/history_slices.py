@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..loaders import DatabaseLoader
-from ..loaders.analytics_sums import ad_row_counts, ad_sum_rows, upsert_history_tuples
+from ..loaders.analytics_sums import ad_row_counts, ad_slice_rows, upsert_history_tuples
 from ..transforms.enrichment.history_rows import Sums, add_day_sums, history_rows
 
 #: A slice of an account's ads: ``ad_from <= ad_id < ad_below``, ``None`` where open.
@@ -51,23 +51,23 @@ def ad_slices(counts: Sequence[tuple[str, int]], budget: int) -> list[AdSlice]:
 
 async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
                          block: Sequence[Sequence[str]], first: str, last: str,
-                         budget: int) -> int:
+                         days: Sequence[str], budget: int) -> int:
     """History rows of ``block``'s chunks read ``first..last`` a slice of ads at a time.
 
-    Returns the rows written (each slice's in its own transaction, in key order).
+    ``days``: the days of ``first..last`` with rows, sorted. Returns the rows written
+    (each slice's in its own transaction, in key order).
     """
     counts = await ad_row_counts(db, platform=platform, account_id=account_id, first=first,
                                  last=last)
     slices = ad_slices(counts, budget)
     del counts
-    where: dict[str, Any] = {"platform": platform, "account_id": account_id, "first": first,
-                             "last": last}
+    where: dict[str, Any] = {"platform": platform, "account_id": account_id, "days": days}
     day_sums: dict[str, Sums] = {}
     for lo, hi in slices:
-        add_day_sums(await ad_sum_rows(db, **where, ad_from=lo, ad_below=hi), day_sums)
+        add_day_sums(await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi), day_sums)
     n = 0
     for lo, hi in slices:
-        rows = await ad_sum_rows(db, **where, ad_from=lo, ad_below=hi)
+        rows = await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi)
         out = [r for chunk in history_rows(rows, block, day_sums) for r in chunk]
         del rows
         out.sort(key=_ad_day)  # key order: each B-tree page visited once
