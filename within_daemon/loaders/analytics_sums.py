@@ -76,8 +76,8 @@ async def ad_row_counts(db: DatabaseLoader, *, platform: str, account_id: str, f
 
 
 async def ad_slice_rows(db: DatabaseLoader, *, platform: str, account_id: str,
-                        days: Sequence[str], ad_from: str | None,
-                        ad_below: str | None) -> list[Sequence[Any]]:
+                        days: Sequence[str], ad_from: str | None, ad_below: str | None,
+                        keys: bool = True) -> list[Sequence[Any]]:
     """:func:`ad_sum_rows` of one account on ``days``, with ``ad_from <= ad_id < ad_below``.
 
     A slice of the account's ads (either bound ``None``: open), compared in code-point
@@ -85,11 +85,14 @@ async def ad_slice_rows(db: DatabaseLoader, *, platform: str, account_id: str,
     must hold every day with rows wanted. They are named one by one: SQLite then seeks
     each day's range of ads in the primary key (``platform, account_id, date, ad_id``)
     instead of walking every ad of the date range for each slice (33 slices of a
-    966,000-row chunk: 2.7 s against 9.2 s).
+    966,000-row chunk: 2.7 s against 9.2 s). ``keys=False`` leaves ``NULL`` for
+    ``platform``, ``account_id`` and ``ad_id`` (the account's sums per day need only the day
+    and the counts: three strings fewer per row, a third of the read's time).
     """
     if not days:
         return []
-    sql = f"SELECT {', '.join(SUM_COLUMNS)} FROM ad_data WHERE platform = ? AND account_id = ?"
+    cols = SUM_COLUMNS if keys else ("NULL", "NULL", "NULL", *SUM_COLUMNS[3:])
+    sql = f"SELECT {', '.join(cols)} FROM ad_data WHERE platform = ? AND account_id = ?"
     params: list[Any] = [platform, account_id]
     if len(days) <= MAX_DAYS_LISTED:
         sql += f" AND date IN ({', '.join('?' * len(days))})"
@@ -111,6 +114,7 @@ async def ad_slice_rows(db: DatabaseLoader, *, platform: str, account_id: str,
 _HISTORY_UPSERT = upsert_statement("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
 _BENCH_UPSERT = upsert_statement("ad_benchmarks", BENCHMARK_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
 if HISTORY_TABLE_COLUMNS[:2] != ("platform", "account_id") or \
+        SUM_COLUMNS[:4] != ("platform", "account_id", "ad_id", "date") or \
         HISTORY_TABLE_COLUMNS[-1] != "computed_at" or \
         BENCHMARK_TABLE_COLUMNS[-1] != "computed_at":  # what the tuples below are built for
     raise ImportError("ad_history's or ad_benchmarks' columns moved: update this module")

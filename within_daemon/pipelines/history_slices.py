@@ -64,7 +64,8 @@ async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
     where: dict[str, Any] = {"platform": platform, "account_id": account_id, "days": days}
     day_sums: dict[str, Sums] = {}
     for lo, hi in slices:
-        add_day_sums(await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi), day_sums)
+        add_day_sums(await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi, keys=False),
+                     day_sums)
     n = 0
     for lo, hi in slices:
         rows = await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi)

@@ -63,6 +63,9 @@ Sums = tuple[float, float, float, float, float]
 def add_day_sums(rows: Iterable[Sequence[Any]], day_sums: dict[str, Sums]) -> None:
     """Add ``rows``' counts into their days' account sums, in row order.
 
+    ``rows`` as :func:`history_rows` takes them; only the day and the counts are read (the
+    keys may be ``None``).
+
     The history step's wide accounts read their ads a slice at a time
     (``pipelines.history_slices``): the slices in ad order add each day's rows in the
     order one read gives them, so the sums are the same floats as :func:`history_rows`'.
