@@ -8,7 +8,8 @@ post-load would (``pipelines.analytics``), the history step, the benchmark step 
 feature store's materialize per account, printing each step's wall time (creatives with
 topics and the rollups are seeded too: the benchmarks group by topic, the feature store
 reads both). No emulator, no ingest: the figures are the steps' own, to compare code
-versions on one machine.
+versions on one machine. The process's peak RSS so far is printed after the seeding and
+after each step (``ru_maxrss``): a step that raises it holds more than the seeding did.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import cProfile
 import random
+import resource
 import tempfile
 import time
 from datetime import date, timedelta
@@ -78,7 +80,7 @@ async def main(args: argparse.Namespace) -> None:
             t = time.perf_counter()
             await _seed(db, args.accounts, args.ads, days)
             print(f"seeded {args.accounts * args.ads * args.days:,} ad-days "
-                  f"in {time.perf_counter() - t:.1f}s")
+                  f"in {time.perf_counter() - t:.1f}s, peak RSS {_peak_mb()} MB")
             touched = [analytics.AccountDays("facebook", f"act_{a}", None, days, days,
                                              days[-1]) for a in range(args.accounts)]
             prof = cProfile.Profile() if args.profile else None
@@ -87,6 +89,7 @@ async def main(args: argparse.Namespace) -> None:
             t = time.perf_counter()
             n = await analytics._history(db, touched)
             t1 = time.perf_counter()
+            peak_history = _peak_mb()
             m = await analytics._benchmarks(db, "facebook", days)
             t2 = time.perf_counter()
             fs = FeatureStore(db)
@@ -100,6 +103,12 @@ async def main(args: argparse.Namespace) -> None:
                 prof.dump_stats(args.profile)
             print(f"history {t1 - t:.2f}s ({n:,} rows), benchmarks {t2 - t1:.2f}s "
                   f"({m:,} rows), features {t3 - t2:.2f}s ({f:,} values)")
+            print(f"peak RSS after history {peak_history} MB, at the end {_peak_mb()} MB")
+
+
+def _peak_mb() -> int:
+    """The process's peak resident set so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from ..transforms.enrichment.competitive import benchmark_rows
 from ..transforms.enrichment.history_rows import history_rows
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
 from .audience_pull import pull_audiences
+from .history_slices import sliced_history
 from .registry import PIPELINES
 
 log = logging.getLogger(__name__)
@@ -155,13 +156,19 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
     n = 0
     for t in touched:
         chunks = _chunks(t.days)
-        blocks = await _history_blocks(db, t, chunks)
-        for block in blocks:
+        for block, per_day in await _history_blocks(db, t, chunks):
+            first, last = _minus(block[0][0], 28), block[-1][-1]
+            if sum(per_day.values()) > HISTORY_READ_ROWS:
+                # One chunk of a wide account (thousands of ads): its ads a slice at a
+                # time, so memory holds about one slice's rows, with the same floats.
+                n += await sliced_history(db, t.platform, t.account_id, block, first, last,
+                                          sorted(per_day), HISTORY_READ_ROWS)
+                continue
             # One read for the block's chunks; each chunk's rows are those rolling_performance
             # gives for the rows its own read returned before (its 28 days back to its last
             # day, in the same order: the rows are date-major), so the floats are the same.
             block_rows = await ad_sum_rows(db, platform=t.platform, account_id=t.account_id,
-                                           first=_minus(block[0][0], 28), last=block[-1][-1])
+                                           first=first, last=last)
             # The block's chunks in one transaction: a commit rewrites every page it touched,
             # and each chunk touches every ad's pages of ad_history.
             chunk_rows = list(history_rows(block_rows, block))
@@ -177,14 +184,15 @@ def _ad_day(row: tuple[Any, ...]) -> tuple[Any, Any]:
     return row[0], row[1]
 
 
-async def _history_blocks(db: DatabaseLoader, t: AccountDays,
-                          chunks: list[list[str]]) -> list[list[list[str]]]:
-    """``chunks`` grouped so one read of ``ad_data`` serves each group.
+async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[str]],
+                          ) -> list[tuple[list[list[str]], dict[str, int]]]:
+    """``chunks`` grouped so one read of ``ad_data`` serves each group, with its rows per day.
 
     Each chunk of history needs the 28 days before it: read alone, a 14-day chunk reads
     three times its rows. Consecutive chunks share one read while it holds at most
-    :data:`HISTORY_READ_ROWS` rows (a chunk always reads, whatever its size), so memory
-    stays bounded as before and an account of a few hundred ads reads its rows about once.
+    :data:`HISTORY_READ_ROWS` rows, so memory stays bounded and an account of a few
+    hundred ads reads its rows about once. A chunk larger than that is a block alone,
+    which ``_history`` reads a slice of ads at a time (``history_slices``).
     """
     if not chunks:
         return []
@@ -194,16 +202,20 @@ async def _history_blocks(db: DatabaseLoader, t: AccountDays,
         [t.platform, t.account_id, _minus(chunks[0][0], 28), chunks[-1][-1]])
     size = sorted((str(r["day"]), int(r["n"])) for r in per_day)
 
-    def rows(first: str, last: str) -> int:
-        return sum(n for d, n in size if first <= d <= last)
+    def days(block: list[list[str]]) -> dict[str, int]:
+        first, last = _minus(block[0][0], 28), block[-1][-1]
+        return {d: n for d, n in size if first <= d <= last}
+
+    def rows(block: list[list[str]]) -> int:
+        return sum(days(block).values())
 
     blocks = [[chunks[0]]]
     for chunk in chunks[1:]:
-        if rows(_minus(blocks[-1][0][0], 28), chunk[-1]) <= HISTORY_READ_ROWS:
-            blocks[-1].append(chunk)
-        else:
+        if rows([*blocks[-1], chunk]) > HISTORY_READ_ROWS:
             blocks.append([chunk])
-    return blocks
+        else:
+            blocks[-1].append(chunk)
+    return [(block, days(block)) for block in blocks]
 
 
 async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int:

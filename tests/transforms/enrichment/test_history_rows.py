@@ -19,7 +19,12 @@ import pytest
 from tests.transforms.enrichment.test_history_competitive_same import random_rows
 from within_daemon.transforms.enrichment.competitive import benchmark_rows, benchmarks
 from within_daemon.transforms.enrichment.history import fields, rolling_performance
-from within_daemon.transforms.enrichment.history_rows import SUM_FIELDS, history_rows
+from within_daemon.transforms.enrichment.history_rows import (
+    SUM_FIELDS,
+    Sums,
+    add_day_sums,
+    history_rows,
+)
 
 BENCH_COLUMNS = ("platform", "account_id", "ad_id", "date", "topic", "peer_group_size",
                  "ctr_percentile", "cpa_percentile", "roas_percentile")
@@ -82,6 +87,32 @@ def test_history_rows_equal_rolling_performance_per_chunk(seed: int) -> None:
 
 def _bench_canon(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, str], ...]]:
     return sorted(tuple(_exact(r[c]) for c in BENCH_COLUMNS) for r in rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_history_rows_of_ad_slices_with_the_account_sums_are_the_whole_reads(seed: int) -> None:
+    """Slices of ads (in order) with the account's day sums added over them all: same rows."""
+    rows = [r for r in random_rows(seed, ads=25, days=60) if r["account_id"] == "act_1"]
+    rows.sort(key=lambda r: (r["date"], r["ad_id"]))
+    days = sorted({r["date"] for r in rows})
+    chunks = [days[30:44], days[44:]]
+    whole = [_as_dicts(c) for c in history_rows(_tuples(rows), chunks)]
+    ads = sorted({r["ad_id"] for r in rows})
+    slices = [set(ads[i:i + 4]) for i in range(0, len(ads), 4)]
+    day_sums: dict[str, Sums] = {}
+    for ad_slice in slices:
+        add_day_sums(_tuples([r for r in rows if r["ad_id"] in ad_slice]), day_sums)
+    parts: list[list[tuple[Any, ...]]] = [[], []]
+    for ad_slice in slices:
+        mine = _tuples([r for r in rows if r["ad_id"] in ad_slice])
+        for part, got in zip(parts, history_rows(mine, chunks, day_sums), strict=True):
+            part += got
+    assert [_canon(_as_dicts(p)) for p in parts] == [_canon(w) for w in whole]
+    assert sum(len(w) for w in whole) > 300
+    # A slice's own day sums (the slice alone taken for the account) would not do.
+    [alone, _] = history_rows(_tuples([r for r in rows if r["ad_id"] in slices[0]]), chunks)
+    assert _canon(_as_dicts(alone)) != _canon([r for r in whole[0]
+                                               if r["ad_id"] in slices[0]])
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

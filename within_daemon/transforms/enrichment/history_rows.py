@@ -13,7 +13,10 @@ Here, per block:
 - per chunk, each ad's prefix sums start at the chunk's first day, as the per-chunk
   series did (a longer series would round differently), built in local variables;
 - each target gives a tuple in the history columns' order (:func:`.history.fields`), an
-  ad's days together (the stored rows do not depend on the order they are written in).
+  ad's days together (the stored rows do not depend on the order they are written in);
+- a wide account may come a slice of its ads at a time, with the account's sums of each
+  day added first over every slice in ad order (:func:`add_day_sums`, the same additions
+  in the same order as one read's): an ad's prefix sums are its own.
 
 The windows, subtractions and divisions are the same operations on the same operands,
 so the floats are equal (``tests/transforms/enrichment/test_history_rows.py``).
@@ -52,39 +55,79 @@ def _ratios(imp: float, clk: float, spend: float, conv: float, rev: float,
             spend / conv if conv else None, rev / spend if spend else None, n)
 
 
-def history_rows(rows: Iterable[Sequence[Any]],
-                 chunks: Iterable[Sequence[str]]) -> Iterable[list[HistoryRow]]:
+#: The five counts of a day or an ad-day as floats (impressions, clicks, spend, conversions,
+#: revenue).
+Sums = tuple[float, float, float, float, float]
+
+
+def add_day_sums(rows: Iterable[Sequence[Any]], day_sums: dict[str, Sums]) -> None:
+    """Add ``rows``' counts into their days' account sums, in row order.
+
+    ``rows`` as :func:`history_rows` takes them; only the day and the counts are read (the
+    keys may be ``None``).
+
+    The history step's wide accounts read their ads a slice at a time
+    (``pipelines.history_slices``): the slices in ad order add each day's rows in the
+    order one read gives them, so the sums are the same floats as :func:`history_rows`'.
+    """
+    _collect(rows, day_sums, None, None)
+
+
+def _collect(rows: Iterable[Sequence[Any]], day_sums: dict[str, Sums] | None,
+             ad_days: dict[str, list[str]] | None,
+             ad_vals: dict[str, list[Sums]] | None) -> None:
+    """Each row's counts as floats once: into ``day_sums`` and (or) the ads' series.
+
+    The one place the account sums are added, whichever path reads the rows.
+    """
+    for _, _, ad_id, date_, imp, clk, spend, conv, rev in rows:
+        day = str(date_)
+        v = (float(imp or 0), float(clk or 0), float(spend or 0), float(conv or 0),
+             float(rev or 0))
+        if ad_days is not None and ad_vals is not None:
+            ad = str(ad_id)
+            got = ad_days.get(ad)
+            if got is None:
+                ad_days[ad], ad_vals[ad] = [day], [v]
+            else:
+                got.append(day)
+                ad_vals[ad].append(v)
+        if day_sums is not None:
+            s = day_sums.get(day)
+            if s is None:
+                # acc = [0.0] * 5; acc[i] += v: the first addition is 0.0 + v.
+                s = (0.0, 0.0, 0.0, 0.0, 0.0)
+            day_sums[day] = (s[0] + v[0], s[1] + v[1], s[2] + v[2], s[3] + v[3],
+                             s[4] + v[4])
+
+
+def history_rows(rows: Iterable[Sequence[Any]], chunks: Iterable[Sequence[str]],
+                 day_sums: Mapping[str, Sums] | None = None) -> Iterable[list[HistoryRow]]:
     """Per chunk (sorted days), the history rows of its targets.
 
     ``rows`` are one account's ``ad_sum_rows`` rows (:data:`SUM_FIELDS` tuples, date-major,
     ad order within a day) from at least 28 days before the first chunk to the last
     chunk's last day. A chunk's targets are its rows on its days; its range is its first
     day minus 28 to its last day.
+
+    ``day_sums``, if given, are the account's sums per day (:func:`add_day_sums` over all
+    its rows of the same range); ``rows`` may then be any of its ads' rows (all of each
+    ad's): the rows of those ads come out, with the account's windows.
     """
     ad_days: dict[str, list[str]] = {}
-    ad_vals: dict[str, list[tuple[float, float, float, float, float]]] = {}
-    day_sums: dict[str, tuple[float, float, float, float, float]] = {}
-    for _, _, ad_id, date_, imp, clk, spend, conv, rev in rows:
-        ad, day = str(ad_id), str(date_)
-        v = (float(imp or 0), float(clk or 0), float(spend or 0), float(conv or 0),
-             float(rev or 0))
-        got = ad_days.get(ad)
-        if got is None:
-            ad_days[ad], ad_vals[ad] = [day], [v]
-        else:
-            got.append(day)
-            ad_vals[ad].append(v)
-        s = day_sums.get(day)
-        if s is None:
-            # acc = [0.0] * 5; acc[i] += v: the first addition is 0.0 + v.
-            s = (0.0, 0.0, 0.0, 0.0, 0.0)
-        day_sums[day] = (s[0] + v[0], s[1] + v[1], s[2] + v[2], s[3] + v[3], s[4] + v[4])
+    ad_vals: dict[str, list[Sums]] = {}
+    if day_sums is None:
+        own: dict[str, Sums] = {}
+        _collect(rows, own, ad_days, ad_vals)
+        day_sums = own
+    else:
+        _collect(rows, None, ad_days, ad_vals)
     all_days = sorted(day_sums)
     for chunk in chunks:
         yield _chunk_rows(chunk, ad_days, ad_vals, all_days, day_sums)
 
 
-def _prefix(vals: Iterable[tuple[float, float, float, float, float]]) -> list[tuple[float, ...]]:
+def _prefix(vals: Iterable[Sums]) -> list[tuple[float, ...]]:
     """Prefix sums from ``0.0`` (``_Series``' additions, one element at a time)."""
     a = b = c = d = e = 0.0
     out: list[tuple[float, ...]] = [(a, b, c, d, e)]
@@ -105,9 +148,9 @@ def _window(p: Sequence[tuple[float, ...]], lo: int, hi: int) -> tuple[Any, ...]
 
 
 def _chunk_rows(chunk: Sequence[str], ad_days: Mapping[str, list[str]],
-                ad_vals: Mapping[str, list[tuple[float, float, float, float, float]]],
+                ad_vals: Mapping[str, list[Sums]],
                 all_days: list[str],
-                day_sums: Mapping[str, tuple[float, float, float, float, float]],
+                day_sums: Mapping[str, Sums],
                 ) -> list[HistoryRow]:
     first, last = _minus(chunk[0], 28), chunk[-1]
     wanted = set(chunk)

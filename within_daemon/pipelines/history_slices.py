@@ -1,0 +1,81 @@
+"""Rolling history of a wide account, a slice of its ads at a time: bounded memory, same floats.
+
+A 14-day chunk of history reads its days and the 28 before, for every ad of the account:
+with 23,000 ads that is up to 966,000 rows at once. When one chunk's read is larger than
+the history step's row budget, the account's ads are cut into contiguous ranges of
+``ad_id`` (code-point order, as the rows are read; an ad is never split) of at most the
+budget's rows each, and read twice:
+
+1. each slice in ad order, its rows added into the account's sums per day and dropped:
+   within a day the slices come in ad order, which is the order of one read, so the sums
+   are the same additions (``history_rows.add_day_sums``);
+2. each slice again: its ads' history rows, with those account sums, written and dropped.
+
+An ad's prefix sums are its own, so its rows are the ones the single read gives, bit for
+bit (``tests/pipelines/test_history_slices.py``). Memory holds about one slice of rows
+and the account's sums of 42 days. The price is a second read of the chunk's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..loaders import DatabaseLoader
+from ..loaders.analytics_sums import ad_row_counts, ad_slice_rows, upsert_history_tuples
+from ..transforms.enrichment.history_rows import Sums, add_day_sums, history_rows
+
+#: A slice of an account's ads: ``ad_from <= ad_id < ad_below``, ``None`` where open.
+AdSlice = tuple[str | None, str | None]
+
+
+def ad_slices(counts: Sequence[tuple[str, int]], budget: int) -> list[AdSlice]:
+    """Contiguous ranges of ``counts``' ads (in their order) of at most ``budget`` rows.
+
+    Greedy: a slice takes the next ad while it stays within the budget; an ad larger than
+    the budget is a slice alone. The first slice is open below and the last open above,
+    so every ad of the account falls in exactly one slice.
+    """
+    starts: list[str] = []
+    size = 0
+    for ad, n in counts:
+        if not starts or size + n > budget:
+            starts.append(ad)
+            size = n
+        else:
+            size += n
+    lows: list[str | None] = [None, *starts[1:]]
+    highs: list[str | None] = [*starts[1:], None]
+    return list(zip(lows, highs, strict=True)) if starts else []
+
+
+async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
+                         block: Sequence[Sequence[str]], first: str, last: str,
+                         days: Sequence[str], budget: int) -> int:
+    """History rows of ``block``'s chunks read ``first..last`` a slice of ads at a time.
+
+    ``days``: the days of ``first..last`` with rows, sorted. Returns the rows written
+    (each slice's in its own transaction, in key order).
+    """
+    counts = await ad_row_counts(db, platform=platform, account_id=account_id, first=first,
+                                 last=last)
+    slices = ad_slices(counts, budget)
+    del counts
+    where: dict[str, Any] = {"platform": platform, "account_id": account_id, "days": days}
+    day_sums: dict[str, Sums] = {}
+    for lo, hi in slices:
+        add_day_sums(await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi, keys=False),
+                     day_sums)
+    n = 0
+    for lo, hi in slices:
+        rows = await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi)
+        out = [r for chunk in history_rows(rows, block, day_sums) for r in chunk]
+        del rows
+        out.sort(key=_ad_day)  # key order: each B-tree page visited once
+        await upsert_history_tuples(db, platform, account_id, out)
+        n += len(out)
+    return n
+
+
+def _ad_day(row: tuple[Any, ...]) -> tuple[Any, Any]:
+    return row[0], row[1]
