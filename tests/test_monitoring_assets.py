@@ -38,7 +38,7 @@ EXPECTED_ALERTS = {
     "WithinDataQualityLow", "WithinLedgerIncomplete", "WithinDaemonDown",
     "WithinTokenExpiringSoon", "WithinClusterLeaseLost", "WithinClusterAccountsUnleased",
     "WithinApiVersionSunsetSoon",
-    "WithinOutageBudgetSpent",
+    "WithinOutageBudgetSpent", "WithinEnrichWorkersFailing",
 }
 
 #: A within_ name that is not part of a recording rule name (level:metric:operations).
