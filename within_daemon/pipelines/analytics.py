@@ -23,7 +23,6 @@ from ..loaders import analytics as store
 from ..loaders.analytics_sums import (
     ad_sum_rows,
     upsert_benchmark_tuples,
-    upsert_history_tuples,
 )
 from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_reports import store_quality
@@ -34,7 +33,7 @@ from ..transforms.enrichment.competitive import benchmark_rows
 from ..transforms.enrichment.history_rows import history_rows
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
 from .audience_pull import pull_audiences
-from .history_slices import sliced_history
+from .history_slices import refresh_statistics, sliced_history, write_history
 from .registry import PIPELINES
 
 log = logging.getLogger(__name__)
@@ -154,6 +153,7 @@ async def after_task(
 
 async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
     n = 0
+    analysed = False
     for t in touched:
         chunks = _chunks(t.days)
         for block, per_day in await _history_blocks(db, t, chunks):
@@ -161,6 +161,9 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
             if sum(per_day.values()) > HISTORY_READ_ROWS:
                 # One chunk of a wide account (thousands of ads): its ads a slice at a
                 # time, so memory holds about one slice's rows, with the same floats.
+                if not analysed:  # once per step, whatever the number of wide chunks
+                    await refresh_statistics(db)
+                    analysed = True
                 n += await sliced_history(db, t.platform, t.account_id, block, first, last,
                                           sorted(per_day), HISTORY_READ_ROWS)
                 continue
@@ -172,16 +175,9 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
             # The block's chunks in one transaction: a commit rewrites every page it touched,
             # and each chunk touches every ad's pages of ad_history.
             chunk_rows = list(history_rows(block_rows, block))
-            del block_rows
-            # In key order (an ad's days together): each B-tree page is then visited once.
-            await upsert_history_tuples(db, t.platform, t.account_id, sorted(
-                (r for rows in chunk_rows for r in rows), key=_ad_day))
-            n += sum(len(rows) for rows in chunk_rows)
+            del block_rows  # held no longer than the rows computed from it need
+            n += await write_history(db, t.platform, t.account_id, chunk_rows)
     return n
-
-
-def _ad_day(row: tuple[Any, ...]) -> tuple[Any, Any]:
-    return row[0], row[1]
 
 
 async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[str]],

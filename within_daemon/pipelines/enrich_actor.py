@@ -109,7 +109,8 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         image = "image_analysis" in names
         if not text and not image:
             return []
-        todo: dict[str, tuple[AdDay, str]] = {}
+        #: ad -> (its latest record with the creative to enrich, SHA-1, built-in hash).
+        todo: dict[str, tuple[AdDay, str, int]] = {}
         latest: dict[str, str] = {}
         seen = self.seen
         # Per row only the built-in hash of the creative's fields (strings cache theirs):
@@ -129,7 +130,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
             quick = hash(fields)
             if last.get(ad_id) == quick:
                 if ad_id in todo:
-                    todo[ad_id] = (rec, todo[ad_id][1])
+                    todo[ad_id] = (rec, *todo[ad_id][1:])
                 continue
             last[ad_id] = quick
             if seen.get((rec.platform, str(rec.account_id), ad_id, names), _NEVER)[0] != quick:
@@ -137,7 +138,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
                 if ck is None:
                     ck = shas[fields] = hashlib.sha1(
                         creative_key(rec).encode(), usedforsecurity=False).hexdigest()
-                todo[ad_id] = (rec, ck)
+                todo[ad_id] = (rec, ck, quick)
         if not todo:
             return []
         if len(self.seen) > CACHE_LIMIT:
@@ -147,7 +148,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
 
         async def fetch_images() -> None:
             nonlocal images
-            urls = {str(r.image_url) for r, _ in todo.values() if r.image_url}
+            urls = {str(r.image_url) for r, _, _ in todo.values() if r.image_url}
             images = await self._images(urls)
 
         async def enrich_texts() -> None:
@@ -156,7 +157,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
             # worker process when the batch is large (the loop meanwhile handles the
             # next pages and the image downloads).
             texts = await self.workers.enrich(
-                [as_dict(r) for r, _ in todo.values()], text)
+                [as_dict(r) for r, _, _ in todo.values()], text)
 
         # At once: the images wait on the network, the text on a worker process.
         async with anyio.create_task_group() as tg:
@@ -170,7 +171,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         fetched_day = batch.local_day or _utc_day(batch.fetched_at) or now[:10]
         out: list[dict[str, Any]] = []
         empty = dict.fromkeys(c for c, _ in CREATIVE_COLUMNS)
-        for i, (ad_id, (rec, ck)) in enumerate(todo.items()):
+        for i, (ad_id, (rec, ck, quick)) in enumerate(todo.items()):
             row: dict[str, Any] = {"platform": rec.platform, "account_id": rec.account_id,
                                    "ad_id": ad_id, "creative_hash": ck,
                                    "enrichments": "|".join(names), "enriched_at": now,
@@ -184,8 +185,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
                 row.update(msgspec.structs.asdict(feats or failed("fetch_error")))
             out.append(row)
             if not (image and str(rec.image_url) in boxed):
-                self.seen[(rec.platform, str(rec.account_id), ad_id, names)] = (
-                    hash(creative_fields(rec)), ck)
+                self.seen[(rec.platform, str(rec.account_id), ad_id, names)] = (quick, ck)
         self.enriched += len(out)
         return out
 

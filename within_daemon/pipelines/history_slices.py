@@ -19,12 +19,12 @@ on PostgreSQL, an ``ANALYZE`` of ``ad_data`` first).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..loaders import DatabaseLoader
 from ..loaders.analytics_sums import ad_row_counts, ad_slice_rows, upsert_history_tuples
-from ..transforms.enrichment.history_rows import Sums, add_day_sums, history_rows
+from ..transforms.enrichment.history_rows import HistoryRow, Sums, add_day_sums, history_rows
 
 #: A slice of an account's ads: ``ad_from <= ad_id < ad_below``, ``None`` where open.
 AdSlice = tuple[str | None, str | None]
@@ -56,14 +56,9 @@ async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
     """History rows of ``block``'s chunks read ``first..last`` a slice of ads at a time.
 
     ``days``: the days of ``first..last`` with rows, sorted. Returns the rows written
-    (each slice's in its own transaction, in key order).
+    (each slice's in its own transaction, in key order). On PostgreSQL, call
+    :func:`refresh_statistics` first.
     """
-    if db.dialect.name == "postgresql":
-        # The rows were most likely loaded moments ago, before autovacuum looked at them:
-        # with the old statistics PostgreSQL planned the slice reads as scans of the chunk,
-        # 115 s against 4 s for 33 slices of a 966,000-row chunk (bench/README.md).
-        # ANALYZE samples a fixed number of rows and blocks no reader or writer.
-        await db.execute_in_transaction([("ANALYZE ad_data", [()])])
     counts = await ad_row_counts(db, platform=platform, account_id=account_id, first=first,
                                  last=last)
     slices = ad_slices(counts, budget)
@@ -76,13 +71,34 @@ async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
     n = 0
     for lo, hi in slices:
         rows = await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi)
-        out = [r for chunk in history_rows(rows, block, day_sums) for r in chunk]
+        chunk_rows = list(history_rows(rows, block, day_sums))
         del rows
-        out.sort(key=_ad_day)  # key order: each B-tree page visited once
-        await upsert_history_tuples(db, platform, account_id, out)
-        n += len(out)
+        n += await write_history(db, platform, account_id, chunk_rows)
     return n
 
 
-def _ad_day(row: tuple[Any, ...]) -> tuple[Any, Any]:
+async def refresh_statistics(db: DatabaseLoader) -> None:
+    """On PostgreSQL, ``ANALYZE ad_data`` before the slice reads (SQLite: nothing).
+
+    The rows were most likely loaded moments ago, before autovacuum looked at them: with
+    the old statistics PostgreSQL planned the slice reads as scans of the chunk, 115 s
+    against 4 s for 33 slices of a 966,000-row chunk (bench/README.md). ANALYZE samples a
+    fixed number of rows and blocks no reader or writer.
+    """
+    if db.dialect.name == "postgresql":
+        await db.execute_in_transaction([("ANALYZE ad_data", [()])])
+
+
+async def write_history(db: DatabaseLoader, platform: str, account_id: str,
+                        chunk_rows: Iterable[list[HistoryRow]]) -> int:
+    """Write ``history_rows``' chunks in one transaction, in key order; returns the rows.
+
+    Key order (an ad's days together): each B-tree page of ``ad_history`` is visited once.
+    """
+    out = sorted((r for rows in chunk_rows for r in rows), key=_ad_day)
+    await upsert_history_tuples(db, platform, account_id, out)
+    return len(out)
+
+
+def _ad_day(row: HistoryRow) -> tuple[Any, Any]:
     return row[0], row[1]
