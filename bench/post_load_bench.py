@@ -1,6 +1,8 @@
 """Post-load steps of an enriched run, timed alone: rolling history, benchmarks, feature store.
 
-    python bench/post_load_bench.py [--accounts 4] [--ads 250] [--days 200] [--profile PATH]
+    python bench/post_load_bench.py [--accounts 4] [--ads 250] [--days 200] [--workers 1]
+                                    [--postgres]
+                                    [--profile PATH]
 
 Seeds ``ad_data`` of ``accounts x ads x days`` synthetic rows (random counts, some gaps)
 into a temporary SQLite file through the loader, then runs, as an enriched task's
@@ -19,6 +21,7 @@ import asyncio
 import cProfile
 import random
 import resource
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -30,6 +33,7 @@ from within_daemon.loaders import analytics as store
 from within_daemon.loaders.feature_store import FeatureStore
 from within_daemon.pipelines import analytics
 from within_daemon.schema import AD_FIELDS
+from within_daemon.transforms.enrichment.workers import EnrichWorkers
 
 TOPICS = ("apparel", "food", "travel", "finance", "tech", None)
 
@@ -75,35 +79,48 @@ async def _seed(db: DatabaseLoader, accounts: int, ads: int, days: list[str]) ->
 
 async def main(args: argparse.Namespace) -> None:
     days = [(date(2024, 1, 1) + timedelta(days=i)).isoformat() for i in range(args.days)]
-    with tempfile.TemporaryDirectory() as tmp:
-        async with DatabaseLoader.from_url(f"sqlite:///{Path(tmp) / 'b.db'}") as db:
-            t = time.perf_counter()
-            await _seed(db, args.accounts, args.ads, days)
-            print(f"seeded {args.accounts * args.ads * args.days:,} ad-days "
-                  f"in {time.perf_counter() - t:.1f}s, peak RSS {_peak_mb()} MB")
-            touched = [analytics.AccountDays("facebook", f"act_{a}", None, days, days,
-                                             days[-1]) for a in range(args.accounts)]
-            prof = cProfile.Profile() if args.profile else None
-            if prof:
-                prof.enable()
-            t = time.perf_counter()
-            n = await analytics._history(db, touched)
-            t1 = time.perf_counter()
-            peak_history = _peak_mb()
-            m = await analytics._benchmarks(db, "facebook", days)
-            t2 = time.perf_counter()
-            fs = FeatureStore(db)
-            f = 0
-            for a in touched:
-                f += await fs.materialize(platform=a.platform, account_id=a.account_id,
-                                          days=a.days)
-            t3 = time.perf_counter()
-            if prof:
-                prof.disable()
-                prof.dump_stats(args.profile)
-            print(f"history {t1 - t:.2f}s ({n:,} rows), benchmarks {t2 - t1:.2f}s "
-                  f"({m:,} rows), features {t3 - t2:.2f}s ({f:,} values)")
-            print(f"peak RSS after history {peak_history} MB, at the end {_peak_mb()} MB")
+    server = None
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.pgserver
+        from tests.pgserver import start_server
+        server = start_server(durable=True)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = (server.create_database() if server is not None
+                   else f"sqlite:///{Path(tmp) / 'b.db'}")
+            async with DatabaseLoader.from_url(url) as db:
+                t = time.perf_counter()
+                await _seed(db, args.accounts, args.ads, days)
+                print(f"seeded {args.accounts * args.ads * args.days:,} ad-days "
+                      f"in {time.perf_counter() - t:.1f}s, peak RSS {_peak_mb()} MB")
+                touched = [analytics.AccountDays("facebook", f"act_{a}", None, days, days,
+                                                 days[-1]) for a in range(args.accounts)]
+                prof = cProfile.Profile() if args.profile else None
+                if prof:
+                    prof.enable()
+                workers = EnrichWorkers(args.workers)
+                await workers.usable()  # the worker's start is not the steps' time
+                t = time.perf_counter()
+                n = await analytics._history(db, touched, workers)
+                t1 = time.perf_counter()
+                peak_history = _peak_mb()
+                m = await analytics._benchmarks(db, "facebook", days, workers)
+                t2 = time.perf_counter()
+                fs = FeatureStore(db)
+                f = 0
+                for a in touched:
+                    f += await fs.materialize(platform=a.platform, account_id=a.account_id,
+                                              days=a.days)
+                t3 = time.perf_counter()
+                if prof:
+                    prof.disable()
+                    prof.dump_stats(args.profile)
+                print(f"history {t1 - t:.2f}s ({n:,} rows), benchmarks {t2 - t1:.2f}s "
+                      f"({m:,} rows), features {t3 - t2:.2f}s ({f:,} values)")
+                print(f"peak RSS after history {peak_history} MB, at the end {_peak_mb()} MB")
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def _peak_mb() -> int:
@@ -117,4 +134,9 @@ if __name__ == "__main__":
     ap.add_argument("--ads", type=int, default=250)
     ap.add_argument("--days", type=int, default=200)
     ap.add_argument("--profile", metavar="PATH")
+    ap.add_argument("--postgres", action="store_true",
+                    help="a throwaway PostgreSQL server (tests/pgserver.py) instead of SQLite")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="worker processes computing history and benchmarks, as the "
+                         "daemon's [enrichment] workers (0: in this process)")
     asyncio.run(main(ap.parse_args()))

@@ -17,6 +17,7 @@ from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
 from within_daemon.pipelines import analytics
 from within_daemon.transforms.enrichment.competitive import benchmarks
+from within_daemon.transforms.enrichment.workers import EnrichWorkers
 
 COLUMNS = ("platform", "account_id", "ad_id", "date", "topic", "peer_group_size",
            "ctr_percentile", "cpa_percentile", "roas_percentile")
@@ -26,8 +27,12 @@ def _exact(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, str], ...]]:
     return sorted(tuple((type(r[c]).__name__, repr(r[c])) for c in COLUMNS) for r in rows)
 
 
-async def test_benchmarks_stored_as_computed(db_url: str,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("workers", [0, 1], ids=["here", "worker"])
+async def test_benchmarks_stored_as_computed(db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                             workers: int) -> None:
+    # With a worker, each chunk is computed in a real worker process while the database
+    # reads the next and writes the one before (runtime.overlap).
+    pool = EnrichWorkers(workers)
     async with DatabaseLoader.from_url(db_url) as db:
         await _seed(db)
         rows = await store.ad_rows(db, platform="facebook", account_id=None,
@@ -41,9 +46,11 @@ async def test_benchmarks_stored_as_computed(db_url: str,
             # Reads of one day each (a budget of one row), or of 14 days.
             monkeypatch.setattr(analytics, "BENCHMARK_READ_ROWS", budget)
             await db.execute_in_transaction([("DELETE FROM ad_benchmarks", [()])])
-            assert await analytics._benchmarks(db, "facebook", days) == len(want)
+            assert await analytics._benchmarks(db, "facebook", days, pool) == len(want)
             got = await db.fetch_dicts("SELECT * FROM ad_benchmarks")
             assert _exact(got) == _exact(want)
+        # A budget of one row: a chunk per day, each computed in the worker.
+        assert pool.computed > len(days) if workers else pool.computed == 0
 
 
 async def test_benchmark_reads_are_cut_by_rows(db_url: str,

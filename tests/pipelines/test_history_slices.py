@@ -24,6 +24,7 @@ from within_daemon.loaders import DatabaseLoader, analytics_sums
 from within_daemon.pipelines import analytics, history_slices
 from within_daemon.pipelines.history_slices import ad_slices
 from within_daemon.schema import AD_FIELDS
+from within_daemon.transforms.enrichment.workers import EnrichWorkers
 
 DAYS = [(date(2024, 1, 1) + timedelta(days=i)).isoformat() for i in range(70)]
 #: Code-point order differs from a locale's: case, "-" and "_", accents.
@@ -76,10 +77,11 @@ async def _stored(db: DatabaseLoader) -> list[list[tuple[str, str, str]]]:
             for r in rows]
 
 
-async def _history(db: DatabaseLoader, monkeypatch: pytest.MonkeyPatch, budget: int) -> int:
+async def _history(db: DatabaseLoader, monkeypatch: pytest.MonkeyPatch, budget: int,
+                   workers: EnrichWorkers | None = None) -> int:
     monkeypatch.setattr(analytics, "HISTORY_READ_ROWS", budget)
     await db.execute_in_transaction([("DELETE FROM ad_history", [()])])
-    return await analytics._history(db, TOUCHED)
+    return await analytics._history(db, TOUCHED, workers)
 
 
 async def test_slices_store_what_one_read_stored(db: DatabaseLoader,
@@ -96,6 +98,19 @@ async def test_slices_store_what_one_read_stored(db: DatabaseLoader,
     monkeypatch.setattr(analytics_sums, "MAX_DAYS_LISTED", 3)
     assert await _history(db, monkeypatch, 25) == n
     assert await _stored(db) == want
+
+
+async def test_a_worker_process_stores_what_this_process_stored(
+        db: DatabaseLoader, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Computed in a real worker process while the database reads and writes the blocks
+    # (or slices) around it (runtime.overlap): the same rows, bit for bit.
+    n = await _history(db, monkeypatch, 10**9)
+    want = await _stored(db)
+    workers = EnrichWorkers(1)
+    for budget in (10**9, 25, 1):
+        assert await _history(db, monkeypatch, budget, workers) == n, budget
+        assert await _stored(db) == want, budget
+    assert workers.computed > 2 * len(TOUCHED)  # the slices were computed there
 
 
 async def test_a_sliced_read_holds_at_most_the_budget(db: DatabaseLoader,

@@ -46,6 +46,7 @@ from .schema.analytics import (
     CREATIVE_COLUMNS,
     HISTORY_COLUMNS,
 )
+from .statements import keyed_upsert_sql
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,7 @@ def _now() -> str:
 
 
 def upsert_statement(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-            f"({', '.join('?' * len(columns))}) ON CONFLICT ({', '.join(key)}) "
-            f"DO UPDATE SET {updates}")
+    return keyed_upsert_sql(table, columns, key)
 
 
 _CREATIVE_UPSERT = upsert_statement("ad_creative_features", CREATIVE_TABLE_COLUMNS,

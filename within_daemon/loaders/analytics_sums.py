@@ -21,7 +21,6 @@ from .analytics import (
     HISTORY_TABLE_COLUMNS,
     order_by,
     sql_dialect,
-    upsert_statement,
 )
 from .database import DatabaseLoader
 from .schema.analytics import AD_DAY_KEY_COLUMNS
@@ -111,8 +110,6 @@ async def ad_slice_rows(db: DatabaseLoader, *, platform: str, account_id: str,
     return await db.fetch_rows(sql, params)
 
 
-_HISTORY_UPSERT = upsert_statement("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
-_BENCH_UPSERT = upsert_statement("ad_benchmarks", BENCHMARK_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS)
 if HISTORY_TABLE_COLUMNS[:2] != ("platform", "account_id") or \
         SUM_COLUMNS[:4] != ("platform", "account_id", "ad_id", "date") or \
         HISTORY_TABLE_COLUMNS[-1] != "computed_at" or \
@@ -128,10 +125,12 @@ async def upsert_history_tuples(db: DatabaseLoader, platform: str, account_id: s
                                 rows: Sequence[tuple[Any, ...]]) -> None:
     """History rows as ``history_rows`` gives them (``ad_id, date``, then the features)."""
     head, tail = (platform, account_id), (_now(),)
-    await db.execute_in_transaction([(_HISTORY_UPSERT, [head + r + tail for r in rows])])
+    await db.upsert_keyed("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS,
+                          [head + r + tail for r in rows])
 
 
 async def upsert_benchmark_tuples(db: DatabaseLoader, rows: Sequence[tuple[Any, ...]]) -> None:
     """Benchmark rows as ``benchmark_rows`` gives them (every column but the time)."""
     tail = (_now(),)
-    await db.execute_in_transaction([(_BENCH_UPSERT, [r + tail for r in rows])])
+    await db.upsert_keyed("ad_benchmarks", BENCHMARK_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS,
+                          [r + tail for r in rows])

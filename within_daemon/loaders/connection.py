@@ -284,6 +284,18 @@ class DatabaseConnection:
                     counts.append(0)
         return counts
 
+    async def upsert_keyed(self, table: str, columns: Sequence[str], key: Sequence[str],
+                           rows: Sequence[Sequence[Any]]) -> None:
+        """Insert-or-update ``rows`` of a derived table on ``key``, in one transaction.
+
+        Every non-key column is taken from the new row. PostgreSQL: COPY into a staging
+        table and one statement, as the fact tables are written.
+        """
+        if table not in TABLES:  # a table name cannot be a parameter: allowlist it
+            raise LoaderError(f"unknown table {table!r}")
+        async with self._transaction() as tx:
+            await tx.upsert_keyed(table, columns, key, rows)
+
     # -- inspection -------------------------------------------------------------------------
 
     async def count_rows(self, table: str) -> int:

@@ -31,6 +31,19 @@ def upsert_sql(table: FactTable, d: Dialect = SQLITE, *, source: str | None = No
     )
 
 
+def keyed_upsert_sql(table: str, columns: Sequence[str], key: Sequence[str], *,
+                     source: str | None = None) -> str:
+    """Insert-or-update on ``key`` of a derived table, every other column from the new row.
+
+    Rows from bound parameters, or with ``source`` from that (staging) table's same columns.
+    """
+    rows = (f"SELECT {', '.join(columns)} FROM {source}" if source
+            else f"VALUES ({', '.join('?' * len(columns))})")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) {rows} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+
+
 _LEDGER_COLS = ("task", "platform", "account_id", "day", "kind", "status", "run_id", "rows",
                 "completed_at", "first_completed_at")
 _HISTORY_COLS = ("task", "platform", "account_id", "day", "kind", "run_id", "rows",

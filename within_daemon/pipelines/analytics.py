@@ -28,9 +28,11 @@ from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_reports import store_quality
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
+from ..runtime.overlap import overlapped
 from ..transforms import DataQualityMonitor
-from ..transforms.enrichment.competitive import benchmark_rows
-from ..transforms.enrichment.history_rows import history_rows
+from ..transforms.enrichment.competitive import benchmark_key, benchmark_rows_on
+from ..transforms.enrichment.history_rows import HistoryRow, history_in_key_order
+from ..transforms.enrichment.workers import EnrichWorkers
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
 from .audience_pull import pull_audiences
 from .history_slices import refresh_statistics, sliced_history, write_history
@@ -86,11 +88,14 @@ async def after_task(
     metrics: Metrics,
     connectors: Mapping[str, Any] | None = None,
     mode: str = "task",
+    workers: EnrichWorkers | None = None,
 ) -> dict[str, Any]:
     """Run the post-load steps for one task run; returns a summary for logs and tests.
 
     ``mode`` is the engine's (``task`` for scheduled and ``once`` runs, ``backfill``):
     freshness is judged against the clock only for tasks (see :func:`freshness_day`).
+    ``workers``: the enrichment's worker processes, which compute history and benchmarks
+    while the database works (none: computed here).
     """
     touched = [t for t in touched if t.days]
     summary: dict[str, Any] = {}
@@ -113,10 +118,10 @@ async def after_task(
             db, all_days, accounts=[(t.platform, t.account_id) for t in touched])
         took("rollups")
         if "historical_performance" in task.enrich:
-            summary["history_rows"] = await _history(db, touched)
+            summary["history_rows"] = await _history(db, touched, workers)
             took("history")
         if "competitive_analysis" in task.enrich:
-            summary["benchmark_rows"] = await _benchmarks(db, task.platform, all_days)
+            summary["benchmark_rows"] = await _benchmarks(db, task.platform, all_days, workers)
             took("benchmarks")
         if "audience_insights" in task.enrich and connectors:
             # A source step of its own (run row, ledger); a failure never fails this run.
@@ -151,32 +156,55 @@ async def after_task(
     return summary
 
 
-async def _history(db: DatabaseLoader, touched: list[AccountDays]) -> int:
+async def _history(db: DatabaseLoader, touched: list[AccountDays],
+                   workers: EnrichWorkers | None = None) -> int:
+    """Rolling history of each touched account's days; returns the rows written.
+
+    With worker processes, a block's rows are computed in one while the database writes
+    the block before and reads the block after (``runtime.overlap``).
+    """
+    workers = workers or EnrichWorkers(0)
+    overlap = await workers.usable()
     n = 0
     analysed = False
+
+    async def write(out: tuple[AccountDays, list[HistoryRow]]) -> None:
+        nonlocal n
+        t, rows = out
+        n += await write_history(db, t.platform, t.account_id, rows)
+
     for t in touched:
-        chunks = _chunks(t.days)
-        for block, per_day in await _history_blocks(db, t, chunks):
-            first, last = _minus(block[0][0], 28), block[-1][-1]
-            if sum(per_day.values()) > HISTORY_READ_ROWS:
-                # One chunk of a wide account (thousands of ads): its ads a slice at a
-                # time, so memory holds about one slice's rows, with the same floats.
-                if not analysed:  # once per step, whatever the number of wide chunks
-                    await refresh_statistics(db)
-                    analysed = True
-                n += await sliced_history(db, t.platform, t.account_id, block, first, last,
-                                          sorted(per_day), HISTORY_READ_ROWS)
-                continue
-            # One read for the block's chunks; each chunk's rows are those rolling_performance
-            # gives for the rows its own read returned before (its 28 days back to its last
-            # day, in the same order: the rows are date-major), so the floats are the same.
-            block_rows = await ad_sum_rows(db, platform=t.platform, account_id=t.account_id,
-                                           first=first, last=last)
-            # The block's chunks in one transaction: a commit rewrites every page it touched,
-            # and each chunk touches every ad's pages of ad_history.
-            chunk_rows = list(history_rows(block_rows, block))
-            del block_rows  # held no longer than the rows computed from it need
-            n += await write_history(db, t.platform, t.account_id, chunk_rows)
+        blocks = await _history_blocks(db, t, _chunks(t.days))
+        wide = [(block, per_day) for block, per_day in blocks
+                if sum(per_day.values()) > HISTORY_READ_ROWS]
+        narrow = [block for block, per_day in blocks if sum(per_day.values()) <= HISTORY_READ_ROWS]
+        for block, per_day in wide:
+            # One chunk of a wide account (thousands of ads): its ads a slice at a time,
+            # so memory holds about one slice's rows, with the same floats.
+            if not analysed:  # once per step, whatever the number of wide chunks
+                await refresh_statistics(db)
+                analysed = True
+            n += await sliced_history(db, t.platform, t.account_id, block,
+                                      _minus(block[0][0], 28), block[-1][-1], sorted(per_day),
+                                      HISTORY_READ_ROWS, workers=workers, overlap=overlap)
+
+        async def read(block: list[list[str]], t: AccountDays = t,
+                       ) -> tuple[list[Any], list[list[str]]]:
+            # One read for the block's chunks; each chunk's rows are those
+            # rolling_performance gives for the rows its own read returned before (its 28
+            # days back to its last day, in the same order: the rows are date-major), so
+            # the floats are the same.
+            rows = await ad_sum_rows(db, platform=t.platform, account_id=t.account_id,
+                                     first=_minus(block[0][0], 28), last=block[-1][-1])
+            return rows, block
+
+        async def compute(data: tuple[list[Any], list[list[str]]], t: AccountDays = t,
+                          ) -> tuple[AccountDays, list[HistoryRow]]:
+            # The block's chunks in one transaction: a commit rewrites every page it
+            # touched, and each chunk touches every ad's pages of ad_history.
+            return t, await workers.compute(history_in_key_order, *data)
+
+        await overlapped(narrow, read, compute, write, overlap=overlap)
     return n
 
 
@@ -214,22 +242,39 @@ async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[
     return [(block, days(block)) for block in blocks]
 
 
-async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str]) -> int:
+async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str],
+                      workers: EnrichWorkers | None = None) -> int:
+    """Benchmarks of every ad of ``platform`` on ``days``; returns the rows written.
+
+    With worker processes, a chunk's percentiles are computed in one while the database
+    writes and reads (``runtime.overlap``).
+    """
     # Percentiles of every account's ads on these days move when one account's rows do.
     topic_map = await store.topics(db, platform)
+    workers = workers or EnrichWorkers(0)
     n = 0
     pending: list[tuple[Any, ...]] = []
-    for chunk in await _benchmark_chunks(db, platform, days):
+
+    async def read(chunk: list[str]) -> tuple[list[Any], list[str]]:
         rows = await ad_sum_rows(db, platform=platform, account_id=None, first=chunk[0],
                                  last=chunk[-1])
-        wanted = set(chunk)
-        pending += benchmark_rows([r for r in rows if r[3] in wanted], topic_map)  # date
-        del rows
+        return rows, chunk
+
+    async def compute(data: tuple[list[Any], list[str]]) -> list[tuple[Any, ...]]:
+        rows, chunk = data
+        return await workers.compute(benchmark_rows_on, rows, frozenset(chunk), topic_map)
+
+    async def write(rows: list[tuple[Any, ...]]) -> None:
         # Percentiles are per day, so chunks are independent; their rows are written
         # several chunks per transaction, in key order (fewer page rewrites per commit).
+        nonlocal pending, n
+        pending += rows
         if len(pending) >= BENCHMARK_WRITE_ROWS:
             n += await _write_benchmarks(db, pending)
             pending = []
+
+    await overlapped(await _benchmark_chunks(db, platform, days), read, compute, write,
+                     overlap=await workers.usable())
     if pending:
         n += await _write_benchmarks(db, pending)
     return n
@@ -268,13 +313,9 @@ async def _benchmark_chunks(db: DatabaseLoader, platform: str,
 
 
 async def _write_benchmarks(db: DatabaseLoader, rows: list[tuple[Any, ...]]) -> int:
-    rows.sort(key=_bench_key)
+    rows.sort(key=benchmark_key)  # sorted runs, one per chunk: a merge
     await upsert_benchmark_tuples(db, rows)
     return len(rows)
-
-
-def _bench_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return row[:4]
 
 
 def freshness_day(t: AccountDays, *, mode: str, max_age_days: float) -> date:

@@ -93,8 +93,11 @@ class Engine:
         queues: QueueSet,
         session: aiohttp.ClientSession,
         raw_send: MemoryObjectSendStream[SourceMsg],
+        workers: EnrichWorkers | None = None,
     ) -> None:
         self.loaded = loaded
+        #: The enrichment's worker processes; the post-load steps compute in them too.
+        self.workers = workers
         self.db = db
         self.metrics = metrics
         self.queues = queues
@@ -228,7 +231,8 @@ class Engine:
                    for actor, _, res in actors if res.loaded]
         self.last_postprocess = await after_task(
             self.db, task, touched, quality=self.loaded.config.quality, metrics=self.metrics,
-            connectors={actor.ref.account_id: conn for actor, conn, _ in actors}, mode=mode)
+            connectors={actor.ref.account_id: conn for actor, conn, _ in actors}, mode=mode,
+            workers=self.workers)
         if task.destination == "feature_store" and self.last_postprocess.get("error"):
             _features_missing(results, str(self.last_postprocess["error"]))
         if mode == "task":
@@ -365,7 +369,7 @@ async def open_engine(
     async with open_session(pool_per_host=rt.http_pool_per_host) as session, \
             image_fetcher(loaded.config.enrichment, db, metrics, workers) as fetcher:
         engine = Engine(loaded, db, metrics=metrics, queues=queues, session=session,
-                        raw_send=raw_send)
+                        raw_send=raw_send, workers=workers)
         enrich = EnrichActor(rec_recv, enr_send, fetcher=fetcher, metrics=metrics,
                              batch_seconds=loaded.config.enrichment.image_batch_seconds,
                              workers=workers)

@@ -19,12 +19,19 @@ on PostgreSQL, an ``ANALYZE`` of ``ad_data`` first).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..loaders import DatabaseLoader
 from ..loaders.analytics_sums import ad_row_counts, ad_slice_rows, upsert_history_tuples
-from ..transforms.enrichment.history_rows import HistoryRow, Sums, add_day_sums, history_rows
+from ..runtime.overlap import overlapped
+from ..transforms.enrichment.history_rows import (
+    HistoryRow,
+    Sums,
+    add_day_sums,
+    history_in_key_order,
+)
+from ..transforms.enrichment.workers import EnrichWorkers
 
 #: A slice of an account's ads: ``ad_from <= ad_id < ad_below``, ``None`` where open.
 AdSlice = tuple[str | None, str | None]
@@ -52,13 +59,16 @@ def ad_slices(counts: Sequence[tuple[str, int]], budget: int) -> list[AdSlice]:
 
 async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
                          block: Sequence[Sequence[str]], first: str, last: str,
-                         days: Sequence[str], budget: int) -> int:
+                         days: Sequence[str], budget: int, *,
+                         workers: EnrichWorkers | None = None, overlap: bool = False) -> int:
     """History rows of ``block``'s chunks read ``first..last`` a slice of ads at a time.
 
     ``days``: the days of ``first..last`` with rows, sorted. Returns the rows written
     (each slice's in its own transaction, in key order). On PostgreSQL, call
-    :func:`refresh_statistics` first.
+    :func:`refresh_statistics` first. ``workers`` compute the slices' rows (``overlap``:
+    while the database writes the slice before and reads the slice after).
     """
+    workers = workers or EnrichWorkers(0)
     counts = await ad_row_counts(db, platform=platform, account_id=account_id, first=first,
                                  last=last)
     slices = ad_slices(counts, budget)
@@ -69,11 +79,18 @@ async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
         add_day_sums(await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi, keys=False),
                      day_sums)
     n = 0
-    for lo, hi in slices:
-        rows = await ad_slice_rows(db, **where, ad_from=lo, ad_below=hi)
-        chunk_rows = list(history_rows(rows, block, day_sums))
-        del rows
-        n += await write_history(db, platform, account_id, chunk_rows)
+
+    async def read(ads: AdSlice) -> list[Sequence[Any]]:
+        return await ad_slice_rows(db, **where, ad_from=ads[0], ad_below=ads[1])
+
+    async def compute(rows: list[Sequence[Any]]) -> list[HistoryRow]:
+        return await workers.compute(history_in_key_order, rows, block, day_sums)
+
+    async def write(rows: list[HistoryRow]) -> None:
+        nonlocal n
+        n += await write_history(db, platform, account_id, rows)
+
+    await overlapped(slices, read, compute, write, overlap=overlap)
     return n
 
 
@@ -90,15 +107,7 @@ async def refresh_statistics(db: DatabaseLoader) -> None:
 
 
 async def write_history(db: DatabaseLoader, platform: str, account_id: str,
-                        chunk_rows: Iterable[list[HistoryRow]]) -> int:
-    """Write ``history_rows``' chunks in one transaction, in key order; returns the rows.
-
-    Key order (an ad's days together): each B-tree page of ``ad_history`` is visited once.
-    """
-    out = sorted((r for rows in chunk_rows for r in rows), key=_ad_day)
-    await upsert_history_tuples(db, platform, account_id, out)
-    return len(out)
-
-
-def _ad_day(row: HistoryRow) -> tuple[Any, Any]:
-    return row[0], row[1]
+                        rows: Sequence[HistoryRow]) -> int:
+    """Write ``history_in_key_order``'s rows in one transaction; returns their number."""
+    await upsert_history_tuples(db, platform, account_id, rows)
+    return len(rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 #: metric name -> (numerator field, denominator field, higher is better)
@@ -173,3 +173,22 @@ def benchmark_rows(
                 None if cpa is None or ra is None else ra[cpa],
                 None if roas is None or ro is None else ro[roas]))
     return out
+
+
+def benchmark_rows_on(rows: Iterable[Sequence[Any]], days: Collection[str],
+                      topics: Mapping[tuple[str, str, str], str | None]) -> list[tuple[Any, ...]]:
+    """:func:`benchmark_rows` of the ``rows`` whose date is in ``days``.
+
+    Each day's percentiles are its own, so a read may hold more days than are scored.
+    Sorted by key (platform, account, ad, date): the step writes several reads' rows in
+    one transaction, in key order, and sorting sorted runs is cheap. A plain function of
+    plain data, so a worker process can run it (``pipelines.analytics``).
+    """
+    out = benchmark_rows([r for r in rows if r[3] in days], topics)
+    out.sort(key=benchmark_key)
+    return out
+
+
+def benchmark_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A :func:`benchmark_rows` row's key: platform, account, ad, date."""
+    return row[:4]

@@ -127,6 +127,23 @@ def history_rows(rows: Iterable[Sequence[Any]], chunks: Iterable[Sequence[str]],
         yield _chunk_rows(chunk, ad_days, ad_vals, all_days, day_sums)
 
 
+def history_in_key_order(rows: Iterable[Sequence[Any]], chunks: Iterable[Sequence[str]],
+                         day_sums: Mapping[str, Sums] | None = None) -> list[HistoryRow]:
+    """:func:`history_rows` of every chunk as one list, an ad's days together (key order).
+
+    What the history step writes in one transaction: in key order, each B-tree page of
+    ``ad_history`` is visited once. A plain function of plain data, so a worker process
+    can run it (``pipelines.analytics``).
+    """
+    out = [r for rs in history_rows(rows, chunks, day_sums) for r in rs]
+    out.sort(key=_ad_day)
+    return out
+
+
+def _ad_day(row: HistoryRow) -> tuple[Any, Any]:
+    return row[0], row[1]
+
+
 def _prefix(vals: Iterable[Sums]) -> list[tuple[float, ...]]:
     """Prefix sums from ``0.0`` (``_Series``' additions, one element at a time)."""
     a = b = c = d = e = 0.0

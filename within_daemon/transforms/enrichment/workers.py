@@ -38,8 +38,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_process
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from ...observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Fewer creatives than this are enriched in the process: a worker round trip costs about
 #: 1 ms with the pickling, 16 creatives about 6 ms. (A batch of a wide account's first
@@ -116,6 +118,8 @@ class EnrichWorkers:
         #: Images analysed in a worker; workers that died under an image.
         self.images = 0
         self.image_worker_deaths = 0
+        #: Post-load calls (:meth:`compute`) made in a worker.
+        self.computed = 0
 
     def _count(self, kind: str, outcome: str) -> None:
         if self.metrics is not None:
@@ -163,6 +167,27 @@ class EnrichWorkers:
             return enrich_all(records, names)
         self.in_workers += 1
         self._count("text", "worker")
+        return out
+
+    async def compute(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` in a worker process, or here without workers (the post-load steps).
+
+        For pure functions of our own data (rolling history, benchmarks): the caller's
+        database work goes on while a worker computes. A worker that dies costs nothing:
+        the call is then made here, with a warning.
+        """
+        if not await self.usable():
+            self._count("post_load", "here")
+            return func(*args)
+        try:
+            with CancelScope(shield=True):
+                out: T = await anyio.to_process.run_sync(func, *args, limiter=self._text)
+        except BrokenWorkerProcess as exc:
+            self._count("post_load", "worker_died")
+            log.warning("a post-load worker died (%s: %s); computing here", exc, exc.__cause__)
+            return func(*args)
+        self.computed += 1
+        self._count("post_load", "worker")
         return out
 
     async def analyze_image(self, data: bytes, max_pixels: int) -> ImageFeatures:
