@@ -3,8 +3,15 @@
 For every ad in a batch whose creative (headline, description, call to action, landing
 page, image) is new or changed since this process last saw it, it runs the task's text
 enrichers and, if asked, the image analysis, and sends one ``CreativeFeatures`` row per ad
-to the loader, before the batch itself. Everything else passes through in order, so a
-window's ``WindowDone`` still follows its rows. Images are fetched concurrently within a
+to the loader. That work (seconds for a backfill's first batches, each with hundreds of new
+creatives and their images) goes on in the background: the batch itself, and the next
+ones, pass on at once (the loader stores creative features on their own), so the rows
+load meanwhile. A run's ``WindowDone`` or ``SourceDone`` is held until the features of the
+run's batches before it are sent, and the run's messages after it behind it: once a
+window is marked complete its creatives are stored too. At most ``MAX_HELD`` messages wait
+so; then the actor stops taking new ones until the oldest enrichment is done. Other
+runs' messages pass. Everything else keeps its order, so a window's ``WindowDone`` still
+follows its rows. Images are fetched concurrently within a
 batch (bounded by the fetcher); a broken image is a recorded failure status, never an
 error of the run. The image stage of a batch is time-boxed (``batch_seconds``): one actor
 serves every account, so a slow image host would otherwise hold all of them; the images
@@ -22,12 +29,15 @@ the ad's latest row date in the batch if that is later.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
+from collections import deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import msgspec
+from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..config import EnrichmentConfig
@@ -44,11 +54,17 @@ from ..transforms.enrichment import TEXT_ENRICHERS
 from ..transforms.enrichment.enricher import creative_fields, creative_key
 from ..transforms.enrichment.image import STATUS_TIMEOUT, ImageFeatures, failed
 from ..transforms.enrichment.workers import EnrichWorkers
-from .messages import CreativeFeatures, LoaderMsg, RecordBatch
+from .messages import CreativeFeatures, LoaderMsg, RecordBatch, RunRef
 
+#: Messages the actor holds back at most (enrichments not yet done, and the messages of
+#: their runs that must follow them) before it stops taking new ones.
+MAX_HELD = 64
+#: Batches enriched at the same time (the others wait their turn, in order).
+ENRICH_AT_ONCE = 2
 #: Creatives remembered per process; past this the memory is cleared and rebuilt.
 CACHE_LIMIT = 200_000
 _NEVER = (None, "")
+log = logging.getLogger(__name__)
 #: What an image not done within the batch's time box gets (and it is tried again later).
 _TIMED_OUT = failed(STATUS_TIMEOUT, "the image stage's time box for this batch ran out")
 
@@ -78,6 +94,29 @@ def image_fetcher(cfg: EnrichmentConfig, db: DatabaseLoader | None,
         analyzer=workers.analyze_image if workers is not None else None)
 
 
+class _Todo(NamedTuple):
+    """One batch's creatives to enrich (``EnrichActor._todo``): not the batch, which goes on."""
+
+    local_day: str | None
+    fetched_at: str
+    names: tuple[str, ...]
+    text: list[str]
+    image: bool
+    #: ad -> (its latest record with the creative to enrich, SHA-1, built-in hash).
+    todo: dict[str, tuple[AdDay, str, int]]
+    #: ad -> its latest row date in the batch.
+    latest: dict[str, str]
+
+
+class _Pending:
+    """A batch's creative features being computed; ``rows`` once ``done`` is set."""
+
+    def __init__(self, ref: RunRef) -> None:
+        self.ref = ref
+        self.done = anyio.Event()
+        self.rows: list[dict[str, Any]] = []
+
+
 class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
     name = "enrich"
 
@@ -95,20 +134,112 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         #: and its SHA-1, as last enriched.
         self.seen: dict[tuple[str, str, str, tuple[str, ...]], tuple[int, str]] = {}
         self.enriched = 0
+        #: Per run, in arrival order: enrichments not yet sent and the messages behind them.
+        self._held: dict[str, deque[_Pending | LoaderMsg]] = {}
+        self._release_lock = anyio.Lock()
+        self._running = anyio.Semaphore(ENRICH_AT_ONCE)
+        self._tg: TaskGroup | None = None
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        # The creative features of a batch are computed in this group while later messages
+        # go on (see ``_Held``); ``flush`` waits for them before the outbox closes.
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            await super().run(task_status=task_status)
 
     async def handle(self, msg: LoaderMsg) -> None:
+        pending = None
         if isinstance(msg, RecordBatch) and msg.ref.enrich and msg.records:
-            rows = await self.features(msg)
-            if rows:
-                await self.emit(CreativeFeatures(msg.ref, rows))
-        await self.emit(msg)
+            todo = self._todo(msg)
+            if todo is not None:
+                pending = _Pending(msg.ref)
+                self._start(pending, todo)
+        # Under the lock that orders every send: a release may be sending this run's
+        # held messages right now.
+        async with self._release_lock:
+            held = self._held.setdefault(msg.ref.run_id, deque())
+            if pending is not None:
+                held.append(pending)
+            # A batch may pass its run's unfinished features (the loader stores them on
+            # their own), not a message held before it; a WindowDone or SourceDone waits.
+            if isinstance(msg, RecordBatch) and all(isinstance(h, _Pending) for h in held):
+                await self.emit(msg)
+            else:
+                held.append(msg)
+        await self._release()
+        while sum(map(len, self._held.values())) >= MAX_HELD:  # backpressure
+            await self._wait_oldest()
+
+    async def flush(self) -> None:
+        while self._held:
+            await self._wait_oldest()
+
+    def _start(self, pending: _Pending, todo: _Todo) -> None:
+        async def compute() -> None:
+            try:
+                # A few batches at a time, oldest first: each batch's image stage has its
+                # own time box, which must not run out while other batches' images hold
+                # the fetcher.
+                async with self._running:
+                    pending.rows = await self._enrich(todo)
+            except Exception:
+                log.exception("creative enrichment failed; the engine stops")
+                raise
+            pending.done.set()
+            await self._release()
+
+        if self._tg is None:
+            raise RuntimeError("EnrichActor.handle runs inside EnrichActor.run")
+        self._tg.start_soon(compute)
+
+    async def _wait_oldest(self) -> None:
+        """Wait for the first unfinished enrichment held (if any), then release."""
+        for held in self._held.values():
+            for h in held:
+                if isinstance(h, _Pending) and not h.done.is_set():
+                    await h.done.wait()
+                    break
+            else:
+                continue
+            break
+        await self._release()
+
+    async def _release(self) -> None:
+        """Send, run by run in order, what no unfinished enrichment holds back any more."""
+        async with self._release_lock:
+            for run_id in list(self._held):
+                held = self._held[run_id]
+                while held:
+                    head = held[0]
+                    if isinstance(head, _Pending):
+                        if not head.done.is_set():
+                            break
+                        held.popleft()
+                        if head.rows:
+                            await self.emit(CreativeFeatures(head.ref, head.rows))
+                    else:
+                        msg = held.popleft()
+                        assert not isinstance(msg, _Pending)
+                        await self.emit(msg)
+                if not held:
+                    del self._held[run_id]
 
     async def features(self, batch: RecordBatch) -> list[dict[str, Any]]:
+        """The ``CreativeFeatures`` rows of ``batch``: its new or changed creatives."""
+        todo = self._todo(batch)
+        return [] if todo is None else await self._enrich(todo)
+
+    def _todo(self, batch: RecordBatch) -> _Todo | None:
+        """The ads of ``batch`` whose creative this process has not enriched, or None.
+
+        They are marked seen at once, so that the next batches (the same ads on the next
+        days) do not enrich them again while this one is being done.
+        """
         names = batch.ref.enrich
         text = [n for n in names if n in TEXT_ENRICHERS]
         image = "image_analysis" in names
         if not text and not image:
-            return []
+            return None
         #: ad -> (its latest record with the creative to enrich, SHA-1, built-in hash).
         todo: dict[str, tuple[AdDay, str, int]] = {}
         latest: dict[str, str] = {}
@@ -140,9 +271,16 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
                         creative_key(rec).encode(), usedforsecurity=False).hexdigest()
                 todo[ad_id] = (rec, ck, quick)
         if not todo:
-            return []
+            return None
         if len(self.seen) > CACHE_LIMIT:
             self.seen.clear()
+        for ad_id, (rec, ck, quick) in todo.items():
+            seen[(rec.platform, str(rec.account_id), ad_id, names)] = (quick, ck)
+        return _Todo(batch.local_day, batch.fetched_at, names, text, image, todo, latest)
+
+    async def _enrich(self, work: _Todo) -> list[dict[str, Any]]:
+        names, text, image, todo, latest = (
+            work.names, work.text, work.image, work.todo, work.latest)
         images: dict[str, ImageFeatures] = {}
         texts: list[dict[str, Any]] = []
 
@@ -168,7 +306,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         boxed = {u for u, f in images.items() if f is _TIMED_OUT}
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         # The account's own day when the source knew it (its time zone); else the UTC day.
-        fetched_day = batch.local_day or _utc_day(batch.fetched_at) or now[:10]
+        fetched_day = work.local_day or _utc_day(work.fetched_at) or now[:10]
         out: list[dict[str, Any]] = []
         empty = dict.fromkeys(c for c, _ in CREATIVE_COLUMNS)
         for i, (ad_id, (rec, ck, quick)) in enumerate(todo.items()):
@@ -184,8 +322,11 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
                 feats = images.get(str(url)) if url else failed("empty", "no image_url")
                 row.update(msgspec.structs.asdict(feats or failed("fetch_error")))
             out.append(row)
-            if not (image and str(rec.image_url) in boxed):
-                self.seen[(rec.platform, str(rec.account_id), ad_id, names)] = (quick, ck)
+            if image and str(rec.image_url) in boxed:
+                # Tried again by a later batch (unless another version was seen since).
+                key = (rec.platform, str(rec.account_id), ad_id, names)
+                if self.seen.get(key) == (quick, ck):
+                    del self.seen[key]
         self.enriched += len(out)
         return out
 
