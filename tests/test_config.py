@@ -293,6 +293,14 @@ def test_unknown_key_is_an_error_naming_file_and_key_path(
         assert f": {where}: " in msg
 
 
+def test_a_renamed_key_says_the_new_name(tmp_path: Path) -> None:
+    msg = error_of("[enrichment]\ntext_workers = 2\n", tmp_path)
+    assert ": enrichment: " in msg and "`text_workers`" in msg
+    assert "renamed: write `workers` instead" in msg
+    # Another unknown key there gets no such hint.
+    assert "write `workers`" not in error_of("[enrichment]\nworker = 2\n", tmp_path)
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [

@@ -77,6 +77,13 @@ __all__ = [
 ]
 
 _PATH_RE = re.compile(r" - at `\$\.?([^`]*)`$")
+_UNKNOWN_RE = re.compile(r"unknown field `([^`]*)`")
+#: Keys renamed since a release, ``(section, old key)`` -> new key: an old config then
+#: fails with the name to write instead of a bare "unknown field".
+RENAMED: dict[tuple[str, str], str] = {
+    # text_workers (text only) became workers (text and images) the day it was added.
+    ("enrichment", "text_workers"): "workers",
+}
 
 
 def _explain(path: Path, exc: msgspec.MsgspecError) -> ConfigError:
@@ -88,6 +95,9 @@ def _explain(path: Path, exc: msgspec.MsgspecError) -> ConfigError:
         where = m.group(1) or "(top level)"
         text = text[: m.start()]
     prefix = f"{path}: {where}: " if where else f"{path}: "
+    unknown = _UNKNOWN_RE.search(text)
+    if unknown and (where, unknown.group(1)) in RENAMED:
+        text += f" (renamed: write `{RENAMED[(where, unknown.group(1))]}` instead)"
     return ConfigError(prefix + text)
 
 
