@@ -173,12 +173,13 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays],
         t, rows = out
         n += await write_history(db, t.platform, t.account_id, rows)
 
+    # Wide chunks a slice of ads at a time, the rest one read per block (narrow).
+    narrow: list[tuple[AccountDays, list[list[str]]]] = []
     for t in touched:
-        blocks = await _history_blocks(db, t, _chunks(t.days))
-        wide = [(block, per_day) for block, per_day in blocks
-                if sum(per_day.values()) > HISTORY_READ_ROWS]
-        narrow = [block for block, per_day in blocks if sum(per_day.values()) <= HISTORY_READ_ROWS]
-        for block, per_day in wide:
+        for block, per_day in await _history_blocks(db, t, _chunks(t.days)):
+            if sum(per_day.values()) <= HISTORY_READ_ROWS:
+                narrow.append((t, block))
+                continue
             # One chunk of a wide account (thousands of ads): its ads a slice at a time,
             # so memory holds about one slice's rows, with the same floats.
             if not analysed:  # once per step, whatever the number of wide chunks
@@ -188,23 +189,24 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays],
                                       _minus(block[0][0], 28), block[-1][-1], sorted(per_day),
                                       HISTORY_READ_ROWS, workers=workers, overlap=overlap)
 
-        async def read(block: list[list[str]], t: AccountDays = t,
-                       ) -> tuple[list[Any], list[list[str]]]:
-            # One read for the block's chunks; each chunk's rows are those
-            # rolling_performance gives for the rows its own read returned before (its 28
-            # days back to its last day, in the same order: the rows are date-major), so
-            # the floats are the same.
-            rows = await ad_sum_rows(db, platform=t.platform, account_id=t.account_id,
-                                     first=_minus(block[0][0], 28), last=block[-1][-1])
-            return rows, block
+    async def read(item: tuple[AccountDays, list[list[str]]],
+                   ) -> tuple[AccountDays, list[Any], list[list[str]]]:
+        # One read for the block's chunks; each chunk's rows are those rolling_performance
+        # gives for the rows its own read returned before (its 28 days back to its last
+        # day, in the same order: the rows are date-major), so the floats are the same.
+        t, block = item
+        rows = await ad_sum_rows(db, platform=t.platform, account_id=t.account_id,
+                                 first=_minus(block[0][0], 28), last=block[-1][-1])
+        return t, rows, block
 
-        async def compute(data: tuple[list[Any], list[list[str]]], t: AccountDays = t,
-                          ) -> tuple[AccountDays, list[HistoryRow]]:
-            # The block's chunks in one transaction: a commit rewrites every page it
-            # touched, and each chunk touches every ad's pages of ad_history.
-            return t, await workers.compute(history_in_key_order, *data)
+    async def compute(data: tuple[AccountDays, list[Any], list[list[str]]],
+                      ) -> tuple[AccountDays, list[HistoryRow]]:
+        # The block's chunks in one transaction: a commit rewrites every page it touched,
+        # and each chunk touches every ad's pages of ad_history.
+        t, rows, block = data
+        return t, await workers.compute(history_in_key_order, rows, block)
 
-        await overlapped(narrow, read, compute, write, overlap=overlap)
+    await overlapped(narrow, read, compute, write, overlap=overlap)
     return n
 
 
