@@ -80,6 +80,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--postgres", action="store_true", help="both sides load into PostgreSQL")
     ap.add_argument("--enrich", action="store_true", help="daemon runs every enrichment")
+    ap.add_argument("--workers", type=int, metavar="N",
+                    help="with --enrich: [enrichment] workers = N (default: the config's)")
     ap.add_argument("--sync", action="store_true",
                     help="daemon config async_after_days = 100000: sync paging like the floor "
                          "(by default a backfill longer than 14 days uses async report jobs, "
@@ -145,7 +147,7 @@ def main() -> None:
                     cfg = _config(work, "plain", base_url, new_db("plain"), ids, days, args.sync)
                     p_s, _ = _daemon(args, cfg, env, ids, start, end, rows, "plain")
                     cfg = _config(work, "enrich", base_url, new_db("enrich"), ids, days,
-                                  args.sync)
+                                  args.sync, args.workers)
                     e_s, e_peak = _daemon(args, cfg, env, ids, start, end, rows, "enrich")
                     if args.keep and server is None:
                         Path(args.keep).mkdir(parents=True, exist_ok=True)
@@ -208,7 +210,7 @@ def _daemon(args: argparse.Namespace, cfg: Path, env: dict[str, str], ids: list[
 
 
 def _config(work: Path, name: str, base_url: str, db_url: str, ids: list[str],
-            days: int, sync: bool) -> Path:
+            days: int, sync: bool, workers: int | None = None) -> Path:
     accounts = "".join(
         f'[[accounts]]\nplatform = "facebook"\naccount_id = "{a}"\n'
         f'access_token = {{ env = "BENCH_TOKEN" }}\nrate_limit = 600000\n' for a in ids)
@@ -222,6 +224,7 @@ def _config(work: Path, name: str, base_url: str, db_url: str, ids: list[str],
     # address, and the enriched figures before that date include no image work).
     path.write_text(f'[database]\nurl = "{db_url}"\n[metrics]\nlisten = '
                     f'"127.0.0.1:{_free_port()}"\n[enrichment]\nimage_allow_loopback = true\n'
+                    + (f"workers = {workers}\n" if workers is not None else "") +
                     f'[platforms.facebook]\nbase_url = '
                     f'"{base_url}"\n' + ("async_after_days = 100000\n" if sync else "")
                     + f"{accounts}{task}")

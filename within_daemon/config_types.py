@@ -186,8 +186,10 @@ class EnrichmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: Worker processes for the text enrichers (sentiment, topics, entities) and, as many
     #: again, for image decoding, so that their CPU runs on another core while the daemon
     #: loads, and hostile image bytes are decoded outside it; 0: text in the daemon's
-    #: process, images in its threads.
-    workers: Annotated[int, Meta(ge=0, le=32)] = 1
+    #: process, images in its threads. 2 by default: a backfill of ads that each have
+    #: their own image is bound by decoding them (23,000 ads x 7 days on 2 cores: 83.7 s
+    #: with 1, 67.6 s with 2; bench/README.md); each process holds about 50 MB.
+    workers: Annotated[int, Meta(ge=0, le=32)] = 2
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
