@@ -10,13 +10,14 @@ load meanwhile. A run's ``WindowDone`` or ``SourceDone`` is held until the featu
 run's batches before it are sent, and the run's messages after it behind it: once a
 window is marked complete its creatives are stored too. At most ``MAX_HELD`` messages wait
 so; then the actor stops taking new ones until the oldest enrichment is done. Other
-runs' messages pass. Everything else keeps its order, so a window's ``WindowDone`` still
-follows its rows. Images are fetched concurrently within a
-batch (bounded by the fetcher); a broken image is a recorded failure status, never an
-error of the run. The image stage of a batch is time-boxed (``batch_seconds``): one actor
-serves every account, so a slow image host would otherwise hold all of them; the images
-not done in time get status ``timeout`` and are not marked seen, so a later batch tries
-them again. Failures the database remembers (``image_failures``) are not fetched again.
+runs' messages pass, and a run's own messages keep their order, so a window's
+``WindowDone`` still follows its rows. Images are fetched concurrently within a
+batch (bounded by the fetcher), ``ENRICH_AT_ONCE`` batches at a time, oldest first; a broken
+image is a recorded failure status, never an error of the run. The image stage of a batch
+is time-boxed (``batch_seconds``, from when the batch's turn comes): one actor serves every
+account, so a slow image host would otherwise hold all of their windows; the images not
+done in time get status ``timeout`` and lose their seen mark, so a later batch tries them
+again. Failures the database remembers (``image_failures``) are not fetched again.
 
 Each row carries ``observed_on``, the day the creative was seen, from which a new version
 of it holds in ``ad_creative_history``. Sources serve an ad's creative as it is when asked,
@@ -142,7 +143,8 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         # The creative features of a batch are computed in this group while later messages
-        # go on (see ``_Held``); ``flush`` waits for them before the outbox closes.
+        # go on (see the module docstring); ``flush`` waits for them before the outbox
+        # closes.
         async with anyio.create_task_group() as tg:
             self._tg = tg
             await super().run(task_status=task_status)
@@ -157,7 +159,7 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
         # Under the lock that orders every send: a release may be sending this run's
         # held messages right now.
         async with self._release_lock:
-            held = self._held.setdefault(msg.ref.run_id, deque())
+            held = self._held.get(msg.ref.run_id) or deque()
             if pending is not None:
                 held.append(pending)
             # A batch may pass its run's unfinished features (the loader stores them on
@@ -166,6 +168,8 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
                 await self.emit(msg)
             else:
                 held.append(msg)
+            if held:
+                self._held[msg.ref.run_id] = held
         await self._release()
         while sum(map(len, self._held.values())) >= MAX_HELD:  # backpressure
             await self._wait_oldest()
@@ -183,7 +187,10 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
                 async with self._running:
                     pending.rows = await self._enrich(todo)
             except Exception:
-                log.exception("creative enrichment failed; the engine stops")
+                # As an actor's own crash (Actor.run): logged, counted, the engine stops.
+                log.exception("actor %s crashed while enriching; the engine stops", self.name)
+                if self.metrics is not None:
+                    self.metrics.actor_restarts.labels(self.name).inc()
                 raise
             pending.done.set()
             await self._release()
@@ -194,14 +201,10 @@ class EnrichActor(Actor[LoaderMsg, LoaderMsg]):
 
     async def _wait_oldest(self) -> None:
         """Wait for the first unfinished enrichment held (if any), then release."""
-        for held in self._held.values():
-            for h in held:
-                if isinstance(h, _Pending) and not h.done.is_set():
-                    await h.done.wait()
-                    break
-            else:
-                continue
-            break
+        oldest = next((h for held in self._held.values() for h in held
+                       if isinstance(h, _Pending) and not h.done.is_set()), None)
+        if oldest is not None:
+            await oldest.done.wait()
         await self._release()
 
     async def _release(self) -> None:
