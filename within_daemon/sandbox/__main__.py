@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     img = sub.add_parser("images", help="creative-image server (deterministic images)")
     img.add_argument("--host", default="127.0.0.1")
     img.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    img.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
+                     help="wait this long before every answer (a distant CDN)")
     return parser
 
 
@@ -73,7 +75,7 @@ async def _serve_facebook(args: argparse.Namespace) -> None:
 
 
 async def _serve_images(args: argparse.Namespace) -> None:
-    server = ImageServer()
+    server = ImageServer(delay_seconds=args.delay)
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with server.serve(args.host, args.port):
             print(server.url("/"), flush=True)

@@ -13,8 +13,10 @@ so only a streaming cap stops it); ``bomb`` (a valid little PNG whose header cla
 ``bomb_size`` pixels); ``corrupt`` (random bytes as image/jpeg); ``truncated`` (the first
 half of the real JPEG). ``server.redirect(path, location)`` answers ``path`` with a 302 to
 ``location`` (another path, or any URL: a public page redirecting inward is what the
-fetcher's redirect checks are for). ``requests`` counts requests per path, ``bytes_sent``
-the body bytes written, and ``max_in_flight`` the most requests handled at once.
+fetcher's redirect checks are for). ``delay_seconds`` (``--delay`` on the command line)
+delays every answer: a CDN far from the daemon, whose images arrive after the rows.
+``requests`` counts requests per path, ``bytes_sent`` the body bytes written, and
+``max_in_flight`` the most requests handled at once.
 """
 
 from __future__ import annotations
@@ -106,8 +108,11 @@ class ImageServer:
         slow_seconds: float = 5.0,
         huge_bytes: int = 50 * 1024 * 1024,
         bomb_size: tuple[int, int] = (100_000, 100_000),
+        delay_seconds: float = 0.0,
     ) -> None:
         self.slow_seconds = slow_seconds
+        #: Added before every answer: a CDN far away (each image a round trip).
+        self.delay_seconds = delay_seconds
         self.huge_bytes = huge_bytes
         self.bomb_size = bomb_size
         self.base_url = ""
@@ -182,6 +187,8 @@ class ImageServer:
         if path in self.redirects:
             return self._sent(path, web.Response(
                 status=302, headers={"Location": self.redirects[path]}))
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         if fault == "slow":
             await asyncio.sleep(self.slow_seconds)
         if fault == "404":
