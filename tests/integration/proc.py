@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +38,21 @@ def wait_for(pred: Any, timeout: float, what: str) -> None:
             return
         time.sleep(0.05)  # polls a real child process: there is nothing to await
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def kill_once_when(cfg: Path, db: Path | str, ledger_days: int, timeout: float = 60) -> None:
+    """Run ``once`` with ``cfg`` and SIGKILL it once ``db``'s ledger has ``ledger_days`` days."""
+    proc = subprocess.Popen([sys.executable, "-m", "within_daemon", "once", "--config",
+                             str(cfg)], env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: (query(db, "SELECT COUNT(*) FROM ledger") or [(0,)])[0][0]
+                 >= ledger_days, timeout, "some complete days")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def query(db: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:

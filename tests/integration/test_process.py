@@ -17,7 +17,7 @@ import pytest
 
 from .. import dbq
 from ..conftest import TOKEN, fb_account, write_config
-from .proc import ENV, cli, free_port, http_get, http_ok, query, wait_for
+from .proc import ENV, cli, free_port, http_get, http_ok, kill_once_when, query, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,17 +32,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, emulator_proc: str, db_url:
         runtime={"batch_size": 150},
     )
     db = db_url
-    proc = subprocess.Popen([sys.executable, "-m", "within_daemon", "once", "--config",
-                             str(cfg)], env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: (query(db, "SELECT COUNT(*) FROM ledger") or [(0,)])[0][0] >= 6,
-                 60, "some complete days")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_once_when(cfg, db, 6)
     assert dbq.integrity(db) == "ok"
     # The ledger is never ahead of the data: every complete day has all 200 ads.
     short = query(db, "SELECT l.account_id, l.day FROM ledger l WHERE (SELECT COUNT(*) FROM "

@@ -10,9 +10,6 @@ test wants every image analysed, every creative's text enriched, and no worker w
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +17,7 @@ import pytest
 
 from ..conftest import fb_account, write_config
 from .conftest import emulator_process, sandbox_process
-from .proc import ENV, cli, query, wait_for
+from .proc import cli, kill_once_when, query
 
 pytestmark = pytest.mark.slow
 
@@ -79,17 +76,7 @@ def test_sigkill_mid_enriched_run_keeps_creatives_with_their_days(
         tasks=[{"name": "enr", "pipeline": "AdDataPipeline", "lookback_days": 30,
                 "enrich": ENRICH}],
     )
-    proc = subprocess.Popen([sys.executable, "-m", "within_daemon", "once", "--config",
-                             str(cfg)], env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: (query(db, "SELECT COUNT(*) FROM ledger") or [(0,)])[0][0] >= 4,
-                 60, "some complete days")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_once_when(cfg, db, 4)
     without = ("SELECT COUNT(*) FROM ledger l JOIN ad_data a ON a.account_id = l.account_id "
                "AND a.date = l.day WHERE NOT EXISTS (SELECT 1 FROM ad_creative_features c "
                "WHERE c.platform = a.platform AND c.account_id = a.account_id "
