@@ -32,6 +32,7 @@ from ..transforms.enrichment.history_rows import (
     history_in_key_order,
 )
 from ..transforms.enrichment.workers import EnrichWorkers
+from ..utils.runs import greedy_runs
 
 #: A slice of an account's ads: ``ad_from <= ad_id < ad_below``, ``None`` where open.
 AdSlice = tuple[str | None, str | None]
@@ -44,14 +45,7 @@ def ad_slices(counts: Sequence[tuple[str, int]], budget: int) -> list[AdSlice]:
     the budget is a slice alone. The first slice is open below and the last open above,
     so every ad of the account falls in exactly one slice.
     """
-    starts: list[str] = []
-    size = 0
-    for ad, n in counts:
-        if not starts or size + n > budget:
-            starts.append(ad)
-            size = n
-        else:
-            size += n
+    starts = [run[0] for run in greedy_runs(counts, budget)]
     lows: list[str | None] = [None, *starts[1:]]
     highs: list[str | None] = [*starts[1:], None]
     return list(zip(lows, highs, strict=True)) if starts else []

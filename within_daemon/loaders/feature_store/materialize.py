@@ -37,6 +37,7 @@ from typing import Any
 
 from within_daemon.errors import LoaderError
 from within_daemon.features import FeatureDef
+from within_daemon.utils.runs import greedy_runs
 
 from ..database import DatabaseLoader
 from ..schema.feature_store import FeatureView
@@ -239,19 +240,8 @@ async def _steps(db: DatabaseLoader, platform: str, account_id: str,
         "SELECT date AS day, COUNT(*) AS n FROM ad_data WHERE platform = ? AND account_id = ? "
         "AND date >= ? AND date <= ? GROUP BY date", [platform, account_id, days[0], days[-1]])
     size = {str(r["day"]): int(r["n"]) for r in rows}
-    out: list[list[str]] = []
-    current: list[str] = []
-    n = 0
-    for d in days:
-        if current and ((n and n + size.get(d, 0) > AD_DAYS_PER_STEP)
-                        or len(current) >= MAX_DAYS_PER_STEP):
-            out.append(current)
-            current, n = [], 0
-        current.append(d)
-        n += size.get(d, 0)
-    if current:
-        out.append(current)
-    return out
+    return greedy_runs(((d, size.get(d, 0)) for d in days), AD_DAYS_PER_STEP,
+                       max_items=MAX_DAYS_PER_STEP)
 
 
 async def materialize_days(db: DatabaseLoader, *, platform: str, account_id: str,
