@@ -3,7 +3,8 @@
 Real worker processes (``anyio.to_process``): a batch of the hand-labelled ads, repeated
 past the worker threshold, must come back equal, value for value, to ``enrich_text`` run
 here; a small batch never leaves the process; a worker that dies mid-batch costs no
-creative (the batch is redone here) and the next batch gets a new worker. Images, good and
+creative (the batch is redone here) and the next batch gets a new worker; the same for a
+post-load block (``compute``). Images, good and
 hostile, give the features ``analyze_image`` gives here; an image that kills its worker is
 tried in one more and then called corrupt, never decoded in the daemon's process.
 """
@@ -90,6 +91,28 @@ async def test_a_dead_worker_costs_no_creative(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(w, "enrich_all", REAL)
     assert await workers.enrich(records, NAMES) == want  # a new worker
     assert workers.in_workers == 1
+
+
+def _doubled_here(value: int) -> int:
+    """``2 * value``, except that a worker process running it exits at once."""
+    if os.getpid() != int(os.environ[PARENT]):
+        os._exit(3)
+    return 2 * value
+
+
+async def test_a_post_load_block_survives_its_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # History and benchmarks (EnrichWorkers.compute): a worker that dies under a block
+    # costs nothing; the block is computed here and counted.
+    monkeypatch.setenv(PARENT, str(os.getpid()))
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
+    assert await workers.compute(_doubled_here, 21) == 42
+    assert workers.computed == 0 and work(metrics, "post_load", "worker_died") == 1
+    assert await workers.compute(sorted, [3, 1, 2]) == [1, 2, 3]  # in a new worker
+    assert workers.computed == 1 and work(metrics, "post_load", "worker") == 1
+    none = w.EnrichWorkers(0, metrics=metrics)
+    assert await none.compute(_doubled_here, 5) == 10  # no workers: here, not started
+    assert none.computed == 0 and work(metrics, "post_load", "here") == 1
 
 
 def _images() -> list[bytes]:
