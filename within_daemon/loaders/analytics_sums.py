@@ -122,15 +122,23 @@ def _now() -> str:
 
 
 async def upsert_history_tuples(db: DatabaseLoader, platform: str, account_id: str,
-                                rows: Sequence[tuple[Any, ...]]) -> None:
-    """History rows as ``history_rows`` gives them (``ad_id, date``, then the features)."""
+                                rows: Sequence[tuple[Any, ...]]) -> int:
+    """History rows as ``history_rows`` gives them (``ad_id, date``, then the features).
+
+    One transaction; returns the number of rows written.
+    """
     head, tail = (platform, account_id), (_now(),)
     await db.upsert_keyed("ad_history", HISTORY_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS,
                           [head + r + tail for r in rows])
+    return len(rows)
 
 
-async def upsert_benchmark_tuples(db: DatabaseLoader, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Benchmark rows as ``benchmark_rows`` gives them (every column but the time)."""
+async def upsert_benchmark_tuples(db: DatabaseLoader, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Benchmark rows as ``benchmark_rows`` gives them (every column but the time).
+
+    One transaction; returns the number of rows written.
+    """
     tail = (_now(),)
     await db.upsert_keyed("ad_benchmarks", BENCHMARK_TABLE_COLUMNS, AD_DAY_KEY_COLUMNS,
                           [r + tail for r in rows])
+    return len(rows)

@@ -267,6 +267,7 @@ class Postgres(Backend):
         self._staged: set[str] = set()
         #: table -> its INSERT ... SELECT from the staging table, built once.
         self._upserts: dict[str, str] = {}
+        self._keyed_upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
         self._open = False
         self._tx_open = False
 
@@ -354,7 +355,11 @@ class Postgres(Backend):
                            rows: Sequence[Sequence[Any]]) -> None:
         # The fact tables' way (COPY, then one statement): the post-load history and
         # benchmark rows took 19 us a row as row-by-row upserts (bench/README.md).
-        sql = to_postgres(keyed_upsert_sql(table, columns, key, source=f"stage_{table}"))
+        shape = (table, tuple(columns), tuple(key))
+        sql = self._keyed_upserts.get(shape)
+        if sql is None:
+            sql = self._keyed_upserts[shape] = to_postgres(
+                keyed_upsert_sql(table, columns, key, source=f"stage_{table}"))
         await self._copy_upsert(table, columns, key, sql, rows)
 
     async def _copy_upsert(self, table: str, columns: Sequence[str], key: Sequence[str],

@@ -23,6 +23,7 @@ from ..loaders import analytics as store
 from ..loaders.analytics_sums import (
     ad_sum_rows,
     upsert_benchmark_tuples,
+    upsert_history_tuples,
 )
 from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_reports import store_quality
@@ -35,7 +36,7 @@ from ..transforms.enrichment.history_rows import HistoryRow, history_in_key_orde
 from ..transforms.enrichment.workers import EnrichWorkers
 from ..transforms.quality import DEFAULT_COMPLETENESS_FIELDS, DIMENSIONS
 from .audience_pull import pull_audiences
-from .history_slices import refresh_statistics, sliced_history, write_history
+from .history_slices import refresh_statistics, sliced_history
 from .registry import PIPELINES
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays],
     async def write(out: tuple[AccountDays, list[HistoryRow]]) -> None:
         nonlocal n
         t, rows = out
-        n += await write_history(db, t.platform, t.account_id, rows)
+        n += await upsert_history_tuples(db, t.platform, t.account_id, rows)
 
     # Wide chunks a slice of ads at a time, the rest one read per block (narrow).
     narrow: list[tuple[AccountDays, list[list[str]]]] = []
@@ -187,7 +188,7 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays],
                 analysed = True
             n += await sliced_history(db, t.platform, t.account_id, block,
                                       _minus(block[0][0], 28), block[-1][-1], sorted(per_day),
-                                      HISTORY_READ_ROWS, workers=workers, overlap=overlap)
+                                      HISTORY_READ_ROWS, workers)
 
     async def read(item: tuple[AccountDays, list[list[str]]],
                    ) -> tuple[AccountDays, list[Any], list[list[str]]]:
@@ -316,8 +317,7 @@ async def _benchmark_chunks(db: DatabaseLoader, platform: str,
 
 async def _write_benchmarks(db: DatabaseLoader, rows: list[tuple[Any, ...]]) -> int:
     rows.sort(key=benchmark_key)  # sorted runs, one per chunk: a merge
-    await upsert_benchmark_tuples(db, rows)
-    return len(rows)
+    return await upsert_benchmark_tuples(db, rows)
 
 
 def freshness_day(t: AccountDays, *, mode: str, max_age_days: float) -> date:

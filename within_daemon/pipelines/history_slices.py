@@ -53,16 +53,14 @@ def ad_slices(counts: Sequence[tuple[str, int]], budget: int) -> list[AdSlice]:
 
 async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
                          block: Sequence[Sequence[str]], first: str, last: str,
-                         days: Sequence[str], budget: int, *,
-                         workers: EnrichWorkers | None = None, overlap: bool = False) -> int:
+                         days: Sequence[str], budget: int, workers: EnrichWorkers) -> int:
     """History rows of ``block``'s chunks read ``first..last`` a slice of ads at a time.
 
     ``days``: the days of ``first..last`` with rows, sorted. Returns the rows written
     (each slice's in its own transaction, in key order). On PostgreSQL, call
-    :func:`refresh_statistics` first. ``workers`` compute the slices' rows (``overlap``:
-    while the database writes the slice before and reads the slice after).
+    :func:`refresh_statistics` first. ``workers`` compute the slices' rows (in a worker
+    process: while the database writes the slice before and reads the slice after).
     """
-    workers = workers or EnrichWorkers(0)
     counts = await ad_row_counts(db, platform=platform, account_id=account_id, first=first,
                                  last=last)
     slices = ad_slices(counts, budget)
@@ -82,9 +80,9 @@ async def sliced_history(db: DatabaseLoader, platform: str, account_id: str,
 
     async def write(rows: list[HistoryRow]) -> None:
         nonlocal n
-        n += await write_history(db, platform, account_id, rows)
+        n += await upsert_history_tuples(db, platform, account_id, rows)
 
-    await overlapped(slices, read, compute, write, overlap=overlap)
+    await overlapped(slices, read, compute, write, overlap=await workers.usable())
     return n
 
 
@@ -98,10 +96,3 @@ async def refresh_statistics(db: DatabaseLoader) -> None:
     """
     if db.dialect.name == "postgresql":
         await db.execute_in_transaction([("ANALYZE ad_data", [()])])
-
-
-async def write_history(db: DatabaseLoader, platform: str, account_id: str,
-                        rows: Sequence[HistoryRow]) -> int:
-    """Write ``history_in_key_order``'s rows in one transaction; returns their number."""
-    await upsert_history_tuples(db, platform, account_id, rows)
-    return len(rows)
