@@ -145,9 +145,10 @@ class Metrics:
         )
         self.enrich_work = Counter(
             "within_enrich_work_total",
-            "Enrichment CPU work by kind (text batches, images) and where it ran: worker, "
-            "here (the daemon's process), worker_died (a worker process died under it), "
-            "worker_stopped (an image past its decode deadline: its worker was stopped).",
+            "Enrichment CPU work by kind (text batches, images, post_load blocks) and where it "
+            "ran: worker, here (the daemon's process), worker_died (a worker process died "
+            "under it), worker_stopped (an image past its decode deadline: its worker was "
+            "stopped).",
             ["kind", "outcome"], registry=r,
         )
         self.config_reload = Counter(
