@@ -195,7 +195,7 @@ def _daemon(args: argparse.Namespace, cfg: Path, env: dict[str, str], ids: list[
     for i, acc in enumerate(runs):
         out_file = args.profile if what == "backfill" else f"{args.profile}.{what}"
         pre = ([sys.executable, "-m", "cProfile", "-o", out_file, "-m", "within_daemon"]
-               if args.profile and i == 0 and what in ("backfill", "enrich")
+               if args.profile and i == 0 and what in ("backfill", "plain", "enrich")
                else [sys.executable, "-m", "within_daemon"])
         cmd = (["backfill", "--config", str(cfg), "--platform", "facebook", "--account", acc,
                 "--from", start.isoformat(), "--to", end.isoformat()] if what == "backfill"

@@ -15,7 +15,7 @@ from within_daemon.observability.metrics import Metrics
 from within_daemon.sandbox.images import ImageServer, image_spec, render_image
 from within_daemon.sources.images import ImageFetcher
 from within_daemon.sources.url_guard import UrlPolicy
-from within_daemon.transforms.enrichment.image import analyze_image
+from within_daemon.transforms.enrichment.image import ImageFeatures, analyze_image, failed
 
 MAX_BYTES = 200_000
 #: The image server runs on 127.0.0.1, which the default policy refuses.
@@ -232,6 +232,34 @@ async def test_concurrent_fetches_never_exceed_the_cap() -> None:
                     tg.start_soon(fetcher.analyze, server.url(p))
     assert sum(server.requests.values()) == 12
     assert server.max_in_flight == 3
+
+
+async def test_downloads_go_on_while_images_wait_for_a_decoder(server: ImageServer) -> None:
+    """A read body frees its download slot; at most twice the cap of bodies are held."""
+    release = anyio.Event()
+    waiting = 0
+
+    async def slow_decoder(data: bytes, max_pixels: int) -> ImageFeatures:
+        nonlocal waiting
+        waiting += 1
+        await release.wait()
+        return failed("corrupt", "test decoder")
+
+    paths = [f"/img/d{i}.png" for i in range(10)]
+    async with ImageFetcher(max_concurrency=2, policy=LOOPBACK,
+                            analyzer=slow_decoder) as fetcher:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                for p in paths:
+                    tg.start_soon(fetcher.analyze, server.url(p))
+                while waiting < 4:
+                    await anyio.sleep(0.01)
+                await anyio.sleep(0.2)
+                # Four bodies wait for the decoder (two would, if a download's slot were
+                # held through the analysis); none beyond that was fetched.
+                assert waiting == 4 and sum(server.requests.values()) == 4
+                release.set()
+    assert sum(server.requests.values()) == len(paths)
 
 
 async def test_shared_session_is_used_and_left_open(server: ImageServer) -> None:

@@ -14,8 +14,9 @@ timeout, an ``image/*`` content type, and a size cap that refuses a declared
 ``transforms/enrichment/workers.py``), or else in a worker thread
 (``anyio.to_thread.run_sync`` under its own capacity limiter, since decoding is CPU
 work), and cache the resulting features, failures included,
-by URL in a bounded LRU. Concurrent calls for the same URL share one download. One slot of
-the fetch limiter covers both the download and the analysis of its bytes, so at most
+by URL in a bounded LRU. Concurrent calls for the same URL share one download. At most
+``max_concurrency`` downloads run at once; a download's slot is free again once its bytes
+are read, so the next ones go on while they wait for a decoder, and at most twice
 ``max_concurrency`` bodies (each ≤ ``max_bytes``) are held in memory at once. With a
 ``failure_store`` (the database's ``image_failures``), failures also outlive the process:
 :meth:`ImageFetcher.preload_failures` puts the stored ones in the cache before a batch.
@@ -133,6 +134,8 @@ class ImageFetcher:
         self._session = session
         self._own_session = session is None
         self._fetch_limiter = anyio.CapacityLimiter(max_concurrency)
+        # Bodies in memory: downloading, or read and waiting for (or in) the analysis.
+        self._held = anyio.CapacityLimiter(2 * max_concurrency)
         self._cpu_limiter = anyio.CapacityLimiter(analyze_threads)
         self._analyzer = analyzer or self._in_thread
         self._cache: OrderedDict[str, ImageFeatures] = OrderedDict()
@@ -216,8 +219,9 @@ class ImageFetcher:
 
     async def _analyze_uncached(self, url: str) -> ImageFeatures:
         try:
-            async with self._fetch_limiter:
-                result = await self._fetch(url)
+            async with self._held:
+                async with self._fetch_limiter:
+                    result = await self._fetch(url)
                 if not result.ok:
                     return failed(result.status, result.error)
                 started = time.perf_counter()

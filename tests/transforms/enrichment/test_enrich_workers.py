@@ -239,3 +239,73 @@ async def test_an_image_that_hangs_the_decoder_stops_its_worker(
     assert work(metrics, "image", "worker_stopped") == 1
     assert not before & _worker_pids()  # ...nor leaves the stopped worker behind
     assert await workers.analyze_image(good, MAX_PIXELS) == REAL_IMAGE(good, MAX_PIXELS)
+
+
+# -- images that wait together share a worker call --------------------------------------------
+
+
+async def _all_at_once(workers: w.EnrichWorkers, datas: Sequence[bytes]) -> list[object]:
+    out: list[object] = [None] * len(datas)
+
+    async def one(i: int) -> None:
+        out[i] = await workers.analyze_image(datas[i], MAX_PIXELS)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(len(datas)):
+            tg.start_soon(one, i)
+    return out
+
+
+async def test_images_waiting_together_share_a_call_and_keep_their_values() -> None:
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
+    datas = [render_image(f"many{i}", ("JPEG", "PNG")[i % 2]) for i in range(40)] + _images()
+    got = await _all_at_once(workers, datas)
+    assert got == [w.analyze_bytes(d, MAX_PIXELS) for d in datas]
+    assert workers.images == len(datas) == work(metrics, "image", "worker")
+    # 49 images, at most 16 a call: 4 calls at the least; far fewer than one each.
+    assert 4 <= workers.image_calls <= len(datas) // 4
+
+
+async def test_a_call_is_bounded_by_images_and_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    workers = w.EnrichWorkers(1)
+    monkeypatch.setattr(w, "IMAGE_BATCH", 3)
+    small = [render_image(f"s{i}", "PNG") for i in range(9)]
+    assert await _all_at_once(workers, small) == [w.analyze_bytes(d, MAX_PIXELS) for d in small]
+    assert workers.image_calls >= 3  # never more than 3 images a call
+    monkeypatch.setattr(w, "IMAGE_BATCH", 100)
+    monkeypatch.setattr(w, "IMAGE_BATCH_BYTES", min(map(len, small)))
+    before = workers.image_calls
+    assert await _all_at_once(workers, small) == [w.analyze_bytes(d, MAX_PIXELS) for d in small]
+    assert workers.image_calls - before == len(small)  # the bytes allow one image a call
+
+
+async def test_a_killer_among_others_costs_only_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PARENT, str(os.getpid()))
+    monkeypatch.setattr(w, "analyze_bytes", _kills_its_worker)
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
+    good = [render_image(f"g{i}", "JPEG") for i in range(12)]
+    datas = [*good[:6], b"KILL" + good[0], *good[6:]]
+    got = await _all_at_once(workers, datas)
+    bad = got.pop(6)
+    assert got == [REAL_IMAGE(d, MAX_PIXELS) for d in good]
+    assert isinstance(bad, w.ImageFeatures) and bad.image_status == "corrupt"
+    # The shared call's worker, then the killer's own two tries.
+    assert workers.image_worker_deaths == work(metrics, "image", "worker_died") >= 1 + 2
+    assert workers.images == len(good)
+
+
+async def test_a_hang_among_others_costs_only_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(w, "analyze_bytes", _hangs_its_worker)
+    metrics = Metrics()
+    workers = w.EnrichWorkers(1, metrics=metrics)
+    workers.decode_seconds = 1.0
+    good = [render_image(f"h{i}", "PNG") for i in range(6)]
+    assert (await workers.analyze_image(good[0], MAX_PIXELS)).ok  # the worker is up
+    got = await _all_at_once(workers, [*good[:3], b"HANG" + good[0], *good[3:]])
+    hung = got.pop(3)
+    assert got == [REAL_IMAGE(d, MAX_PIXELS) for d in good]
+    assert isinstance(hung, w.ImageFeatures) and hung.image_status == "corrupt"
+    assert work(metrics, "image", "worker_stopped") >= 2  # the shared call, then its own
+    assert len(_worker_pids()) <= 1  # every stopped worker is gone
