@@ -124,11 +124,13 @@ class PgServer:
                   "immediate", "stop", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def create_database(self) -> str:
+    def create_database(self, owner: str | None = None) -> str:
+        """A new database's url; with ``owner`` (an existing role) owned by it, its url's user."""
         name = "t_" + uuid.uuid4().hex[:12]
         self._cmd(str(self.bindir / "createdb"), "-h", str(self.socket_dir), "-U",
-                  self.superuser, name)
-        return self.url(name)
+                  self.superuser, *(("-O", owner) if owner else ()), name)
+        url = self.url(name)
+        return url if owner is None else url.replace(f"//{self.superuser}@", f"//{owner}@")
 
 
 def start_server(*, durable: bool = False) -> PgServer:

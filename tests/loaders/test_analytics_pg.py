@@ -34,6 +34,7 @@ from within_daemon.loaders import analytics as store
 from within_daemon.loaders.quality_reports import latest_quality
 from within_daemon.loaders.rollups import rollup_params, rollup_sql
 from within_daemon.loaders.schema.audience import AUDIENCE_TABLES
+from within_daemon.loaders.schema.feature_store import FEATURE_VIEWS
 from within_daemon.loaders.schema.rollups import ROLLUP_TABLES
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.analytics import AccountDays, after_task
@@ -52,9 +53,10 @@ ADS = ["Ad-1", "ad_1", "ad-2", "b", "Z"]
 ENRICH: tuple[Enrichment, ...] = ("historical_performance", "competitive_analysis",
                                   "audience_insights")
 #: Columns that hold the time of the write, or a surrogate id: they differ by design.
-VOLATILE = {"id", "created_at", "computed_at", "built_at", "loaded_at"}
+VOLATILE = {"id", "created_at", "computed_at", "built_at", "loaded_at", "created_timestamp"}
 COMPARED = [*ROLLUP_TABLES, "ad_history", "ad_benchmarks", "quality_reports",
-            *AUDIENCE_TABLES, "unified_ad_data", "ad_creative_features"]
+            *AUDIENCE_TABLES, "unified_ad_data", "ad_creative_features",
+            *(v.table for v in FEATURE_VIEWS), "feature_online"]
 
 
 def ad_records() -> list[dict[str, Any]]:
@@ -227,6 +229,9 @@ async def test_every_derived_table_is_the_same_on_both_backends(
     for s in (want, got):
         assert "error" not in s["facebook"] and "error" not in s["google"], s
         assert s["unified"]["success"], s["unified"]
+    # PostgreSQL ran rollups, history and benchmarks at once, each on a connection of its
+    # own, and shared the feature store's accounts among them; SQLite, one after another.
+    assert "at once" in got["facebook"]["seconds"] and "at once" not in want["facebook"]["seconds"]
     assert got["facebook"]["rollups"] == want["facebook"]["rollups"]
     for key in ("history_rows", "benchmark_rows", "audience_rows", "quality"):
         assert got["facebook"][key] == want["facebook"][key], key

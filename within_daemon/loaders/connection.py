@@ -137,6 +137,23 @@ class DatabaseConnection:
                         tb: TracebackType | None) -> None:
         await self.close()
 
+    @asynccontextmanager
+    async def sibling(self) -> AsyncIterator[Self]:
+        """Another connection to the same database, closed on leaving (PostgreSQL only).
+
+        For work the server can do beside this connection's, on a core of its own (the
+        post-load steps of a backfill). Same holder and fence. SQLite has one writer, so a
+        second connection would only wait for the first: asking for one is a bug.
+        """
+        if self.dialect.name != "postgresql":
+            raise LoaderError(f"a second connection is for PostgreSQL, not {self.dialect.name}")
+        other = type(self)(None, url=self.url, holder=self.holder, fence=self.fence)
+        await other.open()
+        try:
+            yield other
+        finally:
+            await other.close()
+
     async def _migrate(self) -> None:
         migrations = schema_migrations.migrations(self.dialect)
         latest = max(m.version for m in migrations)

@@ -8,10 +8,12 @@ here is logged and counted; it never turns a successful load into a failed run.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date, timedelta
 from itertools import accumulate
 from typing import Any
@@ -29,7 +31,7 @@ from ..loaders.feature_store import FeatureStore
 from ..loaders.quality_reports import store_quality
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
-from ..runtime.overlap import overlapped
+from ..runtime.overlap import overlapped, together
 from ..transforms import DataQualityMonitor
 from ..transforms.enrichment.competitive import benchmark_key, benchmark_rows_on
 from ..transforms.enrichment.history_rows import HistoryRow, history_in_key_order
@@ -52,6 +54,10 @@ BENCHMARK_WRITE_ROWS = 40_000
 #: Quality is checked over every day a run loaded, this many days at a time (memory stays
 #: bounded on a long backfill); the slices' reports are combined into one per account.
 QUALITY_DAYS = 31
+#: PostgreSQL: connections opened beside the loader's for a large run's post-load, and the
+#: account-days a run must have touched to open them (see ``_connections``).
+SIDE_CONNECTIONS = 2
+SIDE_MIN_ACCOUNT_DAYS = 28
 
 
 #: Platforms whose reports have no creative text (Amazon Sponsored Products).
@@ -114,34 +120,39 @@ async def after_task(
 
     try:
         all_days = sorted({d for t in touched for d in t.days})
-        # Only the loaded accounts' rows changed: theirs are recomputed, not every account's.
-        summary["rollups"] = await store.refresh_rollups(
-            db, all_days, accounts=[(t.platform, t.account_id) for t in touched])
-        took("rollups")
+        # Rollups, history and benchmarks each read ad_data and write a table of their own.
+        first: list[tuple[str, str, Callable[[DatabaseLoader], Awaitable[Any]]]] = [
+            # Only the loaded accounts' rows changed: theirs are recomputed, not every account's.
+            ("rollups", "rollups", lambda c: store.refresh_rollups(
+                c, all_days, accounts=[(t.platform, t.account_id) for t in touched]))]
         if "historical_performance" in task.enrich:
-            summary["history_rows"] = await _history(db, touched, workers)
-            took("history")
+            first.append(("history", "history_rows", lambda c: _history(c, touched, workers)))
         if "competitive_analysis" in task.enrich:
-            summary["benchmark_rows"] = await _benchmarks(db, task.platform, all_days, workers)
-            took("benchmarks")
-        if "audience_insights" in task.enrich and connectors:
-            # A source step of its own (run row, ledger); a failure never fails this run.
-            pulls = await pull_audiences(
-                db, task, mode, [(t.platform, t.account_id, t.days) for t in touched],
-                connectors, metrics)
-            summary["audience_rows"] = sum(p.loaded for p in pulls)
-            summary["audience_runs"] = {p.account_id: p.run_id for p in pulls}
-            failed = {p.account_id: p.error for p in pulls if p.error is not None}
-            if failed:
-                summary["audience_failed"] = failed
-            took("audience")
-        # Online and offline feature values follow every ad task (cheap: touched days only).
-        store_fs = FeatureStore(db)
-        summary["feature_rows"] = 0
-        for t in touched:
-            summary["feature_rows"] += await store_fs.materialize(
-                platform=t.platform, account_id=t.account_id, days=t.days)
-        took("features")
+            first.append(("benchmarks", "benchmark_rows",
+                          lambda c: _benchmarks(c, task.platform, all_days, workers)))
+        async with _connections(db, touched, len(first)) as conns:
+            if len(conns) == 1:
+                for step, key, call in first:
+                    summary[key] = await call(db)
+                    took(step)
+            else:
+                await _at_once(conns, first, summary, steps)
+                took("at once")
+            if "audience_insights" in task.enrich and connectors:
+                # A source step of its own (run row, ledger); a failure never fails this run.
+                pulls = await pull_audiences(
+                    db, task, mode, [(t.platform, t.account_id, t.days) for t in touched],
+                    connectors, metrics)
+                summary["audience_rows"] = sum(p.loaded for p in pulls)
+                summary["audience_runs"] = {p.account_id: p.run_id for p in pulls}
+                failed = {p.account_id: p.error for p in pulls if p.error is not None}
+                if failed:
+                    summary["audience_failed"] = failed
+                took("audience")
+            # Online and offline feature values follow every ad task (cheap: touched days
+            # only); each account on the next free connection.
+            summary["feature_rows"] = await _features(conns, touched)
+            took("features")
         if quality.enabled:
             summary["quality"] = await _quality(db, task, touched, quality, metrics, mode)
             took("quality")
@@ -151,10 +162,75 @@ async def after_task(
         summary["error"] = str(exc)
     summary["seconds"] = steps
     # Where a long backfill's tail goes, for whoever watches the log.
-    log.info("post-load steps of task %s over %d day(s): %s", task.name, len(all_days),
-             ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()) or "none")
+    log.info("post-load steps of task %s over %d day(s): %s%s", task.name, len(all_days),
+             ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()) or "none",
+             " (the steps before 'at once' ran at the same time, on connections of their own)"
+             if "at once" in steps else "")
     metrics.stage_latency.labels("postprocess").observe(time.perf_counter() - t0)
     return summary
+
+
+@asynccontextmanager
+async def _connections(db: DatabaseLoader, touched: Sequence[AccountDays], steps: int
+                       ) -> AsyncIterator[list[DatabaseLoader]]:
+    """``db``, and on PostgreSQL for a large enriched run up to ``steps - 1`` more to it.
+
+    The PostgreSQL server does the post-load's heavy part (the sums, the inserts, the
+    feature views), one backend per connection on one core: with more connections the
+    independent steps (``steps`` of them) share the server's cores. Not for SQLite (one
+    writer), a run without history or benchmarks (rollups alone), nor a small run (a daily
+    run's few days are not worth the connections). A connection that cannot be opened (the
+    server's ``max_connections``) only makes the steps sequential.
+    """
+    conns = [db]
+    if (db.dialect.name != "postgresql" or steps < 2
+            or sum(len(t.days) for t in touched) < SIDE_MIN_ACCOUNT_DAYS):
+        yield conns
+        return
+    async with AsyncExitStack() as stack:
+        for _ in range(min(SIDE_CONNECTIONS, steps - 1)):
+            try:
+                conns.append(await stack.enter_async_context(db.sibling()))
+            except LoaderError as exc:
+                log.warning("post-load: another database connection could not be opened "
+                            "(%s); the steps share %d", exc, len(conns))
+                break
+        yield conns
+
+
+async def _at_once(conns: Sequence[DatabaseLoader],
+                   calls: Sequence[tuple[str, str, Callable[[DatabaseLoader], Awaitable[Any]]]],
+                   summary: dict[str, Any], steps: dict[str, float]) -> None:
+    """Each ``(step, key, call)`` on a connection of its own, all at once; each step timed."""
+
+    def job(i: int, step: str, key: str,
+            call: Callable[[DatabaseLoader], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            t0 = time.perf_counter()
+            summary[key] = await call(conns[i % len(conns)])
+            steps[step] = round(time.perf_counter() - t0, 3)
+        return run
+
+    await together([job(i, *c) for i, c in enumerate(calls)])
+
+
+async def _features(conns: Sequence[DatabaseLoader], touched: Sequence[AccountDays]) -> int:
+    """The feature store's materialize of each account, accounts shared among ``conns``."""
+    todo = iter(touched)
+    written = 0
+
+    async def drain(db: DatabaseLoader) -> None:
+        nonlocal written
+        store_fs = FeatureStore(db)
+        for t in todo:  # each connection takes the next account when it is free
+            # Not ``written += await ...``: that reads ``written`` before the await, and
+            # another connection's count added meanwhile would be lost.
+            n = await store_fs.materialize(platform=t.platform, account_id=t.account_id,
+                                           days=t.days)
+            written += n
+
+    await together([functools.partial(drain, c) for c in conns])
+    return written
 
 
 async def _history(db: DatabaseLoader, touched: list[AccountDays],

@@ -14,11 +14,14 @@ back after every row it steps, which waits up to 5 ms each time. Callers pass
 
 Memory: at most three items are in flight (one read and waiting, one being computed, one
 being written), whatever the number of items.
+
+:func:`together` runs independent calls at once with the same rule for errors (the
+post-load steps that write different tables, each on its own PostgreSQL connection).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 
 import anyio
@@ -40,36 +43,45 @@ async def overlapped(items: Iterable[Item], read: Callable[[Item], Awaitable[Dat
         for item in items:
             await write(await compute(await read(item)))
         return
-    errors: list[Exception] = []
     # Unbuffered: a stage hands an item over only when the next one takes it.
     to_compute_send, to_compute = anyio.create_memory_object_stream[Data](0)
     to_write_send, to_write = anyio.create_memory_object_stream[Out](0)
 
+    async def reader() -> None:
+        async with to_compute_send:
+            for item in items:
+                await to_compute_send.send(await read(item))
+
+    async def computer() -> None:
+        async with to_compute, to_write_send:
+            async for data in to_compute:
+                await to_write_send.send(await compute(data))
+
+    async def writer() -> None:
+        async with to_write:
+            async for out in to_write:
+                await write(out)
+
+    await together([reader, computer, writer])
+
+
+async def together(calls: Sequence[Callable[[], Awaitable[object]]]) -> None:
+    """Each of ``calls`` at once; the first exception stops the others and is raised as itself.
+
+    Not in an exception group, as a task group would raise it: callers catch their own
+    error types (``LoaderError``) as they would from calls made one after the other.
+    """
+    errors: list[Exception] = []
     async with anyio.create_task_group() as tg:
 
-        async def guarded(stage: Callable[[], Awaitable[None]]) -> None:
+        async def guarded(call: Callable[[], Awaitable[object]]) -> None:
             try:
-                await stage()
+                await call()
             except Exception as exc:  # noqa: BLE001 - raised below, after the others stop
                 errors.append(exc)
                 tg.cancel_scope.cancel()
 
-        async def reader() -> None:
-            async with to_compute_send:
-                for item in items:
-                    await to_compute_send.send(await read(item))
-
-        async def computer() -> None:
-            async with to_compute, to_write_send:
-                async for data in to_compute:
-                    await to_write_send.send(await compute(data))
-
-        async def writer() -> None:
-            async with to_write:
-                async for out in to_write:
-                    await write(out)
-
-        for stage in (reader, computer, writer):
-            tg.start_soon(guarded, stage)
+        for call in calls:
+            tg.start_soon(guarded, call)
     if errors:
         raise errors[0]
