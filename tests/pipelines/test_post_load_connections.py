@@ -1,4 +1,4 @@
-"""PostgreSQL: a large run's post-load on several connections gives what one connection gives.
+"""PostgreSQL: an enriched run's post-load on several connections gives what one connection gives.
 
 Real servers only. The same rows go into two fresh databases; one database's owner may
 hold only one connection (``CONNECTION LIMIT 1``), so there the post-load cannot open the
@@ -33,7 +33,7 @@ from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
 from within_daemon.loaders.schema.audience import AUDIENCE_TABLES
 from within_daemon.observability.metrics import Metrics
-from within_daemon.pipelines.analytics import SIDE_MIN_ACCOUNT_DAYS, AccountDays, after_task
+from within_daemon.pipelines.analytics import AccountDays, after_task
 
 #: What the audience step would add needs connectors; these tables are about the rest.
 TABLES = [t for t in COMPARED if t not in AUDIENCE_TABLES and t != "unified_ad_data"]
@@ -47,7 +47,6 @@ async def _post_load(db: DatabaseLoader) -> dict[str, object]:
     await store.upsert_creative_features(db, creative_rows())
     touched = [AccountDays(p, a, f"run-{a}", DAYS, DAYS, TODAY)
                for p, a, _ in ACCOUNTS if p == "facebook"]
-    assert sum(len(t.days) for t in touched) >= SIDE_MIN_ACCOUNT_DAYS
     task = TaskConfig(name="facebook_ads", platform="facebook", enrich=ENRICH[:2])
     return await after_task(db, task, touched, quality=QualityConfig(), metrics=Metrics())
 

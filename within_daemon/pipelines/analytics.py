@@ -54,10 +54,9 @@ BENCHMARK_WRITE_ROWS = 40_000
 #: Quality is checked over every day a run loaded, this many days at a time (memory stays
 #: bounded on a long backfill); the slices' reports are combined into one per account.
 QUALITY_DAYS = 31
-#: PostgreSQL: connections opened beside the loader's for a large run's post-load, and the
-#: account-days a run must have touched to open them (see ``_connections``).
+#: PostgreSQL: connections opened beside the loader's for an enriched run's post-load (see
+#: ``_connections``; opening and closing two takes about 45 ms).
 SIDE_CONNECTIONS = 2
-SIDE_MIN_ACCOUNT_DAYS = 28
 
 
 #: Platforms whose reports have no creative text (Amazon Sponsored Products).
@@ -125,12 +124,16 @@ async def after_task(
             # Only the loaded accounts' rows changed: theirs are recomputed, not every account's.
             ("rollups", "rollups", lambda c: store.refresh_rollups(
                 c, all_days, accounts=[(t.platform, t.account_id) for t in touched]))]
+        # At once, history and benchmarks share their memory budget: each reads half as much.
+        share = 2 if "historical_performance" in task.enrich and "competitive_analysis" in \
+            task.enrich and db.dialect.name == "postgresql" else 1
         if "historical_performance" in task.enrich:
-            first.append(("history", "history_rows", lambda c: _history(c, touched, workers)))
+            first.append(("history", "history_rows",
+                          lambda c: _history(c, touched, workers, share=share)))
         if "competitive_analysis" in task.enrich:
             first.append(("benchmarks", "benchmark_rows",
-                          lambda c: _benchmarks(c, task.platform, all_days, workers)))
-        async with _connections(db, touched, len(first)) as conns:
+                          lambda c: _benchmarks(c, task.platform, all_days, workers, share=share)))
+        async with _connections(db, len(first)) as conns:
             if len(conns) == 1:
                 for step, key, call in first:
                     summary[key] = await call(db)
@@ -171,20 +174,17 @@ async def after_task(
 
 
 @asynccontextmanager
-async def _connections(db: DatabaseLoader, touched: Sequence[AccountDays], steps: int
-                       ) -> AsyncIterator[list[DatabaseLoader]]:
-    """``db``, and on PostgreSQL for a large enriched run up to ``steps - 1`` more to it.
+async def _connections(db: DatabaseLoader, steps: int) -> AsyncIterator[list[DatabaseLoader]]:
+    """``db``, and on PostgreSQL up to ``steps - 1`` more connections to it.
 
     The PostgreSQL server does the post-load's heavy part (the sums, the inserts, the
     feature views), one backend per connection on one core: with more connections the
     independent steps (``steps`` of them) share the server's cores. Not for SQLite (one
-    writer), a run without history or benchmarks (rollups alone), nor a small run (a daily
-    run's few days are not worth the connections). A connection that cannot be opened (the
-    server's ``max_connections``) only makes the steps sequential.
+    writer), nor for a run without history or benchmarks (rollups alone). A connection that
+    cannot be opened (the server's ``max_connections``) only makes the steps sequential.
     """
     conns = [db]
-    if (db.dialect.name != "postgresql" or steps < 2
-            or sum(len(t.days) for t in touched) < SIDE_MIN_ACCOUNT_DAYS):
+    if db.dialect.name != "postgresql" or steps < 2:
         yield conns
         return
     async with AsyncExitStack() as stack:
@@ -234,12 +234,14 @@ async def _features(conns: Sequence[DatabaseLoader], touched: Sequence[AccountDa
 
 
 async def _history(db: DatabaseLoader, touched: list[AccountDays],
-                   workers: EnrichWorkers | None = None) -> int:
+                   workers: EnrichWorkers | None = None, *, share: int = 1) -> int:
     """Rolling history of each touched account's days; returns the rows written.
 
     With worker processes, a block's rows are computed in one while the database writes
-    the block before and reads the block after (``runtime.overlap``).
+    the block before and reads the block after (``runtime.overlap``). ``share``: reads of
+    at most ``HISTORY_READ_ROWS // share`` rows (another step runs at the same time).
     """
+    budget = HISTORY_READ_ROWS // share
     workers = workers or EnrichWorkers(0)
     overlap = await workers.usable()
     n = 0
@@ -253,8 +255,8 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays],
     # Wide chunks a slice of ads at a time, the rest one read per block (narrow).
     narrow: list[tuple[AccountDays, list[list[str]]]] = []
     for t in touched:
-        for block, per_day in await _history_blocks(db, t, _chunks(t.days)):
-            if sum(per_day.values()) <= HISTORY_READ_ROWS:
+        for block, per_day in await _history_blocks(db, t, _chunks(t.days), budget):
+            if sum(per_day.values()) <= budget:
                 narrow.append((t, block))
                 continue
             # One chunk of a wide account (thousands of ads): its ads a slice at a time,
@@ -264,7 +266,7 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays],
                 analysed = True
             n += await sliced_history(db, t.platform, t.account_id, block,
                                       _minus(block[0][0], 28), block[-1][-1], sorted(per_day),
-                                      HISTORY_READ_ROWS, workers)
+                                      budget, workers)
 
     async def read(item: tuple[AccountDays, list[list[str]]],
                    ) -> tuple[AccountDays, list[Any], list[list[str]]]:
@@ -288,17 +290,19 @@ async def _history(db: DatabaseLoader, touched: list[AccountDays],
 
 
 async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[str]],
+                          budget: int | None = None,
                           ) -> list[tuple[list[list[str]], dict[str, int]]]:
     """``chunks`` grouped so one read of ``ad_data`` serves each group, with its rows per day.
 
     Each chunk of history needs the 28 days before it: read alone, a 14-day chunk reads
     three times its rows. Consecutive chunks share one read while it holds at most
-    :data:`HISTORY_READ_ROWS` rows, so memory stays bounded and an account of a few
-    hundred ads reads its rows about once. A chunk larger than that is a block alone,
-    which ``_history`` reads a slice of ads at a time (``history_slices``).
+    ``budget`` rows (default :data:`HISTORY_READ_ROWS`), so memory stays bounded and an
+    account of a few hundred ads reads its rows about once. A chunk larger than that is a
+    block alone, which ``_history`` reads a slice of ads at a time (``history_slices``).
     """
     if not chunks:
         return []
+    budget = HISTORY_READ_ROWS if budget is None else budget
     per_day = await db.fetch_dicts(
         "SELECT date AS day, COUNT(*) AS n FROM ad_data WHERE platform = ? AND account_id = ? "
         "AND date >= ? AND date <= ? GROUP BY date",
@@ -314,7 +318,7 @@ async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[
 
     blocks = [[chunks[0]]]
     for chunk in chunks[1:]:
-        if rows([*blocks[-1], chunk]) > HISTORY_READ_ROWS:
+        if rows([*blocks[-1], chunk]) > budget:
             blocks.append([chunk])
         else:
             blocks[-1].append(chunk)
@@ -322,11 +326,13 @@ async def _history_blocks(db: DatabaseLoader, t: AccountDays, chunks: list[list[
 
 
 async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str],
-                      workers: EnrichWorkers | None = None) -> int:
+                      workers: EnrichWorkers | None = None, *, share: int = 1) -> int:
     """Benchmarks of every ad of ``platform`` on ``days``; returns the rows written.
 
     With worker processes, a chunk's percentiles are computed in one while the database
-    writes and reads (``runtime.overlap``).
+    writes and reads (``runtime.overlap``). ``share``: reads and writes of at most
+    ``1 / share`` of :data:`BENCHMARK_READ_ROWS` and :data:`BENCHMARK_WRITE_ROWS` rows
+    (another step runs at the same time).
     """
     # Percentiles of every account's ads on these days move when one account's rows do.
     topic_map = await store.topics(db, platform)
@@ -348,28 +354,31 @@ async def _benchmarks(db: DatabaseLoader, platform: str, days: list[str],
         # several chunks per transaction, in key order (fewer page rewrites per commit).
         nonlocal pending, n
         pending += rows
-        if len(pending) >= BENCHMARK_WRITE_ROWS:
+        if len(pending) >= BENCHMARK_WRITE_ROWS // share:
             n += await _write_benchmarks(db, pending)
             pending = []
 
-    await overlapped(await _benchmark_chunks(db, platform, days), read, compute, write,
+    await overlapped(await _benchmark_chunks(db, platform, days, BENCHMARK_READ_ROWS // share),
+                     read, compute, write,
                      overlap=await workers.usable())
     if pending:
         n += await _write_benchmarks(db, pending)
     return n
 
 
-async def _benchmark_chunks(db: DatabaseLoader, platform: str,
-                            days: list[str]) -> list[list[str]]:
-    """``days`` in runs of at most :data:`CHUNK_DAYS` days and :data:`BENCHMARK_READ_ROWS` rows.
+async def _benchmark_chunks(db: DatabaseLoader, platform: str, days: list[str],
+                            budget: int | None = None) -> list[list[str]]:
+    """``days`` in runs of at most :data:`CHUNK_DAYS` days and ``budget`` rows.
 
-    Each day's percentiles are its own, so any cut gives the same rows; cutting by rows
-    bounds memory on a wide platform (23,000 ads: 14 days were 322,000 rows in memory at
-    once). A day larger than the budget is a chunk alone. The rows counted are those a
-    chunk's read returns: every account's, from its first to its last day.
+    ``budget`` defaults to :data:`BENCHMARK_READ_ROWS`. Each day's percentiles are its own,
+    so any cut gives the same rows; cutting by rows bounds memory on a wide platform
+    (23,000 ads: 14 days were 322,000 rows in memory at once). A day larger than the budget
+    is a chunk alone. The rows counted are those a chunk's read returns: every account's,
+    from its first to its last day.
     """
     if not days:
         return []
+    budget = BENCHMARK_READ_ROWS if budget is None else budget
     platform_col = "+platform" if db.dialect.name == "sqlite" else "platform"  # date index
     per_day = await db.fetch_rows(
         f"SELECT date, COUNT(*) FROM ad_data WHERE {platform_col} = ? AND date >= ? "
@@ -384,7 +393,7 @@ async def _benchmark_chunks(db: DatabaseLoader, platform: str,
     chunks = [[days[0]]]
     for day in days[1:]:
         current = chunks[-1]
-        if len(current) < CHUNK_DAYS and rows(current[0], day) <= BENCHMARK_READ_ROWS:
+        if len(current) < CHUNK_DAYS and rows(current[0], day) <= budget:
             current.append(day)
         else:
             chunks.append([day])
