@@ -119,21 +119,22 @@ async def after_task(
 
     try:
         all_days = sorted({d for t in touched for d in t.days})
+        history = "historical_performance" in task.enrich
+        benchmarks = "competitive_analysis" in task.enrich
         # Rollups, history and benchmarks each read ad_data and write a table of their own.
-        first: list[tuple[str, str, Callable[[DatabaseLoader], Awaitable[Any]]]] = [
-            # Only the loaded accounts' rows changed: theirs are recomputed, not every account's.
-            ("rollups", "rollups", lambda c: store.refresh_rollups(
-                c, all_days, accounts=[(t.platform, t.account_id) for t in touched]))]
-        # At once, history and benchmarks share their memory budget: each reads half as much.
-        share = 2 if "historical_performance" in task.enrich and "competitive_analysis" in \
-            task.enrich and db.dialect.name == "postgresql" else 1
-        if "historical_performance" in task.enrich:
-            first.append(("history", "history_rows",
-                          lambda c: _history(c, touched, workers, share=share)))
-        if "competitive_analysis" in task.enrich:
-            first.append(("benchmarks", "benchmark_rows",
-                          lambda c: _benchmarks(c, task.platform, all_days, workers, share=share)))
-        async with _connections(db, len(first)) as conns:
+        async with _connections(db, 1 + history + benchmarks) as conns:
+            # At once, history and benchmarks keep to the memory one of them has alone.
+            share = 2 if len(conns) > 1 and history and benchmarks else 1
+            first: list[tuple[str, str, Callable[[DatabaseLoader], Awaitable[Any]]]] = [
+                # Only the loaded accounts' rows changed: theirs are recomputed, not all.
+                ("rollups", "rollups", lambda c: store.refresh_rollups(
+                    c, all_days, accounts=[(t.platform, t.account_id) for t in touched]))]
+            if history:
+                first.append(("history", "history_rows",
+                              lambda c: _history(c, touched, workers, share=share)))
+            if benchmarks:
+                first.append(("benchmarks", "benchmark_rows", lambda c: _benchmarks(
+                    c, task.platform, all_days, workers, share=share)))
             if len(conns) == 1:
                 for step, key, call in first:
                     summary[key] = await call(db)
@@ -141,21 +142,23 @@ async def after_task(
             else:
                 await _at_once(conns, first, summary, steps)
                 took("at once")
-            if "audience_insights" in task.enrich and connectors:
-                # A source step of its own (run row, ledger); a failure never fails this run.
-                pulls = await pull_audiences(
-                    db, task, mode, [(t.platform, t.account_id, t.days) for t in touched],
-                    connectors, metrics)
-                summary["audience_rows"] = sum(p.loaded for p in pulls)
-                summary["audience_runs"] = {p.account_id: p.run_id for p in pulls}
-                failed = {p.account_id: p.error for p in pulls if p.error is not None}
-                if failed:
-                    summary["audience_failed"] = failed
-                took("audience")
             # Online and offline feature values follow every ad task (cheap: touched days
             # only); each account on the next free connection.
             summary["feature_rows"] = await _features(conns, touched)
             took("features")
+        if "audience_insights" in task.enrich and connectors:
+            # A source step of its own (run row, ledger); a failure never fails this run.
+            # After the feature store (which does not read it), so no connection beside
+            # the loader's stays open while the API is asked.
+            pulls = await pull_audiences(
+                db, task, mode, [(t.platform, t.account_id, t.days) for t in touched],
+                connectors, metrics)
+            summary["audience_rows"] = sum(p.loaded for p in pulls)
+            summary["audience_runs"] = {p.account_id: p.run_id for p in pulls}
+            failed = {p.account_id: p.error for p in pulls if p.error is not None}
+            if failed:
+                summary["audience_failed"] = failed
+            took("audience")
         if quality.enabled:
             summary["quality"] = await _quality(db, task, touched, quality, metrics, mode)
             took("quality")
