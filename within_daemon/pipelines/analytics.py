@@ -12,9 +12,17 @@ import functools
 import logging
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
@@ -27,7 +35,9 @@ from ..loaders.analytics_sums import (
     upsert_benchmark_tuples,
     upsert_history_tuples,
 )
+from ..loaders.connection import now_iso
 from ..loaders.feature_store import FeatureStore
+from ..loaders.post_load_marks import days_after_mark, move_marks
 from ..loaders.quality_reports import store_quality
 from ..loaders.quality_sql import slice_facts
 from ..observability.metrics import Metrics
@@ -95,17 +105,27 @@ async def after_task(
     connectors: Mapping[str, Any] | None = None,
     mode: str = "task",
     workers: EnrichWorkers | None = None,
+    accounts: Collection[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Run the post-load steps for one task run; returns a summary for logs and tests.
 
     ``mode`` is the engine's (``task`` for scheduled and ``once`` runs, ``backfill``):
     freshness is judged against the clock only for tasks (see :func:`freshness_day`).
     ``workers``: the enrichment's worker processes, which compute history and benchmarks
-    while the database works (none: computed here).
+    while the database works (none: computed here). Complete days of the touched
+    accounts, and of ``accounts`` (``(platform, account_id)``: the run's, loaded or not),
+    whose post-load never finished (``loaders.post_load_marks``) are recomputed as well.
     """
     touched = [t for t in touched if t.days]
     summary: dict[str, Any] = {}
-    if not PIPELINES[task.pipeline].post_load or not touched:
+    if not PIPELINES[task.pipeline].post_load:
+        return summary
+    started = now_iso()
+    ids = ({t.account_id for t in touched if t.platform == task.platform}
+           | {a for p, a in accounts if p == task.platform})
+    touched = await _with_left_over(db, task.platform, touched, ids, started)
+    if not touched:
+        await _move_marks(db, task.platform, ids, started)
         return summary
     t0 = time.perf_counter()
     steps: dict[str, float] = {}
@@ -162,6 +182,7 @@ async def after_task(
         if quality.enabled:
             summary["quality"] = await _quality(db, task, touched, quality, metrics, mode)
             took("quality")
+        await move_marks(db, task.platform, ids | {t.account_id for t in touched}, started)
     except LoaderError as exc:
         log.error("post-load steps of task %s failed: %s", task.name, exc)
         metrics.runs.labels(task.name, "postprocess_failed").inc()
@@ -174,6 +195,43 @@ async def after_task(
              if "at once" in steps else "")
     metrics.stage_latency.labels("postprocess").observe(time.perf_counter() - t0)
     return summary
+
+
+async def _with_left_over(db: DatabaseLoader, platform: str, touched: list[AccountDays],
+                          ids: set[str], until: str) -> list[AccountDays]:
+    """``touched`` plus the complete days of ``ids`` whose post-load never finished."""
+    try:
+        left = await days_after_mark(db, platform, ids, until)
+    except LoaderError as exc:  # the run's own days are still worth their post-load
+        log.error("post-load: reading which days an earlier post-load left failed: %s", exc)
+        return touched
+    out: list[AccountDays] = []
+    extra: dict[str, int] = {}
+    for t in touched:
+        more = sorted(set(left.pop(t.account_id, ())) - set(t.days))
+        if more:
+            extra[t.account_id] = len(more)
+            t = AccountDays(t.platform, t.account_id, t.run_id, [*t.days, *more],
+                            [*t.final, *(d for d in more if d < t.today)], t.today)
+        out.append(t)
+    today = datetime.now(UTC).date().isoformat()
+    for account_id, days in left.items():
+        extra[account_id] = len(days)
+        out.append(AccountDays(platform, account_id, None, days,
+                               [d for d in days if d < today], today))
+    if extra:
+        # The process stopped before an earlier post-load ended, or a step of it failed.
+        log.warning("post-load: %d complete day(s) of %d account(s) whose post-load never "
+                    "finished are recomputed too (%s)", sum(extra.values()), len(extra),
+                    ", ".join(f"{platform}/{a}: {n}" for a, n in sorted(extra.items())[:5]))
+    return out
+
+
+async def _move_marks(db: DatabaseLoader, platform: str, ids: set[str], at: str) -> None:
+    try:
+        await move_marks(db, platform, ids, at)
+    except LoaderError as exc:  # the next post-load recomputes these days: nothing is lost
+        log.error("post-load: recording that the post-load finished failed: %s", exc)
 
 
 @asynccontextmanager

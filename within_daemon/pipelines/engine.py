@@ -232,7 +232,7 @@ class Engine:
         self.last_postprocess = await after_task(
             self.db, task, touched, quality=self.loaded.config.quality, metrics=self.metrics,
             connectors={actor.ref.account_id: conn for actor, conn, _ in actors}, mode=mode,
-            workers=self.workers)
+            workers=self.workers, accounts=[(a.platform, a.account_id) for a in accounts])
         if task.destination == "feature_store" and self.last_postprocess.get("error"):
             _features_missing(results, str(self.last_postprocess["error"]))
         if mode == "task":

@@ -16,6 +16,7 @@ from .dialect import SQLITE, Dialect
 from .feature_store import feature_store_ddl, feature_views_ddl
 from .image_failures import image_failures_ddl
 from .ledger_kinds import ledger_audience_kind
+from .post_load import post_load_ddl
 from .tables import ACCOUNT_TABLE, AD_TABLE, cluster_ddl, fact_table_ddl, support_ddl
 
 MIGRATIONS_TABLE_DDL = (
@@ -67,4 +68,5 @@ def migrations(d: Dialect = SQLITE) -> tuple[Migration, ...]:
                   ledger_audience_kind(d)),
         Migration(15, "feature history as one wide table per feature view",
                   tuple(feature_views_ddl(d))),
+        Migration(16, "how far each account's post-load got", tuple(post_load_ddl(d))),
     )

@@ -95,6 +95,7 @@ TABLES: tuple[str, ...] = (
     "rollup_account_monthly", "rollup_platform_weekly", "rollup_platform_monthly",
     "audience_data", "ad_audience_summary", "feature_online", "feature_history",
     "replicas", "leases", "task_slots", "ad_creative_history", "image_failures",
+    "post_load_done",
     *(v.table for v in FEATURE_VIEWS),
 )
 

@@ -1,0 +1,51 @@
+"""How far each account's post-load got (``post_load_done``, schema migration 16).
+
+The ledger says which days' rows are all in; the post-load steps computed from them
+(rollups, history, benchmarks, feature store, quality) run after a run's last batch. A
+process stopped in between, or a step that failed, used to leave those days' derived rows
+stale for good: the next run skips complete days, so nothing touched them again.
+:func:`days_after_mark` lists an account's complete ad days newer than its mark, which the
+next post-load recomputes with its own days; :func:`move_marks` moves the marks once a
+post-load has finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+
+from .database import DatabaseLoader
+
+_AFTER_MARK = (
+    "SELECT l.account_id, l.day FROM ledger l LEFT JOIN post_load_done d "
+    "ON d.platform = l.platform AND d.account_id = l.account_id "
+    "WHERE l.platform = ? AND l.kind = 'ad' AND l.status = 'complete' AND l.completed_at <= ? "
+    "AND (d.done_at IS NULL OR l.completed_at > d.done_at)")
+_MOVE = (
+    "INSERT INTO post_load_done (platform, account_id, done_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (platform, account_id) DO UPDATE SET done_at = excluded.done_at "
+    "WHERE excluded.done_at > post_load_done.done_at")
+
+
+async def days_after_mark(db: DatabaseLoader, platform: str, accounts: Collection[str],
+                          until: str) -> dict[str, list[str]]:
+    """Each of ``accounts``' complete ad days completed after its mark, up to ``until``.
+
+    An account without a mark (new since migration 16) has all its complete days listed.
+    """
+    if not accounts:
+        return {}
+    out: dict[str, set[str]] = {}
+    for account_id, day in await db.fetch_rows(_AFTER_MARK, [platform, until]):
+        if account_id in accounts:
+            out.setdefault(str(account_id),
+                           set()).add(day.isoformat() if isinstance(day, date) else str(day))
+    return {a: sorted(days) for a, days in out.items()}
+
+
+async def move_marks(db: DatabaseLoader, platform: str, accounts: Collection[str],
+                     done_at: str) -> None:
+    """The post-load of ``accounts`` covered every complete day up to ``done_at`` (never back)."""
+    if accounts:
+        await db.execute_in_transaction(
+            [(_MOVE, [(platform, a, done_at) for a in sorted(accounts)])])
