@@ -38,7 +38,7 @@ EXPECTED_ALERTS = {
     "WithinDataQualityLow", "WithinLedgerIncomplete", "WithinDaemonDown",
     "WithinTokenExpiringSoon", "WithinClusterLeaseLost", "WithinClusterAccountsUnleased",
     "WithinApiVersionSunsetSoon",
-    "WithinOutageBudgetSpent", "WithinEnrichWorkersFailing",
+    "WithinOutageBudgetSpent", "WithinEnrichWorkersFailing", "WithinPostLoadFailing",
 }
 
 #: A within_ name that is not part of a recording rule name (level:metric:operations).
