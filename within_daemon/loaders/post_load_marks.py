@@ -16,11 +16,13 @@ from datetime import date
 
 from .database import DatabaseLoader
 
-_AFTER_MARK = (
-    "SELECT l.account_id, l.day FROM ledger l LEFT JOIN post_load_done d "
-    "ON d.platform = l.platform AND d.account_id = l.account_id "
-    "WHERE l.platform = ? AND l.kind = 'ad' AND l.status = 'complete' AND l.completed_at <= ? "
-    "AND (d.done_at IS NULL OR l.completed_at > d.done_at)")
+_MARKS = "SELECT account_id, done_at FROM post_load_done WHERE platform = ?"
+# A range of the (platform, kind, completed_at) index: from the oldest mark of the accounts
+# asked about (each account's own mark is applied after), so a post-load reads only the
+# ledger rows completed since the last one, not the platform's whole ledger.
+_COMPLETED_BETWEEN = (
+    "SELECT account_id, day, completed_at FROM ledger WHERE platform = ? AND kind = 'ad' "
+    "AND completed_at > ? AND completed_at <= ? AND status = 'complete'")
 _MOVE = (
     "INSERT INTO post_load_done (platform, account_id, done_at) VALUES (?, ?, ?) "
     "ON CONFLICT (platform, account_id) DO UPDATE SET done_at = excluded.done_at "
@@ -35,11 +37,16 @@ async def days_after_mark(db: DatabaseLoader, platform: str, accounts: Collectio
     """
     if not accounts:
         return {}
+    marks = {str(a): str(t) for a, t in await db.fetch_rows(_MARKS, [platform])}
+    # An account without a mark (new since migration 16): all its complete days.
+    since = min(marks.get(a, "") for a in accounts)
     out: dict[str, set[str]] = {}
-    for account_id, day in await db.fetch_rows(_AFTER_MARK, [platform, until]):
-        if account_id in accounts:
-            out.setdefault(str(account_id),
-                           set()).add(day.isoformat() if isinstance(day, date) else str(day))
+    for account_id, day, completed_at in await db.fetch_rows(_COMPLETED_BETWEEN,
+                                                             [platform, since, until]):
+        account_id = str(account_id)
+        if account_id in accounts and str(completed_at) > marks.get(account_id, ""):
+            out.setdefault(account_id, set()).add(
+                day.isoformat() if isinstance(day, date) else str(day))
     return {a: sorted(days) for a, days in out.items()}
 
 
