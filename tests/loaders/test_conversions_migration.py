@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from tests.loaders.old_schema import opened_before
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders import analytics as store
 from within_daemon.loaders.schema import migrations
 from within_daemon.loaders.schema.conversions import CONVERSION_COLUMNS
-from within_daemon.loaders.schema.dialect import SQLITE
 from within_daemon.schema import ACCOUNT_FIELDS, AD_FIELDS
 
 FETCHED = "2024-03-02T06:00:00+00:00"
@@ -53,20 +53,15 @@ async def column_types(db: DatabaseLoader) -> dict[tuple[str, str], str]:
 async def test_old_database_migrates_and_keeps_rows(db_url: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A pre-13 database gets REAL conversion columns, keeps its rows, then takes fractions."""
-    released = migrations.migrations
-    with monkeypatch.context() as m:  # the daemon as it was before migration 13
-        m.setattr(migrations, "migrations",
-                  lambda d=SQLITE: tuple(x for x in released(d) if x.version < 13))
-        async with DatabaseLoader.from_url(db_url) as old:
-            await old.write_batch(run_id="r1", task="t", kind="ad", fetched_at=FETCHED,
-                                  records=[ad(i, d, 3) for i in range(2) for d in DAYS])
-            await old.write_batch(run_id="r1", task="t", kind="account", fetched_at=FETCHED,
-                                  records=[account(d, 6) for d in DAYS])
-            await store.refresh_rollups(old, list(DAYS))
-            before = await column_types(old)
-            assert set(before.values()) <= {"INTEGER", "BIGINT"}, before
-            assert await old.count_rows("schema_migrations") == len(
-                [x for x in released() if x.version < 13])
+    async with opened_before(monkeypatch, db_url, 13) as old:
+        await old.write_batch(run_id="r1", task="t", kind="ad", fetched_at=FETCHED,
+                              records=[ad(i, d, 3) for i in range(2) for d in DAYS])
+        await old.write_batch(run_id="r1", task="t", kind="account", fetched_at=FETCHED,
+                              records=[account(d, 6) for d in DAYS])
+        await store.refresh_rollups(old, list(DAYS))
+        before = await column_types(old)
+        assert set(before.values()) <= {"INTEGER", "BIGINT"}, before
+        assert await old.count_rows("schema_migrations") == len(migrations.migrations())
 
     async with DatabaseLoader.from_url(db_url) as db:
         after = await column_types(db)

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from tests.loaders.old_schema import opened_before
 from within_daemon.errors import LoaderError
 from within_daemon.features import FEATURES_BY_NAME
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders.feature_store import FeatureStore
 from within_daemon.loaders.schema import migrations
-from within_daemon.loaders.schema.dialect import SQLITE
 from within_daemon.loaders.schema.feature_store import FEATURE_HISTORY_COLUMNS, FEATURE_VIEWS
 
 AD1, AD2, ACCT = "facebook:act_1:ad1", "facebook:act_1:ad:2", "facebook:act_1"
@@ -82,15 +82,11 @@ def _pit(rows: list[tuple[Any, ...]], key: str, ts: str, name: str) -> Any:
 
 async def test_long_history_moves_into_the_views(
         db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    released = migrations.migrations
     rows = _long_rows()
     cols = ", ".join(FEATURE_HISTORY_COLUMNS)
-    with monkeypatch.context() as m:  # the daemon as it was before migration 15
-        m.setattr(migrations, "migrations",
-                  lambda d=SQLITE: tuple(x for x in released(d) if x.version < 15))
-        async with DatabaseLoader.from_url(db_url) as old:
-            await old.execute_in_transaction([
-                (f"INSERT INTO feature_history ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)])
+    async with opened_before(monkeypatch, db_url, 15) as old:
+        await old.execute_in_transaction([
+            (f"INSERT INTO feature_history ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)])
 
     async with DatabaseLoader.from_url(db_url) as db:
         assert await db.count_rows("schema_migrations") == len(migrations.migrations())

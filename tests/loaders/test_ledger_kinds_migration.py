@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.loaders.old_schema import opened_before
 from within_daemon.errors import LoaderError
 from within_daemon.loaders import DatabaseLoader
 from within_daemon.loaders.audience import audience_upsert
 from within_daemon.loaders.schema import migrations
-from within_daemon.loaders.schema.dialect import SQLITE
 
 FETCHED = "2024-03-02T06:00:00+00:00"
 DAYS = ("2024-03-04", "2024-03-05")
@@ -31,18 +31,14 @@ async def _mark_audience(db: DatabaseLoader, kind: str = "audience") -> None:
 async def test_old_ledger_migrates_and_takes_audience_days(
         db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pre-14 ledger refuses 'audience'; after migrating it keeps its days and takes them."""
-    released = migrations.migrations
-    with monkeypatch.context() as m:  # the daemon as it was before migration 14
-        m.setattr(migrations, "migrations",
-                  lambda d=SQLITE: tuple(x for x in released(d) if x.version < 14))
-        async with DatabaseLoader.from_url(db_url) as old:
-            await old.write_batch(run_id="r1", task="t", kind="account", fetched_at=FETCHED,
-                                  records=[], complete_days=[("google", "123", d, 0)
-                                                             for d in DAYS])
-            before = await old.fetch_dicts(LEDGER)
-            with pytest.raises(LoaderError):
-                await _mark_audience(old)
-            assert await old.count_rows("audience_data") == 0  # rolled back with the ledger
+    async with opened_before(monkeypatch, db_url, 14) as old:
+        await old.write_batch(run_id="r1", task="t", kind="account", fetched_at=FETCHED,
+                              records=[], complete_days=[("google", "123", d, 0)
+                                                         for d in DAYS])
+        before = await old.fetch_dicts(LEDGER)
+        with pytest.raises(LoaderError):
+            await _mark_audience(old)
+        assert await old.count_rows("audience_data") == 0  # rolled back with the ledger
 
     async with DatabaseLoader.from_url(db_url) as db:
         assert await db.count_rows("schema_migrations") == len(migrations.migrations())

@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.loaders.old_schema import opened_before
 from within_daemon.config import QualityConfig, TaskConfig
 from within_daemon.loaders import DatabaseLoader
-from within_daemon.loaders.schema import migrations
-from within_daemon.loaders.schema.dialect import SQLITE
 from within_daemon.observability.metrics import Metrics
 from within_daemon.pipelines.analytics import AccountDays, after_task
 from within_daemon.schema import AD_FIELDS
@@ -110,12 +109,8 @@ async def test_a_failed_post_load_leaves_its_days_for_the_next(tmp_path: Path) -
 
 async def test_an_existing_database_starts_marked_done(db_url: str,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    released = migrations.migrations
-    with monkeypatch.context() as m:  # the daemon as it was before migration 16
-        m.setattr(migrations, "migrations",
-                  lambda d=SQLITE: tuple(x for x in released(d) if x.version < 16))
-        async with DatabaseLoader.from_url(db_url) as old:
-            await _load(old, "a", DAYS)  # its post-load ran, as the old daemon ran it
+    async with opened_before(monkeypatch, db_url, 16) as old:
+        await _load(old, "a", DAYS)  # its post-load ran, as the old daemon ran it
     async with DatabaseLoader.from_url(db_url) as db:
         got = await _post_load(db, "a", DAYS[-1:])
         assert got["history_rows"] == ADS  # the new day only, not the whole history
