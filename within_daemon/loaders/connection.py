@@ -148,7 +148,9 @@ class DatabaseConnection:
         if self.dialect.name != "postgresql":
             raise LoaderError(f"a second connection is for PostgreSQL, not {self.dialect.name}")
         other = type(self)(None, url=self.url, holder=self.holder, fence=self.fence)
-        await other.open()
+        # Connected only: this connection already migrated and checked the schema.
+        await other._backend.open()
+        other._open, other._lock = True, anyio.Lock()
         try:
             yield other
         finally:

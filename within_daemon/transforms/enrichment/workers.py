@@ -47,7 +47,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 import anyio.to_process
@@ -266,8 +266,9 @@ class EnrichWorkers:
     async def _analyze_call(self, batch: list[_Image]) -> None:
         """Analyse ``batch`` in one worker call, else one image a call; each image ends done."""
         try:
-            out = await self._in_worker(batch) if len(batch) > 1 else None
-            if out is not None:
+            out = (await self._in_worker([(item.data, item.max_pixels) for item in batch])
+                   if len(batch) > 1 else None)
+            if isinstance(out, list):  # else one image a call: only the bad one costs
                 for item, features in zip(batch, out, strict=True):
                     item.result = features
                     self._count("image", "worker")
@@ -283,9 +284,9 @@ class EnrichWorkers:
             for item in batch:
                 item.done.set()
 
-    async def _in_worker(self, batch: list[_Image]) -> list[ImageFeatures] | None:
-        """The features of ``batch`` from one call; None if it killed or outlasted its worker."""
-        images = [(item.data, item.max_pixels) for item in batch]
+    async def _in_worker(self, images: list[tuple[bytes, int]]
+                         ) -> list[ImageFeatures] | Literal["died", "stopped"]:
+        """The features of ``images`` from one worker call, or how the call's worker ended."""
         try:
             with anyio.move_on_after(self.decode_seconds) as deadline:
                 # ``analyze_bytes`` is looked up at each call (tests replace it).
@@ -295,39 +296,27 @@ class EnrichWorkers:
         except BrokenWorkerProcess as exc:
             self.image_worker_deaths += 1
             self._count("image", "worker_died")
-            log.warning("an image decoding worker died under %d images (%s: %s); trying "
-                        "them one at a time", len(batch), exc, exc.__cause__)
-            return None
+            log.warning("an image decoding worker died under %d image(s) (%s: %s)",
+                        len(images), exc, exc.__cause__)
+            return "died"
         self.image_calls += 1
         if deadline.cancelled_caught:
             self._count("image", "worker_stopped")
-            log.warning("%d images took more than %g s to decode; their worker process was "
-                        "stopped, trying them one at a time", len(batch), self.decode_seconds)
-            return None
+            log.warning("%d image(s) took more than %g s to decode; their worker process was "
+                        "stopped", len(images), self.decode_seconds)
+            return "stopped"
         return out
 
     async def _one(self, data: bytes, max_pixels: int) -> ImageFeatures:
         """One image, in a worker: tried in a new one when it kills one, corrupt after two."""
         for _ in range(IMAGE_ATTEMPTS):
-            try:
-                with anyio.move_on_after(self.decode_seconds) as deadline:
-                    out = await anyio.to_process.run_sync(
-                        analyze_bytes, data, max_pixels, limiter=self._image_calls,
-                        cancellable=True)
-                self.image_calls += 1
-                if deadline.cancelled_caught:
-                    self._count("image", "worker_stopped")
-                    log.warning("an image took more than %g s to decode; its worker process "
-                                "was stopped", self.decode_seconds)
-                    return failed(STATUS_CORRUPT, f"decoding took more than "
-                                                  f"{self.decode_seconds:g} s (worker stopped)")
-            except BrokenWorkerProcess as exc:
-                self.image_worker_deaths += 1
-                self._count("image", "worker_died")
-                log.warning("an image decoding worker died (%s: %s)", exc, exc.__cause__)
-                continue
-            self.images += 1
-            self._count("image", "worker")
-            return out
+            out = await self._in_worker([(data, max_pixels)])
+            if out == "stopped":
+                return failed(STATUS_CORRUPT, f"decoding took more than "
+                                              f"{self.decode_seconds:g} s (worker stopped)")
+            if isinstance(out, list):
+                self.images += 1
+                self._count("image", "worker")
+                return out[0]
         return failed(STATUS_CORRUPT,
                       f"{IMAGE_ATTEMPTS} decoding worker processes died on these bytes")
