@@ -38,7 +38,6 @@ async def days_after_mark(db: DatabaseLoader, platform: str, accounts: Collectio
     if not accounts:
         return {}
     marks = {str(a): str(t) for a, t in await db.fetch_rows(_MARKS, [platform])}
-    # An account without a mark (new since migration 16): all its complete days.
     since = min(marks.get(a, "") for a in accounts)
     out: dict[str, set[str]] = {}
     for account_id, day, completed_at in await db.fetch_rows(_COMPLETED_BETWEEN,
